@@ -1,0 +1,208 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/dunwell/dunwell/ledger"
+	"github.com/dunwell/dunwell/notify"
+	"github.com/dunwell/dunwell/policy"
+	"github.com/dunwell/dunwell/templates"
+)
+
+// reconcileMargin widens the provider look-up window around the first claim of a
+// notice, for clock skew between the worker, the database and the provider.
+const reconcileMargin = 5 * time.Minute
+
+// Activities are the collection workflow's side effects. The worker builds one and
+// registers a pointer to it.
+type Activities struct {
+	Ledger *ledger.Store
+	Email  notify.EmailSender
+	SMS    notify.SMSSender
+}
+
+// SendNotice sends one reminder on one channel, exactly once per notice key:
+//
+//  1. the key is claimed in the ledger (a unique row) before the provider is called;
+//  2. a key already sent returns the stored result and sends nothing;
+//  3. a key claimed by an earlier attempt that never finished (the worker crashed, or
+//     the call timed out) is reconciled with the provider first: if the provider
+//     already has the message, it is recorded as sent and not sent again;
+//  4. after the provider accepts, the ledger row is marked sent.
+//
+// A recipient the provider says can never receive the message fails with the
+// non-retryable ErrTypeRecipientInvalid, so the workflow falls back to another channel;
+// 429, 5xx and timeouts are returned as retryable errors (429 honours Retry-After).
+func (a *Activities) SendNotice(ctx context.Context, req NoticeRequest) (NoticeResult, error) {
+	logger := activity.GetLogger(ctx)
+	if err := req.validate(); err != nil {
+		return NoticeResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBadRequest, err)
+	}
+	msg, err := render(req)
+	if err != nil {
+		return NoticeResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBadRequest, err)
+	}
+	row, err := a.Ledger.ClaimNotice(ctx, ledger.NoticeClaim{
+		Key: req.Key(), InvoiceID: req.InvoiceID, Step: req.Step, Channel: string(req.Channel),
+	})
+	if err != nil {
+		return NoticeResult{}, fmt.Errorf("claiming notice %s: %w", req.Key(), err)
+	}
+	switch row.Status {
+	case ledger.NoticeSent:
+		logger.Info("Notice already sent; not sending again", "key", req.Key(), "provider_id", row.ProviderID)
+		res := NoticeResult{ProviderID: row.ProviderID, AlreadySent: true}
+		if row.SentAt != nil {
+			res.SentAt = *row.SentAt
+		}
+		return res, nil
+	case ledger.NoticeFailed, ledger.NoticeUndeliverable:
+		return NoticeResult{}, temporal.NewNonRetryableApplicationError(
+			"notice "+req.Key()+" failed permanently earlier: "+row.Error, ErrTypeRecipientInvalid, nil)
+	}
+	if row.NeedsReconcile() {
+		// An earlier attempt claimed this notice and never recorded the outcome: the
+		// provider may have accepted it. Ask before sending again.
+		receipt, found, err := a.find(ctx, req, msg, row.ClaimedAt.Add(-reconcileMargin))
+		if err != nil && notify.IsPermanent(err) {
+			text := "outcome unknown: an interrupted send could not be checked with the provider: " + err.Error()
+			if lerr := a.Ledger.CompleteNotice(ctx, req.Key(), ledger.NoticeFailed, "", text, time.Now().UTC()); lerr != nil {
+				return NoticeResult{}, fmt.Errorf("recording notice %s as unknown: %w", req.Key(), lerr)
+			}
+			return NoticeResult{}, temporal.NewNonRetryableApplicationError(text, ErrTypeOutcomeUnknown, err)
+		}
+		if err != nil {
+			return NoticeResult{}, fmt.Errorf("reconciling notice %s with the provider: %w", req.Key(), err)
+		}
+		if found {
+			logger.Info("Notice found at the provider after an interrupted attempt; not sending again", "key", req.Key(), "provider_id", receipt.ProviderID)
+			return a.complete(ctx, req, receipt, true)
+		}
+	}
+	receipt, err := a.send(ctx, req, msg)
+	if err != nil {
+		return NoticeResult{}, a.sendFailed(ctx, req, err)
+	}
+	return a.complete(ctx, req, receipt, false)
+}
+
+func (a *Activities) complete(ctx context.Context, req NoticeRequest, r notify.Receipt, alreadySent bool) (NoticeResult, error) {
+	now := time.Now().UTC()
+	if err := a.Ledger.CompleteNotice(ctx, req.Key(), ledger.NoticeSent, r.ProviderID, "", now); err != nil {
+		// The provider accepted; a retry will find the message through reconciliation.
+		return NoticeResult{}, fmt.Errorf("recording notice %s as sent: %w", req.Key(), err)
+	}
+	return NoticeResult{ProviderID: r.ProviderID, SentAt: now, AlreadySent: alreadySent}, nil
+}
+
+// sendFailed classifies a provider error for Temporal's retry machinery.
+func (a *Activities) sendFailed(ctx context.Context, req NoticeRequest, err error) error {
+	if notify.IsPermanent(err) {
+		errType := ErrTypeBadRequest
+		if notify.IsRecipientInvalid(err) {
+			errType = ErrTypeRecipientInvalid
+		}
+		if lerr := a.Ledger.CompleteNotice(ctx, req.Key(), ledger.NoticeFailed, "", err.Error(), time.Now().UTC()); lerr != nil {
+			return fmt.Errorf("recording failed notice %s: %w (provider said: %v)", req.Key(), lerr, err)
+		}
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("sending notice %s: %v", req.Key(), err), errType, err)
+	}
+	if d := notify.RetryAfter(err); d > 0 {
+		return temporal.NewApplicationErrorWithOptions(fmt.Sprintf("sending notice %s: %v", req.Key(), err), "RateLimited",
+			temporal.ApplicationErrorOptions{NextRetryDelay: d, Cause: err})
+	}
+	return fmt.Errorf("sending notice %s: %w", req.Key(), err)
+}
+
+// message is a rendered notice for either channel.
+type message struct {
+	email templates.Email
+	sms   string
+}
+
+func render(req NoticeRequest) (message, error) {
+	d := templates.Data{
+		CustomerName: req.CustomerName, InvoiceID: req.InvoiceID, Currency: req.Currency, Balance: req.Balance,
+		DueDate: req.DueDate, PaymentURL: req.PaymentURL,
+		// From the scheduled time, not the clock: every retry renders the same text,
+		// which reconciliation by content relies on.
+		DaysOverdue: templates.DaysOverdue(req.DueDate, req.ScheduledAt),
+	}
+	if req.Channel == policy.SMS {
+		s, err := templates.RenderSMS(req.Template, d)
+		return message{sms: s}, err
+	}
+	e, err := templates.RenderEmail(req.Template, d)
+	return message{email: e}, err
+}
+
+func (a *Activities) send(ctx context.Context, req NoticeRequest, m message) (notify.Receipt, error) {
+	if req.Channel == policy.SMS {
+		return a.SMS.SendSMS(ctx, notify.SMS{Key: req.Key(), To: req.To, Body: m.sms})
+	}
+	return a.Email.SendEmail(ctx, notify.Email{
+		Key: req.Key(), InvoiceID: req.InvoiceID, To: req.To, ToName: req.CustomerName,
+		Subject: m.email.Subject, Text: m.email.Text, HTML: m.email.HTML,
+	})
+}
+
+func (a *Activities) find(ctx context.Context, req NoticeRequest, m message, since time.Time) (notify.Receipt, bool, error) {
+	if req.Channel == policy.SMS {
+		return a.SMS.FindSMS(ctx, notify.SMS{Key: req.Key(), To: req.To, Body: m.sms}, since)
+	}
+	return a.Email.FindEmail(ctx, req.Key(), since)
+}
+
+func (r NoticeRequest) validate() error {
+	var problems []error
+	if r.InvoiceID == "" || r.Step == "" {
+		problems = append(problems, errors.New("invoice_id and step are required"))
+	}
+	if !r.Channel.Valid() {
+		problems = append(problems, fmt.Errorf("channel %q is not email or sms", r.Channel))
+	}
+	if r.To == "" {
+		problems = append(problems, errors.New("no recipient address"))
+	}
+	return errors.Join(problems...)
+}
+
+// RecordPayment writes an applied payment to the ledger, once per payment id.
+func (a *Activities) RecordPayment(ctx context.Context, p PaymentRecord) error {
+	_, err := a.Ledger.RecordPayment(ctx, ledger.PaymentRecord{
+		InvoiceID: p.InvoiceID, PaymentID: p.PaymentID, Currency: p.Currency, Amount: p.Amount,
+		Applied: p.Applied, Credit: p.Credit, BalanceAfter: p.BalanceAfter, PaidAt: p.PaidAt, AppliedAt: p.AppliedAt,
+	})
+	if err != nil {
+		return fmt.Errorf("recording payment %s of invoice %s: %w", p.PaymentID, p.InvoiceID, err)
+	}
+	return nil
+}
+
+// Escalate hands the invoice off: it is written, once, to the escalations table, the
+// queue the agency or legal integration works from.
+func (a *Activities) Escalate(ctx context.Context, e EscalationRequest) error {
+	inserted, err := a.Ledger.RecordEscalation(ctx, ledger.EscalationRecord{
+		InvoiceID: e.InvoiceID, CustomerID: e.CustomerID, Target: string(e.To), Currency: e.Currency,
+		Balance: e.Balance, DueDate: e.DueDate, EscalatedAt: e.At,
+	})
+	if err != nil {
+		return fmt.Errorf("escalating invoice %s to %s: %w", e.InvoiceID, e.To, err)
+	}
+	activity.GetLogger(ctx).Info("Invoice escalated", "invoice_id", e.InvoiceID, "to", e.To, "new", inserted)
+	return nil
+}
+
+// RecordStatus writes an invoice's status change to the ledger.
+func (a *Activities) RecordStatus(ctx context.Context, s StatusRecord) error {
+	if err := a.Ledger.SetInvoiceStatus(ctx, s.InvoiceID, s.Status, s.Balance, s.At); err != nil {
+		return fmt.Errorf("recording status %s of invoice %s: %w", s.Status, s.InvoiceID, err)
+	}
+	return nil
+}

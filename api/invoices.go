@@ -1,0 +1,294 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/dunwell/dunwell/collection"
+	"github.com/dunwell/dunwell/ledger"
+	"github.com/dunwell/dunwell/money"
+	"github.com/dunwell/dunwell/workflows"
+)
+
+// IssueResponse answers POST /v1/invoices.
+type IssueResponse struct {
+	InvoiceID  string               `json:"invoice_id"`
+	WorkflowID string               `json:"workflow_id"`
+	RunID      string               `json:"run_id,omitempty"`
+	Created    bool                 `json:"created"`
+	Policy     collection.PolicyRef `json:"policy"`
+}
+
+// issueInvoice validates the invoice, records it in the ledger and starts its
+// workflow. It is idempotent on the invoice id: the same invoice again answers 200
+// and starts nothing; the same id with a different body answers 409.
+func (s *Server) issueInvoice(w http.ResponseWriter, r *http.Request) {
+	var req collection.InvoiceRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	inv, fe := req.Validate(s.now())
+	if fe == nil {
+		fe = collection.FieldErrors{}
+	}
+	pol, err := s.Policies.Select(req.Policy)
+	if err != nil && req.Policy != "" {
+		fe["policy"] = err.Error()
+	}
+	if len(fe) > 0 {
+		writeError(w, http.StatusBadRequest, "invalid invoice: "+fe.Error(), fe)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, "selecting a policy", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
+	defer cancel()
+
+	outcome, err := s.Ledger.IssueInvoice(ctx, ledger.InvoiceRecord{
+		InvoiceID: inv.ID, CustomerID: inv.Customer.ID, Currency: inv.Currency, AmountDue: inv.AmountDue,
+		IssuedAt: inv.IssuedAt, DueDate: inv.DueDate.String(), PolicyID: pol.ID, PolicyVersion: pol.Version,
+		Segment: inv.Customer.Segment, BodySHA256: fingerprint(inv),
+	})
+	if errors.Is(err, ledger.ErrInvoiceConflict) {
+		writeError(w, http.StatusConflict, "invoice "+inv.ID+" was already issued with different details", nil)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, "recording the invoice", err)
+		return
+	}
+	run, err := s.Temporal.ExecuteWorkflow(ctx, startOptions(inv, pol.ID), workflows.InvoiceCollection,
+		workflows.CollectionInput{Invoice: inv, Policy: *pol})
+	resp := IssueResponse{InvoiceID: inv.ID, WorkflowID: workflows.WorkflowID(inv.ID), Policy: collection.PolicyRef{ID: pol.ID, Version: pol.Version}}
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	switch {
+	case errors.As(err, &already):
+		// Started by an earlier request (possibly one whose answer was lost).
+		resp.RunID = already.RunId
+		writeJSON(w, http.StatusOK, resp)
+	case err != nil:
+		s.fail(w, r, "starting the collection workflow", err)
+	default:
+		resp.RunID, resp.Created = run.GetRunID(), outcome == ledger.IssueCreated
+		code := http.StatusCreated
+		if outcome != ledger.IssueCreated {
+			code = http.StatusOK // recorded before, but its start had failed: started now
+		}
+		writeJSON(w, code, resp)
+	}
+}
+
+// startOptions makes the start idempotent: a running or closed invoice workflow is
+// never started again (REJECT_DUPLICATE) and a second start reports the existing run
+// instead of silently returning it.
+func startOptions(inv collection.Invoice, policyID string) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID:                                       workflows.WorkflowID(inv.ID),
+		TaskQueue:                                workflows.TaskQueue,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		StaticSummary: fmt.Sprintf("Invoice %s: %s %s due %s (customer %s, policy %s)", inv.ID,
+			money.Format(inv.AmountDue, inv.Currency), inv.Currency, inv.DueDate, inv.Customer.ID, policyID),
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.AttrStatus.ValueSet(string(collection.StatusOpen)),
+			workflows.AttrCustomerID.ValueSet(inv.Customer.ID),
+			workflows.AttrCurrency.ValueSet(inv.Currency),
+			workflows.AttrAmountDue.ValueSet(inv.AmountDue),
+			workflows.AttrDueDate.ValueSet(inv.DueDate.In(inv.Location()).UTC()),
+			workflows.AttrDunningStage.ValueSet("issued"),
+			workflows.AttrSegment.ValueSet(inv.Customer.Segment),
+			workflows.AttrPolicyID.ValueSet(policyID),
+		),
+	}
+}
+
+// fingerprint identifies an invoice's content, so a repeat can be told from a
+// conflicting re-use of its id. It hashes the validated form: "1250" and "1250.00"
+// are the same invoice.
+func fingerprint(inv collection.Invoice) []byte {
+	b, _ := json.Marshal(inv) // plain data: cannot fail
+	sum := sha256.Sum256(b)
+	return sum[:]
+}
+
+// getInvoice answers the workflow's state query.
+func (s *Server) getInvoice(w http.ResponseWriter, r *http.Request) {
+	id, ok := invoiceIDFromPath(w, r)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
+	defer cancel()
+	view, err := s.queryState(ctx, id)
+	if isNotFound(err) {
+		writeError(w, http.StatusNotFound, "unknown invoice "+id, nil)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, "querying the invoice", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, view)
+}
+
+func (s *Server) queryState(ctx context.Context, id string) (collection.View, error) {
+	var view collection.View
+	val, err := s.Temporal.QueryWorkflow(ctx, workflows.WorkflowID(id), "", workflows.QueryState)
+	if err != nil {
+		return view, err
+	}
+	return view, val.Get(&view)
+}
+
+// PaymentResponse answers POST /v1/invoices/{id}/payments.
+type PaymentResponse struct {
+	InvoiceID string            `json:"invoice_id"`
+	PaymentID string            `json:"payment_id"`
+	Duplicate bool              `json:"duplicate"`
+	Status    collection.Status `json:"status"`
+	Currency  string            `json:"currency"`
+	Applied   string            `json:"applied"`
+	Balance   string            `json:"balance"`
+	Credit    string            `json:"credit"`
+}
+
+// payInvoice applies a payment through the workflow's payment update. The workflow
+// dedupes by payment id, so a retried request answers duplicate: true.
+func (s *Server) payInvoice(w http.ResponseWriter, r *http.Request) {
+	id, ok := invoiceIDFromPath(w, r)
+	if !ok {
+		return
+	}
+	var req collection.PaymentRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
+	defer cancel()
+	inv, err := s.Ledger.GetInvoice(ctx, id)
+	if errors.Is(err, ledger.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "unknown invoice "+id, nil)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, "reading the invoice", err)
+		return
+	}
+	pay, fe := req.Validate(inv.Currency, s.now())
+	if fe != nil {
+		code := http.StatusBadRequest
+		if onlyFields(fe, "currency", "amount") && req.Currency != "" && req.Amount != "" {
+			code = http.StatusUnprocessableEntity
+		}
+		writeError(w, code, "invalid payment: "+fe.Error(), fe)
+		return
+	}
+	handle, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   workflows.WorkflowID(id),
+		UpdateName:   workflows.UpdatePayment,
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+		Args: []any{workflows.PaymentInput{
+			PaymentID: pay.PaymentID, Amount: pay.Amount, Currency: inv.Currency, PaidAt: req.PaidAt,
+		}},
+	})
+	var res workflows.PaymentResult
+	if err == nil {
+		err = handle.Get(ctx, &res)
+	}
+	if err != nil {
+		s.paymentFailed(w, r, id, pay.PaymentID, inv.Currency, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, PaymentResponse{
+		InvoiceID: id, PaymentID: pay.PaymentID, Duplicate: res.Duplicate, Status: res.Status, Currency: inv.Currency,
+		Applied: money.Format(res.Applied, inv.Currency), Balance: money.Format(res.Balance, inv.Currency), Credit: money.Format(res.Credit, inv.Currency),
+	})
+}
+
+// paymentFailed maps an update failure to an answer. A payment for an invoice whose
+// workflow has closed is a duplicate if the closed state lists it, else a conflict.
+func (s *Server) paymentFailed(w http.ResponseWriter, r *http.Request, id, paymentID, currency string, err error) {
+	var appErr *temporal.ApplicationError
+	switch {
+	case errors.As(err, &appErr):
+		msg := appErr.Error()
+		field, problem, _ := strings.Cut(msg, ": ")
+		switch field {
+		case "currency", "amount":
+			writeError(w, http.StatusUnprocessableEntity, "payment rejected: "+msg, map[string]string{field: problem})
+		case "payment_id", "status":
+			writeError(w, http.StatusConflict, "payment rejected: "+msg, map[string]string{field: problem})
+		default:
+			writeError(w, http.StatusBadRequest, "payment rejected: "+msg, nil)
+		}
+	case isNotFound(err) || isCompleted(err):
+		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
+		defer cancel()
+		view, qerr := s.queryState(ctx, id)
+		if isNotFound(qerr) {
+			writeError(w, http.StatusNotFound, "unknown invoice "+id, nil)
+			return
+		}
+		if qerr != nil {
+			s.fail(w, r, "querying the closed invoice", qerr)
+			return
+		}
+		for _, p := range view.Payments {
+			if p.PaymentID == paymentID {
+				writeJSON(w, http.StatusOK, PaymentResponse{InvoiceID: id, PaymentID: paymentID, Duplicate: true,
+					Status: view.Status, Currency: currency, Applied: money.Format(0, currency), Balance: view.Balance, Credit: view.Credit})
+				return
+			}
+		}
+		writeError(w, http.StatusConflict, fmt.Sprintf("invoice %s is %s; payment %s was not applied", id, view.Status, paymentID),
+			map[string]string{"status": string(view.Status)})
+	default:
+		s.fail(w, r, "applying the payment", err)
+	}
+}
+
+func onlyFields(fe collection.FieldErrors, allowed ...string) bool {
+	for f := range fe {
+		ok := false
+		for _, a := range allowed {
+			ok = ok || f == a
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func isNotFound(err error) bool {
+	var nf *serviceerror.NotFound
+	return errors.As(err, &nf)
+}
+
+func isCompleted(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "workflow execution already completed")
+}
+
+// fail logs an unexpected error and answers 500 (or 503 when a dependency timed out)
+// without leaking internals.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, what string, err error) {
+	s.Logger.Error("Request failed", "method", r.Method, "path", r.URL.Path, "step", what, "error", err)
+	if errors.Is(err, context.DeadlineExceeded) {
+		writeError(w, http.StatusServiceUnavailable, what+" timed out; retry later", nil)
+		return
+	}
+	writeError(w, http.StatusInternalServerError, what+" failed", nil)
+}

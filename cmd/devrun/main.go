@@ -1,0 +1,249 @@
+// Command devrun runs Dunwell's whole stack on one machine for `make run`: a Temporal
+// dev server with its UI, a throwaway PostgreSQL cluster (unless DATABASE_URL is set),
+// the fake SendGrid/Twilio providers, the worker and the API. It prints the URLs and
+// stops everything, leaving nothing running, on Ctrl-C.
+//
+// Ports: Temporal 7233, Temporal UI 8233, API 8080, fake providers 8025 (override with
+// FAKES_ADDR). Provider keys set in the environment (SENDGRID_API_KEY,
+// TWILIO_ACCOUNT_SID) switch that provider to the real service.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/dunwell/dunwell/internal/testenv"
+	"github.com/dunwell/dunwell/workflows"
+)
+
+const (
+	temporalAddr = "127.0.0.1:7233"
+	uiPort       = "8233"
+	apiAddr      = "127.0.0.1:8080"
+	// DevAPIKey is printed for local use; the API will require keys (see README).
+	startupTimeout = 90 * time.Second
+)
+
+func main() {
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := run(logger); err != nil {
+		logger.Error("devrun failed", "error", err)
+		os.Exit(1)
+	}
+}
+
+// proc is a started child; done closes when it has exited.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// stack is the set of processes started so far, stopped in reverse order.
+type stack struct {
+	logger *slog.Logger
+	procs  []proc
+	stops  []func()
+}
+
+func run(logger *slog.Logger) error {
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("finding ./bin: %w", err)
+	}
+	bin := filepath.Dir(exe)
+	s := &stack{logger: logger}
+	defer s.stopAll()
+
+	runDir, err := os.MkdirTemp("", "dunwell-run-")
+	if err != nil {
+		return fmt.Errorf("creating a run directory: %w", err)
+	}
+	s.stops = append(s.stops, func() { _ = os.RemoveAll(runDir) })
+
+	for _, addr := range []string{temporalAddr, "127.0.0.1:" + uiPort, apiAddr} {
+		if inUse(addr) {
+			return fmt.Errorf("%s is already in use: is another `make run` going?", addr)
+		}
+	}
+
+	dbURL := os.Getenv("DATABASE_URL")
+	if dbURL == "" {
+		port, err := testenv.FreePort()
+		if err != nil {
+			return err
+		}
+		cluster, err := testenv.StartCluster(ctx, filepath.Join(runDir, "pg"), port)
+		if err != nil {
+			return fmt.Errorf("starting PostgreSQL: %w", err)
+		}
+		s.stops = append(s.stops, func() { _ = cluster.Stop() })
+		dbURL = cluster.URL("postgres")
+		logger.Info("PostgreSQL started", "url", dbURL)
+	}
+
+	args := append([]string{"server", "start-dev", "--ip", "127.0.0.1", "--port", "7233", "--ui-port", uiPort,
+		"--namespace", "default", "--log-level", "warn"}, workflows.DevServerFlags()...)
+	if err := s.start(ctx, "temporal", filepath.Join(bin, "temporal"), args, nil); err != nil {
+		return err
+	}
+	if err := waitTCP(ctx, temporalAddr); err != nil {
+		return fmt.Errorf("waiting for Temporal: %w", err)
+	}
+
+	fakesAddr := envOr("FAKES_ADDR", "127.0.0.1:8025")
+	if err := s.start(ctx, "fakeproviders", filepath.Join(bin, "fakeproviders"), []string{"-addr", fakesAddr}, nil); err != nil {
+		return err
+	}
+	if err := waitTCP(ctx, fakesAddr); err != nil {
+		return fmt.Errorf("waiting for the fake providers: %w", err)
+	}
+
+	env := serviceEnv(dbURL, "http://"+fakesAddr)
+	if err := s.start(ctx, "worker", filepath.Join(bin, "worker"), nil, env); err != nil {
+		return err
+	}
+	if err := s.start(ctx, "starter", filepath.Join(bin, "starter"), []string{"serve"}, env); err != nil {
+		return err
+	}
+	if err := waitHTTP(ctx, "http://"+apiAddr+"/readyz"); err != nil {
+		return fmt.Errorf("waiting for the API: %w", err)
+	}
+	fmt.Printf(`
+Dunwell is running.
+  API             http://%s   (try: curl http://%s/healthz)
+  Temporal UI     http://localhost:%s/namespaces/default/workflows
+  Temporal        %s (namespace default)
+  Fake outbox     http://%s/
+  PostgreSQL      %s
+
+Press Ctrl-C to stop everything.
+`, apiAddr, apiAddr, uiPort, temporalAddr, fakesAddr, dbURL)
+	<-ctx.Done()
+	logger.Info("Stopping")
+	return nil
+}
+
+// serviceEnv is the worker's and starter's environment: the caller's, with local
+// defaults for whatever it does not set.
+func serviceEnv(dbURL, fakesURL string) []string {
+	env := os.Environ()
+	set := func(k, v string) {
+		if os.Getenv(k) == "" {
+			env = append(env, k+"="+v)
+		}
+	}
+	set("TEMPORAL_ADDRESS", temporalAddr)
+	set("TEMPORAL_NAMESPACE", "default")
+	set("DATABASE_URL", dbURL)
+	set("LISTEN_ADDR", apiAddr)
+	if os.Getenv("SENDGRID_API_KEY") == "" {
+		set("SENDGRID_API_KEY", "SG.local-fake-key")
+		set("SENDGRID_BASE_URL", fakesURL)
+	}
+	set("EMAIL_FROM", "billing@dunwell.local")
+	if os.Getenv("TWILIO_ACCOUNT_SID") == "" {
+		set("TWILIO_ACCOUNT_SID", "AC00000000000000000000000000000000")
+		set("TWILIO_AUTH_TOKEN", "local-fake-token")
+		set("TWILIO_BASE_URL", fakesURL)
+	}
+	set("TWILIO_FROM_NUMBER", "+15005550006")
+	return env
+}
+
+func (s *stack) start(ctx context.Context, name, path string, args, env []string) error {
+	cmd := exec.Command(path, args...)
+	cmd.Stdout, cmd.Stderr = prefixed(name), prefixed(name)
+	cmd.Env = env
+	cmd.SysProcAttr = childAttrs()
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting %s (%s): %w", name, path, err)
+	}
+	p := proc{name: name, cmd: cmd, done: make(chan struct{})}
+	s.procs = append(s.procs, p)
+	go func() {
+		err := cmd.Wait()
+		close(p.done)
+		if ctx.Err() == nil {
+			s.logger.Error("Process exited; stopping the stack", "process", name, "error", err)
+			_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
+		}
+	}()
+	return nil
+}
+
+// stopAll stops processes newest first (API before worker before Temporal), each with
+// SIGTERM and a grace period, then SIGKILL; then runs the other clean-ups.
+func (s *stack) stopAll() {
+	for i := len(s.procs) - 1; i >= 0; i-- {
+		p := s.procs[i]
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(15 * time.Second):
+			s.logger.Warn("Killing", "process", p.name)
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	}
+	for i := len(s.stops) - 1; i >= 0; i-- {
+		s.stops[i]()
+	}
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func inUse(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, 300*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	_ = c.Close()
+	return true
+}
+
+func waitTCP(ctx context.Context, addr string) error {
+	return poll(ctx, func() bool { return inUse(addr) })
+}
+
+func waitHTTP(ctx context.Context, url string) error {
+	client := &http.Client{Timeout: 2 * time.Second}
+	return poll(ctx, func() bool {
+		resp, err := client.Get(url)
+		if err != nil {
+			return false
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}
+
+func poll(ctx context.Context, ok func() bool) error {
+	ctx, cancel := context.WithTimeout(ctx, startupTimeout)
+	defer cancel()
+	for !ok() {
+		select {
+		case <-ctx.Done():
+			return errors.New("not ready in time")
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return nil
+}

@@ -1,0 +1,135 @@
+package collection
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/dunwell/dunwell/policy"
+)
+
+// ActionKind is what the workflow does next.
+type ActionKind string
+
+// Action kinds.
+const (
+	// ActionNone: nothing is scheduled; the workflow waits for events only.
+	ActionNone ActionKind = "none"
+	// ActionOverdue: the due date has passed; the status becomes overdue.
+	ActionOverdue ActionKind = "overdue"
+	// ActionRemind: send policy step Step.
+	ActionRemind ActionKind = "reminder"
+	// ActionEscalate: hand the invoice off.
+	ActionEscalate ActionKind = "escalate"
+)
+
+// Action is the next thing to happen to an invoice and when.
+type Action struct {
+	Kind ActionKind `json:"kind"`
+	At   time.Time  `json:"at,omitzero"`
+	// Step is the index of the policy step for ActionRemind.
+	Step int `json:"-"`
+	// Skip lists steps whose time has passed but that are superseded by Step: when an
+	// invoice is issued (or resumes) late, only the latest due reminder is sent.
+	Skip []string `json:"-"`
+}
+
+// StepTime returns when policy step i falls for this invoice.
+func StepTime(p *policy.Policy, inv *Invoice, off policy.Offset) time.Time {
+	loc := inv.Location()
+	if p.EffectiveAnchor() == policy.AnchorIssued {
+		if !off.InDays {
+			return inv.IssuedAt.Add(off.Exact)
+		}
+		local := inv.IssuedAt.In(loc)
+		h, m := p.SendClock()
+		return time.Date(local.Year(), local.Month(), local.Day()+off.Days, h, m, 0, 0, loc)
+	}
+	due := inv.DueDate.In(loc)
+	if !off.InDays {
+		return due.Add(off.Exact)
+	}
+	h, m := p.SendClock()
+	return time.Date(due.Year(), due.Month(), due.Day()+off.Days, h, m, 0, 0, loc)
+}
+
+// Next decides what happens next for the invoice at time now. It is pure: the same
+// policy, invoice, state and instant always give the same action.
+//
+// Order of precedence: a terminal or escalated invoice has nothing scheduled; an
+// escalation whose time has come wins over remaining reminders; otherwise the earliest
+// of (overdue transition, next reminder, escalation).
+func Next(p *policy.Policy, inv *Invoice, s *State, now time.Time) Action {
+	if s.Status.Terminal() || s.Escalation != nil || s.Balance <= 0 {
+		return Action{Kind: ActionNone}
+	}
+	var escAt time.Time
+	if p.Escalation != nil {
+		escAt = StepTime(p, inv, p.Escalation.After)
+		if !now.Before(escAt) {
+			return Action{Kind: ActionEscalate, At: escAt}
+		}
+	}
+	best := Action{Kind: ActionNone}
+	consider := func(a Action) {
+		if best.Kind == ActionNone || a.At.Before(best.At) {
+			best = a
+		}
+	}
+	if s.Status == StatusOpen {
+		consider(Action{Kind: ActionOverdue, At: inv.DueEnd()})
+	}
+	if s.StepsDone < len(p.Steps) {
+		// Of the steps already due, send only the latest; the earlier ones are stale.
+		i := s.StepsDone
+		var skip []string
+		for i+1 < len(p.Steps) && !now.Before(StepTime(p, inv, p.Steps[i+1].Offset)) {
+			skip = append(skip, p.Steps[i].Name)
+			i++
+		}
+		consider(Action{Kind: ActionRemind, At: StepTime(p, inv, p.Steps[i].Offset), Step: i, Skip: skip})
+	}
+	if !escAt.IsZero() {
+		consider(Action{Kind: ActionEscalate, At: escAt})
+	}
+	return best
+}
+
+// Describe is a one-line human summary of the action for the Temporal UI, in the
+// customer's local time: "reminder 2 of 4 (overdue-1) at 2026-12-02 10:00 America/New_York".
+func Describe(p *policy.Policy, inv *Invoice, a Action) string {
+	when := a.At.In(inv.Location()).Format("2006-01-02 15:04:05") + " " + inv.Customer.Timezone
+	switch a.Kind {
+	case ActionRemind:
+		st := p.Steps[a.Step]
+		return fmt.Sprintf("reminder %d of %d (%s) by %s at %s", a.Step+1, len(p.Steps), st.Name, channelList(st.Channels), when)
+	case ActionEscalate:
+		return fmt.Sprintf("escalation to %s at %s", p.Escalation.To, when)
+	case ActionOverdue:
+		return fmt.Sprintf("becomes overdue at %s", when)
+	default:
+		return "waiting for payment"
+	}
+}
+
+func channelList(cs []policy.Channel) string {
+	out := ""
+	for i, c := range cs {
+		if i > 0 {
+			out += " or "
+		}
+		out += string(c)
+	}
+	return out
+}
+
+// ChannelsFor returns the step's channels the customer can be reached on, in the
+// step's order of preference.
+func ChannelsFor(st policy.Step, c *Customer) []policy.Channel {
+	var out []policy.Channel
+	for _, ch := range st.Channels {
+		if c.Reachable(ch) {
+			out = append(out, ch)
+		}
+	}
+	return out
+}

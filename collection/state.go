@@ -1,0 +1,139 @@
+package collection
+
+import (
+	"time"
+
+	"github.com/dunwell/dunwell/policy"
+)
+
+// Status is where an invoice stands. The CollectionStatus search attribute carries the
+// same word.
+type Status string
+
+// Statuses, as in DESIGN.md. The skeleton uses open, overdue, escalated and paid; the
+// others belong to operator actions built on top of it.
+const (
+	StatusOpen             Status = "open"
+	StatusOverdue          Status = "overdue"
+	StatusPaused           Status = "paused"
+	StatusDisputed         Status = "disputed"
+	StatusPromised         Status = "promised"
+	StatusOnPlan           Status = "on_plan"
+	StatusAwaitingApproval Status = "awaiting_approval"
+	StatusEscalated        Status = "escalated"
+	StatusPaid             Status = "paid"
+	StatusCancelled        Status = "cancelled"
+	StatusWrittenOff       Status = "written_off"
+)
+
+// Terminal reports whether the workflow ends in this status.
+func (s Status) Terminal() bool {
+	return s == StatusPaid || s == StatusCancelled || s == StatusWrittenOff
+}
+
+// NoticeStatus is the outcome of one reminder on one channel.
+type NoticeStatus string
+
+// Notice outcomes.
+const (
+	NoticeSent          NoticeStatus = "sent"
+	NoticeFailed        NoticeStatus = "failed"        // permanent failure on this channel; the next channel was tried
+	NoticeUndeliverable NoticeStatus = "undeliverable" // no channel left for this step
+	NoticeUnknown       NoticeStatus = "unknown"       // may or may not have reached the customer; see the notice's error
+)
+
+// Notice records one reminder attempt on one channel.
+type Notice struct {
+	Step       string         `json:"step"`
+	Channel    policy.Channel `json:"channel"`
+	Status     NoticeStatus   `json:"status"`
+	SentAt     time.Time      `json:"sent_at"`
+	ProviderID string         `json:"provider_id,omitempty"`
+	Error      string         `json:"error,omitempty"`
+}
+
+// Payment is money received against the invoice.
+type Payment struct {
+	PaymentID string    `json:"payment_id"`
+	Amount    int64     `json:"amount_minor"`
+	PaidAt    time.Time `json:"paid_at"`
+	AppliedAt time.Time `json:"applied_at"`
+}
+
+// Escalation records the hand-off of an unpaid invoice.
+type Escalation struct {
+	To      policy.EscalationTarget `json:"to"`
+	At      time.Time               `json:"at"`
+	Balance int64                   `json:"balance_minor"`
+}
+
+// State is the whole collection state of one invoice; it survives continue-as-new.
+type State struct {
+	Status  Status `json:"status"`
+	Balance int64  `json:"balance_minor"`
+	Credit  int64  `json:"credit_minor"` // over-payment kept for the customer
+	Fees    int64  `json:"fees_minor"`
+	// StepsDone counts the policy steps already handled (sent, failed or skipped), in
+	// policy order.
+	StepsDone  int         `json:"steps_done"`
+	Skipped    []string    `json:"skipped,omitempty"` // steps skipped because a later one was already due
+	Notices    []Notice    `json:"notices"`
+	Payments   []Payment   `json:"payments"`
+	Escalation *Escalation `json:"escalation,omitempty"`
+	ClosedAt   time.Time   `json:"closed_at,omitzero"`
+}
+
+// NewState is the state of a freshly issued invoice.
+func NewState(inv *Invoice) State {
+	return State{Status: StatusOpen, Balance: inv.AmountDue, Notices: []Notice{}, Payments: []Payment{}}
+}
+
+// Stage is the dunning stage for the DunningStage search attribute: "issued" before
+// any step, then the name of the last step handled, then "escalated-<to>".
+func (s *State) Stage(p *policy.Policy) string {
+	if s.Escalation != nil {
+		return "escalated-" + string(s.Escalation.To)
+	}
+	if s.StepsDone == 0 || s.StepsDone > len(p.Steps) {
+		return "issued"
+	}
+	return p.Steps[s.StepsDone-1].Name
+}
+
+// FindPayment returns the payment with that id, if it was applied.
+func (s *State) FindPayment(id string) (Payment, bool) {
+	for _, p := range s.Payments {
+		if p.PaymentID == id {
+			return p, true
+		}
+	}
+	return Payment{}, false
+}
+
+// PaymentOutcome is what applying a payment did.
+type PaymentOutcome struct {
+	Applied   int64 // towards the balance
+	Credit    int64 // beyond the balance
+	Duplicate bool
+	Paid      bool // the balance reached zero
+}
+
+// ApplyPayment applies a validated payment, idempotent by payment id. The caller has
+// checked currency and a positive amount (see ValidatePayment).
+func (s *State) ApplyPayment(p Payment) PaymentOutcome {
+	if _, dup := s.FindPayment(p.PaymentID); dup {
+		return PaymentOutcome{Duplicate: true, Paid: s.Balance == 0}
+	}
+	s.Payments = append(s.Payments, p)
+	applied := min(p.Amount, s.Balance)
+	s.Balance -= applied
+	credit := p.Amount - applied
+	s.Credit += credit
+	out := PaymentOutcome{Applied: applied, Credit: credit}
+	if s.Balance == 0 && !s.Status.Terminal() {
+		s.Status = StatusPaid
+		s.ClosedAt = p.AppliedAt
+		out.Paid = true
+	}
+	return out
+}

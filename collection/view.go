@@ -1,0 +1,94 @@
+package collection
+
+import (
+	"time"
+
+	"github.com/dunwell/dunwell/money"
+	"github.com/dunwell/dunwell/policy"
+)
+
+// View is the collection state as the `state` query and GET /v1/invoices/{id} return
+// it: money as decimal strings in major units of the invoice's currency.
+type View struct {
+	InvoiceID    string          `json:"invoice_id"`
+	CustomerID   string          `json:"customer_id"`
+	Status       Status          `json:"status"`
+	Currency     string          `json:"currency"`
+	AmountDue    string          `json:"amount_due"`
+	Balance      string          `json:"balance"`
+	Credit       string          `json:"credit"`
+	Fees         string          `json:"fees"`
+	DueDate      string          `json:"due_date"`
+	Policy       PolicyRef       `json:"policy"`
+	Stage        string          `json:"dunning_stage"`
+	NextAction   NextActionView  `json:"next_action"`
+	Notices      []Notice        `json:"notices"`
+	Payments     []PaymentView   `json:"payments"`
+	Escalation   *EscalationView `json:"escalation"`
+	SkippedSteps []string        `json:"skipped_steps,omitempty"`
+	ClosedAt     *time.Time      `json:"closed_at,omitempty"`
+}
+
+// PolicyRef names the policy version an invoice runs under.
+type PolicyRef struct {
+	ID      string `json:"id"`
+	Version int    `json:"version"`
+}
+
+// NextActionView is the next scheduled action.
+type NextActionView struct {
+	Kind    ActionKind `json:"kind"`
+	At      *time.Time `json:"at"`
+	Summary string     `json:"summary"`
+}
+
+// PaymentView is one applied payment.
+type PaymentView struct {
+	PaymentID string    `json:"payment_id"`
+	Amount    string    `json:"amount"`
+	PaidAt    time.Time `json:"paid_at"`
+}
+
+// EscalationView is the hand-off, once it happened.
+type EscalationView struct {
+	To      policy.EscalationTarget `json:"to"`
+	At      time.Time               `json:"at"`
+	Balance string                  `json:"balance"`
+}
+
+// NewView renders the state for people and API clients.
+func NewView(p *policy.Policy, inv *Invoice, s *State, next Action) View {
+	cur := inv.Currency
+	v := View{
+		InvoiceID:    inv.ID,
+		CustomerID:   inv.Customer.ID,
+		Status:       s.Status,
+		Currency:     cur,
+		AmountDue:    money.Format(inv.AmountDue, cur),
+		Balance:      money.Format(s.Balance, cur),
+		Credit:       money.Format(s.Credit, cur),
+		Fees:         money.Format(s.Fees, cur),
+		DueDate:      inv.DueDate.String(),
+		Policy:       PolicyRef{ID: p.ID, Version: p.Version},
+		Stage:        s.Stage(p),
+		NextAction:   NextActionView{Kind: next.Kind, Summary: Describe(p, inv, next)},
+		Notices:      append([]Notice{}, s.Notices...),
+		Payments:     make([]PaymentView, 0, len(s.Payments)),
+		SkippedSteps: s.Skipped,
+	}
+	if !next.At.IsZero() {
+		at := next.At.UTC()
+		v.NextAction.At = &at
+	}
+	for _, pay := range s.Payments {
+		v.Payments = append(v.Payments, PaymentView{PaymentID: pay.PaymentID, Amount: money.Format(pay.Amount, cur), PaidAt: pay.PaidAt})
+	}
+	if e := s.Escalation; e != nil {
+		v.Escalation = &EscalationView{To: e.To, At: e.At, Balance: money.Format(e.Balance, cur)}
+	}
+	if !s.ClosedAt.IsZero() {
+		c := s.ClosedAt
+		v.ClosedAt = &c
+	}
+	return v
+}

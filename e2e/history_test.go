@@ -1,0 +1,41 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	historypb "go.temporal.io/api/history/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/dunwell/dunwell/workflows"
+)
+
+// recordEnv names the directory that recordHistory writes to. The replay test in
+// package workflows replays what is recorded there (workflows/testdata/histories);
+// see the README in that directory for the capture command.
+const recordEnv = "DUNWELL_RECORD_HISTORIES"
+
+// recordHistory saves the finished workflow's history as JSON when recordEnv is set.
+func recordHistory(t *testing.T, invoiceID, name string) {
+	t.Helper()
+	dir := os.Getenv(recordEnv)
+	if dir == "" {
+		return
+	}
+	ctx := context.Background()
+	it := env.client.GetWorkflowHistory(ctx, workflows.WorkflowID(invoiceID), "", false, 0)
+	var h historypb.History
+	for it.HasNext() {
+		ev, err := it.Next()
+		require.NoError(t, err)
+		h.Events = append(h.Events, ev)
+	}
+	data, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&h)
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".json"), data, 0o644))
+	t.Logf("recorded %d events of %s to %s", len(h.Events), workflows.WorkflowID(invoiceID), filepath.Join(dir, name+".json"))
+}

@@ -1,0 +1,145 @@
+// Package e2e tests Dunwell end to end through its HTTP API, against a real Temporal
+// dev server, a real PostgreSQL and the fake SendGrid/Twilio servers, with the worker
+// running as a separate process so that a test can kill it.
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/dunwell/dunwell/api"
+	"github.com/dunwell/dunwell/internal/fakeprovider"
+	"github.com/dunwell/dunwell/internal/testenv"
+	"github.com/dunwell/dunwell/ledger"
+	"github.com/dunwell/dunwell/policies"
+	"github.com/dunwell/dunwell/workflows"
+)
+
+// env is the stack every test in the package shares.
+var env struct {
+	temporal *testenv.Temporal
+	pg       *testenv.Postgres
+	fakes    *fakeprovider.Server
+	fakesURL string
+	ledger   *ledger.Store
+	client   client.Client
+	api      *httptest.Server
+	worker   *workerProcess
+}
+
+func TestMain(m *testing.M) {
+	code, err := runTests(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e setup:", err)
+		code = 1
+	}
+	os.Exit(code)
+}
+
+func runTests(m *testing.M) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+	var err error
+	tmp, err := os.MkdirTemp("", "dunwell-e2e-")
+	if err != nil {
+		return 1, err
+	}
+	defer os.RemoveAll(tmp)
+	workerBin := filepath.Join(tmp, "worker")
+	build := exec.CommandContext(ctx, "go", "build", "-o", workerBin, "github.com/dunwell/dunwell/worker")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return 1, fmt.Errorf("building the worker: %w", err)
+	}
+
+	if env.pg, err = testenv.StartPostgres(ctx); err != nil {
+		return 1, err
+	}
+	defer env.pg.Stop()
+	if env.temporal, err = testenv.StartTemporal(ctx, testenv.TemporalOptions{ExtraArgs: workflows.DevServerFlags()}); err != nil {
+		return 1, err
+	}
+	defer env.temporal.Stop()
+	if env.fakes, env.fakesURL, err = fakeprovider.Start("127.0.0.1:0", fakeprovider.Options{Logger: logger}); err != nil {
+		return 1, err
+	}
+	defer env.fakes.Shutdown(context.Background())
+	if env.ledger, err = ledger.Open(ctx, env.pg.URL()); err != nil {
+		return 1, err
+	}
+	defer env.ledger.Close()
+	env.client = env.temporal.Client()
+	set, err := policies.Shipped()
+	if err != nil {
+		return 1, err
+	}
+	env.api = httptest.NewServer((&api.Server{Temporal: env.client, Ledger: env.ledger, Policies: set, Logger: logger}).Handler())
+	defer env.api.Close()
+
+	env.worker = &workerProcess{bin: workerBin, env: append(os.Environ(),
+		"TEMPORAL_ADDRESS="+env.temporal.HostPort(),
+		"TEMPORAL_NAMESPACE="+env.temporal.Namespace(),
+		"DATABASE_URL="+env.pg.URL(),
+		"SENDGRID_API_KEY=SG.e2e", "SENDGRID_BASE_URL="+env.fakesURL, "EMAIL_FROM=billing@dunwell.test",
+		"TWILIO_ACCOUNT_SID=AC00000000000000000000000000000000", "TWILIO_AUTH_TOKEN=e2e",
+		"TWILIO_FROM_NUMBER=+15005550006", "TWILIO_BASE_URL="+env.fakesURL,
+		"PROVIDER_TIMEOUT=5s", "LOG_LEVEL=warn",
+	)}
+	if err := env.worker.start(); err != nil {
+		return 1, err
+	}
+	defer env.worker.kill()
+	return m.Run(), nil
+}
+
+// workerProcess is the real worker binary, started and killed by the tests.
+type workerProcess struct {
+	bin string
+	env []string
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func (w *workerProcess) start() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	cmd := exec.Command(w.bin)
+	cmd.Env = w.env
+	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting the worker: %w", err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	w.cmd, w.done = cmd, done
+	return nil
+}
+
+// kill ends the worker at once (SIGKILL): no graceful shutdown, like a crash.
+func (w *workerProcess) kill() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.cmd == nil {
+		return
+	}
+	_ = w.cmd.Process.Kill()
+	<-w.done
+	w.cmd = nil
+}

@@ -1,0 +1,244 @@
+// Package config reads Dunwell's configuration from the environment, for the worker
+// and the starter alike. Every variable is listed on Load; a bad value is an error that
+// names the variable and the problem.
+package config
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+)
+
+// Config is the whole configuration.
+type Config struct {
+	Temporal Temporal
+	// DatabaseURL is the PostgreSQL ledger (DATABASE_URL).
+	DatabaseURL string
+	SendGrid    SendGrid
+	Twilio      Twilio
+	// ProviderTimeout bounds one call to SendGrid or Twilio (PROVIDER_TIMEOUT).
+	ProviderTimeout time.Duration
+	// PolicyDir holds policy files; empty means the shipped ones (POLICY_DIR).
+	PolicyDir string
+	// DefaultPolicy is used when an invoice names none (DEFAULT_POLICY).
+	DefaultPolicy string
+	// ListenAddr is where `starter serve` listens (LISTEN_ADDR).
+	ListenAddr string
+	LogLevel   slog.Level
+	LogJSON    bool
+}
+
+// Temporal is how to reach the Temporal service.
+type Temporal struct {
+	Address   string
+	Namespace string
+	APIKey    string
+	TLS       *tls.Config // nil: plaintext
+}
+
+// SendGrid configures email.
+type SendGrid struct {
+	APIKey   string
+	BaseURL  string
+	From     string
+	FromName string
+}
+
+// Twilio configures SMS.
+type Twilio struct {
+	AccountSID          string
+	AuthToken           string
+	FromNumber          string
+	MessagingServiceSID string
+	StatusCallbackURL   string
+	BaseURL             string
+}
+
+// Load reads the configuration from the environment:
+//
+//	TEMPORAL_ADDRESS        host:port of the Temporal frontend        (127.0.0.1:7233)
+//	TEMPORAL_NAMESPACE      namespace                                 (default)
+//	TEMPORAL_API_KEY        API key (Temporal Cloud); implies TLS
+//	TEMPORAL_TLS            "true" for TLS with the system roots      (false)
+//	TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY   client certificate and key files (mTLS)
+//	TEMPORAL_TLS_CA         CA bundle file for the server certificate
+//	TEMPORAL_TLS_SERVER_NAME  server name to verify, if not the address host
+//	DATABASE_URL            PostgreSQL URL of the ledger              (required)
+//	SENDGRID_API_KEY        SendGrid key                              (required for email)
+//	SENDGRID_BASE_URL       SendGrid API base URL                     (https://api.sendgrid.com)
+//	EMAIL_FROM, EMAIL_FROM_NAME  sender of reminders                  (required / Dunwell)
+//	TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN   Twilio credentials        (required for SMS)
+//	TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID   SMS sender   (one required)
+//	TWILIO_STATUS_CALLBACK_URL   delivery status webhook              (none)
+//	TWILIO_BASE_URL         Twilio API base URL                       (https://api.twilio.com)
+//	PROVIDER_TIMEOUT        timeout of one provider call              (10s)
+//	POLICY_DIR              directory of policy files                 (the shipped policies)
+//	DEFAULT_POLICY          policy for invoices that name none        (standard)
+//	LISTEN_ADDR             starter HTTP address                      (127.0.0.1:8080)
+//	LOG_LEVEL               debug, info, warn or error                (info)
+//	LOG_FORMAT              text or json                              (text)
+func Load() (*Config, error) { return load(os.Getenv) }
+
+func load(getenv func(string) string) (*Config, error) {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
+	}
+	get := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := &Config{
+		Temporal: Temporal{
+			Address:   get("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+			Namespace: get("TEMPORAL_NAMESPACE", "default"),
+			APIKey:    get("TEMPORAL_API_KEY", ""),
+		},
+		DatabaseURL: get("DATABASE_URL", ""),
+		SendGrid: SendGrid{
+			APIKey: get("SENDGRID_API_KEY", ""), BaseURL: get("SENDGRID_BASE_URL", "https://api.sendgrid.com"),
+			From: get("EMAIL_FROM", ""), FromName: get("EMAIL_FROM_NAME", "Dunwell"),
+		},
+		Twilio: Twilio{
+			AccountSID: get("TWILIO_ACCOUNT_SID", ""), AuthToken: get("TWILIO_AUTH_TOKEN", ""),
+			FromNumber: get("TWILIO_FROM_NUMBER", ""), MessagingServiceSID: get("TWILIO_MESSAGING_SERVICE_SID", ""),
+			StatusCallbackURL: get("TWILIO_STATUS_CALLBACK_URL", ""), BaseURL: get("TWILIO_BASE_URL", "https://api.twilio.com"),
+		},
+		PolicyDir:     get("POLICY_DIR", ""),
+		DefaultPolicy: get("DEFAULT_POLICY", "standard"),
+		ListenAddr:    get("LISTEN_ADDR", "127.0.0.1:8080"),
+	}
+	if _, _, err := net.SplitHostPort(c.Temporal.Address); err != nil {
+		bad("TEMPORAL_ADDRESS", "must be host:port, got %q", c.Temporal.Address)
+	}
+	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
+		bad("LISTEN_ADDR", "must be host:port, got %q", c.ListenAddr)
+	}
+	if c.DatabaseURL == "" {
+		bad("DATABASE_URL", "is required (postgres://user:pass@host:5432/db)")
+	} else if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		bad("DATABASE_URL", "must be a postgres:// URL")
+	}
+	for name, v := range map[string]string{"SENDGRID_BASE_URL": c.SendGrid.BaseURL, "TWILIO_BASE_URL": c.Twilio.BaseURL} {
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad(name, "must be an http(s) URL, got %q", v)
+		}
+	}
+	timeout, err := time.ParseDuration(get("PROVIDER_TIMEOUT", "10s"))
+	if err != nil || timeout <= 0 || timeout > 5*time.Minute {
+		bad("PROVIDER_TIMEOUT", "must be a duration between 0 and 5m like \"10s\"")
+	}
+	c.ProviderTimeout = timeout
+	if err := c.LogLevel.UnmarshalText([]byte(get("LOG_LEVEL", "info"))); err != nil {
+		bad("LOG_LEVEL", "must be debug, info, warn or error")
+	}
+	switch get("LOG_FORMAT", "text") {
+	case "text":
+	case "json":
+		c.LogJSON = true
+	default:
+		bad("LOG_FORMAT", "must be text or json")
+	}
+	tlsConf, err := temporalTLS(get, c.Temporal.APIKey != "")
+	if err != nil {
+		errs = append(errs, err)
+	}
+	c.Temporal.TLS = tlsConf
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("configuration: %w", errors.Join(errs...))
+	}
+	return c, nil
+}
+
+func temporalTLS(get func(string, string) string, apiKey bool) (*tls.Config, error) {
+	on, err := strconv.ParseBool(get("TEMPORAL_TLS", "false"))
+	if err != nil {
+		return nil, errors.New("TEMPORAL_TLS: must be true or false")
+	}
+	cert, key, ca := get("TEMPORAL_TLS_CERT", ""), get("TEMPORAL_TLS_KEY", ""), get("TEMPORAL_TLS_CA", "")
+	if !on && !apiKey && cert == "" && ca == "" {
+		return nil, nil
+	}
+	conf := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: get("TEMPORAL_TLS_SERVER_NAME", "")}
+	if (cert == "") != (key == "") {
+		return nil, errors.New("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY: set both or neither")
+	}
+	if cert != "" {
+		pair, err := tls.LoadX509KeyPair(cert, key)
+		if err != nil {
+			return nil, fmt.Errorf("TEMPORAL_TLS_CERT/TEMPORAL_TLS_KEY: %w", err)
+		}
+		conf.Certificates = []tls.Certificate{pair}
+	}
+	if ca != "" {
+		pem, err := os.ReadFile(ca)
+		if err != nil {
+			return nil, fmt.Errorf("TEMPORAL_TLS_CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, errors.New("TEMPORAL_TLS_CA: no PEM certificate in the file")
+		}
+		conf.RootCAs = pool
+	}
+	return conf, nil
+}
+
+// RequireProviders checks that the provider settings the worker needs are present.
+func (c *Config) RequireProviders() error {
+	var errs []error
+	if c.SendGrid.APIKey == "" {
+		errs = append(errs, errors.New("SENDGRID_API_KEY: is required"))
+	}
+	if c.SendGrid.From == "" {
+		errs = append(errs, errors.New("EMAIL_FROM: is required"))
+	}
+	if c.Twilio.AccountSID == "" || c.Twilio.AuthToken == "" {
+		errs = append(errs, errors.New("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN: are required"))
+	}
+	if c.Twilio.FromNumber == "" && c.Twilio.MessagingServiceSID == "" {
+		errs = append(errs, errors.New("TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID: one is required"))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("configuration: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// Logger builds the process logger.
+func (c *Config) Logger() *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogJSON {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// ClientOptions returns the Temporal client options for this configuration.
+func (c *Config) ClientOptions(logger *slog.Logger) client.Options {
+	opts := client.Options{
+		HostPort:  c.Temporal.Address,
+		Namespace: c.Temporal.Namespace,
+		Logger:    tlog.NewStructuredLogger(logger),
+	}
+	if c.Temporal.TLS != nil {
+		opts.ConnectionOptions.TLS = c.Temporal.TLS
+	}
+	if c.Temporal.APIKey != "" {
+		opts.Credentials = client.NewAPIKeyStaticCredentials(c.Temporal.APIKey)
+	}
+	return opts
+}

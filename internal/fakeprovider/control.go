@@ -1,0 +1,139 @@
+package fakeprovider
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+)
+
+// The control API lets other processes (and `make run` users with curl) drive the
+// fake the way tests do from Go:
+//
+//	GET    /_fake/outbox[?to=R&provider=P]  {"messages":[Message...]}
+//	DELETE /_fake/outbox                    clear the outbox
+//	GET    /_fake/faults                    {"faults":[Fault...]}
+//	POST   /_fake/faults                    inject a Fault (JSON body); answers it with its id
+//	DELETE /_fake/faults                    drop pending faults
+//	GET    /_fake/held                      {"held":[Message...]}
+//	GET    /_fake/held/wait[?timeout=10s]   wait until a request is held; 504 on timeout
+//	POST   /_fake/release                   {"released":N}
+//	GET    /_fake/recipients                {"invalid":[...],"bounce":[...]}
+//	PUT    /_fake/recipients                replace both lists (same JSON)
+//	POST   /_fake/reset                     clear outbox, faults and lists; release held
+func (s *Server) controlRoutes(m *http.ServeMux) {
+	m.HandleFunc("GET /_fake/outbox", s.ctlOutbox)
+	m.HandleFunc("DELETE /_fake/outbox", func(w http.ResponseWriter, _ *http.Request) {
+		s.ClearOutbox()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	m.HandleFunc("GET /_fake/faults", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"faults": s.Faults()})
+	})
+	m.HandleFunc("POST /_fake/faults", s.ctlInject)
+	m.HandleFunc("DELETE /_fake/faults", func(w http.ResponseWriter, _ *http.Request) {
+		s.ClearFaults()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	m.HandleFunc("GET /_fake/held", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"held": s.Held()})
+	})
+	m.HandleFunc("GET /_fake/held/wait", s.ctlWaitHeld)
+	m.HandleFunc("POST /_fake/release", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]int{"released": s.Release()})
+	})
+	m.HandleFunc("GET /_fake/recipients", s.ctlRecipients)
+	m.HandleFunc("PUT /_fake/recipients", s.ctlSetRecipients)
+	m.HandleFunc("POST /_fake/reset", func(w http.ResponseWriter, _ *http.Request) {
+		s.Reset()
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// Reset clears the outbox, the faults and the recipient lists, and releases held
+// requests.
+func (s *Server) Reset() {
+	s.ClearFaults()
+	s.Release()
+	s.ClearOutbox()
+	s.SetInvalid()
+	s.SetBounce()
+}
+
+func ctlError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+func (s *Server) ctlOutbox(w http.ResponseWriter, r *http.Request) {
+	to, provider := r.URL.Query().Get("to"), Provider(r.URL.Query().Get("provider"))
+	msgs := []Message{}
+	for _, m := range s.OutboxFor(to) {
+		if provider == "" || m.Provider == provider {
+			msgs = append(msgs, m)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": msgs})
+}
+
+func (s *Server) ctlInject(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(w, r)
+	var f Fault
+	if err == nil {
+		err = json.Unmarshal(body, &f)
+	}
+	if err != nil {
+		ctlError(w, http.StatusBadRequest, "fault must be JSON like {\"kind\":\"rate_limit\",\"provider\":\"twilio\",\"to\":\"+15551234567\",\"count\":2}: "+err.Error())
+		return
+	}
+	f, err = s.Inject(f)
+	if err != nil {
+		ctlError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusCreated, f)
+}
+
+func (s *Server) ctlWaitHeld(w http.ResponseWriter, r *http.Request) {
+	timeout := 10 * time.Second
+	if v := r.URL.Query().Get("timeout"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || d > 10*time.Minute {
+			ctlError(w, http.StatusBadRequest, "timeout must be a duration like 10s, at most 10m")
+			return
+		}
+		timeout = d
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+	m, err := s.WaitHeld(ctx)
+	if err != nil {
+		ctlError(w, http.StatusGatewayTimeout, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, m)
+}
+
+type recipientLists struct {
+	Invalid []string `json:"invalid"`
+	Bounce  []string `json:"bounce"`
+}
+
+func (s *Server) ctlRecipients(w http.ResponseWriter, _ *http.Request) {
+	invalid, bounce := s.Recipients()
+	writeJSON(w, http.StatusOK, recipientLists{Invalid: append([]string{}, invalid...), Bounce: append([]string{}, bounce...)})
+}
+
+func (s *Server) ctlSetRecipients(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(w, r)
+	var l recipientLists
+	if err == nil {
+		err = json.Unmarshal(body, &l)
+	}
+	if err != nil {
+		ctlError(w, http.StatusBadRequest, "recipients must be JSON like {\"invalid\":[\"+15005550001\"],\"bounce\":[\"x@example.com\"]}: "+err.Error())
+		return
+	}
+	s.SetInvalid(l.Invalid...)
+	s.SetBounce(l.Bounce...)
+	s.ctlRecipients(w, r)
+}

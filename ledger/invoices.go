@@ -1,0 +1,150 @@
+package ledger
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// IssueInvoice stores a new invoice with status "open" and its balance equal to the
+// amount due, and starts its audit trail. It is idempotent: if the invoice id exists
+// with the same BodySHA256 it returns IssueExisting and changes nothing; with a
+// different hash it returns ErrInvoiceConflict. Invalid input returns ErrInvalid.
+func (s *Store) IssueInvoice(ctx context.Context, r InvoiceRecord) (IssueOutcome, error) {
+	const op = "issue invoice"
+	if err := validateInvoice(op, r); err != nil {
+		return 0, err
+	}
+	due, _ := parseDate(op, r.DueDate) // validated above
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	var outcome IssueOutcome
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO invoices (invoice_id, customer_id, currency, amount_due_minor, issued_at,
+				due_date, policy_id, policy_version, segment, body_sha256, status, balance_minor, status_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $4, $5)
+			ON CONFLICT (invoice_id) DO NOTHING`,
+			r.InvoiceID, r.CustomerID, r.Currency, r.AmountDue, r.IssuedAt,
+			due, r.PolicyID, r.PolicyVersion, r.Segment, r.BodySHA256)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			var stored []byte
+			if err := tx.QueryRow(ctx, `SELECT body_sha256 FROM invoices WHERE invoice_id = $1`,
+				r.InvoiceID).Scan(&stored); err != nil {
+				return err
+			}
+			if !bytes.Equal(stored, r.BodySHA256) {
+				return fmt.Errorf("invoice %s: %w", r.InvoiceID, ErrInvoiceConflict)
+			}
+			outcome = IssueExisting
+			return nil
+		}
+		_, err = tx.Exec(ctx, `
+			INSERT INTO invoice_events (invoice_id, status, balance_minor, at)
+			VALUES ($1, 'open', $2, $3)`,
+			r.InvoiceID, r.AmountDue, r.IssuedAt)
+		outcome = IssueCreated
+		return err
+	})
+	if err != nil {
+		return 0, wrap(op, err)
+	}
+	return outcome, nil
+}
+
+// SetInvoiceStatus records that the invoice took status with the given balance at
+// time at: it appends an audit event and, unless a newer status is already stored,
+// updates the invoice (closed_at is set for paid, cancelled and written_off and
+// cleared otherwise). Re-applying the same (status, at) is a no-op. An unknown
+// invoice returns ErrNotFound; an unknown status or negative balance ErrInvalid.
+func (s *Store) SetInvoiceStatus(ctx context.Context, invoiceID, status string, balance int64, at time.Time) error {
+	const op = "set invoice status"
+	closes, ok := invoiceStatuses[status]
+	switch {
+	case invoiceID == "":
+		return invalid(op, "empty invoice id")
+	case !ok:
+		return invalid(op, "invoice %s: unknown status %q", invoiceID, status)
+	case balance < 0:
+		return invalid(op, "invoice %s: negative balance %d", invoiceID, balance)
+	case at.IsZero():
+		return invalid(op, "invoice %s: time is zero", invoiceID)
+	}
+	var closedAt *time.Time
+	if closes {
+		closedAt = &at
+	}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO invoice_events (invoice_id, status, balance_minor, at)
+			VALUES ($1, $2, $3, $4)
+			ON CONFLICT (invoice_id, status, at) DO NOTHING`,
+			invoiceID, status, balance, at)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err // a repeat: the first application already updated the invoice
+		}
+		_, err = tx.Exec(ctx, `
+			UPDATE invoices
+			SET status = $2, balance_minor = $3, status_at = $4, closed_at = $5, updated_at = now()
+			WHERE invoice_id = $1 AND status_at <= $4`,
+			invoiceID, status, balance, at, closedAt)
+		return err
+	})
+	return wrap(op, err)
+}
+
+// GetInvoice returns the stored invoice, or ErrNotFound.
+func (s *Store) GetInvoice(ctx context.Context, invoiceID string) (Invoice, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	var (
+		inv Invoice
+		due time.Time
+	)
+	err := s.pool.QueryRow(ctx, `
+		SELECT invoice_id, customer_id, currency, amount_due_minor, issued_at, due_date,
+			policy_id, policy_version, segment, body_sha256, status, balance_minor,
+			status_at, created_at, updated_at, closed_at
+		FROM invoices WHERE invoice_id = $1`, invoiceID).Scan(
+		&inv.InvoiceID, &inv.CustomerID, &inv.Currency, &inv.AmountDue, &inv.IssuedAt, &due,
+		&inv.PolicyID, &inv.PolicyVersion, &inv.Segment, &inv.BodySHA256, &inv.Status, &inv.Balance,
+		&inv.StatusAt, &inv.CreatedAt, &inv.UpdatedAt, &inv.ClosedAt)
+	if err != nil {
+		return Invoice{}, wrap(fmt.Sprintf("get invoice %s", invoiceID), err)
+	}
+	inv.DueDate = due.Format(dateLayout)
+	inv.IssuedAt = inv.IssuedAt.UTC()
+	inv.StatusAt = inv.StatusAt.UTC()
+	inv.CreatedAt = inv.CreatedAt.UTC()
+	inv.UpdatedAt = inv.UpdatedAt.UTC()
+	inv.ClosedAt = utcPtr(inv.ClosedAt)
+	return inv, nil
+}
+
+// ListInvoiceEvents returns the invoice's status audit trail, oldest first. An
+// unknown invoice yields an empty list.
+func (s *Store) ListInvoiceEvents(ctx context.Context, invoiceID string) ([]InvoiceEvent, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `
+		SELECT invoice_id, status, balance_minor, at, recorded_at
+		FROM invoice_events WHERE invoice_id = $1 ORDER BY at, event_id`, invoiceID)
+	if err != nil {
+		return nil, wrap("list invoice events", err)
+	}
+	events, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (InvoiceEvent, error) {
+		var e InvoiceEvent
+		err := row.Scan(&e.InvoiceID, &e.Status, &e.Balance, &e.At, &e.RecordedAt)
+		e.At, e.RecordedAt = e.At.UTC(), e.RecordedAt.UTC()
+		return e, err
+	})
+	return events, wrap("list invoice events", err)
+}

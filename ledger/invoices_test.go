@@ -1,0 +1,100 @@
+package ledger
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestIssueInvoice(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	id := uid("inv")
+	rec := invoiceRecord(id, "body")
+
+	out, err := testStore.IssueInvoice(ctx, rec)
+	require.NoError(t, err)
+	require.Equal(t, IssueCreated, out)
+
+	out, err = testStore.IssueInvoice(ctx, rec)
+	require.NoError(t, err)
+	require.Equal(t, IssueExisting, out)
+
+	_, err = testStore.IssueInvoice(ctx, invoiceRecord(id, "another body"))
+	require.ErrorIs(t, err, ErrInvoiceConflict)
+
+	inv, err := testStore.GetInvoice(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, rec, inv.InvoiceRecord)
+	require.Equal(t, StatusOpen, inv.Status)
+	require.Equal(t, rec.AmountDue, inv.Balance)
+	require.Nil(t, inv.ClosedAt)
+
+	events, err := testStore.ListInvoiceEvents(ctx, id)
+	require.NoError(t, err)
+	require.Len(t, events, 1)
+	require.Equal(t, StatusOpen, events[0].Status)
+}
+
+func TestIssueInvoiceInvalid(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for name, mutate := range map[string]func(*InvoiceRecord){
+		"negative amount": func(r *InvoiceRecord) { r.AmountDue = -1 },
+		"bad currency":    func(r *InvoiceRecord) { r.Currency = "eur" },
+		"bad due date":    func(r *InvoiceRecord) { r.DueDate = "31/03/2026" },
+		"short hash":      func(r *InvoiceRecord) { r.BodySHA256 = []byte{1, 2} },
+		"no id":           func(r *InvoiceRecord) { r.InvoiceID = "" },
+	} {
+		rec := invoiceRecord(uid("inv"), "body")
+		mutate(&rec)
+		_, err := testStore.IssueInvoice(ctx, rec)
+		require.ErrorIs(t, err, ErrInvalid, name)
+	}
+}
+
+func TestGetInvoiceNotFound(t *testing.T) {
+	t.Parallel()
+	_, err := testStore.GetInvoice(context.Background(), uid("missing"))
+	require.ErrorIs(t, err, ErrNotFound)
+}
+
+func TestSetInvoiceStatus(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	id := issue(t)
+	t1, t2 := t0.Add(31*24*time.Hour), t0.Add(40*24*time.Hour)
+
+	require.NoError(t, testStore.SetInvoiceStatus(ctx, id, StatusOverdue, 12_345, t1))
+	require.NoError(t, testStore.SetInvoiceStatus(ctx, id, StatusOverdue, 12_345, t1)) // retry
+	require.NoError(t, testStore.SetInvoiceStatus(ctx, id, StatusPaid, 0, t2))
+	// A late, older change is audited but does not regress the invoice.
+	require.NoError(t, testStore.SetInvoiceStatus(ctx, id, StatusPromised, 12_345, t1.Add(time.Hour)))
+
+	inv, err := testStore.GetInvoice(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, StatusPaid, inv.Status)
+	require.Zero(t, inv.Balance)
+	require.NotNil(t, inv.ClosedAt)
+	require.True(t, inv.ClosedAt.Equal(t2))
+
+	events, err := testStore.ListInvoiceEvents(ctx, id)
+	require.NoError(t, err)
+	var statuses []string
+	for _, e := range events {
+		statuses = append(statuses, e.Status)
+	}
+	require.Equal(t, []string{StatusOpen, StatusOverdue, StatusPromised, StatusPaid}, statuses)
+}
+
+func TestSetInvoiceStatusErrors(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	require.ErrorIs(t, testStore.SetInvoiceStatus(ctx, uid("missing"), StatusPaid, 0, t0), ErrNotFound)
+	id := issue(t)
+	require.ErrorIs(t, testStore.SetInvoiceStatus(ctx, id, "bogus", 0, t0), ErrInvalid)
+	require.ErrorIs(t, testStore.SetInvoiceStatus(ctx, id, StatusOpen, -5, t0), ErrInvalid)
+	require.ErrorIs(t, testStore.SetInvoiceStatus(ctx, id, StatusOpen, 0, time.Time{}), ErrInvalid)
+}

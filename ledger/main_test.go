@@ -1,0 +1,95 @@
+package ledger
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/dunwell/dunwell/internal/testenv"
+)
+
+// The package shares one PostgreSQL database; tests use unique ids so they can run
+// in parallel against it.
+var (
+	testPG    *testenv.Postgres
+	testStore *Store
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	os.Exit(runTests(m))
+}
+
+func runTests(m *testing.M) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	start := time.Now()
+	pg, err := testenv.StartPostgres(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ledger tests:", err)
+		return 1
+	}
+	defer func() {
+		if err := pg.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "ledger tests: stop postgres:", err)
+		}
+	}()
+	testPG = pg
+	testStore, err = Open(ctx, pg.URL(), quiet)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ledger tests:", err)
+		return 1
+	}
+	defer testStore.Close()
+	if testing.Verbose() {
+		fmt.Printf("ledger tests: postgres ready and migrated in %v\n", time.Since(start))
+	}
+	return m.Run()
+}
+
+// quiet keeps migration logs out of test output.
+var quiet = WithLogger(slog.New(slog.DiscardHandler))
+
+// uid returns an id unique to this run, for rows in the shared database.
+func uid(prefix string) string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return prefix + "-" + hex.EncodeToString(b[:])
+}
+
+var t0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+
+func invoiceRecord(id, body string) InvoiceRecord {
+	sum := sha256.Sum256([]byte(body))
+	return InvoiceRecord{
+		InvoiceID:     id,
+		CustomerID:    "cust-" + id,
+		Currency:      "EUR",
+		AmountDue:     12_345,
+		IssuedAt:      t0,
+		DueDate:       "2026-03-31",
+		PolicyID:      "standard",
+		PolicyVersion: 3,
+		Segment:       "smb",
+		BodySHA256:    sum[:],
+	}
+}
+
+// issue stores a new invoice and returns its id.
+func issue(t *testing.T) string {
+	t.Helper()
+	id := uid("inv")
+	out, err := testStore.IssueInvoice(context.Background(), invoiceRecord(id, "body"))
+	require.NoError(t, err)
+	require.Equal(t, IssueCreated, out)
+	return id
+}

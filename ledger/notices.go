@@ -1,0 +1,130 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+const noticeColumns = `notice_key, invoice_id, step, channel, status, provider_id, error,
+	attempts, claimed_at, sent_at, updated_at`
+
+// ClaimNotice atomically claims the right to send one notice. If the notice is new it
+// is stored as 'sending' with one attempt and returned with Fresh set: the caller
+// sends it. Otherwise its attempt count goes up and the stored row comes back
+// unchanged otherwise (see NoticeRow for what to do with it). Of any number of
+// concurrent claims on one key, exactly one is Fresh. The invoice must have been
+// issued (else ErrNotFound); a key that is not <invoice>/<step>/<channel> or an
+// unknown channel returns ErrInvalid.
+func (s *Store) ClaimNotice(ctx context.Context, c NoticeClaim) (NoticeRow, error) {
+	const op = "claim notice"
+	if err := validateClaim(op, c); err != nil {
+		return NoticeRow{}, err
+	}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	// xmax = 0 only on a freshly inserted row version, telling insert from update.
+	row := s.pool.QueryRow(ctx, `
+		INSERT INTO notices (notice_key, invoice_id, step, channel, status, attempts,
+			claimed_at, updated_at)
+		VALUES ($1, $2, $3, $4, 'sending', 1, now(), now())
+		ON CONFLICT (notice_key) DO UPDATE
+		SET attempts = notices.attempts + 1, updated_at = now()
+		RETURNING `+noticeColumns+`, (xmax = 0)`,
+		c.Key, c.InvoiceID, c.Step, c.Channel)
+	var n NoticeRow
+	if err := scanNotice(row, &n, &n.Fresh); err != nil {
+		return NoticeRow{}, wrap(fmt.Sprintf("%s %s", op, c.Key), err)
+	}
+	return n, nil
+}
+
+// CompleteNotice records the outcome of sending a claimed notice: status must be
+// final (sent, failed or undeliverable), providerID the provider's message id (for
+// sent), errText the reason (for failed and undeliverable), at when it happened. It
+// only moves a notice out of 'sending'. Completing again with the status already
+// stored is a no-op; a different final status leaves the stored outcome in place and
+// returns ErrNoticeFinal. An unknown key returns ErrNotFound.
+func (s *Store) CompleteNotice(ctx context.Context, key string, status NoticeStatus, providerID, errText string, at time.Time) error {
+	const op = "complete notice"
+	switch {
+	case !status.Final():
+		return invalid(op, "notice %s: %q is not a final status", key, status)
+	case at.IsZero():
+		return invalid(op, "notice %s: time is zero", key)
+	}
+	var sentAt *time.Time
+	if status == NoticeSent {
+		sentAt = &at
+	}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	tag, err := s.pool.Exec(ctx, `
+		UPDATE notices
+		SET status = $2, provider_id = $3, error = $4, sent_at = $5, updated_at = $6
+		WHERE notice_key = $1 AND status = 'sending'`,
+		key, string(status), providerID, errText, sentAt, at)
+	if err != nil {
+		return wrap(op+" "+key, err)
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	var stored NoticeStatus
+	err = s.pool.QueryRow(ctx, `SELECT status FROM notices WHERE notice_key = $1`, key).Scan(&stored)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return fmt.Errorf("ledger: %s: notice %s: %w", op, key, ErrNotFound)
+	case err != nil:
+		return wrap(op+" "+key, err)
+	case stored == status:
+		return nil
+	default:
+		return fmt.Errorf("ledger: %s: notice %s is %s: %w", op, key, stored, ErrNoticeFinal)
+	}
+}
+
+// GetNotice returns one notice by key (Fresh is always false), or ErrNotFound.
+func (s *Store) GetNotice(ctx context.Context, key string) (NoticeRow, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	var n NoticeRow
+	row := s.pool.QueryRow(ctx, `SELECT `+noticeColumns+` FROM notices WHERE notice_key = $1`, key)
+	if err := scanNotice(row, &n); err != nil {
+		return NoticeRow{}, wrap("get notice "+key, err)
+	}
+	return n, nil
+}
+
+// ListNotices returns the invoice's notices in the order they were first claimed
+// (Fresh is always false). An unknown invoice yields an empty list.
+func (s *Store) ListNotices(ctx context.Context, invoiceID string) ([]NoticeRow, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `
+		SELECT `+noticeColumns+` FROM notices WHERE invoice_id = $1
+		ORDER BY claimed_at, notice_key`, invoiceID)
+	if err != nil {
+		return nil, wrap("list notices", err)
+	}
+	notices, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (NoticeRow, error) {
+		var n NoticeRow
+		err := scanNotice(row, &n)
+		return n, err
+	})
+	return notices, wrap("list notices", err)
+}
+
+// scanNotice scans noticeColumns (plus any extra destinations) into n.
+func scanNotice(row pgx.Row, n *NoticeRow, extra ...any) error {
+	dest := append([]any{&n.Key, &n.InvoiceID, &n.Step, &n.Channel, &n.Status, &n.ProviderID,
+		&n.Error, &n.Attempts, &n.ClaimedAt, &n.SentAt, &n.UpdatedAt}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return err
+	}
+	n.ClaimedAt, n.UpdatedAt, n.SentAt = n.ClaimedAt.UTC(), n.UpdatedAt.UTC(), utcPtr(n.SentAt)
+	return nil
+}

@@ -1,0 +1,139 @@
+package ledger
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func claimFor(invoiceID, step, channel string) NoticeClaim {
+	return NoticeClaim{Key: invoiceID + "/" + step + "/" + channel, InvoiceID: invoiceID, Step: step, Channel: channel}
+}
+
+func TestClaimNoticeFreshSentReclaim(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := claimFor(issue(t), "reminder-1", "email")
+
+	n, err := testStore.ClaimNotice(ctx, c)
+	require.NoError(t, err)
+	require.True(t, n.Fresh)
+	require.False(t, n.NeedsReconcile())
+	require.Equal(t, NoticeSending, n.Status)
+	require.Equal(t, 1, n.Attempts)
+
+	require.NoError(t, testStore.CompleteNotice(ctx, c.Key, NoticeSent, "sg-123", "", t0))
+
+	n, err = testStore.ClaimNotice(ctx, c)
+	require.NoError(t, err)
+	require.False(t, n.Fresh)
+	require.False(t, n.NeedsReconcile())
+	require.Equal(t, NoticeSent, n.Status)
+	require.Equal(t, "sg-123", n.ProviderID)
+	require.NotNil(t, n.SentAt)
+	require.True(t, n.SentAt.Equal(t0))
+
+	list, err := testStore.ListNotices(ctx, c.InvoiceID)
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	require.Equal(t, NoticeSent, list[0].Status)
+}
+
+func TestClaimNoticeAfterCrash(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := claimFor(issue(t), "reminder-1", "sms")
+
+	n, err := testStore.ClaimNotice(ctx, c)
+	require.NoError(t, err)
+	require.True(t, n.Fresh)
+	// The worker dies here: no CompleteNotice.
+	n, err = testStore.ClaimNotice(ctx, c)
+	require.NoError(t, err)
+	require.False(t, n.Fresh)
+	require.True(t, n.NeedsReconcile())
+	require.Equal(t, NoticeSending, n.Status)
+	require.Equal(t, 2, n.Attempts)
+}
+
+func TestCompleteNoticeKeepsSent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := claimFor(issue(t), "final", "email")
+	_, err := testStore.ClaimNotice(ctx, c)
+	require.NoError(t, err)
+
+	require.NoError(t, testStore.CompleteNotice(ctx, c.Key, NoticeSent, "sg-1", "", t0))
+	require.NoError(t, testStore.CompleteNotice(ctx, c.Key, NoticeSent, "sg-1", "", t0), "repeat is a no-op")
+	err = testStore.CompleteNotice(ctx, c.Key, NoticeFailed, "", "bounced", t0)
+	require.ErrorIs(t, err, ErrNoticeFinal)
+
+	n, err := testStore.GetNotice(ctx, c.Key)
+	require.NoError(t, err)
+	require.Equal(t, NoticeSent, n.Status)
+	require.Equal(t, "sg-1", n.ProviderID)
+	require.Empty(t, n.Error)
+}
+
+func TestCompleteNoticeFailed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := claimFor(issue(t), "reminder-2", "sms")
+	_, err := testStore.ClaimNotice(ctx, c)
+	require.NoError(t, err)
+	require.NoError(t, testStore.CompleteNotice(ctx, c.Key, NoticeUndeliverable, "", "number unreachable", t0))
+	n, err := testStore.ClaimNotice(ctx, c)
+	require.NoError(t, err)
+	require.False(t, n.Fresh)
+	require.False(t, n.NeedsReconcile())
+	require.Equal(t, NoticeUndeliverable, n.Status)
+	require.Equal(t, "number unreachable", n.Error)
+	require.Nil(t, n.SentAt)
+}
+
+func TestNoticeErrors(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, err := testStore.ClaimNotice(ctx, claimFor(uid("missing"), "s", "email"))
+	require.ErrorIs(t, err, ErrNotFound, "invoice must exist")
+
+	id := issue(t)
+	bad := claimFor(id, "s", "email")
+	bad.Key = "something-else"
+	_, err = testStore.ClaimNotice(ctx, bad)
+	require.ErrorIs(t, err, ErrInvalid)
+	_, err = testStore.ClaimNotice(ctx, claimFor(id, "s", "pigeon"))
+	require.ErrorIs(t, err, ErrInvalid, "channel CHECK")
+
+	require.ErrorIs(t, testStore.CompleteNotice(ctx, uid("nope"), NoticeSent, "x", "", t0), ErrNotFound)
+	require.ErrorIs(t, testStore.CompleteNotice(ctx, id+"/s/email", NoticeSending, "", "", t0), ErrInvalid)
+	_, err = testStore.GetNotice(ctx, uid("nope"))
+	require.ErrorIs(t, err, ErrNotFound)
+}
+
+func TestClaimNoticeConcurrent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := claimFor(issue(t), "reminder-1", "email")
+	const n = 10
+	rows := make([]NoticeRow, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { rows[i], errs[i] = testStore.ClaimNotice(ctx, c) })
+	}
+	wg.Wait()
+	fresh := 0
+	for i := range n {
+		require.NoError(t, errs[i])
+		if rows[i].Fresh {
+			fresh++
+		}
+	}
+	require.Equal(t, 1, fresh)
+	got, err := testStore.GetNotice(ctx, c.Key)
+	require.NoError(t, err)
+	require.Equal(t, n, got.Attempts)
+}

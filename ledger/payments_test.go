@@ -1,0 +1,113 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/stretchr/testify/require"
+)
+
+func TestRecordPaymentIdempotent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	id := issue(t)
+	p := PaymentRecord{
+		InvoiceID: id, PaymentID: "pay-1", Currency: "EUR",
+		Amount: 20_000, Applied: 12_345, Credit: 7_655, BalanceAfter: 0,
+		PaidAt: t0.Add(time.Hour), AppliedAt: t0.Add(2 * time.Hour),
+	}
+	inserted, err := testStore.RecordPayment(ctx, p)
+	require.NoError(t, err)
+	require.True(t, inserted)
+	inserted, err = testStore.RecordPayment(ctx, p)
+	require.NoError(t, err)
+	require.False(t, inserted)
+
+	list, err := testStore.ListPayments(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, []PaymentRecord{p}, list)
+
+	_, err = testStore.RecordPayment(ctx, PaymentRecord{
+		InvoiceID: uid("missing"), PaymentID: "p", Currency: "EUR", Amount: 1, Applied: 1,
+		PaidAt: t0, AppliedAt: t0,
+	})
+	require.ErrorIs(t, err, ErrNotFound)
+
+	bad := p
+	bad.PaymentID, bad.Applied = "pay-2", -1
+	_, err = testStore.RecordPayment(ctx, bad)
+	require.ErrorIs(t, err, ErrInvalid)
+}
+
+func TestRecordEscalationIdempotent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	id := issue(t)
+	e := EscalationRecord{
+		InvoiceID: id, CustomerID: "cust-" + id, Target: TargetAgency, Currency: "EUR",
+		Balance: 12_345, DueDate: "2026-03-31", EscalatedAt: t0.Add(90 * 24 * time.Hour),
+	}
+	inserted, err := testStore.RecordEscalation(ctx, e)
+	require.NoError(t, err)
+	require.True(t, inserted)
+	again := e
+	again.Target = TargetLegal
+	inserted, err = testStore.RecordEscalation(ctx, again)
+	require.NoError(t, err)
+	require.False(t, inserted, "one hand-off per invoice")
+
+	got, err := testStore.GetEscalation(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, e, got.EscalationRecord)
+	require.Equal(t, EscalationPending, got.Status)
+
+	_, err = testStore.GetEscalation(ctx, uid("missing"))
+	require.ErrorIs(t, err, ErrNotFound)
+	bad := e
+	bad.InvoiceID, bad.Target = issue(t), "court"
+	_, err = testStore.RecordEscalation(ctx, bad)
+	require.ErrorIs(t, err, ErrInvalid)
+}
+
+// TestCheckConstraints bypasses the Go-side validation to show the schema itself
+// refuses negative money and unknown enum values.
+func TestCheckConstraints(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	id := issue(t)
+	hash := make([]byte, 32)
+	for name, q := range map[string]struct {
+		sql  string
+		args []any
+	}{
+		"negative amount due": {`INSERT INTO invoices (invoice_id, customer_id, currency, amount_due_minor,
+			issued_at, due_date, policy_id, policy_version, body_sha256, balance_minor, status_at)
+			VALUES ($1, 'c', 'EUR', -1, now(), '2026-01-01', 'p', 1, $2, 0, now())`, []any{uid("inv"), hash}},
+		"negative balance": {`UPDATE invoices SET balance_minor = -1 WHERE invoice_id = $1`, []any{id}},
+		"unknown status":   {`UPDATE invoices SET status = 'lost' WHERE invoice_id = $1`, []any{id}},
+		"negative payment": {`INSERT INTO payments (invoice_id, payment_id, currency, amount_minor,
+			applied_minor, credit_minor, balance_after_minor, paid_at, applied_at)
+			VALUES ($1, 'p', 'EUR', -5, -5, 0, 0, now(), now())`, []any{id}},
+		"unbalanced payment": {`INSERT INTO payments (invoice_id, payment_id, currency, amount_minor,
+			applied_minor, credit_minor, balance_after_minor, paid_at, applied_at)
+			VALUES ($1, 'p', 'EUR', 5, 1, 1, 0, now(), now())`, []any{id}},
+		"negative escalation": {`INSERT INTO escalations (invoice_id, customer_id, target, currency,
+			balance_minor, due_date, escalated_at)
+			VALUES ($1, 'c', 'agency', 'EUR', -1, '2026-01-01', now())`, []any{id}},
+		"unknown target": {`INSERT INTO escalations (invoice_id, customer_id, target, currency,
+			balance_minor, due_date, escalated_at)
+			VALUES ($1, 'c', 'court', 'EUR', 1, '2026-01-01', now())`, []any{id}},
+		"unknown notice status": {`INSERT INTO notices (notice_key, invoice_id, step, channel, status,
+			attempts, claimed_at, updated_at)
+			VALUES ($1 || '/s/email', $1, 's', 'email', 'lost', 1, now(), now())`, []any{id}},
+		"lowercase currency": {`UPDATE invoices SET currency = 'eur' WHERE invoice_id = $1`, []any{id}},
+	} {
+		_, err := testStore.pool.Exec(ctx, q.sql, q.args...)
+		var pgErr *pgconn.PgError
+		require.True(t, errors.As(err, &pgErr), "%s: want a PostgreSQL error, got %v", name, err)
+		require.Equal(t, pgCheckViolation, pgErr.Code, "%s: %v", name, err)
+	}
+}

@@ -1,0 +1,63 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestOpenRejectsBadURL(t *testing.T) {
+	t.Parallel()
+	for _, u := range []string{"", "   ", "postgres://host:notaport/db", "not a url at all=%"} {
+		s, err := Open(context.Background(), u)
+		require.Error(t, err, "url %q", u)
+		require.Nil(t, s)
+	}
+}
+
+func TestMigrateTwice(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := testPG.NewDatabase(ctx, t)
+	for range 2 {
+		s, err := Open(ctx, url, quiet)
+		require.NoError(t, err)
+		require.NoError(t, s.Ping(ctx))
+		var applied, latest int64
+		require.NoError(t, s.pool.QueryRow(ctx,
+			`SELECT count(*), max(version_id) FROM goose_db_version WHERE version_id > 0`).Scan(&applied, &latest))
+		require.EqualValues(t, 1, applied, "each migration is recorded once")
+		require.EqualValues(t, 1, latest)
+		s.Close()
+	}
+}
+
+func TestConcurrentOpenMigratesOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := testPG.NewDatabase(ctx, t)
+	const n = 4
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	stores := make([]*Store, n)
+	for i := range n {
+		wg.Go(func() { stores[i], errs[i] = Open(ctx, url, quiet) })
+	}
+	wg.Wait()
+	for i := range n {
+		require.NoError(t, errs[i])
+		defer stores[i].Close()
+	}
+	var applied int64
+	require.NoError(t, stores[0].pool.QueryRow(ctx,
+		`SELECT count(*) FROM goose_db_version WHERE version_id > 0`).Scan(&applied))
+	require.EqualValues(t, 1, applied)
+	// Every store works.
+	for _, s := range stores {
+		_, err := s.GetInvoice(ctx, "missing")
+		require.True(t, errors.Is(err, ErrNotFound), "got %v", err)
+	}
+}

@@ -1,0 +1,378 @@
+// Package policy defines dunning policies: data, not code. A policy says when an
+// invoice's reminders go out (steps at offsets around the due date or the issue time),
+// on which channels, and when and to whom an unpaid invoice is escalated.
+//
+// Policies are loaded from YAML (or JSON, which is YAML) and validated with errors that
+// name the field and the problem. The collection workflow carries a snapshot of its
+// policy in its input, so editing a file never changes a running invoice.
+package policy
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Channel is a way to reach a customer.
+type Channel string
+
+// Channels Dunwell can send on.
+const (
+	Email Channel = "email"
+	SMS   Channel = "sms"
+)
+
+// Valid reports whether c is a known channel.
+func (c Channel) Valid() bool { return c == Email || c == SMS }
+
+// Anchor is the instant a step's offset counts from.
+type Anchor string
+
+// Anchors. Due is the usual one; Issued exists for policies (like demo) whose whole
+// cycle is measured from the moment the invoice was issued.
+const (
+	AnchorDue    Anchor = "due"
+	AnchorIssued Anchor = "issued"
+)
+
+// EscalationTarget is who an escalated invoice is handed to.
+type EscalationTarget string
+
+// Escalation targets.
+const (
+	ToAgency EscalationTarget = "agency"
+	ToLegal  EscalationTarget = "legal"
+)
+
+// Policy is one version of a dunning policy.
+type Policy struct {
+	// ID names the policy ("standard"); invoices select it by this name.
+	ID string `yaml:"id" json:"id"`
+	// Version increases whenever the file changes meaning; running invoices keep the
+	// version they started with.
+	Version int `yaml:"version" json:"version"`
+	// Description is for people.
+	Description string `yaml:"description,omitempty" json:"description,omitempty"`
+	// Anchor is what step offsets count from: "due" (default) or "issued".
+	Anchor Anchor `yaml:"anchor,omitempty" json:"anchor,omitempty"`
+	// SendAt is the local time of day ("10:00", customer's timezone) at which steps with
+	// whole-day offsets are sent. Default 10:00.
+	SendAt string `yaml:"send_at,omitempty" json:"send_at,omitempty"`
+	// Steps are the reminders, in the order they happen.
+	Steps []Step `yaml:"steps" json:"steps"`
+	// Escalation says when and to whom an unpaid invoice is handed off.
+	Escalation *Escalation `yaml:"escalation,omitempty" json:"escalation,omitempty"`
+}
+
+// Step is one reminder.
+type Step struct {
+	// Name identifies the step inside the policy ("due-soon"); it is part of the
+	// notice's idempotency key, so it must be unique and stable.
+	Name string `yaml:"name" json:"name"`
+	// Offset from the anchor: "-3d", "0d", "+7d", or with a unit below a day
+	// ("+20s", "+5m", "+2h") for fast cycles.
+	Offset Offset `yaml:"offset" json:"offset"`
+	// Channels in order of preference; the first one the customer can be reached on is
+	// used, and a permanent failure falls back to the next.
+	Channels []Channel `yaml:"channels" json:"channels"`
+	// Template names the message text.
+	Template string `yaml:"template" json:"template"`
+}
+
+// Escalation hands an unpaid invoice to a collection agency or to legal.
+type Escalation struct {
+	// After is the offset from the anchor ("+30d").
+	After Offset `yaml:"after" json:"after"`
+	// To is "agency" or "legal".
+	To EscalationTarget `yaml:"to" json:"to"`
+}
+
+// Offset is a signed distance from a policy's anchor: whole days (sent at the
+// policy's local send time) or an exact duration.
+type Offset struct {
+	// Days is set for offsets written in days ("+7d").
+	Days int
+	// Exact is set for offsets written in s, m or h ("+20s").
+	Exact time.Duration
+	// InDays tells which of the two is meant ("0d" is a day offset of zero).
+	InDays bool
+}
+
+var offsetRE = regexp.MustCompile(`^([+-]?)(\d{1,5})([smhd])$`)
+
+// ParseOffset reads "-3d", "0d", "+7d", "+20s", "+5m", "+2h".
+func ParseOffset(s string) (Offset, error) {
+	m := offsetRE.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		return Offset{}, fmt.Errorf("%q is not an offset like \"-3d\", \"+7d\" or \"+30s\"", s)
+	}
+	n, _ := strconv.Atoi(m[2]) // the pattern admits at most 5 digits
+	if m[1] == "-" {
+		n = -n
+	}
+	switch m[3] {
+	case "d":
+		if n > 3660 || n < -3660 {
+			return Offset{}, fmt.Errorf("%q is more than ten years", s)
+		}
+		return Offset{Days: n, InDays: true}, nil
+	case "h":
+		return Offset{Exact: time.Duration(n) * time.Hour}, nil
+	case "m":
+		return Offset{Exact: time.Duration(n) * time.Minute}, nil
+	default:
+		return Offset{Exact: time.Duration(n) * time.Second}, nil
+	}
+}
+
+// String renders the offset the way it is written in a policy file.
+func (o Offset) String() string {
+	if o.InDays {
+		if o.Days < 0 {
+			return fmt.Sprintf("%dd", o.Days)
+		}
+		return fmt.Sprintf("+%dd", o.Days)
+	}
+	sign := "+"
+	d := o.Exact
+	if d < 0 {
+		sign, d = "-", -d
+	}
+	switch {
+	case d%time.Hour == 0 && d != 0:
+		return fmt.Sprintf("%s%dh", sign, d/time.Hour)
+	case d%time.Minute == 0 && d != 0:
+		return fmt.Sprintf("%s%dm", sign, d/time.Minute)
+	default:
+		return fmt.Sprintf("%s%ds", sign, d/time.Second)
+	}
+}
+
+// Less orders offsets; a day offset counts as that many days (ignoring send time).
+func (o Offset) approx() time.Duration {
+	if o.InDays {
+		return time.Duration(o.Days) * 24 * time.Hour
+	}
+	return o.Exact
+}
+
+// MarshalText implements encoding.TextMarshaler (JSON and YAML).
+func (o Offset) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (o *Offset) UnmarshalText(b []byte) error {
+	v, err := ParseOffset(string(b))
+	if err != nil {
+		return err
+	}
+	*o = v
+	return nil
+}
+
+// UnmarshalYAML accepts the offset as a YAML scalar.
+func (o *Offset) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: offset must be a string like \"+7d\"", n.Line)
+	}
+	v, err := ParseOffset(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	*o = v
+	return nil
+}
+
+// MarshalYAML writes the offset as its string form.
+func (o Offset) MarshalYAML() (any, error) { return o.String(), nil }
+
+// FieldError names one invalid field of a policy.
+type FieldError struct {
+	Field   string
+	Problem string
+}
+
+// ValidationError lists every problem found in a policy.
+type ValidationError struct {
+	Source string // file name, when loaded from one
+	Fields []FieldError
+}
+
+func (e *ValidationError) Error() string {
+	var b strings.Builder
+	if e.Source != "" {
+		b.WriteString(e.Source + ": ")
+	}
+	b.WriteString("invalid policy: ")
+	for i, f := range e.Fields {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(f.Field + ": " + f.Problem)
+	}
+	return b.String()
+}
+
+var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+var clockRE = regexp.MustCompile(`^([01]\d|2[0-3]):([0-5]\d)$`)
+
+// Validate checks the policy and returns a *ValidationError naming every bad field.
+func (p *Policy) Validate() error {
+	var errs []FieldError
+	add := func(field, format string, args ...any) {
+		errs = append(errs, FieldError{Field: field, Problem: fmt.Sprintf(format, args...)})
+	}
+	if !idRE.MatchString(p.ID) {
+		add("id", "must be 1-63 lower-case letters, digits, '-' or '_'")
+	}
+	if p.Version < 1 {
+		add("version", "must be a positive integer")
+	}
+	switch p.Anchor {
+	case "", AnchorDue, AnchorIssued:
+	default:
+		add("anchor", "must be %q or %q", AnchorDue, AnchorIssued)
+	}
+	if p.SendAt != "" && !clockRE.MatchString(p.SendAt) {
+		add("send_at", "must be a 24-hour local time like \"10:00\"")
+	}
+	if len(p.Steps) == 0 {
+		add("steps", "must list at least one step")
+	}
+	names := map[string]bool{}
+	for i, s := range p.Steps {
+		f := fmt.Sprintf("steps[%d]", i)
+		if !idRE.MatchString(s.Name) {
+			add(f+".name", "must be 1-63 lower-case letters, digits, '-' or '_'")
+		} else if names[s.Name] {
+			add(f+".name", "%q is used by an earlier step", s.Name)
+		}
+		names[s.Name] = true
+		if len(s.Channels) == 0 {
+			add(f+".channels", "must list at least one of email, sms")
+		}
+		seen := map[Channel]bool{}
+		for j, c := range s.Channels {
+			if !c.Valid() {
+				add(fmt.Sprintf("%s.channels[%d]", f, j), "%q is not a channel (email, sms)", c)
+			} else if seen[c] {
+				add(fmt.Sprintf("%s.channels[%d]", f, j), "%q is listed twice", c)
+			}
+			seen[c] = true
+		}
+		if strings.TrimSpace(s.Template) == "" {
+			add(f+".template", "is required")
+		}
+		if i > 0 && s.Offset.approx() <= p.Steps[i-1].Offset.approx() {
+			add(f+".offset", "%s must come after the previous step's %s", s.Offset, p.Steps[i-1].Offset)
+		}
+	}
+	if p.Escalation != nil {
+		switch p.Escalation.To {
+		case ToAgency, ToLegal:
+		default:
+			add("escalation.to", "must be %q or %q", ToAgency, ToLegal)
+		}
+		if n := len(p.Steps); n > 0 && p.Escalation.After.approx() <= p.Steps[n-1].Offset.approx() {
+			add("escalation.after", "%s must come after the last step's %s", p.Escalation.After, p.Steps[n-1].Offset)
+		}
+	}
+	if len(errs) > 0 {
+		return &ValidationError{Fields: errs}
+	}
+	return nil
+}
+
+// EffectiveAnchor returns the anchor with its default applied.
+func (p *Policy) EffectiveAnchor() Anchor {
+	if p.Anchor == "" {
+		return AnchorDue
+	}
+	return p.Anchor
+}
+
+// SendClock returns the local send time (hour, minute), default 10:00.
+func (p *Policy) SendClock() (hour, minute int) {
+	m := clockRE.FindStringSubmatch(p.SendAt)
+	if m == nil {
+		return 10, 0
+	}
+	h, _ := strconv.Atoi(m[1])
+	mi, _ := strconv.Atoi(m[2])
+	return h, mi
+}
+
+// Parse decodes and validates one policy document. Unknown fields are errors, so a
+// misspelt key is reported instead of silently ignored.
+func Parse(source string, data []byte) (*Policy, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var p Policy
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("%s: %w", source, err)
+	}
+	if err := p.Validate(); err != nil {
+		var ve *ValidationError
+		if errors.As(err, &ve) {
+			ve.Source = source
+		}
+		return nil, err
+	}
+	return &p, nil
+}
+
+// Set is the policies a deployment knows, by id.
+type Set struct {
+	byID map[string]*Policy
+	// Default is the policy used when an invoice names none.
+	Default string
+}
+
+// NewSet builds a set; defaultID must be one of the policies.
+func NewSet(defaultID string, ps ...*Policy) (*Set, error) {
+	s := &Set{byID: map[string]*Policy{}, Default: defaultID}
+	for _, p := range ps {
+		if _, dup := s.byID[p.ID]; dup {
+			return nil, fmt.Errorf("policy %q is defined twice", p.ID)
+		}
+		s.byID[p.ID] = p
+	}
+	if _, ok := s.byID[defaultID]; !ok {
+		return nil, fmt.Errorf("default policy %q is not defined", defaultID)
+	}
+	return s, nil
+}
+
+// Get returns the policy with that id.
+func (s *Set) Get(id string) (*Policy, bool) {
+	p, ok := s.byID[id]
+	return p, ok
+}
+
+// Select picks the policy for an invoice: the one it names, else the default.
+func (s *Set) Select(explicit string) (*Policy, error) {
+	if explicit == "" {
+		explicit = s.Default
+	}
+	p, ok := s.byID[explicit]
+	if !ok {
+		return nil, fmt.Errorf("unknown policy %q (known: %s)", explicit, strings.Join(s.IDs(), ", "))
+	}
+	return p, nil
+}
+
+// IDs lists the known policy ids, sorted.
+func (s *Set) IDs() []string {
+	ids := make([]string, 0, len(s.byID))
+	for id := range s.byID {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}

@@ -1,0 +1,84 @@
+// Command starter is Dunwell's front door: `starter serve` serves the HTTP API (the
+// billing system issues invoices, payments arrive, operators read state), and the
+// other subcommands do the same from a shell by calling that API.
+//
+//	starter serve                         serve the API on LISTEN_ADDR
+//	starter issue -f invoice.json         issue an invoice
+//	starter pay -invoice ID -payment-id P -amount 10.00 -currency USD [-paid-at T]
+//	starter status ID                     print an invoice's collection state
+//
+// The CLI talks to DUNWELL_API_URL (default http://127.0.0.1:8080).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	_ "time/tzdata" // customer timezones must resolve on minimal images too
+)
+
+const usage = `usage: starter <command> [flags]
+
+commands:
+  serve     serve the HTTP API (configuration from the environment; see README)
+  issue     issue an invoice:          starter issue -f invoice.json
+  pay       apply a payment:           starter pay -invoice INV-1 -payment-id pay_1 -amount 10.00 -currency USD
+  status    show an invoice's state:   starter status INV-1
+
+The CLI calls the API at DUNWELL_API_URL (default http://127.0.0.1:8080).
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes one command and returns the process exit code: 0 success, 1 failure,
+// 2 usage error.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = serve(ctx, args[1:])
+	case "issue":
+		err = issue(ctx, args[1:], stdin, stdout)
+	case "pay":
+		err = pay(ctx, args[1:], stdout)
+	case "status":
+		err = status(ctx, args[1:], stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	var usageErr usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &usageErr), errors.Is(err, flag.ErrHelp):
+		fmt.Fprintln(stderr, err)
+		return 2
+	default:
+		slog.New(slog.NewTextHandler(stderr, nil)).Error("starter "+args[0]+" failed", "error", err)
+		return 1
+	}
+}
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }

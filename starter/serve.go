@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/dunwell/dunwell/api"
+	"github.com/dunwell/dunwell/internal/config"
+	"github.com/dunwell/dunwell/ledger"
+	"github.com/dunwell/dunwell/policies"
+)
+
+// shutdownGrace lets requests in flight (a payment update waits for the workflow)
+// finish before the process exits.
+const shutdownGrace = 20 * time.Second
+
+func serve(ctx context.Context, args []string) error {
+	if len(args) > 0 {
+		return usageError{"serve takes no arguments; it is configured from the environment"}
+	}
+	cfg, err := config.Load()
+	if err != nil {
+		return err
+	}
+	logger := cfg.Logger()
+	set, err := policies.Load(cfg.PolicyDir, cfg.DefaultPolicy)
+	if err != nil {
+		return fmt.Errorf("loading policies: %w", err)
+	}
+	store, err := ledger.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("opening the ledger: %w", err)
+	}
+	defer store.Close()
+	c, err := client.DialContext(ctx, cfg.ClientOptions(logger))
+	if err != nil {
+		return fmt.Errorf("connecting to Temporal at %s: %w", cfg.Temporal.Address, err)
+	}
+	defer c.Close()
+
+	srv := &http.Server{
+		Handler:           (&api.Server{Temporal: c, Ledger: store, Policies: set, Logger: logger}).Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", cfg.ListenAddr, err)
+	}
+	logger.Info("API serving", "addr", "http://"+ln.Addr().String(), "policies", set.IDs())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("API shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	return nil
+}

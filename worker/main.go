@@ -1,0 +1,76 @@
+// Command worker runs Dunwell's collection workflows and their activities. It reads
+// its configuration from the environment (see internal/config), migrates the ledger,
+// registers any missing search attributes on the namespace, and runs until SIGINT or
+// SIGTERM, finishing the tasks in hand before it exits.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	_ "time/tzdata" // customer timezones must resolve on minimal images too
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/dunwell/dunwell/activities"
+	"github.com/dunwell/dunwell/internal/config"
+	"github.com/dunwell/dunwell/internal/temporalx"
+	"github.com/dunwell/dunwell/ledger"
+	"github.com/dunwell/dunwell/notify"
+	"github.com/dunwell/dunwell/workflows"
+)
+
+func main() {
+	if err := run(); err != nil {
+		slog.Error("Worker stopped", "error", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	cfg, err := config.Load()
+	if err == nil {
+		err = cfg.RequireProviders()
+	}
+	if err != nil {
+		return err
+	}
+	logger := cfg.Logger()
+	slog.SetDefault(logger)
+	ctx := context.Background()
+
+	store, err := ledger.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("opening the ledger: %w", err)
+	}
+	defer store.Close()
+	email, sms, err := notify.FromConfig(cfg)
+	if err != nil {
+		return err
+	}
+	c, err := client.Dial(cfg.ClientOptions(logger))
+	if err != nil {
+		return fmt.Errorf("connecting to Temporal at %s: %w", cfg.Temporal.Address, err)
+	}
+	defer c.Close()
+	added, err := temporalx.EnsureSearchAttributes(ctx, c, cfg.Temporal.Namespace, workflows.SearchAttributes)
+	if err != nil {
+		return fmt.Errorf("registering search attributes: %w", err)
+	}
+	if len(added) > 0 {
+		logger.Info("Registered search attributes", "namespace", cfg.Temporal.Namespace, "added", added)
+	}
+
+	w := worker.New(c, workflows.TaskQueue, worker.Options{})
+	w.RegisterWorkflowWithOptions(workflows.InvoiceCollection, workflow.RegisterOptions{Name: workflows.CollectionWorkflowName})
+	w.RegisterActivity(&activities.Activities{Ledger: store, Email: email, SMS: sms})
+	logger.Info("Worker starting", "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace, "task_queue", workflows.TaskQueue)
+	if err := w.Run(worker.InterruptCh()); err != nil {
+		return fmt.Errorf("running the worker: %w", err)
+	}
+	logger.Info("Worker stopped cleanly")
+	return nil
+}

@@ -1,0 +1,325 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/dunwell/dunwell/activities"
+	"github.com/dunwell/dunwell/collection"
+	"github.com/dunwell/dunwell/money"
+	"github.com/dunwell/dunwell/policy"
+)
+
+// How to change this workflow safely: every change to the sequence of commands it
+// issues (timers, activities, upserts) must keep old histories replaying. Wrap the new
+// behaviour in workflow.GetVersion(ctx, "<change-id>", workflow.DefaultVersion, 1) and
+// keep the old branch until no run that started before the change is open; the replay
+// tests in replay_test.go run every history in testdata/ against the current code.
+
+// Timeouts and retry shapes, named so their reasons stay next to them.
+const (
+	// sendStartToClose bounds one provider call plus the ledger writes around it. After
+	// a worker crash the send is retried this long after it started, so it is short.
+	sendStartToClose = 15 * time.Second
+	// sendGiveUpAfter: a provider that stays down this long marks the notice failed and
+	// dunning goes on, rather than stalling the invoice forever.
+	sendGiveUpAfter = 24 * time.Hour
+	// ledgerStartToClose bounds one ledger write; ledger writes retry until they succeed.
+	ledgerStartToClose = 10 * time.Second
+	// historyBound continues as new before the history grows large even if the server
+	// has not suggested it yet.
+	historyBound = 10_000
+)
+
+var acts *activities.Activities // method values name the activities; never called directly
+
+// InvoiceCollection is the collection workflow of one invoice (id "invoice-<id>"): it
+// waits for the next action of the invoice's policy, does it, and repeats until the
+// invoice is paid. Payments arrive as the "payment" update; the "state" query returns
+// the whole state.
+func InvoiceCollection(ctx workflow.Context, in CollectionInput) (CollectionResult, error) {
+	c := &collector{
+		inv:    in.Invoice,
+		pol:    in.Policy,
+		logger: log.With(workflow.GetLogger(ctx), "invoice_id", in.Invoice.ID),
+		wake:   workflow.NewBufferedChannel(ctx, 1),
+	}
+	if in.State != nil {
+		c.st = *in.State
+	} else {
+		c.st = collection.NewState(&c.inv)
+	}
+	if err := c.registerHandlers(ctx); err != nil {
+		return CollectionResult{}, err
+	}
+	return c.run(ctx)
+}
+
+// collector carries one run's state; handlers and the main loop share it (Temporal runs
+// them on one thread, one at a time).
+type collector struct {
+	inv    collection.Invoice
+	pol    policy.Policy
+	st     collection.State
+	next   collection.Action
+	logger log.Logger
+	// wake is signalled by handlers when the state changed, so the main loop
+	// recomputes its next action instead of sleeping on a stale timer.
+	wake workflow.Channel
+}
+
+func (c *collector) run(ctx workflow.Context) (CollectionResult, error) {
+	for !c.st.Status.Terminal() {
+		now := workflow.Now(ctx)
+		c.next = collection.Next(&c.pol, &c.inv, &c.st, now)
+		c.publish(ctx)
+		if c.next.Kind != collection.ActionNone && !c.next.At.After(now) {
+			if err := c.perform(ctx, c.next); err != nil {
+				return CollectionResult{}, err
+			}
+			continue
+		}
+		if c.shouldContinueAsNew(ctx) {
+			return CollectionResult{}, c.continueAsNew(ctx)
+		}
+		c.waitForTimerOrEvent(ctx, now)
+		if ctx.Err() != nil {
+			return c.cancelled(ctx)
+		}
+	}
+	c.next = collection.Action{Kind: collection.ActionNone}
+	c.publish(ctx)
+	// Let any update still recording its payment finish before the run closes.
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return CollectionResult{}, err
+	}
+	if err := c.recordStatus(ctx); err != nil {
+		return CollectionResult{}, err
+	}
+	c.logger.Info("Collection finished", "status", c.st.Status)
+	return CollectionResult{Status: c.st.Status, Balance: c.st.Balance, Credit: c.st.Credit}, nil
+}
+
+// waitForTimerOrEvent sleeps until the next action is due or a handler changed the
+// state. The timer is cancelled when an event wins, so no stale timer stays pending.
+func (c *collector) waitForTimerOrEvent(ctx workflow.Context, now time.Time) {
+	timerCtx, cancelTimer := workflow.WithCancel(ctx)
+	defer cancelTimer()
+	sel := workflow.NewSelector(ctx)
+	if c.next.Kind != collection.ActionNone {
+		timer := workflow.NewTimerWithOptions(timerCtx, c.next.At.Sub(now), workflow.TimerOptions{
+			Summary: collection.Describe(&c.pol, &c.inv, c.next),
+		})
+		sel.AddFuture(timer, func(workflow.Future) {})
+	}
+	sel.AddReceive(c.wake, func(ch workflow.ReceiveChannel, _ bool) { ch.Receive(ctx, nil) })
+	sel.Select(ctx)
+}
+
+func (c *collector) perform(ctx workflow.Context, a collection.Action) error {
+	switch a.Kind {
+	case collection.ActionOverdue:
+		c.st.Status = collection.StatusOverdue
+		return c.recordStatus(ctx)
+	case collection.ActionRemind:
+		return c.remind(ctx, a)
+	case collection.ActionEscalate:
+		return c.escalate(ctx, a)
+	default:
+		return fmt.Errorf("unknown action %q", a.Kind)
+	}
+}
+
+// remind sends policy step a.Step on the first channel that works, falling back to the
+// step's next channel when a provider says the recipient can never be reached.
+func (c *collector) remind(ctx workflow.Context, a collection.Action) error {
+	step := c.pol.Steps[a.Step]
+	c.st.Skipped = append(c.st.Skipped, a.Skip...)
+	c.st.StepsDone = a.Step + 1
+	channels := collection.ChannelsFor(step, &c.inv.Customer)
+	if len(channels) == 0 {
+		c.st.Notices = append(c.st.Notices, collection.Notice{
+			Step: step.Name, Status: collection.NoticeUndeliverable, SentAt: workflow.Now(ctx),
+			Error: "the customer has no address on any of the step's channels",
+		})
+		return nil
+	}
+	for i, ch := range channels {
+		req := c.noticeRequest(step, ch, a.At)
+		sctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout:    sendStartToClose,
+			ScheduleToCloseTimeout: sendGiveUpAfter,
+			Summary:                fmt.Sprintf("reminder %d of %d (%s) by %s", a.Step+1, len(c.pol.Steps), step.Name, ch),
+			RetryPolicy: &temporal.RetryPolicy{
+				InitialInterval:        5 * time.Second,
+				BackoffCoefficient:     2,
+				MaximumInterval:        10 * time.Minute,
+				NonRetryableErrorTypes: []string{activities.ErrTypeRecipientInvalid, activities.ErrTypeBadRequest, activities.ErrTypeOutcomeUnknown},
+			},
+		})
+		var res activities.NoticeResult
+		err := workflow.ExecuteActivity(sctx, acts.SendNotice, req).Get(ctx, &res)
+		if err == nil {
+			c.st.Notices = append(c.st.Notices, collection.Notice{
+				Step: step.Name, Channel: ch, Status: collection.NoticeSent, SentAt: res.SentAt, ProviderID: res.ProviderID,
+			})
+			return nil
+		}
+		status := collection.NoticeFailed
+		if i == len(channels)-1 {
+			status = collection.NoticeUndeliverable
+		}
+		unknown := isErrorType(err, activities.ErrTypeOutcomeUnknown)
+		if unknown {
+			status = collection.NoticeUnknown
+		}
+		c.logger.Warn("Reminder failed", "step", step.Name, "channel", ch, "error", err)
+		c.st.Notices = append(c.st.Notices, collection.Notice{
+			Step: step.Name, Channel: ch, Status: status, SentAt: workflow.Now(ctx), Error: failureMessage(err),
+		})
+		if unknown {
+			return nil // the customer may have it: another channel could duplicate it
+		}
+	}
+	return nil
+}
+
+func (c *collector) noticeRequest(step policy.Step, ch policy.Channel, at time.Time) activities.NoticeRequest {
+	to := c.inv.Customer.Email
+	if ch == policy.SMS {
+		to = c.inv.Customer.Phone
+	}
+	return activities.NoticeRequest{
+		InvoiceID: c.inv.ID, CustomerID: c.inv.Customer.ID, Step: step.Name, Channel: ch, Template: step.Template,
+		To: to, CustomerName: c.inv.Customer.Name, Locale: c.inv.Customer.Locale, Currency: c.inv.Currency,
+		Balance: c.st.Balance, DueDate: c.inv.DueDate.String(), PaymentURL: c.inv.PaymentURL, ScheduledAt: at,
+	}
+}
+
+func (c *collector) escalate(ctx workflow.Context, a collection.Action) error {
+	esc := c.pol.Escalation
+	req := activities.EscalationRequest{
+		InvoiceID: c.inv.ID, CustomerID: c.inv.Customer.ID, To: esc.To, Currency: c.inv.Currency,
+		Balance: c.st.Balance, DueDate: c.inv.DueDate.String(), At: a.At,
+	}
+	actx := c.ledgerOptions(ctx, "escalate to "+string(esc.To))
+	if err := workflow.ExecuteActivity(actx, acts.Escalate, req).Get(ctx, nil); err != nil {
+		return fmt.Errorf("escalating invoice %s: %w", c.inv.ID, err)
+	}
+	c.st.Escalation = &collection.Escalation{To: esc.To, At: a.At, Balance: c.st.Balance}
+	c.st.Status = collection.StatusEscalated
+	return c.recordStatus(ctx)
+}
+
+// cancelled ends the collection when the workflow is cancelled from Temporal (an
+// operator's Cancel in the UI or CLI): the invoice is recorded as cancelled, through a
+// context that survives the cancellation, and the run closes as cancelled.
+func (c *collector) cancelled(ctx workflow.Context) (CollectionResult, error) {
+	c.logger.Info("Collection cancelled")
+	c.st.Status = collection.StatusCancelled
+	c.st.ClosedAt = workflow.Now(ctx)
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	c.next = collection.Action{Kind: collection.ActionNone}
+	c.publish(dctx)
+	if err := c.recordStatus(dctx); err != nil {
+		return CollectionResult{}, err
+	}
+	return CollectionResult{}, temporal.NewCanceledError(string(collection.StatusCancelled))
+}
+
+func (c *collector) recordStatus(ctx workflow.Context) error {
+	rec := activities.StatusRecord{InvoiceID: c.inv.ID, Status: string(c.st.Status), Balance: c.st.Balance, At: workflow.Now(ctx)}
+	actx := c.ledgerOptions(ctx, "record status "+string(c.st.Status))
+	if err := workflow.ExecuteActivity(actx, acts.RecordStatus, rec).Get(ctx, nil); err != nil {
+		return fmt.Errorf("recording status %s of invoice %s: %w", c.st.Status, c.inv.ID, err)
+	}
+	return nil
+}
+
+// ledgerOptions: ledger writes are idempotent and must eventually land, so they retry
+// without a limit; a database outage delays the invoice, it never loses a record.
+func (c *collector) ledgerOptions(ctx workflow.Context, summary string) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: ledgerStartToClose,
+		Summary:             summary,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
+			NonRetryableErrorTypes: []string{activities.ErrTypeBadRequest},
+		},
+	})
+}
+
+func (c *collector) shouldContinueAsNew(ctx workflow.Context) bool {
+	info := workflow.GetInfo(ctx)
+	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > historyBound
+}
+
+func (c *collector) continueAsNew(ctx workflow.Context) error {
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return err
+	}
+	st := c.st
+	c.logger.Info("Continuing as new", "history_length", workflow.GetInfo(ctx).GetCurrentHistoryLength())
+	return workflow.NewContinueAsNewError(ctx, InvoiceCollection, CollectionInput{Invoice: c.inv, Policy: c.pol, State: &st})
+}
+
+// publish keeps the search attributes and the UI's current details true. Only the
+// attributes that changed are upserted, so an unchanged state costs no history event.
+func (c *collector) publish(ctx workflow.Context) {
+	current := workflow.GetTypedSearchAttributes(ctx)
+	var updates []temporal.SearchAttributeUpdate
+	setKeyword := func(k temporal.SearchAttributeKeyKeyword, v string) {
+		if old, ok := current.GetKeyword(k); !ok || old != v {
+			updates = append(updates, k.ValueSet(v))
+		}
+	}
+	setKeyword(AttrStatus, string(c.st.Status))
+	setKeyword(AttrDunningStage, c.st.Stage(&c.pol))
+	if old, ok := current.GetInt64(AttrAmountDue); !ok || old != c.st.Balance {
+		updates = append(updates, AttrAmountDue.ValueSet(c.st.Balance))
+	}
+	oldNext, hasNext := current.GetTime(AttrNextActionAt)
+	switch {
+	case c.next.Kind == collection.ActionNone && hasNext:
+		updates = append(updates, AttrNextActionAt.ValueUnset())
+	case c.next.Kind != collection.ActionNone && (!hasNext || !oldNext.Equal(c.next.At)):
+		updates = append(updates, AttrNextActionAt.ValueSet(c.next.At.UTC()))
+	}
+	if len(updates) > 0 {
+		if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
+			c.logger.Error("Search attribute upsert failed", "error", err)
+		}
+	}
+	workflow.SetCurrentDetails(ctx, c.details())
+}
+
+// details is the UI's "current details" of the invoice, in Markdown.
+func (c *collector) details() string {
+	cur := c.inv.Currency
+	out := fmt.Sprintf("**Invoice %s** · %s · balance %s %s of %s, due %s\n\n",
+		c.inv.ID, c.st.Status, money.Format(c.st.Balance, cur), cur, money.Format(c.inv.AmountDue, cur), c.inv.DueDate) +
+		fmt.Sprintf("Policy %s v%d, stage %s. Next: %s.\n", c.pol.ID, c.pol.Version, c.st.Stage(&c.pol), collection.Describe(&c.pol, &c.inv, c.next))
+	if n := len(c.st.Notices); n > 0 {
+		last := c.st.Notices[n-1]
+		out += fmt.Sprintf("\nLast notice: %s by %s, %s.", last.Step, last.Channel, last.Status)
+	}
+	return out
+}
+
+func isErrorType(err error, errType string) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && appErr.Type() == errType
+}
+
+func failureMessage(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.Error()
+	}
+	return err.Error()
+}

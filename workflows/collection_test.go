@@ -1,0 +1,287 @@
+package workflows
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"github.com/stretchr/testify/suite"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/dunwell/dunwell/activities"
+	"github.com/dunwell/dunwell/collection"
+	"github.com/dunwell/dunwell/policies"
+	"github.com/dunwell/dunwell/policy"
+)
+
+type collectionSuite struct {
+	suite.Suite
+	testsuite.WorkflowTestSuite
+	env *testsuite.TestWorkflowEnvironment
+
+	sends       []sentNotice
+	escalations []activities.EscalationRequest
+	payments    []activities.PaymentRecord
+	// failChannel makes every send on that channel fail permanently.
+	failChannel policy.Channel
+}
+
+type sentNotice struct {
+	req activities.NoticeRequest
+	at  time.Time
+}
+
+func TestCollectionWorkflow(t *testing.T) { suite.Run(t, new(collectionSuite)) }
+
+var ny, _ = time.LoadLocation("America/New_York")
+
+func (s *collectionSuite) SetupTest() {
+	s.sends, s.escalations, s.payments, s.failChannel = nil, nil, nil, ""
+	s.env = s.NewTestWorkflowEnvironment()
+	s.env.RegisterWorkflow(InvoiceCollection)
+	s.env.RegisterActivity(acts)
+	s.env.SetStartTime(time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC))
+	s.env.OnActivity(acts.SendNotice, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req activities.NoticeRequest) (activities.NoticeResult, error) {
+			if req.Channel == s.failChannel {
+				return activities.NoticeResult{}, temporal.NewNonRetryableApplicationError("invalid number", activities.ErrTypeRecipientInvalid, nil)
+			}
+			s.sends = append(s.sends, sentNotice{req: req, at: s.env.Now()})
+			return activities.NoticeResult{ProviderID: "msg-" + req.Key(), SentAt: s.env.Now()}, nil
+		}).Maybe()
+	s.env.OnActivity(acts.Escalate, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, e activities.EscalationRequest) error {
+			s.escalations = append(s.escalations, e)
+			return nil
+		}).Maybe()
+	s.env.OnActivity(acts.RecordPayment, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, p activities.PaymentRecord) error {
+			s.payments = append(s.payments, p)
+			return nil
+		}).Maybe()
+	s.env.OnActivity(acts.RecordStatus, mock.Anything, mock.Anything).Return(nil).Maybe()
+}
+
+func (s *collectionSuite) AfterTest(_, _ string) { s.env.AssertExpectations(s.T()) }
+
+func (s *collectionSuite) input(policyID string) CollectionInput {
+	set, err := policies.Shipped()
+	s.Require().NoError(err)
+	p, ok := set.Get(policyID)
+	s.Require().True(ok)
+	return CollectionInput{Policy: *p, Invoice: collection.Invoice{
+		ID: "INV-1", Currency: "USD", AmountDue: 125000,
+		Customer: collection.Customer{ID: "C-1", Name: "Ada", Email: "ada@example.com", Phone: "+14155550100", Timezone: "America/New_York"},
+		IssuedAt: time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC),
+		DueDate:  collection.Date{Year: 2026, Month: time.December, Day: 1},
+	}}
+}
+
+// pay sends the payment update after delay and checks the answer with check.
+func (s *collectionSuite) pay(delay time.Duration, p PaymentInput, check func(PaymentResult, error)) {
+	s.env.RegisterDelayedCallback(func() {
+		s.env.UpdateWorkflow(UpdatePayment, "", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { check(PaymentResult{}, err) },
+			OnAccept: func() {},
+			OnComplete: func(v any, err error) {
+				if err != nil {
+					check(PaymentResult{}, err)
+					return
+				}
+				check(v.(PaymentResult), nil)
+			},
+		}, p)
+	}, delay)
+}
+
+func (s *collectionSuite) result() CollectionResult {
+	s.Require().True(s.env.IsWorkflowCompleted())
+	s.Require().NoError(s.env.GetWorkflowError())
+	var res CollectionResult
+	s.Require().NoError(s.env.GetWorkflowResult(&res))
+	return res
+}
+
+func (s *collectionSuite) TestRemindersFollowTheStandardPolicyThenEscalation() {
+	s.pay(45*24*time.Hour, PaymentInput{PaymentID: "late", Amount: 125000, Currency: "USD"}, func(r PaymentResult, err error) {
+		s.NoError(err)
+		s.Equal(collection.StatusPaid, r.Status)
+	})
+	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
+
+	s.Equal(collection.StatusPaid, s.result().Status)
+	want := []struct {
+		step    string
+		channel policy.Channel
+		at      time.Time
+	}{
+		{"due-soon", policy.Email, time.Date(2026, 11, 28, 10, 0, 0, 0, ny)},
+		{"overdue-1", policy.Email, time.Date(2026, 12, 2, 10, 0, 0, 0, ny)},
+		{"overdue-7", policy.SMS, time.Date(2026, 12, 8, 10, 0, 0, 0, ny)},
+		{"overdue-14", policy.Email, time.Date(2026, 12, 15, 10, 0, 0, 0, ny)},
+	}
+	s.Require().Len(s.sends, len(want))
+	for i, w := range want {
+		got := s.sends[i]
+		s.Equal(w.step, got.req.Step, "step %d", i)
+		s.Equal(w.channel, got.req.Channel, "channel of %s", w.step)
+		s.True(w.at.Equal(got.at), "%s sent at %v, want %v", w.step, got.at.In(ny), w.at)
+	}
+	s.Equal("+14155550100", s.sends[2].req.To)
+	s.Equal(6*24*time.Hour, s.sends[2].at.Sub(s.sends[1].at), "the +7d reminder comes six days after the +1d one")
+}
+
+func (s *collectionSuite) TestEscalatesToTheAgencyAfterThirtyDays() {
+	s.pay(70*24*time.Hour, PaymentInput{PaymentID: "agency-1", Amount: 125000, Currency: "USD"}, func(r PaymentResult, err error) {
+		s.NoError(err)
+	})
+	var stateAfterEscalation collection.View
+	s.env.RegisterDelayedCallback(func() {
+		v, err := s.env.QueryWorkflow(QueryState)
+		s.Require().NoError(err)
+		s.Require().NoError(v.Get(&stateAfterEscalation))
+	}, 65*24*time.Hour)
+	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
+
+	s.result()
+	s.Require().Len(s.escalations, 1)
+	e := s.escalations[0]
+	s.Equal(policy.ToAgency, e.To)
+	s.Equal(int64(125000), e.Balance)
+	s.True(e.At.Equal(time.Date(2026, 12, 31, 10, 0, 0, 0, ny)), "escalated at %v", e.At)
+	s.Equal(collection.StatusEscalated, stateAfterEscalation.Status)
+	s.Equal("escalated-agency", stateAfterEscalation.Stage)
+	s.Require().NotNil(stateAfterEscalation.Escalation)
+	s.Equal(collection.ActionNone, stateAfterEscalation.NextAction.Kind)
+}
+
+func (s *collectionSuite) TestPartialThenFullPayment() {
+	var partial, full PaymentResult
+	s.pay(time.Hour, PaymentInput{PaymentID: "p1", Amount: 25000, Currency: "USD"}, func(r PaymentResult, err error) {
+		s.NoError(err)
+		partial = r
+	})
+	var mid collection.View
+	s.env.RegisterDelayedCallback(func() {
+		v, err := s.env.QueryWorkflow(QueryState)
+		s.Require().NoError(err)
+		s.Require().NoError(v.Get(&mid))
+	}, 2*time.Hour)
+	s.pay(3*time.Hour, PaymentInput{PaymentID: "p2", Amount: 100000, Currency: "USD", PaidAt: "2026-11-01T12:30:00Z"}, func(r PaymentResult, err error) {
+		s.NoError(err)
+		full = r
+	})
+	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
+
+	res := s.result()
+	s.Equal(collection.StatusPaid, res.Status)
+	s.Equal(int64(100000), partial.Balance)
+	s.Equal(collection.StatusOpen, partial.Status)
+	s.Equal("1000.00", mid.Balance)
+	s.Equal("1250.00", mid.AmountDue)
+	s.Len(mid.Payments, 1)
+	s.Equal(int64(0), full.Balance)
+	s.Equal(collection.StatusPaid, full.Status)
+	s.Empty(s.sends, "an invoice paid on the day of issue gets no reminder")
+	s.Require().Len(s.payments, 2)
+	s.Equal(int64(100000), s.payments[0].BalanceAfter)
+	s.True(s.payments[1].PaidAt.Equal(time.Date(2026, 11, 1, 12, 30, 0, 0, time.UTC)))
+}
+
+func (s *collectionSuite) TestDuplicatePaymentIDIsAppliedOnce() {
+	var second PaymentResult
+	s.pay(time.Hour, PaymentInput{PaymentID: "dup", Amount: 50000, Currency: "USD"}, func(r PaymentResult, err error) { s.NoError(err) })
+	s.pay(2*time.Hour, PaymentInput{PaymentID: "dup", Amount: 50000, Currency: "USD"}, func(r PaymentResult, err error) {
+		s.NoError(err)
+		second = r
+	})
+	s.pay(3*time.Hour, PaymentInput{PaymentID: "dup", Amount: 70000, Currency: "USD"}, func(r PaymentResult, err error) {
+		s.ErrorContains(err, "already applied with amount 500.00")
+	})
+	s.pay(4*time.Hour, PaymentInput{PaymentID: "rest", Amount: 75000, Currency: "USD"}, func(r PaymentResult, err error) { s.NoError(err) })
+	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
+
+	s.Equal(collection.StatusPaid, s.result().Status)
+	s.True(second.Duplicate)
+	s.Equal(int64(75000), second.Balance)
+	s.Len(s.payments, 2, "the ledger records each payment id once")
+}
+
+func (s *collectionSuite) TestValidatorRejectsWrongCurrencyAndNonPositiveAmounts() {
+	bad := map[string]PaymentInput{
+		"currency": {PaymentID: "eur", Amount: 100, Currency: "EUR"},
+		"zero":     {PaymentID: "zero", Amount: 0, Currency: "USD"},
+		"negative": {PaymentID: "neg", Amount: -100, Currency: "USD"},
+		"no id":    {PaymentID: "", Amount: 100, Currency: "USD"},
+	}
+	rejected := map[string]error{}
+	i := 0
+	for name, p := range bad {
+		i++
+		s.pay(time.Duration(i)*time.Minute, p, func(_ PaymentResult, err error) { rejected[name] = err })
+	}
+	var view collection.View
+	s.env.RegisterDelayedCallback(func() {
+		v, err := s.env.QueryWorkflow(QueryState)
+		s.Require().NoError(err)
+		s.Require().NoError(v.Get(&view))
+		s.env.CancelWorkflow()
+	}, time.Hour)
+	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
+
+	s.True(s.env.IsWorkflowCompleted())
+	var canceled *temporal.CanceledError
+	s.ErrorAs(s.env.GetWorkflowError(), &canceled, "an operator's cancel closes the run as cancelled")
+	for name := range bad {
+		s.Error(rejected[name], name)
+	}
+	s.ErrorContains(rejected["currency"], "invoice is in USD")
+	s.Equal("1250.00", view.Balance)
+	s.Empty(view.Payments)
+	s.Empty(s.payments)
+}
+
+func (s *collectionSuite) TestFallsBackToEmailWhenSMSFailsForGood() {
+	s.failChannel = policy.SMS
+	s.pay(39*24*time.Hour, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	var view collection.View
+	s.env.RegisterDelayedCallback(func() {
+		v, _ := s.env.QueryWorkflow(QueryState)
+		s.Require().NoError(v.Get(&view))
+	}, 38*24*time.Hour)
+	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
+
+	s.result()
+	s.Require().Len(s.sends, 3)
+	s.Equal("overdue-7", s.sends[2].req.Step)
+	s.Equal(policy.Email, s.sends[2].req.Channel)
+	var statuses []collection.NoticeStatus
+	for _, n := range view.Notices {
+		statuses = append(statuses, n.Status)
+	}
+	s.Equal([]collection.NoticeStatus{"sent", "sent", "failed", "sent"}, statuses)
+}
+
+func (s *collectionSuite) TestDemoPolicyRunsItsWholeCycleWithinAMinute() {
+	s.pay(2*time.Minute, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.env.ExecuteWorkflow(InvoiceCollection, s.input("demo"))
+	s.result()
+	start := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	s.Require().Len(s.sends, 2)
+	s.Equal(15*time.Second, s.sends[0].at.Sub(start))
+	s.Equal(30*time.Second, s.sends[1].at.Sub(start))
+	s.Require().Len(s.escalations, 1)
+	s.Equal(50*time.Second, s.escalations[0].At.Sub(start))
+}
+
+func TestWorkflowIDAndSearchAttributeFlags(t *testing.T) {
+	require.Equal(t, "invoice-INV-1", WorkflowID("INV-1"))
+	flags := DevServerFlags()
+	require.Len(t, flags, 2*len(SearchAttributes))
+	require.Contains(t, flags, "CollectionStatus=Keyword")
+	require.Contains(t, flags, "AmountDue=Int")
+	require.Contains(t, flags, "NextActionAt=Datetime")
+}

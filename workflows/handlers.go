@@ -1,0 +1,83 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/dunwell/dunwell/activities"
+	"github.com/dunwell/dunwell/collection"
+	"github.com/dunwell/dunwell/money"
+)
+
+func (c *collector) registerHandlers(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (collection.View, error) {
+		return collection.NewView(&c.pol, &c.inv, &c.st, c.next), nil
+	}); err != nil {
+		return fmt.Errorf("registering the state query: %w", err)
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdatePayment, c.applyPayment, workflow.UpdateHandlerOptions{
+		Validator: c.validatePayment,
+	}); err != nil {
+		return fmt.Errorf("registering the payment update: %w", err)
+	}
+	return nil
+}
+
+// validatePayment rejects a payment before it enters history: a bad one costs nothing
+// and changes nothing.
+func (c *collector) validatePayment(p PaymentInput) error {
+	switch {
+	case p.PaymentID == "" || !collection.IDPattern.MatchString(p.PaymentID):
+		return errors.New("payment_id: must be 1-100 letters, digits, '.', '_', ':' or '-'")
+	case p.Currency != c.inv.Currency:
+		return fmt.Errorf("currency: is %s but the invoice is in %s", p.Currency, c.inv.Currency)
+	case p.Amount <= 0:
+		return errors.New("amount: must be greater than zero")
+	case p.Amount > money.MaxMinor:
+		return errors.New("amount: is too large")
+	}
+	if p.PaidAt != "" {
+		if _, err := time.Parse(time.RFC3339, p.PaidAt); err != nil {
+			return errors.New("paid_at: must be an RFC 3339 timestamp")
+		}
+	}
+	if prev, ok := c.st.FindPayment(p.PaymentID); ok {
+		if prev.Amount != p.Amount {
+			return fmt.Errorf("payment_id: %s was already applied with amount %s", p.PaymentID, money.Format(prev.Amount, c.inv.Currency))
+		}
+		return nil // a repeat: the handler answers duplicate
+	}
+	if c.st.Status.Terminal() {
+		return fmt.Errorf("status: the invoice is %s; payment not applied", c.st.Status)
+	}
+	return nil
+}
+
+func (c *collector) applyPayment(ctx workflow.Context, p PaymentInput) (PaymentResult, error) {
+	now := workflow.Now(ctx)
+	paidAt := now
+	if p.PaidAt != "" {
+		paidAt, _ = time.Parse(time.RFC3339, p.PaidAt) // checked by the validator
+	}
+	out := c.st.ApplyPayment(collection.Payment{PaymentID: p.PaymentID, Amount: p.Amount, PaidAt: paidAt.UTC(), AppliedAt: now})
+	res := PaymentResult{Duplicate: out.Duplicate, Status: c.st.Status, Balance: c.st.Balance, Credit: c.st.Credit, Applied: out.Applied}
+	if out.Duplicate {
+		return res, nil
+	}
+	c.logger.Info("Payment applied", "payment_id", p.PaymentID, "amount", p.Amount, "balance", c.st.Balance)
+	rec := activities.PaymentRecord{
+		InvoiceID: c.inv.ID, PaymentID: p.PaymentID, Currency: c.inv.Currency, Amount: p.Amount,
+		Applied: out.Applied, Credit: out.Credit, BalanceAfter: c.st.Balance, PaidAt: paidAt.UTC(), AppliedAt: now,
+	}
+	c.wake.SendAsync(true)
+	actx := c.ledgerOptions(ctx, "record payment "+p.PaymentID)
+	if err := workflow.ExecuteActivity(actx, acts.RecordPayment, rec).Get(ctx, nil); err != nil {
+		// The payment is applied in the workflow; the ledger record retried until its
+		// activity gave up for good, which only a non-retryable error does.
+		c.logger.Error("Recording payment failed", "payment_id", p.PaymentID, "error", err)
+	}
+	return res, nil
+}
