@@ -156,6 +156,14 @@ func TestInvoiceRequestValidation(t *testing.T) {
 			t.Errorf("no error for %s in %v", f, fe)
 		}
 	}
+	allBad := good
+	allBad.Currency, allBad.AmountDue, allBad.DueDate, allBad.Customer.Timezone = "usd", "-1", "2026-10-01", "Mars/Base"
+	_, fe = allBad.Validate(now)
+	for _, f := range []string{"currency", "amount_due", "due_date", "customer.timezone"} {
+		if fe[f] == "" {
+			t.Errorf("with everything wrong, no error for %s: %v", f, fe)
+		}
+	}
 	early := good
 	early.DueDate = "2026-10-01"
 	if _, fe = early.Validate(now); fe["due_date"] == "" {

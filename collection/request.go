@@ -109,14 +109,20 @@ func (r *InvoiceRequest) Validate(now time.Time) (Invoice, FieldErrors) {
 	}
 	if r.AmountDue == "" {
 		fe["amount_due"] = "is required"
-	} else if currencyOK {
-		v, err := money.Parse(r.AmountDue, r.Currency)
+	} else {
+		// Without a valid currency the decimals cannot be checked, but the syntax and
+		// the sign can, so every problem is reported at once.
+		cur := r.Currency
+		if !currencyOK {
+			cur = "CLF" // the ISO currency with the most decimals (4)
+		}
+		v, err := money.Parse(r.AmountDue, cur)
 		switch {
-		case err != nil:
+		case err != nil && (currencyOK || !strings.Contains(err.Error(), "decimal places")):
 			fe["amount_due"] = err.Error()
-		case v <= 0:
+		case err == nil && v <= 0:
 			fe["amount_due"] = "must be greater than zero"
-		default:
+		case currencyOK:
 			inv.AmountDue = v
 		}
 	}
@@ -136,12 +142,15 @@ func (r *InvoiceRequest) Validate(now time.Time) (Invoice, FieldErrors) {
 	} else {
 		inv.DueDate = d
 		if !inv.IssuedAt.IsZero() {
-			if loc, err := time.LoadLocation(inv.Customer.Timezone); err == nil && inv.Customer.Timezone != "" {
-				issuedLocal := inv.IssuedAt.In(loc)
-				issuedDay := time.Date(issuedLocal.Year(), issuedLocal.Month(), issuedLocal.Day(), 0, 0, 0, 0, loc)
-				if d.In(loc).Before(issuedDay) {
-					fe["due_date"] = "is before issued_at"
-				}
+			// The issue day in the customer's zone (UTC if the zone is itself invalid).
+			loc, err := time.LoadLocation(inv.Customer.Timezone)
+			if err != nil || inv.Customer.Timezone == "" {
+				loc = time.UTC
+			}
+			issuedLocal := inv.IssuedAt.In(loc)
+			issuedDay := time.Date(issuedLocal.Year(), issuedLocal.Month(), issuedLocal.Day(), 0, 0, 0, 0, loc)
+			if d.In(loc).Before(issuedDay) {
+				fe["due_date"] = "is before issued_at"
 			}
 		}
 	}

@@ -72,6 +72,10 @@ func run(logger *slog.Logger) error {
 		return fmt.Errorf("creating a run directory: %w", err)
 	}
 	s.stops = append(s.stops, func() { _ = os.RemoveAll(runDir) })
+	// As root, PostgreSQL runs as the postgres user, which must be able to enter here.
+	if err := os.Chmod(runDir, 0o711); err != nil {
+		return fmt.Errorf("opening the run directory: %w", err)
+	}
 
 	for _, addr := range []string{temporalAddr, "127.0.0.1:" + uiPort, apiAddr} {
 		if inUse(addr) {
@@ -85,7 +89,11 @@ func run(logger *slog.Logger) error {
 		if err != nil {
 			return err
 		}
-		cluster, err := testenv.StartCluster(ctx, filepath.Join(runDir, "pg"), port)
+		pgDir := filepath.Join(runDir, "pg")
+		if err := os.Mkdir(pgDir, 0o700); err != nil {
+			return fmt.Errorf("creating the PostgreSQL directory: %w", err)
+		}
+		cluster, err := testenv.StartCluster(ctx, pgDir, port)
 		if err != nil {
 			return fmt.Errorf("starting PostgreSQL: %w", err)
 		}
