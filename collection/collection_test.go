@@ -93,7 +93,8 @@ func TestNextSkipsStaleStepsAndEscalatesWhenLate(t *testing.T) {
 func TestNextForIssuedAnchor(t *testing.T) {
 	p := &policy.Policy{ID: "demo", Version: 1, Anchor: policy.AnchorIssued, Steps: []policy.Step{
 		{Name: "a", Offset: mustOffset(t, "+15s"), Channels: []policy.Channel{policy.Email}, Template: "t"},
-	}, Escalation: &policy.Escalation{After: mustOffset(t, "+50s"), To: policy.ToLegal}}
+	}, Escalation: &policy.Escalation{After: mustOffset(t, "+50s"), To: policy.ToLegal},
+		Contact: &policy.Contact{Hours: "00:00-24:00"}}
 	inv := testInvoice()
 	inv.DueDate = Date{2026, time.November, 1}
 	s := NewState(inv)

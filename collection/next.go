@@ -31,6 +31,18 @@ type Action struct {
 	// Skip lists steps whose time has passed but that are superseded by Step: when an
 	// invoice is issued (or resumes) late, only the latest due reminder is sent.
 	Skip []string `json:"-"`
+	// MovedFrom is the policy's time for a reminder that the contact rules moved to At;
+	// MoveReason says why. Zero when the reminder was not moved.
+	MovedFrom  time.Time `json:"-"`
+	MoveReason string    `json:"-"`
+}
+
+// Options select behaviour that changed over time, so a workflow that started before
+// a change keeps deciding the way it did (see workflow.GetVersion in package
+// workflows).
+type Options struct {
+	// ContactRules moves reminders into the policy's contact window.
+	ContactRules bool
 }
 
 // StepTime returns when policy step i falls for this invoice.
@@ -59,6 +71,11 @@ func StepTime(p *policy.Policy, inv *Invoice, off policy.Offset) time.Time {
 // escalation whose time has come wins over remaining reminders; otherwise the earliest
 // of (overdue transition, next reminder, escalation).
 func Next(p *policy.Policy, inv *Invoice, s *State, now time.Time) Action {
+	return NextWith(p, inv, s, now, Options{ContactRules: true})
+}
+
+// NextWith is Next with explicit behaviour options.
+func NextWith(p *policy.Policy, inv *Invoice, s *State, now time.Time, opts Options) Action {
 	if s.Status.Terminal() || s.Escalation != nil || s.Balance <= 0 {
 		return Action{Kind: ActionNone}
 	}
@@ -86,7 +103,13 @@ func Next(p *policy.Policy, inv *Invoice, s *State, now time.Time) Action {
 			skip = append(skip, p.Steps[i].Name)
 			i++
 		}
-		consider(Action{Kind: ActionRemind, At: StepTime(p, inv, p.Steps[i].Offset), Step: i, Skip: skip})
+		remind := Action{Kind: ActionRemind, At: StepTime(p, inv, p.Steps[i].Offset), Step: i, Skip: skip}
+		if opts.ContactRules {
+			if moved, why := NextAllowedContact(p, inv, remind.At); !moved.Equal(remind.At) {
+				remind.MovedFrom, remind.At, remind.MoveReason = remind.At, moved, why
+			}
+		}
+		consider(remind)
 	}
 	if !escAt.IsZero() {
 		consider(Action{Kind: ActionEscalate, At: escAt})

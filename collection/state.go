@@ -50,6 +50,10 @@ type Notice struct {
 	SentAt     time.Time      `json:"sent_at"`
 	ProviderID string         `json:"provider_id,omitempty"`
 	Error      string         `json:"error,omitempty"`
+	// MovedFrom is the policy's time when the contact rules moved the reminder;
+	// MoveReason says why.
+	MovedFrom  *time.Time `json:"moved_from,omitempty"`
+	MoveReason string     `json:"move_reason,omitempty"`
 }
 
 // Payment is money received against the invoice.

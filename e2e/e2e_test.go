@@ -289,14 +289,15 @@ func TestWorkerCrashDuringSendSendsOnce(t *testing.T) {
 	recordHistory(t, id, "send-retried-after-worker-crash")
 }
 
-// TestDemoCycleSkipsStaleReminderTextsAndEscalates issues a demo invoice 49 s after
-// its issue time: the first reminder is stale and skipped, the second goes out by SMS,
-// and the escalation to the agency follows a second later. A payment then closes it.
+// TestDemoCycleSkipsStaleReminderTextsAndEscalates issues a demo invoice 40 s after
+// its issue time: the first reminder (+15 s) is stale and skipped, the second (+30 s)
+// goes out by SMS at once, and the escalation to the agency follows at +50 s. A
+// payment then closes it.
 func TestDemoCycleSkipsStaleReminderTextsAndEscalates(t *testing.T) {
 	t.Parallel()
 	id := "E2E-ESC"
 	inv := invoice(id)
-	inv["issued_at"] = time.Now().UTC().Add(-49 * time.Second).Format(time.RFC3339)
+	inv["issued_at"] = time.Now().UTC().Add(-40 * time.Second).Format(time.RFC3339)
 	phone := "+14155550123"
 	inv["customer"].(map[string]any)["phone"] = phone
 	inv["customer"].(map[string]any)["channels"] = []string{"email", "sms"}

@@ -69,6 +69,9 @@ type Policy struct {
 	Steps []Step `yaml:"steps" json:"steps"`
 	// Escalation says when and to whom an unpaid invoice is handed off.
 	Escalation *Escalation `yaml:"escalation,omitempty" json:"escalation,omitempty"`
+	// Contact limits when reminders may go out; nil means the defaults (08:00-21:00
+	// local, every day, no holidays).
+	Contact *Contact `yaml:"contact,omitempty" json:"contact,omitempty"`
 }
 
 // Step is one reminder.
@@ -196,6 +199,8 @@ func (o Offset) MarshalYAML() (any, error) { return o.String(), nil }
 type FieldError struct {
 	Field   string
 	Problem string
+	// Line is the field's line in the policy file, when it was parsed from one.
+	Line int
 }
 
 // ValidationError lists every problem found in a policy.
@@ -213,6 +218,9 @@ func (e *ValidationError) Error() string {
 	for i, f := range e.Fields {
 		if i > 0 {
 			b.WriteString("; ")
+		}
+		if f.Line > 0 {
+			fmt.Fprintf(&b, "line %d: ", f.Line)
 		}
 		b.WriteString(f.Field + ": " + f.Problem)
 	}
@@ -283,6 +291,7 @@ func (p *Policy) Validate() error {
 			add("escalation.after", "%s must come after the last step's %s", p.Escalation.After, p.Steps[n-1].Offset)
 		}
 	}
+	p.Contact.validate(add)
 	if len(errs) > 0 {
 		return &ValidationError{Fields: errs}
 	}
@@ -311,6 +320,10 @@ func (p *Policy) SendClock() (hour, minute int) {
 // Parse decodes and validates one policy document. Unknown fields are errors, so a
 // misspelt key is reported instead of silently ignored.
 func Parse(source string, data []byte) (*Policy, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("%s: %w", source, err)
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var p Policy
@@ -321,10 +334,52 @@ func Parse(source string, data []byte) (*Policy, error) {
 		var ve *ValidationError
 		if errors.As(err, &ve) {
 			ve.Source = source
+			for i := range ve.Fields {
+				ve.Fields[i].Line = lineOf(&root, ve.Fields[i].Field)
+			}
 		}
 		return nil, err
 	}
 	return &p, nil
+}
+
+// lineOf finds the line of a field path ("steps[1].channels[0]") in a YAML document,
+// or of its nearest existing parent; 0 when the document has no such place.
+func lineOf(doc *yaml.Node, path string) int {
+	n := doc
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line := n.Line
+	for _, part := range strings.Split(path, ".") {
+		name, index, hasIndex := strings.Cut(part, "[")
+		next := mappingValue(n, name)
+		if next == nil {
+			return line
+		}
+		n, line = next, next.Line
+		if hasIndex {
+			i, err := strconv.Atoi(strings.TrimSuffix(index, "]"))
+			if err != nil || n.Kind != yaml.SequenceNode || i < 0 || i >= len(n.Content) {
+				return line
+			}
+			n = n.Content[i]
+			line = n.Line
+		}
+	}
+	return line
+}
+
+func mappingValue(n *yaml.Node, key string) *yaml.Node {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
 }
 
 // Set is the policies a deployment knows, by id.

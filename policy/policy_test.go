@@ -48,6 +48,7 @@ escalation:
 		t.Fatal("want error")
 	}
 	for _, want := range []string{
+		"line 2: id:", "line 3: version:", "line 8: steps[0].channels[0]", "line 12: steps[1].channels", "line 11: steps[1].offset",
 		"bad.yaml", "id:", "version:", "send_at:", "steps[0].channels[0]", "steps[0].channels[2]",
 		"steps[0].template", "steps[1].name", "steps[1].channels", "steps[1].offset",
 		"escalation.to", "escalation.after",

@@ -36,6 +36,14 @@ const (
 	historyBound = 10_000
 )
 
+// Change ids for workflow.GetVersion: one per behaviour change that alters the
+// commands a running workflow issues. Never reuse or remove one while runs that
+// started before it may be open.
+const (
+	// changeContactRules (v1): reminders move into the policy's contact window.
+	changeContactRules = "contact-rules"
+)
+
 var acts *activities.Activities // method values name the activities; never called directly
 
 // InvoiceCollection is the collection workflow of one invoice (id "invoice-<id>"): it
@@ -48,6 +56,10 @@ func InvoiceCollection(ctx workflow.Context, in CollectionInput) (CollectionResu
 		pol:    in.Policy,
 		logger: log.With(workflow.GetLogger(ctx), "invoice_id", in.Invoice.ID),
 		wake:   workflow.NewBufferedChannel(ctx, 1),
+	}
+	// Runs that started before contact rules existed keep their original schedule.
+	if v := workflow.GetVersion(ctx, changeContactRules, workflow.DefaultVersion, 1); v >= 1 {
+		c.opts.ContactRules = true
 	}
 	if in.State != nil {
 		c.st = *in.State
@@ -67,6 +79,7 @@ type collector struct {
 	pol    policy.Policy
 	st     collection.State
 	next   collection.Action
+	opts   collection.Options
 	logger log.Logger
 	// wake is signalled by handlers when the state changed, so the main loop
 	// recomputes its next action instead of sleeping on a stale timer.
@@ -76,7 +89,7 @@ type collector struct {
 func (c *collector) run(ctx workflow.Context) (CollectionResult, error) {
 	for !c.st.Status.Terminal() {
 		now := workflow.Now(ctx)
-		c.next = collection.Next(&c.pol, &c.inv, &c.st, now)
+		c.next = collection.NextWith(&c.pol, &c.inv, &c.st, now, c.opts)
 		c.publish(ctx)
 		if c.next.Kind != collection.ActionNone && !c.next.At.After(now) {
 			if err := c.perform(ctx, c.next); err != nil {
@@ -165,9 +178,9 @@ func (c *collector) remind(ctx workflow.Context, a collection.Action) error {
 		var res activities.NoticeResult
 		err := workflow.ExecuteActivity(sctx, acts.SendNotice, req).Get(ctx, &res)
 		if err == nil {
-			c.st.Notices = append(c.st.Notices, collection.Notice{
+			c.st.Notices = append(c.st.Notices, withMove(collection.Notice{
 				Step: step.Name, Channel: ch, Status: collection.NoticeSent, SentAt: res.SentAt, ProviderID: res.ProviderID,
-			})
+			}, a))
 			return nil
 		}
 		status := collection.NoticeFailed
@@ -179,9 +192,9 @@ func (c *collector) remind(ctx workflow.Context, a collection.Action) error {
 			status = collection.NoticeUnknown
 		}
 		c.logger.Warn("Reminder failed", "step", step.Name, "channel", ch, "error", err)
-		c.st.Notices = append(c.st.Notices, collection.Notice{
+		c.st.Notices = append(c.st.Notices, withMove(collection.Notice{
 			Step: step.Name, Channel: ch, Status: status, SentAt: workflow.Now(ctx), Error: failureMessage(err),
-		})
+		}, a))
 		if unknown {
 			return nil // the customer may have it: another channel could duplicate it
 		}
@@ -309,6 +322,15 @@ func (c *collector) details() string {
 		out += fmt.Sprintf("\nLast notice: %s by %s, %s.", last.Step, last.Channel, last.Status)
 	}
 	return out
+}
+
+// withMove records on the notice that the contact rules moved its reminder.
+func withMove(n collection.Notice, a collection.Action) collection.Notice {
+	if !a.MovedFrom.IsZero() {
+		from := a.MovedFrom
+		n.MovedFrom, n.MoveReason = &from, a.MoveReason
+	}
+	return n
 }
 
 func isErrorType(err error, errType string) bool {

@@ -277,6 +277,30 @@ func (s *collectionSuite) TestDemoPolicyRunsItsWholeCycleWithinAMinute() {
 	s.Equal(50*time.Second, s.escalations[0].At.Sub(start))
 }
 
+func (s *collectionSuite) TestRemindersAreMovedIntoTheContactWindow() {
+	in := s.input("standard")
+	in.Invoice.DueDate = collection.Date{Year: 2026, Month: time.December, Day: 5} // a Saturday: +1d is a Sunday
+	in.Invoice.Customer.Locale = "en-US"
+	var view collection.View
+	s.env.RegisterDelayedCallback(func() {
+		v, err := s.env.QueryWorkflow(QueryState)
+		s.Require().NoError(err)
+		s.Require().NoError(v.Get(&view))
+	}, 37*24*time.Hour)
+	s.pay(38*24*time.Hour, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.env.ExecuteWorkflow(InvoiceCollection, in)
+	s.result()
+
+	s.Require().GreaterOrEqual(len(s.sends), 2)
+	s.Equal("overdue-1", s.sends[1].req.Step)
+	s.True(time.Date(2026, 12, 7, 8, 0, 0, 0, ny).Equal(s.sends[1].at), "Sunday's reminder went out %v, want Monday 08:00", s.sends[1].at.In(ny))
+	s.Require().GreaterOrEqual(len(view.Notices), 2)
+	moved := view.Notices[1]
+	s.Require().NotNil(moved.MovedFrom, "the move is recorded on the notice")
+	s.True(time.Date(2026, 12, 6, 10, 0, 0, 0, ny).Equal(*moved.MovedFrom))
+	s.Contains(moved.MoveReason, "Sunday")
+}
+
 func TestWorkflowIDAndSearchAttributeFlags(t *testing.T) {
 	require.Equal(t, "invoice-INV-1", WorkflowID("INV-1"))
 	flags := DevServerFlags()
