@@ -76,6 +76,41 @@ func NextAllowedContact(p *policy.Policy, inv *Invoice, t time.Time) (time.Time,
 	return t, "" // no allowed day within the search bound: validated policies never get here
 }
 
+// weeklyCapAt returns the earliest instant at or after t at which the invoice has sent
+// fewer than the policy's per-week cap of reminders in the 7 days before it, and a
+// reason when that moves t.
+func weeklyCapAt(p *policy.Policy, s *State, t time.Time) (time.Time, string) {
+	if p.Contact == nil || p.Contact.MaxPerInvoicePerWeek <= 0 {
+		return t, ""
+	}
+	limit := p.Contact.MaxPerInvoicePerWeek
+	var sent []time.Time // in order: notices are appended as they happen
+	for _, n := range s.Notices {
+		if n.Status == NoticeSent || n.Status == NoticeUnknown {
+			sent = append(sent, n.SentAt)
+		}
+	}
+	const week = 7 * 24 * time.Hour
+	inWindow := 0
+	for _, at := range sent {
+		if at.After(t.Add(-week)) {
+			inWindow++
+		}
+	}
+	if inWindow < limit {
+		return t, ""
+	}
+	// The (inWindow-limit+1)-th oldest send in the window must age out first.
+	var window []time.Time
+	for _, at := range sent {
+		if at.After(t.Add(-week)) {
+			window = append(window, at)
+		}
+	}
+	free := window[inWindow-limit].Add(week)
+	return free, fmt.Sprintf("at most %d reminders per invoice in 7 days", limit)
+}
+
 // clockOn returns the local wall-clock time d after midnight of day ("24:00" is the
 // next midnight). time.Date keeps wall-clock times across DST switches and moves a
 // time that falls in a DST gap forward.

@@ -95,3 +95,23 @@ func TestCustomerCountry(t *testing.T) {
 		}
 	}
 }
+
+func TestWeeklyCapDelaysTheThirdReminder(t *testing.T) {
+	ny, _ := time.LoadLocation("America/New_York")
+	p, inv := standardPolicy(t), testInvoice()
+	p.Contact = &policy.Contact{MaxPerInvoicePerWeek: 2}
+	s := NewState(inv)
+	s.Status, s.StepsDone = StatusOverdue, 2
+	// Two reminders in the last week: Dec 2 and Dec 7; overdue-7 is planned for Dec 8.
+	s.Notices = []Notice{
+		{Step: "due-soon", Status: NoticeSent, SentAt: time.Date(2026, 12, 2, 10, 0, 0, 0, ny)},
+		{Step: "overdue-1", Status: NoticeSent, SentAt: time.Date(2026, 12, 7, 10, 0, 0, 0, ny)},
+	}
+	a := NextWith(p, inv, &s, time.Date(2026, 12, 8, 9, 0, 0, 0, ny), Options{ContactRules: true})
+	if a.Kind != ActionRemind || !a.At.Equal(time.Date(2026, 12, 9, 10, 0, 0, 0, ny)) {
+		t.Fatalf("third reminder in a week = %+v, want it held until Dec 9 10:00 (a week after Dec 2)", a)
+	}
+	if !strings.Contains(a.MoveReason, "at most 2 reminders") || a.MovedFrom.IsZero() {
+		t.Fatalf("the move is not explained: %+v", a)
+	}
+}

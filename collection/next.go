@@ -105,8 +105,27 @@ func NextWith(p *policy.Policy, inv *Invoice, s *State, now time.Time, opts Opti
 		}
 		remind := Action{Kind: ActionRemind, At: StepTime(p, inv, p.Steps[i].Offset), Step: i, Skip: skip}
 		if opts.ContactRules {
-			if moved, why := NextAllowedContact(p, inv, remind.At); !moved.Equal(remind.At) {
-				remind.MovedFrom, remind.At, remind.MoveReason = remind.At, moved, why
+			planned := remind.At
+			// The cap can push a reminder out of the contact window and back: apply both
+			// until neither moves it (each step only moves forward, and the window search
+			// is bounded, so this ends).
+			for range 8 {
+				capped, whyCap := weeklyCapAt(p, s, remind.At)
+				moved, whyWindow := NextAllowedContact(p, inv, capped)
+				if moved.Equal(remind.At) {
+					break
+				}
+				why := whyWindow
+				if !capped.Equal(remind.At) {
+					why = whyCap
+				}
+				if remind.MoveReason == "" {
+					remind.MoveReason = why
+				}
+				remind.At = moved
+			}
+			if !remind.At.Equal(planned) {
+				remind.MovedFrom = planned
 			}
 		}
 		consider(remind)

@@ -21,6 +21,9 @@ type Contact struct {
 	// HolidayCalendar adds a country's public holidays: an ISO 3166 code ("US", "GB",
 	// "DE", ...), or "customer" for the country of the customer's locale ("en-US" -> US).
 	HolidayCalendar string `yaml:"holiday_calendar,omitempty" json:"holiday_calendar,omitempty"`
+	// MaxPerInvoicePerWeek caps the reminders one invoice sends in any 7 days; a
+	// reminder beyond it waits until the oldest of those is a week old. 0: no cap.
+	MaxPerInvoicePerWeek int `yaml:"max_per_invoice_per_week,omitempty" json:"max_per_invoice_per_week,omitempty"`
 }
 
 // DefaultContactHours is the legal window most jurisdictions allow.
@@ -104,6 +107,9 @@ func (c *Contact) validate(add func(field, format string, args ...any)) {
 		if _, err := time.Parse(time.DateOnly, h); err != nil {
 			add(fmt.Sprintf("contact.holidays[%d]", i), "%q is not a date like \"2026-12-24\"", h)
 		}
+	}
+	if c.MaxPerInvoicePerWeek < 0 || c.MaxPerInvoicePerWeek > 50 {
+		add("contact.max_per_invoice_per_week", "must be between 0 (no cap) and 50")
 	}
 	if cal := c.HolidayCalendar; cal != "" && cal != "customer" && !KnownHolidayCalendar(cal) {
 		add("contact.holiday_calendar", "%q is not a supported country (%s) or \"customer\"", cal, strings.Join(HolidayCalendars(), ", "))
