@@ -62,6 +62,8 @@ func (s *Server) issueInvoice(w http.ResponseWriter, r *http.Request) {
 		Segment: inv.Customer.Segment, BodySHA256: fingerprint(inv),
 	})
 	if errors.Is(err, ledger.ErrInvoiceConflict) {
+		s.audit(r, http.StatusConflict, ledger.AuditEntry{Action: ledger.AuditIssueInvoice, Outcome: ledger.AuditConflict,
+			InvoiceID: inv.ID, Reason: "same invoice id, different details"})
 		writeError(w, http.StatusConflict, "invoice "+inv.ID+" was already issued with different details", nil)
 		return
 	}
@@ -77,6 +79,7 @@ func (s *Server) issueInvoice(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &already):
 		// Started by an earlier request (possibly one whose answer was lost).
 		resp.RunID = already.RunId
+		s.auditIssue(r, http.StatusOK, resp)
 		writeJSON(w, http.StatusOK, resp)
 	case err != nil:
 		s.fail(w, r, "starting the collection workflow", err)
@@ -86,8 +89,29 @@ func (s *Server) issueInvoice(w http.ResponseWriter, r *http.Request) {
 		if outcome != ledger.IssueCreated {
 			code = http.StatusOK // recorded before, but its start had failed: started now
 		}
+		s.auditIssue(r, code, resp)
 		writeJSON(w, code, resp)
 	}
+}
+
+// auditIssue records an issue call that was answered resp.
+func (s *Server) auditIssue(r *http.Request, status int, resp IssueResponse) {
+	outcome := ledger.AuditExisting
+	if resp.Created {
+		outcome = ledger.AuditCreated
+	}
+	s.audit(r, status, ledger.AuditEntry{Action: ledger.AuditIssueInvoice, Outcome: outcome, InvoiceID: resp.InvoiceID,
+		Details: map[string]any{"policy": resp.Policy.ID, "policy_version": resp.Policy.Version}})
+}
+
+// auditPayment records a payment call: applied, duplicate or rejected (why).
+func (s *Server) auditPayment(r *http.Request, status int, invoiceID, paymentID, outcome, why string) {
+	reason := "payment " + paymentID
+	if why != "" {
+		reason += ": " + why
+	}
+	s.audit(r, status, ledger.AuditEntry{Action: ledger.AuditApplyPayment, Outcome: outcome, InvoiceID: invoiceID,
+		Reason: reason, Details: map[string]any{"payment_id": paymentID}})
 }
 
 // startOptions makes the start idempotent: a running or closed invoice workflow is
@@ -192,6 +216,7 @@ func (s *Server) payInvoice(w http.ResponseWriter, r *http.Request) {
 		code := http.StatusBadRequest
 		if onlyFields(fe, "currency", "amount") && req.Currency != "" && req.Amount != "" {
 			code = http.StatusUnprocessableEntity
+			s.auditPayment(r, code, id, req.PaymentID, ledger.AuditRejected, fe.Error())
 		}
 		writeError(w, code, "invalid payment: "+fe.Error(), fe)
 		return
@@ -212,6 +237,11 @@ func (s *Server) payInvoice(w http.ResponseWriter, r *http.Request) {
 		s.paymentFailed(w, r, id, pay.PaymentID, inv.Currency, err)
 		return
 	}
+	outcome := ledger.AuditApplied
+	if res.Duplicate {
+		outcome = ledger.AuditDuplicate
+	}
+	s.auditPayment(r, http.StatusOK, id, pay.PaymentID, outcome, "")
 	writeJSON(w, http.StatusOK, PaymentResponse{
 		InvoiceID: id, PaymentID: pay.PaymentID, Duplicate: res.Duplicate, Status: res.Status, Currency: inv.Currency,
 		Applied: money.Format(res.Applied, inv.Currency), Balance: money.Format(res.Balance, inv.Currency), Credit: money.Format(res.Credit, inv.Currency),
@@ -226,13 +256,18 @@ func (s *Server) paymentFailed(w http.ResponseWriter, r *http.Request, id, payme
 	case errors.As(err, &appErr):
 		msg := appErr.Error()
 		field, problem, _ := strings.Cut(msg, ": ")
+		code := http.StatusBadRequest
 		switch field {
 		case "currency", "amount":
-			writeError(w, http.StatusUnprocessableEntity, "payment rejected: "+msg, map[string]string{field: problem})
+			code = http.StatusUnprocessableEntity
 		case "payment_id", "status":
-			writeError(w, http.StatusConflict, "payment rejected: "+msg, map[string]string{field: problem})
-		default:
-			writeError(w, http.StatusBadRequest, "payment rejected: "+msg, nil)
+			code = http.StatusConflict
+		}
+		s.auditPayment(r, code, id, paymentID, ledger.AuditRejected, msg)
+		if code == http.StatusBadRequest {
+			writeError(w, code, "payment rejected: "+msg, nil)
+		} else {
+			writeError(w, code, "payment rejected: "+msg, map[string]string{field: problem})
 		}
 	case isNotFound(err) || isCompleted(err):
 		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
@@ -248,11 +283,13 @@ func (s *Server) paymentFailed(w http.ResponseWriter, r *http.Request, id, payme
 		}
 		for _, p := range view.Payments {
 			if p.PaymentID == paymentID {
+				s.auditPayment(r, http.StatusOK, id, paymentID, ledger.AuditDuplicate, "invoice "+string(view.Status))
 				writeJSON(w, http.StatusOK, PaymentResponse{InvoiceID: id, PaymentID: paymentID, Duplicate: true,
 					Status: view.Status, Currency: currency, Applied: money.Format(0, currency), Balance: view.Balance, Credit: view.Credit})
 				return
 			}
 		}
+		s.auditPayment(r, http.StatusConflict, id, paymentID, ledger.AuditRejected, "invoice "+string(view.Status))
 		writeError(w, http.StatusConflict, fmt.Sprintf("invoice %s is %s; payment %s was not applied", id, view.Status, paymentID),
 			map[string]string{"status": string(view.Status)})
 	default:

@@ -19,13 +19,16 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/dunwell/dunwell/auth"
 	"github.com/dunwell/dunwell/collection"
+	"github.com/dunwell/dunwell/internal/codec"
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/policy"
 )
 
-// maxBody bounds a request body; an invoice is a few kilobytes.
-const maxBody = 1 << 20
+// DefaultMaxBodyBytes bounds a request body unless Server.MaxBodyBytes says
+// otherwise; an invoice is a few kilobytes.
+const DefaultMaxBodyBytes = 1 << 20
 
 // requestTimeout bounds the work of one request (a Temporal start, query or update).
 const requestTimeout = 15 * time.Second
@@ -38,22 +41,79 @@ type Server struct {
 	Logger   *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Auth guards every /v1/ route with a scoped API key; nil refuses them all (503).
+	Auth *auth.Middleware
+	// MaxBodyBytes bounds a request body (413 beyond); 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// Codec serves Temporal's remote codec protocol (codec.HTTPHandler); Handler mounts
+	// it at /codec/ behind CORS for CodecOrigins and the read scope. nil: no endpoint.
+	Codec http.Handler
+	// CodecOrigins are the Temporal UI origins allowed to call the codec endpoint.
+	CodecOrigins []string
 }
 
 // Handler returns the API's routes.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/invoices", s.issueInvoice)
-	mux.HandleFunc("GET /v1/invoices/{id}", s.getInvoice)
-	mux.HandleFunc("POST /v1/invoices/{id}/payments", s.payInvoice)
+	// Every /v1/ route needs a key with its scope; it is checked before the body is read.
+	mux.Handle("POST /v1/invoices", s.require(auth.ScopeInvoicesWrite, s.issueInvoice))
+	mux.Handle("GET /v1/invoices/{id}", s.require(auth.ScopeRead, s.getInvoice))
+	mux.Handle("POST /v1/invoices/{id}/payments", s.require(auth.ScopePaymentsWrite, s.payInvoice))
+	mux.Handle("GET /v1/invoices/{id}/audit", s.require(auth.ScopeRead, s.getAudit))
+	mux.Handle("POST /v1/session", s.startSession())
+	mux.Handle("DELETE /v1/session", auth.EndSessionHandler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
+	mux.HandleFunc("GET /signin", serveSignIn)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path, nil)
 	})
-	return s.recoverer(mux)
+	root := http.NewServeMux()
+	root.Handle("/", s.limitBody(mux))
+	if s.Codec != nil {
+		// The codec has its own (larger) body limit. CORS answers the UI's preflights,
+		// which carry no credentials; everything else needs the read scope.
+		root.Handle("/codec/", codec.CORS(s.CodecOrigins, s.require(auth.ScopeRead, s.Codec.ServeHTTP)))
+	}
+	return s.recoverer(root)
+}
+
+// require wraps h in the key check for scope, or refuses every request when the
+// server has no Auth (fail closed).
+func (s *Server) require(scope auth.Scope, h http.HandlerFunc) http.Handler {
+	if s.Auth == nil {
+		return http.HandlerFunc(s.noAuth)
+	}
+	return s.Auth.Require(scope)(h)
+}
+
+// startSession serves POST /v1/session (a session cookie for the codec endpoint).
+func (s *Server) startSession() http.Handler {
+	if s.Auth == nil {
+		return http.HandlerFunc(s.noAuth)
+	}
+	return s.Auth.SessionHandler()
+}
+
+func (s *Server) noAuth(w http.ResponseWriter, r *http.Request) {
+	s.Logger.Error("API authentication is not configured; refusing the request", "method", r.Method, "path", r.URL.Path)
+	writeError(w, http.StatusServiceUnavailable, "authentication is not configured", nil)
+}
+
+// limitBody bounds every request body to MaxBodyBytes; decode answers 413 beyond.
+func (s *Server) limitBody(next http.Handler) http.Handler {
+	limit := s.MaxBodyBytes
+	if limit <= 0 {
+		limit = DefaultMaxBodyBytes
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (s *Server) now() time.Time {
@@ -83,10 +143,12 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	checks := map[string]string{"temporal": "ok", "postgres": "ok"}
 	code := http.StatusOK
 	if _, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-		checks["temporal"], code = err.Error(), http.StatusServiceUnavailable
+		s.Logger.Warn("Readiness: Temporal unreachable", "error", err)
+		checks["temporal"], code = "unreachable", http.StatusServiceUnavailable
 	}
 	if err := s.Ledger.Ping(ctx); err != nil {
-		checks["postgres"], code = err.Error(), http.StatusServiceUnavailable
+		s.Logger.Warn("Readiness: PostgreSQL unreachable", "error", err)
+		checks["postgres"], code = "unreachable", http.StatusServiceUnavailable
 	}
 	writeJSON(w, code, checks)
 }
@@ -116,20 +178,26 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json", nil)
 		return false
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	// The body is bounded by limitBody (Server.MaxBodyBytes).
+	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil && dec.Decode(&struct{}{}) != io.EOF {
-		err = errors.New("unexpected data after the JSON object")
-	}
-	if err == nil {
-		return true
-	}
 	var (
 		typeErr  *json.UnmarshalTypeError
 		syntax   *json.SyntaxError
 		tooLarge *http.MaxBytesError
 	)
+	err := dec.Decode(v)
+	if err == nil {
+		if rest := dec.Decode(&struct{}{}); rest != io.EOF {
+			err = errors.New("unexpected data after the JSON object")
+			if errors.As(rest, &tooLarge) { // trailing bytes past the limit
+				err = rest
+			}
+		}
+	}
+	if err == nil {
+		return true
+	}
 	switch {
 	case errors.As(err, &typeErr):
 		field := typeErr.Field
@@ -140,7 +208,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	case errors.As(err, &syntax):
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("malformed JSON at byte %d: %v", syntax.Offset, err), nil)
 	case errors.As(err, &tooLarge):
-		writeError(w, http.StatusRequestEntityTooLarge, "request body is larger than 1 MiB", nil)
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", tooLarge.Limit), nil)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		writeError(w, http.StatusBadRequest, "invalid request", map[string]string{name: "is not a known field"})

@@ -54,18 +54,37 @@ func repoRoot(t *testing.T) string {
 // loadCompose loads docker-compose.yml with compose-go, which validates it against
 // the Compose specification, interpolates it with an empty environment (so the
 // file's defaults apply) and resolves relative paths.
+// testCodecKeys is a throwaway DUNWELL_CODEC_KEYS for loading the file.
+const testCodecKeys = "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+
 func loadCompose(t *testing.T) *types.Project {
 	t.Helper()
+	p, err := loadComposeWith(t, types.Mapping{"DUNWELL_CODEC_KEYS": testCodecKeys})
+	require.NoError(t, err)
+	return p
+}
+
+// TestComposeRefusesToRunWithoutCodecKeys: the stack never starts with customer PII
+// unencrypted in Temporal because someone forgot the key.
+func TestComposeRefusesToRunWithoutCodecKeys(t *testing.T) {
+	_, err := loadComposeWith(t, types.Mapping{})
+	require.ErrorContains(t, err, "DUNWELL_CODEC_KEYS")
+	p := loadCompose(t)
+	for _, name := range []string{svcWorker, svcStarter} {
+		require.Equal(t, testCodecKeys, env(t, service(t, p, name), "DUNWELL_CODEC_KEYS"))
+	}
+}
+
+func loadComposeWith(t *testing.T, env types.Mapping) (*types.Project, error) {
+	t.Helper()
 	root := repoRoot(t)
-	p, err := loader.LoadWithContext(t.Context(), types.ConfigDetails{
+	return loader.LoadWithContext(t.Context(), types.ConfigDetails{
 		WorkingDir:  root,
 		ConfigFiles: []types.ConfigFile{{Filename: filepath.Join(root, "docker-compose.yml")}},
-		Environment: types.Mapping{},
+		Environment: env,
 	}, func(o *loader.Options) {
 		o.ResolvePaths = true
 	})
-	require.NoError(t, err, "docker-compose.yml does not load")
-	return p
 }
 
 func service(t *testing.T, p *types.Project, name string) types.ServiceConfig {

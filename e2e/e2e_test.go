@@ -52,6 +52,7 @@ func call(t *testing.T, method, path string, body any) (int, map[string]any) {
 	req, err := http.NewRequest(method, env.api.URL+path, rd)
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+env.apiKey)
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()

@@ -7,9 +7,12 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/proxy"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/dunwell/dunwell/internal/codec"
 	"github.com/dunwell/dunwell/workflows"
 )
 
@@ -26,13 +29,22 @@ func recordHistory(t *testing.T, invoiceID, name string) {
 		return
 	}
 	ctx := context.Background()
-	it := env.client.GetWorkflowHistory(ctx, workflows.WorkflowID(invoiceID), "", false, 0)
+	it := env.temporal.Client().GetWorkflowHistory(ctx, workflows.WorkflowID(invoiceID), "", false, 0)
 	var h historypb.History
 	for it.HasNext() {
 		ev, err := it.Next()
 		require.NoError(t, err)
 		h.Events = append(h.Events, ev)
 	}
+	// The histories are encrypted under this run's random key; the checked-in copies
+	// are decoded so the replay test can read them without any key.
+	c := codec.New(env.codecKeys)
+	require.NoError(t, proxy.VisitPayloads(ctx, &h, proxy.VisitPayloadsOptions{
+		SkipSearchAttributes: true,
+		Visitor: func(_ *proxy.VisitPayloadsContext, ps []*commonpb.Payload) ([]*commonpb.Payload, error) {
+			return c.Decode(ps)
+		},
+	}))
 	data, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&h)
 	require.NoError(t, err)
 	require.NoError(t, os.MkdirAll(dir, 0o755))

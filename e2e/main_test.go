@@ -18,8 +18,11 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/dunwell/dunwell/api"
+	"github.com/dunwell/dunwell/auth"
+	"github.com/dunwell/dunwell/internal/codec"
 	"github.com/dunwell/dunwell/internal/fakeprovider"
 	"github.com/dunwell/dunwell/internal/testenv"
 	"github.com/dunwell/dunwell/ledger"
@@ -34,9 +37,15 @@ var env struct {
 	fakes    *fakeprovider.Server
 	fakesURL string
 	ledger   *ledger.Store
-	client   client.Client
-	api      *httptest.Server
-	worker   *workerProcess
+	// client is the API's Temporal client, with the payload codec like the worker's;
+	// env.temporal.Client() sees the raw (encrypted) payloads.
+	client client.Client
+	// apiKey has every scope; the tests send it on every API request.
+	apiKey string
+	// codecKeys is the DUNWELL_CODEC_KEYS of the worker and the API.
+	codecKeys *codec.KeyRing
+	api       *httptest.Server
+	worker    *workerProcess
 }
 
 func TestMain(m *testing.M) {
@@ -82,12 +91,37 @@ func runTests(m *testing.M) (int, error) {
 		return 1, err
 	}
 	defer env.ledger.Close()
-	env.client = env.temporal.Client()
+	keySpec, err := codec.GenerateKeySpec("e2e")
+	if err != nil {
+		return 1, err
+	}
+	if env.codecKeys, err = codec.ParseKeyRing(keySpec); err != nil {
+		return 1, err
+	}
+	env.client, err = client.DialContext(ctx, client.Options{
+		HostPort:         env.temporal.HostPort(),
+		Namespace:        env.temporal.Namespace(),
+		DataConverter:    codec.NewDataConverter(env.codecKeys),
+		FailureConverter: codec.NewFailureConverter(env.codecKeys),
+		Logger:           sdklog.NewStructuredLogger(logger),
+	})
+	if err != nil {
+		return 1, fmt.Errorf("connecting the API's Temporal client: %w", err)
+	}
+	defer env.client.Close()
 	set, err := policies.Shipped()
 	if err != nil {
 		return 1, err
 	}
-	env.api = httptest.NewServer((&api.Server{Temporal: env.client, Ledger: env.ledger, Policies: set, Logger: logger}).Handler())
+	authn, err := auth.New(env.ledger, logger)
+	if err != nil {
+		return 1, err
+	}
+	if env.apiKey, _, err = env.ledger.CreateAPIKey(ctx, "e2e", auth.Strings(auth.AllScopes())); err != nil {
+		return 1, fmt.Errorf("creating the e2e API key: %w", err)
+	}
+	env.api = httptest.NewServer((&api.Server{Temporal: env.client, Ledger: env.ledger, Policies: set, Logger: logger, Auth: authn,
+		Codec: codec.HTTPHandler(env.codecKeys), CodecOrigins: []string{codec.DefaultCORSOrigins}}).Handler())
 	defer env.api.Close()
 
 	env.worker = &workerProcess{bin: workerBin, env: append(os.Environ(),
@@ -98,6 +132,7 @@ func runTests(m *testing.M) (int, error) {
 		"TWILIO_ACCOUNT_SID=AC00000000000000000000000000000000", "TWILIO_AUTH_TOKEN=e2e",
 		"TWILIO_FROM_NUMBER=+15005550006", "TWILIO_BASE_URL="+env.fakesURL,
 		"PROVIDER_TIMEOUT=5s", "LOG_LEVEL=warn",
+		codec.EnvKeys+"="+keySpec,
 	)}
 	if err := env.worker.start(); err != nil {
 		return 1, err

@@ -6,8 +6,11 @@
 //	starter issue -f invoice.json         issue an invoice
 //	starter pay -invoice ID -payment-id P -amount 10.00 -currency USD [-paid-at T]
 //	starter status ID                     print an invoice's collection state
+//	starter audit ID                      print an invoice's audit trail
+//	starter keys create|list|revoke       manage API keys (directly in PostgreSQL)
 //
-// The CLI talks to DUNWELL_API_URL (default http://127.0.0.1:8080).
+// The CLI talks to DUNWELL_API_URL (default http://127.0.0.1:8080) with the API key in
+// DUNWELL_API_KEY; `starter keys` is an admin tool that uses DATABASE_URL instead.
 package main
 
 import (
@@ -30,8 +33,13 @@ commands:
   issue     issue an invoice:          starter issue -f invoice.json
   pay       apply a payment:           starter pay -invoice INV-1 -payment-id pay_1 -amount 10.00 -currency USD
   status    show an invoice's state:   starter status INV-1
+  audit     show an invoice's audit trail: starter audit INV-1
+  keys      manage API keys (admin):   starter keys create --name ci --scope invoices:write,read
+                                       starter keys list | starter keys revoke ID|NAME
 
-The CLI calls the API at DUNWELL_API_URL (default http://127.0.0.1:8080).
+The CLI calls the API at DUNWELL_API_URL (default http://127.0.0.1:8080), sending
+DUNWELL_API_KEY as its Bearer key. "starter keys" talks to PostgreSQL directly at
+DATABASE_URL, so run it where the ledger database is reachable.
 `
 
 func main() {
@@ -59,6 +67,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = pay(ctx, args[1:], stdout)
 	case "status":
 		err = status(ctx, args[1:], stdout)
+	case "audit":
+		err = audit(ctx, args[1:], stdout)
+	case "keys":
+		err = keys(ctx, args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

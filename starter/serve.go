@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/dunwell/dunwell/api"
+	"github.com/dunwell/dunwell/internal/codec"
 	"github.com/dunwell/dunwell/internal/config"
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/policies"
@@ -29,6 +30,7 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	logger := cfg.Logger()
+	cfg.WarnIfCodecDisabled(logger)
 	set, err := policies.Load(cfg.PolicyDir, cfg.DefaultPolicy)
 	if err != nil {
 		return fmt.Errorf("loading policies: %w", err)
@@ -38,14 +40,23 @@ func serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("opening the ledger: %w", err)
 	}
 	defer store.Close()
+	authn, err := setupAuth(ctx, store, logger)
+	if err != nil {
+		return err
+	}
 	c, err := client.DialContext(ctx, cfg.ClientOptions(logger))
 	if err != nil {
 		return fmt.Errorf("connecting to Temporal at %s: %w", cfg.Temporal.Address, err)
 	}
 	defer c.Close()
 
+	apiServer := &api.Server{Temporal: c, Ledger: store, Policies: set, Logger: logger, Auth: authn,
+		MaxBodyBytes: cfg.APIMaxBodyBytes, CodecOrigins: cfg.CodecCORSOrigins}
+	if cfg.CodecKeys != nil {
+		apiServer.Codec = codec.HTTPHandler(cfg.CodecKeys)
+	}
 	srv := &http.Server{
-		Handler:           (&api.Server{Temporal: c, Ledger: store, Policies: set, Logger: logger}).Handler(),
+		Handler:           apiServer.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -55,7 +66,7 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.ListenAddr, err)
 	}
-	logger.Info("API serving", "addr", "http://"+ln.Addr().String(), "policies", set.IDs())
+	logger.Info("API serving", "addr", "http://"+ln.Addr().String(), "policies", set.IDs(), "payload_keys", cfg.CodecKeys)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -40,6 +40,7 @@ func run() error {
 	}
 	logger := cfg.Logger()
 	slog.SetDefault(logger)
+	cfg.WarnIfCodecDisabled(logger)
 	ctx := context.Background()
 
 	store, err := ledger.Open(ctx, cfg.DatabaseURL)
@@ -67,7 +68,7 @@ func run() error {
 	w := worker.New(c, workflows.TaskQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.InvoiceCollection, workflow.RegisterOptions{Name: workflows.CollectionWorkflowName})
 	w.RegisterActivity(&activities.Activities{Ledger: store, Email: email, SMS: sms})
-	logger.Info("Worker starting", "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace, "task_queue", workflows.TaskQueue)
+	logger.Info("Worker starting", "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace, "task_queue", workflows.TaskQueue, "payload_keys", cfg.CodecKeys)
 	if err := w.Run(worker.InterruptCh()); err != nil {
 		return fmt.Errorf("running the worker: %w", err)
 	}

@@ -6,6 +6,13 @@
 // Ports: Temporal 7233, Temporal UI 8233, API 8080, fake providers 8025 (override with
 // FAKES_ADDR). Provider keys set in the environment (SENDGRID_API_KEY,
 // TWILIO_ACCOUNT_SID) switch that provider to the real service.
+//
+// Payload encryption: unless DUNWELL_CODEC_KEYS (or DUNWELL_CODEC_DISABLED) is set,
+// each run generates a random key ring and gives it to the worker and the API, and the
+// Temporal UI decodes through the API's codec endpoint (--ui-codec-endpoint). A fresh
+// key per run is enough because the dev server keeps its history in memory: nothing
+// encrypted outlives the run. A fixed key in the source would be a published secret
+// that someone would one day copy into production.
 package main
 
 import (
@@ -22,6 +29,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dunwell/dunwell/internal/codec"
 	"github.com/dunwell/dunwell/internal/testenv"
 	"github.com/dunwell/dunwell/workflows"
 )
@@ -30,7 +38,13 @@ const (
 	temporalAddr = "127.0.0.1:7233"
 	uiPort       = "8233"
 	apiAddr      = "127.0.0.1:8080"
-	// DevAPIKey is printed for local use; the API will require keys (see README).
+	// codecEndpoint is where the Temporal UI (in the browser) decodes payloads. It is
+	// on localhost like the UI, so the browser treats the two as one site and sends
+	// the sign-in session cookie along.
+	codecEndpoint = "http://localhost:8080/codec"
+	// devAPIKey is the development key (every scope) that `make run` registers unless
+	// DUNWELL_DEV_API_KEY is set. It is printed and in the README: local use only.
+	devAPIKey      = "dw_local-development-key-not-for-production"
 	startupTimeout = 90 * time.Second
 )
 
@@ -102,8 +116,16 @@ func run(logger *slog.Logger) error {
 		logger.Info("PostgreSQL started", "url", dbURL)
 	}
 
+	codecKeys := ""
+	if os.Getenv(codec.EnvKeys) == "" && os.Getenv("DUNWELL_CODEC_DISABLED") == "" {
+		if codecKeys, err = codec.GenerateKeySpec("dev-" + time.Now().UTC().Format("20060102T150405")); err != nil {
+			return err
+		}
+		logger.Info("Generated a payload encryption key for this run", "variable", codec.EnvKeys)
+	}
+
 	args := append([]string{"server", "start-dev", "--ip", "127.0.0.1", "--port", "7233", "--ui-port", uiPort,
-		"--namespace", "default", "--log-level", "warn"}, workflows.DevServerFlags()...)
+		"--namespace", "default", "--log-level", "warn", "--ui-codec-endpoint", codecEndpoint}, workflows.DevServerFlags()...)
 	if err := s.start(ctx, "temporal", filepath.Join(bin, "temporal"), args, nil); err != nil {
 		return err
 	}
@@ -119,7 +141,7 @@ func run(logger *slog.Logger) error {
 		return fmt.Errorf("waiting for the fake providers: %w", err)
 	}
 
-	env := serviceEnv(dbURL, "http://"+fakesAddr)
+	env := serviceEnv(dbURL, "http://"+fakesAddr, codecKeys)
 	if err := s.start(ctx, "worker", filepath.Join(bin, "worker"), nil, env); err != nil {
 		return err
 	}
@@ -132,21 +154,24 @@ func run(logger *slog.Logger) error {
 	fmt.Printf(`
 Dunwell is running.
   API             http://%s   (try: curl http://%s/healthz)
-  Temporal UI     http://localhost:%s/namespaces/default/workflows
+  API key         %s   (development only; export DUNWELL_API_KEY=... for the CLI)
+  Sign-in         http://localhost:8080/signin   (lets the Temporal UI decode customer data)
+  Temporal UI     http://localhost:%s/namespaces/default/workflows   (decodes payloads via %s)
   Temporal        %s (namespace default)
   Fake outbox     http://%s/
   PostgreSQL      %s
 
 Press Ctrl-C to stop everything.
-`, apiAddr, apiAddr, uiPort, temporalAddr, fakesAddr, dbURL)
+`, apiAddr, apiAddr, envOr("DUNWELL_DEV_API_KEY", devAPIKey), uiPort, codecEndpoint, temporalAddr, fakesAddr, dbURL)
 	<-ctx.Done()
 	logger.Info("Stopping")
 	return nil
 }
 
 // serviceEnv is the worker's and starter's environment: the caller's, with local
-// defaults for whatever it does not set.
-func serviceEnv(dbURL, fakesURL string) []string {
+// defaults for whatever it does not set. codecKeys is the run's generated key ring,
+// empty when the caller set DUNWELL_CODEC_KEYS or DUNWELL_CODEC_DISABLED.
+func serviceEnv(dbURL, fakesURL, codecKeys string) []string {
 	env := os.Environ()
 	set := func(k, v string) {
 		if os.Getenv(k) == "" {
@@ -157,6 +182,7 @@ func serviceEnv(dbURL, fakesURL string) []string {
 	set("TEMPORAL_NAMESPACE", "default")
 	set("DATABASE_URL", dbURL)
 	set("LISTEN_ADDR", apiAddr)
+	set("DUNWELL_DEV_API_KEY", devAPIKey)
 	if os.Getenv("SENDGRID_API_KEY") == "" {
 		set("SENDGRID_API_KEY", "SG.local-fake-key")
 		set("SENDGRID_BASE_URL", fakesURL)
@@ -168,6 +194,10 @@ func serviceEnv(dbURL, fakesURL string) []string {
 		set("TWILIO_BASE_URL", fakesURL)
 	}
 	set("TWILIO_FROM_NUMBER", "+15005550006")
+	if codecKeys != "" {
+		set(codec.EnvKeys, codecKeys)
+	}
+	set(codec.EnvCORSOrigins, "http://localhost:"+uiPort+",http://127.0.0.1:"+uiPort)
 	return env
 }
 

@@ -18,6 +18,8 @@ import (
 
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
+
+	"github.com/dunwell/dunwell/internal/codec"
 )
 
 // Config is the whole configuration.
@@ -35,8 +37,19 @@ type Config struct {
 	DefaultPolicy string
 	// ListenAddr is where `starter serve` listens (LISTEN_ADDR).
 	ListenAddr string
-	LogLevel   slog.Level
-	LogJSON    bool
+	// APIMaxBodyBytes bounds an API request body (API_MAX_BODY_BYTES).
+	APIMaxBodyBytes int64
+	LogLevel        slog.Level
+	LogJSON         bool
+	// CodecKeys encrypts and decrypts every Temporal payload (DUNWELL_CODEC_KEYS); nil
+	// only when CodecDisabled.
+	CodecKeys *codec.KeyRing
+	// CodecDisabled turns payload encryption off (DUNWELL_CODEC_DISABLED=true): PII
+	// reaches Temporal's history in plain text. Never in production.
+	CodecDisabled bool
+	// CodecCORSOrigins are the Temporal UI origins allowed to call the codec endpoint
+	// from a browser (DUNWELL_CODEC_CORS_ORIGINS).
+	CodecCORSOrigins []string
 }
 
 // Temporal is how to reach the Temporal service.
@@ -86,8 +99,13 @@ type Twilio struct {
 //	POLICY_DIR              directory of policy files                 (the shipped policies)
 //	DEFAULT_POLICY          policy for invoices that name none        (standard)
 //	LISTEN_ADDR             starter HTTP address                      (127.0.0.1:8080)
+//	API_MAX_BODY_BYTES      largest API request body, in bytes        (1048576)
 //	LOG_LEVEL               debug, info, warn or error                (info)
 //	LOG_FORMAT              text or json                              (text)
+//	DUNWELL_CODEC_KEYS      payload encryption keys, keyid:base64(32 bytes),... the first
+//	                        encrypts, all decrypt                     (required)
+//	DUNWELL_CODEC_DISABLED  "true" to run without payload encryption  (false; not with keys)
+//	DUNWELL_CODEC_CORS_ORIGINS  UI origins allowed to call /codec/    (http://localhost:8233)
 func Load() (*Config, error) { return load(os.Getenv) }
 
 func load(getenv func(string) string) (*Config, error) {
@@ -127,6 +145,11 @@ func load(getenv func(string) string) (*Config, error) {
 	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
 		bad("LISTEN_ADDR", "must be host:port, got %q", c.ListenAddr)
 	}
+	maxBody, err := strconv.ParseInt(get("API_MAX_BODY_BYTES", "1048576"), 10, 64)
+	if err != nil || maxBody < 1024 || maxBody > 64<<20 {
+		bad("API_MAX_BODY_BYTES", "must be a number of bytes between 1024 and 67108864")
+	}
+	c.APIMaxBodyBytes = maxBody
 	if c.DatabaseURL == "" {
 		bad("DATABASE_URL", "is required (postgres://user:pass@host:5432/db)")
 	} else if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
@@ -152,6 +175,9 @@ func load(getenv func(string) string) (*Config, error) {
 	default:
 		bad("LOG_FORMAT", "must be text or json")
 	}
+	if err := c.loadCodec(get); err != nil {
+		errs = append(errs, err)
+	}
 	tlsConf, err := temporalTLS(get, c.Temporal.APIKey != "")
 	if err != nil {
 		errs = append(errs, err)
@@ -161,6 +187,45 @@ func load(getenv func(string) string) (*Config, error) {
 		return nil, fmt.Errorf("configuration: %w", errors.Join(errs...))
 	}
 	return c, nil
+}
+
+// loadCodec reads the payload codec settings. Keys are required unless encryption is
+// explicitly disabled, so that a forgotten variable never means PII in plain text.
+func (c *Config) loadCodec(get func(string, string) string) error {
+	var errs []error
+	disabled, err := strconv.ParseBool(get("DUNWELL_CODEC_DISABLED", "false"))
+	if err != nil {
+		errs = append(errs, errors.New("DUNWELL_CODEC_DISABLED: must be true or false"))
+	}
+	c.CodecDisabled = disabled
+	switch keys := get(codec.EnvKeys, ""); {
+	case disabled && keys != "":
+		errs = append(errs, fmt.Errorf("DUNWELL_CODEC_DISABLED and %s: set one, not both", codec.EnvKeys))
+	case disabled:
+	case keys == "":
+		errs = append(errs, fmt.Errorf("%s: is required (keyid:base64 of 32 random bytes, e.g. k1:$(openssl rand -base64 32)); "+
+			"set DUNWELL_CODEC_DISABLED=true to run without payload encryption", codec.EnvKeys))
+	default:
+		ring, err := codec.ParseKeyRing(keys)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		c.CodecKeys = ring
+	}
+	origins, err := codec.ParseCORSOrigins(get(codec.EnvCORSOrigins, codec.DefaultCORSOrigins))
+	if err != nil {
+		errs = append(errs, err)
+	}
+	c.CodecCORSOrigins = origins
+	return errors.Join(errs...)
+}
+
+// WarnIfCodecDisabled logs a loud warning when payload encryption is off.
+func (c *Config) WarnIfCodecDisabled(logger *slog.Logger) {
+	if c.CodecDisabled {
+		logger.Warn("PAYLOAD ENCRYPTION IS DISABLED (DUNWELL_CODEC_DISABLED=true): customer names, emails and phones " +
+			"reach Temporal's history in plain text. Never run like this in production; set DUNWELL_CODEC_KEYS.")
+	}
 }
 
 func temporalTLS(get func(string, string) string, apiKey bool) (*tls.Config, error) {
@@ -227,7 +292,8 @@ func (c *Config) Logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }
 
-// ClientOptions returns the Temporal client options for this configuration.
+// ClientOptions returns the Temporal client options for this configuration, with the
+// encrypting data and failure converters unless the codec is disabled.
 func (c *Config) ClientOptions(logger *slog.Logger) client.Options {
 	opts := client.Options{
 		HostPort:  c.Temporal.Address,
@@ -239,6 +305,10 @@ func (c *Config) ClientOptions(logger *slog.Logger) client.Options {
 	}
 	if c.Temporal.APIKey != "" {
 		opts.Credentials = client.NewAPIKeyStaticCredentials(c.Temporal.APIKey)
+	}
+	if c.CodecKeys != nil {
+		opts.DataConverter = codec.NewDataConverter(c.CodecKeys)
+		opts.FailureConverter = codec.NewFailureConverter(c.CodecKeys)
 	}
 	return opts
 }
