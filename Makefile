@@ -29,6 +29,10 @@ run: $(BIN)/temporal build ## run the whole stack locally (Temporal + UI, Postgr
 test: $(BIN)/temporal ## run every test: unit, workflow (time skipping), replay, and integration against real Temporal and PostgreSQL
 	go test $(GO_TEST_FLAGS) ./...
 
+.PHONY: bench
+bench: $(BIN)/temporal ## benchmark throughput, cost, payment latency, spike and memory; SHORT=1 ~2 min, default ~10 (BENCH_FLAGS for more)
+	go run ./bench/cmd/dunwell-bench $(if $(SHORT),-short) $(BENCH_FLAGS)
+
 .PHONY: lint
 lint: ## gofmt, go vet, staticcheck and workflowcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strings"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -71,7 +70,7 @@ func (s *Server) issueInvoice(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, "recording the invoice", err)
 		return
 	}
-	run, err := s.Temporal.ExecuteWorkflow(ctx, startOptions(inv, pol.ID), workflows.InvoiceCollection,
+	run, err := s.Temporal.ExecuteWorkflow(ctx, workflows.StartOptions(inv, pol.ID), workflows.InvoiceCollection,
 		workflows.CollectionInput{Invoice: inv, Policy: *pol})
 	resp := IssueResponse{InvoiceID: inv.ID, WorkflowID: workflows.WorkflowID(inv.ID), Policy: collection.PolicyRef{ID: pol.ID, Version: pol.Version}}
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
@@ -112,31 +111,6 @@ func (s *Server) auditPayment(r *http.Request, status int, invoiceID, paymentID,
 	}
 	s.audit(r, status, ledger.AuditEntry{Action: ledger.AuditApplyPayment, Outcome: outcome, InvoiceID: invoiceID,
 		Reason: reason, Details: map[string]any{"payment_id": paymentID}})
-}
-
-// startOptions makes the start idempotent: a running or closed invoice workflow is
-// never started again (REJECT_DUPLICATE) and a second start reports the existing run
-// instead of silently returning it.
-func startOptions(inv collection.Invoice, policyID string) client.StartWorkflowOptions {
-	return client.StartWorkflowOptions{
-		ID:                                       workflows.WorkflowID(inv.ID),
-		TaskQueue:                                workflows.TaskQueue,
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		StaticSummary: fmt.Sprintf("Invoice %s: %s %s due %s (customer %s, policy %s)", inv.ID,
-			money.Format(inv.AmountDue, inv.Currency), inv.Currency, inv.DueDate, inv.Customer.ID, policyID),
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.AttrStatus.ValueSet(string(collection.StatusOpen)),
-			workflows.AttrCustomerID.ValueSet(inv.Customer.ID),
-			workflows.AttrCurrency.ValueSet(inv.Currency),
-			workflows.AttrAmountDue.ValueSet(inv.AmountDue),
-			workflows.AttrDueDate.ValueSet(inv.DueDate.In(inv.Location()).UTC()),
-			workflows.AttrDunningStage.ValueSet("issued"),
-			workflows.AttrSegment.ValueSet(inv.Customer.Segment),
-			workflows.AttrPolicyID.ValueSet(policyID),
-		),
-	}
 }
 
 // fingerprint identifies an invoice's content, so a repeat can be told from a

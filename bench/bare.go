@@ -1,0 +1,133 @@
+package bench
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+)
+
+// The ceiling: a bare workflow with the shape of a collected invoice — the same
+// timers, activities and payment update as InvoiceCollection on the compressed
+// policy — and nothing else: no decision logic, no search-attribute upserts, no
+// database, no provider. Its activities return at once.
+
+// bareTaskQueue keeps the ceiling's worker apart from Dunwell's.
+const bareTaskQueue = "bench-ceiling"
+
+// bareUpdate is the ceiling's payment update, named like Dunwell's.
+const bareUpdate = "payment"
+
+// BareInput is the bare workflow's schedule: reminder offsets from its start and
+// when it escalates if unpaid.
+type BareInput struct {
+	Reminders     []time.Duration `json:"reminders"`
+	EscalateAfter time.Duration   `json:"escalate_after"`
+}
+
+// BarePayment is the bare payment update's argument.
+type BarePayment struct {
+	PaymentID string `json:"payment_id"`
+	Amount    int64  `json:"amount_minor"`
+}
+
+// BareInvoice waits for each reminder's time (or the payment), "sends" it, waits for
+// the payment or escalation, records the payment from the update handler and the
+// final status from the main loop, like InvoiceCollection.
+func BareInvoice(ctx workflow.Context, in BareInput) (string, error) {
+	id := workflow.GetInfo(ctx).WorkflowExecution.ID
+	opts := workflow.ActivityOptions{StartToCloseTimeout: 15 * time.Second}
+	var acts *bareActivities
+	paid := false
+	if err := workflow.SetUpdateHandler(ctx, bareUpdate, func(ctx workflow.Context, p BarePayment) (string, error) {
+		paid = true
+		actx := workflow.WithActivityOptions(ctx, opts)
+		if err := workflow.ExecuteActivity(actx, acts.BareRecordPayment, id, p).Get(ctx, nil); err != nil {
+			return "", err
+		}
+		return "paid", nil
+	}); err != nil {
+		return "", err
+	}
+	actx := workflow.WithActivityOptions(ctx, opts)
+	start := workflow.Now(ctx)
+	isPaid := func() bool { return paid }
+	for i, off := range in.Reminders {
+		if d := start.Add(off).Sub(workflow.Now(ctx)); d > 0 {
+			if _, err := workflow.AwaitWithTimeout(ctx, d, isPaid); err != nil {
+				return "", err
+			}
+		}
+		if paid {
+			break
+		}
+		if err := workflow.ExecuteActivity(actx, acts.BareSend, id, i).Get(ctx, nil); err != nil {
+			return "", err
+		}
+	}
+	status := "paid"
+	if !paid {
+		if d := start.Add(in.EscalateAfter).Sub(workflow.Now(ctx)); d > 0 {
+			if _, err := workflow.AwaitWithTimeout(ctx, d, isPaid); err != nil {
+				return "", err
+			}
+		}
+		if !paid {
+			status = "escalated"
+			if err := workflow.ExecuteActivity(actx, acts.BareRecordStatus, id, status).Get(ctx, nil); err != nil {
+				return "", err
+			}
+			if err := workflow.Await(ctx, isPaid); err != nil {
+				return "", err
+			}
+			status = "paid"
+		}
+	}
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return "", err
+	}
+	if err := workflow.ExecuteActivity(actx, acts.BareRecordStatus, id, status).Get(ctx, nil); err != nil {
+		return "", err
+	}
+	return status, nil
+}
+
+// bareActivities do nothing but tell the benchmark a reminder "went out".
+type bareActivities struct {
+	mu      sync.Mutex
+	waiters map[string]func(time.Time)
+}
+
+// await calls fn once the bare workflow id has sent its reminder number step.
+func (a *bareActivities) await(id string, fn func(time.Time)) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.waiters == nil {
+		a.waiters = map[string]func(time.Time){}
+	}
+	a.waiters[id] = fn
+}
+
+// BareSend stands for a provider call: it returns at once. The second reminder
+// releases the benchmark's payment for that invoice, as the fake provider does for
+// Dunwell.
+func (a *bareActivities) BareSend(_ context.Context, id string, step int) error {
+	if step != 1 {
+		return nil
+	}
+	a.mu.Lock()
+	fn := a.waiters[id]
+	delete(a.waiters, id)
+	a.mu.Unlock()
+	if fn != nil {
+		fn(time.Now())
+	}
+	return nil
+}
+
+// BareRecordPayment stands for the ledger write of a payment.
+func (a *bareActivities) BareRecordPayment(context.Context, string, BarePayment) error { return nil }
+
+// BareRecordStatus stands for the ledger write of a status.
+func (a *bareActivities) BareRecordStatus(context.Context, string, string) error { return nil }

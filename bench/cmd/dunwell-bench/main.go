@@ -1,0 +1,104 @@
+// Command dunwell-bench runs Dunwell's benchmark (`make bench`, `make bench SHORT=1`):
+// it starts its own Temporal dev server, PostgreSQL, fake providers, API and worker,
+// prints a markdown table of the figures against their targets and writes them as
+// JSON. Every size is a flag; zero keeps the preset of the mode.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/dunwell/dunwell/bench"
+)
+
+func main() {
+	if err := run(); err != nil {
+		slog.Error("Benchmark failed", "error", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	short := flag.Bool("short", false, "quick sizes (about 2 minutes) instead of the default (about 10)")
+	out := flag.String("out", "", "JSON results file (default bench/results/latest.json)")
+	profDir := flag.String("profile-dir", "", "directory for pprof files and the stack log (default bench/results)")
+	invoices := flag.Int("invoices", 0, "invoices in each throughput run (ceiling and Dunwell)")
+	conc := flag.Int("concurrency", 0, "concurrent issuing clients")
+	payRate := flag.Float64("payment-rate", 0, "fixed payment request rate, req/s")
+	payDur := flag.Duration("payment-duration", 0, "length of the fixed-rate payment run")
+	payInv := flag.Int("payment-invoices", 0, "open invoices the payments are spread over")
+	ladder := flag.String("ladder", "", "comma-separated payment rates tried after the fixed run, e.g. 150,200,300")
+	ladderStep := flag.Duration("ladder-step", 0, "length of each ladder step")
+	spikeN := flag.Int("spike-invoices", 0, "invoices due at the same instant in the spike")
+	spikeR := flag.Int("spike-rate", 0, "fake SendGrid limit during the spike, sends/s")
+	open := flag.Int("open-workflows", 0, "open workflows for the memory measurement")
+	timeout := flag.Duration("timeout", 30*time.Minute, "abort the whole run after this long")
+	flag.Parse()
+
+	cfg := bench.Defaults(*short)
+	setInt := func(dst *int, v int) {
+		if v > 0 {
+			*dst = v
+		}
+	}
+	setInt(&cfg.Invoices, *invoices)
+	setInt(&cfg.Concurrency, *conc)
+	setInt(&cfg.PaymentInvoices, *payInv)
+	setInt(&cfg.SpikeInvoices, *spikeN)
+	setInt(&cfg.SpikeRate, *spikeR)
+	setInt(&cfg.OpenWorkflows, *open)
+	if *payRate > 0 {
+		cfg.PaymentRate = *payRate
+	}
+	if *payDur > 0 {
+		cfg.PaymentDuration = *payDur
+	}
+	if *ladderStep > 0 {
+		cfg.LadderStep = *ladderStep
+	}
+	if *ladder != "" {
+		cfg.LadderRates = nil
+		for _, f := range strings.Split(*ladder, ",") {
+			v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+			if err != nil || v <= 0 {
+				return fmt.Errorf("-ladder: %q is not a positive rate", f)
+			}
+			cfg.LadderRates = append(cfg.LadderRates, v)
+		}
+	}
+	if *out != "" {
+		cfg.Out = *out
+	}
+	if *profDir != "" {
+		cfg.ProfileDir = *profDir
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	slog.SetDefault(logger)
+	cfg.Logger = logger
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+
+	res, runErr := bench.Run(ctx, cfg)
+	if res == nil {
+		return runErr
+	}
+	if err := bench.WriteJSON(cfg.Out, res); err != nil {
+		return fmt.Errorf("writing %s: %w", cfg.Out, err)
+	}
+	if err := bench.WriteMarkdown(os.Stdout, res); err != nil {
+		return err
+	}
+	fmt.Printf("\nJSON: %s; profiles and the stack's log: %s\n", cfg.Out, cfg.ProfileDir)
+	return runErr
+}

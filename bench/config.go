@@ -1,0 +1,66 @@
+package bench
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Config sizes every measurement. Defaults(short) gives the `make bench` sizes.
+type Config struct {
+	// Short marks the quick sizes (about 2 minutes); it is recorded in the results.
+	Short bool `json:"short"`
+	// Invoices is how many invoices the ceiling and the Dunwell throughput runs each
+	// push through the whole shape (issue, two reminders, payment, close).
+	Invoices int `json:"invoices"`
+	// Concurrency is how many clients issue invoices (and payments) at once.
+	Concurrency int `json:"concurrency"`
+	// Reminder1 and Reminder2 are the compressed policy's reminder offsets from issue.
+	Reminder1 time.Duration `json:"reminder1"`
+	Reminder2 time.Duration `json:"reminder2"`
+	// PaymentRate is the fixed request rate of the payment latency run (req/s) and
+	// PaymentDuration how long it lasts; PaymentInvoices is how many open invoices
+	// the payments are spread over.
+	PaymentRate     float64       `json:"payment_rate"`
+	PaymentDuration time.Duration `json:"payment_duration"`
+	PaymentInvoices int           `json:"payment_invoices"`
+	// LadderRates are the rates tried (in order, LadderStep each) to find the highest
+	// one sustained with p99 under LadderP99.
+	LadderRates []float64     `json:"ladder_rates"`
+	LadderStep  time.Duration `json:"ladder_step"`
+	LadderP99   time.Duration `json:"ladder_p99"`
+	// SpikeInvoices are due at the same instant with the fake SendGrid limited to
+	// SpikeRate sends per second.
+	SpikeInvoices int `json:"spike_invoices"`
+	SpikeRate     int `json:"spike_rate"`
+	// OpenWorkflows is how many invoice workflows sleep on timers while the worker's
+	// memory is read; the target is stated for 10 000.
+	OpenWorkflows int `json:"open_workflows"`
+	// Out is where the JSON results are written; ProfileDir where the pprof files go.
+	Out        string `json:"-"`
+	ProfileDir string `json:"-"`
+	// Logger receives progress; nil means slog.Default().
+	Logger *slog.Logger `json:"-"`
+}
+
+// Defaults returns the sizes of `make bench` (short: `make bench SHORT=1`).
+func Defaults(short bool) Config {
+	c := Config{
+		Short: short, Concurrency: 32, Reminder1: 2 * time.Second, Reminder2: 4 * time.Second,
+		PaymentRate: 100, LadderP99: 100 * time.Millisecond,
+		Out: "bench/results/latest.json", ProfileDir: "bench/results",
+	}
+	if short {
+		c.Invoices = 300
+		c.PaymentDuration, c.PaymentInvoices = 8*time.Second, 200
+		c.LadderRates, c.LadderStep = []float64{150, 200, 300}, 4*time.Second
+		c.SpikeInvoices, c.SpikeRate = 300, 50
+		c.OpenWorkflows = 2000
+		return c
+	}
+	c.Invoices = 2000
+	c.PaymentDuration, c.PaymentInvoices = 30*time.Second, 600
+	c.LadderRates, c.LadderStep = []float64{150, 200, 250, 300, 400, 500}, 10*time.Second
+	c.SpikeInvoices, c.SpikeRate = 2000, 100
+	c.OpenWorkflows = 10_000
+	return c
+}

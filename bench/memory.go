@@ -1,0 +1,134 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dunwell/dunwell/workflows"
+)
+
+// targetOpenWorkflows is the open-workflow count the memory target is stated for.
+const targetOpenWorkflows = 10_000
+
+// Memory is the process's memory with many invoice workflows asleep in the worker's
+// cache. The worker shares the process with the API, the fakes and the load
+// generator, so RSS is an upper bound for a worker alone; the delta over the
+// baseline is what the open workflows cost.
+type Memory struct {
+	OpenWorkflows  int     `json:"open_workflows"`
+	Instantiated   int     `json:"instantiated"`
+	StartPerSecond float64 `json:"start_per_second"`
+	BaselineRSSMB  float64 `json:"baseline_rss_mb"`
+	RSSMB          float64 `json:"rss_mb"`
+	DeltaRSSMB     float64 `json:"delta_rss_mb"`
+	BaselineHeapMB float64 `json:"baseline_heap_mb"`
+	HeapMB         float64 `json:"heap_mb"`
+	PerWorkflowKB  float64 `json:"per_workflow_kb"`
+	Goroutines     int     `json:"goroutines"`
+	// ProjectedRSSMB is RSS at 10 000 open workflows: measured when OpenWorkflows is
+	// 10 000, else the baseline plus 10 000 times the per-workflow delta.
+	ProjectedRSSMB float64 `json:"projected_rss_mb"`
+	Projected      bool    `json:"projected"`
+	Error          string  `json:"error,omitempty"`
+}
+
+// runMemory starts cfg.OpenWorkflows invoice workflows directly (no API: the memory
+// of interest is the worker's) under the one-hour policy, waits until the worker has
+// run each one's first task and is idle, and reads the process's memory.
+func runMemory(ctx context.Context, s *stack, cfg Config, heapProfile func(name string)) Memory {
+	n := cfg.OpenWorkflows
+	res := Memory{OpenWorkflows: n}
+	pol, _ := s.policies.Get(policySleep)
+	baseRSS, baseHeap := memoryNow()
+	res.BaselineRSSMB, res.BaselineHeapMB = baseRSS, baseHeap
+
+	inv := newInvoices("mem", n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	start := time.Now()
+	for range cfg.Concurrency * 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				req := inv[i].request(policySleep, time.Now())
+				in, fe := req.Validate(time.Now())
+				if len(fe) > 0 {
+					firstErr.CompareAndSwap(nil, fmt.Sprintf("invoice %s: %s", inv[i].ID, fe.Error()))
+					continue
+				}
+				_, err := s.client.ExecuteWorkflow(ctx, workflows.StartOptions(in, policySleep), workflows.CollectionWorkflowName,
+					workflows.CollectionInput{Invoice: in, Policy: *pol})
+				if err != nil {
+					firstErr.CompareAndSwap(nil, fmt.Sprintf("starting %s: %v", inv[i].ID, err))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	res.StartPerSecond = round2(float64(n) / time.Since(start).Seconds())
+	deadline := time.Now().Add(max(2*time.Minute, time.Duration(n)*20*time.Millisecond))
+	prefix := workflows.WorkflowID("mem-")
+	for time.Now().Before(deadline) && ctx.Err() == nil && s.starts.count(prefix) < n {
+		time.Sleep(250 * time.Millisecond)
+	}
+	res.Instantiated = s.starts.count(prefix)
+	time.Sleep(3 * time.Second) // their first tasks complete; the worker goes idle
+	res.RSSMB, res.HeapMB = memoryNow()
+	res.Goroutines = runtime.NumGoroutine()
+	heapProfile("memory")
+	res.DeltaRSSMB = round2(res.RSSMB - res.BaselineRSSMB)
+	if res.Instantiated > 0 {
+		res.PerWorkflowKB = round2(res.DeltaRSSMB * 1024 / float64(res.Instantiated))
+	}
+	res.ProjectedRSSMB, res.Projected = res.RSSMB, n != targetOpenWorkflows
+	if res.Projected {
+		res.ProjectedRSSMB = round2(res.BaselineRSSMB + res.PerWorkflowKB*targetOpenWorkflows/1024)
+	}
+	if v, _ := firstErr.Load().(string); v != "" {
+		res.Error = v
+	} else if res.Instantiated < n {
+		res.Error = fmt.Sprintf("only %d of %d workflows reached the worker in time", res.Instantiated, n)
+	}
+	return res
+}
+
+// memoryNow collects garbage, returns freed memory to the OS, and reads the
+// process's resident set (VmRSS) and the Go heap in use, in MB.
+func memoryNow() (rssMB, heapMB float64) {
+	debug.FreeOSMemory()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return round2(float64(residentKB()) / 1024), round2(float64(ms.HeapInuse) / (1 << 20))
+}
+
+// residentKB reads VmRSS from /proc/self/status (0 where there is none).
+func residentKB() int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb
+		}
+	}
+	return 0
+}

@@ -1,0 +1,158 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// PaymentLatency is the payment API under a fixed rate, then under rising rates.
+type PaymentLatency struct {
+	Invoices int         `json:"invoices"`
+	Fixed    Latencies   `json:"fixed"`
+	Ladder   []Latencies `json:"ladder"`
+	// SustainedHz is the highest rate tried whose p99 stayed under the ladder bound
+	// with no errors (0 if none did); Bounded reports whether the ladder stopped on a
+	// failing rate (false: the true limit is above the highest rate tried).
+	SustainedHz float64 `json:"sustained_hz"`
+	Bounded     bool    `json:"bounded"`
+	FirstError  string  `json:"first_error,omitempty"`
+}
+
+// runPayments issues cfg.PaymentInvoices large invoices that sleep for an hour, then
+// pays them small amounts round-robin at cfg.PaymentRate for cfg.PaymentDuration,
+// then at each ladder rate in turn.
+func runPayments(ctx context.Context, s *stack, cfg Config, profile func(name string) func()) (PaymentLatency, error) {
+	inv := newInvoices("pay", cfg.PaymentInvoices)
+	for i := range inv {
+		inv[i].Amount = "1000000.00"
+	}
+	if err := issueAll(ctx, s, inv, policySleep, cfg.Concurrency, func(benchInvoice) time.Time { return time.Now() }, nil); err != nil {
+		return PaymentLatency{}, err
+	}
+	res := PaymentLatency{Invoices: len(inv)}
+	var seq atomic.Int64
+	var firstErr atomic.Value
+	pay := func(ctx context.Context, k int) error {
+		b := inv[k%len(inv)]
+		_, err := s.pay(ctx, b.ID, fmt.Sprintf("lat-%d", seq.Add(1)), "0.01")
+		if err != nil {
+			firstErr.CompareAndSwap(nil, err.Error())
+		}
+		return err
+	}
+	stop := profile("payments")
+	res.Fixed = openLoop(ctx, cfg.PaymentRate, cfg.PaymentDuration, pay)
+	stop()
+	ok := func(l Latencies) bool {
+		return l.Errors == 0 && l.P99ms < float64(cfg.LadderP99)/float64(time.Millisecond)
+	}
+	if ok(res.Fixed) {
+		res.SustainedHz = cfg.PaymentRate
+	}
+	for _, rate := range cfg.LadderRates {
+		if ctx.Err() != nil {
+			break
+		}
+		l := openLoop(ctx, rate, cfg.LadderStep, pay)
+		res.Ladder = append(res.Ladder, l)
+		s.log.Info("Payment ladder step", "rate", rate, "p50_ms", l.P50ms, "p99_ms", l.P99ms, "errors", l.Errors)
+		if !ok(l) {
+			res.Bounded = true
+			break
+		}
+		res.SustainedHz = rate
+	}
+	if v, _ := firstErr.Load().(string); v != "" {
+		res.FirstError = v
+	}
+	return res, nil
+}
+
+// maxInFlight bounds the open-loop generator: beyond it a request is counted as an
+// error instead of piling up goroutines.
+const maxInFlight = 2000
+
+// openLoop sends requests at a fixed rate for d, whatever the answers' latency (an
+// open loop: a slow server does not slow the load). Each latency runs from the
+// request's scheduled time, so queueing in the generator is counted (no coordinated
+// omission).
+func openLoop(ctx context.Context, rate float64, d time.Duration, do func(ctx context.Context, k int) error) Latencies {
+	interval := time.Duration(float64(time.Second) / rate)
+	n := int(d / interval)
+	var (
+		mu       sync.Mutex
+		samples  = make([]time.Duration, 0, n)
+		errors   int
+		inFlight atomic.Int64
+		wg       sync.WaitGroup
+	)
+	start := time.Now()
+	for k := 0; k < n && ctx.Err() == nil; k++ {
+		at := start.Add(time.Duration(k) * interval)
+		if wait := time.Until(at); wait > 0 {
+			time.Sleep(wait)
+		}
+		if inFlight.Load() >= maxInFlight {
+			mu.Lock()
+			errors++
+			mu.Unlock()
+			continue
+		}
+		inFlight.Add(1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer inFlight.Add(-1)
+			err := do(ctx, k)
+			lat := time.Since(at)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errors++
+				return
+			}
+			samples = append(samples, lat)
+		}()
+	}
+	sent := time.Since(start)
+	wg.Wait()
+	l := summarize(samples, errors)
+	l.RateHz = rate
+	l.AchievedHz = round2(float64(n) / sent.Seconds())
+	return l
+}
+
+// issueAll issues the invoices through the API with conc concurrent clients;
+// issuedAt gives each one's issued_at and onIssued, if set, runs after each success.
+func issueAll(ctx context.Context, s *stack, inv []benchInvoice, policyID string, conc int, issuedAt func(benchInvoice) time.Time, onIssued func()) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var firstErr error
+	var mu sync.Mutex
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(inv) || ctx.Err() != nil {
+					return
+				}
+				if err := s.issue(ctx, inv[i].request(policyID, issuedAt(inv[i]))); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = fmt.Errorf("issuing %s: %w", inv[i].ID, err)
+					}
+					mu.Unlock()
+				} else if onIssued != nil {
+					onIssued()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr
+}

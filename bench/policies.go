@@ -1,0 +1,60 @@
+package bench
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/dunwell/dunwell/policy"
+)
+
+// The compressed policies the benchmark issues invoices under. All count from the
+// issue instant (anchor "issued") with exact offsets.
+const (
+	// policyFlow: email at Reminder1, SMS (else email) at Reminder2, agency after an hour.
+	policyFlow = "bench-flow"
+	// policyEscalate: like policyFlow but escalates to the agency shortly after Reminder2.
+	policyEscalate = "bench-escalate"
+	// policySpike: one email a second after issue (the spike sets issued_at so that
+	// every invoice is due at the same instant), agency after an hour.
+	policySpike = "bench-spike"
+	// policySleep: nothing happens for an hour: open invoices asleep on a timer.
+	policySleep = "bench-sleep"
+)
+
+// escalateAfter is how long after Reminder2 the escalation scenario escalates.
+const escalateAfter = 2 * time.Second
+
+func exact(d time.Duration) policy.Offset { return policy.Offset{Exact: d} }
+
+// benchPolicies builds the policy set the benchmark's API serves.
+func benchPolicies(cfg Config) (*policy.Set, error) {
+	two := func(id string, esc time.Duration) *policy.Policy {
+		return &policy.Policy{
+			ID: id, Version: 1, Anchor: policy.AnchorIssued, Description: "benchmark: compressed cycle",
+			Steps: []policy.Step{
+				{Name: "first-reminder", Offset: exact(cfg.Reminder1), Channels: []policy.Channel{policy.Email}, Template: "overdue"},
+				{Name: "second-reminder", Offset: exact(cfg.Reminder2), Channels: []policy.Channel{policy.SMS, policy.Email}, Template: "overdue_firm"},
+			},
+			Escalation: &policy.Escalation{After: exact(esc), To: policy.ToAgency},
+		}
+	}
+	one := func(id string, step, esc time.Duration) *policy.Policy {
+		return &policy.Policy{
+			ID: id, Version: 1, Anchor: policy.AnchorIssued, Description: "benchmark: one reminder",
+			Steps:      []policy.Step{{Name: "reminder", Offset: exact(step), Channels: []policy.Channel{policy.Email}, Template: "overdue"}},
+			Escalation: &policy.Escalation{After: exact(esc), To: policy.ToAgency},
+		}
+	}
+	ps := []*policy.Policy{
+		two(policyFlow, time.Hour),
+		two(policyEscalate, cfg.Reminder2+escalateAfter),
+		one(policySpike, time.Second, time.Hour),
+		one(policySleep, time.Hour, 2*time.Hour),
+	}
+	for _, p := range ps {
+		if err := p.Validate(); err != nil {
+			return nil, fmt.Errorf("benchmark policy %s: %w", p.ID, err)
+		}
+	}
+	return policy.NewSet(policyFlow, ps...)
+}

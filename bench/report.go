@@ -1,0 +1,145 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Row is one line of the results table.
+type Row struct {
+	Measurement string `json:"measurement"`
+	Figure      string `json:"figure"`
+	Target      string `json:"target"`
+	// Verdict is "pass", "MISS" or "info" (no target).
+	Verdict string `json:"verdict"`
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "pass"
+	}
+	return "MISS"
+}
+
+// rows turns the results into the table, each figure with its target.
+func rows(r *Results) []Row {
+	var out []Row
+	add := func(m, fig, target, v string) { out = append(out, Row{m, fig, target, v}) }
+	withErr := func(fig, err string) string {
+		if err != "" {
+			return fig + " (error: " + truncate(err, 80) + ")"
+		}
+		return fig
+	}
+
+	c, d := r.Ceiling, r.Dunwell
+	add("1. Ceiling: bare workflow, same shape", withErr(fmt.Sprintf("%.1f invoices/s (%d closed, makespan %.1fs)", c.PerSecond, c.Closed, c.MakespanSec), c.FirstError), "—", "info")
+	add("2. Dunwell through the API (issue, 2 reminders, pay)", withErr(fmt.Sprintf("%.1f invoices/s (%d closed, makespan %.1fs, issue %.1f/s)", d.PerSecond, d.Closed, d.MakespanSec, d.IssuePerSecond), d.FirstError), "—", "info")
+	add("2. Ratio Dunwell / ceiling", fmt.Sprintf("%.2f", r.Ratio), "≥ 0.80", verdict(r.Ratio >= 0.8 && d.Errors == 0))
+
+	for _, k := range r.Costs {
+		fig := fmt.Sprintf("%d events (min %d, ×%.2f); %d Actions (min %d, ×%.2f)", k.Events, k.MinEvents, k.EventsRatio, k.Actions, k.MinActions, k.ActionsRatio)
+		add("3. Cost: "+string(k.Scenario), withErr(fig, k.Error), "events ≤ 1.2× min", verdict(k.Error == "" && k.EventsRatio <= 1.2))
+	}
+	if cs := r.CeilingShape; cs.Events > 0 {
+		add("3. Cost: bare ceiling shape (2 reminders, paid)", fmt.Sprintf("%d events (min %d, ×%.2f); %d Actions", cs.Events, cs.MinEvents, cs.EventsRatio, cs.Actions), "—", "info")
+	}
+
+	p := r.Payments
+	f := p.Fixed
+	add(fmt.Sprintf("4. Payment latency at %.0f req/s", f.RateHz), withErr(fmt.Sprintf("p50 %.1f ms, p95 %.1f ms, p99 %.1f ms (%d ok, %d errors)", f.P50ms, f.P95ms, f.P99ms, f.Count, f.Errors), p.FirstError),
+		"p99 ≤ 50 ms", verdict(f.Count > 0 && f.Errors == 0 && f.P99ms <= 50))
+	ladder := make([]string, 0, len(p.Ladder))
+	for _, l := range p.Ladder {
+		ladder = append(ladder, fmt.Sprintf("%.0f/s: p99 %.0f ms%s", l.RateHz, l.P99ms, errNote(l.Errors)))
+	}
+	bound := ""
+	if !p.Bounded && len(p.Ladder) > 0 {
+		bound = " or more (ladder top)"
+	}
+	add("4. Highest payment rate with p99 < 100 ms", fmt.Sprintf("%.0f req/s%s [%s]", p.SustainedHz, bound, strings.Join(ladder, "; ")), "—", "info")
+
+	sp := r.Spike
+	add(fmt.Sprintf("5. Spike: %d due at once, provider limit %d/s", sp.Invoices, sp.Rate),
+		withErr(fmt.Sprintf("drained in %.1fs vs N/R %.1fs → %.1f/s = %.2f R (%d sent)", sp.DrainSec, sp.IdealSec, sp.EffectiveRate, sp.RateRatio, sp.Sent), sp.Error),
+		"≥ 0.95 R", verdict(sp.Complete && sp.RateRatio >= 0.95))
+	add("5. Spike: duplicates", fmt.Sprintf("%d", sp.Duplicates), "0", verdict(sp.Complete && sp.Duplicates == 0))
+	add("5. Spike: 429s seen by the provider", fmt.Sprintf("%d (%d to a message refused just before)", sp.Provider429, sp.Repeat429), "no 429 twice in a row", verdict(sp.Repeat429 == 0))
+	if sp.LateIssued > 0 {
+		add("5. Spike: invoices issued after the due instant", fmt.Sprintf("%d", sp.LateIssued), "0 (harness)", "info")
+	}
+
+	m := r.Memory
+	fig := fmt.Sprintf("%.0f MB RSS with %d open (baseline %.0f MB, +%.1f KB/workflow; Go heap %.0f MB)", m.RSSMB, m.Instantiated, m.BaselineRSSMB, m.PerWorkflowKB, m.HeapMB)
+	if m.Projected {
+		fig += fmt.Sprintf("; projected %.0f MB at 10 000", m.ProjectedRSSMB)
+	}
+	add("6. Worker RSS, open workflows asleep on timers", withErr(fig, m.Error), "≤ 200 MB at 10 000", verdict(m.Error == "" && m.ProjectedRSSMB > 0 && m.ProjectedRSSMB <= 200))
+	return out
+}
+
+func errNote(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %d errors", n)
+}
+
+func truncate(s string, n int) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// WriteMarkdown prints the results table and the profiles' top functions.
+func WriteMarkdown(w io.Writer, r *Results) error {
+	var b strings.Builder
+	mode := "default"
+	if r.Config.Short {
+		mode = "SHORT"
+	}
+	fmt.Fprintf(&b, "\n## Dunwell benchmark (%s, %d CPUs, %s, %.0fs)\n\n", mode, r.Host.CPUs, r.Host.GoVersion, r.DurationSec)
+	b.WriteString("| measurement | figure | target | result |\n|---|---|---|---|\n")
+	for _, row := range r.Rows {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", row.Measurement, strings.ReplaceAll(row.Figure, "|", "/"), row.Target, row.Verdict)
+	}
+	fmt.Fprintf(&b, "\n%s.\n", r.Host.Note)
+	if len(r.Costs) > 0 {
+		b.WriteString("\nEvents beyond the minimum:\n\n")
+		for _, k := range r.Costs {
+			fmt.Fprintf(&b, "- %s: %s\n", k.Scenario, k.Extra)
+		}
+	}
+	for _, p := range r.Profiles {
+		fmt.Fprintf(&b, "\n### Profile: %s — %s\n\n", p.Name, p.File)
+		if p.Error != "" {
+			fmt.Fprintf(&b, "(%s)\n", p.Error)
+			continue
+		}
+		b.WriteString("```\n      flat  flat%   sum%        cum   cum%\n")
+		for _, l := range p.Top {
+			b.WriteString(l + "\n")
+		}
+		b.WriteString("```\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteJSON writes the results to path, creating its directory.
+func WriteJSON(path string, r *Results) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}

@@ -1,0 +1,122 @@
+// Package bench is Dunwell's performance benchmark (`make bench`). It starts its own
+// Temporal dev server, PostgreSQL, fake SendGrid/Twilio (behind a rate limiter), the
+// HTTP API and an in-process worker, then measures: the throughput ceiling of a bare
+// workflow of an invoice's shape; Dunwell's throughput through the API and its ratio
+// to the ceiling; history events and Temporal Actions per invoice against a
+// hand-computed minimum; payment API latency; a month-end spike against a provider
+// rate limit; and the memory of many open invoice workflows. See bench/README.md.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+)
+
+// Results is everything one run measured; it is what the JSON file holds.
+type Results struct {
+	StartedAt   time.Time `json:"started_at"`
+	DurationSec float64   `json:"duration_sec"`
+	Host        Host      `json:"host"`
+	Config      Config    `json:"config"`
+
+	Ceiling Throughput `json:"ceiling"`
+	Dunwell Throughput `json:"dunwell"`
+	// Ratio is Dunwell.PerSecond / Ceiling.PerSecond.
+	Ratio float64 `json:"ratio"`
+	// CeilingShape is the bare workflow's own history (two reminders, then paid).
+	CeilingShape Cost           `json:"ceiling_shape"`
+	Costs        []Cost         `json:"costs"`
+	Payments     PaymentLatency `json:"payments"`
+	Spike        Spike          `json:"spike"`
+	Memory       Memory         `json:"memory"`
+	Profiles     []Profile      `json:"profiles"`
+	Rows         []Row          `json:"rows"`
+}
+
+// Host describes where the run happened.
+type Host struct {
+	CPUs      int    `json:"cpus"`
+	GoVersion string `json:"go_version"`
+	Note      string `json:"note"`
+}
+
+// Run starts the stack, runs every measurement in turn and returns the results. A
+// failed measurement is recorded in its section; only a stack that cannot start is
+// an error.
+func Run(ctx context.Context, cfg Config) (*Results, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if err := os.MkdirAll(cfg.ProfileDir, 0o755); err != nil {
+		return nil, err
+	}
+	res := &Results{StartedAt: time.Now().UTC(), Config: cfg, Host: Host{
+		CPUs: runtime.NumCPU(), GoVersion: runtime.Version(),
+		Note: "one process holds the worker, the API, the fakes and the load generator; the Temporal dev server (in-memory store) and PostgreSQL are child processes on the same CPUs",
+	}}
+	pols, err := benchPolicies(cfg)
+	if err != nil {
+		return nil, err
+	}
+	stackLog, err := os.Create(filepath.Join(cfg.ProfileDir, "stack.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer stackLog.Close()
+	log.Info("Starting PostgreSQL, the Temporal dev server, the fakes, the API and the worker")
+	s, err := startStack(ctx, log, pols, stackLog)
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	prof := &profiler{dir: cfg.ProfileDir, log: log}
+
+	log.Info("1/6 Ceiling: bare workflows", "invoices", cfg.Invoices)
+	stop := prof.cpu("ceiling")
+	res.Ceiling, err = runCeiling(ctx, s, cfg)
+	stop()
+	if err != nil {
+		res.Ceiling.FirstError = err.Error()
+	}
+	log.Info("Ceiling done", "per_second", res.Ceiling.PerSecond, "errors", res.Ceiling.Errors)
+	if ev, err := history(ctx, s.client, "ceiling-000000"); err == nil {
+		res.CeilingShape = costOf(ScenarioRemindedPaid, "ceiling-000000", ev)
+	}
+
+	log.Info("2/6 Dunwell: invoices through the API", "invoices", cfg.Invoices)
+	stop = prof.cpu("dunwell")
+	res.Dunwell = runDunwell(ctx, s, cfg)
+	stop()
+	if res.Ceiling.PerSecond > 0 {
+		res.Ratio = round2(res.Dunwell.PerSecond / res.Ceiling.PerSecond)
+	}
+	log.Info("Dunwell done", "per_second", res.Dunwell.PerSecond, "ratio", res.Ratio, "errors", res.Dunwell.Errors)
+
+	log.Info("3/6 Cost: history events and Actions per scenario")
+	res.Costs = runCosts(ctx, s)
+
+	log.Info("4/6 Payment API latency", "rate", cfg.PaymentRate, "duration", cfg.PaymentDuration, "ladder", cfg.LadderRates)
+	if res.Payments, err = runPayments(ctx, s, cfg, prof.cpu); err != nil {
+		res.Payments.FirstError = err.Error()
+	}
+
+	log.Info("5/6 Month-end spike", "invoices", cfg.SpikeInvoices, "provider_limit_per_sec", cfg.SpikeRate)
+	res.Spike = runSpike(ctx, s, cfg, res.Dunwell.IssuePerSecond)
+
+	log.Info("6/6 Memory with open workflows", "workflows", cfg.OpenWorkflows)
+	res.Memory = runMemory(ctx, s, cfg, prof.heap)
+
+	res.Profiles = prof.summarize(ctx, 10)
+	res.Rows = rows(res)
+	res.DurationSec = round2(time.Since(res.StartedAt).Seconds())
+	if ctx.Err() != nil {
+		return res, fmt.Errorf("benchmark interrupted: %w", ctx.Err())
+	}
+	return res, nil
+}

@@ -1,0 +1,90 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/dunwell/dunwell/internal/fakeprovider"
+)
+
+// Spike is the month-end run: every invoice's reminder due at one instant, SendGrid
+// limited to Rate sends per second.
+type Spike struct {
+	Invoices int `json:"invoices"`
+	Rate     int `json:"rate_per_sec"`
+	// IdealSec is Invoices / Rate: the provider cannot take them faster.
+	IdealSec float64 `json:"ideal_sec"`
+	// DrainSec runs from the due instant to the provider's last acceptance.
+	DrainSec float64 `json:"drain_sec"`
+	// EffectiveRate = Sent / DrainSec; RateRatio = EffectiveRate / Rate.
+	EffectiveRate float64 `json:"effective_rate"`
+	RateRatio     float64 `json:"rate_ratio"`
+	Sent          int     `json:"sent"`
+	// Provider429 is how many sends the provider refused; Repeat429 how many of those
+	// went to a message whose previous send had been refused too.
+	Provider429 int64 `json:"provider_429"`
+	Repeat429   int64 `json:"repeat_429"`
+	Duplicates  int   `json:"duplicates"`
+	// LateIssued counts invoices issued after the due instant (the issue phase ran
+	// long); their reminder was due at once instead.
+	LateIssued int    `json:"late_issued"`
+	Complete   bool   `json:"complete"`
+	Error      string `json:"error,omitempty"`
+}
+
+// runSpike issues cfg.SpikeInvoices invoices whose one reminder is due at the same
+// instant, chosen so that issuing (at issueRate invoices/s, measured earlier) ends
+// before it, and watches the fake SendGrid drain them under its rate limit.
+func runSpike(ctx context.Context, s *stack, cfg Config, issueRate float64) Spike {
+	n, r := cfg.SpikeInvoices, cfg.SpikeRate
+	res := Spike{Invoices: n, Rate: r, IdealSec: round2(float64(n) / float64(r))}
+	inv := newInvoices("spike", n)
+	lead := time.Duration(float64(n)/max(issueRate, 5)*1.5*float64(time.Second)) + 5*time.Second
+	due := time.Now().Add(lead).Truncate(time.Second).Add(time.Second)
+	s.sends.reset()
+	s.limiter.ResetStats()
+	s.limiter.SetLimit(fakeprovider.SendGrid, r)
+	defer s.limiter.SetLimit(fakeprovider.SendGrid, 0)
+	s.log.Info("Spike: issuing", "invoices", n, "due_at", due.Format(time.TimeOnly), "lead", lead.Round(time.Second))
+
+	// policySpike reminds one second after issue: issued_at = due - 1s for all.
+	issuedAt := due.Add(-time.Second)
+	var late atomic.Int64
+	onIssued := func() {
+		if time.Now().After(due) {
+			late.Add(1)
+		}
+	}
+	if err := issueAll(ctx, s, inv, policySpike, cfg.Concurrency, func(benchInvoice) time.Time { return issuedAt }, onIssued); err != nil {
+		res.Error = err.Error()
+	}
+	res.LateIssued = int(late.Load())
+	limit := max(60*time.Second, 4*time.Duration(res.IdealSec*float64(time.Second))+30*time.Second)
+	deadline := time.Now().Add(time.Until(due) + limit)
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if sent, _, _ := s.sends.snapshot(); sent >= n {
+			res.Complete = true
+			break
+		}
+		<-tick.C
+	}
+	// Let retries still in flight land, so a late duplicate is counted.
+	time.Sleep(2 * time.Second)
+	sent, dups, last := s.sends.snapshot()
+	st := s.limiter.Stats(fakeprovider.SendGrid)
+	res.Sent, res.Duplicates = sent, dups
+	res.Provider429, res.Repeat429 = st.Limited, st.RepeatLimited
+	if !last.IsZero() {
+		res.DrainSec = round2(last.Sub(due).Seconds())
+		res.EffectiveRate = round2(float64(sent) / max(last.Sub(due).Seconds(), 0.001))
+		res.RateRatio = round2(res.EffectiveRate / float64(r))
+	}
+	if !res.Complete && res.Error == "" {
+		res.Error = fmt.Sprintf("only %d of %d reminders were accepted within %s", sent, n, limit)
+	}
+	return res
+}

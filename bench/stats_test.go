@@ -1,0 +1,40 @@
+package bench
+
+import (
+	"testing"
+	"time"
+)
+
+func TestPercentileNearestRank(t *testing.T) {
+	var s []time.Duration
+	for i := 100; i >= 1; i-- {
+		s = append(s, time.Duration(i)*time.Millisecond)
+	}
+	for _, tc := range []struct {
+		p    float64
+		want time.Duration
+	}{{50, 50 * time.Millisecond}, {95, 95 * time.Millisecond}, {99, 99 * time.Millisecond}, {100, 100 * time.Millisecond}, {0.1, time.Millisecond}} {
+		if got := Percentile(s, tc.p); got != tc.want {
+			t.Errorf("Percentile(%v) = %v, want %v", tc.p, got, tc.want)
+		}
+	}
+	if got := Percentile(nil, 99); got != 0 {
+		t.Errorf("Percentile(nil) = %v, want 0", got)
+	}
+	l := summarize([]time.Duration{3 * time.Millisecond, time.Millisecond, 2 * time.Millisecond}, 1)
+	if l.P50ms != 2 || l.P99ms != 3 || l.MaxMs != 3 || l.Count != 3 || l.Errors != 1 {
+		t.Errorf("summarize = %+v", l)
+	}
+}
+
+func TestMinimumHistoryIsCountedByHand(t *testing.T) {
+	for _, tc := range []struct {
+		sc           Scenario
+		events, acts int
+	}{{ScenarioPaidBeforeDue, 17, 4}, {ScenarioRemindedPaid, 39, 8}, {ScenarioEscalated, 37, 7}} {
+		m := minimumFor(tc.sc)
+		if len(m.Events) != tc.events || m.Actions != tc.acts {
+			t.Errorf("%s: minimum %d events, %d actions; want %d, %d", tc.sc, len(m.Events), m.Actions, tc.events, tc.acts)
+		}
+	}
+}
