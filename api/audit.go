@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -18,8 +19,8 @@ type AuditResponse struct {
 	Entries   []ledger.AuditEntry `json:"entries"`
 }
 
-// getAudit answers an invoice's audit trail, oldest first. An invoice nobody has
-// called about has an empty trail.
+// getAudit answers an invoice's audit trail, oldest first; 404 for an unknown
+// invoice, like every other invoice route.
 func (s *Server) getAudit(w http.ResponseWriter, r *http.Request) {
 	id, ok := invoiceIDFromPath(w, r)
 	if !ok {
@@ -31,6 +32,16 @@ func (s *Server) getAudit(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.fail(w, r, "reading the audit trail", err)
 		return
+	}
+	if len(entries) == 0 {
+		// No trail: an invoice nobody has acted on yet, or one that does not exist.
+		if _, err := s.Ledger.GetInvoice(ctx, id); errors.Is(err, ledger.ErrNotFound) {
+			writeError(w, http.StatusNotFound, "unknown invoice "+id, nil)
+			return
+		} else if err != nil {
+			s.fail(w, r, "reading the invoice", err)
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, AuditResponse{InvoiceID: id, Entries: entries})
 }
