@@ -1,0 +1,53 @@
+package ledger
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestRecordEventIdempotentWithAdjustment(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	id := issue(t)
+	at := t0.Add(48 * time.Hour)
+	e := LifecycleEvent{
+		InvoiceID: id, EventKey: "write-off", Kind: "written_off", Reason: "customer insolvent",
+		Actor: "key:ops", Details: map[string]any{"balance_minor": float64(12_345)}, At: at,
+		Status: StatusWrittenOff, Balance: 0,
+		Adjustment: &Adjustment{
+			AdjustmentID: "write-off", Kind: "write_off", Currency: "EUR", Amount: -12_345,
+			BalanceAfter: 0, Reason: "customer insolvent", Actor: "key:ops", At: at,
+		},
+	}
+	inserted, err := testStore.RecordEvent(ctx, e)
+	require.NoError(t, err)
+	require.True(t, inserted)
+	inserted, err = testStore.RecordEvent(ctx, e)
+	require.NoError(t, err)
+	require.False(t, inserted, "a retry records nothing twice")
+
+	adj, err := testStore.ListAdjustments(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, []Adjustment{*e.Adjustment}, adj)
+	events, err := testStore.ListLifecycleEvents(ctx, id)
+	require.NoError(t, err)
+	require.Len(t, events, 1)
+	require.Equal(t, "written_off", events[0].Kind)
+	require.Equal(t, e.Details, events[0].Details)
+
+	inv, err := testStore.GetInvoice(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, StatusWrittenOff, inv.Status)
+	require.EqualValues(t, 0, inv.Balance)
+	require.NotNil(t, inv.ClosedAt)
+
+	_, err = testStore.RecordEvent(ctx, LifecycleEvent{InvoiceID: uid("missing"), EventKey: "k", Kind: "paused", Status: StatusPaused, At: at})
+	require.ErrorIs(t, err, ErrNotFound)
+	_, err = testStore.RecordEvent(ctx, LifecycleEvent{InvoiceID: id, EventKey: "k2", Kind: "no-such-kind", Status: StatusPaused, At: at})
+	require.ErrorIs(t, err, ErrInvalid)
+	_, err = testStore.RecordEvent(ctx, LifecycleEvent{InvoiceID: id, EventKey: "k3", Kind: "paused", Status: "sleeping", At: at})
+	require.ErrorIs(t, err, ErrInvalid)
+}
