@@ -32,6 +32,8 @@ const (
 	// ActionApprovalTimeout: nobody decided the escalation in time; the policy's
 	// default decision applies.
 	ActionApprovalTimeout ActionKind = "approval_timeout"
+	// ActionFallback: re-send step Step on Channel after a delivery failure.
+	ActionFallback ActionKind = "fallback"
 )
 
 // Action is the next thing to happen to an invoice and when.
@@ -42,6 +44,8 @@ type Action struct {
 	Step int `json:"-"`
 	// Installment is the index of the plan's installment for the installment actions.
 	Installment int `json:"-"`
+	// Channel is the channel of an ActionFallback.
+	Channel policy.Channel `json:"-"`
 	// Skip lists steps whose time has passed but that are superseded by Step: when an
 	// invoice is issued (or resumes) late, only the latest due reminder is sent.
 	Skip []string `json:"-"`
@@ -114,6 +118,15 @@ func NextWith(p *policy.Policy, inv *Invoice, s *State, now time.Time, opts Opti
 		if best.Kind == ActionNone || a.At.Before(best.At) {
 			best = a
 		}
+	}
+	if len(s.Fallbacks) > 0 {
+		f := s.Fallbacks[0]
+		at, why := intoContactWindow(p, inv, s, now)
+		a := Action{Kind: ActionFallback, At: at, Step: f.Step, Channel: f.Channel}
+		if !at.Equal(now) {
+			a.MovedFrom, a.MoveReason = now, why
+		}
+		consider(a)
 	}
 	if s.Status == StatusOpen { // DeriveStatus keeps this equal to !PastDue
 		consider(Action{Kind: ActionOverdue, At: inv.DueEnd()})
@@ -231,6 +244,8 @@ func Describe(p *policy.Policy, inv *Invoice, a Action) string {
 		return fmt.Sprintf("installment %d must be paid by %s", a.Installment+1, when)
 	case ActionApprovalTimeout:
 		return fmt.Sprintf("escalation approval times out at %s", when)
+	case ActionFallback:
+		return fmt.Sprintf("%s again by %s (the last message was not delivered) at %s", p.Steps[a.Step].Name, a.Channel, when)
 	default:
 		return "waiting for payment"
 	}

@@ -55,6 +55,18 @@ type Notice struct {
 	// MoveReason says why.
 	MovedFrom  *time.Time `json:"moved_from,omitempty"`
 	MoveReason string     `json:"move_reason,omitempty"`
+	// Delivery is the provider's later word on a sent notice: "delivered", or a
+	// permanent failure ("bounced", "dropped", "undelivered", "failed").
+	Delivery      string     `json:"delivery,omitempty"`
+	DeliveryError string     `json:"delivery_error,omitempty"`
+	DeliveryAt    *time.Time `json:"delivery_at,omitempty"`
+}
+
+// Fallback is a step to send again on another channel because its notice failed
+// after the provider had accepted it (a bounce, an undelivered SMS).
+type Fallback struct {
+	Step    int            `json:"step"`
+	Channel policy.Channel `json:"channel"`
 }
 
 // Payment is money received against the invoice.
@@ -109,6 +121,8 @@ type State struct {
 	Adjustments []Adjustment `json:"adjustments,omitempty"`
 	// Events is the lifecycle history, in order.
 	Events []Event `json:"events,omitempty"`
+	// Fallbacks are re-sends owed after a delivery failure, in order.
+	Fallbacks []Fallback `json:"fallbacks,omitempty"`
 }
 
 // NewState is the state of a freshly issued invoice.

@@ -102,8 +102,10 @@ type collector struct {
 	// wake is signalled by handlers when the state changed, so the main loop
 	// recomputes its next action instead of sleeping on a stale timer.
 	wake workflow.Channel
-	// optOuts receives the opt-out signal; the main loop handles it.
-	optOuts workflow.ReceiveChannel
+	// optOuts and deliveries receive the opt-out and delivery signals; the main loop
+	// handles them.
+	optOuts    workflow.ReceiveChannel
+	deliveries workflow.ReceiveChannel
 	// statusRecorded: the final status was written to the ledger by the event that
 	// set it (cancel, write-off, a settling credit note), so the end of the run does
 	// not write it again.
@@ -215,6 +217,7 @@ func (c *collector) waitForTimerOrEvent(ctx workflow.Context, now time.Time) {
 	}
 	sel.AddReceive(c.wake, func(ch workflow.ReceiveChannel, _ bool) { ch.Receive(ctx, nil) })
 	sel.AddReceive(c.optOuts, func(workflow.ReceiveChannel, bool) {}) // handled at the loop's top
+	sel.AddReceive(c.deliveries, func(workflow.ReceiveChannel, bool) {})
 	sel.Select(ctx)
 }
 
@@ -241,6 +244,8 @@ func (c *collector) perform(ctx workflow.Context, a collection.Action) error {
 		return c.remindInstallment(ctx, a)
 	case collection.ActionInstallmentDue:
 		return c.planBroken(ctx, a)
+	case collection.ActionFallback:
+		return c.fallback(ctx, a)
 	case collection.ActionApprovalTimeout:
 		def := c.st.Approval.Default
 		e := c.st.Decide(def == policy.DecisionApprove, workflow.Now(ctx), "system", "no decision before the deadline; the policy's default is "+def)
@@ -320,6 +325,30 @@ func (c *collector) sendOptions(ctx workflow.Context, summary string) workflow.C
 			NonRetryableErrorTypes: []string{activities.ErrTypeRecipientInvalid, activities.ErrTypeBadRequest, activities.ErrTypeOutcomeUnknown},
 		},
 	})
+}
+
+// fallback sends a step again on the channel queued after a delivery failure.
+func (c *collector) fallback(ctx workflow.Context, a collection.Action) error {
+	c.st.Fallbacks = c.st.Fallbacks[1:]
+	step := c.pol.Steps[a.Step]
+	if c.st.IsOptedOut(a.Channel) || !c.inv.Customer.Reachable(a.Channel) {
+		return nil
+	}
+	var res activities.NoticeResult
+	err := workflow.ExecuteActivity(c.sendOptions(ctx, fmt.Sprintf("%s again by %s after a delivery failure", step.Name, a.Channel)),
+		acts.SendNotice, c.noticeRequest(step, a.Channel, a.At)).Get(ctx, &res)
+	if err == nil {
+		c.st.Notices = append(c.st.Notices, withMove(collection.Notice{
+			Step: step.Name, Channel: a.Channel, Status: collection.NoticeSent, SentAt: res.SentAt, ProviderID: res.ProviderID,
+		}, a))
+		return nil
+	}
+	status := collection.NoticeUndeliverable
+	if isErrorType(err, activities.ErrTypeOutcomeUnknown) {
+		status = collection.NoticeUnknown
+	}
+	c.st.Notices = append(c.st.Notices, collection.Notice{Step: step.Name, Channel: a.Channel, Status: status, SentAt: workflow.Now(ctx), Error: failureMessage(err)})
+	return nil
 }
 
 func (c *collector) noticeRequest(step policy.Step, ch policy.Channel, at time.Time) activities.NoticeRequest {

@@ -125,6 +125,7 @@ func (c *collector) registerLifecycleHandlers(ctx workflow.Context) error {
 		}
 	}
 	c.optOuts = workflow.GetSignalChannel(ctx, SignalOptOut)
+	c.deliveries = workflow.GetSignalChannel(ctx, SignalDelivery)
 	return nil
 }
 
@@ -451,6 +452,31 @@ func (c *collector) drainSignals(ctx workflow.Context) {
 	var in OptOutInput
 	for c.optOuts.ReceiveAsync(&in) {
 		c.optOut(ctx, in)
+	}
+	var d DeliveryInput
+	for c.deliveries.ReceiveAsync(&d) {
+		c.delivery(ctx, d)
+	}
+}
+
+// delivery records a provider's delivery report on its notice; a permanent failure
+// sends the step again on its next channel (see collection.State.ApplyDelivery).
+func (c *collector) delivery(ctx workflow.Context, in DeliveryInput) {
+	prefix := c.inv.ID + "/"
+	rest, ok := strings.CutPrefix(in.NoticeKey, prefix)
+	i := strings.LastIndex(rest, "/")
+	if !ok || i <= 0 || len(in.Status) > 32 || len(in.Error) > 500 {
+		c.logger.Warn("Ignoring a delivery report for another or malformed notice key", "notice_key", in.NoticeKey)
+		return
+	}
+	step, ch := rest[:i], policy.Channel(rest[i+1:])
+	at := workflow.Now(ctx)
+	if t, err := time.Parse(time.RFC3339, in.At); err == nil {
+		at = t.UTC()
+	}
+	reachable := func(ch policy.Channel) bool { return c.inv.Customer.Reachable(ch) && !c.st.IsOptedOut(ch) }
+	if c.st.ApplyDelivery(&c.pol, step, ch, in.Status, in.Error, at, reachable) {
+		c.logger.Info("Delivery report", "step", step, "channel", ch, "status", in.Status)
 	}
 }
 

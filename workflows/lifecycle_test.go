@@ -430,3 +430,37 @@ func TestYearLongPlanSurvivesContinueAsNew(t *testing.T) {
 	}
 	t.Fatal("the plan never finished")
 }
+
+func (s *collectionSuite) TestUndeliveredSMSFallsBackToEmailAndABounceIsRecorded() {
+	// overdue-7 goes by SMS on Dec 8; Twilio later reports it undelivered.
+	s.env.RegisterDelayedCallback(func() {
+		s.env.SignalWorkflow(SignalDelivery, DeliveryInput{NoticeKey: "INV-1/overdue-7/sms", Status: "undelivered", Error: "30003 unreachable"})
+	}, 37*day+6*time.Hour)
+	// The Dec 2 email bounces: overdue-1 has no other channel.
+	s.env.RegisterDelayedCallback(func() {
+		s.env.SignalWorkflow(SignalDelivery, DeliveryInput{NoticeKey: "INV-1/overdue-1/email", Status: "bounced", Error: "550 no such user"})
+		s.env.SignalWorkflow(SignalDelivery, DeliveryInput{NoticeKey: "OTHER/overdue-1/email", Status: "bounced"})
+	}, 32*day)
+	s.queryState(38*day, func(v collection.View) {
+		var got []string
+		for _, n := range v.Notices {
+			got = append(got, n.Step+"/"+string(n.Channel)+"/"+string(n.Status)+"/"+n.Delivery)
+		}
+		s.Equal([]string{
+			"due-soon/email/sent/", "overdue-1/email/sent/bounced", "overdue-1//undeliverable/",
+			"overdue-7/sms/sent/undelivered", "overdue-7/email/sent/",
+		}, got)
+	})
+	s.pay(40*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
+	s.Equal(collection.StatusPaid, s.result().Status)
+	var fallback []sentNotice
+	for _, n := range s.sends {
+		if n.req.Step == "overdue-7" {
+			fallback = append(fallback, n)
+		}
+	}
+	s.Require().Len(fallback, 2)
+	s.Equal(policy.Email, fallback[1].req.Channel)
+	s.True(time.Date(2026, 12, 8, 16, 0, 0, 0, time.UTC).Equal(fallback[1].at), "sent when the report arrived, inside the window")
+}
