@@ -408,6 +408,10 @@ func Parse(source string, data []byte) (*Policy, error) {
 	return &p, nil
 }
 
+// LineOf finds the line of a field path in a parsed YAML document, for errors found
+// after parsing (see lineOf).
+func LineOf(doc *yaml.Node, path string) int { return lineOf(doc, path) }
+
 // lineOf finds the line of a field path ("steps[1].channels[0]") in a YAML document,
 // or of its nearest existing parent; 0 when the document has no such place.
 func lineOf(doc *yaml.Node, path string) int {
@@ -450,8 +454,11 @@ func mappingValue(n *yaml.Node, key string) *yaml.Node {
 // Set is the policies a deployment knows, by id.
 type Set struct {
 	byID map[string]*Policy
-	// Default is the policy used when an invoice names none.
+	// Default is the policy used when an invoice names none and its customer's
+	// segment has no policy.
 	Default string
+	// segments maps customer segments to policy ids (see SetSegments).
+	segments Segments
 }
 
 // NewSet builds a set; defaultID must be one of the policies.
@@ -475,7 +482,8 @@ func (s *Set) Get(id string) (*Policy, bool) {
 	return p, ok
 }
 
-// Select picks the policy for an invoice: the one it names, else the default.
+// Select returns the policy named explicit, or the default when explicit is empty.
+// Invoices are matched with SelectFor, which also consults the customer's segment.
 func (s *Set) Select(explicit string) (*Policy, error) {
 	if explicit == "" {
 		explicit = s.Default
