@@ -34,7 +34,9 @@ var chargeStart = time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
 
 func day(n int) time.Time { return chargeStart.Add(time.Duration(n) * 24 * time.Hour) }
 
-func pay(amount int64, at time.Time) Payment { return Payment{PaymentID: at.String(), Amount: amount, PaidAt: at} }
+func pay(amount int64, at time.Time) Payment {
+	return Payment{PaymentID: at.String(), Amount: amount, PaidAt: at}
+}
 
 func feeAmounts(c Charges) []int64 {
 	var out []int64
