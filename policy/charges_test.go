@@ -111,7 +111,7 @@ func TestChargeValidationNamesFieldAndLine(t *testing.T) {
 		{"late_fee:\n  amount: {JPY: \"5.5\"}\n", `line 6: late_fee.amount.JPY: "5.5" has 1 decimal places; JPY allows 0`},
 		{"late_fee:\n  amount: {KWD: \"5.0001\"}\n", "late_fee.amount.KWD: \"5.0001\" has 4 decimal places; KWD allows 3"},
 		{"late_fee:\n  amount: {EURO: \"5\"}\n", `late_fee.amount.EURO: "EURO" is not an ISO 4217 currency`},
-		{"late_fee:\n  percent: 1%\n  every: 30d\n", "line 6: late_fee.cap: is required when the fee repeats"},
+		{"late_fee:\n  percent: 1%\n  every: 30d\n", "line 5: late_fee.cap: is required when the fee repeats"},
 		{"late_fee:\n  percent: 1%\n  every: 5s\n  cap: {percent: 5%}\n", "line 7: late_fee.every: must be at least 1d (or 10s for demo cycles)"},
 		{"late_fee:\n  percent: 1%\n  every: 0d\n", ""},
 		{"late_fee:\n  percent: 1.234%\n", `line 6: late_fee.percent: "1.234%" is not a percentage`},

@@ -156,3 +156,37 @@ func fieldAt(root *yaml.Node, line, col int) string {
 	walk(n, "", 0)
 	return best
 }
+
+// withSemanticErrors adds, to the decoding problems of a document whose values
+// partly decoded, the rule violations of what did decode, except those about a field
+// that already failed to decode (or a parent or child of it): one run of the
+// validator then reports every problem of the file.
+func withSemanticErrors(err error, root *yaml.Node, p *Policy) error {
+	ve, ok := err.(*ValidationError)
+	if !ok || len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
+		return err
+	}
+	var more *ValidationError
+	if !errors.As(p.Validate(), &more) {
+		return err
+	}
+	related := func(a, b string) bool {
+		return a == b || strings.HasPrefix(a, b+".") || strings.HasPrefix(a, b+"[") ||
+			strings.HasPrefix(b, a+".") || strings.HasPrefix(b, a+"[")
+	}
+	for _, f := range more.Fields {
+		dup := false
+		for _, d := range ve.Fields {
+			if related(f.Field, d.Field) || d.Field == "(file)" || d.Field == "(document)" {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			f.Line = lineOf(root, f.Field)
+			ve.Fields = append(ve.Fields, f)
+		}
+	}
+	sort.SliceStable(ve.Fields, func(i, j int) bool { return ve.Fields[i].Line < ve.Fields[j].Line })
+	return ve
+}

@@ -388,7 +388,7 @@ func Parse(source string, data []byte) (*Policy, error) {
 	dec.KnownFields(true)
 	var p Policy
 	if err := dec.Decode(&p); err != nil {
-		return nil, decodeError(source, &root, err)
+		return nil, withSemanticErrors(decodeError(source, &root, err), &root, &p)
 	}
 	var extra yaml.Node
 	if dec.Decode(&extra) != io.EOF {
@@ -422,11 +422,11 @@ func lineOf(doc *yaml.Node, path string) int {
 	line := n.Line
 	for _, part := range strings.Split(path, ".") {
 		name, index, hasIndex := strings.Cut(part, "[")
-		next := mappingValue(n, name)
+		key, next := mappingEntry(n, name)
 		if next == nil {
 			return line
 		}
-		n, line = next, next.Line
+		n, line = next, key.Line
 		if hasIndex {
 			i, err := strconv.Atoi(strings.TrimSuffix(index, "]"))
 			if err != nil || n.Kind != yaml.SequenceNode || i < 0 || i >= len(n.Content) {
@@ -439,16 +439,18 @@ func lineOf(doc *yaml.Node, path string) int {
 	return line
 }
 
-func mappingValue(n *yaml.Node, key string) *yaml.Node {
+// mappingEntry returns the key and value nodes of key in mapping n (nil, nil when
+// absent).
+func mappingEntry(n *yaml.Node, key string) (*yaml.Node, *yaml.Node) {
 	if n.Kind != yaml.MappingNode {
-		return nil
+		return nil, nil
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if n.Content[i].Value == key {
-			return n.Content[i+1]
+			return n.Content[i], n.Content[i+1]
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // Set is the policies a deployment knows, by id.
