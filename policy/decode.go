@@ -49,7 +49,7 @@ func decodeError(source string, root *yaml.Node, err error) error {
 			col, _ := strconv.Atoi(m[2])
 			field, problem := fieldAt(root, line, col), m[3]
 			if u := unknownRE.FindStringSubmatch(problem); u != nil {
-				problem = "unknown field (misspelt? every field is listed in policies/example.yaml)"
+				problem = "unknown field (misspelt? every field is listed in policies/README.md)"
 				if field == "" || !strings.HasSuffix(field, u[1]) {
 					field = joinField(field, u[1])
 				}
