@@ -1,6 +1,8 @@
 package collection
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -196,5 +198,92 @@ func TestTimelineUndeliverableAndSkipped(t *testing.T) {
 	}
 	if skipped != 1 || undeliverable != 3 {
 		t.Errorf("%d skipped, %d undeliverable; want 1 and 3: %+v", skipped, undeliverable, tl.Events)
+	}
+}
+
+// TestTimelineContactRulesProperty: over random policies, invoices and timezones, no
+// reminder of a timeline falls outside the allowed hours, weekdays or holidays, the
+// weekly cap is never exceeded, and the amount due always equals principal + fees +
+// interest.
+func TestTimelineContactRulesProperty(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 11))
+	zones := []string{"America/New_York", "Europe/London", "Asia/Tokyo", "Australia/Sydney", "UTC"}
+	days := []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+	reminders, moved := 0, 0
+	for i := 0; i < 150; i++ {
+		start := 6 + r.IntN(6)
+		end := start + 2 + r.IntN(10)
+		c := &policy.Contact{Hours: fmt.Sprintf("%02d:%02d-%02d:00", start, 15*r.IntN(4), end),
+			HolidayCalendar: []string{"", "US", "GB", "customer"}[r.IntN(4)], MaxPerInvoicePerWeek: r.IntN(3)}
+		for _, d := range days {
+			if r.IntN(3) > 0 {
+				c.Weekdays = append(c.Weekdays, d)
+			}
+		}
+		p := &policy.Policy{ID: "r", Version: 1, SendAt: fmt.Sprintf("%02d:%02d", r.IntN(24), r.IntN(60)), Contact: c,
+			GracePeriod: policy.Offset{Days: r.IntN(5), InDays: true},
+			LateFee:     &policy.LateFee{Percent: 150, Every: policy.Offset{Days: 7, InDays: true}, Cap: &policy.Cap{Percent: 1000}},
+			Interest:    &policy.Interest{Rate: 800}}
+		off := -5 + r.IntN(4)
+		for s := 0; s < 2+r.IntN(5); s++ {
+			off += 1 + r.IntN(6)
+			p.Steps = append(p.Steps, policy.Step{Name: fmt.Sprintf("s%d", s), Offset: policy.Offset{Days: off, InDays: true},
+				Channels: []policy.Channel{policy.Email}, Template: "t"})
+		}
+		p.Escalation = &policy.Escalation{After: policy.Offset{Days: off + 1 + r.IntN(20), InDays: true}, To: policy.ToAgency}
+		if err := p.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		inv := testInvoice()
+		inv.Customer.Timezone = zones[r.IntN(len(zones))]
+		inv.Customer.Locale = []string{"en-US", "en-GB", "ja-JP"}[r.IntN(3)]
+		inv.DueDate = Date{2026, time.Month(1 + r.IntN(12)), 1 + r.IntN(28)}
+		inv.IssuedAt = inv.DueDate.In(time.UTC).AddDate(0, 0, -30)
+		loc := inv.Location()
+		country := c.HolidayCalendar
+		if country == "customer" {
+			country = inv.Customer.Country()
+		}
+		winStart, winEnd := c.Window()
+		var sent []time.Time
+		for _, e := range BuildTimeline(p, inv).Events {
+			ch := e.Charges
+			if ch.Balance != ch.Principal+ch.LateFeesTotal+ch.Interest {
+				t.Fatalf("balance %d != %d + %d + %d", ch.Balance, ch.Principal, ch.LateFeesTotal, ch.Interest)
+			}
+			if e.Kind != EventReminder {
+				continue
+			}
+			l := e.At.In(loc)
+			midnight := time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc)
+			sinceMidnight := time.Duration(l.Hour())*time.Hour + time.Duration(l.Minute())*time.Minute
+			switch {
+			case sinceMidnight < winStart || sinceMidnight >= winEnd:
+				t.Errorf("policy %d: %s at %s, outside %s", i, e.Step, l, c.Hours)
+			case !c.AllowsWeekday(l.Weekday()):
+				t.Errorf("policy %d: %s at %s, on a %s", i, e.Step, l, l.Weekday())
+			case policy.IsPublicHoliday(country, midnight.Year(), midnight.Month(), midnight.Day()):
+				t.Errorf("policy %d: %s at %s, a %s holiday", i, e.Step, l, country)
+			}
+			sent = append(sent, e.At)
+			reminders++
+			if !e.MovedFrom.IsZero() {
+				moved++
+			}
+			if cp := c.MaxPerInvoicePerWeek; cp > 0 {
+				n := 0
+				for _, s := range sent {
+					if s.After(e.At.Add(-7 * 24 * time.Hour)) {
+						n++
+					}
+				}
+				if n > cp {
+					t.Errorf("policy %d: %d reminders in the 7 days to %s, cap %d", i, n, l, cp)
+				}
+			}
+		}
+	}
+	if reminders < 300 || moved < 50 {
+		t.Errorf("only %d reminders (%d moved): the property is barely exercised", reminders, moved)
 	}
 }
