@@ -10,6 +10,7 @@
 //	starter keys create|list|revoke       manage API keys (directly in PostgreSQL)
 //	starter dispute|promise|plan|pause|resume|approve|reject|cancel|write-off|refund|adjust ID [flags]
 //	                                      operator actions (see usage)
+//	starter policy validate|preview       check policy files; print an invoice's timeline (local)
 //
 // The CLI talks to DUNWELL_API_URL (default http://127.0.0.1:8080) with the API key in
 // DUNWELL_API_KEY; `starter keys` is an admin tool that uses DATABASE_URL instead.
@@ -38,6 +39,8 @@ commands:
   audit     show an invoice's audit trail: starter audit INV-1
   keys      manage API keys (admin):   starter keys create --name ci --scope invoices:write,read
                                        starter keys list | starter keys revoke ID|NAME
+  policy    check and preview policies (local): starter policy validate policies/
+                                       starter policy preview standard -f invoice.json
 
 operator actions (each prints the invoice's new status and balance):
   dispute INV -reason TEXT [-id D] [-resolve-by DATE]
@@ -87,6 +90,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "dispute", "resolve-dispute", "promise", "plan", "pause", "resume", "approve", "reject",
 		"cancel", "write-off", "refund", "adjust":
 		err = operatorAction(ctx, args[0], args[1:], stdout)
+	case "policy":
+		err = policyCmd(args[1:], stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

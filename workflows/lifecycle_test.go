@@ -194,13 +194,14 @@ func (s *collectionSuite) TestPlanRemindsPerInstallmentAndAMissedOneBreaksIt() {
 	})
 	// The second installment is never paid: the plan breaks on Jan 13 (10th + 2 days
 	// grace) and the main schedule resumes; then the invoice is paid.
-	// The escalation date (Dec 31) passed during the plan: the hand-off follows at once.
-	s.queryState(74*day, func(v collection.View) { s.Equal(collection.StatusEscalated, v.Status) })
+	// The escalation date (Dec 31) passed during the plan: the approval of the hand-off
+	// is asked at once (the standard policy requires one; it defaults to approve in 3 days).
+	s.queryState(74*day, func(v collection.View) { s.Equal(collection.StatusAwaitingApproval, v.Status) })
 	s.pay(76*day, PaymentInput{PaymentID: "rest", Amount: 75000, Currency: "USD"}, func(PaymentResult, error) {})
 	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
 
 	s.Equal(collection.StatusPaid, s.result().Status)
-	s.Equal([]string{"plan_agreed", "plan_broken"}, s.eventKinds())
+	s.Equal([]string{"plan_agreed", "plan_broken", "approval_requested", "approved"}, s.eventKinds())
 	steps := s.sentSteps()
 	s.Contains(steps, "plan1-installment-1")
 	s.Contains(steps, "plan1-installment-2")
