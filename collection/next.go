@@ -34,6 +34,8 @@ const (
 	ActionApprovalTimeout ActionKind = "approval_timeout"
 	// ActionFallback: re-send step Step on Channel after a delivery failure.
 	ActionFallback ActionKind = "fallback"
+	// ActionCharge: a late fee falls due; it is booked with the interest to date.
+	ActionCharge ActionKind = "late_fee"
 )
 
 // Action is the next thing to happen to an invoice and when.
@@ -101,6 +103,15 @@ func NextWith(p *policy.Policy, inv *Invoice, s *State, now time.Time, opts Opti
 	if s.Status.Terminal() || s.Balance <= 0 {
 		return Action{Kind: ActionNone}
 	}
+	a := nextDunning(p, inv, s, now, opts)
+	if at := s.NextChargeAt(p, inv, now); !at.IsZero() && (a.Kind == ActionNone || at.Before(a.At)) {
+		return Action{Kind: ActionCharge, At: at}
+	}
+	return a
+}
+
+// nextDunning is the next reminder, status change, escalation or hold deadline.
+func nextDunning(p *policy.Policy, inv *Invoice, s *State, now time.Time, opts Options) Action {
 	if s.Held() || s.Escalation != nil {
 		return nextOnHold(p, inv, s)
 	}
@@ -143,6 +154,9 @@ func NextWith(p *policy.Policy, inv *Invoice, s *State, now time.Time, opts Opti
 		if opts.ContactRules {
 			planned := remind.At
 			at, why := intoContactWindow(p, inv, s, planned)
+			if d := s.Deferred; d != nil && d.Step == i && d.At.After(at) {
+				at, why = d.At, d.Reason // the daily cap refused it earlier
+			}
 			if opts.LateSendsInWindow && at.Before(now) {
 				// Due while on hold (or while no worker ran): the window applies from now.
 				var whyLate string
@@ -244,6 +258,8 @@ func Describe(p *policy.Policy, inv *Invoice, a Action) string {
 		return fmt.Sprintf("installment %d must be paid by %s", a.Installment+1, when)
 	case ActionApprovalTimeout:
 		return fmt.Sprintf("escalation approval times out at %s", when)
+	case ActionCharge:
+		return fmt.Sprintf("late fee charged at %s", when)
 	case ActionFallback:
 		return fmt.Sprintf("%s again by %s (the last message was not delivered) at %s", p.Steps[a.Step].Name, a.Channel, when)
 	default:

@@ -81,8 +81,11 @@ func BuildTimeline(p *policy.Policy, inv *Invoice) Timeline {
 		}
 		end = now
 		switch a.Kind {
+		case ActionCharge:
+			s.BookCharges(p, inv, now, nil, true) // listed below from ComputeCharges, as their own events
 		case ActionOverdue:
-			s.Status = StatusOverdue
+			s.PastDue = true
+			s.DeriveStatus()
 			tl.add(p, inv, TimelineEvent{At: now, Kind: EventOverdue})
 		case ActionRemind:
 			for _, name := range a.Skip {

@@ -46,6 +46,9 @@ const (
 	// changeStepBound (v1): a run also continues as new after stepBound turns of its
 	// main loop; before it, only the history length and the server's suggestion did.
 	changeStepBound = "step-bound"
+	// changeDailyCap (v1): before a reminder, the per-customer daily cap is reserved in
+	// the ledger (an activity) when the policy sets one.
+	changeDailyCap = "daily-cap"
 )
 
 var acts *activities.Activities // method values name the activities; never called directly
@@ -246,6 +249,8 @@ func (c *collector) perform(ctx workflow.Context, a collection.Action) error {
 		return c.planBroken(ctx, a)
 	case collection.ActionFallback:
 		return c.fallback(ctx, a)
+	case collection.ActionCharge:
+		return c.recordEvents(ctx, c.st.BookCharges(&c.pol, &c.inv, workflow.Now(ctx), nil, true), nil)
 	case collection.ActionApprovalTimeout:
 		def := c.st.Approval.Default
 		e := c.st.Decide(def == policy.DecisionApprove, workflow.Now(ctx), "system", "no decision before the deadline; the policy's default is "+def)
@@ -259,6 +264,10 @@ func (c *collector) perform(ctx workflow.Context, a collection.Action) error {
 // step's next channel when a provider says the recipient can never be reached.
 func (c *collector) remind(ctx workflow.Context, a collection.Action) error {
 	step := c.pol.Steps[a.Step]
+	if ok, err := c.reserveContact(ctx, a, step); err != nil || !ok {
+		return err
+	}
+	c.st.Deferred = nil
 	c.st.Skipped = append(c.st.Skipped, a.Skip...)
 	c.st.StepsDone = a.Step + 1
 	channels := c.reachable(step)
@@ -297,6 +306,34 @@ func (c *collector) remind(ctx workflow.Context, a collection.Action) error {
 		}
 	}
 	return nil
+}
+
+// reserveContact asks the ledger whether the customer may get one more reminder today
+// across all their invoices, when the policy caps it. Refused, the reminder is
+// deferred to the next allowed moment of a later day (the main loop re-plans).
+func (c *collector) reserveContact(ctx workflow.Context, a collection.Action, step policy.Step) (bool, error) {
+	if c.pol.Contact == nil || c.pol.Contact.MaxPerCustomerPerDay <= 0 {
+		return true, nil
+	}
+	if workflow.GetVersion(ctx, changeDailyCap, workflow.DefaultVersion, 1) < 1 {
+		return true, nil
+	}
+	now := workflow.Now(ctx)
+	req := activities.ContactCapRequest{
+		CustomerID: c.inv.Customer.ID, InvoiceID: c.inv.ID, Step: step.Name, Timezone: c.inv.Customer.Timezone,
+		At: now, MaxPerDay: c.pol.Contact.MaxPerCustomerPerDay,
+	}
+	var res activities.ContactCapResult
+	if err := workflow.ExecuteActivity(c.ledgerOptions(ctx, "daily contact cap for "+step.Name), acts.ReserveContact, req).Get(ctx, &res); err != nil {
+		return false, fmt.Errorf("reserving a contact for %s: %w", step.Name, err)
+	}
+	if res.Allowed {
+		return true, nil
+	}
+	at, why := collection.AfterDailyCap(&c.pol, &c.inv, now)
+	c.st.Deferred = &collection.Deferral{Step: a.Step, At: at, Reason: why}
+	c.logger.Info("Reminder deferred by the daily contact cap", "step", step.Name, "until", at)
+	return false, nil
 }
 
 // reachable lists the step's channels the customer can be reached on and has not

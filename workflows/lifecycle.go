@@ -428,8 +428,8 @@ func (c *collector) validateCancel(ctx workflow.Context, in ReasonInput) error {
 
 func (c *collector) cancel(ctx workflow.Context, in ReasonInput) (EventResult, error) {
 	balance := c.st.Balance
-	e := c.st.Close(collection.StatusCancelled, workflow.Now(ctx), in.Reason, in.By)
-	return c.result(false), c.recordEvents(ctx, []collection.Event{e}, map[string]any{"voided_minor": balance})
+	events := []collection.Event{c.st.Close(collection.StatusCancelled, workflow.Now(ctx), in.Reason, in.By)}
+	return c.result(false), c.recordEvents(ctx, events, map[string]any{"voided_minor": balance})
 }
 
 func (c *collector) validateWriteOff(ctx workflow.Context, in ReasonInput) error {
@@ -440,9 +440,11 @@ func (c *collector) validateWriteOff(ctx workflow.Context, in ReasonInput) error
 }
 
 func (c *collector) writeOff(ctx workflow.Context, in ReasonInput) (EventResult, error) {
+	// Fees and interest to date are written off with the rest.
+	events := c.st.BookCharges(&c.pol, &c.inv, workflow.Now(ctx), nil, true)
 	balance := c.st.Balance
-	e := c.st.Close(collection.StatusWrittenOff, workflow.Now(ctx), in.Reason, in.By)
-	return c.result(false), c.recordEvents(ctx, []collection.Event{e}, map[string]any{"written_off_minor": balance})
+	events = append(events, c.st.Close(collection.StatusWrittenOff, workflow.Now(ctx), in.Reason, in.By))
+	return c.result(false), c.recordEvents(ctx, events, map[string]any{"written_off_minor": balance})
 }
 
 // --- opt-outs ---

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/dunwell/dunwell/collection"
+	"github.com/dunwell/dunwell/money"
 	"github.com/dunwell/dunwell/policy"
 )
 
@@ -464,4 +465,77 @@ func (s *collectionSuite) TestUndeliveredSMSFallsBackToEmailAndABounceIsRecorded
 	s.Require().Len(fallback, 2)
 	s.Equal(policy.Email, fallback[1].req.Channel)
 	s.True(time.Date(2026, 12, 8, 16, 0, 0, 0, time.UTC).Equal(fallback[1].at), "sent when the report arrived, inside the window")
+}
+
+func (s *collectionSuite) TestLateFeeAndInterestAreBookedAndPaid() {
+	// Standard policy: charges from Dec 2 00:00 New York; 5 days' grace; a 1.5% fee on
+	// Dec 7 and Jan 6; 8% a year interest from Dec 7, booked with each fee. On Jan 10
+	// the customer pays the balance shown.
+	var owed int64
+	s.queryState(70*day, func(v collection.View) {
+		s.Equal("37.50", v.Fees)
+		s.Equal("8.22", v.Interest, "1,250.00 × 8% × 30/365")
+		amount, err := money.Parse(v.Balance, "USD")
+		s.NoError(err)
+		owed = amount
+	})
+	s.env.RegisterDelayedCallback(func() {
+		s.env.UpdateWorkflow(UpdatePayment, "", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { s.Fail("rejected", err) }, OnAccept: func() {},
+			OnComplete: func(v any, err error) {
+				s.NoError(err)
+				s.Equal(collection.StatusPaid, v.(PaymentResult).Status)
+			},
+		}, PaymentInput{PaymentID: "all", Amount: owed, Currency: "USD"})
+	}, 70*day+time.Minute)
+	s.env.ExecuteWorkflow(InvoiceCollection, s.inputWithCharges("standard"))
+
+	s.Equal(collection.StatusPaid, s.result().Status)
+	var fees, interest int64
+	for _, e := range s.events {
+		switch e.Kind {
+		case "late_fee_charged":
+			fees += e.Adjustment.Amount
+			s.Equal("late_fee", e.Adjustment.Kind)
+		case "interest_charged":
+			interest += e.Adjustment.Amount
+		}
+	}
+	s.EqualValues(3750, fees, "1.5% of 1,250.00 on Dec 7 and on Jan 6")
+	s.EqualValues(822, interest)
+	s.EqualValues(125000+fees+interest, owed, "the balance shown settles it; interest since Jan 6 is not charged")
+}
+
+func (s *collectionSuite) TestEarlyPaymentDiscountSettlesTheInvoice() {
+	in := s.input("standard")
+	in.Policy.Discount = &policy.Discount{Percent: policy.Rate(200), Within: policy.Offset{Days: 10, InDays: true}}
+	s.pay(5*day, PaymentInput{PaymentID: "early", Amount: 122500, Currency: "USD"}, func(r PaymentResult, err error) {
+		s.NoError(err)
+		s.Equal(collection.StatusPaid, r.Status)
+		s.Zero(r.Balance)
+	})
+	s.env.ExecuteWorkflow(InvoiceCollection, in)
+	s.Equal(collection.StatusPaid, s.result().Status)
+	s.Require().Len(s.events, 1)
+	s.Equal("discount_taken", s.events[0].Kind)
+	s.EqualValues(-2500, s.events[0].Adjustment.Amount)
+}
+
+func (s *collectionSuite) TestDailyContactCapDefersAReminderToTheNextDay() {
+	// The customer's other invoices used today's contacts on Dec 2: overdue-1 waits for
+	// Dec 3 08:00 (the next allowed moment of a later day) and the move is recorded.
+	s.refuseCap["overdue-1"] = true
+	var view collection.View
+	s.queryState(33*day, func(v collection.View) { view = v })
+	s.pay(40*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
+	s.Equal(collection.StatusPaid, s.result().Status)
+
+	s.Require().GreaterOrEqual(len(s.sends), 2)
+	s.Equal("overdue-1", s.sends[1].req.Step)
+	s.True(time.Date(2026, 12, 3, 8, 0, 0, 0, ny).Equal(s.sends[1].at), "sent %v", s.sends[1].at.In(ny))
+	s.Require().GreaterOrEqual(len(view.Notices), 2)
+	s.Contains(view.Notices[1].MoveReason, "per customer per day")
+	s.Require().NotNil(view.Notices[1].MovedFrom)
+	s.True(time.Date(2026, 12, 2, 10, 0, 0, 0, ny).Equal(*view.Notices[1].MovedFrom))
 }
