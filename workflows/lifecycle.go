@@ -119,6 +119,7 @@ func (c *collector) registerLifecycleHandlers(ctx workflow.Context) error {
 		{UpdateReject, c.reject, c.validateDecision},
 		{UpdateCancel, c.cancel, c.validateCancel},
 		{UpdateWriteOff, c.writeOff, c.validateWriteOff},
+		{UpdateChangePolicy, c.changePolicy, c.validateChangePolicy},
 	} {
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, r.name, r.handler, workflow.UpdateHandlerOptions{Validator: r.validator}); err != nil {
 			return fmt.Errorf("registering the %s update: %w", r.name, err)
@@ -445,6 +446,37 @@ func (c *collector) writeOff(ctx workflow.Context, in ReasonInput) (EventResult,
 	balance := c.st.Balance
 	events = append(events, c.st.Close(collection.StatusWrittenOff, workflow.Now(ctx), in.Reason, in.By))
 	return c.result(false), c.recordEvents(ctx, events, map[string]any{"written_off_minor": balance})
+}
+
+// --- policy changes ---
+
+func (c *collector) validateChangePolicy(ctx workflow.Context, in ChangePolicyInput) error {
+	if err := firstErr(checkReason(in.Reason, true), checkBy(in.By)); err != nil {
+		return err
+	}
+	return rejection(c.st.CheckChangePolicy(&c.pol, &in.Policy))
+}
+
+func (c *collector) changePolicy(ctx workflow.Context, in ChangePolicyInput) (EventResult, error) {
+	e := c.st.ChangePolicy(&c.pol, &in.Policy, workflow.Now(ctx), in.By, in.Reason)
+	c.pol = in.Policy
+	if err := workflow.UpsertTypedSearchAttributes(ctx, AttrPolicyID.ValueSet(c.pol.ID)); err != nil {
+		c.logger.Error("Search attribute upsert failed", "error", err)
+	}
+	return c.result(false), c.recordPolicyChange(ctx, e)
+}
+
+func (c *collector) recordPolicyChange(ctx workflow.Context, e collection.Event) error {
+	c.wake.SendAsync(true)
+	rec := activities.EventRecord{
+		InvoiceID: c.inv.ID, EventKey: e.Key, Kind: e.Kind, Reason: e.Reason, Actor: e.By,
+		Details: map[string]any{"policy_id": c.pol.ID, "policy_version": c.pol.Version, "steps_done": c.st.StepsDone},
+		At:      e.At, Status: string(c.st.Status), Balance: c.st.Balance, PolicyID: c.pol.ID, PolicyVersion: c.pol.Version,
+	}
+	if err := workflow.ExecuteActivity(c.ledgerOptions(ctx, "record policy change"), acts.RecordEvent, rec).Get(ctx, nil); err != nil {
+		c.logger.Error("Recording the policy change failed", "error", err)
+	}
+	return nil
 }
 
 // --- opt-outs ---

@@ -15,6 +15,7 @@ import (
 
 	"github.com/dunwell/dunwell/collection"
 	"github.com/dunwell/dunwell/money"
+	"github.com/dunwell/dunwell/policies"
 	"github.com/dunwell/dunwell/policy"
 )
 
@@ -538,4 +539,30 @@ func (s *collectionSuite) TestDailyContactCapDefersAReminderToTheNextDay() {
 	s.Contains(view.Notices[1].MoveReason, "per customer per day")
 	s.Require().NotNil(view.Notices[1].MovedFrom)
 	s.True(time.Date(2026, 12, 2, 10, 0, 0, 0, ny).Equal(*view.Notices[1].MovedFrom))
+}
+
+func (s *collectionSuite) TestMovingToAnotherPolicyKeepsStateAndSendsNoStepTwice() {
+	// After due-soon and overdue-1 (Dec 2), the invoice moves to "strict"; the steps it
+	// shares by name are not sent again.
+	set, err := policies.Shipped()
+	s.Require().NoError(err)
+	strict, ok := set.Get("strict")
+	s.Require().True(ok)
+	next := *strict
+	next.LateFee, next.Interest, next.Discount = nil, nil, nil
+	s.update(time.Hour, UpdateChangePolicy, ChangePolicyInput{Policy: next, Reason: "x"}, s.expect(collection.StatusOpen))
+	s.update(2*time.Hour, UpdateChangePolicy, ChangePolicyInput{Policy: next, Reason: "again"}, s.rejected(ErrTypeConflict))
+	s.update(31*day+2*time.Hour, UpdateChangePolicy, ChangePolicyInput{Policy: s.input("standard").Policy, Reason: "back to standard"}, s.expect(collection.StatusOverdue))
+	s.pay(50*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
+	s.Equal(collection.StatusPaid, s.result().Status)
+	counts := map[string]int{}
+	for _, st := range s.sentSteps() {
+		counts[st]++
+	}
+	for step, n := range counts {
+		s.Equal(1, n, "step %s sent once", step)
+	}
+	s.Equal([]string{"policy_changed", "policy_changed"}, s.eventKinds())
+	s.Equal("strict", s.events[0].PolicyID)
 }
