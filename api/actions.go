@@ -135,6 +135,7 @@ func (s *Server) actionRoutes(mux *http.ServeMux) {
 		"cancel":             {"cancel", auth.ScopeInvoicesWrite, workflows.UpdateCancel, buildReason(true)},
 		"adjustments":        {"adjust", auth.ScopeInvoicesWrite, workflows.UpdateAdjust, s.buildAdjust},
 		"refunds":            {"refund", auth.ScopePaymentsWrite, workflows.UpdateRefund, s.buildRefund},
+		"policy":             {"policy", auth.ScopeOperator, workflows.UpdateChangePolicy, s.buildChangePolicy},
 	} {
 		mux.Handle("POST /v1/invoices/{id}/"+path, s.require(a.scope, s.runAction(a)))
 	}
