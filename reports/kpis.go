@@ -10,7 +10,7 @@ import (
 
 // The SQL below follows docs/kpis.md; its names (applied, billed, refunded, ...) are
 // the building blocks defined there. Every query takes the invoice filter as $3
-// (currency), $4 (segment) and $5 (policy id), '' meaning any.
+// (currency), $4 (segment) and $5 (policy id), ” meaning any.
 const filterSQL = `($3::text = '' OR i.currency = $3::bpchar)
 	AND ($4::text = '' OR i.segment = $4::text)
 	AND ($5::text = '' OR i.policy_id = $5::text)`
