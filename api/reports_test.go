@@ -77,7 +77,7 @@ func TestReportsNameEveryBadParameter(t *testing.T) {
 		"/v1/reports/kpis?from=2025-13-01&to=yesterday&currency=usd&bogus=1":       {"from", "to", "currency", "bogus"},
 		"/v1/reports/kpis?from=2025-02-01&to=2025-01-01":                           {"to"},
 		"/v1/reports/kpis?from=2000-01-01&to=2025-01-01&policy=a%20b":              {"from", "policy"},
-		"/v1/reports/aging?as_of=2025-02-30&segment=x%3By&from=2025-01-01":           {"as_of", "segment", "from"},
+		"/v1/reports/aging?as_of=2025-02-30&segment=x%3By&from=2025-01-01":         {"as_of", "segment", "from"},
 		"/v1/reports/steps?within_days=0&currency=XYZ&to=2025-01-01&to=2025-01-02": {"within_days", "currency", "to"},
 		"/v1/customers/C-1?x=1": {"x"},
 	}
