@@ -162,4 +162,5 @@ func (s *Server) reportRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /v1/reports/aging", s.require(auth.ScopeRead, s.getAging()))
 	mux.Handle("GET /v1/reports/steps", s.require(auth.ScopeRead, s.getSteps()))
 	mux.Handle("GET /v1/customers/{id}", s.require(auth.ScopeRead, s.getCustomer))
+	mux.Handle("GET /reports", s.reportsPage())
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -114,4 +116,53 @@ func TestCustomerView(t *testing.T) {
 	require.Equal(t, "F-C00003", c["customer_id"])
 	require.Equal(t, http.StatusNotFound, call(t, srv, http.MethodGet, "/v1/customers/nobody", "", bearer(token)...).code)
 	require.Equal(t, http.StatusNotFound, call(t, srv, http.MethodGet, "/v1/customers/%20bad", "", bearer(token)...).code)
+}
+
+func TestReportsPage(t *testing.T) {
+	t.Parallel()
+	srv, _, token := reportServer(t)
+	// Without a key: the sign-in form, as a 401.
+	a := call(t, srv, http.MethodGet, "/reports", "")
+	require.Equal(t, http.StatusUnauthorized, a.code)
+	require.Contains(t, a.header.Get("Content-Type"), "text/html")
+	require.Contains(t, string(a.body), `id="signin"`)
+	require.NotContains(t, string(a.body), `"error"`)
+
+	// With a session cookie from POST /v1/session.
+	s := call(t, srv, http.MethodPost, "/v1/session", "", bearer(token)...)
+	require.Equal(t, http.StatusOK, s.code, string(s.body))
+	cookie := s.header.Get("Set-Cookie")
+	require.NotEmpty(t, cookie)
+	cookie, _, _ = strings.Cut(cookie, ";")
+	a = call(t, srv, http.MethodGet, "/reports?from=2025-04-01&to=2025-06-30&currency=JPY", "", "Cookie", cookie)
+	require.Equal(t, http.StatusOK, a.code, string(a.body))
+	page := string(a.body)
+	require.Contains(t, a.header.Get("Content-Security-Policy"), "default-src 'none'")
+	require.NotContains(t, page, "<script")
+
+	kpis := call(t, srv, http.MethodGet, "/v1/reports/kpis?from=2025-04-01&to=2025-06-30&currency=JPY", "", bearer(token)...)
+	var raw struct {
+		Currencies []map[string]any `json:"currencies"`
+	}
+	require.NoError(t, json.Unmarshal(kpis.body, &raw))
+	require.Len(t, raw.Currencies, 1)
+	for _, name := range []string{"amount_issued", "collected", "closing_receivables", "collection_rate", "dso", "invoices_paid"} {
+		want := raw.Currencies[0][name]
+		text := "–"
+		switch v := want.(type) {
+		case string:
+			text = v
+		case float64:
+			text = strconv.FormatFloat(v, 'f', -1, 64)
+		}
+		require.Contains(t, page, `data-kpi="`+name+`" data-currency="JPY">`+text+`<`, name)
+	}
+	require.Contains(t, page, `data-aging-currency="JPY"`)
+	require.NotContains(t, page, `data-currency="USD"`)
+
+	// Bad parameters: 400 naming them, on the page.
+	a = call(t, srv, http.MethodGet, "/reports?from=nope&currency=usd", "", "Cookie", cookie)
+	require.Equal(t, http.StatusBadRequest, a.code)
+	require.Contains(t, string(a.body), "from: must be a date")
+	require.Contains(t, string(a.body), "currency: must be an ISO 4217 code")
 }
