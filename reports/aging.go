@@ -22,16 +22,15 @@ SELECT i.currency,
 		WHEN $1::date - i.due_date <= 90 THEN 3
 		ELSE 4 END AS bucket,
 	count(*),
-	sum(b.balance)::bigint
+	sum(i.amount_due_minor + a.total - p.applied)::bigint
 FROM invoices i
-CROSS JOIN LATERAL (SELECT i.amount_due_minor
-	+ COALESCE((SELECT sum(a.amount_minor) FROM adjustments a
-		WHERE a.invoice_id = i.invoice_id AND a.at < $2), 0)
-	- COALESCE((SELECT sum(p.applied_minor) FROM payments p
-		WHERE p.invoice_id = i.invoice_id AND p.paid_at < $2), 0) AS balance) b
+CROSS JOIN LATERAL (SELECT COALESCE(sum(a.amount_minor), 0)::bigint AS total
+	FROM adjustments a WHERE a.invoice_id = i.invoice_id AND a.at < $2) a
+CROSS JOIN LATERAL (SELECT COALESCE(sum(p.applied_minor), 0)::bigint AS applied
+	FROM payments p WHERE p.invoice_id = i.invoice_id AND p.paid_at < $2) p
 WHERE i.issued_at < $2 AND (i.closed_at IS NULL OR i.closed_at >= $2)
 	AND ` + filterSQL + `
-	AND b.balance > 0
+	AND i.amount_due_minor + a.total - p.applied > 0
 GROUP BY 1, 2`
 
 type agingRow struct {

@@ -138,3 +138,18 @@ func TestPeriodAndFilterValidation(t *testing.T) {
 	require.Len(t, bad, 3)
 	require.Empty(t, reports.Filter{Currency: "KWD", Segment: "smb", Policy: "standard"}.Validate())
 }
+
+func TestExplainNamesTheQueries(t *testing.T) {
+	t.Parallel()
+	_, rep := newLedger(t)
+	ctx := context.Background()
+	plans, err := rep.ExplainKPIs(ctx, period("2025-01-01", "2025-01-31"), reports.Filter{Currency: "USD"})
+	require.NoError(t, err)
+	require.Len(t, plans, 3)
+	require.Equal(t, "kpis/cohort", plans[0].Query)
+	a, err := rep.ExplainAging(ctx, date("2025-01-31"), reports.Filter{})
+	require.NoError(t, err)
+	require.Equal(t, "aging", a.Query)
+	require.True(t, reports.Plan{Indexes: []string{"x"}, SeqScans: []string{"invoices"}}.UsesIndexes())
+	require.False(t, reports.Plan{Indexes: []string{"x"}, SeqScans: []string{"payments"}}.UsesIndexes())
+}

@@ -133,52 +133,73 @@ func (r *Reporter) KPIs(ctx context.Context, p Period, f Filter) (KPIReport, err
 	}
 	start, end := p.Start(), p.End()
 	args := []any{start, end, f.Currency, f.Segment, f.Policy}
-	err := r.snapshot(ctx, func(tx pgx.Tx) error {
-		var (
-			cur                            string
-			n, escalated                   int64
-			issued, billed, coll, wo, refd int64
-			dtp, dd                        int64
-		)
-		if err := each(ctx, tx, cohortSQL, args, []any{&cur, &n, &issued, &billed, &coll, &wo, &escalated}, func() {
-			k := get(cur)
-			k.InvoicesIssued, k.AmountIssued.Minor, k.Billed.Minor = n, issued, billed
-			k.CollectedOnIssued.Minor, k.WrittenOffOnIssued.Minor, k.InvoicesEscalated = coll, wo, escalated
-		}); err != nil {
-			return fmt.Errorf("cohort: %w", err)
+	// Five queries on one snapshot, in parallel; each fills its own part, merged below.
+	type cohortRow struct {
+		cur                                 string
+		n, issued, billed, coll, wo, escald int64
+	}
+	type paidRow struct {
+		cur         string
+		n, dtp, ddl int64
+	}
+	type cashRow struct {
+		cur               string
+		applied, refd, wo int64
+	}
+	var (
+		cohort           []cohortRow
+		paid             []paidRow
+		cash             []cashRow
+		opening, closing []agingRow
+	)
+	err := r.parallel(ctx,
+		func(tx pgx.Tx) error {
+			var c cohortRow
+			return wrapQ("cohort", each(ctx, tx, cohortSQL, args, []any{&c.cur, &c.n, &c.issued, &c.billed, &c.coll, &c.wo, &c.escald},
+				func() { cohort = append(cohort, c) }))
+		},
+		func(tx pgx.Tx) error {
+			var c paidRow
+			return wrapQ("paid in period", each(ctx, tx, paidInPeriodSQL, args, []any{&c.cur, &c.n, &c.dtp, &c.ddl},
+				func() { paid = append(paid, c) }))
+		},
+		func(tx pgx.Tx) error {
+			var c cashRow
+			return wrapQ("cash", each(ctx, tx, cashSQL, args, []any{&c.cur, &c.applied, &c.refd, &c.wo},
+				func() { cash = append(cash, c) }))
+		},
+		func(tx pgx.Tx) (err error) {
+			opening, err = agingRows(ctx, tx, start, p.From.AddDate(0, 0, -1), f)
+			return wrapQ("opening receivables", err)
+		},
+		func(tx pgx.Tx) (err error) {
+			closing, err = agingRows(ctx, tx, end, p.To, f)
+			return wrapQ("closing receivables", err)
+		},
+	)
+	for _, c := range cohort {
+		k := get(c.cur)
+		k.InvoicesIssued, k.AmountIssued.Minor, k.Billed.Minor = c.n, c.issued, c.billed
+		k.CollectedOnIssued.Minor, k.WrittenOffOnIssued.Minor, k.InvoicesEscalated = c.coll, c.wo, c.escald
+	}
+	for _, c := range paid {
+		k := get(c.cur)
+		k.InvoicesPaid, k.DaysToPayTotal, k.DaysDelinquentTotal = c.n, c.dtp, c.ddl
+	}
+	for _, c := range cash {
+		k := get(c.cur)
+		k.Collected.Minor, k.WrittenOff.Minor = c.applied-c.refd, c.wo
+	}
+	for _, row := range opening {
+		get(row.currency).OpeningReceivables.Minor += row.amount
+	}
+	for _, row := range closing {
+		k := get(row.currency)
+		k.ClosingReceivables.Minor += row.amount
+		if row.bucket == 0 {
+			k.ClosingCurrent.Minor += row.amount
 		}
-		if err := each(ctx, tx, paidInPeriodSQL, args, []any{&cur, &n, &dtp, &dd}, func() {
-			k := get(cur)
-			k.InvoicesPaid, k.DaysToPayTotal, k.DaysDelinquentTotal = n, dtp, dd
-		}); err != nil {
-			return fmt.Errorf("paid in period: %w", err)
-		}
-		if err := each(ctx, tx, cashSQL, args, []any{&cur, &coll, &refd, &wo}, func() {
-			k := get(cur)
-			k.Collected.Minor, k.WrittenOff.Minor = coll-refd, wo
-		}); err != nil {
-			return fmt.Errorf("cash: %w", err)
-		}
-		opening, err := agingRows(ctx, tx, start, p.From.AddDate(0, 0, -1), f)
-		if err != nil {
-			return fmt.Errorf("opening receivables: %w", err)
-		}
-		for _, row := range opening {
-			get(row.currency).OpeningReceivables.Minor += row.amount
-		}
-		closing, err := agingRows(ctx, tx, end, p.To, f)
-		if err != nil {
-			return fmt.Errorf("closing receivables: %w", err)
-		}
-		for _, row := range closing {
-			k := get(row.currency)
-			k.ClosingReceivables.Minor += row.amount
-			if row.bucket == 0 {
-				k.ClosingCurrent.Minor += row.amount
-			}
-		}
-		return nil
-	})
+	}
 	if err != nil {
 		return KPIReport{}, fmt.Errorf("reports: kpis: %w", err)
 	}
@@ -221,4 +242,12 @@ func each(ctx context.Context, tx pgx.Tx, sql string, args, dest []any, fn func(
 	}
 	_, err = pgx.ForEachRow(rows, dest, func() error { fn(); return nil })
 	return err
+}
+
+// wrapQ names the query that failed.
+func wrapQ(name string, err error) error {
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"math"
 	"regexp"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -155,6 +156,44 @@ func (r *Reporter) snapshot(ctx context.Context, fn func(pgx.Tx) error) error {
 	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
 	return pgx.BeginTxFunc(ctx, r.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
+}
+
+// parallel runs each fn in its own read-only transaction, at the same time on
+// separate connections, all on one snapshot: the first transaction exports its
+// snapshot (pg_export_snapshot) and the others import it, so together they see the
+// ledger as one query would. The fns must only read and must not share state
+// unguarded.
+func (r *Reporter) parallel(ctx context.Context, fns ...func(pgx.Tx) error) error {
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	opts := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
+	lead, err := r.pool.BeginTx(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = lead.Rollback(ctx) }()
+	var snap string
+	if err := lead.QueryRow(ctx, "SELECT pg_export_snapshot()").Scan(&snap); err != nil {
+		return err
+	}
+	errs := make(chan error, len(fns))
+	for _, fn := range fns[1:] {
+		go func() {
+			errs <- pgx.BeginTxFunc(ctx, r.pool, opts, func(tx pgx.Tx) error {
+				// The snapshot id is PostgreSQL's own token; it cannot be a parameter.
+				if _, err := tx.Exec(ctx, "SET TRANSACTION SNAPSHOT '"+strings.ReplaceAll(snap, "'", "")+"'"); err != nil {
+					return err
+				}
+				return fn(tx)
+			})
+		}()
+	}
+	first := fns[0](lead)
+	var all []error
+	for range fns[1:] {
+		all = append(all, <-errs) // the lead stays open until every import is done
+	}
+	return errors.Join(append(all, first)...)
 }
 
 // currencies returns the keys of m in order.
