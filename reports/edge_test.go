@@ -11,6 +11,7 @@ import (
 
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/reports"
+	"github.com/dunwell/dunwell/reports/fixture"
 )
 
 func at(s string) time.Time {
@@ -152,4 +153,21 @@ func TestExplainNamesTheQueries(t *testing.T) {
 	require.Equal(t, "aging", a.Query)
 	require.True(t, reports.Plan{Indexes: []string{"x"}, SeqScans: []string{"invoices"}}.UsesIndexes())
 	require.False(t, reports.Plan{Indexes: []string{"x"}, SeqScans: []string{"payments"}}.UsesIndexes())
+}
+
+// TestKPIsWithTheParallelSlotTaken runs the KPIs the sequential way and requires the
+// same answer as the parallel one.
+func TestKPIsWithTheParallelSlotTaken(t *testing.T) {
+	store, rep := newLedger(t)
+	ctx := context.Background()
+	require.NoError(t, fixture.Write(ctx, store, fixture.Generate(fixture.Options{Invoices: 60, Seed: 5})))
+	p := period("2025-02-01", "2025-08-31")
+	parallel, err := rep.KPIs(ctx, p, reports.Filter{})
+	require.NoError(t, err)
+	release := reports.HoldParallelSlot()
+	sequential, err := rep.KPIs(ctx, p, reports.Filter{})
+	release()
+	require.NoError(t, err)
+	require.NotEmpty(t, parallel.Currencies)
+	require.Equal(t, parallel, sequential)
 }

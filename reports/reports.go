@@ -158,11 +158,20 @@ func (r *Reporter) snapshot(ctx context.Context, fn func(pgx.Tx) error) error {
 	return pgx.BeginTxFunc(ctx, r.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
 }
 
+// parallelSlot lets one report at a time in the process spread its queries over
+// several connections, so that reports never take the whole pool from the API's
+// payments; any other runs its queries one after the other.
+var parallelSlot = make(chan struct{}, 1)
+
+// minParallelConns is the smallest pool that parallel spreads queries over.
+const minParallelConns = 8
+
 // parallel runs each fn in its own read-only transaction, at the same time on
 // separate connections, all on one snapshot: the first transaction exports its
 // snapshot (pg_export_snapshot) and the others import it, so together they see the
-// ledger as one query would. The fns must only read and must not share state
-// unguarded.
+// ledger as one query would. When another report holds the parallel slot, or the
+// pool is small, the fns run in turn in one transaction instead. The fns must only
+// read and must not share state unguarded.
 func (r *Reporter) parallel(ctx context.Context, fns ...func(pgx.Tx) error) error {
 	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
@@ -172,6 +181,23 @@ func (r *Reporter) parallel(ctx context.Context, fns ...func(pgx.Tx) error) erro
 		return err
 	}
 	defer func() { _ = lead.Rollback(ctx) }()
+	sequential := func() error {
+		for _, fn := range fns {
+			if err := fn(lead); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if r.pool.Config().MaxConns < minParallelConns {
+		return sequential()
+	}
+	select {
+	case parallelSlot <- struct{}{}:
+		defer func() { <-parallelSlot }()
+	default:
+		return sequential()
+	}
 	var snap string
 	if err := lead.QueryRow(ctx, "SELECT pg_export_snapshot()").Scan(&snap); err != nil {
 		return err
