@@ -61,6 +61,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /v1/invoices/{id}/payments", s.require(auth.ScopePaymentsWrite, s.payInvoice))
 	mux.Handle("GET /v1/invoices/{id}/audit", s.require(auth.ScopeRead, s.getAudit))
 	s.actionRoutes(mux)
+	s.reportRoutes(mux)
 	mux.Handle("POST /v1/session", s.startSession())
 	mux.Handle("DELETE /v1/session", auth.EndSessionHandler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
