@@ -122,3 +122,15 @@ func (d *Date) UnmarshalJSON(b []byte) error {
 	*d = v
 	return nil
 }
+
+// DateOf is the calendar date of t in t's location.
+func DateOf(t time.Time) Date { return Date{t.Year(), t.Month(), t.Day()} }
+
+// AddDays returns the date n days later (earlier for negative n).
+func (d Date) AddDays(n int) Date { return DateOf(d.In(time.UTC).AddDate(0, 0, n)) }
+
+// Before reports whether d comes before e.
+func (d Date) Before(e Date) bool { return d.In(time.UTC).Before(e.In(time.UTC)) }
+
+// After reports whether d comes after e.
+func (d Date) After(e Date) bool { return e.Before(d) }

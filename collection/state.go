@@ -1,6 +1,7 @@
 package collection
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/dunwell/dunwell/policy"
@@ -85,6 +86,29 @@ type State struct {
 	Payments   []Payment   `json:"payments"`
 	Escalation *Escalation `json:"escalation,omitempty"`
 	ClosedAt   time.Time   `json:"closed_at,omitzero"`
+
+	// PastDue is set once the due date (and grace) passed; a hold does not clear it.
+	PastDue bool `json:"past_due,omitempty"`
+	// Shift slides every later step and the escalation: the time the invoice spent
+	// paused or disputed, so dunning resumes with the spacing it had.
+	Shift time.Duration `json:"shift_ns,omitempty"`
+	// The holds that stop reminders while they last; see lifecycle.go.
+	Dispute  *Dispute      `json:"dispute,omitempty"`
+	Promise  *Promise      `json:"promise,omitempty"`
+	Plan     *Plan         `json:"plan,omitempty"`
+	Pause    *Pause        `json:"pause,omitempty"`
+	Approval *ApprovalWait `json:"approval,omitempty"`
+	// EscalationApproved: an operator (or the timeout's default) approved the
+	// hand-off; EscalationRejected: the invoice stays with dunning, never handed off.
+	EscalationApproved bool `json:"escalation_approved,omitempty"`
+	EscalationRejected bool `json:"escalation_rejected,omitempty"`
+	// OptedOut lists the channels the customer's address opted out of.
+	OptedOut []policy.Channel `json:"opted_out,omitempty"`
+	// Adjustments are refunds, chargebacks, adjustments, credit notes, voids and
+	// write-offs, in order.
+	Adjustments []Adjustment `json:"adjustments,omitempty"`
+	// Events is the lifecycle history, in order.
+	Events []Event `json:"events,omitempty"`
 }
 
 // NewState is the state of a freshly issued invoice.
@@ -140,4 +164,20 @@ func (s *State) ApplyPayment(p Payment) PaymentOutcome {
 		out.Paid = true
 	}
 	return out
+}
+
+// PaymentEvents checks the holds a payment may end: a promise whose amount is now
+// paid is kept, a plan whose installments are all paid is completed.
+func (s *State) PaymentEvents(inv *Invoice, at time.Time) []Event {
+	var events []Event
+	if p := s.Promise; p != nil && (s.Balance == 0 || s.TotalApplied(inv)-p.PaidBefore >= p.Amount) {
+		s.Promise = nil
+		n := s.countEvents(EventPromiseKept) + s.countEvents(EventPromiseBroken) + 1
+		events = append(events, s.record(Event{Key: fmt.Sprintf("promise-end/%d", n), Kind: EventPromiseKept, At: at}))
+	}
+	if p := s.Plan; p != nil && (s.Balance == 0 || s.InstallmentDue(inv) < 0) {
+		s.Plan = nil
+		events = append(events, s.record(Event{Key: fmt.Sprintf("plan-end/%d", p.Number), Kind: EventPlanCompleted, At: at}))
+	}
+	return events
 }

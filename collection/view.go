@@ -27,6 +27,20 @@ type View struct {
 	Escalation   *EscalationView `json:"escalation"`
 	SkippedSteps []string        `json:"skipped_steps,omitempty"`
 	ClosedAt     *time.Time      `json:"closed_at,omitempty"`
+	// OriginalAmount is the amount issued; AmountDue includes adjustments and credit
+	// notes.
+	OriginalAmount string `json:"original_amount"`
+	// The holds in force, if any.
+	Dispute  *Dispute      `json:"dispute,omitempty"`
+	Promise  *Promise      `json:"promise,omitempty"`
+	Plan     *Plan         `json:"plan,omitempty"`
+	Pause    *Pause        `json:"pause,omitempty"`
+	Approval *ApprovalWait `json:"approval,omitempty"`
+	// EscalationRejected: an operator decided this invoice is never handed off.
+	EscalationRejected bool             `json:"escalation_rejected,omitempty"`
+	OptedOut           []policy.Channel `json:"opted_out,omitempty"`
+	Adjustments        []Adjustment     `json:"adjustments"`
+	Events             []Event          `json:"events"`
 }
 
 // PolicyRef names the policy version an invoice runs under.
@@ -64,7 +78,7 @@ func NewView(p *policy.Policy, inv *Invoice, s *State, next Action) View {
 		CustomerID:   inv.Customer.ID,
 		Status:       s.Status,
 		Currency:     cur,
-		AmountDue:    money.Format(inv.AmountDue, cur),
+		AmountDue:    money.Format(s.AmountDue(inv), cur),
 		Balance:      money.Format(s.Balance, cur),
 		Credit:       money.Format(s.Credit, cur),
 		Fees:         money.Format(s.Fees, cur),
@@ -76,6 +90,11 @@ func NewView(p *policy.Policy, inv *Invoice, s *State, next Action) View {
 		Payments:     make([]PaymentView, 0, len(s.Payments)),
 		SkippedSteps: s.Skipped,
 	}
+	v.OriginalAmount = money.Format(inv.AmountDue, cur)
+	v.Dispute, v.Promise, v.Plan, v.Pause, v.Approval = s.Dispute, s.Promise, s.Plan, s.Pause, s.Approval
+	v.EscalationRejected, v.OptedOut = s.EscalationRejected, s.OptedOut
+	v.Adjustments = append([]Adjustment{}, s.Adjustments...)
+	v.Events = append([]Event{}, s.Events...)
 	if !next.At.IsZero() {
 		at := next.At.UTC()
 		v.NextAction.At = &at

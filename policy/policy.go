@@ -72,6 +72,10 @@ type Policy struct {
 	// Contact limits when reminders may go out; nil means the defaults (08:00-21:00
 	// local, every day, no holidays).
 	Contact *Contact `yaml:"contact,omitempty" json:"contact,omitempty"`
+	// RefundWindow is how long after an invoice is paid a refund or chargeback may
+	// still re-open it ("+60d"); the workflow stays open that long. Zero (the default)
+	// closes the workflow as soon as the invoice is paid.
+	RefundWindow Offset `yaml:"refund_window,omitempty" json:"refund_window,omitzero"`
 }
 
 // Step is one reminder.
@@ -95,7 +99,28 @@ type Escalation struct {
 	After Offset `yaml:"after" json:"after"`
 	// To is "agency" or "legal".
 	To EscalationTarget `yaml:"to" json:"to"`
+	// Approval, when set and required, makes the workflow wait for an operator's
+	// approve or reject before handing off.
+	Approval *Approval `yaml:"approval,omitempty" json:"approval,omitempty"`
 }
+
+// Decisions an operator (or the timeout) makes on an escalation awaiting approval.
+const (
+	DecisionApprove = "approve"
+	DecisionReject  = "reject"
+)
+
+// Approval makes an escalation wait for a person's decision.
+type Approval struct {
+	Required bool `yaml:"required" json:"required"`
+	// Timeout is how long the workflow waits for the decision ("3d", "+2m").
+	Timeout Offset `yaml:"timeout" json:"timeout"`
+	// Default is the decision taken when nobody decides in time: "approve" or "reject".
+	Default string `yaml:"default" json:"default"`
+}
+
+// Duration is the offset as a length of time, a day counting 24 hours.
+func (o Offset) Duration() time.Duration { return o.approx() }
 
 // Offset is a signed distance from a policy's anchor: whole days (sent at the
 // policy's local send time) or an exact duration.
@@ -290,6 +315,17 @@ func (p *Policy) Validate() error {
 		if n := len(p.Steps); n > 0 && p.Escalation.After.approx() <= p.Steps[n-1].Offset.approx() {
 			add("escalation.after", "%s must come after the last step's %s", p.Escalation.After, p.Steps[n-1].Offset)
 		}
+		if a := p.Escalation.Approval; a != nil && a.Required {
+			if a.Timeout.approx() <= 0 {
+				add("escalation.approval.timeout", "must be a positive duration like \"3d\"")
+			}
+			if a.Default != DecisionApprove && a.Default != DecisionReject {
+				add("escalation.approval.default", "must be %q or %q", DecisionApprove, DecisionReject)
+			}
+		}
+	}
+	if p.RefundWindow.approx() < 0 {
+		add("refund_window", "must not be negative")
 	}
 	p.Contact.validate(add)
 	if len(errs) > 0 {

@@ -42,6 +42,10 @@ const (
 const (
 	// changeContactRules (v1): reminders move into the policy's contact window.
 	changeContactRules = "contact-rules"
+	// changeLateSendsInWindow (v1): a reminder that became due while the invoice was on
+	// hold (or the workers were down) waits for the contact window instead of going
+	// at once. Before it, such a reminder went out at whatever hour the hold ended.
+	changeLateSendsInWindow = "late-sends-in-window"
 )
 
 var acts *activities.Activities // method values name the activities; never called directly
@@ -61,8 +65,12 @@ func InvoiceCollection(ctx workflow.Context, in CollectionInput) (CollectionResu
 	if v := workflow.GetVersion(ctx, changeContactRules, workflow.DefaultVersion, 1); v >= 1 {
 		c.opts.ContactRules = true
 	}
+	if v := workflow.GetVersion(ctx, changeLateSendsInWindow, workflow.DefaultVersion, 1); v >= 1 {
+		c.opts.LateSendsInWindow = true
+	}
 	if in.State != nil {
 		c.st = *in.State
+		c.st.Normalize()
 	} else {
 		c.st = collection.NewState(&c.inv)
 	}
@@ -84,10 +92,67 @@ type collector struct {
 	// wake is signalled by handlers when the state changed, so the main loop
 	// recomputes its next action instead of sleeping on a stale timer.
 	wake workflow.Channel
+	// optOuts receives the opt-out signal; the main loop handles it.
+	optOuts workflow.ReceiveChannel
+	// statusRecorded: the final status was written to the ledger by the event that
+	// set it (cancel, write-off, a settling credit note), so the end of the run does
+	// not write it again.
+	statusRecorded bool
+	// closing: the run is ending; updates that would re-open it are refused.
+	closing bool
 }
 
 func (c *collector) run(ctx workflow.Context) (CollectionResult, error) {
+	for {
+		res, err := c.collect(ctx)
+		if err != nil || res.Status != collection.StatusPaid || c.pol.RefundWindow.Duration() <= 0 {
+			return res, err
+		}
+		// A paid invoice stays open for the policy's refund window: a refund or
+		// chargeback in it re-opens the balance and dunning starts again.
+		if reopened := c.awaitRefundWindow(ctx); !reopened {
+			c.closing = true
+			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+				return CollectionResult{}, err
+			}
+			if !c.st.Status.Terminal() {
+				continue // a refund slipped in while the window closed
+			}
+			return res, nil
+		}
+		c.statusRecorded = false
+	}
+}
+
+// awaitRefundWindow waits until the refund window closes (false) or a refund re-opens
+// the invoice (true).
+func (c *collector) awaitRefundWindow(ctx workflow.Context) bool {
+	for c.st.Status.Terminal() {
+		closes := c.st.ClosedAt.Add(c.pol.RefundWindow.Duration())
+		now := workflow.Now(ctx)
+		if !now.Before(closes) {
+			return false
+		}
+		timerCtx, cancelTimer := workflow.WithCancel(ctx)
+		timer := workflow.NewTimerWithOptions(timerCtx, closes.Sub(now), workflow.TimerOptions{
+			Summary: "refund window closes at " + closes.In(c.inv.Location()).Format("2006-01-02 15:04:05") + " " + c.inv.Customer.Timezone,
+		})
+		sel := workflow.NewSelector(ctx)
+		sel.AddFuture(timer, func(workflow.Future) {})
+		sel.AddReceive(c.wake, func(ch workflow.ReceiveChannel, _ bool) { ch.Receive(ctx, nil) })
+		sel.Select(ctx)
+		cancelTimer()
+		if ctx.Err() != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// collect runs dunning until the invoice reaches a terminal status.
+func (c *collector) collect(ctx workflow.Context) (CollectionResult, error) {
 	for !c.st.Status.Terminal() {
+		c.drainSignals(ctx)
 		now := workflow.Now(ctx)
 		c.next = collection.NextWith(&c.pol, &c.inv, &c.st, now, c.opts)
 		c.publish(ctx)
@@ -111,8 +176,11 @@ func (c *collector) run(ctx workflow.Context) (CollectionResult, error) {
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return CollectionResult{}, err
 	}
-	if err := c.recordStatus(ctx); err != nil {
-		return CollectionResult{}, err
+	if !c.statusRecorded {
+		if err := c.recordStatus(ctx); err != nil {
+			return CollectionResult{}, err
+		}
+		c.statusRecorded = true
 	}
 	c.logger.Info("Collection finished", "status", c.st.Status)
 	return CollectionResult{Status: c.st.Status, Balance: c.st.Balance, Credit: c.st.Credit}, nil
@@ -131,18 +199,37 @@ func (c *collector) waitForTimerOrEvent(ctx workflow.Context, now time.Time) {
 		sel.AddFuture(timer, func(workflow.Future) {})
 	}
 	sel.AddReceive(c.wake, func(ch workflow.ReceiveChannel, _ bool) { ch.Receive(ctx, nil) })
+	sel.AddReceive(c.optOuts, func(workflow.ReceiveChannel, bool) {}) // handled at the loop's top
 	sel.Select(ctx)
 }
 
 func (c *collector) perform(ctx workflow.Context, a collection.Action) error {
 	switch a.Kind {
 	case collection.ActionOverdue:
-		c.st.Status = collection.StatusOverdue
+		c.st.PastDue = true
+		c.st.DeriveStatus()
 		return c.recordStatus(ctx)
 	case collection.ActionRemind:
 		return c.remind(ctx, a)
 	case collection.ActionEscalate:
+		if ap := c.pol.Escalation.Approval; ap != nil && ap.Required && !c.st.EscalationApproved {
+			e := c.st.RequestApproval(workflow.Now(ctx), *ap)
+			return c.recordEvents(ctx, []collection.Event{e}, map[string]any{"to": string(c.pol.Escalation.To), "default": ap.Default})
+		}
 		return c.escalate(ctx, a)
+	case collection.ActionResume:
+		e := c.st.Resume(workflow.Now(ctx), "system", "the pause's until-date was reached")
+		return c.recordEvents(ctx, []collection.Event{e}, nil)
+	case collection.ActionPromiseDue:
+		return c.promiseBroken(ctx)
+	case collection.ActionInstallmentReminder:
+		return c.remindInstallment(ctx, a)
+	case collection.ActionInstallmentDue:
+		return c.planBroken(ctx, a)
+	case collection.ActionApprovalTimeout:
+		def := c.st.Approval.Default
+		e := c.st.Decide(def == policy.DecisionApprove, workflow.Now(ctx), "system", "no decision before the deadline; the policy's default is "+def)
+		return c.recordEvents(ctx, []collection.Event{e}, map[string]any{"default": def})
 	default:
 		return fmt.Errorf("unknown action %q", a.Kind)
 	}
@@ -154,7 +241,7 @@ func (c *collector) remind(ctx workflow.Context, a collection.Action) error {
 	step := c.pol.Steps[a.Step]
 	c.st.Skipped = append(c.st.Skipped, a.Skip...)
 	c.st.StepsDone = a.Step + 1
-	channels := collection.ChannelsFor(step, &c.inv.Customer)
+	channels := c.reachable(step)
 	if len(channels) == 0 {
 		c.st.Notices = append(c.st.Notices, collection.Notice{
 			Step: step.Name, Status: collection.NoticeUndeliverable, SentAt: workflow.Now(ctx),
@@ -164,17 +251,7 @@ func (c *collector) remind(ctx workflow.Context, a collection.Action) error {
 	}
 	for i, ch := range channels {
 		req := c.noticeRequest(step, ch, a.At)
-		sctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-			StartToCloseTimeout:    sendStartToClose,
-			ScheduleToCloseTimeout: sendGiveUpAfter,
-			Summary:                fmt.Sprintf("reminder %d of %d (%s) by %s", a.Step+1, len(c.pol.Steps), step.Name, ch),
-			RetryPolicy: &temporal.RetryPolicy{
-				InitialInterval:        5 * time.Second,
-				BackoffCoefficient:     2,
-				MaximumInterval:        10 * time.Minute,
-				NonRetryableErrorTypes: []string{activities.ErrTypeRecipientInvalid, activities.ErrTypeBadRequest, activities.ErrTypeOutcomeUnknown},
-			},
-		})
+		sctx := c.sendOptions(ctx, fmt.Sprintf("reminder %d of %d (%s) by %s", a.Step+1, len(c.pol.Steps), step.Name, ch))
 		var res activities.NoticeResult
 		err := workflow.ExecuteActivity(sctx, acts.SendNotice, req).Get(ctx, &res)
 		if err == nil {
@@ -202,6 +279,34 @@ func (c *collector) remind(ctx workflow.Context, a collection.Action) error {
 	return nil
 }
 
+// reachable lists the step's channels the customer can be reached on and has not
+// opted out of, in the step's order of preference.
+func (c *collector) reachable(step policy.Step) []policy.Channel {
+	var out []policy.Channel
+	for _, ch := range collection.ChannelsFor(step, &c.inv.Customer) {
+		if !c.st.IsOptedOut(ch) {
+			out = append(out, ch)
+		}
+	}
+	return out
+}
+
+// sendOptions: a send retries with backoff for a day, then the notice is marked
+// failed and dunning goes on; errors that retrying cannot fix are not retried.
+func (c *collector) sendOptions(ctx workflow.Context, summary string) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    sendStartToClose,
+		ScheduleToCloseTimeout: sendGiveUpAfter,
+		Summary:                summary,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        5 * time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        10 * time.Minute,
+			NonRetryableErrorTypes: []string{activities.ErrTypeRecipientInvalid, activities.ErrTypeBadRequest, activities.ErrTypeOutcomeUnknown},
+		},
+	})
+}
+
 func (c *collector) noticeRequest(step policy.Step, ch policy.Channel, at time.Time) activities.NoticeRequest {
 	to := c.inv.Customer.Email
 	if ch == policy.SMS {
@@ -225,7 +330,7 @@ func (c *collector) escalate(ctx workflow.Context, a collection.Action) error {
 		return fmt.Errorf("escalating invoice %s: %w", c.inv.ID, err)
 	}
 	c.st.Escalation = &collection.Escalation{To: esc.To, At: a.At, Balance: c.st.Balance}
-	c.st.Status = collection.StatusEscalated
+	c.st.DeriveStatus()
 	return c.recordStatus(ctx)
 }
 
@@ -276,6 +381,7 @@ func (c *collector) continueAsNew(ctx workflow.Context) error {
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return err
 	}
+	c.drainSignals(ctx) // a signal not handled now would be lost with this run
 	st := c.st
 	c.logger.Info("Continuing as new", "history_length", workflow.GetInfo(ctx).GetCurrentHistoryLength())
 	return workflow.NewContinueAsNewError(ctx, InvoiceCollection, CollectionInput{Invoice: c.inv, Policy: c.pol, State: &st})
@@ -317,11 +423,52 @@ func (c *collector) details() string {
 	out := fmt.Sprintf("**Invoice %s** · %s · balance %s %s of %s, due %s\n\n",
 		c.inv.ID, c.st.Status, money.Format(c.st.Balance, cur), cur, money.Format(c.inv.AmountDue, cur), c.inv.DueDate) +
 		fmt.Sprintf("Policy %s v%d, stage %s. Next: %s.\n", c.pol.ID, c.pol.Version, c.st.Stage(&c.pol), collection.Describe(&c.pol, &c.inv, c.next))
+	if hold := c.holdDetails(); hold != "" {
+		out += "\n" + hold + "\n"
+	}
 	if n := len(c.st.Notices); n > 0 {
 		last := c.st.Notices[n-1]
 		out += fmt.Sprintf("\nLast notice: %s by %s, %s.", last.Step, last.Channel, last.Status)
 	}
 	return out
+}
+
+// holdDetails says what holds the invoice and who must act, for the UI.
+func (c *collector) holdDetails() string {
+	cur, loc := c.inv.Currency, c.inv.Location()
+	when := func(t time.Time) string { return t.In(loc).Format("2006-01-02 15:04") + " " + c.inv.Customer.Timezone }
+	st := &c.st
+	switch {
+	case st.Dispute != nil:
+		d := st.Dispute
+		out := fmt.Sprintf("**Disputed** (%s) since %s: %s. An operator resolves it (`operator` scope: resolve-dispute).", d.ID, when(d.OpenedAt), d.Reason)
+		if d.ResolveBy != nil {
+			out += fmt.Sprintf(" To be resolved by %s.", d.ResolveBy)
+		}
+		return out
+	case st.Approval != nil:
+		return fmt.Sprintf("**Awaiting approval** of the escalation to %s: an operator (`operator` scope) must approve or reject by %s; then the policy's default, %s, applies.",
+			c.pol.Escalation.To, when(st.Approval.Deadline), st.Approval.Default)
+	case st.Pause != nil:
+		out := fmt.Sprintf("**Paused** since %s by %s: %s.", when(st.Pause.Since), st.Pause.By, st.Pause.Reason)
+		if st.Pause.Until != nil {
+			out += fmt.Sprintf(" Resumes on %s.", st.Pause.Until)
+		}
+		return out
+	case st.Plan != nil:
+		i := st.InstallmentDue(&c.inv)
+		if i < 0 {
+			return "**On a payment plan**, every installment paid."
+		}
+		it := st.Plan.Installments[i]
+		return fmt.Sprintf("**On payment plan %d**: installment %d of %d, %s %s owed by %s (grace %d days).",
+			st.Plan.Number, i+1, len(st.Plan.Installments), money.Format(st.InstallmentOwed(&c.inv, i), cur), cur, it.DueDate, st.Plan.GraceDays)
+	case st.Promise != nil:
+		return fmt.Sprintf("**Promised**: %s %s by %s.", money.Format(st.Promise.Amount, cur), cur, st.Promise.Date)
+	case st.Status == collection.StatusPaid && c.pol.RefundWindow.Duration() > 0:
+		return fmt.Sprintf("Paid; refunds and chargebacks re-open it until %s.", when(st.ClosedAt.Add(c.pol.RefundWindow.Duration())))
+	}
+	return ""
 }
 
 // withMove records on the notice that the contact rules moved its reminder.

@@ -25,6 +25,7 @@ type collectionSuite struct {
 	sends       []sentNotice
 	escalations []activities.EscalationRequest
 	payments    []activities.PaymentRecord
+	events      []activities.EventRecord
 	// failChannel makes every send on that channel fail permanently.
 	failChannel policy.Channel
 }
@@ -39,7 +40,7 @@ func TestCollectionWorkflow(t *testing.T) { suite.Run(t, new(collectionSuite)) }
 var ny, _ = time.LoadLocation("America/New_York")
 
 func (s *collectionSuite) SetupTest() {
-	s.sends, s.escalations, s.payments, s.failChannel = nil, nil, nil, ""
+	s.sends, s.escalations, s.payments, s.events, s.failChannel = nil, nil, nil, nil, ""
 	s.env = s.NewTestWorkflowEnvironment()
 	s.env.RegisterWorkflow(InvoiceCollection)
 	s.env.RegisterActivity(acts)
@@ -63,6 +64,11 @@ func (s *collectionSuite) SetupTest() {
 			return nil
 		}).Maybe()
 	s.env.OnActivity(acts.RecordStatus, mock.Anything, mock.Anything).Return(nil).Maybe()
+	s.env.OnActivity(acts.RecordEvent, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, e activities.EventRecord) error {
+			s.events = append(s.events, e)
+			return nil
+		}).Maybe()
 }
 
 func (s *collectionSuite) AfterTest(_, _ string) { s.env.AssertExpectations(s.T()) }

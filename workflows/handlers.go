@@ -23,7 +23,7 @@ func (c *collector) registerHandlers(ctx workflow.Context) error {
 	}); err != nil {
 		return fmt.Errorf("registering the payment update: %w", err)
 	}
-	return nil
+	return c.registerLifecycleHandlers(ctx)
 }
 
 // validatePayment rejects a payment before it enters history: a bad one costs nothing
@@ -73,11 +73,17 @@ func (c *collector) applyPayment(ctx workflow.Context, p PaymentInput) (PaymentR
 		Applied: out.Applied, Credit: out.Credit, BalanceAfter: c.st.Balance, PaidAt: paidAt.UTC(), AppliedAt: now,
 	}
 	c.wake.SendAsync(true)
+	// A payment may keep a promise or complete a plan.
+	events := c.st.PaymentEvents(&c.inv, now)
+	res.Status = c.st.Status
 	actx := c.ledgerOptions(ctx, "record payment "+p.PaymentID)
 	if err := workflow.ExecuteActivity(actx, acts.RecordPayment, rec).Get(ctx, nil); err != nil {
 		// The payment is applied in the workflow; the ledger record retried until its
 		// activity gave up for good, which only a non-retryable error does.
 		c.logger.Error("Recording payment failed", "payment_id", p.PaymentID, "error", err)
+	}
+	if len(events) > 0 && !c.st.Status.Terminal() {
+		return res, c.recordEvents(ctx, events, map[string]any{"payment_id": p.PaymentID})
 	}
 	return res, nil
 }

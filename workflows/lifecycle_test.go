@@ -1,0 +1,370 @@
+package workflows
+
+import (
+	"errors"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/dunwell/dunwell/collection"
+	"github.com/dunwell/dunwell/policy"
+)
+
+// Standard policy, invoice due 2026-12-01 in New York, workflow started 2026-11-01
+// 10:00 UTC: reminders Nov 28, Dec 2, Dec 8 (sms), Dec 15 at 10:00 local; escalation to
+// the agency on Dec 31.
+
+// update sends a lifecycle update after delay and hands the answer to check.
+func (s *collectionSuite) update(delay time.Duration, name string, arg any, check func(EventResult, error)) {
+	s.env.RegisterDelayedCallback(func() {
+		s.env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { check(EventResult{}, err) },
+			OnAccept: func() {},
+			OnComplete: func(v any, err error) {
+				if err != nil {
+					check(EventResult{}, err)
+					return
+				}
+				check(v.(EventResult), nil)
+			},
+		}, arg)
+	}, delay)
+}
+
+// expect returns a check that wants the update accepted with that status.
+func (s *collectionSuite) expect(status collection.Status) func(EventResult, error) {
+	return func(r EventResult, err error) {
+		s.NoError(err)
+		s.Equal(status, r.Status)
+	}
+}
+
+// rejected returns a check that wants the update rejected with that error type.
+func (s *collectionSuite) rejected(errType string) func(EventResult, error) {
+	return func(_ EventResult, err error) {
+		var appErr *temporal.ApplicationError
+		if s.True(errors.As(err, &appErr), "want a rejection, got %v", err) {
+			s.Equal(errType, appErr.Type(), appErr.Error())
+		}
+	}
+}
+
+// queryState checks the state query at delay.
+func (s *collectionSuite) queryState(delay time.Duration, check func(collection.View)) {
+	s.env.RegisterDelayedCallback(func() {
+		v, err := s.env.QueryWorkflow(QueryState)
+		s.Require().NoError(err)
+		var view collection.View
+		s.Require().NoError(v.Get(&view))
+		check(view)
+	}, delay)
+}
+
+func (s *collectionSuite) sentSteps() []string {
+	var out []string
+	for _, n := range s.sends {
+		out = append(out, n.req.Step)
+	}
+	return out
+}
+
+func (s *collectionSuite) eventKinds() []string {
+	var out []string
+	for _, e := range s.events {
+		out = append(out, e.Kind)
+	}
+	return out
+}
+
+const day = 24 * time.Hour
+
+func (s *collectionSuite) TestDisputeHoldsRemindersAndResolutionReanchorsTheSchedule() {
+	// Opened Nov 27 (before the Nov 28 reminder), resolved Dec 7: ten days later.
+	s.update(26*day, UpdateDispute, DisputeInput{DisputeID: "d-1", Reason: "goods damaged", By: "key:ops"}, s.expect(collection.StatusDisputed))
+	s.update(26*day+time.Hour, UpdateDispute, DisputeInput{DisputeID: "d-1", Reason: "goods damaged"}, func(r EventResult, err error) {
+		s.NoError(err)
+		s.True(r.Duplicate)
+	})
+	s.update(26*day+2*time.Hour, UpdateDispute, DisputeInput{DisputeID: "d-2", Reason: "again"}, s.rejected(ErrTypeConflict))
+	s.update(26*day+3*time.Hour, UpdatePause, PauseInput{Reason: "x"}, s.rejected(ErrTypeConflict))
+	s.queryState(30*day, func(v collection.View) {
+		s.Equal(collection.StatusDisputed, v.Status)
+		s.Empty(v.Notices, "no reminder while disputed")
+	})
+	// Opened before the due date: the answer is "open"; the main loop then marks it
+	// overdue, the due date having passed meanwhile.
+	s.update(36*day, UpdateResolveDispute, ResolveDisputeInput{Outcome: DisputeResolved, Reason: "photos show no damage"}, s.expect(collection.StatusOpen))
+	s.queryState(36*day+time.Minute, func(v collection.View) { s.Equal(collection.StatusOverdue, v.Status) })
+	s.pay(40*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
+
+	s.Equal(collection.StatusPaid, s.result().Status)
+	s.Require().NotEmpty(s.sends)
+	// The Nov 28 reminder, shifted by the ten days of the dispute, goes on Dec 8.
+	first := s.sends[0]
+	s.Equal("due-soon", first.req.Step)
+	s.Equal(time.Date(2026, 12, 8, 10, 0, 0, 0, ny), first.at.In(ny))
+	s.Equal([]string{"dispute_opened", "dispute_resolved"}, s.eventKinds())
+}
+
+func (s *collectionSuite) TestUpheldDisputeAdjustsOrCancels() {
+	s.update(2*day, UpdateResolveDispute, ResolveDisputeInput{Outcome: DisputeResolved}, s.rejected(ErrTypeConflict))
+	s.update(3*day, UpdateDispute, DisputeInput{DisputeID: "d-1", Reason: "overcharged"}, s.expect(collection.StatusDisputed))
+	s.update(4*day, UpdateResolveDispute, ResolveDisputeInput{Outcome: DisputeUpheld}, s.rejected(ErrTypeInvalid))
+	s.update(4*day+time.Hour, UpdateResolveDispute, ResolveDisputeInput{Outcome: DisputeUpheld, AdjustAmount: 25000, Reason: "agreed"}, func(r EventResult, err error) {
+		s.NoError(err)
+		s.Equal(collection.StatusOpen, r.Status)
+		s.EqualValues(100000, r.Balance)
+	})
+	s.update(5*day, UpdateDispute, DisputeInput{DisputeID: "d-2", Reason: "wrong items"}, s.expect(collection.StatusDisputed))
+	s.update(6*day, UpdateResolveDispute, ResolveDisputeInput{Outcome: DisputeUpheld, Cancel: true, Reason: "order void"}, s.expect(collection.StatusCancelled))
+	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
+
+	res := s.result()
+	s.Equal(collection.StatusCancelled, res.Status)
+	s.Zero(res.Balance)
+	s.Equal([]string{"dispute_opened", "dispute_upheld", "adjusted", "dispute_opened", "dispute_upheld", "cancelled"}, s.eventKinds())
+	last := s.events[len(s.events)-1]
+	s.Require().NotNil(last.Adjustment)
+	s.Equal("void", last.Adjustment.Kind)
+	s.EqualValues(-100000, last.Adjustment.Amount)
+}
+
+func (s *collectionSuite) TestBrokenPromiseResumesAtTheNextStep() {
+	// Dec 3 (overdue, after the Dec 2 reminder): a promise for Dec 10 that is not kept.
+	s.update(32*day, UpdatePromise, PromiseInput{Date: "2026-12-10", Amount: 125000, By: "key:ops"}, s.expect(collection.StatusPromised))
+	s.update(32*day+time.Hour, UpdatePromise, PromiseInput{Date: "2026-12-11", Amount: 1}, s.rejected(ErrTypeConflict))
+	s.update(32*day+2*time.Hour, UpdatePause, PauseInput{Reason: "x"}, s.rejected(ErrTypeConflict))
+	s.queryState(39*day, func(v collection.View) {
+		s.Equal(collection.StatusPromised, v.Status)
+		s.Len(v.Notices, 2, "the Dec 8 reminder is held by the promise")
+	})
+	s.pay(41*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
+
+	s.Equal(collection.StatusPaid, s.result().Status)
+	s.Equal([]string{"promise_made", "promise_broken"}, s.eventKinds())
+	// Broken at the end of Dec 10; the next step due is overdue-7 (Dec 8): sent on
+	// Dec 11 at 08:00, the start of the contact window, not shifted.
+	s.Require().Len(s.sends, 3)
+	s.Equal("overdue-7", s.sends[2].req.Step)
+	s.Equal(time.Date(2026, 12, 11, 8, 0, 0, 0, ny), s.sends[2].at.In(ny))
+}
+
+func (s *collectionSuite) TestKeptPromiseClosesTheInvoice() {
+	s.update(32*day, UpdatePromise, PromiseInput{Date: "2026-12-10", Amount: 125000}, s.expect(collection.StatusPromised))
+	s.pay(35*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(r PaymentResult, err error) {
+		s.NoError(err)
+		s.Equal(collection.StatusPaid, r.Status)
+	})
+	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
+	s.Equal(collection.StatusPaid, s.result().Status)
+}
+
+func (s *collectionSuite) TestPartialPaymentKeepsAPromiseAndDunningContinues() {
+	s.update(32*day, UpdatePromise, PromiseInput{Date: "2026-12-10", Amount: 25000}, s.expect(collection.StatusPromised))
+	s.pay(33*day, PaymentInput{PaymentID: "p1", Amount: 25000, Currency: "USD"}, func(r PaymentResult, err error) {
+		s.NoError(err)
+		s.Equal(collection.StatusOverdue, r.Status)
+	})
+	s.pay(50*day, PaymentInput{PaymentID: "p2", Amount: 100000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
+	s.Equal(collection.StatusPaid, s.result().Status)
+	s.Equal([]string{"promise_made", "promise_kept"}, s.eventKinds())
+}
+
+func (s *collectionSuite) TestPlanRemindsPerInstallmentAndAMissedOneBreaksIt() {
+	plan := PlanInput{GraceDays: 2, Installments: []Installment{
+		{DueDate: "2026-12-10", Amount: 50000}, {DueDate: "2027-01-10", Amount: 75000},
+	}}
+	bad := plan
+	bad.Installments = []Installment{{DueDate: "2026-12-10", Amount: 50000}}
+	s.update(32*day, UpdatePlan, bad, s.rejected(ErrTypeInvalid))
+	s.update(32*day+time.Hour, UpdatePlan, plan, s.expect(collection.StatusOnPlan))
+	s.pay(38*day, PaymentInput{PaymentID: "i1", Amount: 50000, Currency: "USD"}, func(r PaymentResult, err error) {
+		s.NoError(err)
+		s.Equal(collection.StatusOnPlan, r.Status)
+	})
+	// The second installment is never paid: the plan breaks on Jan 13 (10th + 2 days
+	// grace) and the main schedule resumes; then the invoice is paid.
+	// The escalation date (Dec 31) passed during the plan: the hand-off follows at once.
+	s.queryState(74*day, func(v collection.View) { s.Equal(collection.StatusEscalated, v.Status) })
+	s.pay(76*day, PaymentInput{PaymentID: "rest", Amount: 75000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
+
+	s.Equal(collection.StatusPaid, s.result().Status)
+	s.Equal([]string{"plan_agreed", "plan_broken"}, s.eventKinds())
+	steps := s.sentSteps()
+	s.Contains(steps, "plan1-installment-1")
+	s.Contains(steps, "plan1-installment-2")
+	for _, n := range s.sends {
+		if n.req.Step == "plan1-installment-2" {
+			s.Equal(time.Date(2027, 1, 7, 10, 0, 0, 0, ny), n.at.In(ny), "three days before the installment")
+			s.EqualValues(75000, n.req.Balance)
+			s.Equal("2027-01-10", n.req.DueDate)
+		}
+	}
+}
+
+func (s *collectionSuite) TestPlanPaidInFullCompletes() {
+	plan := PlanInput{Installments: []Installment{{DueDate: "2026-12-10", Amount: 60000}, {DueDate: "2026-12-20", Amount: 65000}}}
+	s.update(32*day, UpdatePlan, plan, s.expect(collection.StatusOnPlan))
+	s.pay(38*day, PaymentInput{PaymentID: "i1", Amount: 60000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.pay(48*day, PaymentInput{PaymentID: "i2", Amount: 65000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
+	s.Equal(collection.StatusPaid, s.result().Status)
+	s.Equal([]string{"plan_agreed"}, s.eventKinds(), "paid in full: the invoice closes, the plan with it")
+}
+
+func (s *collectionSuite) TestPauseUntilADateThenResumesByItself() {
+	s.update(time.Hour, UpdateResume, ReasonInput{}, s.rejected(ErrTypeConflict))
+	s.update(2*time.Hour, UpdatePause, PauseInput{Reason: ""}, s.rejected(ErrTypeInvalid))
+	s.update(3*time.Hour, UpdatePause, PauseInput{Reason: "customer on holiday", Until: "2026-10-01"}, s.rejected(ErrTypeInvalid))
+	s.update(26*day, UpdatePause, PauseInput{Reason: "customer on holiday", Until: "2026-12-05", By: "key:ops"}, s.expect(collection.StatusPaused))
+	s.queryState(30*day, func(v collection.View) {
+		s.Equal(collection.StatusPaused, v.Status)
+		s.Equal(collection.ActionResume, v.NextAction.Kind)
+	})
+	s.pay(60*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
+
+	s.Equal(collection.StatusPaid, s.result().Status)
+	s.Equal([]string{"paused", "resumed"}, s.eventKinds())
+	s.Equal("system", s.events[1].Actor)
+	// Paused Nov 27 10:00 UTC, resumed Dec 5 00:00 New York: the Nov 28 reminder
+	// moves by the pause's length.
+	s.Require().NotEmpty(s.sends)
+	s.Equal("due-soon", s.sends[0].req.Step)
+	s.True(s.sends[0].at.After(time.Date(2026, 12, 5, 0, 0, 0, 0, ny)))
+}
+
+func (s *collectionSuite) approvalInput(def string) CollectionInput {
+	in := s.input("standard")
+	esc := *in.Policy.Escalation
+	esc.Approval = &policy.Approval{Required: true, Timeout: policy.Offset{Days: 3, InDays: true}, Default: def}
+	in.Policy.Escalation = &esc
+	return in
+}
+
+func (s *collectionSuite) TestApprovalTimeoutTakesThePolicyDefault() {
+	s.update(time.Hour, UpdateApprove, ReasonInput{}, s.rejected(ErrTypeConflict))
+	s.queryState(62*day, func(v collection.View) {
+		s.Equal(collection.StatusAwaitingApproval, v.Status)
+		s.Equal(collection.ActionApprovalTimeout, v.NextAction.Kind)
+	})
+	s.pay(80*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.env.ExecuteWorkflow(InvoiceCollection, s.approvalInput(policy.DecisionApprove))
+
+	s.Equal(collection.StatusPaid, s.result().Status)
+	s.Equal([]string{"approval_requested", "approved"}, s.eventKinds())
+	s.Equal("system", s.events[1].Actor)
+	s.Require().Len(s.escalations, 1)
+}
+
+func (s *collectionSuite) TestRejectedEscalationKeepsDunning() {
+	s.update(62*day, UpdateReject, ReasonInput{Reason: "customer is strategic", By: "key:lead"}, s.expect(collection.StatusOverdue))
+	s.update(62*day+time.Hour, UpdateReject, ReasonInput{}, s.rejected(ErrTypeConflict))
+	s.pay(90*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.env.ExecuteWorkflow(InvoiceCollection, s.approvalInput(policy.DecisionApprove))
+
+	s.Equal(collection.StatusPaid, s.result().Status)
+	s.Equal([]string{"approval_requested", "rejected"}, s.eventKinds())
+	s.Empty(s.escalations)
+}
+
+func (s *collectionSuite) TestApproveEscalatesAtOnce() {
+	s.update(61*day, UpdateApprove, ReasonInput{By: "key:lead"}, s.expect(collection.StatusOverdue))
+	s.queryState(61*day+time.Minute, func(v collection.View) { s.Equal(collection.StatusEscalated, v.Status) })
+	s.pay(90*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.env.ExecuteWorkflow(InvoiceCollection, s.approvalInput(policy.DecisionReject))
+	s.Equal(collection.StatusPaid, s.result().Status)
+	s.Require().Len(s.escalations, 1)
+}
+
+func (s *collectionSuite) TestRefundAfterPaidReopensWithinTheWindow() {
+	in := s.input("standard")
+	in.Policy.RefundWindow = policy.Offset{Days: 30, InDays: true}
+	s.update(time.Hour, UpdateRefund, RefundInput{RefundID: "r0", Kind: KindRefund, Amount: 1, Currency: "USD"}, s.rejected(ErrTypeConflict))
+	s.pay(2*day, PaymentInput{PaymentID: "p1", Amount: 125000, Currency: "USD"}, func(r PaymentResult, err error) {
+		s.NoError(err)
+		s.Equal(collection.StatusPaid, r.Status)
+	})
+	s.update(5*day, UpdateRefund, RefundInput{RefundID: "r1", Kind: KindChargeback, PaymentID: "p1", Amount: 125001, Currency: "USD"}, s.rejected(ErrTypeConflict))
+	s.update(5*day+time.Hour, UpdateRefund, RefundInput{RefundID: "r1", Kind: KindChargeback, PaymentID: "p1", Amount: 125000, Currency: "USD", By: "stripe"}, func(r EventResult, err error) {
+		s.NoError(err)
+		s.Equal(collection.StatusOpen, r.Status)
+		s.EqualValues(125000, r.Balance)
+	})
+	s.update(5*day+2*time.Hour, UpdateRefund, RefundInput{RefundID: "r1", Kind: KindChargeback, PaymentID: "p1", Amount: 125000, Currency: "USD"}, func(r EventResult, err error) {
+		s.NoError(err)
+		s.True(r.Duplicate)
+	})
+	s.pay(40*day, PaymentInput{PaymentID: "p2", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.env.ExecuteWorkflow(InvoiceCollection, in)
+
+	res := s.result()
+	s.Equal(collection.StatusPaid, res.Status)
+	s.Equal([]string{"refunded", "reopened"}, s.eventKinds())
+	s.Require().NotNil(s.events[0].Adjustment)
+	s.Equal("chargeback", s.events[0].Adjustment.Kind)
+	s.EqualValues(125000, s.events[0].Adjustment.Amount)
+	s.NotEmpty(s.sends, "dunning started again after the chargeback")
+}
+
+func (s *collectionSuite) TestRefundOfAnOverpaymentTakesBackTheCreditFirst() {
+	in := s.input("standard")
+	in.Policy.RefundWindow = policy.Offset{Days: 30, InDays: true}
+	s.pay(2*day, PaymentInput{PaymentID: "p1", Amount: 130000, Currency: "USD"}, func(r PaymentResult, err error) {
+		s.NoError(err)
+		s.EqualValues(5000, r.Credit)
+	})
+	s.update(3*day, UpdateRefund, RefundInput{RefundID: "r1", Kind: KindRefund, Amount: 5000, Currency: "USD"}, func(r EventResult, err error) {
+		s.NoError(err)
+		s.Equal(collection.StatusPaid, r.Status)
+		s.Zero(r.Credit)
+		s.Zero(r.Balance)
+	})
+	s.env.ExecuteWorkflow(InvoiceCollection, in)
+	s.Equal(collection.StatusPaid, s.result().Status)
+	// The workflow stayed open for the window, then closed.
+	s.True(s.env.Now().After(time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)))
+}
+
+func (s *collectionSuite) TestAdjustmentsChangeTheAmountDue() {
+	s.update(time.Hour, UpdateAdjust, AdjustInput{AdjustmentID: "a1", Kind: KindCreditNote, Amount: 5000, Currency: "USD", Reason: "x"}, s.rejected(ErrTypeInvalid))
+	s.update(2*time.Hour, UpdateAdjust, AdjustInput{AdjustmentID: "a1", Kind: KindCreditNote, Amount: -200000, Currency: "USD", Reason: "x"}, s.rejected(ErrTypeInvalid))
+	s.update(3*time.Hour, UpdateAdjust, AdjustInput{AdjustmentID: "a1", Kind: KindAdjustment, Amount: 10000, Currency: "USD", Reason: "shipping"}, func(r EventResult, err error) {
+		s.NoError(err)
+		s.EqualValues(135000, r.Balance)
+	})
+	s.update(4*time.Hour, UpdateAdjust, AdjustInput{AdjustmentID: "a2", Kind: KindCreditNote, Amount: -135000, Currency: "USD", Reason: "returned"}, s.expect(collection.StatusPaid))
+	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
+	s.Equal(collection.StatusPaid, s.result().Status)
+	s.Equal([]string{"adjusted", "adjusted"}, s.eventKinds())
+}
+
+func (s *collectionSuite) TestWriteOffEndsTheWorkflow() {
+	s.update(time.Hour, UpdateWriteOff, ReasonInput{}, s.rejected(ErrTypeInvalid))
+	s.update(70*day, UpdateWriteOff, ReasonInput{Reason: "insolvent", By: "key:lead"}, s.expect(collection.StatusWrittenOff))
+	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
+	res := s.result()
+	s.Equal(collection.StatusWrittenOff, res.Status)
+	last := s.events[len(s.events)-1]
+	s.Equal("written_off", last.Kind)
+	s.Equal("written_off", last.Status)
+	s.EqualValues(-125000, last.Adjustment.Amount)
+}
+
+func (s *collectionSuite) TestOptOutMovesTheStepToItsNextChannel() {
+	s.env.RegisterDelayedCallback(func() {
+		s.env.SignalWorkflow(SignalOptOut, OptOutInput{Channel: "sms", Address: "+14155550100", Source: "stop"})
+	}, 20*day)
+	s.pay(40*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
+	s.Equal(collection.StatusPaid, s.result().Status)
+	for _, n := range s.sends {
+		s.NotEqual(policy.SMS, n.req.Channel, "no SMS after STOP")
+	}
+	s.Equal([]string{"opted_out"}, s.eventKinds())
+}
