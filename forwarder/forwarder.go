@@ -57,7 +57,7 @@ const (
 // Store is the part of the ledger the forwarder uses; *ledger.Store implements it.
 type Store interface {
 	ClaimWebhookEvents(ctx context.Context, limit int, lease time.Duration) ([]ledger.WebhookEvent, error)
-	MarkWebhookApplied(ctx context.Context, id int64, result json.RawMessage) error
+	MarkWebhookApplied(ctx context.Context, id int64, invoiceID string, result json.RawMessage) error
 	HoldWebhookEvent(ctx context.Context, id int64, waitingFor, invoiceID, why string, next time.Time) error
 	RetryWebhookEvent(ctx context.Context, id int64, why string, next time.Time) error
 	ParkWebhookEvent(ctx context.Context, id int64, why string) error
@@ -201,7 +201,7 @@ func (f *Forwarder) handle(ctx context.Context, row ledger.WebhookEvent) {
 	switch out.status {
 	case ledger.WebhookApplied:
 		res, _ := json.Marshal(out.result) // plain data: cannot fail
-		err = f.cfg.Store.MarkWebhookApplied(mctx, row.ID, res)
+		err = f.cfg.Store.MarkWebhookApplied(mctx, row.ID, out.invoiceID, res)
 		log.Info("Webhook event applied", "invoice_id", out.invoiceID)
 	case ledger.WebhookHeld:
 		next := now.Add(backoff(row.Attempts, holdCap(out.waitingFor)))

@@ -177,15 +177,17 @@ func (s *Store) ClaimWebhookEvents(ctx context.Context, limit int, lease time.Du
 	return events, nil
 }
 
-// MarkWebhookApplied records that the event was applied, with the workflow's answer.
-func (s *Store) MarkWebhookApplied(ctx context.Context, id int64, result json.RawMessage) error {
+// MarkWebhookApplied records that the event was applied to invoiceID (recorded when
+// the event did not name it), with the workflow's answer.
+func (s *Store) MarkWebhookApplied(ctx context.Context, id int64, invoiceID string, result json.RawMessage) error {
 	if result != nil && !json.Valid(result) {
 		return invalid("mark webhook applied", "event %d: result is not JSON", id)
 	}
 	return s.markWebhook(ctx, "mark webhook applied", `
 		UPDATE webhook_events SET status = 'applied', waiting_for = '', last_error = '', result = $2,
+			invoice_id = CASE WHEN $3 = '' THEN invoice_id ELSE $3 END,
 			applied_at = now(), locked_until = NULL, updated_at = now()
-		WHERE id = $1 AND status IN ('pending', 'held')`, id, nullJSON(result))
+		WHERE id = $1 AND status IN ('pending', 'held')`, id, nullJSON(result), invoiceID)
 }
 
 // HoldWebhookEvent keeps the event waiting for waitingFor (WaitInvoice, ...) until

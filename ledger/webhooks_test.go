@@ -76,7 +76,7 @@ func TestWebhookEventsStoreClaimAndMark(t *testing.T) {
 			eb = e
 		}
 	}
-	require.NoError(t, testStore.MarkWebhookApplied(ctx, ea.ID, json.RawMessage(`{"balance_minor":5}`)))
+	require.NoError(t, testStore.MarkWebhookApplied(ctx, ea.ID, "", json.RawMessage(`{"balance_minor":5}`)))
 	got, err := testStore.GetWebhookEvent(ctx, "stripe", a)
 	require.NoError(t, err)
 	require.Equal(t, WebhookApplied, got.Status)
