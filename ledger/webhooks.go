@@ -141,7 +141,9 @@ func (s *Store) StoreWebhookEvent(ctx context.Context, e NewWebhookEvent) (bool,
 
 // ClaimWebhookEvents takes up to limit due events and leases them for lease: nobody
 // else claims them until the lease ends or the caller marks them. Due means pending or
-// held with its next attempt time reached, or held for an invoice that now exists.
+// held with its next attempt time reached, or held for something that has now
+// arrived: its invoice, its payment (in the ledger, or applied through a webhook when
+// the event does not name its invoice) or its chargeback's opening.
 // Concurrent claimers (several starter processes) skip each other's rows. Attempts is
 // counted here, so a crash mid-apply still counts. Oldest first.
 func (s *Store) ClaimWebhookEvents(ctx context.Context, limit int, lease time.Duration) ([]WebhookEvent, error) {
@@ -156,9 +158,18 @@ func (s *Store) ClaimWebhookEvents(ctx context.Context, limit int, lease time.Du
 			SELECT e.id FROM webhook_events e
 			WHERE e.status IN ('pending', 'held')
 				AND (e.locked_until IS NULL OR e.locked_until <= now())
-				AND (e.next_attempt_at <= now()
-					OR (e.status = 'held' AND e.waiting_for = 'invoice' AND e.invoice_id <> ''
-						AND EXISTS (SELECT 1 FROM invoices i WHERE i.invoice_id = e.invoice_id)))
+				AND (e.next_attempt_at <= now() OR (e.status = 'held' AND (
+					-- what it waits for has arrived: no need to wait out the backoff
+					(e.waiting_for = 'invoice' AND e.invoice_id <> ''
+						AND EXISTS (SELECT 1 FROM invoices i WHERE i.invoice_id = e.invoice_id))
+					OR (e.waiting_for = 'payment' AND e.invoice_id <> ''
+						AND EXISTS (SELECT 1 FROM payments p WHERE p.invoice_id = e.invoice_id AND p.payment_id = e.payment_id))
+					OR (e.waiting_for = 'payment' AND e.invoice_id = ''
+						AND EXISTS (SELECT 1 FROM webhook_events o WHERE o.source = e.source AND o.payment_id = e.payment_id
+							AND o.kind = 'payment' AND o.status = 'applied'))
+					OR (e.waiting_for = 'dispute'
+						AND EXISTS (SELECT 1 FROM webhook_events o WHERE o.source = e.source AND o.dispute_id = e.dispute_id
+							AND o.kind = 'chargeback_opened' AND o.status = 'applied')))))
 			ORDER BY e.received_at, e.id
 			LIMIT $1
 			FOR UPDATE OF e SKIP LOCKED)
