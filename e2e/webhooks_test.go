@@ -119,7 +119,9 @@ func issueHook(t *testing.T, id, currency, amount string) {
 	t.Helper()
 	code, body := call(t, http.MethodPost, "/v1/invoices", hookInvoice(id, currency, amount))
 	require.Equal(t, http.StatusCreated, code, body)
-	t.Cleanup(func() { _ = env.client.TerminateWorkflow(context.Background(), workflows.WorkflowID(id), "", "test done") })
+	t.Cleanup(func() {
+		_ = env.client.TerminateWorkflow(context.Background(), workflows.WorkflowID(id), "", "test done")
+	})
 }
 
 func post(t *testing.T, path string, body []byte, header http.Header) (int, map[string]any) {
