@@ -44,12 +44,15 @@ const (
 	codecEndpoint = "http://localhost:8080/codec"
 	// devAPIKey is the development key (every scope) that `make run` registers unless
 	// DUNWELL_DEV_API_KEY is set. It is printed and in the README: local use only.
-	devAPIKey = "dw_local-development-key-not-for-production"
-	// devStripeSecret and devPaymentsSecret sign the README's webhook curl examples
-	// (STRIPE_WEBHOOK_SECRET, PAYMENTS_WEBHOOK_SECRET). Local use only, like the key.
+	devAPIKey      = "dw_local-development-key-not-for-production"
+	startupTimeout = 90 * time.Second
+)
+
+// devStripeSecret and devPaymentsSecret sign the README's webhook curl examples
+// (STRIPE_WEBHOOK_SECRET, PAYMENTS_WEBHOOK_SECRET). Local use only, like the key.
+const (
 	devStripeSecret   = "whsec_local-development-stripe-secret"
 	devPaymentsSecret = "whsec_ZHVud2VsbC1sb2NhbC1kZXYtd2ViaG9vay1zZWNyZXQ=" // base64("dunwell-local-dev-webhook-secret")
-	startupTimeout    = 90 * time.Second
 )
 
 func main() {
