@@ -101,7 +101,10 @@ type Dispute struct {
 
 // Promise is the customer's promise to pay Amount by the end of Date.
 type Promise struct {
-	Date   Date      `json:"date"`
+	Date Date `json:"date"`
+	// Until is the exact deadline when the promise named a time
+	// ("2026-12-03T17:00:00Z"); zero means the end of Date in the customer's timezone.
+	Until  time.Time `json:"until,omitzero"`
 	Amount int64     `json:"amount_minor"`
 	MadeAt time.Time `json:"made_at"`
 	// PaidBefore is the total applied to the invoice when the promise was made;
@@ -112,8 +115,11 @@ type Promise struct {
 
 // Installment is one payment of a plan.
 type Installment struct {
-	DueDate Date  `json:"due_date"`
-	Amount  int64 `json:"amount_minor"`
+	DueDate Date `json:"due_date"`
+	// DueAt is the exact due time when the plan named one; zero means the end of
+	// DueDate in the customer's timezone.
+	DueAt  time.Time `json:"due_at,omitzero"`
+	Amount int64     `json:"amount_minor"`
 	// Reminded is set once its reminder was handled.
 	Reminded bool `json:"reminded,omitempty"`
 }
@@ -134,10 +140,13 @@ type Plan struct {
 
 // Pause is an operator's manual hold.
 type Pause struct {
-	Reason string    `json:"reason"`
-	Until  *Date     `json:"until,omitempty"`
-	Since  time.Time `json:"since"`
-	By     string    `json:"by,omitempty"`
+	Reason string `json:"reason"`
+	Until  *Date  `json:"until,omitempty"`
+	// UntilAt is the exact end when the pause named a time; zero means the start of
+	// Until in the customer's timezone.
+	UntilAt time.Time `json:"until_at,omitzero"`
+	Since   time.Time `json:"since"`
+	By      string    `json:"by,omitempty"`
 }
 
 // ApprovalWait is an escalation waiting for a person's decision.
@@ -457,16 +466,17 @@ func (s *State) ResolveDispute(r Resolution) []Event {
 
 // CheckPromise says whether the promise may be recorded; today is the customer's
 // local date.
-func (s *State) CheckPromise(date Date, amount int64, today Date, currency string) error {
+func (s *State) CheckPromise(inv *Invoice, p Promise, now time.Time, currency string) error {
 	switch s.Status {
 	case StatusOpen, StatusOverdue:
 	default:
 		return conflict(s.Status, "the invoice is %s; a promise can be recorded only while it is open or overdue", s.Status)
 	}
+	date, amount := p.Date, p.Amount
 	switch {
-	case date.Before(today):
+	case !p.Deadline(inv).After(now):
 		return fmt.Errorf("date: %s is in the past", date)
-	case date.After(today.AddDays(366)):
+	case date.After(DateOf(now.In(inv.Location())).AddDays(366)):
 		return errors.New("date: must be within a year")
 	case amount <= 0:
 		return errors.New("amount: must be greater than zero")
@@ -501,15 +511,19 @@ func (s *State) BreakPromise(at time.Time, reason string) Event {
 	return s.record(Event{Key: fmt.Sprintf("promise-end/%d", n), Kind: EventPromiseBroken, At: at, By: "system", Reason: reason})
 }
 
-// PromiseDeadline is the end of the promise's day in the customer's timezone.
+// Deadline is the end of the promise's day in the customer's timezone.
 func (p *Promise) Deadline(inv *Invoice) time.Time {
+	if !p.Until.IsZero() {
+		return p.Until
+	}
 	return p.Date.In(inv.Location()).AddDate(0, 0, 1)
 }
 
 // --- plans ---
 
 // CheckPlan says whether the plan may be agreed; today is the customer's local date.
-func (s *State) CheckPlan(items []Installment, graceDays int, today Date, currency string) error {
+func (s *State) CheckPlan(inv *Invoice, items []Installment, graceDays int, now time.Time, currency string) error {
+	today := DateOf(now.In(inv.Location()))
 	switch s.Status {
 	case StatusOpen, StatusOverdue, StatusPromised:
 	default:
@@ -527,9 +541,9 @@ func (s *State) CheckPlan(items []Installment, graceDays int, today Date, curren
 		switch {
 		case it.Amount <= 0:
 			return fmt.Errorf("%s.amount: must be greater than zero", f)
-		case i == 0 && it.DueDate.Before(today):
+		case i == 0 && !it.dueEnd(inv).After(now):
 			return fmt.Errorf("%s.due_date: %s is in the past", f, it.DueDate)
-		case i > 0 && !items[i-1].DueDate.Before(it.DueDate):
+		case i > 0 && !items[i-1].dueEnd(inv).Before(it.dueEnd(inv)):
 			return fmt.Errorf("%s.due_date: must come after the previous installment's %s", f, items[i-1].DueDate)
 		case it.DueDate.After(today.AddDays(5 * 366)):
 			return fmt.Errorf("%s.due_date: must be within five years", f)
@@ -586,14 +600,27 @@ func (s *State) InstallmentOwed(inv *Invoice, i int) int64 {
 	return max(0, cum-s.planPaid(inv))
 }
 
-// InstallmentDeadline is the end of installment i's grace, in the customer's timezone.
-func (s *State) InstallmentDeadline(inv *Invoice, i int) time.Time {
-	return s.Plan.Installments[i].DueDate.In(inv.Location()).AddDate(0, 0, 1+s.Plan.GraceDays)
+// dueEnd is when the installment falls due: its exact time, or the end of its date.
+func (it Installment) dueEnd(inv *Invoice) time.Time {
+	if !it.DueAt.IsZero() {
+		return it.DueAt
+	}
+	return it.DueDate.In(inv.Location()).AddDate(0, 0, 1)
 }
 
-// InstallmentReminderAt is when installment i's reminder goes out.
+// InstallmentDeadline is the end of installment i's grace, in the customer's timezone.
+func (s *State) InstallmentDeadline(inv *Invoice, i int) time.Time {
+	return s.Plan.Installments[i].dueEnd(inv).AddDate(0, 0, s.Plan.GraceDays)
+}
+
+// InstallmentReminderAt is when installment i's reminder goes out: a few days before
+// it falls due, at the policy's send time (or at once, for a plan agreed late).
 func (s *State) InstallmentReminderAt(p *policy.Policy, inv *Invoice, i int) time.Time {
-	d := s.Plan.Installments[i].DueDate.In(inv.Location())
+	it := s.Plan.Installments[i]
+	if !it.DueAt.IsZero() {
+		return it.DueAt.AddDate(0, 0, -planRemindBefore)
+	}
+	d := it.DueDate.In(inv.Location())
 	h, m := p.SendClock()
 	return time.Date(d.Year(), d.Month(), d.Day()-planRemindBefore, h, m, 0, 0, d.Location())
 }
@@ -602,14 +629,14 @@ func (s *State) InstallmentReminderAt(p *policy.Policy, inv *Invoice, i int) tim
 
 // CheckPause says whether the invoice may be paused; today is the customer's local
 // date.
-func (s *State) CheckPause(until *Date, today Date) error {
+func (s *State) CheckPause(inv *Invoice, p Pause, now time.Time) error {
 	switch s.Status {
 	case StatusOpen, StatusOverdue:
 	default:
 		return conflict(s.Status, "the invoice is %s; only an open or overdue invoice can be paused", s.Status)
 	}
-	if until != nil && !until.After(today) {
-		return fmt.Errorf("until: %s must be after today (%s)", until, today)
+	if p.Until != nil && !p.Ends(inv).After(now) {
+		return fmt.Errorf("until: %s must be in the future", p.Until)
 	}
 	return nil
 }
@@ -638,7 +665,10 @@ func (s *State) Resume(at time.Time, by, reason string) Event {
 
 // PauseEnds is when an until-date pause ends by itself: the start of that day.
 func (p *Pause) Ends(inv *Invoice) time.Time {
-	if p.Until == nil {
+	switch {
+	case !p.UntilAt.IsZero():
+		return p.UntilAt
+	case p.Until == nil:
 		return time.Time{}
 	}
 	return p.Until.In(inv.Location())

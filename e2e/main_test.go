@@ -27,6 +27,7 @@ import (
 	"github.com/dunwell/dunwell/internal/testenv"
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/policies"
+	"github.com/dunwell/dunwell/policy"
 	"github.com/dunwell/dunwell/workflows"
 )
 
@@ -109,7 +110,7 @@ func runTests(m *testing.M) (int, error) {
 		return 1, fmt.Errorf("connecting the API's Temporal client: %w", err)
 	}
 	defer env.client.Close()
-	set, err := policies.Shipped()
+	set, err := e2ePolicies()
 	if err != nil {
 		return 1, err
 	}
@@ -177,4 +178,26 @@ func (w *workerProcess) kill() {
 	_ = w.cmd.Process.Kill()
 	<-w.done
 	w.cmd = nil
+}
+
+// e2ePolicies is the shipped policies plus the fast ones in testdata/policies.
+func e2ePolicies() (*policy.Set, error) {
+	shipped, err := policies.Shipped()
+	if err != nil {
+		return nil, err
+	}
+	var all []*policy.Policy
+	for _, id := range shipped.IDs() {
+		p, _ := shipped.Get(id)
+		all = append(all, p)
+	}
+	extra, err := policies.Load("testdata/policies", "e2e-lifecycle")
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range extra.IDs() {
+		p, _ := extra.Get(id)
+		all = append(all, p)
+	}
+	return policy.NewSet(policies.DefaultID, all...)
 }

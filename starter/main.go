@@ -9,6 +9,8 @@
 //	starter audit ID                      print an invoice's audit trail
 //	starter keys create|list|revoke       manage API keys (directly in PostgreSQL)
 //	starter webhooks parked [--held]      payment webhook events parked for an operator
+//	starter dispute|promise|plan|pause|resume|approve|reject|cancel|write-off|refund|adjust ID [flags]
+//	                                      operator actions (see usage)
 //
 // The CLI talks to DUNWELL_API_URL (default http://127.0.0.1:8080) with the API key in
 // DUNWELL_API_KEY; `starter keys` is an admin tool that uses DATABASE_URL instead.
@@ -38,6 +40,17 @@ commands:
   keys      manage API keys (admin):   starter keys create --name ci --scope invoices:write,read
                                        starter keys list | starter keys revoke ID|NAME
   webhooks  parked payment webhooks:   starter webhooks parked [--held]
+
+operator actions (each prints the invoice's new status and balance):
+  dispute INV -reason TEXT [-id D] [-resolve-by DATE]
+  resolve-dispute INV -outcome resolved|upheld [-adjust AMOUNT | -cancel] [-reason TEXT]
+  promise INV -date DATE|RFC3339 -amount AMOUNT [-reason TEXT]
+  plan INV -installment DATE=AMOUNT [-installment ...] [-grace DAYS]
+  pause INV -reason TEXT [-until DATE|RFC3339]     resume INV [-reason TEXT]
+  approve INV [-reason TEXT]                       reject INV [-reason TEXT]
+  cancel INV -reason TEXT                          write-off INV -reason TEXT
+  refund INV -refund-id R -amount AMOUNT -currency CUR [-kind chargeback] [-payment-id P]
+  adjust INV -adjustment-id A -kind adjustment|credit_note -amount AMOUNT -currency CUR -reason TEXT
 
 The CLI calls the API at DUNWELL_API_URL (default http://127.0.0.1:8080), sending
 DUNWELL_API_KEY as its Bearer key. "starter keys" talks to PostgreSQL directly at
@@ -75,6 +88,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = keys(ctx, args[1:], stdout)
 	case "webhooks":
 		err = webhooksCmd(ctx, args[1:], stdout)
+	case "dispute", "resolve-dispute", "promise", "plan", "pause", "resume", "approve", "reject",
+		"cancel", "write-off", "refund", "adjust":
+		err = operatorAction(ctx, args[0], args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

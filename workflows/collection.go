@@ -31,9 +31,6 @@ const (
 	sendGiveUpAfter = 24 * time.Hour
 	// ledgerStartToClose bounds one ledger write; ledger writes retry until they succeed.
 	ledgerStartToClose = 10 * time.Second
-	// historyBound continues as new before the history grows large even if the server
-	// has not suggested it yet.
-	historyBound = 10_000
 )
 
 // Change ids for workflow.GetVersion: one per behaviour change that alters the
@@ -46,9 +43,21 @@ const (
 	// hold (or the workers were down) waits for the contact window instead of going
 	// at once. Before it, such a reminder went out at whatever hour the hold ended.
 	changeLateSendsInWindow = "late-sends-in-window"
+	// changeStepBound (v1): a run also continues as new after stepBound turns of its
+	// main loop; before it, only the history length and the server's suggestion did.
+	changeStepBound = "step-bound"
 )
 
 var acts *activities.Activities // method values name the activities; never called directly
+
+// historyBound continues as new before the history grows large even if the server has
+// not suggested it yet; stepBound does the same after that many actions and events in
+// one run (a cheap proxy that also works where the history length is unknown, as in
+// the test environment). Variables so tests can make a run continue as new quickly.
+var (
+	historyBound = 10_000
+	stepBound    = 1_000
+)
 
 // InvoiceCollection is the collection workflow of one invoice (id "invoice-<id>"): it
 // waits for the next action of the invoice's policy, does it, and repeats until the
@@ -68,6 +77,7 @@ func InvoiceCollection(ctx workflow.Context, in CollectionInput) (CollectionResu
 	if v := workflow.GetVersion(ctx, changeLateSendsInWindow, workflow.DefaultVersion, 1); v >= 1 {
 		c.opts.LateSendsInWindow = true
 	}
+	c.stepBounded = workflow.GetVersion(ctx, changeStepBound, workflow.DefaultVersion, 1) >= 1
 	if in.State != nil {
 		c.st = *in.State
 		c.st.Normalize()
@@ -100,6 +110,10 @@ type collector struct {
 	statusRecorded bool
 	// closing: the run is ending; updates that would re-open it are refused.
 	closing bool
+	// steps counts the main loop's turns in this run; stepBounded says whether
+	// stepBound applies to it (see changeStepBound).
+	steps       int
+	stepBounded bool
 }
 
 func (c *collector) run(ctx workflow.Context) (CollectionResult, error) {
@@ -152,6 +166,7 @@ func (c *collector) awaitRefundWindow(ctx workflow.Context) bool {
 // collect runs dunning until the invoice reaches a terminal status.
 func (c *collector) collect(ctx workflow.Context) (CollectionResult, error) {
 	for !c.st.Status.Terminal() {
+		c.steps++
 		c.drainSignals(ctx)
 		now := workflow.Now(ctx)
 		c.next = collection.NextWith(&c.pol, &c.inv, &c.st, now, c.opts)
@@ -374,7 +389,7 @@ func (c *collector) ledgerOptions(ctx workflow.Context, summary string) workflow
 
 func (c *collector) shouldContinueAsNew(ctx workflow.Context) bool {
 	info := workflow.GetInfo(ctx)
-	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > historyBound
+	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > historyBound || (c.stepBounded && c.steps > stepBound)
 }
 
 func (c *collector) continueAsNew(ctx workflow.Context) error {

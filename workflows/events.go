@@ -133,7 +133,9 @@ type ResolveDisputeInput struct {
 
 // PromiseInput records the customer's promise to pay Amount by Date.
 type PromiseInput struct {
-	Date   string `json:"date"`         // YYYY-MM-DD, in the customer's timezone
+	// Date is YYYY-MM-DD (by the end of that day in the customer's timezone) or an
+	// exact RFC 3339 time.
+	Date   string `json:"date"`
 	Amount int64  `json:"amount_minor"` // > 0 and ≤ the balance
 	Reason string `json:"reason,omitempty"`
 	By     Actor  `json:"by"`
@@ -141,7 +143,7 @@ type PromiseInput struct {
 
 // Installment is one payment of a plan.
 type Installment struct {
-	DueDate string `json:"due_date"` // YYYY-MM-DD
+	DueDate string `json:"due_date"` // YYYY-MM-DD (end of that day, customer's timezone) or RFC 3339
 	Amount  int64  `json:"amount_minor"`
 }
 
@@ -155,7 +157,8 @@ type PlanInput struct {
 	By        Actor  `json:"by"`
 }
 
-// PauseInput holds dunning, until Until (YYYY-MM-DD, optional) or a resume.
+// PauseInput holds dunning, until Until (optional: YYYY-MM-DD, the start of that day
+// in the customer's timezone, or an RFC 3339 time) or a resume.
 type PauseInput struct {
 	Reason string `json:"reason"`
 	Until  string `json:"until,omitempty"`

@@ -96,11 +96,6 @@ func parseOptionalTime(field, s string, now time.Time) (time.Time, error) {
 	return t.UTC(), nil
 }
 
-// today is the customer's local calendar date.
-func (c *collector) today(ctx workflow.Context) collection.Date {
-	return collection.DateOf(workflow.Now(ctx).In(c.inv.Location()))
-}
-
 func (c *collector) result(dup bool) EventResult {
 	return EventResult{Duplicate: dup, Status: c.st.Status, Balance: c.st.Balance, Credit: c.st.Credit}
 }
@@ -296,16 +291,24 @@ func (c *collector) validatePromise(ctx workflow.Context, in PromiseInput) error
 	if err := firstErr(checkReason(in.Reason, false), checkBy(in.By)); err != nil {
 		return err
 	}
-	d, err := collection.ParseDate(in.Date)
+	p, err := c.promiseOf(ctx, in)
 	if err != nil {
-		return invalidf("date: %v", err)
+		return err
 	}
-	return rejection(c.st.CheckPromise(d, in.Amount, c.today(ctx), c.inv.Currency))
+	return rejection(c.st.CheckPromise(&c.inv, p, workflow.Now(ctx), c.inv.Currency))
+}
+
+func (c *collector) promiseOf(ctx workflow.Context, in PromiseInput) (collection.Promise, error) {
+	d, until, err := collection.ParseDeadline(in.Date, c.inv.Location())
+	if err != nil {
+		return collection.Promise{}, invalidf("date: %v", err)
+	}
+	return collection.Promise{Date: d, Until: until, Amount: in.Amount, MadeAt: workflow.Now(ctx), By: in.By}, nil
 }
 
 func (c *collector) promise(ctx workflow.Context, in PromiseInput) (EventResult, error) {
-	d, _ := collection.ParseDate(in.Date)
-	e := c.st.MakePromise(&c.inv, collection.Promise{Date: d, Amount: in.Amount, MadeAt: workflow.Now(ctx), By: in.By})
+	p, _ := c.promiseOf(ctx, in)
+	e := c.st.MakePromise(&c.inv, p)
 	e.Reason = in.Reason
 	return c.result(false), c.recordEvents(ctx, []collection.Event{e}, map[string]any{"date": in.Date, "amount_minor": in.Amount})
 }
@@ -318,11 +321,11 @@ func (c *collector) planItems(in PlanInput) ([]collection.Installment, error) {
 	}
 	items := make([]collection.Installment, 0, len(in.Installments))
 	for i, it := range in.Installments {
-		d, err := collection.ParseDate(it.DueDate)
+		d, at, err := collection.ParseDeadline(it.DueDate, c.inv.Location())
 		if err != nil {
 			return nil, invalidf("installments[%d].due_date: %v", i, err)
 		}
-		items = append(items, collection.Installment{DueDate: d, Amount: it.Amount})
+		items = append(items, collection.Installment{DueDate: d, DueAt: at, Amount: it.Amount})
 	}
 	return items, nil
 }
@@ -335,7 +338,7 @@ func (c *collector) validatePlan(ctx workflow.Context, in PlanInput) error {
 	if err != nil {
 		return err
 	}
-	return rejection(c.st.CheckPlan(items, in.GraceDays, c.today(ctx), c.inv.Currency))
+	return rejection(c.st.CheckPlan(&c.inv, items, in.GraceDays, workflow.Now(ctx), c.inv.Currency))
 }
 
 func (c *collector) plan(ctx workflow.Context, in PlanInput) (EventResult, error) {
@@ -353,16 +356,28 @@ func (c *collector) validatePause(ctx workflow.Context, in PauseInput) error {
 	if err := firstErr(checkReason(in.Reason, true), checkBy(in.By)); err != nil {
 		return err
 	}
-	until, err := parseOptionalDate("until", in.Until)
+	p, err := c.pauseOf(ctx, in)
 	if err != nil {
 		return err
 	}
-	return rejection(c.st.CheckPause(until, c.today(ctx)))
+	return rejection(c.st.CheckPause(&c.inv, p, workflow.Now(ctx)))
+}
+
+func (c *collector) pauseOf(ctx workflow.Context, in PauseInput) (collection.Pause, error) {
+	p := collection.Pause{Reason: in.Reason, Since: workflow.Now(ctx), By: in.By}
+	if in.Until != "" {
+		d, at, err := collection.ParseDeadline(in.Until, c.inv.Location())
+		if err != nil {
+			return p, invalidf("until: %v", err)
+		}
+		p.Until, p.UntilAt = &d, at
+	}
+	return p, nil
 }
 
 func (c *collector) pause(ctx workflow.Context, in PauseInput) (EventResult, error) {
-	until, _ := parseOptionalDate("until", in.Until)
-	e := c.st.PauseDunning(collection.Pause{Reason: in.Reason, Until: until, Since: workflow.Now(ctx), By: in.By})
+	p, _ := c.pauseOf(ctx, in)
+	e := c.st.PauseDunning(p)
 	return c.result(false), c.recordEvents(ctx, []collection.Event{e}, map[string]any{"until": in.Until})
 }
 

@@ -2,7 +2,13 @@ package workflows
 
 import (
 	"errors"
+	"fmt"
+	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/workflow"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -367,4 +373,60 @@ func (s *collectionSuite) TestOptOutMovesTheStepToItsNextChannel() {
 		s.NotEqual(policy.SMS, n.req.Channel, "no SMS after STOP")
 	}
 	s.Equal([]string{"opted_out"}, s.eventKinds())
+}
+
+// TestYearLongPlanSurvivesContinueAsNew runs a twelve-installment plan across runs: each
+// run continues as new past a small history bound, and the next run, started with the
+// carried state, goes on until the plan is paid.
+func TestYearLongPlanSurvivesContinueAsNew(t *testing.T) {
+	old := stepBound
+	stepBound = 8
+	defer func() { stepBound = old }()
+
+	var items []Installment
+	for m := range 12 {
+		items = append(items, Installment{DueDate: time.Date(2026, time.December+time.Month(m), 15, 0, 0, 0, 0, time.UTC).Format(time.DateOnly), Amount: 10000})
+	}
+	items[11].Amount = 125000 - 11*10000
+	start := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	var carried *collection.State
+	for run := 0; run < 40; run++ {
+		s := &collectionSuite{}
+		s.SetT(t)
+		s.SetupTest()
+		in := s.input("standard")
+		if carried == nil {
+			s.update(time.Hour, UpdatePlan, PlanInput{Installments: items, GraceDays: 5}, s.expect(collection.StatusOnPlan))
+		} else {
+			in.State = carried
+			s.env.SetStartTime(start)
+		}
+		// Pay each installment on its due date, by the customer's clock.
+		for i, it := range items {
+			due, _ := time.ParseInLocation(time.DateOnly, it.DueDate, ny)
+			if delay := due.Add(12 * time.Hour).Sub(start); delay > 0 {
+				s.pay(delay, PaymentInput{PaymentID: fmt.Sprintf("i%d", i+1), Amount: it.Amount, Currency: "USD"}, func(PaymentResult, error) {})
+			}
+		}
+		s.env.ExecuteWorkflow(InvoiceCollection, in)
+		require.True(t, s.env.IsWorkflowCompleted())
+		err := s.env.GetWorkflowError()
+		var can *workflow.ContinueAsNewError
+		if errors.As(err, &can) {
+			var next CollectionInput
+			require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
+			require.NotNil(t, next.State)
+			require.NotNil(t, next.State.Plan, "the plan is carried")
+			carried, start = next.State, s.env.Now()
+			continue
+		}
+		require.NoError(t, err)
+		var res CollectionResult
+		require.NoError(t, s.env.GetWorkflowResult(&res))
+		require.Equal(t, collection.StatusPaid, res.Status)
+		require.Greater(t, run, 0, "the history bound made it continue as new at least once")
+		require.Len(t, carried.Payments, 11, "every installment paid in an earlier run is still there")
+		return
+	}
+	t.Fatal("the plan never finished")
 }
