@@ -25,7 +25,6 @@ import (
 	"github.com/dunwell/dunwell/forwarder"
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/money"
-	"github.com/dunwell/dunwell/policies"
 	"github.com/dunwell/dunwell/webhooks"
 	"github.com/dunwell/dunwell/workflows"
 )
@@ -87,7 +86,7 @@ func startHooks() (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
-	set, err := policies.Shipped()
+	set, err := e2ePolicies()
 	if err != nil {
 		return "", nil, err
 	}
@@ -196,13 +195,6 @@ func waitEvent(t *testing.T, source, id string, status ledger.WebhookStatus, wit
 		return err == nil && e.Status == status
 	})
 	return e
-}
-
-func state(t *testing.T, id string) map[string]any {
-	t.Helper()
-	code, st := call(t, http.MethodGet, "/v1/invoices/"+id, nil)
-	require.Equal(t, http.StatusOK, code, st)
-	return st
 }
 
 func TestWebhookBadSignaturesAre401AndStoreNothing(t *testing.T) {
