@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
 
 	"github.com/dunwell/dunwell/auth"
 	"github.com/dunwell/dunwell/ledger"
@@ -299,4 +301,27 @@ func checkFuzzAnswer(t *testing.T, a answer) {
 	if err := json.Unmarshal(a.body, &v); err != nil {
 		t.Fatalf("answer is not JSON: %q", a.body)
 	}
+}
+
+// TestOpenAPIDocumentsTheWebhooks keeps api/openapi.yaml in step with the code: it
+// parses, has the webhook routes, and lists exactly the generic event types.
+func TestOpenAPIDocumentsTheWebhooks(t *testing.T) {
+	data, err := os.ReadFile("openapi.yaml")
+	require.NoError(t, err)
+	var doc struct {
+		Paths      map[string]map[string]any `yaml:"paths"`
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]struct {
+					Enum []string `yaml:"enum"`
+				} `yaml:"properties"`
+			} `yaml:"schemas"`
+		} `yaml:"components"`
+	}
+	require.NoError(t, yaml.Unmarshal(data, &doc))
+	require.Contains(t, doc.Paths["/v1/webhooks/stripe"], "post")
+	require.Contains(t, doc.Paths["/v1/webhooks/payments"], "post")
+	require.Contains(t, doc.Paths["/v1/webhooks/events"], "get")
+	require.ElementsMatch(t, []string{webhooks.TypePaymentSucceeded, webhooks.TypePaymentRefunded, webhooks.TypeChargebackOpened, webhooks.TypeChargebackClosed},
+		doc.Components.Schemas["PaymentEvent"].Properties["type"].Enum)
 }
