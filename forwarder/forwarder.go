@@ -47,7 +47,7 @@ import (
 const (
 	DefaultPoll        = time.Second
 	DefaultBatch       = 32
-	DefaultConcurrency = 8
+	DefaultConcurrency = 16
 	DefaultLease       = 2 * time.Minute
 	DefaultParkAfter   = 72 * time.Hour
 	// maxBackoff bounds the wait between two tries of one event.
@@ -149,29 +149,41 @@ func (f *Forwarder) Run(ctx context.Context) error {
 }
 
 // Drain claims and applies due events until none is left, and returns how many it
-// handled (applied, held, parked or put back).
+// handled (applied, held, parked or put back). Up to Concurrency events are in
+// flight; a slot that frees is refilled at once, so one slow update does not hold up
+// the others.
 func (f *Forwarder) Drain(ctx context.Context) (int, error) {
-	total := 0
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	finished := make(chan struct{}, f.cfg.Concurrency) // one per event done; never blocks
+	total, inFlight := 0, 0
 	for ctx.Err() == nil {
-		events, err := f.cfg.Store.ClaimWebhookEvents(ctx, f.cfg.Batch, f.cfg.Lease)
-		if err != nil {
-			return total, err
+		free := f.cfg.Concurrency - inFlight
+		var events []ledger.WebhookEvent
+		if free > 0 {
+			var err error
+			if events, err = f.cfg.Store.ClaimWebhookEvents(ctx, min(f.cfg.Batch, free), f.cfg.Lease); err != nil {
+				return total, err
+			}
 		}
 		if len(events) == 0 {
-			return total, nil
+			if inFlight == 0 {
+				return total, nil
+			}
+			<-finished
+			inFlight--
+			continue
 		}
-		sem := make(chan struct{}, f.cfg.Concurrency)
-		var wg sync.WaitGroup
 		for _, e := range events {
-			sem <- struct{}{}
+			inFlight++
+			total++
 			wg.Add(1)
 			go func() {
-				defer func() { <-sem; wg.Done() }()
+				defer wg.Done()
 				f.handle(ctx, e)
+				finished <- struct{}{}
 			}()
 		}
-		wg.Wait()
-		total += len(events)
 	}
 	return total, ctx.Err()
 }
