@@ -66,6 +66,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/webhooks/stripe", s.stripeWebhook)
 	mux.HandleFunc("POST /v1/webhooks/payments", s.paymentsWebhook)
 	mux.Handle("GET /v1/webhooks/events", s.require(auth.ScopeRead, s.listWebhookEvents))
+	mux.Handle("POST /v1/webhooks/events/{id}/retry", s.require(auth.ScopeOperator, s.retryWebhookEvent))
 	s.actionRoutes(mux)
 	mux.Handle("POST /v1/session", s.startSession())
 	mux.Handle("DELETE /v1/session", auth.EndSessionHandler())

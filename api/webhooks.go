@@ -248,3 +248,32 @@ func webhookEventView(e ledger.WebhookEvent) WebhookEventView {
 	}
 	return v
 }
+
+// retryWebhookEvent serves POST /v1/webhooks/events/{id}/retry: an operator sends a
+// parked event back to the forwarder (after issuing its invoice, say). 404 unless a
+// parked event has that id.
+func (s *Server) retryWebhookEvent(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		writeError(w, http.StatusNotFound, "no parked webhook event "+strconv.Quote(r.PathValue("id")), nil)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
+	defer cancel()
+	e, err := s.Ledger.RequeueWebhookEvent(ctx, id)
+	if errors.Is(err, ledger.ErrNotFound) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no parked webhook event %d", id), nil)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, "requeueing the event", err)
+		return
+	}
+	s.audit(r, http.StatusOK, ledger.AuditEntry{Action: "webhook.retry", Outcome: "requeued", InvoiceID: e.InvoiceID,
+		Reason: "parked " + e.Source + " event " + e.EventID + " sent back to the forwarder",
+		Details: map[string]any{"webhook_event": e.ID, "source": e.Source, "event_id": e.EventID}})
+	if s.Webhooks.Stored != nil {
+		s.Webhooks.Stored()
+	}
+	writeJSON(w, http.StatusOK, webhookEventView(e))
+}

@@ -245,6 +245,16 @@ func TestWebhookEventsListNeedsReadScope(t *testing.T) {
 	}
 	require.True(t, found, string(a.body))
 
+	// An operator sends it back to the forwarder; readers may not.
+	retry := fmt.Sprintf("/v1/webhooks/events/%d/retry", e.ID)
+	require.Equal(t, http.StatusForbidden, call(t, srv, "POST", retry, "", bearer(reader)...).code)
+	operator, _ := newKey(t, testStore, auth.ScopeOperator)
+	a = call(t, srv, "POST", retry, "", bearer(operator)...)
+	require.Equal(t, http.StatusOK, a.code, string(a.body))
+	require.Contains(t, string(a.body), `"status": "pending"`)
+	require.Equal(t, http.StatusNotFound, call(t, srv, "POST", retry, "", bearer(operator)...).code, "no longer parked")
+	require.Equal(t, http.StatusNotFound, call(t, srv, "POST", "/v1/webhooks/events/x/retry", "", bearer(operator)...).code)
+
 	a = call(t, srv, "GET", "/v1/webhooks/events?status=lost&limit=0&x=1", "", bearer(reader)...)
 	require.Equal(t, http.StatusBadRequest, a.code)
 	var eb ErrorBody

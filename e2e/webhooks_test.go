@@ -364,6 +364,13 @@ func TestWebhookCurrencyMismatchAndUnknownInvoiceAreParked(t *testing.T) {
 	require.Contains(t, fmt.Sprint(list["events"]), "msg_e2e_cur")
 	require.Contains(t, fmt.Sprint(list["events"]), "msg_e2e_nobody")
 	require.Equal(t, "100.00", state(t, id)["balance"], "nothing applied")
+
+	// The operator issues the missing invoice and sends the parked payment back.
+	issueHook(t, "E2E-HOOK-NOBODY", "USD", "50.00")
+	code, body := call(t, http.MethodPost, fmt.Sprintf("/v1/webhooks/events/%d/retry", e.ID), nil)
+	require.Equal(t, http.StatusOK, code, body)
+	waitEvent(t, "payments", "msg_e2e_nobody", ledger.WebhookApplied, 30*time.Second)
+	require.Equal(t, "40.00", state(t, "E2E-HOOK-NOBODY")["balance"])
 }
 
 // TestWebhookSteadyStreamBalancesMatchTheLedger sends a few hundred events at a steady

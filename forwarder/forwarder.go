@@ -201,7 +201,7 @@ func (f *Forwarder) handle(ctx context.Context, row ledger.WebhookEvent) {
 	log := f.cfg.Logger.With("source", row.Source, "event_id", row.EventID, "type", row.EventType, "attempt", row.Attempts)
 	out := f.apply(ctx, row)
 	now := f.cfg.Now()
-	waited := now.Sub(row.ReceivedAt)
+	waited := now.Sub(row.WaitingSince())
 	if (out.status == ledger.WebhookHeld || out.status == ledger.WebhookPending) && waited > f.cfg.ParkAfter {
 		out = outcome{status: ledger.WebhookParked, why: fmt.Sprintf("not applied after %s: %s", f.cfg.ParkAfter, out.why)}
 	}

@@ -72,21 +72,34 @@ type WebhookEvent struct {
 	ReceivedAt    time.Time       `json:"received_at"`
 	NextAttemptAt time.Time       `json:"next_attempt_at"`
 	AppliedAt     *time.Time      `json:"applied_at,omitempty"`
+	// RequeuedAt is when an operator last retried the parked event.
+	RequeuedAt *time.Time `json:"requeued_at,omitempty"`
+}
+
+// WaitingSince is when the event's current wait began: its receipt, or the
+// operator's last retry.
+func (e *WebhookEvent) WaitingSince() time.Time {
+	if e.RequeuedAt != nil && e.RequeuedAt.After(e.ReceivedAt) {
+		return *e.RequeuedAt
+	}
+	return e.ReceivedAt
 }
 
 const webhookColumns = `id, source, event_id, event_type, kind, invoice_id, payment_id, dispute_id, currency,
-	amount_minor, event, status, waiting_for, attempts, last_error, result, received_at, next_attempt_at, applied_at`
+	amount_minor, event, status, waiting_for, attempts, last_error, result, received_at, next_attempt_at, applied_at,
+	requeued_at`
 
 func scanWebhookEvent(row pgx.CollectableRow) (WebhookEvent, error) {
 	var e WebhookEvent
 	var result []byte
 	err := row.Scan(&e.ID, &e.Source, &e.EventID, &e.EventType, &e.Kind, &e.InvoiceID, &e.PaymentID, &e.DisputeID,
 		&e.Currency, &e.Amount, &e.Event, &e.Status, &e.WaitingFor, &e.Attempts, &e.LastError, &result,
-		&e.ReceivedAt, &e.NextAttemptAt, &e.AppliedAt)
+		&e.ReceivedAt, &e.NextAttemptAt, &e.AppliedAt, &e.RequeuedAt)
 	if len(result) > 0 {
 		e.Result = result
 	}
-	e.ReceivedAt, e.NextAttemptAt, e.AppliedAt = e.ReceivedAt.UTC(), e.NextAttemptAt.UTC(), utcPtr(e.AppliedAt)
+	e.ReceivedAt, e.NextAttemptAt = e.ReceivedAt.UTC(), e.NextAttemptAt.UTC()
+	e.AppliedAt, e.RequeuedAt = utcPtr(e.AppliedAt), utcPtr(e.RequeuedAt)
 	return e, err
 }
 
@@ -225,6 +238,25 @@ func (s *Store) ParkWebhookEvent(ctx context.Context, id int64, why string) erro
 	return s.markWebhook(ctx, "park webhook event", `
 		UPDATE webhook_events SET status = 'parked', last_error = $2, locked_until = NULL, updated_at = now()
 		WHERE id = $1 AND status IN ('pending', 'held')`, id, clip(why))
+}
+
+// RequeueWebhookEvent sends a parked event back to the forwarder, to be tried at once
+// (after an operator fixed what parked it, say issued its invoice). The wait before it
+// may be parked again starts now. ErrNotFound if no parked event has that id.
+func (s *Store) RequeueWebhookEvent(ctx context.Context, id int64) (WebhookEvent, error) {
+	const op = "requeue webhook event"
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `
+		UPDATE webhook_events SET status = 'pending', waiting_for = '', next_attempt_at = now(), requeued_at = now(),
+			last_error = left('requeued by an operator; parked because: ' || last_error, 1000), locked_until = NULL, updated_at = now()
+		WHERE id = $1 AND status = 'parked'
+		RETURNING `+webhookColumns, id)
+	if err != nil {
+		return WebhookEvent{}, wrap(op, err)
+	}
+	e, err := pgx.CollectExactlyOneRow(rows, scanWebhookEvent)
+	return e, wrap(op, err)
 }
 
 func (s *Store) markWebhook(ctx context.Context, op, sql string, args ...any) error {

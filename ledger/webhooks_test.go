@@ -111,6 +111,19 @@ func TestWebhookEventsStoreClaimAndMark(t *testing.T) {
 	require.True(t, found)
 	require.Empty(t, claimOnly(t, b), "parked events are not claimed")
 
+	// An operator sends it back: due at once, its wait restarting now.
+	back, err := testStore.RequeueWebhookEvent(ctx, eb.ID)
+	require.NoError(t, err)
+	require.Equal(t, WebhookPending, back.Status)
+	require.NotNil(t, back.RequeuedAt)
+	require.Equal(t, *back.RequeuedAt, back.WaitingSince())
+	require.Contains(t, back.LastError, "currency mismatch")
+	require.Len(t, claimOnly(t, b), 1)
+	_, err = testStore.RequeueWebhookEvent(ctx, eb.ID)
+	require.ErrorIs(t, err, ErrNotFound, "only a parked event is requeued")
+	_, err = testStore.RequeueWebhookEvent(ctx, ea.ID)
+	require.ErrorIs(t, err, ErrNotFound, "an applied one is not")
+
 	inv2, err := testStore.WebhookInvoiceFor(ctx, "stripe", "pay-"+a)
 	require.NoError(t, err)
 	require.Equal(t, inv, inv2)

@@ -9,6 +9,7 @@
 //	starter audit ID                      print an invoice's audit trail
 //	starter keys create|list|revoke       manage API keys (directly in PostgreSQL)
 //	starter webhooks parked [--held]      payment webhook events parked for an operator
+//	starter webhooks retry ID             send a parked webhook event back to be applied
 //	starter dispute|promise|plan|pause|resume|approve|reject|cancel|write-off|refund|adjust ID [flags]
 //	                                      operator actions (see usage)
 //
@@ -39,7 +40,7 @@ commands:
   audit     show an invoice's audit trail: starter audit INV-1
   keys      manage API keys (admin):   starter keys create --name ci --scope invoices:write,read
                                        starter keys list | starter keys revoke ID|NAME
-  webhooks  parked payment webhooks:   starter webhooks parked [--held]
+  webhooks  parked payment webhooks:   starter webhooks parked [--held] | starter webhooks retry ID
 
 operator actions (each prints the invoice's new status and balance):
   dispute INV -reason TEXT [-id D] [-resolve-by DATE]

@@ -19,16 +19,29 @@ import (
 	"github.com/dunwell/dunwell/ledger"
 )
 
-const webhooksUsage = `usage: starter webhooks parked [--held] [--limit N]
+const webhooksUsage = `usage: starter webhooks parked [--held] [--limit N] | starter webhooks retry ID
 
   starter webhooks parked            payment webhook events parked for an operator
   starter webhooks parked --held     also the events still waiting (for their invoice,
                                      payment or dispute), with what they wait for
+  starter webhooks retry ID          send parked event ID (the "id" of the list) back to
+                                     be applied, e.g. after issuing its invoice
 
-It calls GET /v1/webhooks/events with DUNWELL_API_KEY (read scope).`
+It calls GET /v1/webhooks/events (read scope) and POST /v1/webhooks/events/ID/retry
+(operator scope) with DUNWELL_API_KEY.`
 
 // webhooksCmd runs `starter webhooks ...`.
 func webhooksCmd(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 2 && args[0] == "retry" {
+		if _, err := strconv.ParseInt(args[1], 10, 64); err != nil {
+			return usageError{"starter webhooks retry ID: ID is the number in the list's \"id\" field"}
+		}
+		c, err := newAPIClient()
+		if err != nil {
+			return err
+		}
+		return c.do(ctx, http.MethodPost, "/v1/webhooks/events/"+args[1]+"/retry", nil, out)
+	}
 	if len(args) == 0 || args[0] != "parked" {
 		if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
 			_, err := fmt.Fprintln(out, webhooksUsage)

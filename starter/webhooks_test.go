@@ -31,7 +31,13 @@ func TestWebhooksParkedCallsTheAPI(t *testing.T) {
 	require.Equal(t, "Bearer dw_test", got.Header.Get("Authorization"))
 	require.JSONEq(t, `{"events": []}`, out.String())
 
-	for _, args := range [][]string{{"webhooks"}, {"webhooks", "list"}, {"webhooks", "parked", "extra"}, {"webhooks", "parked", "--nope"}} {
+	code = run(context.Background(), []string{"webhooks", "retry", "42"}, strings.NewReader(""), &out, &errOut)
+	require.Equal(t, 0, code, errOut.String())
+	require.Equal(t, http.MethodPost, got.Method)
+	require.Equal(t, "/v1/webhooks/events/42/retry", got.URL.Path)
+
+	for _, args := range [][]string{{"webhooks"}, {"webhooks", "list"}, {"webhooks", "parked", "extra"}, {"webhooks", "parked", "--nope"},
+		{"webhooks", "retry", "x"}, {"webhooks", "retry"}} {
 		require.Equal(t, 2, run(context.Background(), args, strings.NewReader(""), &out, &errOut), "%v", args)
 	}
 }

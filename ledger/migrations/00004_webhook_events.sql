@@ -36,6 +36,9 @@ CREATE TABLE webhook_events (
     next_attempt_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     locked_until    TIMESTAMPTZ,
     applied_at      TIMESTAMPTZ,
+    -- When an operator last sent a parked event back to the forwarder; the wait
+    -- before parking starts again from here.
+    requeued_at     TIMESTAMPTZ,
     updated_at      TIMESTAMPTZ NOT NULL DEFAULT now(),
     UNIQUE (source, event_id),
     CHECK (status <> 'applied' OR applied_at IS NOT NULL)
