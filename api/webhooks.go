@@ -270,7 +270,7 @@ func (s *Server) retryWebhookEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.audit(r, http.StatusOK, ledger.AuditEntry{Action: "webhook.retry", Outcome: "requeued", InvoiceID: e.InvoiceID,
-		Reason: "parked " + e.Source + " event " + e.EventID + " sent back to the forwarder",
+		Reason:  "parked " + e.Source + " event " + e.EventID + " sent back to the forwarder",
 		Details: map[string]any{"webhook_event": e.ID, "source": e.Source, "event_id": e.EventID}})
 	if s.Webhooks.Stored != nil {
 		s.Webhooks.Stored()
