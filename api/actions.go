@@ -93,6 +93,12 @@ type AdjustmentRequest struct {
 	Reason   string `json:"reason"`
 }
 
+// ChangePolicyRequest moves a running invoice to the current version of a policy.
+type ChangePolicyRequest struct {
+	Policy string `json:"policy"`
+	Reason string `json:"reason"`
+}
+
 // ActionResponse answers every operator action.
 type ActionResponse struct {
 	InvoiceID string            `json:"invoice_id"`
@@ -129,6 +135,7 @@ func (s *Server) actionRoutes(mux *http.ServeMux) {
 		"cancel":             {"cancel", auth.ScopeInvoicesWrite, workflows.UpdateCancel, buildReason(true)},
 		"adjustments":        {"adjust", auth.ScopeInvoicesWrite, workflows.UpdateAdjust, s.buildAdjust},
 		"refunds":            {"refund", auth.ScopePaymentsWrite, workflows.UpdateRefund, s.buildRefund},
+		"policy":             {"policy", auth.ScopeOperator, workflows.UpdateChangePolicy, s.buildChangePolicy},
 	} {
 		mux.Handle("POST /v1/invoices/{id}/"+path, s.require(a.scope, s.runAction(a)))
 	}
@@ -241,6 +248,8 @@ func reasonOf(arg any) string {
 	case workflows.RefundInput:
 		return a.Reason
 	case workflows.AdjustInput:
+		return a.Reason
+	case workflows.ChangePolicyInput:
 		return a.Reason
 	}
 	return ""
@@ -405,4 +414,17 @@ func (s *Server) buildAdjust(w http.ResponseWriter, r *http.Request, _ ledger.In
 	}
 	return workflows.AdjustInput{AdjustmentID: req.AdjustmentID, Kind: kind, Amount: amount, Currency: req.Currency, Reason: req.Reason, By: by},
 		map[string]any{"adjustment_id": req.AdjustmentID, "amount_minor": amount, "kind": string(kind)}, true
+}
+
+func (s *Server) buildChangePolicy(w http.ResponseWriter, r *http.Request, _ ledger.Invoice, by string) (any, map[string]any, bool) {
+	var req ChangePolicyRequest
+	if !decode(w, r, &req) {
+		return nil, nil, false
+	}
+	p, ok := s.Policies.Get(req.Policy)
+	if !ok {
+		return nil, nil, badRequest(w, "policy change", collection.FieldErrors{"policy": fmt.Sprintf("unknown policy %q; known: %s", req.Policy, strings.Join(s.Policies.IDs(), ", "))})
+	}
+	return workflows.ChangePolicyInput{Policy: *p, Reason: req.Reason, By: by},
+		map[string]any{"policy_id": p.ID, "policy_version": p.Version}, true
 }

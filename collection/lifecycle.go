@@ -3,6 +3,7 @@ package collection
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/dunwell/dunwell/money"
@@ -67,6 +68,10 @@ const (
 	EventCancelled         = "cancelled"
 	EventWrittenOff        = "written_off"
 	EventOptedOut          = "opted_out"
+	EventLateFeeCharged    = "late_fee_charged"
+	EventInterestCharged   = "interest_charged"
+	EventDiscountTaken     = "discount_taken"
+	EventPolicyChanged     = "policy_changed"
 )
 
 // Adjustment kinds, as in the ledger's adjustments table.
@@ -77,6 +82,9 @@ const (
 	AdjCreditNote = "credit_note"
 	AdjWriteOff   = "write_off"
 	AdjVoid       = "void"
+	AdjLateFee    = "late_fee"
+	AdjInterest   = "interest"
+	AdjDiscount   = "discount"
 )
 
 // Adjustment is a change of the balance that is not a payment.
@@ -730,4 +738,193 @@ func (s *State) Close(to Status, at time.Time, reason, by string) Event {
 	s.Dispute, s.Promise, s.Plan, s.Pause, s.Approval = nil, nil, nil, nil, nil
 	s.Status, s.ClosedAt = to, at
 	return s.record(e)
+}
+
+// --- delivery reports ---
+
+// Delivery statuses the providers report after accepting a message.
+const (
+	DeliveryDelivered = "delivered"
+)
+
+// PermanentDeliveryFailure reports whether a delivery status means the message never
+// reached the customer and never will.
+func PermanentDeliveryFailure(status string) bool {
+	switch status {
+	case "bounced", "bounce", "dropped", "undelivered", "failed", "spamreport":
+		return true
+	}
+	return false
+}
+
+// ApplyDelivery records a provider's delivery report on the notice of that step and
+// channel. A permanent failure of a policy step's notice queues the step's next
+// channel the customer can still be reached on (reachable tells), or, with none left,
+// records the step as undeliverable. It reports whether anything changed.
+func (s *State) ApplyDelivery(p *policy.Policy, step string, ch policy.Channel, status, errText string, at time.Time, reachable func(policy.Channel) bool) bool {
+	idx := -1
+	for i := range s.Notices {
+		if n := &s.Notices[i]; n.Step == step && n.Channel == ch && n.Status == NoticeSent {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		return false
+	}
+	n := &s.Notices[idx]
+	if n.Delivery != "" && n.Delivery != DeliveryDelivered || n.Delivery == status {
+		return false // a final failure stays; a repeat changes nothing
+	}
+	n.Delivery, n.DeliveryError, n.DeliveryAt = status, errText, &at
+	if !PermanentDeliveryFailure(status) {
+		return true
+	}
+	stepIdx := -1
+	for i, st := range p.Steps {
+		if st.Name == step {
+			stepIdx = i
+		}
+	}
+	if stepIdx < 0 {
+		return true // an installment reminder: recorded, no fallback
+	}
+	tried := map[policy.Channel]bool{}
+	for _, m := range s.Notices {
+		if m.Step == step {
+			tried[m.Channel] = true
+		}
+	}
+	for _, f := range s.Fallbacks {
+		if f.Step == stepIdx {
+			tried[f.Channel] = true
+		}
+	}
+	for _, next := range p.Steps[stepIdx].Channels {
+		if !tried[next] && reachable(next) {
+			s.Fallbacks = append(s.Fallbacks, Fallback{Step: stepIdx, Channel: next})
+			return true
+		}
+	}
+	s.Notices = append(s.Notices, Notice{Step: step, Status: NoticeUndeliverable, SentAt: at,
+		Error: "every channel of the step failed; the last: " + status})
+	return true
+}
+
+// --- charges ---
+
+// BookCharges books into the balance the late fees, interest and early-payment
+// discount that the policy makes due by at (ComputeCharges over the payments so far,
+// plus pending, a payment about to be applied), as the difference from what was booked
+// before. Charges follow the policy whatever the invoice's holds; an operator waives
+// them with a credit note.
+//
+// Interest accrues continuously but is booked only when withInterest is set: at each
+// late fee and with each partial payment. A payment of the balance shown settles the
+// invoice, so nobody is left owing the interest of the minutes between quote and
+// payment (see SettlesWithoutInterest).
+func (s *State) BookCharges(p *policy.Policy, inv *Invoice, at time.Time, pending *Payment, withInterest bool) []Event {
+	if s.Status.Terminal() {
+		return nil
+	}
+	payments := s.Payments
+	if pending != nil {
+		payments = append(append([]Payment{}, s.Payments...), *pending)
+	}
+	c := ComputeCharges(p, inv, payments, at)
+	var events []Event
+	book := func(kind, adjKind, key string, delta int64) {
+		if delta == 0 {
+			return
+		}
+		s.Balance = max(0, s.Balance+delta)
+		events = append(events, s.record(Event{Key: key, Kind: kind, At: at, By: "policy",
+			Adjustment: &Adjustment{ID: key, Kind: adjKind, Amount: delta, At: at}}))
+	}
+	if d := c.LateFeesTotal - s.Fees; d > 0 {
+		s.Fees += d
+		book(EventLateFeeCharged, AdjLateFee, fmt.Sprintf("late-fee/%d", s.countEvents(EventLateFeeCharged)+1), d)
+	}
+	if d := c.Interest - s.Interest; d > 0 && withInterest {
+		s.Interest += d
+		book(EventInterestCharged, AdjInterest, fmt.Sprintf("interest/%d", s.countEvents(EventInterestCharged)+1), d)
+	}
+	if d := c.DiscountTaken - s.Discount; d > 0 {
+		s.Discount += d
+		book(EventDiscountTaken, AdjDiscount, "discount", -d)
+	}
+	return events
+}
+
+// SettlesWithoutInterest reports whether a payment of amount settles the balance once
+// the fees and discount due by then are booked (interest since the last booking is
+// then not charged).
+func (s *State) SettlesWithoutInterest(p *policy.Policy, inv *Invoice, at time.Time, pending Payment) bool {
+	c := s.clip()
+	c.BookCharges(p, inv, at, &pending, false)
+	return pending.Amount >= c.Balance
+}
+
+// clip is a copy of the state whose slices an append cannot share with s.
+func (s *State) clip() State {
+	c := *s
+	c.Events, c.Adjustments, c.Payments = slices.Clip(c.Events), slices.Clip(c.Adjustments), slices.Clip(c.Payments)
+	return c
+}
+
+// NextChargeAt is when the next late fee falls due (now if one is due and not yet
+// booked), or zero.
+func (s *State) NextChargeAt(p *policy.Policy, inv *Invoice, now time.Time) time.Time {
+	if p.LateFee == nil || s.Status.Terminal() {
+		return time.Time{}
+	}
+	c := ComputeCharges(p, inv, s.Payments, now)
+	if c.LateFeesTotal > s.Fees {
+		return now
+	}
+	return c.NextLateFeeAt
+}
+
+// --- policy changes ---
+
+// CheckChangePolicy says whether the invoice may move to policy next.
+func (s *State) CheckChangePolicy(cur, next *policy.Policy) error {
+	if s.Status.Terminal() {
+		return conflict(s.Status, "the invoice is %s; its policy can no longer change", s.Status)
+	}
+	if next.ID == cur.ID && next.Version == cur.Version {
+		return conflict(s.Status, "the invoice already runs under %s v%d", cur.ID, cur.Version)
+	}
+	if err := next.Validate(); err != nil {
+		return fmt.Errorf("policy: %v", err)
+	}
+	return nil
+}
+
+// ChangePolicy moves the state to policy next: steps carry over by name, so no step
+// already sent or skipped is sent again, and the schedule resumes after the last step
+// handled under the old policy. A pending fallback or deferral of an old step is
+// dropped (its step index means nothing in the new policy).
+func (s *State) ChangePolicy(cur, next *policy.Policy, at time.Time, by, reason string) Event {
+	handled := map[string]bool{}
+	for _, n := range s.Notices {
+		handled[n.Step] = true
+	}
+	for _, name := range s.Skipped {
+		handled[name] = true
+	}
+	done := 0
+	for i, st := range next.Steps {
+		if handled[st.Name] {
+			done = i + 1
+		}
+	}
+	for _, st := range next.Steps[:done] {
+		if !handled[st.Name] {
+			s.Skipped = append(s.Skipped, st.Name) // before a handled step: never sent late
+		}
+	}
+	s.StepsDone = done
+	s.Fallbacks, s.Deferred = nil, nil
+	return s.record(Event{Key: fmt.Sprintf("policy/%s/%d", next.ID, next.Version), Kind: EventPolicyChanged, At: at, By: by,
+		Reason: fmt.Sprintf("%s v%d -> %s v%d: %s", cur.ID, cur.Version, next.ID, next.Version, reason)})
 }

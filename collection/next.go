@@ -32,6 +32,10 @@ const (
 	// ActionApprovalTimeout: nobody decided the escalation in time; the policy's
 	// default decision applies.
 	ActionApprovalTimeout ActionKind = "approval_timeout"
+	// ActionFallback: re-send step Step on Channel after a delivery failure.
+	ActionFallback ActionKind = "fallback"
+	// ActionCharge: a late fee falls due; it is booked with the interest to date.
+	ActionCharge ActionKind = "late_fee"
 )
 
 // Action is the next thing to happen to an invoice and when.
@@ -42,6 +46,8 @@ type Action struct {
 	Step int `json:"-"`
 	// Installment is the index of the plan's installment for the installment actions.
 	Installment int `json:"-"`
+	// Channel is the channel of an ActionFallback.
+	Channel policy.Channel `json:"-"`
 	// Skip lists steps whose time has passed but that are superseded by Step: when an
 	// invoice is issued (or resumes) late, only the latest due reminder is sent.
 	Skip []string `json:"-"`
@@ -97,6 +103,15 @@ func NextWith(p *policy.Policy, inv *Invoice, s *State, now time.Time, opts Opti
 	if s.Status.Terminal() || s.Balance <= 0 {
 		return Action{Kind: ActionNone}
 	}
+	a := nextDunning(p, inv, s, now, opts)
+	if at := s.NextChargeAt(p, inv, now); !at.IsZero() && (a.Kind == ActionNone || at.Before(a.At)) {
+		return Action{Kind: ActionCharge, At: at}
+	}
+	return a
+}
+
+// nextDunning is the next reminder, status change, escalation or hold deadline.
+func nextDunning(p *policy.Policy, inv *Invoice, s *State, now time.Time, opts Options) Action {
 	if s.Held() || s.Escalation != nil {
 		return nextOnHold(p, inv, s)
 	}
@@ -115,6 +130,15 @@ func NextWith(p *policy.Policy, inv *Invoice, s *State, now time.Time, opts Opti
 			best = a
 		}
 	}
+	if len(s.Fallbacks) > 0 {
+		f := s.Fallbacks[0]
+		at, why := intoContactWindow(p, inv, s, now)
+		a := Action{Kind: ActionFallback, At: at, Step: f.Step, Channel: f.Channel}
+		if !at.Equal(now) {
+			a.MovedFrom, a.MoveReason = now, why
+		}
+		consider(a)
+	}
 	if s.Status == StatusOpen { // DeriveStatus keeps this equal to !PastDue
 		consider(Action{Kind: ActionOverdue, At: inv.DueEnd()})
 	}
@@ -130,6 +154,9 @@ func NextWith(p *policy.Policy, inv *Invoice, s *State, now time.Time, opts Opti
 		if opts.ContactRules {
 			planned := remind.At
 			at, why := intoContactWindow(p, inv, s, planned)
+			if d := s.Deferred; d != nil && d.Step == i && d.At.After(at) {
+				at, why = d.At, d.Reason // the daily cap refused it earlier
+			}
 			if opts.LateSendsInWindow && at.Before(now) {
 				// Due while on hold (or while no worker ran): the window applies from now.
 				var whyLate string
@@ -231,6 +258,10 @@ func Describe(p *policy.Policy, inv *Invoice, a Action) string {
 		return fmt.Sprintf("installment %d must be paid by %s", a.Installment+1, when)
 	case ActionApprovalTimeout:
 		return fmt.Sprintf("escalation approval times out at %s", when)
+	case ActionCharge:
+		return fmt.Sprintf("late fee charged at %s", when)
+	case ActionFallback:
+		return fmt.Sprintf("%s again by %s (the last message was not delivered) at %s", p.Steps[a.Step].Name, a.Channel, when)
 	default:
 		return "waiting for payment"
 	}

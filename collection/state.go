@@ -55,6 +55,18 @@ type Notice struct {
 	// MoveReason says why.
 	MovedFrom  *time.Time `json:"moved_from,omitempty"`
 	MoveReason string     `json:"move_reason,omitempty"`
+	// Delivery is the provider's later word on a sent notice: "delivered", or a
+	// permanent failure ("bounced", "dropped", "undelivered", "failed").
+	Delivery      string     `json:"delivery,omitempty"`
+	DeliveryError string     `json:"delivery_error,omitempty"`
+	DeliveryAt    *time.Time `json:"delivery_at,omitempty"`
+}
+
+// Fallback is a step to send again on another channel because its notice failed
+// after the provider had accepted it (a bounce, an undelivered SMS).
+type Fallback struct {
+	Step    int            `json:"step"`
+	Channel policy.Channel `json:"channel"`
 }
 
 // Payment is money received against the invoice.
@@ -77,7 +89,11 @@ type State struct {
 	Status  Status `json:"status"`
 	Balance int64  `json:"balance_minor"`
 	Credit  int64  `json:"credit_minor"` // over-payment kept for the customer
-	Fees    int64  `json:"fees_minor"`
+	// Fees, Interest and Discount are the late fees, interest and early-payment
+	// discount booked into the balance so far (see BookCharges).
+	Fees     int64 `json:"fees_minor"`
+	Interest int64 `json:"interest_minor,omitempty"`
+	Discount int64 `json:"discount_minor,omitempty"`
 	// StepsDone counts the policy steps already handled (sent, failed or skipped), in
 	// policy order.
 	StepsDone  int         `json:"steps_done"`
@@ -109,6 +125,17 @@ type State struct {
 	Adjustments []Adjustment `json:"adjustments,omitempty"`
 	// Events is the lifecycle history, in order.
 	Events []Event `json:"events,omitempty"`
+	// Fallbacks are re-sends owed after a delivery failure, in order.
+	Fallbacks []Fallback `json:"fallbacks,omitempty"`
+	// Deferred holds a reminder the per-customer daily cap refused until a later day.
+	Deferred *Deferral `json:"deferred,omitempty"`
+}
+
+// Deferral moves policy step Step to At, for Reason.
+type Deferral struct {
+	Step   int       `json:"step"`
+	At     time.Time `json:"at"`
+	Reason string    `json:"reason"`
 }
 
 // NewState is the state of a freshly issued invoice.

@@ -10,14 +10,18 @@ import (
 // View is the collection state as the `state` query and GET /v1/invoices/{id} return
 // it: money as decimal strings in major units of the invoice's currency.
 type View struct {
-	InvoiceID    string          `json:"invoice_id"`
-	CustomerID   string          `json:"customer_id"`
-	Status       Status          `json:"status"`
-	Currency     string          `json:"currency"`
-	AmountDue    string          `json:"amount_due"`
-	Balance      string          `json:"balance"`
-	Credit       string          `json:"credit"`
-	Fees         string          `json:"fees"`
+	InvoiceID  string `json:"invoice_id"`
+	CustomerID string `json:"customer_id"`
+	Status     Status `json:"status"`
+	Currency   string `json:"currency"`
+	AmountDue  string `json:"amount_due"`
+	Balance    string `json:"balance"`
+	Credit     string `json:"credit"`
+	Fees       string `json:"fees"`
+	// Interest and Discount are the interest charged and the early-payment discount
+	// taken so far (both already in Balance).
+	Interest     string          `json:"interest"`
+	Discount     string          `json:"discount"`
 	DueDate      string          `json:"due_date"`
 	Policy       PolicyRef       `json:"policy"`
 	Stage        string          `json:"dunning_stage"`
@@ -91,6 +95,7 @@ func NewView(p *policy.Policy, inv *Invoice, s *State, next Action) View {
 		SkippedSteps: s.Skipped,
 	}
 	v.OriginalAmount = money.Format(inv.AmountDue, cur)
+	v.Interest, v.Discount = money.Format(s.Interest, cur), money.Format(s.Discount, cur)
 	v.Dispute, v.Promise, v.Plan, v.Pause, v.Approval = s.Dispute, s.Promise, s.Plan, s.Pause, s.Approval
 	v.EscalationRejected, v.OptedOut = s.EscalationRejected, s.OptedOut
 	v.Adjustments = append([]Adjustment{}, s.Adjustments...)

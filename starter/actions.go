@@ -44,6 +44,7 @@ var actionUsage = map[string]string{
 	"write-off":       "starter write-off INVOICE_ID -reason TEXT",
 	"refund":          "starter refund INVOICE_ID -refund-id R -amount AMOUNT -currency CUR [-kind refund|chargeback] [-payment-id P] [-reason TEXT]",
 	"adjust":          "starter adjust INVOICE_ID -adjustment-id A -kind adjustment|credit_note -amount AMOUNT -currency CUR -reason TEXT",
+	"change-policy":   "starter change-policy INVOICE_ID -policy ID -reason TEXT",
 }
 
 // actionPath maps each command to its route under /v1/invoices/{id}/.
@@ -51,6 +52,7 @@ var actionPath = map[string]string{
 	"dispute": "dispute", "resolve-dispute": "dispute/resolve", "promise": "promise", "plan": "plan",
 	"pause": "pause", "resume": "resume", "approve": "escalation/approve", "reject": "escalation/reject",
 	"cancel": "cancel", "write-off": "write-off", "refund": "refunds", "adjust": "adjustments",
+	"change-policy": "policy",
 }
 
 // operatorAction runs one action command.
@@ -111,6 +113,10 @@ func operatorAction(ctx context.Context, name string, args []string, out io.Writ
 		fs.StringVar(&req.Amount, "amount", "", "amount in major units")
 		fs.StringVar(&req.Currency, "currency", "", "ISO 4217 currency")
 		body, required = req, []string{"adjustment-id", "kind", "amount", "currency", "reason"}
+	case "change-policy":
+		req := &api.ChangePolicyRequest{}
+		fs.StringVar(&req.Policy, "policy", "", "the policy id to move to (its current version)")
+		body, required = req, []string{"policy", "reason"}
 	default:
 		return use
 	}
@@ -157,6 +163,8 @@ func setReason(body any, reason string) {
 	case *api.RefundRequest:
 		b.Reason = reason
 	case *api.AdjustmentRequest:
+		b.Reason = reason
+	case *api.ChangePolicyRequest:
 		b.Reason = reason
 	}
 }

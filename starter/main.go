@@ -12,6 +12,7 @@
 //	starter webhooks retry ID             send a parked webhook event back to be applied
 //	starter dispute|promise|plan|pause|resume|approve|reject|cancel|write-off|refund|adjust ID [flags]
 //	                                      operator actions (see usage)
+//	starter policy validate|preview       check policy files; print an invoice's timeline (local)
 //
 // The CLI talks to DUNWELL_API_URL (default http://127.0.0.1:8080) with the API key in
 // DUNWELL_API_KEY; `starter keys` is an admin tool that uses DATABASE_URL instead.
@@ -41,6 +42,8 @@ commands:
   keys      manage API keys (admin):   starter keys create --name ci --scope invoices:write,read
                                        starter keys list | starter keys revoke ID|NAME
   webhooks  parked payment webhooks:   starter webhooks parked [--held] | starter webhooks retry ID
+  policy    check and preview policies (local): starter policy validate policies/
+                                       starter policy preview standard -f invoice.json
 
 operator actions (each prints the invoice's new status and balance):
   dispute INV -reason TEXT [-id D] [-resolve-by DATE]
@@ -52,6 +55,7 @@ operator actions (each prints the invoice's new status and balance):
   cancel INV -reason TEXT                          write-off INV -reason TEXT
   refund INV -refund-id R -amount AMOUNT -currency CUR [-kind chargeback] [-payment-id P]
   adjust INV -adjustment-id A -kind adjustment|credit_note -amount AMOUNT -currency CUR -reason TEXT
+  change-policy INV -policy ID -reason TEXT        move a running invoice to a policy's current version
 
 The CLI calls the API at DUNWELL_API_URL (default http://127.0.0.1:8080), sending
 DUNWELL_API_KEY as its Bearer key. "starter keys" talks to PostgreSQL directly at
@@ -90,8 +94,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "webhooks":
 		err = webhooksCmd(ctx, args[1:], stdout)
 	case "dispute", "resolve-dispute", "promise", "plan", "pause", "resume", "approve", "reject",
-		"cancel", "write-off", "refund", "adjust":
+		"cancel", "write-off", "refund", "adjust", "change-policy":
 		err = operatorAction(ctx, args[0], args[1:], stdout)
+	case "policy":
+		err = policyCmd(args[1:], stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

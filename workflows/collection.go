@@ -46,6 +46,9 @@ const (
 	// changeStepBound (v1): a run also continues as new after stepBound turns of its
 	// main loop; before it, only the history length and the server's suggestion did.
 	changeStepBound = "step-bound"
+	// changeDailyCap (v1): before a reminder, the per-customer daily cap is reserved in
+	// the ledger (an activity) when the policy sets one.
+	changeDailyCap = "daily-cap"
 )
 
 var acts *activities.Activities // method values name the activities; never called directly
@@ -102,8 +105,10 @@ type collector struct {
 	// wake is signalled by handlers when the state changed, so the main loop
 	// recomputes its next action instead of sleeping on a stale timer.
 	wake workflow.Channel
-	// optOuts receives the opt-out signal; the main loop handles it.
-	optOuts workflow.ReceiveChannel
+	// optOuts and deliveries receive the opt-out and delivery signals; the main loop
+	// handles them.
+	optOuts    workflow.ReceiveChannel
+	deliveries workflow.ReceiveChannel
 	// statusRecorded: the final status was written to the ledger by the event that
 	// set it (cancel, write-off, a settling credit note), so the end of the run does
 	// not write it again.
@@ -215,6 +220,7 @@ func (c *collector) waitForTimerOrEvent(ctx workflow.Context, now time.Time) {
 	}
 	sel.AddReceive(c.wake, func(ch workflow.ReceiveChannel, _ bool) { ch.Receive(ctx, nil) })
 	sel.AddReceive(c.optOuts, func(workflow.ReceiveChannel, bool) {}) // handled at the loop's top
+	sel.AddReceive(c.deliveries, func(workflow.ReceiveChannel, bool) {})
 	sel.Select(ctx)
 }
 
@@ -241,6 +247,10 @@ func (c *collector) perform(ctx workflow.Context, a collection.Action) error {
 		return c.remindInstallment(ctx, a)
 	case collection.ActionInstallmentDue:
 		return c.planBroken(ctx, a)
+	case collection.ActionFallback:
+		return c.fallback(ctx, a)
+	case collection.ActionCharge:
+		return c.recordEvents(ctx, c.st.BookCharges(&c.pol, &c.inv, workflow.Now(ctx), nil, true), nil)
 	case collection.ActionApprovalTimeout:
 		def := c.st.Approval.Default
 		e := c.st.Decide(def == policy.DecisionApprove, workflow.Now(ctx), "system", "no decision before the deadline; the policy's default is "+def)
@@ -254,6 +264,10 @@ func (c *collector) perform(ctx workflow.Context, a collection.Action) error {
 // step's next channel when a provider says the recipient can never be reached.
 func (c *collector) remind(ctx workflow.Context, a collection.Action) error {
 	step := c.pol.Steps[a.Step]
+	if ok, err := c.reserveContact(ctx, a, step); err != nil || !ok {
+		return err
+	}
+	c.st.Deferred = nil
 	c.st.Skipped = append(c.st.Skipped, a.Skip...)
 	c.st.StepsDone = a.Step + 1
 	channels := c.reachable(step)
@@ -294,6 +308,34 @@ func (c *collector) remind(ctx workflow.Context, a collection.Action) error {
 	return nil
 }
 
+// reserveContact asks the ledger whether the customer may get one more reminder today
+// across all their invoices, when the policy caps it. Refused, the reminder is
+// deferred to the next allowed moment of a later day (the main loop re-plans).
+func (c *collector) reserveContact(ctx workflow.Context, a collection.Action, step policy.Step) (bool, error) {
+	if c.pol.Contact == nil || c.pol.Contact.MaxPerCustomerPerDay <= 0 {
+		return true, nil
+	}
+	if workflow.GetVersion(ctx, changeDailyCap, workflow.DefaultVersion, 1) < 1 {
+		return true, nil
+	}
+	now := workflow.Now(ctx)
+	req := activities.ContactCapRequest{
+		CustomerID: c.inv.Customer.ID, InvoiceID: c.inv.ID, Step: step.Name, Timezone: c.inv.Customer.Timezone,
+		At: now, MaxPerDay: c.pol.Contact.MaxPerCustomerPerDay,
+	}
+	var res activities.ContactCapResult
+	if err := workflow.ExecuteActivity(c.ledgerOptions(ctx, "daily contact cap for "+step.Name), acts.ReserveContact, req).Get(ctx, &res); err != nil {
+		return false, fmt.Errorf("reserving a contact for %s: %w", step.Name, err)
+	}
+	if res.Allowed {
+		return true, nil
+	}
+	at, why := collection.AfterDailyCap(&c.pol, &c.inv, now)
+	c.st.Deferred = &collection.Deferral{Step: a.Step, At: at, Reason: why}
+	c.logger.Info("Reminder deferred by the daily contact cap", "step", step.Name, "until", at)
+	return false, nil
+}
+
 // reachable lists the step's channels the customer can be reached on and has not
 // opted out of, in the step's order of preference.
 func (c *collector) reachable(step policy.Step) []policy.Channel {
@@ -320,6 +362,30 @@ func (c *collector) sendOptions(ctx workflow.Context, summary string) workflow.C
 			NonRetryableErrorTypes: []string{activities.ErrTypeRecipientInvalid, activities.ErrTypeBadRequest, activities.ErrTypeOutcomeUnknown},
 		},
 	})
+}
+
+// fallback sends a step again on the channel queued after a delivery failure.
+func (c *collector) fallback(ctx workflow.Context, a collection.Action) error {
+	c.st.Fallbacks = c.st.Fallbacks[1:]
+	step := c.pol.Steps[a.Step]
+	if c.st.IsOptedOut(a.Channel) || !c.inv.Customer.Reachable(a.Channel) {
+		return nil
+	}
+	var res activities.NoticeResult
+	err := workflow.ExecuteActivity(c.sendOptions(ctx, fmt.Sprintf("%s again by %s after a delivery failure", step.Name, a.Channel)),
+		acts.SendNotice, c.noticeRequest(step, a.Channel, a.At)).Get(ctx, &res)
+	if err == nil {
+		c.st.Notices = append(c.st.Notices, withMove(collection.Notice{
+			Step: step.Name, Channel: a.Channel, Status: collection.NoticeSent, SentAt: res.SentAt, ProviderID: res.ProviderID,
+		}, a))
+		return nil
+	}
+	status := collection.NoticeUndeliverable
+	if isErrorType(err, activities.ErrTypeOutcomeUnknown) {
+		status = collection.NoticeUnknown
+	}
+	c.st.Notices = append(c.st.Notices, collection.Notice{Step: step.Name, Channel: a.Channel, Status: status, SentAt: workflow.Now(ctx), Error: failureMessage(err)})
+	return nil
 }
 
 func (c *collector) noticeRequest(step policy.Step, ch policy.Channel, at time.Time) activities.NoticeRequest {

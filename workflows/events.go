@@ -1,6 +1,9 @@
 package workflows
 
-import "github.com/dunwell/dunwell/collection"
+import (
+	"github.com/dunwell/dunwell/collection"
+	"github.com/dunwell/dunwell/policy"
+)
 
 // Names of the lifecycle updates and signals. Every event a caller needs an answer to
 // is an Update: its validator rejects a transition the current state forbids before it
@@ -29,6 +32,10 @@ const (
 	// the workflow.
 	UpdateCancel   = "cancel"
 	UpdateWriteOff = "write-off"
+
+	// UpdateChangePolicy moves the invoice to another policy (version); see
+	// ChangePolicyInput.
+	UpdateChangePolicy = "change-policy"
 
 	// SignalOptOut tells the workflow a channel address no longer takes messages
 	// (STOP, unsubscribe, spam report, hard bounce); see OptOutInput.
@@ -189,4 +196,14 @@ type DeliveryInput struct {
 	Status string `json:"status"`
 	Error  string `json:"error,omitempty"`
 	At     string `json:"at,omitempty"` // RFC 3339
+}
+
+// ChangePolicyInput moves a running invoice to another policy or policy version. The
+// state carries over: payments, fees booked, notices sent. A step of the new policy
+// whose name was already sent (or skipped) is not sent again, nor is any step before
+// it; the schedule goes on from the first step after the last one handled.
+type ChangePolicyInput struct {
+	Policy policy.Policy `json:"policy"`
+	Reason string        `json:"reason"`
+	By     Actor         `json:"by"`
 }

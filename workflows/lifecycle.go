@@ -119,12 +119,14 @@ func (c *collector) registerLifecycleHandlers(ctx workflow.Context) error {
 		{UpdateReject, c.reject, c.validateDecision},
 		{UpdateCancel, c.cancel, c.validateCancel},
 		{UpdateWriteOff, c.writeOff, c.validateWriteOff},
+		{UpdateChangePolicy, c.changePolicy, c.validateChangePolicy},
 	} {
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, r.name, r.handler, workflow.UpdateHandlerOptions{Validator: r.validator}); err != nil {
 			return fmt.Errorf("registering the %s update: %w", r.name, err)
 		}
 	}
 	c.optOuts = workflow.GetSignalChannel(ctx, SignalOptOut)
+	c.deliveries = workflow.GetSignalChannel(ctx, SignalDelivery)
 	return nil
 }
 
@@ -427,8 +429,8 @@ func (c *collector) validateCancel(ctx workflow.Context, in ReasonInput) error {
 
 func (c *collector) cancel(ctx workflow.Context, in ReasonInput) (EventResult, error) {
 	balance := c.st.Balance
-	e := c.st.Close(collection.StatusCancelled, workflow.Now(ctx), in.Reason, in.By)
-	return c.result(false), c.recordEvents(ctx, []collection.Event{e}, map[string]any{"voided_minor": balance})
+	events := []collection.Event{c.st.Close(collection.StatusCancelled, workflow.Now(ctx), in.Reason, in.By)}
+	return c.result(false), c.recordEvents(ctx, events, map[string]any{"voided_minor": balance})
 }
 
 func (c *collector) validateWriteOff(ctx workflow.Context, in ReasonInput) error {
@@ -439,9 +441,42 @@ func (c *collector) validateWriteOff(ctx workflow.Context, in ReasonInput) error
 }
 
 func (c *collector) writeOff(ctx workflow.Context, in ReasonInput) (EventResult, error) {
+	// Fees and interest to date are written off with the rest.
+	events := c.st.BookCharges(&c.pol, &c.inv, workflow.Now(ctx), nil, true)
 	balance := c.st.Balance
-	e := c.st.Close(collection.StatusWrittenOff, workflow.Now(ctx), in.Reason, in.By)
-	return c.result(false), c.recordEvents(ctx, []collection.Event{e}, map[string]any{"written_off_minor": balance})
+	events = append(events, c.st.Close(collection.StatusWrittenOff, workflow.Now(ctx), in.Reason, in.By))
+	return c.result(false), c.recordEvents(ctx, events, map[string]any{"written_off_minor": balance})
+}
+
+// --- policy changes ---
+
+func (c *collector) validateChangePolicy(ctx workflow.Context, in ChangePolicyInput) error {
+	if err := firstErr(checkReason(in.Reason, true), checkBy(in.By)); err != nil {
+		return err
+	}
+	return rejection(c.st.CheckChangePolicy(&c.pol, &in.Policy))
+}
+
+func (c *collector) changePolicy(ctx workflow.Context, in ChangePolicyInput) (EventResult, error) {
+	e := c.st.ChangePolicy(&c.pol, &in.Policy, workflow.Now(ctx), in.By, in.Reason)
+	c.pol = in.Policy
+	if err := workflow.UpsertTypedSearchAttributes(ctx, AttrPolicyID.ValueSet(c.pol.ID)); err != nil {
+		c.logger.Error("Search attribute upsert failed", "error", err)
+	}
+	return c.result(false), c.recordPolicyChange(ctx, e)
+}
+
+func (c *collector) recordPolicyChange(ctx workflow.Context, e collection.Event) error {
+	c.wake.SendAsync(true)
+	rec := activities.EventRecord{
+		InvoiceID: c.inv.ID, EventKey: e.Key, Kind: e.Kind, Reason: e.Reason, Actor: e.By,
+		Details: map[string]any{"policy_id": c.pol.ID, "policy_version": c.pol.Version, "steps_done": c.st.StepsDone},
+		At:      e.At, Status: string(c.st.Status), Balance: c.st.Balance, PolicyID: c.pol.ID, PolicyVersion: c.pol.Version,
+	}
+	if err := workflow.ExecuteActivity(c.ledgerOptions(ctx, "record policy change"), acts.RecordEvent, rec).Get(ctx, nil); err != nil {
+		c.logger.Error("Recording the policy change failed", "error", err)
+	}
+	return nil
 }
 
 // --- opt-outs ---
@@ -451,6 +486,31 @@ func (c *collector) drainSignals(ctx workflow.Context) {
 	var in OptOutInput
 	for c.optOuts.ReceiveAsync(&in) {
 		c.optOut(ctx, in)
+	}
+	var d DeliveryInput
+	for c.deliveries.ReceiveAsync(&d) {
+		c.delivery(ctx, d)
+	}
+}
+
+// delivery records a provider's delivery report on its notice; a permanent failure
+// sends the step again on its next channel (see collection.State.ApplyDelivery).
+func (c *collector) delivery(ctx workflow.Context, in DeliveryInput) {
+	prefix := c.inv.ID + "/"
+	rest, ok := strings.CutPrefix(in.NoticeKey, prefix)
+	i := strings.LastIndex(rest, "/")
+	if !ok || i <= 0 || len(in.Status) > 32 || len(in.Error) > 500 {
+		c.logger.Warn("Ignoring a delivery report for another or malformed notice key", "notice_key", in.NoticeKey)
+		return
+	}
+	step, ch := rest[:i], policy.Channel(rest[i+1:])
+	at := workflow.Now(ctx)
+	if t, err := time.Parse(time.RFC3339, in.At); err == nil {
+		at = t.UTC()
+	}
+	reachable := func(ch policy.Channel) bool { return c.inv.Customer.Reachable(ch) && !c.st.IsOptedOut(ch) }
+	if c.st.ApplyDelivery(&c.pol, step, ch, in.Status, in.Error, at, reachable) {
+		c.logger.Info("Delivery report", "step", step, "channel", ch, "status", in.Status)
 	}
 }
 

@@ -14,6 +14,8 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/dunwell/dunwell/collection"
+	"github.com/dunwell/dunwell/money"
+	"github.com/dunwell/dunwell/policies"
 	"github.com/dunwell/dunwell/policy"
 )
 
@@ -194,13 +196,14 @@ func (s *collectionSuite) TestPlanRemindsPerInstallmentAndAMissedOneBreaksIt() {
 	})
 	// The second installment is never paid: the plan breaks on Jan 13 (10th + 2 days
 	// grace) and the main schedule resumes; then the invoice is paid.
-	// The escalation date (Dec 31) passed during the plan: the hand-off follows at once.
-	s.queryState(74*day, func(v collection.View) { s.Equal(collection.StatusEscalated, v.Status) })
+	// The escalation date (Dec 31) passed during the plan: the approval of the hand-off
+	// is asked at once (the standard policy requires one; it defaults to approve in 3 days).
+	s.queryState(74*day, func(v collection.View) { s.Equal(collection.StatusAwaitingApproval, v.Status) })
 	s.pay(76*day, PaymentInput{PaymentID: "rest", Amount: 75000, Currency: "USD"}, func(PaymentResult, error) {})
 	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
 
 	s.Equal(collection.StatusPaid, s.result().Status)
-	s.Equal([]string{"plan_agreed", "plan_broken"}, s.eventKinds())
+	s.Equal([]string{"plan_agreed", "plan_broken", "approval_requested", "approved"}, s.eventKinds())
 	steps := s.sentSteps()
 	s.Contains(steps, "plan1-installment-1")
 	s.Contains(steps, "plan1-installment-2")
@@ -429,4 +432,137 @@ func TestYearLongPlanSurvivesContinueAsNew(t *testing.T) {
 		return
 	}
 	t.Fatal("the plan never finished")
+}
+
+func (s *collectionSuite) TestUndeliveredSMSFallsBackToEmailAndABounceIsRecorded() {
+	// overdue-7 goes by SMS on Dec 8; Twilio later reports it undelivered.
+	s.env.RegisterDelayedCallback(func() {
+		s.env.SignalWorkflow(SignalDelivery, DeliveryInput{NoticeKey: "INV-1/overdue-7/sms", Status: "undelivered", Error: "30003 unreachable"})
+	}, 37*day+6*time.Hour)
+	// The Dec 2 email bounces: overdue-1 has no other channel.
+	s.env.RegisterDelayedCallback(func() {
+		s.env.SignalWorkflow(SignalDelivery, DeliveryInput{NoticeKey: "INV-1/overdue-1/email", Status: "bounced", Error: "550 no such user"})
+		s.env.SignalWorkflow(SignalDelivery, DeliveryInput{NoticeKey: "OTHER/overdue-1/email", Status: "bounced"})
+	}, 32*day)
+	s.queryState(38*day, func(v collection.View) {
+		var got []string
+		for _, n := range v.Notices {
+			got = append(got, n.Step+"/"+string(n.Channel)+"/"+string(n.Status)+"/"+n.Delivery)
+		}
+		s.Equal([]string{
+			"due-soon/email/sent/", "overdue-1/email/sent/bounced", "overdue-1//undeliverable/",
+			"overdue-7/sms/sent/undelivered", "overdue-7/email/sent/",
+		}, got)
+	})
+	s.pay(40*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
+	s.Equal(collection.StatusPaid, s.result().Status)
+	var fallback []sentNotice
+	for _, n := range s.sends {
+		if n.req.Step == "overdue-7" {
+			fallback = append(fallback, n)
+		}
+	}
+	s.Require().Len(fallback, 2)
+	s.Equal(policy.Email, fallback[1].req.Channel)
+	s.True(time.Date(2026, 12, 8, 16, 0, 0, 0, time.UTC).Equal(fallback[1].at), "sent when the report arrived, inside the window")
+}
+
+func (s *collectionSuite) TestLateFeeAndInterestAreBookedAndPaid() {
+	// Standard policy: charges from Dec 2 00:00 New York; 5 days' grace; a 1.5% fee on
+	// Dec 7 and Jan 6; 8% a year interest from Dec 7, booked with each fee. On Jan 10
+	// the customer pays the balance shown.
+	var owed int64
+	s.queryState(70*day, func(v collection.View) {
+		s.Equal("37.50", v.Fees)
+		s.Equal("8.22", v.Interest, "1,250.00 × 8% × 30/365")
+		amount, err := money.Parse(v.Balance, "USD")
+		s.NoError(err)
+		owed = amount
+	})
+	s.env.RegisterDelayedCallback(func() {
+		s.env.UpdateWorkflow(UpdatePayment, "", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { s.Fail("rejected", err) }, OnAccept: func() {},
+			OnComplete: func(v any, err error) {
+				s.NoError(err)
+				s.Equal(collection.StatusPaid, v.(PaymentResult).Status)
+			},
+		}, PaymentInput{PaymentID: "all", Amount: owed, Currency: "USD"})
+	}, 70*day+time.Minute)
+	s.env.ExecuteWorkflow(InvoiceCollection, s.inputWithCharges("standard"))
+
+	s.Equal(collection.StatusPaid, s.result().Status)
+	var fees, interest int64
+	for _, e := range s.events {
+		switch e.Kind {
+		case "late_fee_charged":
+			fees += e.Adjustment.Amount
+			s.Equal("late_fee", e.Adjustment.Kind)
+		case "interest_charged":
+			interest += e.Adjustment.Amount
+		}
+	}
+	s.EqualValues(3750, fees, "1.5% of 1,250.00 on Dec 7 and on Jan 6")
+	s.EqualValues(822, interest)
+	s.EqualValues(125000+fees+interest, owed, "the balance shown settles it; interest since Jan 6 is not charged")
+}
+
+func (s *collectionSuite) TestEarlyPaymentDiscountSettlesTheInvoice() {
+	in := s.input("standard")
+	in.Policy.Discount = &policy.Discount{Percent: policy.Rate(200), Within: policy.Offset{Days: 10, InDays: true}}
+	s.pay(5*day, PaymentInput{PaymentID: "early", Amount: 122500, Currency: "USD"}, func(r PaymentResult, err error) {
+		s.NoError(err)
+		s.Equal(collection.StatusPaid, r.Status)
+		s.Zero(r.Balance)
+	})
+	s.env.ExecuteWorkflow(InvoiceCollection, in)
+	s.Equal(collection.StatusPaid, s.result().Status)
+	s.Require().Len(s.events, 1)
+	s.Equal("discount_taken", s.events[0].Kind)
+	s.EqualValues(-2500, s.events[0].Adjustment.Amount)
+}
+
+func (s *collectionSuite) TestDailyContactCapDefersAReminderToTheNextDay() {
+	// The customer's other invoices used today's contacts on Dec 2: overdue-1 waits for
+	// Dec 3 08:00 (the next allowed moment of a later day) and the move is recorded.
+	s.refuseCap["overdue-1"] = true
+	var view collection.View
+	s.queryState(33*day, func(v collection.View) { view = v })
+	s.pay(40*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
+	s.Equal(collection.StatusPaid, s.result().Status)
+
+	s.Require().GreaterOrEqual(len(s.sends), 2)
+	s.Equal("overdue-1", s.sends[1].req.Step)
+	s.True(time.Date(2026, 12, 3, 8, 0, 0, 0, ny).Equal(s.sends[1].at), "sent %v", s.sends[1].at.In(ny))
+	s.Require().GreaterOrEqual(len(view.Notices), 2)
+	s.Contains(view.Notices[1].MoveReason, "per customer per day")
+	s.Require().NotNil(view.Notices[1].MovedFrom)
+	s.True(time.Date(2026, 12, 2, 10, 0, 0, 0, ny).Equal(*view.Notices[1].MovedFrom))
+}
+
+func (s *collectionSuite) TestMovingToAnotherPolicyKeepsStateAndSendsNoStepTwice() {
+	// After due-soon and overdue-1 (Dec 2), the invoice moves to "strict"; the steps it
+	// shares by name are not sent again.
+	set, err := policies.Shipped()
+	s.Require().NoError(err)
+	strict, ok := set.Get("strict")
+	s.Require().True(ok)
+	next := *strict
+	next.LateFee, next.Interest, next.Discount = nil, nil, nil
+	s.update(time.Hour, UpdateChangePolicy, ChangePolicyInput{Policy: next, Reason: "x"}, s.expect(collection.StatusOpen))
+	s.update(2*time.Hour, UpdateChangePolicy, ChangePolicyInput{Policy: next, Reason: "again"}, s.rejected(ErrTypeConflict))
+	s.update(31*day+2*time.Hour, UpdateChangePolicy, ChangePolicyInput{Policy: s.input("standard").Policy, Reason: "back to standard"}, s.expect(collection.StatusOverdue))
+	s.pay(50*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
+	s.Equal(collection.StatusPaid, s.result().Status)
+	counts := map[string]int{}
+	for _, st := range s.sentSteps() {
+		counts[st]++
+	}
+	for step, n := range counts {
+		s.Equal(1, n, "step %s sent once", step)
+	}
+	s.Equal([]string{"policy_changed", "policy_changed"}, s.eventKinds())
+	s.Equal("strict", s.events[0].PolicyID)
 }
