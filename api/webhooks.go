@@ -43,40 +43,40 @@ type WebhookResponse struct {
 // stripeWebhook serves POST /v1/webhooks/stripe.
 func (s *Server) stripeWebhook(w http.ResponseWriter, r *http.Request) {
 	v := s.Webhooks.Stripe
-	if v == nil {
-		s.webhookNotConfigured(w, r, "STRIPE_WEBHOOK_SECRET")
-		return
-	}
-	body, ok := readWebhookBody(w, r)
-	if !ok {
-		return
-	}
-	if err := v.Verify(body, r.Header.Get(webhooks.HeaderStripeSignature)); err != nil {
-		s.badSignature(w, r, err)
-		return
-	}
-	ev, err := webhooks.ParseStripe(body)
-	s.acceptWebhook(w, r, webhooks.SourceStripe, body, ev, err)
+	s.receiveWebhook(w, r, webhooks.SourceStripe, v != nil, "STRIPE_WEBHOOK_SECRET",
+		func(body []byte) error { return v.Verify(body, r.Header.Get(webhooks.HeaderStripeSignature)) },
+		webhooks.ParseStripe)
 }
 
 // paymentsWebhook serves POST /v1/webhooks/payments: generic payment events signed per
 // the Standard Webhooks spec (see openapi.yaml).
 func (s *Server) paymentsWebhook(w http.ResponseWriter, r *http.Request) {
 	v := s.Webhooks.Payments
-	if v == nil {
-		s.webhookNotConfigured(w, r, "PAYMENTS_WEBHOOK_SECRET")
+	s.receiveWebhook(w, r, webhooks.SourcePayments, v != nil, "PAYMENTS_WEBHOOK_SECRET",
+		func(body []byte) error { return v.Verify(body, r.Header) },
+		func(body []byte) (webhooks.Event, error) {
+			return webhooks.ParseGeneric(r.Header.Get(webhooks.HeaderWebhookID), body)
+		})
+}
+
+// receiveWebhook reads the body, verifies its signature (401 and nothing stored if it
+// fails), parses it and stores it.
+func (s *Server) receiveWebhook(w http.ResponseWriter, r *http.Request, src webhooks.Source, configured bool, variable string,
+	verify func([]byte) error, parse func([]byte) (webhooks.Event, error)) {
+	if !configured {
+		s.webhookNotConfigured(w, r, variable)
 		return
 	}
 	body, ok := readWebhookBody(w, r)
 	if !ok {
 		return
 	}
-	if err := v.Verify(body, r.Header); err != nil {
+	if err := verify(body); err != nil {
 		s.badSignature(w, r, err)
 		return
 	}
-	ev, err := webhooks.ParseGeneric(r.Header.Get(webhooks.HeaderWebhookID), body)
-	s.acceptWebhook(w, r, webhooks.SourcePayments, body, ev, err)
+	ev, err := parse(body)
+	s.acceptWebhook(w, r, src, body, ev, err)
 }
 
 // readWebhookBody reads the raw body, which the signature covers byte for byte. It is
