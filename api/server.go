@@ -68,6 +68,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /v1/webhooks/events", s.require(auth.ScopeRead, s.listWebhookEvents))
 	mux.Handle("POST /v1/webhooks/events/{id}/retry", s.require(auth.ScopeOperator, s.retryWebhookEvent))
 	s.actionRoutes(mux)
+	s.reportRoutes(mux)
 	mux.Handle("POST /v1/session", s.startSession())
 	mux.Handle("DELETE /v1/session", auth.EndSessionHandler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

@@ -7,6 +7,8 @@
 //	starter pay -invoice ID -payment-id P -amount 10.00 -currency USD [-paid-at T]
 //	starter status ID                     print an invoice's collection state
 //	starter audit ID                      print an invoice's audit trail
+//	starter report kpis|aging|steps       print a collections report (table or --json)
+//	starter customer ID                   print a customer's balances and payment behaviour
 //	starter keys create|list|revoke       manage API keys (directly in PostgreSQL)
 //	starter webhooks parked [--held]      payment webhook events parked for an operator
 //	starter webhooks retry ID             send a parked webhook event back to be applied
@@ -39,6 +41,8 @@ commands:
   pay       apply a payment:           starter pay -invoice INV-1 -payment-id pay_1 -amount 10.00 -currency USD
   status    show an invoice's state:   starter status INV-1
   audit     show an invoice's audit trail: starter audit INV-1
+  report    collections reports:       starter report kpis|aging|steps [--from D --to D --currency C] [--json]
+  customer  a customer's behaviour:    starter customer C-42 [--json]
   keys      manage API keys (admin):   starter keys create --name ci --scope invoices:write,read
                                        starter keys list | starter keys revoke ID|NAME
   webhooks  parked payment webhooks:   starter webhooks parked [--held] | starter webhooks retry ID
@@ -89,6 +93,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = status(ctx, args[1:], stdout)
 	case "audit":
 		err = audit(ctx, args[1:], stdout)
+	case "report":
+		err = report(ctx, args[1:], stdout)
+	case "customer":
+		err = customer(ctx, args[1:], stdout)
 	case "keys":
 		err = keys(ctx, args[1:], stdout)
 	case "webhooks":
