@@ -50,6 +50,8 @@ type Server struct {
 	Codec http.Handler
 	// CodecOrigins are the Temporal UI origins allowed to call the codec endpoint.
 	CodecOrigins []string
+	// Webhooks verifies the payment webhooks (see webhooks.go).
+	Webhooks Webhooks
 }
 
 // Handler returns the API's routes.
@@ -60,6 +62,11 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /v1/invoices/{id}", s.require(auth.ScopeRead, s.getInvoice))
 	mux.Handle("POST /v1/invoices/{id}/payments", s.require(auth.ScopePaymentsWrite, s.payInvoice))
 	mux.Handle("GET /v1/invoices/{id}/audit", s.require(auth.ScopeRead, s.getAudit))
+	// Payment webhooks: the provider's signature, not an API key (still body-limited).
+	mux.HandleFunc("POST /v1/webhooks/stripe", s.stripeWebhook)
+	mux.HandleFunc("POST /v1/webhooks/payments", s.paymentsWebhook)
+	mux.Handle("GET /v1/webhooks/events", s.require(auth.ScopeRead, s.listWebhookEvents))
+	mux.Handle("POST /v1/webhooks/events/{id}/retry", s.require(auth.ScopeOperator, s.retryWebhookEvent))
 	s.actionRoutes(mux)
 	s.reportRoutes(mux)
 	mux.Handle("POST /v1/session", s.startSession())

@@ -50,6 +50,8 @@ type Config struct {
 	// CodecCORSOrigins are the Temporal UI origins allowed to call the codec endpoint
 	// from a browser (DUNWELL_CODEC_CORS_ORIGINS).
 	CodecCORSOrigins []string
+	// Webhooks verifies the payment webhooks (see webhooks.go).
+	Webhooks Webhooks
 }
 
 // Temporal is how to reach the Temporal service.
@@ -106,6 +108,9 @@ type Twilio struct {
 //	                        encrypts, all decrypt                     (required)
 //	DUNWELL_CODEC_DISABLED  "true" to run without payload encryption  (false; not with keys)
 //	DUNWELL_CODEC_CORS_ORIGINS  UI origins allowed to call /codec/    (http://localhost:8233)
+//	STRIPE_WEBHOOK_SECRET   Stripe endpoint secrets, whsec_...,...    (none: the endpoint answers 503)
+//	PAYMENTS_WEBHOOK_SECRET generic webhook keys, whsec_<base64>,...  (none: the endpoint answers 503)
+//	WEBHOOK_PARK_AFTER      how long an event may wait before it is parked (72h)
 func Load() (*Config, error) { return load(os.Getenv) }
 
 func load(getenv func(string) string) (*Config, error) {
@@ -176,6 +181,9 @@ func load(getenv func(string) string) (*Config, error) {
 		bad("LOG_FORMAT", "must be text or json")
 	}
 	if err := c.loadCodec(get); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.loadWebhooks(get); err != nil {
 		errs = append(errs, err)
 	}
 	tlsConf, err := temporalTLS(get, c.Temporal.APIKey != "")
