@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dunwell/dunwell/internal/metrics"
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/money"
 	"github.com/dunwell/dunwell/webhooks"
@@ -104,6 +105,7 @@ func (s *Server) badSignature(w http.ResponseWriter, r *http.Request, err error)
 		fields[se.Header] = se.Reason
 	}
 	s.Logger.Warn("Webhook refused: bad signature", "path", r.URL.Path, "remote", r.RemoteAddr, "reason", err.Error())
+	metrics.WebhookEvent(strings.TrimPrefix(r.URL.Path, "/v1/webhooks/"), "bad_signature")
 	writeError(w, http.StatusUnauthorized, "invalid webhook signature; nothing was stored", fields)
 }
 
@@ -118,10 +120,12 @@ func (s *Server) acceptWebhook(w http.ResponseWriter, r *http.Request, src webho
 	var fe webhooks.FieldError
 	if ig, ok := webhooks.IsIgnored(err); ok {
 		s.Logger.Info("Webhook ignored", "source", src, "reason", ig.Reason)
+		metrics.WebhookEvent(string(src), "ignored")
 		writeJSON(w, http.StatusOK, WebhookResponse{Status: "ignored", Source: string(src), Reason: ig.Reason})
 		return
 	}
 	if errors.As(err, &fe) {
+		metrics.WebhookEvent(string(src), "invalid")
 		writeError(w, http.StatusBadRequest, fe.Error(), fe)
 		return
 	}
@@ -155,6 +159,7 @@ func (s *Server) acceptWebhook(w http.ResponseWriter, r *http.Request, src webho
 	} else if s.Webhooks.Stored != nil {
 		s.Webhooks.Stored()
 	}
+	metrics.WebhookEvent(string(src), resp.Status)
 	s.Logger.Info("Webhook stored", "source", src, "event_id", ev.ID, "type", ev.Type, "invoice_id", ev.InvoiceID, "new", stored)
 	writeJSON(w, http.StatusOK, resp)
 }

@@ -39,6 +39,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dunwell/dunwell/internal/metrics"
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/webhooks"
 )
@@ -229,7 +230,9 @@ func (f *Forwarder) handle(ctx context.Context, row ledger.WebhookEvent) {
 	}
 	if err != nil {
 		log.Error("Recording the webhook event's outcome failed; it is retried after its lease", "error", err)
+		return
 	}
+	metrics.WebhookEvent(row.Source, string(out.status))
 }
 
 // apply takes one event as far as it can go now.
