@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -80,7 +81,10 @@ func runTests(m *testing.M) (int, error) {
 		return 1, err
 	}
 	defer env.pg.Stop()
-	if env.temporal, err = testenv.StartTemporal(ctx, testenv.TemporalOptions{ExtraArgs: workflows.DevServerFlags()}); err != nil {
+	// The UI runs under /ui, proxied by the API like `make run` does, and decodes
+	// through the API's own /codec (see ui_browser_test.go).
+	uiArgs := append(workflows.DevServerFlags(), "--ui-public-path", "/ui", "--ui-codec-endpoint", "/codec")
+	if env.temporal, err = testenv.StartTemporal(ctx, testenv.TemporalOptions{ExtraArgs: uiArgs, EnableUI: true}); err != nil {
 		return 1, err
 	}
 	defer env.temporal.Stop()
@@ -122,7 +126,8 @@ func runTests(m *testing.M) (int, error) {
 		return 1, fmt.Errorf("creating the e2e API key: %w", err)
 	}
 	env.api = httptest.NewServer((&api.Server{Temporal: env.client, Ledger: env.ledger, Policies: set, Logger: logger, Auth: authn,
-		Codec: codec.HTTPHandler(env.codecKeys), CodecOrigins: []string{codec.DefaultCORSOrigins}}).Handler())
+		Codec: codec.HTTPHandler(env.codecKeys), CodecOrigins: []string{codec.DefaultCORSOrigins},
+		UIUpstream: &url.URL{Scheme: "http", Host: env.temporal.UIHostPort()}}).Handler())
 	defer env.api.Close()
 
 	env.worker = &workerProcess{bin: workerBin, env: append(os.Environ(),

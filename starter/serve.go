@@ -71,7 +71,7 @@ func serve(ctx context.Context, args []string) error {
 	defer stopForwarder()
 
 	apiServer := &api.Server{Temporal: c, Ledger: store, Policies: set, Logger: logger, Auth: authn,
-		MaxBodyBytes: cfg.APIMaxBodyBytes, CodecOrigins: cfg.CodecCORSOrigins, Webhooks: hooks}
+		MaxBodyBytes: cfg.APIMaxBodyBytes, CodecOrigins: cfg.CodecCORSOrigins, Webhooks: hooks, UIUpstream: cfg.UIUpstream}
 	if cfg.CodecKeys != nil {
 		apiServer.Codec = codec.HTTPHandler(cfg.CodecKeys)
 	}
