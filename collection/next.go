@@ -67,6 +67,10 @@ type Options struct {
 	// while the invoice was on hold (or a worker was down): it goes at the next allowed
 	// moment from now, not at once whatever the hour.
 	LateSendsInWindow bool
+	// LateSendsKeepTime: a late reminder that may go at once keeps its policy time and
+	// is not recorded as moved (the first version recorded every send a moment after
+	// its timer as "sent late").
+	LateSendsKeepTime bool
 }
 
 // StepTime returns when policy step i falls for this invoice.
@@ -95,7 +99,7 @@ func StepTime(p *policy.Policy, inv *Invoice, off policy.Offset) time.Time {
 // escalation whose time has come wins over remaining reminders; otherwise the earliest
 // of (overdue transition, next reminder, escalation).
 func Next(p *policy.Policy, inv *Invoice, s *State, now time.Time) Action {
-	return NextWith(p, inv, s, now, Options{ContactRules: true, LateSendsInWindow: true})
+	return NextWith(p, inv, s, now, Options{ContactRules: true, LateSendsInWindow: true, LateSendsKeepTime: true})
 }
 
 // NextWith is Next with explicit behaviour options.
@@ -159,13 +163,21 @@ func nextDunning(p *policy.Policy, inv *Invoice, s *State, now time.Time, opts O
 			}
 			if opts.LateSendsInWindow && at.Before(now) {
 				// Due while on hold (or while no worker ran): the window applies from now.
-				var whyLate string
-				at, whyLate = intoContactWindow(p, inv, s, now)
-				if why == "" {
-					why = whyLate
-				}
-				if why == "" {
-					why = "sent late: it fell due while the invoice was on hold"
+				late, whyLate := intoContactWindow(p, inv, s, now)
+				switch {
+				case late.After(now):
+					at = late
+					if why == "" {
+						why = whyLate
+					}
+				case opts.LateSendsKeepTime:
+					// Now is allowed: it goes at once, keeping its own time (a timer
+					// that fired a moment ago is not a late send).
+				default:
+					at = late
+					if why == "" {
+						why = "sent late: it fell due while the invoice was on hold"
+					}
 				}
 			}
 			if !at.Equal(planned) {

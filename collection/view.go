@@ -43,8 +43,10 @@ type View struct {
 	// EscalationRejected: an operator decided this invoice is never handed off.
 	EscalationRejected bool             `json:"escalation_rejected,omitempty"`
 	OptedOut           []policy.Channel `json:"opted_out,omitempty"`
-	Adjustments        []Adjustment     `json:"adjustments"`
-	Events             []Event          `json:"events"`
+	// Deferred is a reminder the per-customer daily cap moved to a later day.
+	Deferred    *Deferral    `json:"deferred,omitempty"`
+	Adjustments []Adjustment `json:"adjustments"`
+	Events      []Event      `json:"events"`
 }
 
 // PolicyRef names the policy version an invoice runs under.
@@ -97,7 +99,7 @@ func NewView(p *policy.Policy, inv *Invoice, s *State, next Action) View {
 	v.OriginalAmount = money.Format(inv.AmountDue, cur)
 	v.Interest, v.Discount = money.Format(s.Interest, cur), money.Format(s.Discount, cur)
 	v.Dispute, v.Promise, v.Plan, v.Pause, v.Approval = s.Dispute, s.Promise, s.Plan, s.Pause, s.Approval
-	v.EscalationRejected, v.OptedOut = s.EscalationRejected, s.OptedOut
+	v.EscalationRejected, v.OptedOut, v.Deferred = s.EscalationRejected, s.OptedOut, s.Deferred
 	v.Adjustments = append([]Adjustment{}, s.Adjustments...)
 	v.Events = append([]Event{}, s.Events...)
 	if !next.At.IsZero() {

@@ -275,3 +275,35 @@ func waitClosedOrWindow(t *testing.T, id string) {
 	t.Helper()
 	eventually(t, 20*time.Second, "the invoice to be paid", func() bool { return state(t, id)["status"] == "paid" })
 }
+
+// TestDailyCapDefersTheSecondInvoicesReminder: two invoices of one customer under a
+// policy allowing one reminder per customer per day: one is sent, the other moves to
+// the next day with the reason recorded, and nothing is lost.
+func TestDailyCapDefersTheSecondInvoicesReminder(t *testing.T) {
+	t.Parallel()
+	ids := []string{"E2E-CAP-A", "E2E-CAP-B"}
+	for _, id := range ids {
+		inv, _ := lifecycleInvoice(id, "e2e-cap")
+		inv["customer"].(map[string]any)["id"] = "C-CAPPED"
+		code, body := call(t, http.MethodPost, "/v1/invoices", inv)
+		require.Equal(t, http.StatusCreated, code, body)
+	}
+	sent := func() int { return len(outboxFor(ids[0])) + len(outboxFor(ids[1])) }
+	eventually(t, 30*time.Second, "one reminder", func() bool { return sent() == 1 })
+	var deferred map[string]any
+	var deferredID string
+	eventually(t, 30*time.Second, "the other invoice's reminder deferred", func() bool {
+		for _, id := range ids {
+			if d, ok := state(t, id)["deferred"].(map[string]any); ok {
+				deferred, deferredID = d, id
+				return true
+			}
+		}
+		return false
+	})
+	defer recordHistory(t, deferredID, "daily-cap-deferred")
+	tomorrow := time.Now().UTC().AddDate(0, 0, 1).Format(time.DateOnly)
+	require.True(t, strings.HasPrefix(deferred["at"].(string), tomorrow), deferred)
+	require.Contains(t, deferred["reason"], "at most 1 reminders per customer per day")
+	require.Equal(t, 1, sent(), "the cap held")
+}

@@ -42,6 +42,8 @@ const (
 	// changeLateSendsInWindow (v1): a reminder that became due while the invoice was on
 	// hold (or the workers were down) waits for the contact window instead of going
 	// at once. Before it, such a reminder went out at whatever hour the hold ended.
+	// v2: one that may go at once keeps its policy time (v1 recorded a send a moment
+	// after its timer as "sent late", and set NextActionAt to that moment).
 	changeLateSendsInWindow = "late-sends-in-window"
 	// changeStepBound (v1): a run also continues as new after stepBound turns of its
 	// main loop; before it, only the history length and the server's suggestion did.
@@ -77,8 +79,9 @@ func InvoiceCollection(ctx workflow.Context, in CollectionInput) (CollectionResu
 	if v := workflow.GetVersion(ctx, changeContactRules, workflow.DefaultVersion, 1); v >= 1 {
 		c.opts.ContactRules = true
 	}
-	if v := workflow.GetVersion(ctx, changeLateSendsInWindow, workflow.DefaultVersion, 1); v >= 1 {
+	if v := workflow.GetVersion(ctx, changeLateSendsInWindow, workflow.DefaultVersion, 2); v >= 1 {
 		c.opts.LateSendsInWindow = true
+		c.opts.LateSendsKeepTime = v >= 2
 	}
 	c.stepBounded = workflow.GetVersion(ctx, changeStepBound, workflow.DefaultVersion, 1) >= 1
 	if in.State != nil {
