@@ -99,6 +99,12 @@ type ChangePolicyRequest struct {
 	Reason string `json:"reason"`
 }
 
+// DueDateRequest moves the invoice's due date.
+type DueDateRequest struct {
+	DueDate string `json:"due_date"`
+	Reason  string `json:"reason"`
+}
+
 // ActionResponse answers every operator action.
 type ActionResponse struct {
 	InvoiceID string            `json:"invoice_id"`
@@ -136,6 +142,7 @@ func (s *Server) actionRoutes(mux *http.ServeMux) {
 		"adjustments":        {"adjust", auth.ScopeInvoicesWrite, workflows.UpdateAdjust, s.buildAdjust},
 		"refunds":            {"refund", auth.ScopePaymentsWrite, workflows.UpdateRefund, s.buildRefund},
 		"policy":             {"policy", auth.ScopeOperator, workflows.UpdateChangePolicy, s.buildChangePolicy},
+		"due-date":           {"due-date", auth.ScopeInvoicesWrite, workflows.UpdateChangeDueDate, s.buildDueDate},
 	} {
 		mux.Handle("POST /v1/invoices/{id}/"+path, s.require(a.scope, s.runAction(a)))
 	}
@@ -250,6 +257,8 @@ func reasonOf(arg any) string {
 	case workflows.AdjustInput:
 		return a.Reason
 	case workflows.ChangePolicyInput:
+		return a.Reason
+	case workflows.ChangeDueDateInput:
 		return a.Reason
 	}
 	return ""
@@ -427,4 +436,15 @@ func (s *Server) buildChangePolicy(w http.ResponseWriter, r *http.Request, _ led
 	}
 	return workflows.ChangePolicyInput{Policy: *p, Reason: req.Reason, By: by},
 		map[string]any{"policy_id": p.ID, "policy_version": p.Version}, true
+}
+
+func (s *Server) buildDueDate(w http.ResponseWriter, r *http.Request, _ ledger.Invoice, by string) (any, map[string]any, bool) {
+	var req DueDateRequest
+	if !decode(w, r, &req) {
+		return nil, nil, false
+	}
+	if _, err := collection.ParseDate(req.DueDate); err != nil {
+		return nil, nil, badRequest(w, "due date change", collection.FieldErrors{"due_date": err.Error()})
+	}
+	return workflows.ChangeDueDateInput{DueDate: req.DueDate, Reason: req.Reason, By: by}, map[string]any{"due_date": req.DueDate}, true
 }

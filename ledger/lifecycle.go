@@ -47,6 +47,8 @@ type LifecycleEvent struct {
 	// from now on (a policy_changed event).
 	PolicyID      string `json:"policy_id,omitempty"`
 	PolicyVersion int    `json:"policy_version,omitempty"`
+	// DueDate (YYYY-MM-DD), when set, is the invoice's new due date.
+	DueDate string `json:"due_date,omitempty"`
 }
 
 // RecordEvent stores a lifecycle event, its adjustment and the invoice's new status in
@@ -98,6 +100,12 @@ func (s *Store) RecordEvent(ctx context.Context, e LifecycleEvent) (bool, error)
 				ON CONFLICT (invoice_id, adjustment_id) DO NOTHING`,
 				e.InvoiceID, a.AdjustmentID, a.Kind, a.Currency, a.Amount, a.Credit,
 				a.BalanceAfter, a.PaymentID, a.Reason, a.Actor, a.At); err != nil {
+				return err
+			}
+		}
+		if e.DueDate != "" {
+			if _, err := tx.Exec(ctx, `UPDATE invoices SET due_date = $2, updated_at = now() WHERE invoice_id = $1`,
+				e.InvoiceID, e.DueDate); err != nil {
 				return err
 			}
 		}

@@ -45,6 +45,7 @@ var actionUsage = map[string]string{
 	"refund":          "starter refund INVOICE_ID -refund-id R -amount AMOUNT -currency CUR [-kind refund|chargeback] [-payment-id P] [-reason TEXT]",
 	"adjust":          "starter adjust INVOICE_ID -adjustment-id A -kind adjustment|credit_note -amount AMOUNT -currency CUR -reason TEXT",
 	"change-policy":   "starter change-policy INVOICE_ID -policy ID -reason TEXT",
+	"due-date":        "starter due-date INVOICE_ID -date YYYY-MM-DD -reason TEXT",
 }
 
 // actionPath maps each command to its route under /v1/invoices/{id}/.
@@ -52,7 +53,7 @@ var actionPath = map[string]string{
 	"dispute": "dispute", "resolve-dispute": "dispute/resolve", "promise": "promise", "plan": "plan",
 	"pause": "pause", "resume": "resume", "approve": "escalation/approve", "reject": "escalation/reject",
 	"cancel": "cancel", "write-off": "write-off", "refund": "refunds", "adjust": "adjustments",
-	"change-policy": "policy",
+	"change-policy": "policy", "due-date": "due-date",
 }
 
 // operatorAction runs one action command.
@@ -113,6 +114,10 @@ func operatorAction(ctx context.Context, name string, args []string, out io.Writ
 		fs.StringVar(&req.Amount, "amount", "", "amount in major units")
 		fs.StringVar(&req.Currency, "currency", "", "ISO 4217 currency")
 		body, required = req, []string{"adjustment-id", "kind", "amount", "currency", "reason"}
+	case "due-date":
+		req := &api.DueDateRequest{}
+		fs.StringVar(&req.DueDate, "date", "", "the new due date")
+		body, required = req, []string{"date", "reason"}
 	case "change-policy":
 		req := &api.ChangePolicyRequest{}
 		fs.StringVar(&req.Policy, "policy", "", "the policy id to move to (its current version)")
@@ -165,6 +170,8 @@ func setReason(body any, reason string) {
 	case *api.AdjustmentRequest:
 		b.Reason = reason
 	case *api.ChangePolicyRequest:
+		b.Reason = reason
+	case *api.DueDateRequest:
 		b.Reason = reason
 	}
 }

@@ -60,6 +60,7 @@ operator actions (each prints the invoice's new status and balance):
   refund INV -refund-id R -amount AMOUNT -currency CUR [-kind chargeback] [-payment-id P]
   adjust INV -adjustment-id A -kind adjustment|credit_note -amount AMOUNT -currency CUR -reason TEXT
   change-policy INV -policy ID -reason TEXT        move a running invoice to a policy's current version
+  due-date INV -date YYYY-MM-DD -reason TEXT       move the due date; the schedule follows
 
 The CLI calls the API at DUNWELL_API_URL (default http://127.0.0.1:8080), sending
 DUNWELL_API_KEY as its Bearer key. "starter keys" talks to PostgreSQL directly at
@@ -102,7 +103,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "webhooks":
 		err = webhooksCmd(ctx, args[1:], stdout)
 	case "dispute", "resolve-dispute", "promise", "plan", "pause", "resume", "approve", "reject",
-		"cancel", "write-off", "refund", "adjust", "change-policy":
+		"cancel", "write-off", "refund", "adjust", "change-policy", "due-date":
 		err = operatorAction(ctx, args[0], args[1:], stdout)
 	case "policy":
 		err = policyCmd(args[1:], stdin, stdout, stderr)

@@ -36,6 +36,8 @@ const (
 	// UpdateChangePolicy moves the invoice to another policy (version); see
 	// ChangePolicyInput.
 	UpdateChangePolicy = "change-policy"
+	// UpdateChangeDueDate moves the invoice's due date; see ChangeDueDateInput.
+	UpdateChangeDueDate = "change-due-date"
 
 	// SignalOptOut tells the workflow a channel address no longer takes messages
 	// (STOP, unsubscribe, spam report, hard bounce); see OptOutInput.
@@ -206,4 +208,13 @@ type ChangePolicyInput struct {
 	Policy policy.Policy `json:"policy"`
 	Reason string        `json:"reason"`
 	By     Actor         `json:"by"`
+}
+
+// ChangeDueDateInput moves the due date. The schedule is recomputed from the new date:
+// steps already sent are not sent again, steps now in the past are not sent late (only
+// the latest one due goes), and an invoice whose new due date is ahead is open again.
+type ChangeDueDateInput struct {
+	DueDate string `json:"due_date"` // YYYY-MM-DD
+	Reason  string `json:"reason"`
+	By      Actor  `json:"by"`
 }

@@ -120,6 +120,7 @@ func (c *collector) registerLifecycleHandlers(ctx workflow.Context) error {
 		{UpdateCancel, c.cancel, c.validateCancel},
 		{UpdateWriteOff, c.writeOff, c.validateWriteOff},
 		{UpdateChangePolicy, c.changePolicy, c.validateChangePolicy},
+		{UpdateChangeDueDate, c.changeDueDate, c.validateChangeDueDate},
 	} {
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, r.name, r.handler, workflow.UpdateHandlerOptions{Validator: r.validator}); err != nil {
 			return fmt.Errorf("registering the %s update: %w", r.name, err)
@@ -477,6 +478,37 @@ func (c *collector) recordPolicyChange(ctx workflow.Context, e collection.Event)
 		c.logger.Error("Recording the policy change failed", "error", err)
 	}
 	return nil
+}
+
+// --- due date changes ---
+
+func (c *collector) validateChangeDueDate(ctx workflow.Context, in ChangeDueDateInput) error {
+	if err := firstErr(checkReason(in.Reason, true), checkBy(in.By)); err != nil {
+		return err
+	}
+	d, err := collection.ParseDate(in.DueDate)
+	if err != nil {
+		return invalidf("due_date: %v", err)
+	}
+	return rejection(c.st.CheckChangeDueDate(&c.inv, d))
+}
+
+func (c *collector) changeDueDate(ctx workflow.Context, in ChangeDueDateInput) (EventResult, error) {
+	d, _ := collection.ParseDate(in.DueDate)
+	e := c.st.ChangeDueDate(&c.inv, d, workflow.Now(ctx), in.By, in.Reason)
+	if err := workflow.UpsertTypedSearchAttributes(ctx, AttrDueDate.ValueSet(c.inv.DueDate.In(c.inv.Location()).UTC())); err != nil {
+		c.logger.Error("Search attribute upsert failed", "error", err)
+	}
+	c.wake.SendAsync(true)
+	rec := activities.EventRecord{
+		InvoiceID: c.inv.ID, EventKey: e.Key, Kind: e.Kind, Reason: e.Reason, Actor: e.By,
+		Details: map[string]any{"due_date": in.DueDate}, At: e.At, Status: string(c.st.Status), Balance: c.st.Balance,
+		DueDate: in.DueDate,
+	}
+	if err := workflow.ExecuteActivity(c.ledgerOptions(ctx, "record due date change"), acts.RecordEvent, rec).Get(ctx, nil); err != nil {
+		c.logger.Error("Recording the due date change failed", "error", err)
+	}
+	return c.result(false), nil
 }
 
 // --- opt-outs ---

@@ -566,3 +566,23 @@ func (s *collectionSuite) TestMovingToAnotherPolicyKeepsStateAndSendsNoStepTwice
 	s.Equal([]string{"policy_changed", "policy_changed"}, s.eventKinds())
 	s.Equal("strict", s.events[0].PolicyID)
 }
+
+func (s *collectionSuite) TestMovingTheDueDateRecomputesTheSchedule() {
+	// On Dec 3 (overdue, due-soon and overdue-1 sent) the due date moves to Dec 20: the
+	// invoice is open again; due-soon is not sent again; overdue-1 is not repeated;
+	// overdue-7 comes on Dec 27 (7 days after the new date).
+	s.update(32*day, UpdateChangeDueDate, ChangeDueDateInput{DueDate: "2026-12-01", Reason: "x"}, s.rejected(ErrTypeInvalid))
+	s.update(32*day+time.Hour, UpdateChangeDueDate, ChangeDueDateInput{DueDate: "2026-12-20", Reason: "customer's PO re-issued"}, s.expect(collection.StatusOpen))
+	s.queryState(33*day, func(v collection.View) {
+		s.Equal(collection.StatusOpen, v.Status)
+		s.Equal("2026-12-20", v.DueDate)
+	})
+	s.pay(60*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
+	s.Equal(collection.StatusPaid, s.result().Status)
+
+	s.Equal([]string{"due-soon", "overdue-1", "overdue-7"}, s.sentSteps(), "each step once; overdue-14 (Jan 3) comes after the payment")
+	s.True(time.Date(2026, 12, 28, 8, 0, 0, 0, ny).Equal(s.sends[2].at), "overdue-7 on the new schedule (Dec 27 is a Sunday): %v", s.sends[2].at.In(ny))
+	s.Equal([]string{"due_date_changed"}, s.eventKinds())
+	s.Equal("2026-12-20", s.events[0].DueDate)
+}

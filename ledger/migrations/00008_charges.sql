@@ -1,6 +1,7 @@
 -- Late fees, interest and early-payment discounts are booked by the workflow as
 -- adjustments (kinds late_fee, interest, discount) with a lifecycle event each; an
--- operator may move a running invoice to another policy version (policy_changed).
+-- operator may move a running invoice to another policy version (policy_changed) or
+-- move its due date (due_date_changed).
 
 -- +goose Up
 ALTER TABLE lifecycle_events DROP CONSTRAINT lifecycle_events_kind_check;
@@ -12,7 +13,8 @@ ALTER TABLE lifecycle_events ADD CONSTRAINT lifecycle_events_kind_check CHECK (k
     'approval_requested', 'approved', 'rejected',
     'refunded', 'adjusted', 'reopened',
     'cancelled', 'written_off', 'opted_out',
-    'late_fee_charged', 'interest_charged', 'discount_taken', 'policy_changed'));
+    'late_fee_charged', 'interest_charged', 'discount_taken', 'policy_changed',
+    'due_date_changed'));
 
 -- +goose Down
 ALTER TABLE lifecycle_events DROP CONSTRAINT lifecycle_events_kind_check;
