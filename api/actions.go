@@ -123,8 +123,15 @@ type action struct {
 	scope  auth.Scope
 	update string
 	// build decodes the body (writing a 400 itself and returning false) and returns
-	// the update argument and audit details.
-	build func(w http.ResponseWriter, r *http.Request, inv ledger.Invoice, by string) (arg any, details map[string]any, ok bool)
+	// the update argument with its reason and audit details.
+	build func(w http.ResponseWriter, r *http.Request, inv ledger.Invoice, by string) (built, bool)
+}
+
+// built is an update argument ready to send, with what the audit trail keeps of it.
+type built struct {
+	arg     any
+	reason  string
+	details map[string]any
 }
 
 func (s *Server) actionRoutes(mux *http.ServeMux) {
@@ -158,41 +165,36 @@ func (s *Server) runAction(a action) http.HandlerFunc {
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 		defer cancel()
-		inv, err := s.Ledger.GetInvoice(ctx, id)
-		if errors.Is(err, ledger.ErrNotFound) {
-			writeError(w, http.StatusNotFound, "unknown invoice "+id, nil)
-			return
-		}
-		if err != nil {
-			s.fail(w, r, "reading the invoice", err)
+		inv, ok := s.invoiceFor(ctx, w, r, id)
+		if !ok {
 			return
 		}
 		by := "api"
 		if key, ok := auth.KeyFrom(r.Context()); ok {
 			by = "key:" + key.Name
 		}
-		arg, details, ok := a.build(w, r, inv, by)
+		b, ok := a.build(w, r, inv, by)
 		if !ok {
 			return
 		}
 		auditAction := "invoice." + a.name
 		handle, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 			WorkflowID: workflows.WorkflowID(id), UpdateName: a.update,
-			WaitForStage: client.WorkflowUpdateStageCompleted, Args: []any{arg},
+			WaitForStage: client.WorkflowUpdateStageCompleted, Args: []any{b.arg},
 		})
 		var res workflows.EventResult
 		if err == nil {
 			err = handle.Get(ctx, &res)
 		}
 		if err != nil {
-			s.actionFailed(w, r, id, auditAction, details, err)
+			s.actionFailed(w, r, id, auditAction, b.details, err)
 			return
 		}
 		outcome := ledger.AuditApplied
 		if res.Duplicate {
 			outcome = ledger.AuditDuplicate
 		}
-		s.audit(r, http.StatusOK, ledger.AuditEntry{Action: auditAction, Outcome: outcome, InvoiceID: id, Reason: reasonOf(arg), Details: details})
+		s.audit(r, http.StatusOK, ledger.AuditEntry{Action: auditAction, Outcome: outcome, InvoiceID: id, Reason: b.reason, Details: b.details})
 		writeJSON(w, http.StatusOK, ActionResponse{
 			InvoiceID: id, Action: a.name, Duplicate: res.Duplicate, Status: res.Status, Currency: inv.Currency,
 			Balance: money.Format(res.Balance, inv.Currency), Credit: money.Format(res.Credit, inv.Currency),
@@ -218,15 +220,8 @@ func (s *Server) actionFailed(w http.ResponseWriter, r *http.Request, id, auditA
 		}
 		writeError(w, code, "rejected: "+msg, fields)
 	case isNotFound(err) || isCompleted(err):
-		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
-		defer cancel()
-		view, qerr := s.queryState(ctx, id)
-		if isNotFound(qerr) {
-			writeError(w, http.StatusNotFound, "unknown invoice "+id, nil)
-			return
-		}
-		if qerr != nil {
-			s.fail(w, r, "querying the closed invoice", qerr)
+		view, ok := s.closedState(w, r, id)
+		if !ok {
 			return
 		}
 		s.audit(r, http.StatusConflict, ledger.AuditEntry{Action: auditAction, Outcome: ledger.AuditRejected, InvoiceID: id, Reason: "invoice " + string(view.Status), Details: details})
@@ -235,33 +230,6 @@ func (s *Server) actionFailed(w http.ResponseWriter, r *http.Request, id, auditA
 	default:
 		s.fail(w, r, "applying "+auditAction, err)
 	}
-}
-
-// reasonOf extracts the reason of an update argument for the audit trail.
-func reasonOf(arg any) string {
-	switch a := arg.(type) {
-	case workflows.DisputeInput:
-		return a.Reason
-	case workflows.ResolveDisputeInput:
-		return a.Reason
-	case workflows.PromiseInput:
-		return a.Reason
-	case workflows.PlanInput:
-		return a.Reason
-	case workflows.PauseInput:
-		return a.Reason
-	case workflows.ReasonInput:
-		return a.Reason
-	case workflows.RefundInput:
-		return a.Reason
-	case workflows.AdjustInput:
-		return a.Reason
-	case workflows.ChangePolicyInput:
-		return a.Reason
-	case workflows.ChangeDueDateInput:
-		return a.Reason
-	}
-	return ""
 }
 
 // badRequest answers 400 naming the fields.
@@ -281,22 +249,21 @@ func parseAmount(fe collection.FieldErrors, field, s, currency string) int64 {
 	return v
 }
 
-func (s *Server) buildDispute(w http.ResponseWriter, r *http.Request, _ ledger.Invoice, by string) (any, map[string]any, bool) {
+func (s *Server) buildDispute(w http.ResponseWriter, r *http.Request, _ ledger.Invoice, by string) (built, bool) {
 	var req DisputeRequest
 	if !decode(w, r, &req) {
-		return nil, nil, false
+		return built{}, false
 	}
 	if req.DisputeID == "" {
 		req.DisputeID = "dispute-" + s.now().UTC().Format("20060102T150405Z")
 	}
-	return workflows.DisputeInput{DisputeID: req.DisputeID, Reason: req.Reason, ResolveBy: req.ResolveBy, By: by},
-		map[string]any{"dispute_id": req.DisputeID}, true
+	return built{arg: workflows.DisputeInput{DisputeID: req.DisputeID, Reason: req.Reason, ResolveBy: req.ResolveBy, By: by}, reason: req.Reason, details: map[string]any{"dispute_id": req.DisputeID}}, true
 }
 
-func (s *Server) buildResolve(w http.ResponseWriter, r *http.Request, inv ledger.Invoice, by string) (any, map[string]any, bool) {
+func (s *Server) buildResolve(w http.ResponseWriter, r *http.Request, inv ledger.Invoice, by string) (built, bool) {
 	var req ResolveDisputeRequest
 	if !decode(w, r, &req) {
-		return nil, nil, false
+		return built{}, false
 	}
 	fe := collection.FieldErrors{}
 	var amount int64
@@ -304,30 +271,28 @@ func (s *Server) buildResolve(w http.ResponseWriter, r *http.Request, inv ledger
 		amount = parseAmount(fe, "adjust_amount", req.AdjustAmount, inv.Currency)
 	}
 	if !badRequest(w, "resolution", fe) {
-		return nil, nil, false
+		return built{}, false
 	}
-	return workflows.ResolveDisputeInput{DisputeID: req.DisputeID, Outcome: req.Outcome, AdjustAmount: amount, Cancel: req.Cancel, Reason: req.Reason, By: by},
-		map[string]any{"outcome": req.Outcome, "adjust_amount_minor": amount, "cancel": req.Cancel}, true
+	return built{arg: workflows.ResolveDisputeInput{DisputeID: req.DisputeID, Outcome: req.Outcome, AdjustAmount: amount, Cancel: req.Cancel, Reason: req.Reason, By: by}, reason: req.Reason, details: map[string]any{"outcome": req.Outcome, "adjust_amount_minor": amount, "cancel": req.Cancel}}, true
 }
 
-func (s *Server) buildPromise(w http.ResponseWriter, r *http.Request, inv ledger.Invoice, by string) (any, map[string]any, bool) {
+func (s *Server) buildPromise(w http.ResponseWriter, r *http.Request, inv ledger.Invoice, by string) (built, bool) {
 	var req PromiseRequest
 	if !decode(w, r, &req) {
-		return nil, nil, false
+		return built{}, false
 	}
 	fe := collection.FieldErrors{}
 	amount := parseAmount(fe, "amount", req.Amount, inv.Currency)
 	if !badRequest(w, "promise", fe) {
-		return nil, nil, false
+		return built{}, false
 	}
-	return workflows.PromiseInput{Date: req.Date, Amount: amount, Reason: req.Reason, By: by},
-		map[string]any{"date": req.Date, "amount_minor": amount}, true
+	return built{arg: workflows.PromiseInput{Date: req.Date, Amount: amount, Reason: req.Reason, By: by}, reason: req.Reason, details: map[string]any{"date": req.Date, "amount_minor": amount}}, true
 }
 
-func (s *Server) buildPlan(w http.ResponseWriter, r *http.Request, inv ledger.Invoice, by string) (any, map[string]any, bool) {
+func (s *Server) buildPlan(w http.ResponseWriter, r *http.Request, inv ledger.Invoice, by string) (built, bool) {
 	var req PlanRequest
 	if !decode(w, r, &req) {
-		return nil, nil, false
+		return built{}, false
 	}
 	fe := collection.FieldErrors{}
 	if len(req.Installments) == 0 || len(req.Installments) > 60 {
@@ -342,37 +307,37 @@ func (s *Server) buildPlan(w http.ResponseWriter, r *http.Request, inv ledger.In
 		in.Installments = append(in.Installments, workflows.Installment{DueDate: it.DueDate, Amount: amount})
 	}
 	if !badRequest(w, "plan", fe) {
-		return nil, nil, false
+		return built{}, false
 	}
-	return in, map[string]any{"installments": len(in.Installments), "grace_days": req.GraceDays}, true
+	return built{arg: in, reason: req.Reason, details: map[string]any{"installments": len(in.Installments), "grace_days": req.GraceDays}}, true
 }
 
-func (s *Server) buildPause(w http.ResponseWriter, r *http.Request, _ ledger.Invoice, by string) (any, map[string]any, bool) {
+func (s *Server) buildPause(w http.ResponseWriter, r *http.Request, _ ledger.Invoice, by string) (built, bool) {
 	var req PauseRequest
 	if !decode(w, r, &req) {
-		return nil, nil, false
+		return built{}, false
 	}
-	return workflows.PauseInput{Reason: req.Reason, Until: req.Until, By: by}, map[string]any{"until": req.Until}, true
+	return built{arg: workflows.PauseInput{Reason: req.Reason, Until: req.Until, By: by}, reason: req.Reason, details: map[string]any{"until": req.Until}}, true
 }
 
 // buildReason builds the argument of the actions that take only a reason.
-func buildReason(required bool) func(http.ResponseWriter, *http.Request, ledger.Invoice, string) (any, map[string]any, bool) {
-	return func(w http.ResponseWriter, r *http.Request, _ ledger.Invoice, by string) (any, map[string]any, bool) {
+func buildReason(required bool) func(http.ResponseWriter, *http.Request, ledger.Invoice, string) (built, bool) {
+	return func(w http.ResponseWriter, r *http.Request, _ ledger.Invoice, by string) (built, bool) {
 		var req ReasonRequest
 		if !decode(w, r, &req) {
-			return nil, nil, false
+			return built{}, false
 		}
 		if required && strings.TrimSpace(req.Reason) == "" {
-			return nil, nil, badRequest(w, "request", collection.FieldErrors{"reason": "is required"})
+			return built{}, badRequest(w, "request", collection.FieldErrors{"reason": "is required"})
 		}
-		return workflows.ReasonInput{Reason: req.Reason, By: by}, nil, true
+		return built{arg: workflows.ReasonInput{Reason: req.Reason, By: by}, reason: req.Reason, details: nil}, true
 	}
 }
 
-func (s *Server) buildRefund(w http.ResponseWriter, r *http.Request, inv ledger.Invoice, by string) (any, map[string]any, bool) {
+func (s *Server) buildRefund(w http.ResponseWriter, r *http.Request, inv ledger.Invoice, by string) (built, bool) {
 	var req RefundRequest
 	if !decode(w, r, &req) {
-		return nil, nil, false
+		return built{}, false
 	}
 	fe := collection.FieldErrors{}
 	kind := workflows.RefundKind(req.Kind)
@@ -390,16 +355,15 @@ func (s *Server) buildRefund(w http.ResponseWriter, r *http.Request, inv ledger.
 		amount = parseAmount(fe, "amount", req.Amount, req.Currency)
 	}
 	if !badRequest(w, "refund", fe) {
-		return nil, nil, false
+		return built{}, false
 	}
-	return workflows.RefundInput{RefundID: req.RefundID, Kind: kind, PaymentID: req.PaymentID, Amount: amount, Currency: req.Currency, Reason: req.Reason, By: by},
-		map[string]any{"refund_id": req.RefundID, "payment_id": req.PaymentID, "amount_minor": amount, "kind": string(kind)}, true
+	return built{arg: workflows.RefundInput{RefundID: req.RefundID, Kind: kind, PaymentID: req.PaymentID, Amount: amount, Currency: req.Currency, Reason: req.Reason, By: by}, reason: req.Reason, details: map[string]any{"refund_id": req.RefundID, "payment_id": req.PaymentID, "amount_minor": amount, "kind": string(kind)}}, true
 }
 
-func (s *Server) buildAdjust(w http.ResponseWriter, r *http.Request, _ ledger.Invoice, by string) (any, map[string]any, bool) {
+func (s *Server) buildAdjust(w http.ResponseWriter, r *http.Request, _ ledger.Invoice, by string) (built, bool) {
 	var req AdjustmentRequest
 	if !decode(w, r, &req) {
-		return nil, nil, false
+		return built{}, false
 	}
 	fe := collection.FieldErrors{}
 	kind := workflows.AdjustKind(req.Kind)
@@ -419,32 +383,30 @@ func (s *Server) buildAdjust(w http.ResponseWriter, r *http.Request, _ ledger.In
 		}
 	}
 	if !badRequest(w, "adjustment", fe) {
-		return nil, nil, false
+		return built{}, false
 	}
-	return workflows.AdjustInput{AdjustmentID: req.AdjustmentID, Kind: kind, Amount: amount, Currency: req.Currency, Reason: req.Reason, By: by},
-		map[string]any{"adjustment_id": req.AdjustmentID, "amount_minor": amount, "kind": string(kind)}, true
+	return built{arg: workflows.AdjustInput{AdjustmentID: req.AdjustmentID, Kind: kind, Amount: amount, Currency: req.Currency, Reason: req.Reason, By: by}, reason: req.Reason, details: map[string]any{"adjustment_id": req.AdjustmentID, "amount_minor": amount, "kind": string(kind)}}, true
 }
 
-func (s *Server) buildChangePolicy(w http.ResponseWriter, r *http.Request, _ ledger.Invoice, by string) (any, map[string]any, bool) {
+func (s *Server) buildChangePolicy(w http.ResponseWriter, r *http.Request, _ ledger.Invoice, by string) (built, bool) {
 	var req ChangePolicyRequest
 	if !decode(w, r, &req) {
-		return nil, nil, false
+		return built{}, false
 	}
 	p, ok := s.Policies.Get(req.Policy)
 	if !ok {
-		return nil, nil, badRequest(w, "policy change", collection.FieldErrors{"policy": fmt.Sprintf("unknown policy %q; known: %s", req.Policy, strings.Join(s.Policies.IDs(), ", "))})
+		return built{}, badRequest(w, "policy change", collection.FieldErrors{"policy": fmt.Sprintf("unknown policy %q; known: %s", req.Policy, strings.Join(s.Policies.IDs(), ", "))})
 	}
-	return workflows.ChangePolicyInput{Policy: *p, Reason: req.Reason, By: by},
-		map[string]any{"policy_id": p.ID, "policy_version": p.Version}, true
+	return built{arg: workflows.ChangePolicyInput{Policy: *p, Reason: req.Reason, By: by}, reason: req.Reason, details: map[string]any{"policy_id": p.ID, "policy_version": p.Version}}, true
 }
 
-func (s *Server) buildDueDate(w http.ResponseWriter, r *http.Request, _ ledger.Invoice, by string) (any, map[string]any, bool) {
+func (s *Server) buildDueDate(w http.ResponseWriter, r *http.Request, _ ledger.Invoice, by string) (built, bool) {
 	var req DueDateRequest
 	if !decode(w, r, &req) {
-		return nil, nil, false
+		return built{}, false
 	}
 	if _, err := collection.ParseDate(req.DueDate); err != nil {
-		return nil, nil, badRequest(w, "due date change", collection.FieldErrors{"due_date": err.Error()})
+		return built{}, badRequest(w, "due date change", collection.FieldErrors{"due_date": err.Error()})
 	}
-	return workflows.ChangeDueDateInput{DueDate: req.DueDate, Reason: req.Reason, By: by}, map[string]any{"due_date": req.DueDate}, true
+	return built{arg: workflows.ChangeDueDateInput{DueDate: req.DueDate, Reason: req.Reason, By: by}, reason: req.Reason, details: map[string]any{"due_date": req.DueDate}}, true
 }

@@ -144,6 +144,38 @@ func (s *Server) getInvoice(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, view)
 }
 
+// invoiceFor reads the invoice from the ledger, answering 404 (unknown) or 5xx itself
+// when it cannot.
+func (s *Server) invoiceFor(ctx context.Context, w http.ResponseWriter, r *http.Request, id string) (ledger.Invoice, bool) {
+	inv, err := s.Ledger.GetInvoice(ctx, id)
+	if errors.Is(err, ledger.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "unknown invoice "+id, nil)
+		return inv, false
+	}
+	if err != nil {
+		s.fail(w, r, "reading the invoice", err)
+		return inv, false
+	}
+	return inv, true
+}
+
+// closedState queries a workflow that refused an update because it has closed,
+// answering 404 (unknown) or 5xx itself when it cannot.
+func (s *Server) closedState(w http.ResponseWriter, r *http.Request, id string) (collection.View, bool) {
+	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
+	defer cancel()
+	view, err := s.queryState(ctx, id)
+	if isNotFound(err) {
+		writeError(w, http.StatusNotFound, "unknown invoice "+id, nil)
+		return view, false
+	}
+	if err != nil {
+		s.fail(w, r, "querying the closed invoice", err)
+		return view, false
+	}
+	return view, true
+}
+
 func (s *Server) queryState(ctx context.Context, id string) (collection.View, error) {
 	var view collection.View
 	val, err := s.Temporal.QueryWorkflow(ctx, workflows.WorkflowID(id), "", workflows.QueryState)
@@ -178,13 +210,8 @@ func (s *Server) payInvoice(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 	defer cancel()
-	inv, err := s.Ledger.GetInvoice(ctx, id)
-	if errors.Is(err, ledger.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "unknown invoice "+id, nil)
-		return
-	}
-	if err != nil {
-		s.fail(w, r, "reading the invoice", err)
+	inv, ok := s.invoiceFor(ctx, w, r, id)
+	if !ok {
 		return
 	}
 	pay, fe := req.Validate(inv.Currency, s.now())
@@ -246,15 +273,8 @@ func (s *Server) paymentFailed(w http.ResponseWriter, r *http.Request, id, payme
 			writeError(w, code, "payment rejected: "+msg, map[string]string{field: problem})
 		}
 	case isNotFound(err) || isCompleted(err):
-		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
-		defer cancel()
-		view, qerr := s.queryState(ctx, id)
-		if isNotFound(qerr) {
-			writeError(w, http.StatusNotFound, "unknown invoice "+id, nil)
-			return
-		}
-		if qerr != nil {
-			s.fail(w, r, "querying the closed invoice", qerr)
+		view, ok := s.closedState(w, r, id)
+		if !ok {
 			return
 		}
 		for _, p := range view.Payments {

@@ -67,15 +67,18 @@ func operatorAction(ctx context.Context, name string, args []string, out io.Writ
 	fs.SetOutput(io.Discard)
 	reason := fs.String("reason", "", "why (kept in the ledger and the audit trail)")
 	var body any
+	var reasonDst *string // where the request carries -reason (every one has it)
 	var required []string // flags that must be set
 	switch name {
 	case "dispute":
 		req := &api.DisputeRequest{}
+		reasonDst = &req.Reason
 		fs.StringVar(&req.DisputeID, "id", "", "dispute id (default: named after the current time)")
 		fs.StringVar(&req.ResolveBy, "resolve-by", "", "date by which it should be resolved")
 		body, required = req, []string{"reason"}
 	case "resolve-dispute":
 		req := &api.ResolveDisputeRequest{}
+		reasonDst = &req.Reason
 		fs.StringVar(&req.DisputeID, "id", "", "the open dispute's id (default: the open one)")
 		fs.StringVar(&req.Outcome, "outcome", "", "resolved (the debt stands) or upheld")
 		fs.StringVar(&req.AdjustAmount, "adjust", "", "upheld: lower the amount due by this much")
@@ -83,24 +86,30 @@ func operatorAction(ctx context.Context, name string, args []string, out io.Writ
 		body, required = req, []string{"outcome"}
 	case "promise":
 		req := &api.PromiseRequest{}
+		reasonDst = &req.Reason
 		fs.StringVar(&req.Date, "date", "", "pay-by date (YYYY-MM-DD) or RFC 3339 time")
 		fs.StringVar(&req.Amount, "amount", "", "promised amount in major units")
 		body, required = req, []string{"date", "amount"}
 	case "plan":
 		req := &api.PlanRequest{}
+		reasonDst = &req.Reason
 		fs.Var((*installmentsFlag)(&req.Installments), "installment", "DATE=AMOUNT, repeated in date order")
 		fs.IntVar(&req.GraceDays, "grace", 0, "days after an installment's date before a shortfall breaks the plan")
 		body, required = req, []string{"installment"}
 	case "pause":
 		req := &api.PauseRequest{}
+		reasonDst = &req.Reason
 		fs.StringVar(&req.Until, "until", "", "resume by itself on this date (YYYY-MM-DD) or at this RFC 3339 time")
 		body, required = req, []string{"reason"}
-	case "resume", "approve", "reject":
-		body = &api.ReasonRequest{}
-	case "cancel", "write-off":
-		body, required = &api.ReasonRequest{}, []string{"reason"}
+	case "resume", "approve", "reject", "cancel", "write-off":
+		req := &api.ReasonRequest{}
+		body, reasonDst = req, &req.Reason
+		if name == "cancel" || name == "write-off" {
+			required = []string{"reason"}
+		}
 	case "refund":
 		req := &api.RefundRequest{}
+		reasonDst = &req.Reason
 		fs.StringVar(&req.RefundID, "refund-id", "", "the provider's refund or chargeback id")
 		fs.StringVar(&req.Kind, "kind", "refund", "refund or chargeback")
 		fs.StringVar(&req.PaymentID, "payment-id", "", "the payment refunded")
@@ -109,6 +118,7 @@ func operatorAction(ctx context.Context, name string, args []string, out io.Writ
 		body, required = req, []string{"refund-id", "amount", "currency"}
 	case "adjust":
 		req := &api.AdjustmentRequest{}
+		reasonDst = &req.Reason
 		fs.StringVar(&req.AdjustmentID, "adjustment-id", "", "your id for the adjustment")
 		fs.StringVar(&req.Kind, "kind", "", "adjustment (amount may be negative) or credit_note")
 		fs.StringVar(&req.Amount, "amount", "", "amount in major units")
@@ -116,10 +126,12 @@ func operatorAction(ctx context.Context, name string, args []string, out io.Writ
 		body, required = req, []string{"adjustment-id", "kind", "amount", "currency", "reason"}
 	case "due-date":
 		req := &api.DueDateRequest{}
+		reasonDst = &req.Reason
 		fs.StringVar(&req.DueDate, "date", "", "the new due date")
 		body, required = req, []string{"date", "reason"}
 	case "change-policy":
 		req := &api.ChangePolicyRequest{}
+		reasonDst = &req.Reason
 		fs.StringVar(&req.Policy, "policy", "", "the policy id to move to (its current version)")
 		body, required = req, []string{"policy", "reason"}
 	default:
@@ -138,7 +150,7 @@ func operatorAction(ctx context.Context, name string, args []string, out io.Writ
 			return usageError{fmt.Sprintf("-%s is required\n%s", f, use.msg)}
 		}
 	}
-	setReason(body, *reason)
+	*reasonDst = *reason
 	data, err := json.Marshal(body)
 	if err != nil {
 		return fmt.Errorf("encoding the request: %w", err)
@@ -148,30 +160,4 @@ func operatorAction(ctx context.Context, name string, args []string, out io.Writ
 		return err
 	}
 	return c.do(ctx, http.MethodPost, "/v1/invoices/"+url.PathEscape(invoice)+"/"+actionPath[name], data, out)
-}
-
-// setReason puts the -reason flag into whichever request carries one.
-func setReason(body any, reason string) {
-	switch b := body.(type) {
-	case *api.DisputeRequest:
-		b.Reason = reason
-	case *api.ResolveDisputeRequest:
-		b.Reason = reason
-	case *api.PromiseRequest:
-		b.Reason = reason
-	case *api.PlanRequest:
-		b.Reason = reason
-	case *api.PauseRequest:
-		b.Reason = reason
-	case *api.ReasonRequest:
-		b.Reason = reason
-	case *api.RefundRequest:
-		b.Reason = reason
-	case *api.AdjustmentRequest:
-		b.Reason = reason
-	case *api.ChangePolicyRequest:
-		b.Reason = reason
-	case *api.DueDateRequest:
-		b.Reason = reason
-	}
 }
