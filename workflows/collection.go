@@ -162,9 +162,16 @@ func (c *collector) remind(ctx workflow.Context, a collection.Action) error {
 		})
 		return nil
 	}
+	// Runs that sent before per-provider queues existed keep sending on TaskQueue.
+	providerQueues := workflow.GetVersion(ctx, changeProviderQueues, workflow.DefaultVersion, 1) >= 1
 	for i, ch := range channels {
 		req := c.noticeRequest(step, ch, a.At)
+		queue := "" // the workflow's own task queue
+		if providerQueues {
+			queue = NoticeTaskQueue(ch)
+		}
 		sctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			TaskQueue:              queue,
 			StartToCloseTimeout:    sendStartToClose,
 			ScheduleToCloseTimeout: sendGiveUpAfter,
 			Summary:                fmt.Sprintf("reminder %d of %d (%s) by %s", a.Step+1, len(c.pol.Steps), step.Name, ch),

@@ -4,8 +4,10 @@
 package config
 
 import (
+	"crypto/ecdsa"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -50,6 +52,10 @@ type Config struct {
 	// CodecCORSOrigins are the Temporal UI origins allowed to call the codec endpoint
 	// from a browser (DUNWELL_CODEC_CORS_ORIGINS).
 	CodecCORSOrigins []string
+	// PublicURL is where the providers reach `starter serve` (DUNWELL_PUBLIC_URL),
+	// e.g. https://dunwell.example.com behind a proxy: Twilio signs the URL it
+	// called, so the webhook checks signatures against this, not the Host header.
+	PublicURL string
 }
 
 // Temporal is how to reach the Temporal service.
@@ -66,6 +72,11 @@ type SendGrid struct {
 	BaseURL  string
 	From     string
 	FromName string
+	// WebhookPublicKey is the Event Webhook's signature verification key: base64 of
+	// the DER (PKIX) ECDSA public key SendGrid shows (SENDGRID_WEBHOOK_PUBLIC_KEY).
+	WebhookPublicKey string
+	// RatePerSecond bounds sends across all workers (SENDGRID_RATE_PER_SECOND).
+	RatePerSecond float64
 }
 
 // Twilio configures SMS.
@@ -76,6 +87,8 @@ type Twilio struct {
 	MessagingServiceSID string
 	StatusCallbackURL   string
 	BaseURL             string
+	// RatePerSecond bounds sends across all workers (TWILIO_RATE_PER_SECOND).
+	RatePerSecond float64
 }
 
 // Load reads the configuration from the environment:
@@ -93,8 +106,12 @@ type Twilio struct {
 //	EMAIL_FROM, EMAIL_FROM_NAME  sender of reminders                  (required / Dunwell)
 //	TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN   Twilio credentials        (required for SMS)
 //	TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID   SMS sender   (one required)
-//	TWILIO_STATUS_CALLBACK_URL   delivery status webhook              (none)
+//	TWILIO_STATUS_CALLBACK_URL   delivery status webhook  (DUNWELL_PUBLIC_URL/v1/webhooks/twilio, if set)
 //	TWILIO_BASE_URL         Twilio API base URL                       (https://api.twilio.com)
+//	SENDGRID_RATE_PER_SECOND, TWILIO_RATE_PER_SECOND   sends per second per provider,
+//	                        across all workers                        (10 / 1)
+//	SENDGRID_WEBHOOK_PUBLIC_KEY  Event Webhook verification key, base64 (none: webhook answers 503)
+//	DUNWELL_PUBLIC_URL      the starter's public base URL, for Twilio signatures (none: webhook answers 503)
 //	PROVIDER_TIMEOUT        timeout of one provider call              (10s)
 //	POLICY_DIR              directory of policy files                 (the shipped policies)
 //	DEFAULT_POLICY          policy for invoices that name none        (standard)
@@ -135,6 +152,7 @@ func load(getenv func(string) string) (*Config, error) {
 			FromNumber: get("TWILIO_FROM_NUMBER", ""), MessagingServiceSID: get("TWILIO_MESSAGING_SERVICE_SID", ""),
 			StatusCallbackURL: get("TWILIO_STATUS_CALLBACK_URL", ""), BaseURL: get("TWILIO_BASE_URL", "https://api.twilio.com"),
 		},
+		PublicURL:     strings.TrimRight(get("DUNWELL_PUBLIC_URL", ""), "/"),
 		PolicyDir:     get("POLICY_DIR", ""),
 		DefaultPolicy: get("DEFAULT_POLICY", "standard"),
 		ListenAddr:    get("LISTEN_ADDR", "127.0.0.1:8080"),
@@ -160,6 +178,7 @@ func load(getenv func(string) string) (*Config, error) {
 			bad(name, "must be an http(s) URL, got %q", v)
 		}
 	}
+	c.loadSending(get, bad)
 	timeout, err := time.ParseDuration(get("PROVIDER_TIMEOUT", "10s"))
 	if err != nil || timeout <= 0 || timeout > 5*time.Minute {
 		bad("PROVIDER_TIMEOUT", "must be a duration between 0 and 5m like \"10s\"")
@@ -187,6 +206,68 @@ func load(getenv func(string) string) (*Config, error) {
 		return nil, fmt.Errorf("configuration: %w", errors.Join(errs...))
 	}
 	return c, nil
+}
+
+// Default send rates: conservative for a new account (SendGrid) and one long-code
+// number (Twilio); set your account's limits.
+const (
+	DefaultSendGridRate = 10
+	DefaultTwilioRate   = 1
+	maxRatePerSecond    = 10_000
+)
+
+// loadSending reads the webhook and rate limit settings.
+func (c *Config) loadSending(get func(string, string) string, bad func(name, format string, args ...any)) {
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+			bad("DUNWELL_PUBLIC_URL", "must be an http(s) base URL like https://dunwell.example.com, without credentials, query or fragment")
+		} else if c.Twilio.StatusCallbackURL == "" {
+			c.Twilio.StatusCallbackURL = c.PublicURL + "/v1/webhooks/twilio"
+		}
+	}
+	if c.Twilio.StatusCallbackURL != "" {
+		if u, err := url.Parse(c.Twilio.StatusCallbackURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("TWILIO_STATUS_CALLBACK_URL", "must be an absolute http(s) URL")
+		}
+	}
+	if k := get("SENDGRID_WEBHOOK_PUBLIC_KEY", ""); k != "" {
+		if err := checkECDSAPublicKey(k); err != nil {
+			bad("SENDGRID_WEBHOOK_PUBLIC_KEY", "%v", err)
+		}
+		c.SendGrid.WebhookPublicKey = k
+	}
+	rate := func(name string, def float64) float64 {
+		v := get(name, "")
+		if v == "" {
+			return def
+		}
+		r, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(r > 0 && r <= maxRatePerSecond) {
+			bad(name, "must be a number of sends per second above 0 and at most %d, got %q", maxRatePerSecond, v)
+			return def
+		}
+		return r
+	}
+	c.SendGrid.RatePerSecond = rate("SENDGRID_RATE_PER_SECOND", DefaultSendGridRate)
+	c.Twilio.RatePerSecond = rate("TWILIO_RATE_PER_SECOND", DefaultTwilioRate)
+}
+
+// checkECDSAPublicKey checks a base64 DER ECDSA public key as SendGrid shows it, so a
+// wrong key stops start-up instead of failing every webhook.
+func checkECDSAPublicKey(b64 string) error {
+	der, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return errors.New("must be the base64 public key SendGrid shows for the signed Event Webhook")
+	}
+	key, err := x509.ParsePKIXPublicKey(der)
+	if err != nil {
+		return fmt.Errorf("is not a DER public key: %w", err)
+	}
+	if _, ok := key.(*ecdsa.PublicKey); !ok {
+		return fmt.Errorf("is a %T, want an ECDSA public key", key)
+	}
+	return nil
 }
 
 // loadCodec reads the payload codec settings. Keys are required unless encryption is
