@@ -140,6 +140,7 @@ func (s *Server) sendGridMailSend(w http.ResponseWriter, r *http.Request) {
 		msgs[i] = s.recordLocked(msgs[i])
 	}
 	s.mu.Unlock()
+	s.reportMail(msgs)
 	if f != nil && f.Kind == FaultHold && !s.hold(r.Context(), msgs[0]) {
 		return
 	}
