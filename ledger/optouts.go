@@ -99,7 +99,7 @@ func validateOptOut(op string, c OptOutChange) error {
 
 // RecordOptOut records an opt-out (or opt-in) of one channel address, once per event
 // id, in one transaction: the event in opt_out_events and the current state in
-// opt_outs, for every customer known at the address (and for no customer, ”, when
+// opt_outs, for every customer known at the address (and for no customer, the empty id, when
 // none is). A change older than the stored state of a row leaves that row alone, so
 // a late STOP never undoes a newer START. A duplicate event still returns the
 // customers, so a caller that retries after a failure can tell them again.
