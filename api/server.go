@@ -50,6 +50,8 @@ type Server struct {
 	Codec http.Handler
 	// CodecOrigins are the Temporal UI origins allowed to call the codec endpoint.
 	CodecOrigins []string
+	// Delivery configures the Twilio and SendGrid webhooks; nil answers them 503.
+	Delivery *DeliveryWebhooks
 }
 
 // Handler returns the API's routes.
@@ -62,6 +64,9 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /v1/invoices/{id}/audit", s.require(auth.ScopeRead, s.getAudit))
 	mux.Handle("POST /v1/session", s.startSession())
 	mux.Handle("DELETE /v1/session", auth.EndSessionHandler())
+	// Provider webhooks: no API key, the provider's signature instead (webhooks_delivery.go).
+	mux.HandleFunc("POST /v1/webhooks/twilio", s.twilioWebhook)
+	mux.HandleFunc("POST /v1/webhooks/sendgrid", s.sendGridWebhook)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
