@@ -64,6 +64,11 @@ func (a *Activities) SendNotice(ctx context.Context, req NoticeRequest) (NoticeR
 	if err != nil {
 		return NoticeResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBadRequest, err)
 	}
+	if info := templates.MeasureSMS(msg.sms); req.Channel == policy.SMS && info.MultiSegment() {
+		// Sent all the same, but flagged: it costs more, and long texts read badly.
+		logger.Warn("SMS longer than one segment", "key", req.Key(), "template", req.Template, "locale", req.Locale,
+			"encoding", info.Encoding, "units", info.Units, "segments", info.Segments)
+	}
 	row, err := a.Ledger.ClaimNotice(ctx, ledger.NoticeClaim{
 		Key: req.Key(), InvoiceID: req.InvoiceID, Step: req.Step, Channel: string(req.Channel),
 	})
@@ -189,7 +194,7 @@ type message struct {
 func render(req NoticeRequest) (message, error) {
 	d := templates.Data{
 		CustomerName: req.CustomerName, InvoiceID: req.InvoiceID, Currency: req.Currency, Balance: req.Balance,
-		DueDate: req.DueDate, PaymentURL: req.PaymentURL,
+		DueDate: req.DueDate, PaymentURL: req.PaymentURL, Locale: req.Locale,
 		// From the scheduled time, not the clock: every retry renders the same text,
 		// which reconciliation by content relies on.
 		DaysOverdue: templates.DaysOverdue(req.DueDate, req.ScheduledAt),

@@ -103,6 +103,9 @@ func (s *SendGridSender) SendEmail(ctx context.Context, m Email) (Receipt, error
 	if m.HTML != "" {
 		body.AddContent(sgmail.NewContent("text/html", m.HTML))
 	}
+	// SendGrid adds its unsubscribe link to every message; a click comes back as an
+	// "unsubscribe" event on the Event Webhook and opts the address out.
+	body.SetTrackingSettings(sgmail.NewTrackingSettings().SetSubscriptionTracking(sgmail.NewSubscriptionTrackingSetting().SetEnable(true)))
 	body.SetCustomArg("notice_key", m.Key)
 	if m.InvoiceID != "" {
 		body.SetCustomArg("invoice_id", m.InvoiceID)

@@ -8,6 +8,7 @@
 //	starter status ID                     print an invoice's collection state
 //	starter audit ID                      print an invoice's audit trail
 //	starter keys create|list|revoke       manage API keys (directly in PostgreSQL)
+//	starter template preview -name N      render a reminder template (offline)
 //
 // The CLI talks to DUNWELL_API_URL (default http://127.0.0.1:8080) with the API key in
 // DUNWELL_API_KEY; `starter keys` is an admin tool that uses DATABASE_URL instead.
@@ -36,6 +37,7 @@ commands:
   audit     show an invoice's audit trail: starter audit INV-1
   keys      manage API keys (admin):   starter keys create --name ci --scope invoices:write,read
                                        starter keys list | starter keys revoke ID|NAME
+  template  preview a reminder:        starter template preview -name overdue -channel sms -locale de-DE -currency EUR
 
 The CLI calls the API at DUNWELL_API_URL (default http://127.0.0.1:8080), sending
 DUNWELL_API_KEY as its Bearer key. "starter keys" talks to PostgreSQL directly at
@@ -71,6 +73,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = audit(ctx, args[1:], stdout)
 	case "keys":
 		err = keys(ctx, args[1:], stdout)
+	case "template":
+		err = templateCmd(args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
