@@ -131,6 +131,9 @@ func (s *Server) sendGridMailSend(w http.ResponseWriter, r *http.Request) {
 	if f != nil && sendGridFault(w, f, "personalizations.0.to.0.email") {
 		return
 	}
+	if f != nil && f.Kind == FaultStall && !s.hold(r.Context(), Message{Provider: SendGrid, To: tos[0]}) {
+		return // the client went away before the provider took the message
+	}
 
 	xid := sendGridMessageID()
 	s.mu.Lock()

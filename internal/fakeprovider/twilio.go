@@ -156,6 +156,9 @@ func (s *Server) twilioCreate(w http.ResponseWriter, r *http.Request) {
 	if f != nil && twilioFault(w, f, to) {
 		return
 	}
+	if f != nil && f.Kind == FaultStall && !s.hold(r.Context(), Message{Provider: Twilio, To: to}) {
+		return // the client went away before the provider took the message
+	}
 	s.mu.Lock()
 	m := s.recordLocked(Message{
 		Provider: Twilio, ID: "SM" + randomHex(16), AccountSID: account, To: to, From: from,

@@ -1,6 +1,7 @@
 package fakeprovider
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -148,4 +149,31 @@ func must(s string, err error) string {
 		panic(err)
 	}
 	return s
+}
+
+func TestStallRecordsNothingWhenTheClientGoesAway(t *testing.T) {
+	s, base := newTestServer(t, Options{})
+	ctx := testCtx(t)
+	_, err := s.Inject(Fault{Kind: FaultStall, To: "+14155550100"})
+	require.NoError(t, err)
+	reqCtx, cancel := context.WithCancel(ctx)
+	ch := async(reqCtx, http.MethodPost, base+twilioPath, smsForm("+14155550100", "x").Encode(), twilioAuthed)
+	held, err := s.WaitHeld(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "+14155550100", held.To)
+	cancel() // the worker dies
+	<-ch
+	require.Eventually(t, func() bool { return len(s.Held()) == 0 }, testWait, testTick)
+	require.Empty(t, s.Outbox(), "nothing reached the provider")
+
+	_, err = s.Inject(Fault{Kind: FaultStall})
+	require.NoError(t, err)
+	ch = async(ctx, http.MethodPost, base+"/v3/mail/send", mailJSON("a@example.com", "Hi", "k"), sendGridAuthed)
+	_, err = s.WaitHeld(ctx)
+	require.NoError(t, err)
+	s.Release()
+	require.Equal(t, http.StatusAccepted, (<-ch).status, "released: served normally")
+	require.Len(t, s.Outbox(), 1)
+	_, err = s.Inject(Fault{Kind: FaultStall, Op: OpLookup})
+	require.Error(t, err)
 }

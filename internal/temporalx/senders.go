@@ -20,7 +20,7 @@ func ProviderWorkers(c client.Client, acts *activities.Activities, emailPerSecon
 		name string
 		rate float64
 	}{{workflows.EmailTaskQueue, emailPerSecond}, {workflows.SMSTaskQueue, smsPerSecond}} {
-		w := worker.New(c, q.name, worker.Options{TaskQueueActivitiesPerSecond: q.rate})
+		w := worker.New(c, q.name, worker.Options{TaskQueueActivitiesPerSecond: q.rate, DisableWorkflowWorker: true})
 		w.RegisterActivity(acts)
 		out = append(out, w)
 	}
