@@ -49,7 +49,7 @@ type stack struct {
 	// (workflows.EmailTaskQueue, SMSTaskQueue); setSendRates replaces the senders.
 	acts    *activities.Activities
 	senders []worker.Worker
-	starts       *startCounter
+	starts  *startCounter
 
 	policies *policy.Set
 	apiSrv   *http.Server

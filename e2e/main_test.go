@@ -41,7 +41,7 @@ var env struct {
 	limiter *fakeprovider.RateLimiter
 	// temporalProxy carries the worker's connection to Temporal, so a test can cut it.
 	temporalProxy *tcpProxy
-	ledger   *ledger.Store
+	ledger        *ledger.Store
 	// client is the API's Temporal client, with the payload codec like the worker's;
 	// env.temporal.Client() sees the raw (encrypted) payloads.
 	client client.Client
