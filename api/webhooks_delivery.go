@@ -154,8 +154,8 @@ func (s *Server) twilioStatus(ctx context.Context, w http.ResponseWriter, r *htt
 		fields["MessageSid"] = "must be a Twilio message sid (SM followed by 32 hex digits)"
 	}
 	key := r.URL.Query().Get(notify.NoticeKeyParam)
-	if key != "" && !noticeKeyRE.MatchString(key) {
-		fields[notify.NoticeKeyParam] = "must be <invoice>/<step>/<channel>"
+	if key != "" && (!noticeKeyRE.MatchString(key) || !strings.HasSuffix(key, "/"+ledger.ChannelSMS)) {
+		fields[notify.NoticeKeyParam] = "must be <invoice>/<step>/sms"
 	}
 	if len(fields) > 0 {
 		writeError(w, http.StatusBadRequest, "invalid status callback", fields)
@@ -293,8 +293,9 @@ type sendGridResult struct {
 	Skipped int `json:"skipped"`
 }
 
-// Reasons of a dropped event that mean the address is on SendGrid's suppression list.
-var suppressedReasons = []string{"bounced address", "unsubscribed address", "spam reporting address", "invalid"}
+// Reasons of a dropped event that mean the address is on SendGrid's suppression list
+// (others, like "Invalid SMTPAPI header", are about the request, not the address).
+var suppressedReasons = map[string]bool{"bounced address": true, "unsubscribed address": true, "spam reporting address": true, "invalid": true}
 
 // sendGridWebhook serves POST /v1/webhooks/sendgrid: a batch of Event Webhook events
 // signed with ECDSA (X-Twilio-Email-Event-Webhook-Signature and -Timestamp).
@@ -377,7 +378,7 @@ func (s *Server) sendGridEvent(ctx context.Context, e sgEvent) (bool, error) {
 		optOut   ledger.OptOutSource
 		optIn    bool
 	)
-	reason := strings.ToLower(e.Reason)
+	reason := strings.ToLower(strings.TrimSpace(e.Reason))
 	switch e.Event {
 	case "delivered":
 		delivery = ledger.DeliveryDelivered
@@ -388,10 +389,8 @@ func (s *Server) sendGridEvent(ctx context.Context, e sgEvent) (bool, error) {
 		}
 	case "dropped":
 		delivery = ledger.DeliveryDropped
-		for _, r := range suppressedReasons {
-			if strings.Contains(reason, r) {
-				optOut = ledger.SourceDropped
-			}
+		if suppressedReasons[reason] {
+			optOut = ledger.SourceDropped
 		}
 	case "spamreport":
 		optOut = ledger.SourceSpamReport

@@ -398,3 +398,26 @@ func TestSendGridWebhookRefusesForgedStaleAndMalformed(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, a.code)
 	require.NotEmpty(t, a.errorText(t))
 }
+
+func TestSendGridDropsOptOutOnlySuppressedAddresses(t *testing.T) {
+	t.Parallel()
+	h := newHookServer(t)
+	ctx := context.Background()
+	now := time.Now()
+	suppressed, other := strings.ToLower(uid("sup"))+"@example.com", strings.ToLower(uid("hdr"))+"@example.com"
+	_, key := sentNotice(t, uid("C"), "email", other, "sg-y")
+	a := h.sendgrid(t, fmt.Sprintf(`[
+		{"event":"dropped","reason":"Bounced Address","email":%q,"timestamp":%d,"sg_event_id":"d1"},
+		{"event":"dropped","reason":"Invalid SMTPAPI header","email":%q,"timestamp":%d,"sg_event_id":"d2","notice_key":%q}
+	]`, suppressed, now.Unix(), other, now.Unix(), key), now, nil)
+	require.Equal(t, http.StatusOK, a.code, string(a.body))
+	_, out, err := testStore.OptedOut(ctx, ledger.ChannelEmail, suppressed)
+	require.NoError(t, err)
+	require.True(t, out)
+	_, out, err = testStore.OptedOut(ctx, ledger.ChannelEmail, other)
+	require.NoError(t, err)
+	require.False(t, out, "a drop about the request is not about the address")
+	d, err := testStore.GetDelivery(ctx, key)
+	require.NoError(t, err)
+	require.Equal(t, ledger.DeliveryDropped, d.Status)
+}
