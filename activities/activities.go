@@ -25,6 +25,9 @@ type Activities struct {
 	Ledger *ledger.Store
 	Email  notify.EmailSender
 	SMS    notify.SMSSender
+	// EmailTemplateIDs maps template names to SendGrid dynamic templates: those
+	// emails are rendered by SendGrid from the reminder's data (see templateData).
+	EmailTemplateIDs map[string]string
 }
 
 // SendNotice sends one reminder on one channel, exactly once per notice key:
@@ -211,10 +214,27 @@ func (a *Activities) send(ctx context.Context, req NoticeRequest, m message) (no
 	if req.Channel == policy.SMS {
 		return a.SMS.SendSMS(ctx, notify.SMS{Key: req.Key(), To: req.To, Body: m.sms})
 	}
-	return a.Email.SendEmail(ctx, notify.Email{
+	email := notify.Email{
 		Key: req.Key(), InvoiceID: req.InvoiceID, To: req.To, ToName: req.CustomerName,
 		Subject: m.email.Subject, Text: m.email.Text, HTML: m.email.HTML,
-	})
+	}
+	if id := a.EmailTemplateIDs[req.Template]; id != "" {
+		email.TemplateID, email.TemplateData = id, templateData(req, m)
+	}
+	return a.Email.SendEmail(ctx, email)
+}
+
+// templateData is what a SendGrid dynamic template gets: the reminder's variables,
+// formatted for the customer's locale, and Dunwell's own rendering of the subject,
+// text and opt-out-carrying body for templates that only wrap them.
+func templateData(req NoticeRequest, m message) map[string]any {
+	d := templates.Data{Currency: req.Currency, Balance: req.Balance, DueDate: req.DueDate, Locale: req.Locale}
+	return map[string]any{
+		"customer_name": req.CustomerName, "invoice_id": req.InvoiceID, "amount": d.Amount(), "currency": req.Currency,
+		"due_date": d.Due(), "due_date_iso": req.DueDate, "days_overdue": templates.DaysOverdue(req.DueDate, req.ScheduledAt),
+		"payment_url": req.PaymentURL, "locale": req.Locale,
+		"subject": m.email.Subject, "text": m.email.Text, "html": m.email.HTML,
+	}
 }
 
 func (a *Activities) find(ctx context.Context, req NoticeRequest, m message, since time.Time) (notify.Receipt, bool, error) {

@@ -278,3 +278,35 @@ func TestCrashWindowsSendExactlyOnce(t *testing.T) {
 	require.True(t, first.AlreadySent)
 	require.Len(t, r.fake.OutboxFor(req.To), 1)
 }
+
+func TestDynamicTemplateEmail(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, 5*time.Second)
+	id := "d-0123456789abcdef0123456789abcdef"
+	r.acts.EmailTemplateIDs = map[string]string{"overdue": id}
+	req := request(t, policy.Email)
+	_, err := r.send(req)
+	require.NoError(t, err)
+	out := r.fake.OutboxFor(req.To)
+	require.Len(t, out, 1)
+	m := out[0]
+	require.Equal(t, id, m.TemplateID)
+	require.Empty(t, m.Text, "SendGrid renders the body")
+	require.Equal(t, "$1,250.00", m.TemplateData["amount"])
+	require.Equal(t, "December 1, 2026", m.TemplateData["due_date"])
+	require.EqualValues(t, 7, m.TemplateData["days_overdue"])
+	require.Equal(t, req.Key(), m.CustomArgs["notice_key"], "reconciliation still finds it by key")
+
+	// The middle crash window with a dynamic template: found at the provider by key.
+	req = request(t, policy.Email)
+	_, err = testStore.ClaimNotice(context.Background(), ledger.NoticeClaim{Key: req.Key(), InvoiceID: req.InvoiceID, Step: req.Step, Channel: "email"})
+	require.NoError(t, err)
+	msg, err := render(req)
+	require.NoError(t, err)
+	_, err = r.acts.send(context.Background(), req, msg)
+	require.NoError(t, err)
+	res, err := r.send(req)
+	require.NoError(t, err)
+	require.True(t, res.AlreadySent)
+	require.Len(t, r.fake.OutboxFor(req.To), 1)
+}

@@ -65,7 +65,7 @@ func run() error {
 		logger.Info("Registered search attributes", "namespace", cfg.Temporal.Namespace, "added", added)
 	}
 
-	acts := &activities.Activities{Ledger: store, Email: email, SMS: sms}
+	acts := &activities.Activities{Ledger: store, Email: email, SMS: sms, EmailTemplateIDs: cfg.SendGrid.TemplateIDs}
 	w := worker.New(c, workflows.TaskQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.InvoiceCollection, workflow.RegisterOptions{Name: workflows.CollectionWorkflowName})
 	// Runs that started before the per-provider queues still send from here.

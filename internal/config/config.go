@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +23,7 @@ import (
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/dunwell/dunwell/internal/codec"
+	"github.com/dunwell/dunwell/templates"
 )
 
 // Config is the whole configuration.
@@ -77,6 +79,10 @@ type SendGrid struct {
 	WebhookPublicKey string
 	// RatePerSecond bounds sends across all workers (SENDGRID_RATE_PER_SECOND).
 	RatePerSecond float64
+	// TemplateIDs maps Dunwell template names to SendGrid dynamic templates
+	// (SENDGRID_TEMPLATE_IDS="overdue=d-...,final_notice=d-..."): those reminders are
+	// rendered by SendGrid from the reminder's data instead of by Dunwell.
+	TemplateIDs map[string]string
 }
 
 // Twilio configures SMS.
@@ -112,6 +118,7 @@ type Twilio struct {
 //	                        across all workers                        (10 / 1)
 //	SENDGRID_WEBHOOK_PUBLIC_KEY  Event Webhook verification key, base64 (none: webhook answers 503)
 //	DUNWELL_PUBLIC_URL      the starter's public base URL, for Twilio signatures (none: webhook answers 503)
+//	SENDGRID_TEMPLATE_IDS   name=d-<32 hex>,... SendGrid dynamic templates per Dunwell template (none)
 //	PROVIDER_TIMEOUT        timeout of one provider call              (10s)
 //	POLICY_DIR              directory of policy files                 (the shipped policies)
 //	DEFAULT_POLICY          policy for invoices that name none        (standard)
@@ -250,8 +257,25 @@ func (c *Config) loadSending(get func(string, string) string, bad func(name, for
 		return r
 	}
 	c.SendGrid.RatePerSecond = rate("SENDGRID_RATE_PER_SECOND", DefaultSendGridRate)
+	if v := get("SENDGRID_TEMPLATE_IDS", ""); v != "" {
+		c.SendGrid.TemplateIDs = map[string]string{}
+		for _, pair := range strings.Split(v, ",") {
+			name, id, ok := strings.Cut(strings.TrimSpace(pair), "=")
+			name, id = strings.TrimSpace(name), strings.TrimSpace(id)
+			switch {
+			case !ok || !templates.Known(name):
+				bad("SENDGRID_TEMPLATE_IDS", "%q must be <template>=<dynamic template id> with a template of %s", pair, strings.Join(templates.Names(), ", "))
+			case !dynamicTemplateRE.MatchString(id):
+				bad("SENDGRID_TEMPLATE_IDS", "%q: the id must be d- followed by 32 hex digits", pair)
+			default:
+				c.SendGrid.TemplateIDs[name] = id
+			}
+		}
+	}
 	c.Twilio.RatePerSecond = rate("TWILIO_RATE_PER_SECOND", DefaultTwilioRate)
 }
+
+var dynamicTemplateRE = regexp.MustCompile(`^d-[0-9a-f]{32}$`)
 
 // checkECDSAPublicKey checks a base64 DER ECDSA public key as SendGrid shows it, so a
 // wrong key stops start-up instead of failing every webhook.

@@ -72,3 +72,21 @@ func TestSendingSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestSendGridTemplateIDs(t *testing.T) {
+	base := map[string]string{"DATABASE_URL": "postgres://u@localhost/db", "DUNWELL_CODEC_KEYS": testKeys}
+	base["SENDGRID_TEMPLATE_IDS"] = " overdue = d-0123456789abcdef0123456789abcdef ,final_notice=d-fedcba9876543210fedcba9876543210"
+	c, err := load(env(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SendGrid.TemplateIDs["overdue"] != "d-0123456789abcdef0123456789abcdef" || len(c.SendGrid.TemplateIDs) != 2 {
+		t.Errorf("template ids = %v", c.SendGrid.TemplateIDs)
+	}
+	for _, bad := range []string{"overdue", "nope=d-0123456789abcdef0123456789abcdef", "overdue=t-123", "overdue=d-0123"} {
+		base["SENDGRID_TEMPLATE_IDS"] = bad
+		if _, err := load(env(base)); err == nil || !strings.Contains(err.Error(), "SENDGRID_TEMPLATE_IDS") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}

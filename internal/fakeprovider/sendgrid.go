@@ -32,6 +32,8 @@ type sgPersonalization struct {
 	BCC        []sgAddress       `json:"bcc"`
 	Subject    string            `json:"subject"`
 	CustomArgs map[string]string `json:"custom_args"`
+	// DynamicTemplateData fills a dynamic template (template_id d-...).
+	DynamicTemplateData map[string]any `json:"dynamic_template_data"`
 }
 
 type sgAddress struct {
@@ -243,6 +245,7 @@ func (s *Server) sendGridMessages(m *sgMail) []Message {
 			out = append(out, Message{
 				Provider: SendGrid, To: to.Email, ToName: to.Name, From: m.From.Email, FromName: m.From.Name,
 				Subject: subject, Text: text, HTML: html, CustomArgs: maps.Clone(args), Received: now,
+				TemplateID: m.TemplateID, TemplateData: maps.Clone(p.DynamicTemplateData),
 			})
 		}
 	}
