@@ -25,8 +25,12 @@ build: ## build worker, starter, fakeproviders and devrun into ./bin
 run: $(BIN)/temporal build ## run the whole stack locally (Temporal + UI, PostgreSQL, fakes, worker, API); Ctrl-C stops it
 	$(BIN)/devrun
 
+.PHONY: chromium
+chromium: ## install headless Chromium for the /reports browser test where it is missing
+	@scripts/ensure-chromium.sh
+
 .PHONY: test
-test: $(BIN)/temporal ## run every test: unit, workflow (time skipping), replay, and integration against real Temporal and PostgreSQL
+test: $(BIN)/temporal chromium ## run every test: unit, workflow (time skipping), replay, and integration against real Temporal and PostgreSQL
 	go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: bench

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/dunwell/dunwell/internal/metrics"
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/notify"
 	"github.com/dunwell/dunwell/policy"
@@ -125,6 +126,7 @@ func (a *Activities) complete(ctx context.Context, req NoticeRequest, r notify.R
 		// The provider accepted; a retry will find the message through reconciliation.
 		return NoticeResult{}, fmt.Errorf("recording notice %s as sent: %w", req.Key(), err)
 	}
+	metrics.Notice(string(req.Channel), "sent")
 	return NoticeResult{ProviderID: r.ProviderID, SentAt: now, AlreadySent: alreadySent}, nil
 }
 
@@ -179,8 +181,10 @@ func (a *Activities) sendFailed(ctx context.Context, req NoticeRequest, err erro
 		if lerr := a.Ledger.CompleteNotice(ctx, req.Key(), ledger.NoticeFailed, "", err.Error(), time.Now().UTC()); lerr != nil {
 			return fmt.Errorf("recording failed notice %s: %w (provider said: %v)", req.Key(), lerr, err)
 		}
+		metrics.Notice(string(req.Channel), "failed")
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("sending notice %s: %v", req.Key(), err), errType, err)
 	}
+	metrics.Notice(string(req.Channel), "retried")
 	if d := notify.RetryAfter(err); d > 0 {
 		return temporal.NewApplicationErrorWithOptions(fmt.Sprintf("sending notice %s: %v", req.Key(), err), "RateLimited",
 			temporal.ApplicationErrorOptions{NextRetryDelay: d, Cause: err})
@@ -260,12 +264,15 @@ func (r NoticeRequest) validate() error {
 
 // RecordPayment writes an applied payment to the ledger, once per payment id.
 func (a *Activities) RecordPayment(ctx context.Context, p PaymentRecord) error {
-	_, err := a.Ledger.RecordPayment(ctx, ledger.PaymentRecord{
+	inserted, err := a.Ledger.RecordPayment(ctx, ledger.PaymentRecord{
 		InvoiceID: p.InvoiceID, PaymentID: p.PaymentID, Currency: p.Currency, Amount: p.Amount,
 		Applied: p.Applied, Credit: p.Credit, BalanceAfter: p.BalanceAfter, PaidAt: p.PaidAt, AppliedAt: p.AppliedAt,
 	})
 	if err != nil {
 		return fmt.Errorf("recording payment %s of invoice %s: %w", p.PaymentID, p.InvoiceID, err)
+	}
+	if inserted {
+		metrics.PaymentApplied(p.Currency)
 	}
 	return nil
 }
@@ -281,6 +288,9 @@ func (a *Activities) Escalate(ctx context.Context, e EscalationRequest) error {
 		return fmt.Errorf("escalating invoice %s to %s: %w", e.InvoiceID, e.To, err)
 	}
 	activity.GetLogger(ctx).Info("Invoice escalated", "invoice_id", e.InvoiceID, "to", e.To, "new", inserted)
+	if inserted {
+		metrics.Escalation(string(e.To))
+	}
 	return nil
 }
 

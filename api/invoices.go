@@ -40,9 +40,11 @@ func (s *Server) issueInvoice(w http.ResponseWriter, r *http.Request) {
 	if fe == nil {
 		fe = collection.FieldErrors{}
 	}
-	pol, err := s.Policies.Select(req.Policy)
+	pol, _, err := s.Policies.SelectFor(req.Policy, inv.Customer.Segment) // explicit, else segment, else default
 	if err != nil && req.Policy != "" {
 		fe["policy"] = err.Error()
+	} else if err == nil && fe["currency"] == "" && pol.CheckCurrency(inv.Currency) != nil {
+		fe["currency"] = pol.CheckCurrency(inv.Currency).Error()
 	}
 	if len(fe) > 0 {
 		writeError(w, http.StatusBadRequest, "invalid invoice: "+fe.Error(), fe)

@@ -62,6 +62,8 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /v1/invoices/{id}", s.require(auth.ScopeRead, s.getInvoice))
 	mux.Handle("POST /v1/invoices/{id}/payments", s.require(auth.ScopePaymentsWrite, s.payInvoice))
 	mux.Handle("GET /v1/invoices/{id}/audit", s.require(auth.ScopeRead, s.getAudit))
+	s.actionRoutes(mux)
+	s.reportRoutes(mux)
 	mux.Handle("POST /v1/session", s.startSession())
 	mux.Handle("DELETE /v1/session", auth.EndSessionHandler())
 	// Provider webhooks: no API key, the provider's signature instead (webhooks_delivery.go).

@@ -35,6 +35,9 @@ type Config struct {
 	// OpenWorkflows is how many invoice workflows sleep on timers while the worker's
 	// memory is read; the target is stated for 10 000.
 	OpenWorkflows int `json:"open_workflows"`
+	// ReportRows is the size of the ledger the reports are timed over (about that many
+	// rows across invoices, payments, adjustments, notices, escalations and events).
+	ReportRows int `json:"report_rows"`
 	// Out is where the JSON results are written; ProfileDir where the pprof files go.
 	Out        string `json:"-"`
 	ProfileDir string `json:"-"`
@@ -55,6 +58,7 @@ func Defaults(short bool) Config {
 		c.LadderRates, c.LadderStep = []float64{150, 200, 300}, 4*time.Second
 		c.SpikeInvoices, c.SpikeRate = 300, 50
 		c.OpenWorkflows = 2000
+		c.ReportRows = 100_000
 		return c
 	}
 	c.Invoices = 2000
@@ -62,5 +66,6 @@ func Defaults(short bool) Config {
 	c.LadderRates, c.LadderStep = []float64{150, 200, 250, 300, 400, 500}, 10*time.Second
 	c.SpikeInvoices, c.SpikeRate = 2000, 100
 	c.OpenWorkflows = 10_000
+	c.ReportRows = 1_000_000
 	return c
 }

@@ -79,6 +79,7 @@ func rows(r *Results) []Row {
 		fig += fmt.Sprintf("; projected %.0f MB at 10 000", m.ProjectedRSSMB)
 	}
 	add("6. Worker RSS, open workflows asleep on timers", withErr(fig, m.Error), "≤ 200 MB at 10 000", verdict(m.Error == "" && m.ProjectedRSSMB > 0 && m.ProjectedRSSMB <= 200))
+	out = append(out, ReportRows(r.Reports)...)
 	return out
 }
 
@@ -142,4 +143,46 @@ func WriteJSON(path string, r *Results) error {
 		return err
 	}
 	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// ReportRows are the reports measurement's lines of the table.
+func ReportRows(rb ReportBench) []Row {
+	var out []Row
+	if rb.Error != "" {
+		return append(out, Row{"7. Reports", "error: " + truncate(rb.Error, 120), "—", "MISS"})
+	}
+	for _, q := range rb.Queries {
+		fig := fmt.Sprintf("median %.0f ms, max %.0f ms over %d rows", q.MedianMs, q.MaxMs, rb.Rows)
+		indexes := []string{}
+		seq := []string{}
+		indexed := true
+		for _, p := range q.Plans {
+			indexes = append(indexes, p.Indexes...)
+			seq = append(seq, p.SeqScans...)
+			indexed = indexed && p.UsesIndexes()
+		}
+		fig += "; indexes: " + strings.Join(uniq(indexes), ", ")
+		if len(seq) > 0 {
+			fig += "; seq scan of " + strings.Join(uniq(seq), ", ")
+		}
+		target, v := "—", "info"
+		if q.Timed {
+			target = fmt.Sprintf("< %.0f ms; history tables through indexes", rb.TargetMs)
+			v = verdict(q.MedianMs < rb.TargetMs && indexed)
+		}
+		out = append(out, Row{"7. Reports: " + q.Name, fig, target, v})
+	}
+	return out
+}
+
+func uniq(s []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, x := range s {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
 }

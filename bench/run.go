@@ -34,6 +34,7 @@ type Results struct {
 	Payments     PaymentLatency `json:"payments"`
 	Spike        Spike          `json:"spike"`
 	Memory       Memory         `json:"memory"`
+	Reports      ReportBench    `json:"reports"`
 	Profiles     []Profile      `json:"profiles"`
 	Rows         []Row          `json:"rows"`
 }
@@ -111,6 +112,9 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 
 	log.Info("6/6 Memory with open workflows", "workflows", cfg.OpenWorkflows)
 	res.Memory = runMemory(ctx, s, cfg, prof.heap)
+
+	log.Info("7. Reports over a generated ledger", "rows", cfg.ReportRows)
+	res.Reports = RunReports(ctx, s.pg.URL(), cfg.ReportRows, log)
 
 	res.Profiles = prof.summarize(ctx, 10)
 	res.Rows = rows(res)

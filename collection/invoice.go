@@ -122,3 +122,30 @@ func (d *Date) UnmarshalJSON(b []byte) error {
 	*d = v
 	return nil
 }
+
+// DateOf is the calendar date of t in t's location.
+func DateOf(t time.Time) Date { return Date{t.Year(), t.Month(), t.Day()} }
+
+// AddDays returns the date n days later (earlier for negative n).
+func (d Date) AddDays(n int) Date { return DateOf(d.In(time.UTC).AddDate(0, 0, n)) }
+
+// Before reports whether d comes before e.
+func (d Date) Before(e Date) bool { return d.In(time.UTC).Before(e.In(time.UTC)) }
+
+// After reports whether d comes after e.
+func (d Date) After(e Date) bool { return e.Before(d) }
+
+// ParseDeadline reads a date ("2026-12-10": the end of that day in loc) or an exact
+// RFC 3339 time ("2026-12-10T17:00:00Z"), and returns the local date and, for a time,
+// the instant (zero for a plain date).
+func ParseDeadline(s string, loc *time.Location) (Date, time.Time, error) {
+	if len(s) > len(time.DateOnly) {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			return Date{}, time.Time{}, fmt.Errorf("%q is neither a date like \"2026-12-01\" nor an RFC 3339 time", s)
+		}
+		return DateOf(t.In(loc)), t.UTC(), nil
+	}
+	d, err := ParseDate(s)
+	return d, time.Time{}, err
+}

@@ -18,8 +18,24 @@ const (
 	ActionOverdue ActionKind = "overdue"
 	// ActionRemind: send policy step Step.
 	ActionRemind ActionKind = "reminder"
-	// ActionEscalate: hand the invoice off.
+	// ActionEscalate: hand the invoice off (or ask for approval first).
 	ActionEscalate ActionKind = "escalate"
+	// ActionResume: a pause with an until-date ends.
+	ActionResume ActionKind = "resume"
+	// ActionPromiseDue: the promise's date has passed; it is kept or broken.
+	ActionPromiseDue ActionKind = "promise_due"
+	// ActionInstallmentReminder: remind the customer of installment Installment.
+	ActionInstallmentReminder ActionKind = "installment_reminder"
+	// ActionInstallmentDue: installment Installment's grace has passed unpaid; the
+	// plan breaks.
+	ActionInstallmentDue ActionKind = "installment_due"
+	// ActionApprovalTimeout: nobody decided the escalation in time; the policy's
+	// default decision applies.
+	ActionApprovalTimeout ActionKind = "approval_timeout"
+	// ActionFallback: re-send step Step on Channel after a delivery failure.
+	ActionFallback ActionKind = "fallback"
+	// ActionCharge: a late fee falls due; it is booked with the interest to date.
+	ActionCharge ActionKind = "late_fee"
 )
 
 // Action is the next thing to happen to an invoice and when.
@@ -28,6 +44,10 @@ type Action struct {
 	At   time.Time  `json:"at,omitzero"`
 	// Step is the index of the policy step for ActionRemind.
 	Step int `json:"-"`
+	// Installment is the index of the plan's installment for the installment actions.
+	Installment int `json:"-"`
+	// Channel is the channel of an ActionFallback.
+	Channel policy.Channel `json:"-"`
 	// Skip lists steps whose time has passed but that are superseded by Step: when an
 	// invoice is issued (or resumes) late, only the latest due reminder is sent.
 	Skip []string `json:"-"`
@@ -43,6 +63,10 @@ type Action struct {
 type Options struct {
 	// ContactRules moves reminders into the policy's contact window.
 	ContactRules bool
+	// LateSendsInWindow applies the contact window to a reminder whose time passed
+	// while the invoice was on hold (or a worker was down): it goes at the next allowed
+	// moment from now, not at once whatever the hour.
+	LateSendsInWindow bool
 }
 
 // StepTime returns when policy step i falls for this invoice.
@@ -71,18 +95,32 @@ func StepTime(p *policy.Policy, inv *Invoice, off policy.Offset) time.Time {
 // escalation whose time has come wins over remaining reminders; otherwise the earliest
 // of (overdue transition, next reminder, escalation).
 func Next(p *policy.Policy, inv *Invoice, s *State, now time.Time) Action {
-	return NextWith(p, inv, s, now, Options{ContactRules: true})
+	return NextWith(p, inv, s, now, Options{ContactRules: true, LateSendsInWindow: true})
 }
 
 // NextWith is Next with explicit behaviour options.
 func NextWith(p *policy.Policy, inv *Invoice, s *State, now time.Time, opts Options) Action {
-	if s.Status.Terminal() || s.Escalation != nil || s.Balance <= 0 {
+	if s.Status.Terminal() || s.Balance <= 0 {
 		return Action{Kind: ActionNone}
 	}
+	a := nextDunning(p, inv, s, now, opts)
+	if at := s.NextChargeAt(p, inv, now); !at.IsZero() && (a.Kind == ActionNone || at.Before(a.At)) {
+		return Action{Kind: ActionCharge, At: at}
+	}
+	return a
+}
+
+// nextDunning is the next reminder, status change, escalation or hold deadline.
+func nextDunning(p *policy.Policy, inv *Invoice, s *State, now time.Time, opts Options) Action {
+	if s.Held() || s.Escalation != nil {
+		return nextOnHold(p, inv, s)
+	}
+	// Time spent paused or disputed shifts the schedule (zero for most invoices).
+	stepAt := func(off policy.Offset) time.Time { return StepTime(p, inv, off).Add(s.Shift) }
 	var escAt time.Time
-	if p.Escalation != nil {
-		escAt = StepTime(p, inv, p.Escalation.After)
-		if !now.Before(escAt) {
+	if p.Escalation != nil && !s.EscalationRejected {
+		escAt = stepAt(p.Escalation.After)
+		if s.EscalationApproved || !now.Before(escAt) {
 			return Action{Kind: ActionEscalate, At: escAt}
 		}
 	}
@@ -92,40 +130,46 @@ func NextWith(p *policy.Policy, inv *Invoice, s *State, now time.Time, opts Opti
 			best = a
 		}
 	}
-	if s.Status == StatusOpen {
+	if len(s.Fallbacks) > 0 {
+		f := s.Fallbacks[0]
+		at, why := intoContactWindow(p, inv, s, now)
+		a := Action{Kind: ActionFallback, At: at, Step: f.Step, Channel: f.Channel}
+		if !at.Equal(now) {
+			a.MovedFrom, a.MoveReason = now, why
+		}
+		consider(a)
+	}
+	if s.Status == StatusOpen { // DeriveStatus keeps this equal to !PastDue
 		consider(Action{Kind: ActionOverdue, At: inv.DueEnd()})
 	}
 	if s.StepsDone < len(p.Steps) {
 		// Of the steps already due, send only the latest; the earlier ones are stale.
 		i := s.StepsDone
 		var skip []string
-		for i+1 < len(p.Steps) && !now.Before(StepTime(p, inv, p.Steps[i+1].Offset)) {
+		for i+1 < len(p.Steps) && !now.Before(stepAt(p.Steps[i+1].Offset)) {
 			skip = append(skip, p.Steps[i].Name)
 			i++
 		}
-		remind := Action{Kind: ActionRemind, At: StepTime(p, inv, p.Steps[i].Offset), Step: i, Skip: skip}
+		remind := Action{Kind: ActionRemind, At: stepAt(p.Steps[i].Offset), Step: i, Skip: skip}
 		if opts.ContactRules {
 			planned := remind.At
-			// The cap can push a reminder out of the contact window and back: apply both
-			// until neither moves it (each step only moves forward, and the window search
-			// is bounded, so this ends).
-			for range 8 {
-				capped, whyCap := weeklyCapAt(p, s, remind.At)
-				moved, whyWindow := NextAllowedContact(p, inv, capped)
-				if moved.Equal(remind.At) {
-					break
-				}
-				why := whyWindow
-				if !capped.Equal(remind.At) {
-					why = whyCap
-				}
-				if remind.MoveReason == "" {
-					remind.MoveReason = why
-				}
-				remind.At = moved
+			at, why := intoContactWindow(p, inv, s, planned)
+			if d := s.Deferred; d != nil && d.Step == i && d.At.After(at) {
+				at, why = d.At, d.Reason // the daily cap refused it earlier
 			}
-			if !remind.At.Equal(planned) {
-				remind.MovedFrom = planned
+			if opts.LateSendsInWindow && at.Before(now) {
+				// Due while on hold (or while no worker ran): the window applies from now.
+				var whyLate string
+				at, whyLate = intoContactWindow(p, inv, s, now)
+				if why == "" {
+					why = whyLate
+				}
+				if why == "" {
+					why = "sent late: it fell due while the invoice was on hold"
+				}
+			}
+			if !at.Equal(planned) {
+				remind.At, remind.MovedFrom, remind.MoveReason = at, planned, why
 			}
 		}
 		consider(remind)
@@ -134,6 +178,62 @@ func NextWith(p *policy.Policy, inv *Invoice, s *State, now time.Time, opts Opti
 		consider(Action{Kind: ActionEscalate, At: escAt})
 	}
 	return best
+}
+
+// intoContactWindow moves t to the first moment both the contact window and the
+// weekly cap allow, and says why it moved (empty when it did not).
+func intoContactWindow(p *policy.Policy, inv *Invoice, s *State, t time.Time) (time.Time, string) {
+	reason := ""
+	// The cap can push a reminder out of the contact window and back: apply both until
+	// neither moves it (each step only moves forward, and the window search is
+	// bounded, so this ends).
+	for range 8 {
+		capped, whyCap := weeklyCapAt(p, s, t)
+		moved, whyWindow := NextAllowedContact(p, inv, capped)
+		if moved.Equal(t) {
+			break
+		}
+		if reason == "" {
+			reason = whyWindow
+			if !capped.Equal(t) {
+				reason = whyCap
+			}
+		}
+		t = moved
+	}
+	return t, reason
+}
+
+// nextOnHold is the next action while a hold stops the reminder schedule (or after the
+// hand-off, when only events can change the invoice).
+func nextOnHold(p *policy.Policy, inv *Invoice, s *State) Action {
+	switch {
+	case s.Dispute != nil:
+		return Action{Kind: ActionNone} // only the resolution moves it on
+	case s.Approval != nil:
+		return Action{Kind: ActionApprovalTimeout, At: s.Approval.Deadline}
+	case s.Escalation != nil:
+		return Action{Kind: ActionNone}
+	case s.Pause != nil:
+		if at := s.Pause.Ends(inv); !at.IsZero() {
+			return Action{Kind: ActionResume, At: at}
+		}
+		return Action{Kind: ActionNone}
+	case s.Plan != nil:
+		i := s.InstallmentDue(inv)
+		if i < 0 {
+			return Action{Kind: ActionNone}
+		}
+		if !s.Plan.Installments[i].Reminded {
+			if at := s.InstallmentReminderAt(p, inv, i); at.Before(s.InstallmentDeadline(inv, i)) {
+				return Action{Kind: ActionInstallmentReminder, At: at, Installment: i}
+			}
+		}
+		return Action{Kind: ActionInstallmentDue, At: s.InstallmentDeadline(inv, i), Installment: i}
+	case s.Promise != nil:
+		return Action{Kind: ActionPromiseDue, At: s.Promise.Deadline(inv)}
+	}
+	return Action{Kind: ActionNone}
 }
 
 // Describe is a one-line human summary of the action for the Temporal UI, in the
@@ -148,6 +248,20 @@ func Describe(p *policy.Policy, inv *Invoice, a Action) string {
 		return fmt.Sprintf("escalation to %s at %s", p.Escalation.To, when)
 	case ActionOverdue:
 		return fmt.Sprintf("becomes overdue at %s", when)
+	case ActionResume:
+		return fmt.Sprintf("pause ends at %s", when)
+	case ActionPromiseDue:
+		return fmt.Sprintf("promise to pay checked at %s", when)
+	case ActionInstallmentReminder:
+		return fmt.Sprintf("reminder of installment %d at %s", a.Installment+1, when)
+	case ActionInstallmentDue:
+		return fmt.Sprintf("installment %d must be paid by %s", a.Installment+1, when)
+	case ActionApprovalTimeout:
+		return fmt.Sprintf("escalation approval times out at %s", when)
+	case ActionCharge:
+		return fmt.Sprintf("late fee charged at %s", when)
+	case ActionFallback:
+		return fmt.Sprintf("%s again by %s (the last message was not delivered) at %s", p.Steps[a.Step].Name, a.Channel, when)
 	default:
 		return "waiting for payment"
 	}

@@ -1,6 +1,7 @@
 package collection
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/dunwell/dunwell/policy"
@@ -54,6 +55,18 @@ type Notice struct {
 	// MoveReason says why.
 	MovedFrom  *time.Time `json:"moved_from,omitempty"`
 	MoveReason string     `json:"move_reason,omitempty"`
+	// Delivery is the provider's later word on a sent notice: "delivered", or a
+	// permanent failure ("bounced", "dropped", "undelivered", "failed").
+	Delivery      string     `json:"delivery,omitempty"`
+	DeliveryError string     `json:"delivery_error,omitempty"`
+	DeliveryAt    *time.Time `json:"delivery_at,omitempty"`
+}
+
+// Fallback is a step to send again on another channel because its notice failed
+// after the provider had accepted it (a bounce, an undelivered SMS).
+type Fallback struct {
+	Step    int            `json:"step"`
+	Channel policy.Channel `json:"channel"`
 }
 
 // Payment is money received against the invoice.
@@ -76,7 +89,11 @@ type State struct {
 	Status  Status `json:"status"`
 	Balance int64  `json:"balance_minor"`
 	Credit  int64  `json:"credit_minor"` // over-payment kept for the customer
-	Fees    int64  `json:"fees_minor"`
+	// Fees, Interest and Discount are the late fees, interest and early-payment
+	// discount booked into the balance so far (see BookCharges).
+	Fees     int64 `json:"fees_minor"`
+	Interest int64 `json:"interest_minor,omitempty"`
+	Discount int64 `json:"discount_minor,omitempty"`
 	// StepsDone counts the policy steps already handled (sent, failed or skipped), in
 	// policy order.
 	StepsDone  int         `json:"steps_done"`
@@ -85,6 +102,40 @@ type State struct {
 	Payments   []Payment   `json:"payments"`
 	Escalation *Escalation `json:"escalation,omitempty"`
 	ClosedAt   time.Time   `json:"closed_at,omitzero"`
+
+	// PastDue is set once the due date (and grace) passed; a hold does not clear it.
+	PastDue bool `json:"past_due,omitempty"`
+	// Shift slides every later step and the escalation: the time the invoice spent
+	// paused or disputed, so dunning resumes with the spacing it had.
+	Shift time.Duration `json:"shift_ns,omitempty"`
+	// The holds that stop reminders while they last; see lifecycle.go.
+	Dispute  *Dispute      `json:"dispute,omitempty"`
+	Promise  *Promise      `json:"promise,omitempty"`
+	Plan     *Plan         `json:"plan,omitempty"`
+	Pause    *Pause        `json:"pause,omitempty"`
+	Approval *ApprovalWait `json:"approval,omitempty"`
+	// EscalationApproved: an operator (or the timeout's default) approved the
+	// hand-off; EscalationRejected: the invoice stays with dunning, never handed off.
+	EscalationApproved bool `json:"escalation_approved,omitempty"`
+	EscalationRejected bool `json:"escalation_rejected,omitempty"`
+	// OptedOut lists the channels the customer's address opted out of.
+	OptedOut []policy.Channel `json:"opted_out,omitempty"`
+	// Adjustments are refunds, chargebacks, adjustments, credit notes, voids and
+	// write-offs, in order.
+	Adjustments []Adjustment `json:"adjustments,omitempty"`
+	// Events is the lifecycle history, in order.
+	Events []Event `json:"events,omitempty"`
+	// Fallbacks are re-sends owed after a delivery failure, in order.
+	Fallbacks []Fallback `json:"fallbacks,omitempty"`
+	// Deferred holds a reminder the per-customer daily cap refused until a later day.
+	Deferred *Deferral `json:"deferred,omitempty"`
+}
+
+// Deferral moves policy step Step to At, for Reason.
+type Deferral struct {
+	Step   int       `json:"step"`
+	At     time.Time `json:"at"`
+	Reason string    `json:"reason"`
 }
 
 // NewState is the state of a freshly issued invoice.
@@ -140,4 +191,20 @@ func (s *State) ApplyPayment(p Payment) PaymentOutcome {
 		out.Paid = true
 	}
 	return out
+}
+
+// PaymentEvents checks the holds a payment may end: a promise whose amount is now
+// paid is kept, a plan whose installments are all paid is completed.
+func (s *State) PaymentEvents(inv *Invoice, at time.Time) []Event {
+	var events []Event
+	if p := s.Promise; p != nil && (s.Balance == 0 || s.TotalApplied(inv)-p.PaidBefore >= p.Amount) {
+		s.Promise = nil
+		n := s.countEvents(EventPromiseKept) + s.countEvents(EventPromiseBroken) + 1
+		events = append(events, s.record(Event{Key: fmt.Sprintf("promise-end/%d", n), Kind: EventPromiseKept, At: at}))
+	}
+	if p := s.Plan; p != nil && (s.Balance == 0 || s.InstallmentDue(inv) < 0) {
+		s.Plan = nil
+		events = append(events, s.record(Event{Key: fmt.Sprintf("plan-end/%d", p.Number), Kind: EventPlanCompleted, At: at}))
+	}
+	return events
 }

@@ -10,14 +10,18 @@ import (
 // View is the collection state as the `state` query and GET /v1/invoices/{id} return
 // it: money as decimal strings in major units of the invoice's currency.
 type View struct {
-	InvoiceID    string          `json:"invoice_id"`
-	CustomerID   string          `json:"customer_id"`
-	Status       Status          `json:"status"`
-	Currency     string          `json:"currency"`
-	AmountDue    string          `json:"amount_due"`
-	Balance      string          `json:"balance"`
-	Credit       string          `json:"credit"`
-	Fees         string          `json:"fees"`
+	InvoiceID  string `json:"invoice_id"`
+	CustomerID string `json:"customer_id"`
+	Status     Status `json:"status"`
+	Currency   string `json:"currency"`
+	AmountDue  string `json:"amount_due"`
+	Balance    string `json:"balance"`
+	Credit     string `json:"credit"`
+	Fees       string `json:"fees"`
+	// Interest and Discount are the interest charged and the early-payment discount
+	// taken so far (both already in Balance).
+	Interest     string          `json:"interest"`
+	Discount     string          `json:"discount"`
 	DueDate      string          `json:"due_date"`
 	Policy       PolicyRef       `json:"policy"`
 	Stage        string          `json:"dunning_stage"`
@@ -27,6 +31,20 @@ type View struct {
 	Escalation   *EscalationView `json:"escalation"`
 	SkippedSteps []string        `json:"skipped_steps,omitempty"`
 	ClosedAt     *time.Time      `json:"closed_at,omitempty"`
+	// OriginalAmount is the amount issued; AmountDue includes adjustments and credit
+	// notes.
+	OriginalAmount string `json:"original_amount"`
+	// The holds in force, if any.
+	Dispute  *Dispute      `json:"dispute,omitempty"`
+	Promise  *Promise      `json:"promise,omitempty"`
+	Plan     *Plan         `json:"plan,omitempty"`
+	Pause    *Pause        `json:"pause,omitempty"`
+	Approval *ApprovalWait `json:"approval,omitempty"`
+	// EscalationRejected: an operator decided this invoice is never handed off.
+	EscalationRejected bool             `json:"escalation_rejected,omitempty"`
+	OptedOut           []policy.Channel `json:"opted_out,omitempty"`
+	Adjustments        []Adjustment     `json:"adjustments"`
+	Events             []Event          `json:"events"`
 }
 
 // PolicyRef names the policy version an invoice runs under.
@@ -64,7 +82,7 @@ func NewView(p *policy.Policy, inv *Invoice, s *State, next Action) View {
 		CustomerID:   inv.Customer.ID,
 		Status:       s.Status,
 		Currency:     cur,
-		AmountDue:    money.Format(inv.AmountDue, cur),
+		AmountDue:    money.Format(s.AmountDue(inv), cur),
 		Balance:      money.Format(s.Balance, cur),
 		Credit:       money.Format(s.Credit, cur),
 		Fees:         money.Format(s.Fees, cur),
@@ -76,6 +94,12 @@ func NewView(p *policy.Policy, inv *Invoice, s *State, next Action) View {
 		Payments:     make([]PaymentView, 0, len(s.Payments)),
 		SkippedSteps: s.Skipped,
 	}
+	v.OriginalAmount = money.Format(inv.AmountDue, cur)
+	v.Interest, v.Discount = money.Format(s.Interest, cur), money.Format(s.Discount, cur)
+	v.Dispute, v.Promise, v.Plan, v.Pause, v.Approval = s.Dispute, s.Promise, s.Plan, s.Pause, s.Approval
+	v.EscalationRejected, v.OptedOut = s.EscalationRejected, s.OptedOut
+	v.Adjustments = append([]Adjustment{}, s.Adjustments...)
+	v.Events = append([]Event{}, s.Events...)
 	if !next.At.IsZero() {
 		at := next.At.UTC()
 		v.NextAction.At = &at

@@ -283,7 +283,9 @@ func TestWorkerCrashDuringSendSendsOnce(t *testing.T) {
 	}
 	require.Equal(t, 1, count, "the outbox holds exactly one copy of the notice")
 
-	code, body = pay(t, id, "crash-pay", "1250.00")
+	// The demo policy's late fee may have been charged meanwhile: pay the balance shown.
+	_, st := call(t, http.MethodGet, "/v1/invoices/"+id, nil)
+	code, body = pay(t, id, "crash-pay", st["balance"].(string))
 	require.Equal(t, http.StatusOK, code, body)
 	require.Equal(t, "paid", body["status"])
 	waitClosed(t, id)
@@ -321,9 +323,10 @@ func TestDemoCycleSkipsStaleReminderTextsAndEscalates(t *testing.T) {
 	esc, err := env.ledger.GetEscalation(context.Background(), id)
 	require.NoError(t, err)
 	require.Equal(t, "agency", esc.Target)
-	require.Equal(t, int64(125000), esc.Balance)
+	require.Equal(t, int64(127500), esc.Balance, "1,250.00 and the demo policy's 2% late fee")
+	require.Equal(t, "25.00", state["fees"])
 
-	code, body = pay(t, id, "agency-collected", "1250.00")
+	code, body = pay(t, id, "agency-collected", "1275.00")
 	require.Equal(t, http.StatusOK, code, body)
 	require.Equal(t, "paid", body["status"])
 	waitClosed(t, id)

@@ -110,7 +110,7 @@ func runTests(m *testing.M) (int, error) {
 		return 1, fmt.Errorf("connecting the API's Temporal client: %w", err)
 	}
 	defer env.client.Close()
-	set, err := testPolicies(tmp)
+	set, err := e2ePolicies()
 	if err != nil {
 		return 1, err
 	}
@@ -174,31 +174,6 @@ const twilioToken = "e2e-twilio-token"
 // e2eRate is the worker's send rate per provider (sends per second, across workers).
 const e2eRate = 20
 
-// testPolicies loads the shipped policies plus the e2e ones (testdata/policies) from
-// one directory under tmp.
-func testPolicies(tmp string) (*policy.Set, error) {
-	dir := filepath.Join(tmp, "policies")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		return nil, err
-	}
-	for _, pattern := range []string{"../policies/*.yaml", "testdata/policies/*.yaml"} {
-		files, err := filepath.Glob(pattern)
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range files {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				return nil, err
-			}
-			if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return policies.Load(dir, "standard")
-}
-
 // workerProcess is the real worker binary, started and killed by the tests.
 type workerProcess struct {
 	bin string
@@ -235,4 +210,26 @@ func (w *workerProcess) kill() {
 	_ = w.cmd.Process.Kill()
 	<-w.done
 	w.cmd = nil
+}
+
+// e2ePolicies is the shipped policies plus the fast ones in testdata/policies.
+func e2ePolicies() (*policy.Set, error) {
+	shipped, err := policies.Shipped()
+	if err != nil {
+		return nil, err
+	}
+	var all []*policy.Policy
+	for _, id := range shipped.IDs() {
+		p, _ := shipped.Get(id)
+		all = append(all, p)
+	}
+	extra, err := policies.Load("testdata/policies", "e2e-lifecycle")
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range extra.IDs() {
+		p, _ := extra.Get(id)
+		all = append(all, p)
+	}
+	return policy.NewSet(policies.DefaultID, all...)
 }

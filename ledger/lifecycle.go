@@ -43,6 +43,10 @@ type LifecycleEvent struct {
 	Balance int64  `json:"balance_minor"`
 	// Adjustment is the money change the event made, if any.
 	Adjustment *Adjustment `json:"adjustment,omitempty"`
+	// PolicyID and PolicyVersion, when set, are the policy the invoice runs under
+	// from now on (a policy_changed event).
+	PolicyID      string `json:"policy_id,omitempty"`
+	PolicyVersion int    `json:"policy_version,omitempty"`
 }
 
 // RecordEvent stores a lifecycle event, its adjustment and the invoice's new status in
@@ -94,6 +98,13 @@ func (s *Store) RecordEvent(ctx context.Context, e LifecycleEvent) (bool, error)
 				ON CONFLICT (invoice_id, adjustment_id) DO NOTHING`,
 				e.InvoiceID, a.AdjustmentID, a.Kind, a.Currency, a.Amount, a.Credit,
 				a.BalanceAfter, a.PaymentID, a.Reason, a.Actor, a.At); err != nil {
+				return err
+			}
+		}
+		if e.PolicyID != "" {
+			if _, err := tx.Exec(ctx, `
+				UPDATE invoices SET policy_id = $2, policy_version = $3, updated_at = now()
+				WHERE invoice_id = $1`, e.InvoiceID, e.PolicyID, e.PolicyVersion); err != nil {
 				return err
 			}
 		}

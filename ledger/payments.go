@@ -8,8 +8,11 @@ import (
 
 // RecordPayment stores a payment applied to an invoice and reports whether it was
 // new. It is idempotent on (InvoiceID, PaymentID): a repeat changes nothing and
-// returns false, and the first record wins. The invoice must exist (else
-// ErrNotFound); invalid amounts return ErrInvalid.
+// returns false, and the first record wins. In the same transaction it brings
+// invoices.balance_minor up to date from the rows (amount due + adjustments - applied
+// payments, the invariant of migration 00003), so the invoice row shows the balance
+// between status changes too. The invoice must exist (else ErrNotFound); invalid
+// amounts return ErrInvalid.
 func (s *Store) RecordPayment(ctx context.Context, r PaymentRecord) (bool, error) {
 	const op = "record payment"
 	if err := validatePayment(op, r); err != nil {
@@ -17,17 +20,33 @@ func (s *Store) RecordPayment(ctx context.Context, r PaymentRecord) (bool, error
 	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	tag, err := s.pool.Exec(ctx, `
-		INSERT INTO payments (invoice_id, payment_id, currency, amount_minor, applied_minor,
-			credit_minor, balance_after_minor, paid_at, applied_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-		ON CONFLICT (invoice_id, payment_id) DO NOTHING`,
-		r.InvoiceID, r.PaymentID, r.Currency, r.Amount, r.Applied,
-		r.Credit, r.BalanceAfter, r.PaidAt, r.AppliedAt)
+	inserted := false
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO payments (invoice_id, payment_id, currency, amount_minor, applied_minor,
+				credit_minor, balance_after_minor, paid_at, applied_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			ON CONFLICT (invoice_id, payment_id) DO NOTHING`,
+			r.InvoiceID, r.PaymentID, r.Currency, r.Amount, r.Applied,
+			r.Credit, r.BalanceAfter, r.PaidAt, r.AppliedAt)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err // a repeat: the first record already updated the balance
+		}
+		inserted = true
+		// GREATEST: the column never goes negative, whatever a caller recorded.
+		_, err = tx.Exec(ctx, `
+			UPDATE invoices i
+			SET balance_minor = GREATEST(0, i.amount_due_minor
+				+ COALESCE((SELECT sum(a.amount_minor) FROM adjustments a WHERE a.invoice_id = i.invoice_id), 0)
+				- COALESCE((SELECT sum(p.applied_minor) FROM payments p WHERE p.invoice_id = i.invoice_id), 0)),
+				updated_at = now()
+			WHERE i.invoice_id = $1`, r.InvoiceID)
+		return err
+	})
 	if err != nil {
 		return false, wrap(op, err)
 	}
-	return tag.RowsAffected() == 1, nil
+	return inserted, nil
 }
 
 // ListPayments returns the payments applied to the invoice, in the order they were

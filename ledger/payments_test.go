@@ -111,3 +111,24 @@ func TestCheckConstraints(t *testing.T) {
 		require.Equal(t, pgCheckViolation, pgErr.Code, "%s: %v", name, err)
 	}
 }
+
+func TestRecordPaymentKeepsInvoiceBalance(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	id := issue(t) // 12 345 due
+	pay := func(pid string, amount, applied int64) {
+		t.Helper()
+		_, err := testStore.RecordPayment(ctx, PaymentRecord{InvoiceID: id, PaymentID: pid, Currency: "EUR",
+			Amount: amount, Applied: applied, Credit: amount - applied, PaidAt: t0.Add(time.Hour), AppliedAt: t0.Add(time.Hour)})
+		require.NoError(t, err)
+	}
+	pay("p1", 2_345, 2_345)
+	inv, err := testStore.GetInvoice(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, int64(10_000), inv.Balance)
+	pay("p1", 2_345, 2_345) // a repeat changes nothing
+	pay("p2", 11_000, 10_000)
+	inv, err = testStore.GetInvoice(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, int64(0), inv.Balance)
+}

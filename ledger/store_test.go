@@ -38,8 +38,8 @@ func TestMigrateTwice(t *testing.T) {
 	}
 }
 
-// latestMigration is the highest embedded migration version. Numbers are reserved
-// per branch, so the embedded set may have gaps until every branch is merged.
+// latestMigration is the highest embedded migration number (numbers may be reserved
+// for work in progress, so they need not be contiguous).
 func latestMigration(t *testing.T) int {
 	t.Helper()
 	files, err := fs.Glob(Migrations(), "*.sql")

@@ -5,8 +5,9 @@
 //
 // Rounding rule: parsing never rounds. A string with more fraction digits than the
 // currency's exponent is rejected, so no money is silently created or lost.
-// Computations that need rounding (fees, interest, issue 3) round half away from zero
-// through RoundDiv.
+// Computations that need rounding (fees, interest, discounts) round once, half away
+// from zero (half up for the positive amounts they produce), through RoundDiv and
+// MulDivRound; see round.go.
 package money
 
 import (

@@ -4,12 +4,15 @@ package policies
 
 import (
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/dunwell/dunwell/policy"
 	"github.com/dunwell/dunwell/templates"
@@ -47,24 +50,55 @@ func load(fsys fs.FS, dir, defaultID string) (*policy.Set, error) {
 	var ps []*policy.Policy
 	for _, e := range entries {
 		ext := strings.ToLower(filepath.Ext(e.Name()))
-		if e.IsDir() || (ext != ".yaml" && ext != ".yml" && ext != ".json") {
+		if e.IsDir() || (ext != ".yaml" && ext != ".yml" && ext != ".json") || e.Name() == policy.SegmentsFile {
 			continue
 		}
 		data, err := fs.ReadFile(fsys, filepath.Join(dir, e.Name()))
 		if err != nil {
 			return nil, fmt.Errorf("reading policy %s: %w", e.Name(), err)
 		}
-		p, err := policy.Parse(e.Name(), data)
+		p, err := ParseFile(e.Name(), data)
 		if err != nil {
 			return nil, err
 		}
-		for i, st := range p.Steps {
-			if !templates.Known(st.Template) {
-				return nil, fmt.Errorf("%s: invalid policy: steps[%d].template: unknown template %q (known: %s)",
-					e.Name(), i, st.Template, strings.Join(templates.Names(), ", "))
-			}
-		}
 		ps = append(ps, p)
 	}
-	return policy.NewSet(defaultID, ps...)
+	set, err := policy.NewSet(defaultID, ps...)
+	if err != nil {
+		return nil, err
+	}
+	data, err := fs.ReadFile(fsys, filepath.Join(dir, policy.SegmentsFile))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return set, nil
+	case err != nil:
+		return nil, fmt.Errorf("reading %s: %w", policy.SegmentsFile, err)
+	}
+	if err := set.LoadSegments(policy.SegmentsFile, data); err != nil {
+		return nil, err
+	}
+	return set, nil
+}
+
+// ParseFile parses and validates one policy file, including that every step names a
+// template Dunwell has. Errors name the file, line, field and problem.
+func ParseFile(name string, data []byte) (*policy.Policy, error) {
+	p, err := policy.Parse(name, data)
+	if err != nil {
+		return nil, err
+	}
+	var root yaml.Node
+	_ = yaml.Unmarshal(data, &root) // it parsed above
+	ve := &policy.ValidationError{Source: name}
+	for i, st := range p.Steps {
+		if !templates.Known(st.Template) {
+			f := fmt.Sprintf("steps[%d].template", i)
+			ve.Fields = append(ve.Fields, policy.FieldError{Field: f, Line: policy.LineOf(&root, f),
+				Problem: fmt.Sprintf("unknown template %q (known: %s)", st.Template, strings.Join(templates.Names(), ", "))})
+		}
+	}
+	if len(ve.Fields) > 0 {
+		return nil, ve
+	}
+	return p, nil
 }

@@ -1,6 +1,9 @@
 package policies
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/dunwell/dunwell/policy"
@@ -30,5 +33,80 @@ func TestShippedPoliciesAreValid(t *testing.T) {
 	}
 	if _, err := set.Select("nope"); err == nil {
 		t.Error("Select(nope) succeeded")
+	}
+}
+
+func TestShippedSegmentsAndCharges(t *testing.T) {
+	set, err := Shipped()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"standard", "gentle", "strict", "demo"} {
+		if _, ok := set.Get(id); !ok {
+			t.Errorf("policy %s is not shipped", id)
+		}
+	}
+	for segment, want := range map[string]string{"key-accounts": "gentle", "enterprise": "gentle", "smb": "standard", "high-risk": "strict", "": DefaultID, "other": DefaultID} {
+		p, why, err := set.SelectFor("", segment)
+		if err != nil || p.ID != want {
+			t.Errorf("SelectFor(segment %q) = %v (%s), %v; want %s", segment, p, why, err, want)
+		}
+	}
+	if p, why, _ := set.SelectFor("demo", "key-accounts"); p.ID != "demo" || why != policy.SelectedExplicit {
+		t.Errorf("an explicit policy must win over the segment: %s (%s)", p.ID, why)
+	}
+	std, _ := set.Get("standard")
+	if std.LateFee == nil || std.Interest == nil || std.Escalation.Approval == nil || !std.Escalation.Approval.Required {
+		t.Errorf("standard has no late fee, interest or escalation approval: %+v", std)
+	}
+	gentle, _ := set.Get("gentle")
+	for _, st := range gentle.Steps {
+		if len(st.Channels) != 1 || st.Channels[0] != policy.Email {
+			t.Errorf("gentle step %s is not email only", st.Name)
+		}
+	}
+	if a := gentle.Escalation.Approval; a == nil || !a.Required || a.Default != policy.DecisionReject {
+		t.Errorf("gentle must wait for approval before escalating and not escalate by default: %+v", a)
+	}
+	demo, _ := set.Get("demo")
+	if demo.LateFee == nil || demo.GracePeriod.Exact.Seconds() >= demo.Escalation.After.Exact.Seconds() {
+		t.Errorf("demo's late fee must show up within its cycle: %+v", demo)
+	}
+	for _, id := range set.IDs() {
+		p, _ := set.Get(id)
+		for _, cur := range []string{"USD", "EUR", "JPY", "KWD", "GBP"} {
+			if err := p.CheckCurrency(cur); err != nil {
+				t.Errorf("shipped policy %s cannot price %s: %v", id, cur, err)
+			}
+		}
+	}
+}
+
+func TestLoadReportsBadFilesPrecisely(t *testing.T) {
+	good := "id: a\nversion: 1\nsteps:\n  - {name: s, offset: +1d, channels: [email], template: overdue}\n"
+	cases := map[string]struct {
+		files map[string]string
+		want  string
+	}{
+		"unknown template": {map[string]string{"a.yaml": "id: a\nversion: 1\nsteps:\n  - name: s\n    offset: +1d\n    channels: [email]\n    template: nope\n"},
+			`a.yaml: invalid policy: line 7: steps[0].template: unknown template "nope"`},
+		"segment to an unknown policy": {map[string]string{"a.yaml": good, "segments.yaml": "segments:\n  vip: a\n  smb: missing\n"},
+			`segments.yaml: invalid policy: line 3: segments.smb: unknown policy "missing" (known: a)`},
+		"misspelt segments key": {map[string]string{"a.yaml": good, "segments.yaml": "segment:\n  vip: a\n"},
+			`segments.yaml: invalid policy: line 1: segment: unknown field`},
+		"bad policy id in segments": {map[string]string{"a.yaml": good, "segments.yaml": "segments:\n  vip: Not An Id\n"},
+			`line 2: segments.vip: "Not An Id" is not a policy id`},
+	}
+	for name, c := range cases {
+		dir := t.TempDir()
+		for f, body := range c.files {
+			if err := os.WriteFile(filepath.Join(dir, f), []byte(body), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, err := Load(dir, "a")
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: Load = %v, want %q", name, err, c.want)
+		}
 	}
 }

@@ -24,6 +24,11 @@ type Contact struct {
 	// MaxPerInvoicePerWeek caps the reminders one invoice sends in any 7 days; a
 	// reminder beyond it waits until the oldest of those is a week old. 0: no cap.
 	MaxPerInvoicePerWeek int `yaml:"max_per_invoice_per_week,omitempty" json:"max_per_invoice_per_week,omitempty"`
+	// MaxPerCustomerPerDay caps the reminders one customer receives in a local
+	// calendar day across all their invoices; a reminder beyond it waits for the next
+	// allowed moment of a later day. Decided by an activity that reads the ledger
+	// (activities.ReserveContact), so the workflow stays deterministic. 0: no cap.
+	MaxPerCustomerPerDay int `yaml:"max_per_customer_per_day,omitempty" json:"max_per_customer_per_day,omitempty"`
 }
 
 // DefaultContactHours is the legal window most jurisdictions allow.
@@ -110,6 +115,9 @@ func (c *Contact) validate(add func(field, format string, args ...any)) {
 	}
 	if c.MaxPerInvoicePerWeek < 0 || c.MaxPerInvoicePerWeek > 50 {
 		add("contact.max_per_invoice_per_week", "must be between 0 (no cap) and 50")
+	}
+	if c.MaxPerCustomerPerDay < 0 || c.MaxPerCustomerPerDay > 50 {
+		add("contact.max_per_customer_per_day", "must be between 0 (no cap) and 50")
 	}
 	if cal := c.HolidayCalendar; cal != "" && cal != "customer" && !KnownHolidayCalendar(cal) {
 		add("contact.holiday_calendar", "%q is not a supported country (%s) or \"customer\"", cal, strings.Join(HolidayCalendars(), ", "))

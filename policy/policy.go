@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"sort"
 	"strconv"
@@ -72,6 +73,19 @@ type Policy struct {
 	// Contact limits when reminders may go out; nil means the defaults (08:00-21:00
 	// local, every day, no holidays).
 	Contact *Contact `yaml:"contact,omitempty" json:"contact,omitempty"`
+	// RefundWindow is how long after an invoice is paid a refund or chargeback may
+	// still re-open it ("+60d"); the workflow stays open that long. Zero (the default)
+	// closes the workflow as soon as the invoice is paid.
+	RefundWindow Offset `yaml:"refund_window,omitempty" json:"refund_window,omitzero"`
+	// GracePeriod delays late fees (and, by default, interest) after the charge start
+	// ("5d"); zero: they count from the first overdue instant. See charges.go.
+	GracePeriod Offset `yaml:"grace_period,omitempty" json:"grace_period,omitzero"`
+	// LateFee is charged once, or repeatedly, after the grace period; nil: none.
+	LateFee *LateFee `yaml:"late_fee,omitempty" json:"late_fee,omitempty"`
+	// Interest accrues on the unpaid principal; nil: none.
+	Interest *Interest `yaml:"interest,omitempty" json:"interest,omitempty"`
+	// Discount is an early-payment discount; nil: none.
+	Discount *Discount `yaml:"early_payment_discount,omitempty" json:"early_payment_discount,omitempty"`
 }
 
 // Step is one reminder.
@@ -87,6 +101,8 @@ type Step struct {
 	Channels []Channel `yaml:"channels" json:"channels"`
 	// Template names the message text.
 	Template string `yaml:"template" json:"template"`
+	// Approval: a person must approve this reminder before it goes out.
+	Approval bool `yaml:"approval,omitempty" json:"approval,omitempty"`
 }
 
 // Escalation hands an unpaid invoice to a collection agency or to legal.
@@ -95,7 +111,39 @@ type Escalation struct {
 	After Offset `yaml:"after" json:"after"`
 	// To is "agency" or "legal".
 	To EscalationTarget `yaml:"to" json:"to"`
+	// Approval, when set and required, makes the workflow wait for an operator's
+	// approve or reject before handing off.
+	Approval *Approval `yaml:"approval,omitempty" json:"approval,omitempty"`
 }
+
+// Decisions an operator (or the timeout) makes on an escalation awaiting approval.
+const (
+	DecisionApprove = "approve"
+	DecisionReject  = "reject"
+)
+
+// Approval makes an escalation wait for a person's decision.
+type Approval struct {
+	Required bool `yaml:"required" json:"required"`
+	// Timeout is how long the workflow waits for the decision ("3d", "+2m").
+	Timeout Offset `yaml:"timeout" json:"timeout"`
+	// Default is the decision taken when nobody decides in time: "approve" or "reject".
+	Default string `yaml:"default" json:"default"`
+}
+
+// Duration is the offset as a length of time, a day counting 24 hours.
+func (o Offset) Duration() time.Duration { return o.approx() }
+
+// minExactEvery is the shortest repeat written in s, m or h (demo cycles).
+const minExactEvery = 10 * time.Second
+
+func (o Offset) isNegative() bool { return o.Days < 0 || o.Exact < 0 }
+
+func (o Offset) isZero() bool { return o.Days == 0 && o.Exact == 0 }
+
+// IsZero reports whether the offset is zero ("0d", "0s" or unset); encoding/json's
+// omitzero uses it.
+func (o Offset) IsZero() bool { return o.isZero() }
 
 // Offset is a signed distance from a policy's anchor: whole days (sent at the
 // policy's local send time) or an exact duration.
@@ -182,11 +230,11 @@ func (o *Offset) UnmarshalText(b []byte) error {
 // UnmarshalYAML accepts the offset as a YAML scalar.
 func (o *Offset) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: offset must be a string like \"+7d\"", n.Line)
+		return nodeError(n, "must be a duration like \"+7d\"")
 	}
 	v, err := ParseOffset(n.Value)
 	if err != nil {
-		return fmt.Errorf("line %d: %w", n.Line, err)
+		return nodeError(n, err.Error())
 	}
 	*o = v
 	return nil
@@ -290,7 +338,19 @@ func (p *Policy) Validate() error {
 		if n := len(p.Steps); n > 0 && p.Escalation.After.approx() <= p.Steps[n-1].Offset.approx() {
 			add("escalation.after", "%s must come after the last step's %s", p.Escalation.After, p.Steps[n-1].Offset)
 		}
+		if a := p.Escalation.Approval; a != nil {
+			if a.Timeout.isNegative() || (a.Required && a.Timeout.isZero()) {
+				add("escalation.approval.timeout", "must be a positive duration like \"3d\"")
+			}
+			if a.Default != DecisionApprove && a.Default != DecisionReject && (a.Required || a.Default != "") {
+				add("escalation.approval.default", "must be %q or %q", DecisionApprove, DecisionReject)
+			}
+		}
 	}
+	if p.RefundWindow.isNegative() {
+		add("refund_window", "must not be negative")
+	}
+	p.validateCharges(add)
 	p.Contact.validate(add)
 	if len(errs) > 0 {
 		return &ValidationError{Fields: errs}
@@ -322,13 +382,17 @@ func (p *Policy) SendClock() (hour, minute int) {
 func Parse(source string, data []byte) (*Policy, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, fmt.Errorf("%s: %w", source, err)
+		return nil, decodeError(source, nil, err)
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var p Policy
 	if err := dec.Decode(&p); err != nil {
-		return nil, fmt.Errorf("%s: %w", source, err)
+		return nil, withSemanticErrors(decodeError(source, &root, err), &root, &p)
+	}
+	var extra yaml.Node
+	if dec.Decode(&extra) != io.EOF {
+		return nil, &ValidationError{Source: source, Fields: []FieldError{{Field: "(file)", Problem: "must hold one YAML document; found a second one (---)", Line: extra.Line}}}
 	}
 	if err := p.Validate(); err != nil {
 		var ve *ValidationError
@@ -337,11 +401,16 @@ func Parse(source string, data []byte) (*Policy, error) {
 			for i := range ve.Fields {
 				ve.Fields[i].Line = lineOf(&root, ve.Fields[i].Field)
 			}
+			sort.SliceStable(ve.Fields, func(i, j int) bool { return ve.Fields[i].Line < ve.Fields[j].Line })
 		}
 		return nil, err
 	}
 	return &p, nil
 }
+
+// LineOf finds the line of a field path in a parsed YAML document, for errors found
+// after parsing (see lineOf).
+func LineOf(doc *yaml.Node, path string) int { return lineOf(doc, path) }
 
 // lineOf finds the line of a field path ("steps[1].channels[0]") in a YAML document,
 // or of its nearest existing parent; 0 when the document has no such place.
@@ -353,11 +422,11 @@ func lineOf(doc *yaml.Node, path string) int {
 	line := n.Line
 	for _, part := range strings.Split(path, ".") {
 		name, index, hasIndex := strings.Cut(part, "[")
-		next := mappingValue(n, name)
+		key, next := mappingEntry(n, name)
 		if next == nil {
 			return line
 		}
-		n, line = next, next.Line
+		n, line = next, key.Line
 		if hasIndex {
 			i, err := strconv.Atoi(strings.TrimSuffix(index, "]"))
 			if err != nil || n.Kind != yaml.SequenceNode || i < 0 || i >= len(n.Content) {
@@ -370,23 +439,28 @@ func lineOf(doc *yaml.Node, path string) int {
 	return line
 }
 
-func mappingValue(n *yaml.Node, key string) *yaml.Node {
+// mappingEntry returns the key and value nodes of key in mapping n (nil, nil when
+// absent).
+func mappingEntry(n *yaml.Node, key string) (*yaml.Node, *yaml.Node) {
 	if n.Kind != yaml.MappingNode {
-		return nil
+		return nil, nil
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if n.Content[i].Value == key {
-			return n.Content[i+1]
+			return n.Content[i], n.Content[i+1]
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // Set is the policies a deployment knows, by id.
 type Set struct {
 	byID map[string]*Policy
-	// Default is the policy used when an invoice names none.
+	// Default is the policy used when an invoice names none and its customer's
+	// segment has no policy.
 	Default string
+	// segments maps customer segments to policy ids (see SetSegments).
+	segments Segments
 }
 
 // NewSet builds a set; defaultID must be one of the policies.
@@ -410,7 +484,8 @@ func (s *Set) Get(id string) (*Policy, bool) {
 	return p, ok
 }
 
-// Select picks the policy for an invoice: the one it names, else the default.
+// Select returns the policy named explicit, or the default when explicit is empty.
+// Invoices are matched with SelectFor, which also consults the customer's segment.
 func (s *Set) Select(explicit string) (*Policy, error) {
 	if explicit == "" {
 		explicit = s.Default

@@ -7,7 +7,12 @@
 //	starter pay -invoice ID -payment-id P -amount 10.00 -currency USD [-paid-at T]
 //	starter status ID                     print an invoice's collection state
 //	starter audit ID                      print an invoice's audit trail
+//	starter report kpis|aging|steps       print a collections report (table or --json)
+//	starter customer ID                   print a customer's balances and payment behaviour
 //	starter keys create|list|revoke       manage API keys (directly in PostgreSQL)
+//	starter dispute|promise|plan|pause|resume|approve|reject|cancel|write-off|refund|adjust ID [flags]
+//	                                      operator actions (see usage)
+//	starter policy validate|preview       check policy files; print an invoice's timeline (local)
 //	starter template preview -name N      render a reminder template (offline)
 //
 // The CLI talks to DUNWELL_API_URL (default http://127.0.0.1:8080) with the API key in
@@ -35,9 +40,25 @@ commands:
   pay       apply a payment:           starter pay -invoice INV-1 -payment-id pay_1 -amount 10.00 -currency USD
   status    show an invoice's state:   starter status INV-1
   audit     show an invoice's audit trail: starter audit INV-1
+  report    collections reports:       starter report kpis|aging|steps [--from D --to D --currency C] [--json]
+  customer  a customer's behaviour:    starter customer C-42 [--json]
   keys      manage API keys (admin):   starter keys create --name ci --scope invoices:write,read
                                        starter keys list | starter keys revoke ID|NAME
+  policy    check and preview policies (local): starter policy validate policies/
+                                       starter policy preview standard -f invoice.json
   template  preview a reminder:        starter template preview -name overdue -channel sms -locale de-DE -currency EUR
+
+operator actions (each prints the invoice's new status and balance):
+  dispute INV -reason TEXT [-id D] [-resolve-by DATE]
+  resolve-dispute INV -outcome resolved|upheld [-adjust AMOUNT | -cancel] [-reason TEXT]
+  promise INV -date DATE|RFC3339 -amount AMOUNT [-reason TEXT]
+  plan INV -installment DATE=AMOUNT [-installment ...] [-grace DAYS]
+  pause INV -reason TEXT [-until DATE|RFC3339]     resume INV [-reason TEXT]
+  approve INV [-reason TEXT]                       reject INV [-reason TEXT]
+  cancel INV -reason TEXT                          write-off INV -reason TEXT
+  refund INV -refund-id R -amount AMOUNT -currency CUR [-kind chargeback] [-payment-id P]
+  adjust INV -adjustment-id A -kind adjustment|credit_note -amount AMOUNT -currency CUR -reason TEXT
+  change-policy INV -policy ID -reason TEXT        move a running invoice to a policy's current version
 
 The CLI calls the API at DUNWELL_API_URL (default http://127.0.0.1:8080), sending
 DUNWELL_API_KEY as its Bearer key. "starter keys" talks to PostgreSQL directly at
@@ -71,8 +92,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = status(ctx, args[1:], stdout)
 	case "audit":
 		err = audit(ctx, args[1:], stdout)
+	case "report":
+		err = report(ctx, args[1:], stdout)
+	case "customer":
+		err = customer(ctx, args[1:], stdout)
 	case "keys":
 		err = keys(ctx, args[1:], stdout)
+	case "dispute", "resolve-dispute", "promise", "plan", "pause", "resume", "approve", "reject",
+		"cancel", "write-off", "refund", "adjust", "change-policy":
+		err = operatorAction(ctx, args[0], args[1:], stdout)
+	case "policy":
+		err = policyCmd(args[1:], stdin, stdout, stderr)
 	case "template":
 		err = templateCmd(args[1:], stdout)
 	case "help", "-h", "--help":

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -13,6 +15,7 @@ import (
 	"github.com/dunwell/dunwell/api"
 	"github.com/dunwell/dunwell/internal/codec"
 	"github.com/dunwell/dunwell/internal/config"
+	"github.com/dunwell/dunwell/internal/metrics"
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/policies"
 )
@@ -31,6 +34,10 @@ func serve(ctx context.Context, args []string) error {
 	}
 	logger := cfg.Logger()
 	cfg.WarnIfCodecDisabled(logger)
+	metricsAddr, err := metrics.Addr(os.Getenv, metrics.EnvStarterAddr, metrics.DefaultStarterAddr)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
 	set, err := policies.Load(cfg.PolicyDir, cfg.DefaultPolicy)
 	if err != nil {
 		return fmt.Errorf("loading policies: %w", err)
@@ -44,7 +51,13 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := client.DialContext(ctx, cfg.ClientOptions(logger))
+	metrics.RegisterLedger(store.Pool(), logger)
+	opts := cfg.ClientOptions(logger)
+	var closeMetrics io.Closer
+	opts.MetricsHandler, closeMetrics = metrics.TemporalHandler(logger)
+	defer closeMetrics.Close()
+	metrics.Serve(ctx, metricsAddr, logger)
+	c, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("connecting to Temporal at %s: %w", cfg.Temporal.Address, err)
 	}

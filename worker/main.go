@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	_ "time/tzdata" // customer timezones must resolve on minimal images too
@@ -17,6 +18,7 @@ import (
 
 	"github.com/dunwell/dunwell/activities"
 	"github.com/dunwell/dunwell/internal/config"
+	"github.com/dunwell/dunwell/internal/metrics"
 	"github.com/dunwell/dunwell/internal/temporalx"
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/notify"
@@ -38,6 +40,10 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	metricsAddr, err := metrics.Addr(os.Getenv, metrics.EnvWorkerAddr, metrics.DefaultWorkerAddr)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
 	logger := cfg.Logger()
 	slog.SetDefault(logger)
 	cfg.WarnIfCodecDisabled(logger)
@@ -52,7 +58,15 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	c, err := client.Dial(cfg.ClientOptions(logger))
+	metrics.RegisterLedger(store.Pool(), logger)
+	opts := cfg.ClientOptions(logger)
+	var closeMetrics io.Closer
+	opts.MetricsHandler, closeMetrics = metrics.TemporalHandler(logger)
+	defer closeMetrics.Close()
+	metricsCtx, stopMetrics := context.WithCancel(ctx)
+	defer stopMetrics()
+	metrics.Serve(metricsCtx, metricsAddr, logger)
+	c, err := client.Dial(opts)
 	if err != nil {
 		return fmt.Errorf("connecting to Temporal at %s: %w", cfg.Temporal.Address, err)
 	}

@@ -31,9 +31,6 @@ const (
 	sendGiveUpAfter = 24 * time.Hour
 	// ledgerStartToClose bounds one ledger write; ledger writes retry until they succeed.
 	ledgerStartToClose = 10 * time.Second
-	// historyBound continues as new before the history grows large even if the server
-	// has not suggested it yet.
-	historyBound = 10_000
 )
 
 // Change ids for workflow.GetVersion: one per behaviour change that alters the
@@ -42,9 +39,28 @@ const (
 const (
 	// changeContactRules (v1): reminders move into the policy's contact window.
 	changeContactRules = "contact-rules"
+	// changeLateSendsInWindow (v1): a reminder that became due while the invoice was on
+	// hold (or the workers were down) waits for the contact window instead of going
+	// at once. Before it, such a reminder went out at whatever hour the hold ended.
+	changeLateSendsInWindow = "late-sends-in-window"
+	// changeStepBound (v1): a run also continues as new after stepBound turns of its
+	// main loop; before it, only the history length and the server's suggestion did.
+	changeStepBound = "step-bound"
+	// changeDailyCap (v1): before a reminder, the per-customer daily cap is reserved in
+	// the ledger (an activity) when the policy sets one.
+	changeDailyCap = "daily-cap"
 )
 
 var acts *activities.Activities // method values name the activities; never called directly
+
+// historyBound continues as new before the history grows large even if the server has
+// not suggested it yet; stepBound does the same after that many actions and events in
+// one run (a cheap proxy that also works where the history length is unknown, as in
+// the test environment). Variables so tests can make a run continue as new quickly.
+var (
+	historyBound = 10_000
+	stepBound    = 1_000
+)
 
 // InvoiceCollection is the collection workflow of one invoice (id "invoice-<id>"): it
 // waits for the next action of the invoice's policy, does it, and repeats until the
@@ -61,8 +77,13 @@ func InvoiceCollection(ctx workflow.Context, in CollectionInput) (CollectionResu
 	if v := workflow.GetVersion(ctx, changeContactRules, workflow.DefaultVersion, 1); v >= 1 {
 		c.opts.ContactRules = true
 	}
+	if v := workflow.GetVersion(ctx, changeLateSendsInWindow, workflow.DefaultVersion, 1); v >= 1 {
+		c.opts.LateSendsInWindow = true
+	}
+	c.stepBounded = workflow.GetVersion(ctx, changeStepBound, workflow.DefaultVersion, 1) >= 1
 	if in.State != nil {
 		c.st = *in.State
+		c.st.Normalize()
 	} else {
 		c.st = collection.NewState(&c.inv)
 	}
@@ -84,10 +105,74 @@ type collector struct {
 	// wake is signalled by handlers when the state changed, so the main loop
 	// recomputes its next action instead of sleeping on a stale timer.
 	wake workflow.Channel
+	// optOuts and deliveries receive the opt-out and delivery signals; the main loop
+	// handles them.
+	optOuts    workflow.ReceiveChannel
+	deliveries workflow.ReceiveChannel
+	// statusRecorded: the final status was written to the ledger by the event that
+	// set it (cancel, write-off, a settling credit note), so the end of the run does
+	// not write it again.
+	statusRecorded bool
+	// closing: the run is ending; updates that would re-open it are refused.
+	closing bool
+	// steps counts the main loop's turns in this run; stepBounded says whether
+	// stepBound applies to it (see changeStepBound).
+	steps       int
+	stepBounded bool
 }
 
 func (c *collector) run(ctx workflow.Context) (CollectionResult, error) {
+	for {
+		res, err := c.collect(ctx)
+		if err != nil || res.Status != collection.StatusPaid || c.pol.RefundWindow.Duration() <= 0 {
+			return res, err
+		}
+		// A paid invoice stays open for the policy's refund window: a refund or
+		// chargeback in it re-opens the balance and dunning starts again.
+		if reopened := c.awaitRefundWindow(ctx); !reopened {
+			c.closing = true
+			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+				return CollectionResult{}, err
+			}
+			if !c.st.Status.Terminal() {
+				continue // a refund slipped in while the window closed
+			}
+			return res, nil
+		}
+		c.statusRecorded = false
+	}
+}
+
+// awaitRefundWindow waits until the refund window closes (false) or a refund re-opens
+// the invoice (true).
+func (c *collector) awaitRefundWindow(ctx workflow.Context) bool {
+	for c.st.Status.Terminal() {
+		closes := c.st.ClosedAt.Add(c.pol.RefundWindow.Duration())
+		now := workflow.Now(ctx)
+		if !now.Before(closes) {
+			return false
+		}
+		timerCtx, cancelTimer := workflow.WithCancel(ctx)
+		timer := workflow.NewTimerWithOptions(timerCtx, closes.Sub(now), workflow.TimerOptions{
+			Summary: "refund window closes at " + closes.In(c.inv.Location()).Format("2006-01-02 15:04:05") + " " + c.inv.Customer.Timezone,
+		})
+		sel := workflow.NewSelector(ctx)
+		sel.AddFuture(timer, func(workflow.Future) {})
+		sel.AddReceive(c.wake, func(ch workflow.ReceiveChannel, _ bool) { ch.Receive(ctx, nil) })
+		sel.Select(ctx)
+		cancelTimer()
+		if ctx.Err() != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// collect runs dunning until the invoice reaches a terminal status.
+func (c *collector) collect(ctx workflow.Context) (CollectionResult, error) {
 	for !c.st.Status.Terminal() {
+		c.steps++
+		c.drainSignals(ctx)
 		now := workflow.Now(ctx)
 		c.next = collection.NextWith(&c.pol, &c.inv, &c.st, now, c.opts)
 		c.publish(ctx)
@@ -111,8 +196,11 @@ func (c *collector) run(ctx workflow.Context) (CollectionResult, error) {
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return CollectionResult{}, err
 	}
-	if err := c.recordStatus(ctx); err != nil {
-		return CollectionResult{}, err
+	if !c.statusRecorded {
+		if err := c.recordStatus(ctx); err != nil {
+			return CollectionResult{}, err
+		}
+		c.statusRecorded = true
 	}
 	c.logger.Info("Collection finished", "status", c.st.Status)
 	return CollectionResult{Status: c.st.Status, Balance: c.st.Balance, Credit: c.st.Credit}, nil
@@ -131,18 +219,42 @@ func (c *collector) waitForTimerOrEvent(ctx workflow.Context, now time.Time) {
 		sel.AddFuture(timer, func(workflow.Future) {})
 	}
 	sel.AddReceive(c.wake, func(ch workflow.ReceiveChannel, _ bool) { ch.Receive(ctx, nil) })
+	sel.AddReceive(c.optOuts, func(workflow.ReceiveChannel, bool) {}) // handled at the loop's top
+	sel.AddReceive(c.deliveries, func(workflow.ReceiveChannel, bool) {})
 	sel.Select(ctx)
 }
 
 func (c *collector) perform(ctx workflow.Context, a collection.Action) error {
 	switch a.Kind {
 	case collection.ActionOverdue:
-		c.st.Status = collection.StatusOverdue
+		c.st.PastDue = true
+		c.st.DeriveStatus()
 		return c.recordStatus(ctx)
 	case collection.ActionRemind:
 		return c.remind(ctx, a)
 	case collection.ActionEscalate:
+		if ap := c.pol.Escalation.Approval; ap != nil && ap.Required && !c.st.EscalationApproved {
+			e := c.st.RequestApproval(workflow.Now(ctx), *ap)
+			return c.recordEvents(ctx, []collection.Event{e}, map[string]any{"to": string(c.pol.Escalation.To), "default": ap.Default})
+		}
 		return c.escalate(ctx, a)
+	case collection.ActionResume:
+		e := c.st.Resume(workflow.Now(ctx), "system", "the pause's until-date was reached")
+		return c.recordEvents(ctx, []collection.Event{e}, nil)
+	case collection.ActionPromiseDue:
+		return c.promiseBroken(ctx)
+	case collection.ActionInstallmentReminder:
+		return c.remindInstallment(ctx, a)
+	case collection.ActionInstallmentDue:
+		return c.planBroken(ctx, a)
+	case collection.ActionFallback:
+		return c.fallback(ctx, a)
+	case collection.ActionCharge:
+		return c.recordEvents(ctx, c.st.BookCharges(&c.pol, &c.inv, workflow.Now(ctx), nil, true), nil)
+	case collection.ActionApprovalTimeout:
+		def := c.st.Approval.Default
+		e := c.st.Decide(def == policy.DecisionApprove, workflow.Now(ctx), "system", "no decision before the deadline; the policy's default is "+def)
+		return c.recordEvents(ctx, []collection.Event{e}, map[string]any{"default": def})
 	default:
 		return fmt.Errorf("unknown action %q", a.Kind)
 	}
@@ -152,9 +264,13 @@ func (c *collector) perform(ctx workflow.Context, a collection.Action) error {
 // step's next channel when a provider says the recipient can never be reached.
 func (c *collector) remind(ctx workflow.Context, a collection.Action) error {
 	step := c.pol.Steps[a.Step]
+	if ok, err := c.reserveContact(ctx, a, step); err != nil || !ok {
+		return err
+	}
+	c.st.Deferred = nil
 	c.st.Skipped = append(c.st.Skipped, a.Skip...)
 	c.st.StepsDone = a.Step + 1
-	channels := collection.ChannelsFor(step, &c.inv.Customer)
+	channels := c.reachable(step)
 	if len(channels) == 0 {
 		c.st.Notices = append(c.st.Notices, collection.Notice{
 			Step: step.Name, Status: collection.NoticeUndeliverable, SentAt: workflow.Now(ctx),
@@ -166,22 +282,10 @@ func (c *collector) remind(ctx workflow.Context, a collection.Action) error {
 	providerQueues := workflow.GetVersion(ctx, changeProviderQueues, workflow.DefaultVersion, 1) >= 1
 	for i, ch := range channels {
 		req := c.noticeRequest(step, ch, a.At)
-		queue := "" // the workflow's own task queue
+		sctx := c.sendOptions(ctx, fmt.Sprintf("reminder %d of %d (%s) by %s", a.Step+1, len(c.pol.Steps), step.Name, ch))
 		if providerQueues {
-			queue = NoticeTaskQueue(ch)
+			sctx = workflow.WithTaskQueue(sctx, NoticeTaskQueue(ch))
 		}
-		sctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-			TaskQueue:              queue,
-			StartToCloseTimeout:    sendStartToClose,
-			ScheduleToCloseTimeout: sendGiveUpAfter,
-			Summary:                fmt.Sprintf("reminder %d of %d (%s) by %s", a.Step+1, len(c.pol.Steps), step.Name, ch),
-			RetryPolicy: &temporal.RetryPolicy{
-				InitialInterval:        5 * time.Second,
-				BackoffCoefficient:     2,
-				MaximumInterval:        10 * time.Minute,
-				NonRetryableErrorTypes: []string{activities.ErrTypeRecipientInvalid, activities.ErrTypeBadRequest, activities.ErrTypeOutcomeUnknown},
-			},
-		})
 		var res activities.NoticeResult
 		err := workflow.ExecuteActivity(sctx, acts.SendNotice, req).Get(ctx, &res)
 		if err == nil {
@@ -209,6 +313,86 @@ func (c *collector) remind(ctx workflow.Context, a collection.Action) error {
 	return nil
 }
 
+// reserveContact asks the ledger whether the customer may get one more reminder today
+// across all their invoices, when the policy caps it. Refused, the reminder is
+// deferred to the next allowed moment of a later day (the main loop re-plans).
+func (c *collector) reserveContact(ctx workflow.Context, a collection.Action, step policy.Step) (bool, error) {
+	if c.pol.Contact == nil || c.pol.Contact.MaxPerCustomerPerDay <= 0 {
+		return true, nil
+	}
+	if workflow.GetVersion(ctx, changeDailyCap, workflow.DefaultVersion, 1) < 1 {
+		return true, nil
+	}
+	now := workflow.Now(ctx)
+	req := activities.ContactCapRequest{
+		CustomerID: c.inv.Customer.ID, InvoiceID: c.inv.ID, Step: step.Name, Timezone: c.inv.Customer.Timezone,
+		At: now, MaxPerDay: c.pol.Contact.MaxPerCustomerPerDay,
+	}
+	var res activities.ContactCapResult
+	if err := workflow.ExecuteActivity(c.ledgerOptions(ctx, "daily contact cap for "+step.Name), acts.ReserveContact, req).Get(ctx, &res); err != nil {
+		return false, fmt.Errorf("reserving a contact for %s: %w", step.Name, err)
+	}
+	if res.Allowed {
+		return true, nil
+	}
+	at, why := collection.AfterDailyCap(&c.pol, &c.inv, now)
+	c.st.Deferred = &collection.Deferral{Step: a.Step, At: at, Reason: why}
+	c.logger.Info("Reminder deferred by the daily contact cap", "step", step.Name, "until", at)
+	return false, nil
+}
+
+// reachable lists the step's channels the customer can be reached on and has not
+// opted out of, in the step's order of preference.
+func (c *collector) reachable(step policy.Step) []policy.Channel {
+	var out []policy.Channel
+	for _, ch := range collection.ChannelsFor(step, &c.inv.Customer) {
+		if !c.st.IsOptedOut(ch) {
+			out = append(out, ch)
+		}
+	}
+	return out
+}
+
+// sendOptions: a send retries with backoff for a day, then the notice is marked
+// failed and dunning goes on; errors that retrying cannot fix are not retried.
+func (c *collector) sendOptions(ctx workflow.Context, summary string) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    sendStartToClose,
+		ScheduleToCloseTimeout: sendGiveUpAfter,
+		Summary:                summary,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        5 * time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        10 * time.Minute,
+			NonRetryableErrorTypes: []string{activities.ErrTypeRecipientInvalid, activities.ErrTypeBadRequest, activities.ErrTypeOutcomeUnknown},
+		},
+	})
+}
+
+// fallback sends a step again on the channel queued after a delivery failure.
+func (c *collector) fallback(ctx workflow.Context, a collection.Action) error {
+	c.st.Fallbacks = c.st.Fallbacks[1:]
+	step := c.pol.Steps[a.Step]
+	if c.st.IsOptedOut(a.Channel) || !c.inv.Customer.Reachable(a.Channel) {
+		return nil
+	}
+	var res activities.NoticeResult
+	err := workflow.ExecuteActivity(c.sendOptions(ctx, fmt.Sprintf("%s again by %s after a delivery failure", step.Name, a.Channel)),
+		acts.SendNotice, c.noticeRequest(step, a.Channel, a.At)).Get(ctx, &res)
+	if err == nil {
+		c.st.Notices = append(c.st.Notices, withMove(collection.Notice{
+			Step: step.Name, Channel: a.Channel, Status: collection.NoticeSent, SentAt: res.SentAt, ProviderID: res.ProviderID,
+		}, a))
+		return nil
+	}
+	status := collection.NoticeUndeliverable
+	if isErrorType(err, activities.ErrTypeOutcomeUnknown) {
+		status = collection.NoticeUnknown
+	}
+	c.st.Notices = append(c.st.Notices, collection.Notice{Step: step.Name, Channel: a.Channel, Status: status, SentAt: workflow.Now(ctx), Error: failureMessage(err)})
+	return nil
+}
+
 func (c *collector) noticeRequest(step policy.Step, ch policy.Channel, at time.Time) activities.NoticeRequest {
 	to := c.inv.Customer.Email
 	if ch == policy.SMS {
@@ -232,7 +416,7 @@ func (c *collector) escalate(ctx workflow.Context, a collection.Action) error {
 		return fmt.Errorf("escalating invoice %s: %w", c.inv.ID, err)
 	}
 	c.st.Escalation = &collection.Escalation{To: esc.To, At: a.At, Balance: c.st.Balance}
-	c.st.Status = collection.StatusEscalated
+	c.st.DeriveStatus()
 	return c.recordStatus(ctx)
 }
 
@@ -276,13 +460,14 @@ func (c *collector) ledgerOptions(ctx workflow.Context, summary string) workflow
 
 func (c *collector) shouldContinueAsNew(ctx workflow.Context) bool {
 	info := workflow.GetInfo(ctx)
-	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > historyBound
+	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > historyBound || (c.stepBounded && c.steps > stepBound)
 }
 
 func (c *collector) continueAsNew(ctx workflow.Context) error {
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return err
 	}
+	c.drainSignals(ctx) // a signal not handled now would be lost with this run
 	st := c.st
 	c.logger.Info("Continuing as new", "history_length", workflow.GetInfo(ctx).GetCurrentHistoryLength())
 	return workflow.NewContinueAsNewError(ctx, InvoiceCollection, CollectionInput{Invoice: c.inv, Policy: c.pol, State: &st})
@@ -324,11 +509,52 @@ func (c *collector) details() string {
 	out := fmt.Sprintf("**Invoice %s** · %s · balance %s %s of %s, due %s\n\n",
 		c.inv.ID, c.st.Status, money.Format(c.st.Balance, cur), cur, money.Format(c.inv.AmountDue, cur), c.inv.DueDate) +
 		fmt.Sprintf("Policy %s v%d, stage %s. Next: %s.\n", c.pol.ID, c.pol.Version, c.st.Stage(&c.pol), collection.Describe(&c.pol, &c.inv, c.next))
+	if hold := c.holdDetails(); hold != "" {
+		out += "\n" + hold + "\n"
+	}
 	if n := len(c.st.Notices); n > 0 {
 		last := c.st.Notices[n-1]
 		out += fmt.Sprintf("\nLast notice: %s by %s, %s.", last.Step, last.Channel, last.Status)
 	}
 	return out
+}
+
+// holdDetails says what holds the invoice and who must act, for the UI.
+func (c *collector) holdDetails() string {
+	cur, loc := c.inv.Currency, c.inv.Location()
+	when := func(t time.Time) string { return t.In(loc).Format("2006-01-02 15:04") + " " + c.inv.Customer.Timezone }
+	st := &c.st
+	switch {
+	case st.Dispute != nil:
+		d := st.Dispute
+		out := fmt.Sprintf("**Disputed** (%s) since %s: %s. An operator resolves it (`operator` scope: resolve-dispute).", d.ID, when(d.OpenedAt), d.Reason)
+		if d.ResolveBy != nil {
+			out += fmt.Sprintf(" To be resolved by %s.", d.ResolveBy)
+		}
+		return out
+	case st.Approval != nil:
+		return fmt.Sprintf("**Awaiting approval** of the escalation to %s: an operator (`operator` scope) must approve or reject by %s; then the policy's default, %s, applies.",
+			c.pol.Escalation.To, when(st.Approval.Deadline), st.Approval.Default)
+	case st.Pause != nil:
+		out := fmt.Sprintf("**Paused** since %s by %s: %s.", when(st.Pause.Since), st.Pause.By, st.Pause.Reason)
+		if st.Pause.Until != nil {
+			out += fmt.Sprintf(" Resumes on %s.", st.Pause.Until)
+		}
+		return out
+	case st.Plan != nil:
+		i := st.InstallmentDue(&c.inv)
+		if i < 0 {
+			return "**On a payment plan**, every installment paid."
+		}
+		it := st.Plan.Installments[i]
+		return fmt.Sprintf("**On payment plan %d**: installment %d of %d, %s %s owed by %s (grace %d days).",
+			st.Plan.Number, i+1, len(st.Plan.Installments), money.Format(st.InstallmentOwed(&c.inv, i), cur), cur, it.DueDate, st.Plan.GraceDays)
+	case st.Promise != nil:
+		return fmt.Sprintf("**Promised**: %s %s by %s.", money.Format(st.Promise.Amount, cur), cur, st.Promise.Date)
+	case st.Status == collection.StatusPaid && c.pol.RefundWindow.Duration() > 0:
+		return fmt.Sprintf("Paid; refunds and chargebacks re-open it until %s.", when(st.ClosedAt.Add(c.pol.RefundWindow.Duration())))
+	}
+	return ""
 }
 
 // withMove records on the notice that the contact rules moved its reminder.

@@ -25,6 +25,9 @@ type collectionSuite struct {
 	sends       []sentNotice
 	escalations []activities.EscalationRequest
 	payments    []activities.PaymentRecord
+	events      []activities.EventRecord
+	// refuseCap lists the steps the daily contact cap refuses once.
+	refuseCap map[string]bool
 	// failChannel makes every send on that channel fail permanently.
 	failChannel policy.Channel
 }
@@ -39,7 +42,8 @@ func TestCollectionWorkflow(t *testing.T) { suite.Run(t, new(collectionSuite)) }
 var ny, _ = time.LoadLocation("America/New_York")
 
 func (s *collectionSuite) SetupTest() {
-	s.sends, s.escalations, s.payments, s.failChannel = nil, nil, nil, ""
+	s.sends, s.escalations, s.payments, s.events, s.failChannel = nil, nil, nil, nil, ""
+	s.refuseCap = map[string]bool{}
 	s.env = s.NewTestWorkflowEnvironment()
 	s.env.RegisterWorkflow(InvoiceCollection)
 	s.env.RegisterActivity(acts)
@@ -63,11 +67,32 @@ func (s *collectionSuite) SetupTest() {
 			return nil
 		}).Maybe()
 	s.env.OnActivity(acts.RecordStatus, mock.Anything, mock.Anything).Return(nil).Maybe()
+	s.env.OnActivity(acts.ReserveContact, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req activities.ContactCapRequest) (activities.ContactCapResult, error) {
+			if s.refuseCap[req.Step] {
+				delete(s.refuseCap, req.Step)
+				return activities.ContactCapResult{Allowed: false, Count: req.MaxPerDay}, nil
+			}
+			return activities.ContactCapResult{Allowed: true, Count: 1}, nil
+		}).Maybe()
+	s.env.OnActivity(acts.RecordEvent, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, e activities.EventRecord) error {
+			s.events = append(s.events, e)
+			return nil
+		}).Maybe()
 }
 
 func (s *collectionSuite) AfterTest(_, _ string) { s.env.AssertExpectations(s.T()) }
 
+// input is an invoice under the shipped policy, without its late fees, interest and
+// discount so that paying the amount due settles it; inputWithCharges keeps them.
 func (s *collectionSuite) input(policyID string) CollectionInput {
+	in := s.inputWithCharges(policyID)
+	in.Policy.LateFee, in.Policy.Interest, in.Policy.Discount = nil, nil, nil
+	return in
+}
+
+func (s *collectionSuite) inputWithCharges(policyID string) CollectionInput {
 	set, err := policies.Shipped()
 	s.Require().NoError(err)
 	p, ok := set.Get(policyID)

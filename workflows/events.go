@@ -1,6 +1,9 @@
 package workflows
 
-import "github.com/dunwell/dunwell/collection"
+import (
+	"github.com/dunwell/dunwell/collection"
+	"github.com/dunwell/dunwell/policy"
+)
 
 // Names of the lifecycle updates and signals. Every event a caller needs an answer to
 // is an Update: its validator rejects a transition the current state forbids before it
@@ -29,6 +32,10 @@ const (
 	// the workflow.
 	UpdateCancel   = "cancel"
 	UpdateWriteOff = "write-off"
+
+	// UpdateChangePolicy moves the invoice to another policy (version); see
+	// ChangePolicyInput.
+	UpdateChangePolicy = "change-policy"
 
 	// SignalOptOut tells the workflow a channel address no longer takes messages
 	// (STOP, unsubscribe, spam report, hard bounce); see OptOutInput.
@@ -133,7 +140,9 @@ type ResolveDisputeInput struct {
 
 // PromiseInput records the customer's promise to pay Amount by Date.
 type PromiseInput struct {
-	Date   string `json:"date"`         // YYYY-MM-DD, in the customer's timezone
+	// Date is YYYY-MM-DD (by the end of that day in the customer's timezone) or an
+	// exact RFC 3339 time.
+	Date   string `json:"date"`
 	Amount int64  `json:"amount_minor"` // > 0 and ≤ the balance
 	Reason string `json:"reason,omitempty"`
 	By     Actor  `json:"by"`
@@ -141,7 +150,7 @@ type PromiseInput struct {
 
 // Installment is one payment of a plan.
 type Installment struct {
-	DueDate string `json:"due_date"` // YYYY-MM-DD
+	DueDate string `json:"due_date"` // YYYY-MM-DD (end of that day, customer's timezone) or RFC 3339
 	Amount  int64  `json:"amount_minor"`
 }
 
@@ -155,7 +164,8 @@ type PlanInput struct {
 	By        Actor  `json:"by"`
 }
 
-// PauseInput holds dunning, until Until (YYYY-MM-DD, optional) or a resume.
+// PauseInput holds dunning, until Until (optional: YYYY-MM-DD, the start of that day
+// in the customer's timezone, or an RFC 3339 time) or a resume.
 type PauseInput struct {
 	Reason string `json:"reason"`
 	Until  string `json:"until,omitempty"`
@@ -186,4 +196,14 @@ type DeliveryInput struct {
 	Status string `json:"status"`
 	Error  string `json:"error,omitempty"`
 	At     string `json:"at,omitempty"` // RFC 3339
+}
+
+// ChangePolicyInput moves a running invoice to another policy or policy version. The
+// state carries over: payments, fees booked, notices sent. A step of the new policy
+// whose name was already sent (or skipped) is not sent again, nor is any step before
+// it; the schedule goes on from the first step after the last one handled.
+type ChangePolicyInput struct {
+	Policy policy.Policy `json:"policy"`
+	Reason string        `json:"reason"`
+	By     Actor         `json:"by"`
 }

@@ -23,7 +23,7 @@ func (c *collector) registerHandlers(ctx workflow.Context) error {
 	}); err != nil {
 		return fmt.Errorf("registering the payment update: %w", err)
 	}
-	return nil
+	return c.registerLifecycleHandlers(ctx)
 }
 
 // validatePayment rejects a payment before it enters history: a bad one costs nothing
@@ -62,7 +62,15 @@ func (c *collector) applyPayment(ctx workflow.Context, p PaymentInput) (PaymentR
 	if p.PaidAt != "" {
 		paidAt, _ = time.Parse(time.RFC3339, p.PaidAt) // checked by the validator
 	}
-	out := c.st.ApplyPayment(collection.Payment{PaymentID: p.PaymentID, Amount: p.Amount, PaidAt: paidAt.UTC(), AppliedAt: now})
+	pay := collection.Payment{PaymentID: p.PaymentID, Amount: p.Amount, PaidAt: paidAt.UTC(), AppliedAt: now}
+	var charges []collection.Event
+	if _, dup := c.st.FindPayment(p.PaymentID); !dup {
+		// Fees due by now, the discount this payment earns and, unless the payment
+		// settles everything shown, the interest to date, first.
+		withInterest := !c.st.SettlesWithoutInterest(&c.pol, &c.inv, now, pay)
+		charges = c.st.BookCharges(&c.pol, &c.inv, now, &pay, withInterest)
+	}
+	out := c.st.ApplyPayment(pay)
 	res := PaymentResult{Duplicate: out.Duplicate, Status: c.st.Status, Balance: c.st.Balance, Credit: c.st.Credit, Applied: out.Applied}
 	if out.Duplicate {
 		return res, nil
@@ -73,11 +81,22 @@ func (c *collector) applyPayment(ctx workflow.Context, p PaymentInput) (PaymentR
 		Applied: out.Applied, Credit: out.Credit, BalanceAfter: c.st.Balance, PaidAt: paidAt.UTC(), AppliedAt: now,
 	}
 	c.wake.SendAsync(true)
+	if len(charges) > 0 {
+		if err := c.recordEvents(ctx, charges, nil); err != nil {
+			return res, err
+		}
+	}
+	// A payment may keep a promise or complete a plan.
+	events := c.st.PaymentEvents(&c.inv, now)
+	res.Status = c.st.Status
 	actx := c.ledgerOptions(ctx, "record payment "+p.PaymentID)
 	if err := workflow.ExecuteActivity(actx, acts.RecordPayment, rec).Get(ctx, nil); err != nil {
 		// The payment is applied in the workflow; the ledger record retried until its
 		// activity gave up for good, which only a non-retryable error does.
 		c.logger.Error("Recording payment failed", "payment_id", p.PaymentID, "error", err)
+	}
+	if len(events) > 0 && !c.st.Status.Terminal() {
+		return res, c.recordEvents(ctx, events, map[string]any{"payment_id": p.PaymentID})
 	}
 	return res, nil
 }

@@ -40,6 +40,8 @@ func run() error {
 	spikeN := flag.Int("spike-invoices", 0, "invoices due at the same instant in the spike")
 	spikeR := flag.Int("spike-rate", 0, "fake SendGrid limit during the spike, sends/s")
 	open := flag.Int("open-workflows", 0, "open workflows for the memory measurement")
+	reportRows := flag.Int("report-rows", 0, "ledger rows the KPI and aging reports are timed over")
+	onlyReports := flag.Bool("only-reports", false, "start only PostgreSQL and time the reports (step 7)")
 	timeout := flag.Duration("timeout", 30*time.Minute, "abort the whole run after this long")
 	flag.Parse()
 
@@ -55,6 +57,7 @@ func run() error {
 	setInt(&cfg.SpikeInvoices, *spikeN)
 	setInt(&cfg.SpikeRate, *spikeR)
 	setInt(&cfg.OpenWorkflows, *open)
+	setInt(&cfg.ReportRows, *reportRows)
 	if *payRate > 0 {
 		cfg.PaymentRate = *payRate
 	}
@@ -89,7 +92,11 @@ func run() error {
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 
-	res, runErr := bench.Run(ctx, cfg)
+	run := bench.Run
+	if *onlyReports {
+		run = bench.RunOnlyReports
+	}
+	res, runErr := run(ctx, cfg)
 	if res == nil {
 		return runErr
 	}

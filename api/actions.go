@@ -1,0 +1,430 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/dunwell/dunwell/auth"
+	"github.com/dunwell/dunwell/collection"
+	"github.com/dunwell/dunwell/ledger"
+	"github.com/dunwell/dunwell/money"
+	"github.com/dunwell/dunwell/workflows"
+)
+
+// Operator actions on an invoice: each is a workflow update. The workflow's validator
+// decides whether the invoice's state allows it (409 with the reason if not) and
+// whether its values make sense for this invoice (422); the API checks the request's
+// shape (400) and turns decimal amounts into minor units with the invoice's currency.
+
+// DisputeRequest opens a dispute.
+type DisputeRequest struct {
+	// DisputeID is optional; without it the dispute is named after the current time.
+	DisputeID string `json:"dispute_id,omitempty"`
+	Reason    string `json:"reason"`
+	ResolveBy string `json:"resolve_by,omitempty"`
+}
+
+// ResolveDisputeRequest closes the open dispute.
+type ResolveDisputeRequest struct {
+	DisputeID string `json:"dispute_id,omitempty"`
+	// Outcome is "resolved" (the debt stands; dunning resumes) or "upheld".
+	Outcome string `json:"outcome"`
+	// AdjustAmount (decimal) lowers the amount due when upheld; Cancel voids it.
+	AdjustAmount string `json:"adjust_amount,omitempty"`
+	Cancel       bool   `json:"cancel,omitempty"`
+	Reason       string `json:"reason,omitempty"`
+}
+
+// PromiseRequest records a promise to pay.
+type PromiseRequest struct {
+	Date   string `json:"date"`
+	Amount string `json:"amount"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// InstallmentRequest is one installment of a plan.
+type InstallmentRequest struct {
+	DueDate string `json:"due_date"`
+	Amount  string `json:"amount"`
+}
+
+// PlanRequest agrees a payment plan.
+type PlanRequest struct {
+	Installments []InstallmentRequest `json:"installments"`
+	GraceDays    int                  `json:"grace_days"`
+	Reason       string               `json:"reason,omitempty"`
+}
+
+// PauseRequest pauses dunning.
+type PauseRequest struct {
+	Reason string `json:"reason"`
+	Until  string `json:"until,omitempty"`
+}
+
+// ReasonRequest is the body of resume, approve, reject, cancel and write-off.
+type ReasonRequest struct {
+	Reason string `json:"reason"`
+}
+
+// RefundRequest gives money back (a refund or a chargeback).
+type RefundRequest struct {
+	RefundID  string `json:"refund_id"`
+	Kind      string `json:"kind,omitempty"` // "refund" (default) or "chargeback"
+	PaymentID string `json:"payment_id,omitempty"`
+	Amount    string `json:"amount"`
+	Currency  string `json:"currency"`
+	Reason    string `json:"reason,omitempty"`
+}
+
+// AdjustmentRequest changes the amount due.
+type AdjustmentRequest struct {
+	AdjustmentID string `json:"adjustment_id"`
+	// Kind is "adjustment" (Amount may start with "-") or "credit_note" (Amount is
+	// what the note credits, a positive decimal).
+	Kind     string `json:"kind"`
+	Amount   string `json:"amount"`
+	Currency string `json:"currency"`
+	Reason   string `json:"reason"`
+}
+
+// ChangePolicyRequest moves a running invoice to the current version of a policy.
+type ChangePolicyRequest struct {
+	Policy string `json:"policy"`
+	Reason string `json:"reason"`
+}
+
+// ActionResponse answers every operator action.
+type ActionResponse struct {
+	InvoiceID string            `json:"invoice_id"`
+	Action    string            `json:"action"`
+	Duplicate bool              `json:"duplicate"`
+	Status    collection.Status `json:"status"`
+	Currency  string            `json:"currency"`
+	Balance   string            `json:"balance"`
+	Credit    string            `json:"credit"`
+}
+
+// action is one operator route: its audit name, scope, update name and how it
+// builds the update's argument from the request.
+type action struct {
+	name   string
+	scope  auth.Scope
+	update string
+	// build decodes the body (writing a 400 itself and returning false) and returns
+	// the update argument and audit details.
+	build func(w http.ResponseWriter, r *http.Request, inv ledger.Invoice, by string) (arg any, details map[string]any, ok bool)
+}
+
+func (s *Server) actionRoutes(mux *http.ServeMux) {
+	for path, a := range map[string]action{
+		"dispute":            {"dispute", auth.ScopeOperator, workflows.UpdateDispute, s.buildDispute},
+		"dispute/resolve":    {"dispute.resolve", auth.ScopeOperator, workflows.UpdateResolveDispute, s.buildResolve},
+		"promise":            {"promise", auth.ScopeOperator, workflows.UpdatePromise, s.buildPromise},
+		"plan":               {"plan", auth.ScopeOperator, workflows.UpdatePlan, s.buildPlan},
+		"pause":              {"pause", auth.ScopeOperator, workflows.UpdatePause, s.buildPause},
+		"resume":             {"resume", auth.ScopeOperator, workflows.UpdateResume, buildReason(false)},
+		"escalation/approve": {"escalation.approve", auth.ScopeOperator, workflows.UpdateApprove, buildReason(false)},
+		"escalation/reject":  {"escalation.reject", auth.ScopeOperator, workflows.UpdateReject, buildReason(false)},
+		"write-off":          {"write-off", auth.ScopeOperator, workflows.UpdateWriteOff, buildReason(true)},
+		"cancel":             {"cancel", auth.ScopeInvoicesWrite, workflows.UpdateCancel, buildReason(true)},
+		"adjustments":        {"adjust", auth.ScopeInvoicesWrite, workflows.UpdateAdjust, s.buildAdjust},
+		"refunds":            {"refund", auth.ScopePaymentsWrite, workflows.UpdateRefund, s.buildRefund},
+		"policy":             {"policy", auth.ScopeOperator, workflows.UpdateChangePolicy, s.buildChangePolicy},
+	} {
+		mux.Handle("POST /v1/invoices/{id}/"+path, s.require(a.scope, s.runAction(a)))
+	}
+}
+
+// runAction is the shared path of every operator action: look the invoice up, build
+// the update, run it, map the answer, audit it.
+func (s *Server) runAction(a action) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, ok := invoiceIDFromPath(w, r)
+		if !ok {
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
+		defer cancel()
+		inv, err := s.Ledger.GetInvoice(ctx, id)
+		if errors.Is(err, ledger.ErrNotFound) {
+			writeError(w, http.StatusNotFound, "unknown invoice "+id, nil)
+			return
+		}
+		if err != nil {
+			s.fail(w, r, "reading the invoice", err)
+			return
+		}
+		by := "api"
+		if key, ok := auth.KeyFrom(r.Context()); ok {
+			by = "key:" + key.Name
+		}
+		arg, details, ok := a.build(w, r, inv, by)
+		if !ok {
+			return
+		}
+		auditAction := "invoice." + a.name
+		handle, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+			WorkflowID: workflows.WorkflowID(id), UpdateName: a.update,
+			WaitForStage: client.WorkflowUpdateStageCompleted, Args: []any{arg},
+		})
+		var res workflows.EventResult
+		if err == nil {
+			err = handle.Get(ctx, &res)
+		}
+		if err != nil {
+			s.actionFailed(w, r, id, auditAction, details, err)
+			return
+		}
+		outcome := ledger.AuditApplied
+		if res.Duplicate {
+			outcome = ledger.AuditDuplicate
+		}
+		s.audit(r, http.StatusOK, ledger.AuditEntry{Action: auditAction, Outcome: outcome, InvoiceID: id, Reason: reasonOf(arg), Details: details})
+		writeJSON(w, http.StatusOK, ActionResponse{
+			InvoiceID: id, Action: a.name, Duplicate: res.Duplicate, Status: res.Status, Currency: inv.Currency,
+			Balance: money.Format(res.Balance, inv.Currency), Credit: money.Format(res.Credit, inv.Currency),
+		})
+	}
+}
+
+// actionFailed maps a rejected or failed update to an answer.
+func (s *Server) actionFailed(w http.ResponseWriter, r *http.Request, id, auditAction string, details map[string]any, err error) {
+	var appErr *temporal.ApplicationError
+	switch {
+	case errors.As(err, &appErr) && (appErr.Type() == workflows.ErrTypeConflict || appErr.Type() == workflows.ErrTypeInvalid):
+		msg := appErr.Error()
+		field, problem, found := strings.Cut(msg, ": ")
+		code := http.StatusUnprocessableEntity
+		if appErr.Type() == workflows.ErrTypeConflict {
+			code = http.StatusConflict
+		}
+		s.audit(r, code, ledger.AuditEntry{Action: auditAction, Outcome: ledger.AuditRejected, InvoiceID: id, Reason: msg, Details: details})
+		var fields map[string]string
+		if found {
+			fields = map[string]string{field: problem}
+		}
+		writeError(w, code, "rejected: "+msg, fields)
+	case isNotFound(err) || isCompleted(err):
+		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
+		defer cancel()
+		view, qerr := s.queryState(ctx, id)
+		if isNotFound(qerr) {
+			writeError(w, http.StatusNotFound, "unknown invoice "+id, nil)
+			return
+		}
+		if qerr != nil {
+			s.fail(w, r, "querying the closed invoice", qerr)
+			return
+		}
+		s.audit(r, http.StatusConflict, ledger.AuditEntry{Action: auditAction, Outcome: ledger.AuditRejected, InvoiceID: id, Reason: "invoice " + string(view.Status), Details: details})
+		writeError(w, http.StatusConflict, fmt.Sprintf("invoice %s is %s and closed; nothing was changed", id, view.Status),
+			map[string]string{"status": "the invoice is " + string(view.Status)})
+	default:
+		s.fail(w, r, "applying "+auditAction, err)
+	}
+}
+
+// reasonOf extracts the reason of an update argument for the audit trail.
+func reasonOf(arg any) string {
+	switch a := arg.(type) {
+	case workflows.DisputeInput:
+		return a.Reason
+	case workflows.ResolveDisputeInput:
+		return a.Reason
+	case workflows.PromiseInput:
+		return a.Reason
+	case workflows.PlanInput:
+		return a.Reason
+	case workflows.PauseInput:
+		return a.Reason
+	case workflows.ReasonInput:
+		return a.Reason
+	case workflows.RefundInput:
+		return a.Reason
+	case workflows.AdjustInput:
+		return a.Reason
+	case workflows.ChangePolicyInput:
+		return a.Reason
+	}
+	return ""
+}
+
+// badRequest answers 400 naming the fields.
+func badRequest(w http.ResponseWriter, what string, fe collection.FieldErrors) bool {
+	if len(fe) == 0 {
+		return true
+	}
+	writeError(w, http.StatusBadRequest, "invalid "+what+": "+fe.Error(), fe)
+	return false
+}
+
+func parseAmount(fe collection.FieldErrors, field, s, currency string) int64 {
+	v, err := money.Parse(s, currency)
+	if err != nil {
+		fe[field] = err.Error()
+	}
+	return v
+}
+
+func (s *Server) buildDispute(w http.ResponseWriter, r *http.Request, _ ledger.Invoice, by string) (any, map[string]any, bool) {
+	var req DisputeRequest
+	if !decode(w, r, &req) {
+		return nil, nil, false
+	}
+	if req.DisputeID == "" {
+		req.DisputeID = "dispute-" + s.now().UTC().Format("20060102T150405Z")
+	}
+	return workflows.DisputeInput{DisputeID: req.DisputeID, Reason: req.Reason, ResolveBy: req.ResolveBy, By: by},
+		map[string]any{"dispute_id": req.DisputeID}, true
+}
+
+func (s *Server) buildResolve(w http.ResponseWriter, r *http.Request, inv ledger.Invoice, by string) (any, map[string]any, bool) {
+	var req ResolveDisputeRequest
+	if !decode(w, r, &req) {
+		return nil, nil, false
+	}
+	fe := collection.FieldErrors{}
+	var amount int64
+	if req.AdjustAmount != "" {
+		amount = parseAmount(fe, "adjust_amount", req.AdjustAmount, inv.Currency)
+	}
+	if !badRequest(w, "resolution", fe) {
+		return nil, nil, false
+	}
+	return workflows.ResolveDisputeInput{DisputeID: req.DisputeID, Outcome: req.Outcome, AdjustAmount: amount, Cancel: req.Cancel, Reason: req.Reason, By: by},
+		map[string]any{"outcome": req.Outcome, "adjust_amount_minor": amount, "cancel": req.Cancel}, true
+}
+
+func (s *Server) buildPromise(w http.ResponseWriter, r *http.Request, inv ledger.Invoice, by string) (any, map[string]any, bool) {
+	var req PromiseRequest
+	if !decode(w, r, &req) {
+		return nil, nil, false
+	}
+	fe := collection.FieldErrors{}
+	amount := parseAmount(fe, "amount", req.Amount, inv.Currency)
+	if !badRequest(w, "promise", fe) {
+		return nil, nil, false
+	}
+	return workflows.PromiseInput{Date: req.Date, Amount: amount, Reason: req.Reason, By: by},
+		map[string]any{"date": req.Date, "amount_minor": amount}, true
+}
+
+func (s *Server) buildPlan(w http.ResponseWriter, r *http.Request, inv ledger.Invoice, by string) (any, map[string]any, bool) {
+	var req PlanRequest
+	if !decode(w, r, &req) {
+		return nil, nil, false
+	}
+	fe := collection.FieldErrors{}
+	if len(req.Installments) == 0 || len(req.Installments) > 60 {
+		fe["installments"] = "must list 1 to 60 installments"
+	}
+	in := workflows.PlanInput{GraceDays: req.GraceDays, Reason: req.Reason, By: by}
+	for i, it := range req.Installments {
+		if i >= 60 {
+			break
+		}
+		amount := parseAmount(fe, fmt.Sprintf("installments[%d].amount", i), it.Amount, inv.Currency)
+		in.Installments = append(in.Installments, workflows.Installment{DueDate: it.DueDate, Amount: amount})
+	}
+	if !badRequest(w, "plan", fe) {
+		return nil, nil, false
+	}
+	return in, map[string]any{"installments": len(in.Installments), "grace_days": req.GraceDays}, true
+}
+
+func (s *Server) buildPause(w http.ResponseWriter, r *http.Request, _ ledger.Invoice, by string) (any, map[string]any, bool) {
+	var req PauseRequest
+	if !decode(w, r, &req) {
+		return nil, nil, false
+	}
+	return workflows.PauseInput{Reason: req.Reason, Until: req.Until, By: by}, map[string]any{"until": req.Until}, true
+}
+
+// buildReason builds the argument of the actions that take only a reason.
+func buildReason(required bool) func(http.ResponseWriter, *http.Request, ledger.Invoice, string) (any, map[string]any, bool) {
+	return func(w http.ResponseWriter, r *http.Request, _ ledger.Invoice, by string) (any, map[string]any, bool) {
+		var req ReasonRequest
+		if !decode(w, r, &req) {
+			return nil, nil, false
+		}
+		if required && strings.TrimSpace(req.Reason) == "" {
+			return nil, nil, badRequest(w, "request", collection.FieldErrors{"reason": "is required"})
+		}
+		return workflows.ReasonInput{Reason: req.Reason, By: by}, nil, true
+	}
+}
+
+func (s *Server) buildRefund(w http.ResponseWriter, r *http.Request, inv ledger.Invoice, by string) (any, map[string]any, bool) {
+	var req RefundRequest
+	if !decode(w, r, &req) {
+		return nil, nil, false
+	}
+	fe := collection.FieldErrors{}
+	kind := workflows.RefundKind(req.Kind)
+	if kind == "" {
+		kind = workflows.KindRefund
+	}
+	if kind != workflows.KindRefund && kind != workflows.KindChargeback {
+		fe["kind"] = `must be "refund" or "chargeback"`
+	}
+	if !money.ValidCurrency(req.Currency) {
+		fe["currency"] = "must be an ISO 4217 code like \"USD\""
+	}
+	var amount int64
+	if len(fe) == 0 {
+		amount = parseAmount(fe, "amount", req.Amount, req.Currency)
+	}
+	if !badRequest(w, "refund", fe) {
+		return nil, nil, false
+	}
+	return workflows.RefundInput{RefundID: req.RefundID, Kind: kind, PaymentID: req.PaymentID, Amount: amount, Currency: req.Currency, Reason: req.Reason, By: by},
+		map[string]any{"refund_id": req.RefundID, "payment_id": req.PaymentID, "amount_minor": amount, "kind": string(kind)}, true
+}
+
+func (s *Server) buildAdjust(w http.ResponseWriter, r *http.Request, _ ledger.Invoice, by string) (any, map[string]any, bool) {
+	var req AdjustmentRequest
+	if !decode(w, r, &req) {
+		return nil, nil, false
+	}
+	fe := collection.FieldErrors{}
+	kind := workflows.AdjustKind(req.Kind)
+	if kind != workflows.KindAdjustment && kind != workflows.KindCreditNote {
+		fe["kind"] = `must be "adjustment" or "credit_note"`
+	}
+	if !money.ValidCurrency(req.Currency) {
+		fe["currency"] = "must be an ISO 4217 code like \"USD\""
+	}
+	var amount int64
+	if len(fe) == 0 {
+		text, negative := strings.CutPrefix(req.Amount, "-")
+		if negative && kind == workflows.KindCreditNote {
+			fe["amount"] = "a credit note's amount is what it credits: a positive decimal"
+		} else if amount = parseAmount(fe, "amount", text, req.Currency); negative || kind == workflows.KindCreditNote {
+			amount = -amount
+		}
+	}
+	if !badRequest(w, "adjustment", fe) {
+		return nil, nil, false
+	}
+	return workflows.AdjustInput{AdjustmentID: req.AdjustmentID, Kind: kind, Amount: amount, Currency: req.Currency, Reason: req.Reason, By: by},
+		map[string]any{"adjustment_id": req.AdjustmentID, "amount_minor": amount, "kind": string(kind)}, true
+}
+
+func (s *Server) buildChangePolicy(w http.ResponseWriter, r *http.Request, _ ledger.Invoice, by string) (any, map[string]any, bool) {
+	var req ChangePolicyRequest
+	if !decode(w, r, &req) {
+		return nil, nil, false
+	}
+	p, ok := s.Policies.Get(req.Policy)
+	if !ok {
+		return nil, nil, badRequest(w, "policy change", collection.FieldErrors{"policy": fmt.Sprintf("unknown policy %q; known: %s", req.Policy, strings.Join(s.Policies.IDs(), ", "))})
+	}
+	return workflows.ChangePolicyInput{Policy: *p, Reason: req.Reason, By: by},
+		map[string]any{"policy_id": p.ID, "policy_version": p.Version}, true
+}

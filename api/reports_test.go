@@ -1,0 +1,168 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/dunwell/dunwell/auth"
+	"github.com/dunwell/dunwell/ledger"
+	"github.com/dunwell/dunwell/reports"
+	"github.com/dunwell/dunwell/reports/fixture"
+)
+
+// reportServer is the API over a ledger of its own holding a generated history.
+func reportServer(t *testing.T) (*testServer, *ledger.Store, string) {
+	t.Helper()
+	ctx := context.Background()
+	store, err := ledger.Open(ctx, testPG.NewDatabase(ctx, t), ledger.WithLogger(slog.New(slog.DiscardHandler)))
+	require.NoError(t, err)
+	t.Cleanup(store.Close)
+	require.NoError(t, fixture.Write(ctx, store, fixture.Generate(fixture.Options{Invoices: 80, Seed: 3})))
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	srv := newTestServer(t, store, func(s *Server) { s.Now = func() time.Time { return now } })
+	token, _ := newKey(t, store, auth.ScopeRead)
+	return srv, store, token
+}
+
+func TestReportsAnswerWhatTheReporterComputes(t *testing.T) {
+	t.Parallel()
+	srv, store, token := reportServer(t)
+	rep := reports.New(store.Pool())
+	rep.Now = func() time.Time { return time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) }
+	ctx := context.Background()
+	p := reports.Period{From: time.Date(2025, 4, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2025, 6, 30, 0, 0, 0, 0, time.UTC)}
+
+	kpis, err := rep.KPIs(ctx, p, reports.Filter{Segment: "smb"})
+	require.NoError(t, err)
+	aging, err := rep.Aging(ctx, p.To, reports.Filter{Currency: "JPY"})
+	require.NoError(t, err)
+	steps, err := rep.Steps(ctx, p, reports.Filter{}, 14)
+	require.NoError(t, err)
+	defaults, err := rep.Aging(ctx, rep.Today(), reports.Filter{})
+	require.NoError(t, err)
+	for path, want := range map[string]any{
+		"/v1/reports/kpis?from=2025-04-01&to=2025-06-30&segment=smb":     kpis,
+		"/v1/reports/aging?as_of=2025-06-30&currency=JPY":                aging,
+		"/v1/reports/steps?from=2025-04-01&to=2025-06-30&within_days=14": steps,
+		"/v1/reports/aging": defaults,
+	} {
+		a := call(t, srv, http.MethodGet, path, "", bearer(token)...)
+		require.Equal(t, http.StatusOK, a.code, "%s: %s", path, a.body)
+		wantJSON, err := json.Marshal(want)
+		require.NoError(t, err)
+		require.JSONEq(t, string(wantJSON), string(a.body), path)
+	}
+	// Without dates the KPIs cover the 30 days ending today.
+	a := call(t, srv, http.MethodGet, "/v1/reports/kpis", "", bearer(token)...)
+	require.Equal(t, http.StatusOK, a.code, string(a.body))
+	var k reports.KPIReport
+	require.NoError(t, json.Unmarshal(a.body, &struct {
+		From *string `json:"from"`
+		To   *string `json:"to"`
+	}{&k.From, &k.To}))
+	require.Equal(t, "2026-01-31", k.From)
+	require.Equal(t, "2026-03-01", k.To)
+}
+
+func TestReportsNameEveryBadParameter(t *testing.T) {
+	t.Parallel()
+	srv, store, token := reportServer(t)
+	cases := map[string][]string{
+		"/v1/reports/kpis?from=2025-13-01&to=yesterday&currency=usd&bogus=1":       {"from", "to", "currency", "bogus"},
+		"/v1/reports/kpis?from=2025-02-01&to=2025-01-01":                           {"to"},
+		"/v1/reports/kpis?from=2000-01-01&to=2025-01-01&policy=a%20b":              {"from", "policy"},
+		"/v1/reports/aging?as_of=2025-02-30&segment=x%3By&from=2025-01-01":         {"as_of", "segment", "from"},
+		"/v1/reports/steps?within_days=0&currency=XYZ&to=2025-01-01&to=2025-01-02": {"within_days", "currency", "to"},
+		"/v1/customers/C-1?x=1": {"x"},
+	}
+	for path, fields := range cases {
+		a := call(t, srv, http.MethodGet, path, "", bearer(token)...)
+		require.Equal(t, http.StatusBadRequest, a.code, "%s: %s", path, a.body)
+		var e ErrorBody
+		require.NoError(t, json.Unmarshal(a.body, &e))
+		require.Len(t, e.Fields, len(fields), "%s: %v", path, e.Fields)
+		for _, f := range fields {
+			require.Contains(t, e.Fields, f, path)
+			require.Contains(t, e.Error, f+":", path)
+		}
+	}
+	// The read scope is required.
+	writer, _ := newKey(t, store, auth.ScopeInvoicesWrite)
+	for _, path := range []string{"/v1/reports/kpis", "/v1/reports/aging", "/v1/reports/steps", "/v1/customers/C-1"} {
+		require.Equal(t, http.StatusForbidden, call(t, srv, http.MethodGet, path, "", bearer(writer)...).code, path)
+		require.Equal(t, http.StatusUnauthorized, call(t, srv, http.MethodGet, path, "").code, path)
+	}
+}
+
+func TestCustomerView(t *testing.T) {
+	t.Parallel()
+	srv, _, token := reportServer(t)
+	a := call(t, srv, http.MethodGet, "/v1/customers/F-C00003", "", bearer(token)...)
+	require.Equal(t, http.StatusOK, a.code, string(a.body))
+	var c map[string]any
+	require.NoError(t, json.Unmarshal(a.body, &c))
+	for _, k := range []string{"customer_id", "open_invoices", "balances", "average_days_late", "on_time_share",
+		"last_contact", "opt_outs", "band"} {
+		require.Contains(t, c, k)
+	}
+	require.Equal(t, "F-C00003", c["customer_id"])
+	require.Equal(t, http.StatusNotFound, call(t, srv, http.MethodGet, "/v1/customers/nobody", "", bearer(token)...).code)
+	require.Equal(t, http.StatusNotFound, call(t, srv, http.MethodGet, "/v1/customers/%20bad", "", bearer(token)...).code)
+}
+
+func TestReportsPage(t *testing.T) {
+	t.Parallel()
+	srv, _, token := reportServer(t)
+	// Without a key: the sign-in form, as a 401.
+	a := call(t, srv, http.MethodGet, "/reports", "")
+	require.Equal(t, http.StatusUnauthorized, a.code)
+	require.Contains(t, a.header.Get("Content-Type"), "text/html")
+	require.Contains(t, string(a.body), `id="signin"`)
+	require.NotContains(t, string(a.body), `"error"`)
+
+	// With a session cookie from POST /v1/session.
+	s := call(t, srv, http.MethodPost, "/v1/session", "", bearer(token)...)
+	require.Equal(t, http.StatusOK, s.code, string(s.body))
+	cookie := s.header.Get("Set-Cookie")
+	require.NotEmpty(t, cookie)
+	cookie, _, _ = strings.Cut(cookie, ";")
+	a = call(t, srv, http.MethodGet, "/reports?from=2025-04-01&to=2025-06-30&currency=JPY", "", "Cookie", cookie)
+	require.Equal(t, http.StatusOK, a.code, string(a.body))
+	page := string(a.body)
+	require.Contains(t, a.header.Get("Content-Security-Policy"), "default-src 'none'")
+	require.NotContains(t, page, "<script")
+
+	kpis := call(t, srv, http.MethodGet, "/v1/reports/kpis?from=2025-04-01&to=2025-06-30&currency=JPY", "", bearer(token)...)
+	var raw struct {
+		Currencies []map[string]any `json:"currencies"`
+	}
+	require.NoError(t, json.Unmarshal(kpis.body, &raw))
+	require.Len(t, raw.Currencies, 1)
+	for _, name := range []string{"amount_issued", "collected", "closing_receivables", "collection_rate", "dso", "invoices_paid"} {
+		want := raw.Currencies[0][name]
+		text := "–"
+		switch v := want.(type) {
+		case string:
+			text = v
+		case float64:
+			text = strconv.FormatFloat(v, 'f', -1, 64)
+		}
+		require.Contains(t, page, `data-kpi="`+name+`" data-currency="JPY">`+text+`<`, name)
+	}
+	require.Contains(t, page, `data-aging-currency="JPY"`)
+	require.NotContains(t, page, `data-currency="USD"`)
+
+	// Bad parameters: 400 naming them, on the page.
+	a = call(t, srv, http.MethodGet, "/reports?from=nope&currency=usd", "", "Cookie", cookie)
+	require.Equal(t, http.StatusBadRequest, a.code)
+	require.Contains(t, string(a.body), "from: must be a date")
+	require.Contains(t, string(a.body), "currency: must be an ISO 4217 code")
+}

@@ -1,0 +1,330 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"html/template"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/dunwell/dunwell/auth"
+	"github.com/dunwell/dunwell/reports"
+)
+
+// The /reports page: KPIs, aging and step effectiveness for finance, rendered on the
+// server (html/template, inline SVG charts; no script, no build step). It needs the
+// read scope like the API; a browser authenticates with the session cookie that
+// POST /v1/session sets, and without one the page answers 401 with a sign-in form.
+
+//go:embed reportspage.html
+var pageFS embed.FS
+
+var pageTemplates = template.Must(template.New("reportspage.html").ParseFS(pageFS, "reportspage.html"))
+
+// pageParams are the query parameters of /reports.
+var pageParams = []string{"from", "to", "currency", "within_days"}
+
+// Chart geometry, in SVG user units.
+const (
+	agingWidth, agingHeight = 420, 220
+	agingBarWidth           = 56
+	agingGap                = 24
+	agingTop, agingBottom   = 28, 40 // room for the amounts above and the labels below
+	stepsBarMax             = 320
+	stepsRowHeight          = 26
+	stepsLabelWidth         = 300
+)
+
+// kpiLabels are the page's rows: JSON name (docs/kpis.md) and label.
+var kpiLabels = [][2]string{
+	{"invoices_issued", "Invoices issued"}, {"amount_issued", "Amount issued"}, {"billed", "Billed (net of voids)"},
+	{"collected_on_issued", "Collected on issued"}, {"collection_rate", "Collection rate"},
+	{"written_off_on_issued", "Written off on issued"}, {"write_off_rate", "Write-off rate"},
+	{"invoices_escalated", "Invoices escalated"}, {"escalation_rate", "Escalation rate"},
+	{"invoices_paid", "Invoices paid in period"}, {"average_days_to_pay", "Average days to pay"},
+	{"average_days_delinquent", "Average days delinquent"}, {"collected", "Collected in period"},
+	{"written_off", "Written off in period"}, {"opening_receivables", "Opening receivables"},
+	{"closing_receivables", "Closing receivables"}, {"closing_current", "Closing current"},
+	{"dso", "DSO (days)"}, {"cei", "CEI (%)"},
+}
+
+type pageCell struct{ Currency, Value string }
+
+type pageRow struct {
+	Key, Label string
+	Cells      []pageCell
+}
+
+type pageBar struct {
+	Bucket, Amount    string
+	Invoices          int64
+	X, Y, W, H, TextX int
+	LabelY, AmountY   int
+}
+
+type pageAging struct {
+	Currency, Total string
+	Invoices        int64
+	Width, Height   int
+	BaseY           int
+	Bars            []pageBar
+}
+
+type pageStep struct {
+	Label, Rate, Days string
+	Sent, PaidWithin  int64
+	Y, TextY, W, BarX int
+	RateX             int
+}
+
+type pageData struct {
+	From, To, Currency string
+	WithinDays         int
+	Currencies         []string
+	Errors             map[string]string
+	KeyName            string
+	KPICurrencies      []string
+	KPIRows            []pageRow
+	Aging              []pageAging
+	AsOf               string
+	Steps              []pageStep
+	StepsWidth         int
+	StepsHeight        int
+	GeneratedAt        string
+}
+
+// reportsPage serves GET /reports behind the read scope; without a valid key or
+// session it answers the sign-in form instead of the API's JSON 401.
+func (s *Server) reportsPage() http.Handler {
+	if s.Auth == nil {
+		return http.HandlerFunc(s.noAuth)
+	}
+	inner := s.Auth.Require(auth.ScopeRead)(http.HandlerFunc(s.renderReports))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inner.ServeHTTP(&signInOn401{ResponseWriter: w, s: s}, r)
+	})
+}
+
+// signInOn401 replaces the middleware's 401 answer with the sign-in form.
+type signInOn401 struct {
+	http.ResponseWriter
+	s         *Server
+	swallowed bool
+}
+
+func (w *signInOn401) WriteHeader(code int) {
+	if code != http.StatusUnauthorized {
+		w.ResponseWriter.WriteHeader(code)
+		return
+	}
+	w.swallowed = true
+	h := w.ResponseWriter.Header()
+	h.Del("Content-Length")
+	setPageHeaders(h, true)
+	w.ResponseWriter.WriteHeader(http.StatusUnauthorized)
+	_ = pageTemplates.ExecuteTemplate(w.ResponseWriter, "signin", nil)
+}
+
+func (w *signInOn401) Write(b []byte) (int, error) {
+	if w.swallowed {
+		return len(b), nil // the middleware's JSON error
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func setPageHeaders(h http.Header, script bool) {
+	csp := "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+	if script {
+		csp += "; script-src 'unsafe-inline'; connect-src 'self'"
+	}
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", csp)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+}
+
+func (s *Server) renderReports(w http.ResponseWriter, r *http.Request) {
+	rep := s.reporter()
+	rq, bad := parseReportQuery(r.URL.Query(), pageParams, rep.Today())
+	d := pageData{From: rq.period.From.Format(time.DateOnly), To: rq.period.To.Format(time.DateOnly),
+		Currency: rq.filter.Currency, WithinDays: rq.withinDays, Errors: bad,
+		GeneratedAt: s.now().UTC().Format(time.RFC3339)}
+	if key, ok := auth.KeyFrom(r.Context()); ok {
+		d.KeyName = key.Name
+	}
+	code := http.StatusOK
+	if len(bad) > 0 {
+		code = http.StatusBadRequest
+	} else {
+		ctx, cancel := context.WithTimeout(r.Context(), reportTimeout)
+		defer cancel()
+		if err := s.fillPage(ctx, rep, rq, &d); err != nil {
+			s.fail(w, r, "computing the reports page", err)
+			return
+		}
+	}
+	var buf bytes.Buffer
+	if err := pageTemplates.ExecuteTemplate(&buf, "page", d); err != nil {
+		s.fail(w, r, "rendering the reports page", err)
+		return
+	}
+	setPageHeaders(w.Header(), false)
+	w.WriteHeader(code)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// fillPage runs the three reports. KPIs and aging are per currency anyway, so the
+// currency picker selects their columns; step effectiveness is filtered by it.
+func (s *Server) fillPage(ctx context.Context, rep *reports.Reporter, rq reportQuery, d *pageData) error {
+	kpis, err := rep.KPIs(ctx, rq.period, reports.Filter{})
+	if err != nil {
+		return err
+	}
+	aging, err := rep.Aging(ctx, rq.period.To, reports.Filter{})
+	if err != nil {
+		return err
+	}
+	steps, err := rep.Steps(ctx, rq.period, rq.filter, rq.withinDays)
+	if err != nil {
+		return err
+	}
+	d.AsOf = aging.AsOf
+	for _, k := range kpis.Currencies {
+		d.Currencies = append(d.Currencies, k.Currency)
+	}
+	for _, a := range aging.Currencies {
+		if !slices.Contains(d.Currencies, a.Currency) {
+			d.Currencies = append(d.Currencies, a.Currency)
+		}
+	}
+	slices.Sort(d.Currencies)
+	shown := func(c string) bool { return d.Currency == "" || d.Currency == c }
+
+	var cols []reports.KPI
+	for _, k := range kpis.Currencies {
+		if shown(k.Currency) {
+			cols = append(cols, k)
+			d.KPICurrencies = append(d.KPICurrencies, k.Currency)
+		}
+	}
+	for _, l := range kpiLabels {
+		row := pageRow{Key: l[0], Label: l[1]}
+		for _, k := range cols {
+			row.Cells = append(row.Cells, pageCell{Currency: k.Currency, Value: kpiValue(k, l[0])})
+		}
+		d.KPIRows = append(d.KPIRows, row)
+	}
+	for _, a := range aging.Currencies {
+		if shown(a.Currency) {
+			d.Aging = append(d.Aging, agingChart(a))
+		}
+	}
+	d.StepsWidth = stepsLabelWidth + stepsBarMax + 140
+	for i, st := range steps.Steps {
+		y := 8 + i*stepsRowHeight
+		ps := pageStep{
+			Label: st.Policy + " · " + st.Step + " · " + st.Channel + " · " + cmpOr(st.Segment, "no segment"),
+			Rate:  floatText(st.PaidWithinRate), Days: floatText(st.AverageDaysToPay),
+			Sent: st.Sent, PaidWithin: st.PaidWithin, Y: y, TextY: y + 15, BarX: stepsLabelWidth,
+		}
+		if st.PaidWithinRate != nil {
+			ps.W = int(*st.PaidWithinRate * stepsBarMax)
+		}
+		ps.RateX = ps.BarX + ps.W + 6
+		d.Steps = append(d.Steps, ps)
+	}
+	d.StepsHeight = 16 + len(d.Steps)*stepsRowHeight
+	return nil
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// bucketLabels are the aging buckets as the chart labels them.
+var bucketLabels = map[string]string{"current": "current", "1_30": "1–30", "31_60": "31–60", "61_90": "61–90", "90_plus": "90+"}
+
+// agingChart lays out one currency's bars, scaled to its largest bucket.
+func agingChart(a reports.Aging) pageAging {
+	c := pageAging{Currency: a.Currency, Total: a.Total.String(), Invoices: a.Invoices, Width: agingWidth, Height: agingHeight,
+		BaseY: agingHeight - agingBottom}
+	var top int64
+	for _, b := range a.Buckets {
+		top = max(top, b.Amount.Minor)
+	}
+	plot := agingHeight - agingTop - agingBottom
+	for i, b := range a.Buckets {
+		h := 0
+		if top > 0 {
+			h = int(float64(b.Amount.Minor) / float64(top) * float64(plot))
+		}
+		if b.Amount.Minor > 0 && h < 2 {
+			h = 2 // a non-zero bucket stays visible
+		}
+		x := agingGap + i*(agingBarWidth+agingGap)
+		c.Bars = append(c.Bars, pageBar{Bucket: bucketLabels[b.Bucket], Amount: b.Amount.String(),
+			Invoices: b.Invoices, X: x, W: agingBarWidth, H: h, Y: c.BaseY - h, TextX: x + agingBarWidth/2,
+			LabelY: c.BaseY + 16, AmountY: c.BaseY - h - 6})
+	}
+	return c
+}
+
+// kpiValue renders one KPI as the API's JSON does (money as decimal strings, numbers
+// as JSON numbers, null as "–").
+func kpiValue(k reports.KPI, name string) string {
+	switch name {
+	case "invoices_issued":
+		return strconv.FormatInt(k.InvoicesIssued, 10)
+	case "amount_issued":
+		return k.AmountIssued.String()
+	case "billed":
+		return k.Billed.String()
+	case "collected_on_issued":
+		return k.CollectedOnIssued.String()
+	case "collection_rate":
+		return floatText(k.CollectionRate)
+	case "written_off_on_issued":
+		return k.WrittenOffOnIssued.String()
+	case "write_off_rate":
+		return floatText(k.WriteOffRate)
+	case "invoices_escalated":
+		return strconv.FormatInt(k.InvoicesEscalated, 10)
+	case "escalation_rate":
+		return floatText(k.EscalationRate)
+	case "invoices_paid":
+		return strconv.FormatInt(k.InvoicesPaid, 10)
+	case "average_days_to_pay":
+		return floatText(k.AverageDaysToPay)
+	case "average_days_delinquent":
+		return floatText(k.AverageDaysDelinquent)
+	case "collected":
+		return k.Collected.String()
+	case "written_off":
+		return k.WrittenOff.String()
+	case "opening_receivables":
+		return k.OpeningReceivables.String()
+	case "closing_receivables":
+		return k.ClosingReceivables.String()
+	case "closing_current":
+		return k.ClosingCurrent.String()
+	case "dso":
+		return floatText(k.DSO)
+	case "cei":
+		return floatText(k.CEI)
+	}
+	return ""
+}
+
+// floatText formats like encoding/json, or "–" for null.
+func floatText(v *float64) string {
+	if v == nil {
+		return "–"
+	}
+	return strconv.FormatFloat(*v, 'f', -1, 64)
+}

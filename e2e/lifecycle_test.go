@@ -1,0 +1,276 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The lifecycle through the real stack: HTTP API → Temporal update → workflow →
+// activities → PostgreSQL and the fake providers. The e2e-lifecycle policy reminds
+// at +3 s and +14 s after issue; e2e-approval escalates at +5 s after an approval
+// that times out 6 s later (see testdata/policies).
+
+// lifecycleInvoice is an invoice issued now under policy.
+func lifecycleInvoice(id, policy string) (map[string]any, time.Time) {
+	inv := invoice(id)
+	issued := time.Now().UTC().Truncate(time.Second)
+	inv["issued_at"] = issued.Format(time.RFC3339)
+	inv["policy"] = policy
+	return inv, issued
+}
+
+func issueNow(t *testing.T, id, policy string) time.Time {
+	t.Helper()
+	inv, issued := lifecycleInvoice(id, policy)
+	code, body := call(t, http.MethodPost, "/v1/invoices", inv)
+	require.Equal(t, http.StatusCreated, code, body)
+	return issued
+}
+
+func act(t *testing.T, id, action string, body any) (int, map[string]any) {
+	t.Helper()
+	return call(t, http.MethodPost, "/v1/invoices/"+id+"/"+action, body)
+}
+
+func state(t *testing.T, id string) map[string]any {
+	t.Helper()
+	code, body := call(t, http.MethodGet, "/v1/invoices/"+id, nil)
+	require.Equal(t, http.StatusOK, code, body)
+	return body
+}
+
+func eventKinds(t *testing.T, id string) []string {
+	t.Helper()
+	events, err := env.ledger.ListLifecycleEvents(context.Background(), id)
+	require.NoError(t, err)
+	var kinds []string
+	for _, e := range events {
+		kinds = append(kinds, e.Kind)
+	}
+	return kinds
+}
+
+func noticeSteps(st map[string]any) []string {
+	var out []string
+	for _, n := range st["notices"].([]any) {
+		out = append(out, n.(map[string]any)["step"].(string))
+	}
+	return out
+}
+
+// sleepUntil waits for a moment of the invoice's schedule (a wait, not an assertion).
+func sleepUntil(t time.Time) { time.Sleep(time.Until(t)) }
+
+func TestBrokenPromiseResumesDunning(t *testing.T) {
+	t.Parallel()
+	id := "E2E-PROMISE"
+	issued := issueNow(t, id, "e2e-lifecycle")
+	eventually(t, 20*time.Second, "the first reminder", func() bool { return len(outboxFor(id)) == 1 })
+
+	// A promise that covers the second reminder's time (+14 s) and is not kept.
+	code, body := act(t, id, "promise", map[string]any{"date": issued.Add(20 * time.Second).Format(time.RFC3339), "amount": "1250.00", "reason": "customer called"})
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, "promised", body["status"])
+	code, body = act(t, id, "pause", map[string]any{"reason": "x"})
+	require.Equal(t, http.StatusConflict, code, body)
+	require.Contains(t, body["fields"], "status")
+
+	sleepUntil(issued.Add(17 * time.Second))
+	require.Len(t, outboxFor(id), 1, "the second reminder waits while the promise stands")
+	require.Equal(t, "promised", state(t, id)["status"])
+
+	eventually(t, 30*time.Second, "the second reminder after the broken promise", func() bool { return len(outboxFor(id)) == 2 })
+	require.Equal(t, []string{"promise_made", "promise_broken"}, eventKinds(t, id))
+	eventually(t, 10*time.Second, "the second notice in the state", func() bool {
+		return slices.Equal([]string{"first", "second"}, noticeSteps(state(t, id)))
+	})
+
+	code, body = pay(t, id, "pay-after-promise", "1250.00")
+	require.Equal(t, http.StatusOK, code, body)
+	waitClosedOrWindow(t, id)
+	recordHistory(t, id, "promise-broken-then-paid")
+}
+
+func TestMissedInstallmentBreaksThePlanAndDunningResumes(t *testing.T) {
+	t.Parallel()
+	id := "E2E-PLAN"
+	issued := issueNow(t, id, "e2e-lifecycle")
+	eventually(t, 20*time.Second, "the first reminder", func() bool { return len(outboxFor(id)) == 1 })
+
+	tomorrow := time.Now().UTC().AddDate(0, 0, 1).Format(time.DateOnly)
+	bad := map[string]any{"installments": []map[string]any{{"due_date": tomorrow, "amount": "100.00"}}}
+	code, body := act(t, id, "plan", bad)
+	require.Equal(t, http.StatusUnprocessableEntity, code, body)
+	require.Contains(t, body["error"], "installments")
+
+	plan := map[string]any{"installments": []map[string]any{
+		{"due_date": issued.Add(9 * time.Second).Format(time.RFC3339), "amount": "625.00"},
+		{"due_date": tomorrow, "amount": "625.00"},
+	}, "reason": "agreed by phone"}
+	code, body = act(t, id, "plan", plan)
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, "on_plan", body["status"])
+	// The installment's reminder goes at once (its three-day lead has passed).
+	eventually(t, 20*time.Second, "the installment reminder", func() bool { return len(outboxFor(id)) == 2 })
+	code, body = pay(t, id, "part", "300.00")
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, "on_plan", body["status"])
+
+	// 325.00 short at +9 s: the plan breaks and the main schedule resumes with the
+	// second reminder (due at +14 s).
+	eventually(t, 30*time.Second, "the plan to break", func() bool { return slices.Contains(eventKinds(t, id), "plan_broken") })
+	eventually(t, 30*time.Second, "the second reminder", func() bool { return slices.Contains(noticeSteps(state(t, id)), "second") })
+	require.Equal(t, []string{"first", "plan1-installment-1", "second"}, noticeSteps(state(t, id)))
+	st := state(t, id)
+	require.Equal(t, "950.00", st["balance"])
+
+	code, body = pay(t, id, "rest", "950.00")
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, "paid", body["status"])
+	recordHistory(t, id, "plan-broken-then-paid")
+}
+
+func TestApprovalTimeoutTakesThePolicyDefault(t *testing.T) {
+	t.Parallel()
+	id := "E2E-APPROVAL"
+	issueNow(t, id, "e2e-approval")
+	var st map[string]any
+	eventually(t, 30*time.Second, "the approval request", func() bool {
+		st = state(t, id)
+		return st["status"] == "awaiting_approval"
+	})
+	require.NotNil(t, st["approval"])
+	require.Equal(t, "approve", st["approval"].(map[string]any)["default"])
+	eventually(t, 10*time.Second, "the invoice in the visibility store as awaiting_approval", func() bool {
+		return findByQuery(t, `WorkflowId = "invoice-`+id+`" AND CollectionStatus = "awaiting_approval"`) == 1
+	})
+
+	eventually(t, 30*time.Second, "the default approval", func() bool { return state(t, id)["status"] == "escalated" })
+	esc, err := env.ledger.GetEscalation(context.Background(), id)
+	require.NoError(t, err)
+	require.Equal(t, "agency", esc.Target)
+	require.Equal(t, []string{"approval_requested", "approved"}, eventKinds(t, id))
+	events, err := env.ledger.ListLifecycleEvents(context.Background(), id)
+	require.NoError(t, err)
+	require.Equal(t, "system", events[1].Actor)
+
+	code, body := pay(t, id, "collected", "1250.00")
+	require.Equal(t, http.StatusOK, code, body)
+	waitClosed(t, id)
+	recordHistory(t, id, "approval-timeout-escalated-then-paid")
+}
+
+func TestRejectedEscalationIsNeverHandedOff(t *testing.T) {
+	t.Parallel()
+	id := "E2E-REJECT"
+	issueNow(t, id, "e2e-approval")
+	code, body := act(t, id, "escalation/approve", map[string]any{})
+	require.Equal(t, http.StatusConflict, code, body, "nothing awaits approval yet")
+	eventually(t, 30*time.Second, "the approval request", func() bool { return state(t, id)["status"] == "awaiting_approval" })
+	code, body = act(t, id, "escalation/reject", map[string]any{"reason": "key account"})
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, "open", body["status"])
+	_, err := env.ledger.GetEscalation(context.Background(), id)
+	require.Error(t, err, "no hand-off")
+
+	audit, err := env.ledger.ListAudit(context.Background(), id)
+	require.NoError(t, err)
+	var actions []string
+	for _, e := range audit {
+		actions = append(actions, e.Action+":"+e.Outcome)
+	}
+	require.Contains(t, actions, "invoice.escalation.approve:rejected")
+	require.Contains(t, actions, "invoice.escalation.reject:applied")
+
+	code, body = act(t, id, "write-off", map[string]any{"reason": "insolvent"})
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, "written_off", body["status"])
+	waitClosed(t, id)
+	code, body = act(t, id, "resume", map[string]any{})
+	require.Equal(t, http.StatusConflict, code, body)
+	require.Contains(t, body["error"], "written_off")
+}
+
+func TestRefundAfterPaidReopensTheInvoice(t *testing.T) {
+	t.Parallel()
+	id := "E2E-REFUND"
+	issueNow(t, id, "e2e-lifecycle")
+	code, body := pay(t, id, "p1", "1250.00")
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, "paid", body["status"])
+
+	code, body = act(t, id, "refunds", map[string]any{"refund_id": "r1", "payment_id": "p1", "amount": "1250.01", "currency": "USD"})
+	require.Equal(t, http.StatusConflict, code, body)
+	code, body = act(t, id, "refunds", map[string]any{"refund_id": "r1", "kind": "chargeback", "payment_id": "p1", "amount": "1250.00", "currency": "USD"})
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, "open", body["status"])
+	require.Equal(t, "1250.00", body["balance"])
+	code, body = act(t, id, "refunds", map[string]any{"refund_id": "r1", "kind": "chargeback", "payment_id": "p1", "amount": "1250.00", "currency": "USD"})
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, true, body["duplicate"])
+
+	adjustments, err := env.ledger.ListAdjustments(context.Background(), id)
+	require.NoError(t, err)
+	require.Len(t, adjustments, 1)
+	require.Equal(t, "chargeback", adjustments[0].Kind)
+	require.EqualValues(t, 125000, adjustments[0].Amount)
+	inv, err := env.ledger.GetInvoice(context.Background(), id)
+	require.NoError(t, err)
+	require.Equal(t, "open", inv.Status)
+	require.Nil(t, inv.ClosedAt)
+
+	// Dunning runs again: the reminders that fell due meanwhile are sent.
+	eventually(t, 30*time.Second, "a reminder after the chargeback", func() bool { return len(outboxFor(id)) > 0 })
+	code, body = pay(t, id, "p2", "1250.00")
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, "paid", body["status"])
+	require.Equal(t, []string{"refunded", "reopened"}, eventKinds(t, id))
+	recordHistory(t, id, "paid-refunded-reopened-paid")
+}
+
+func TestDisputeDuringAScheduledReminderSendsNothing(t *testing.T) {
+	t.Parallel()
+	id := "E2E-DISPUTE"
+	issued := issueNow(t, id, "e2e-lifecycle")
+	code, body := act(t, id, "dispute", map[string]any{"dispute_id": "d-1", "reason": "wrong quantity"})
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, "disputed", body["status"])
+	code, body = act(t, id, "dispute", map[string]any{"dispute_id": "d-2", "reason": "again"})
+	require.Equal(t, http.StatusConflict, code, body)
+
+	sleepUntil(issued.Add(16 * time.Second))
+	require.Empty(t, outboxFor(id), "no reminder while disputed")
+	st := state(t, id)
+	require.Equal(t, "disputed", st["status"])
+	require.Empty(t, st["notices"])
+	eventually(t, 10*time.Second, "the invoice in the visibility store as disputed", func() bool {
+		return findByQuery(t, `WorkflowId = "invoice-`+id+`" AND CollectionStatus = "disputed"`) == 1
+	})
+
+	code, body = act(t, id, "dispute/resolve", map[string]any{"outcome": "upheld", "adjust_amount": "250.00", "reason": "ten units short"})
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, "1000.00", body["balance"])
+	// Re-anchored: the first reminder comes 3 s of active dunning after the hold.
+	eventually(t, 20*time.Second, "the first reminder after the dispute", func() bool { return len(outboxFor(id)) == 1 })
+	require.True(t, strings.Contains(outboxFor(id)[0].Text, "1,000.00") || strings.Contains(outboxFor(id)[0].Text, "1000.00"), outboxFor(id)[0].Text)
+
+	code, body = act(t, id, "cancel", map[string]any{"reason": "order voided"})
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, "cancelled", body["status"])
+	waitClosed(t, id)
+	require.Equal(t, []string{"dispute_opened", "dispute_upheld", "adjusted", "cancelled"}, eventKinds(t, id))
+	recordHistory(t, id, "disputed-upheld-adjusted-cancelled")
+}
+
+// waitClosedOrWindow waits until a paid invoice's workflow is in its refund window or
+// closed: the e2e-lifecycle policy keeps paid invoices open for two minutes.
+func waitClosedOrWindow(t *testing.T, id string) {
+	t.Helper()
+	eventually(t, 20*time.Second, "the invoice to be paid", func() bool { return state(t, id)["status"] == "paid" })
+}

@@ -1,0 +1,146 @@
+package policy
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// SegmentsFile is the name of the file, beside the policies, that maps customer
+// segments to policies. It is not a policy itself.
+const SegmentsFile = "segments.yaml"
+
+// Segments maps a customer segment ("key-accounts") to the id of the policy its
+// invoices follow when they name none.
+type Segments map[string]string
+
+// segmentsDoc is the file's format: one mapping under "segments".
+type segmentsDoc struct {
+	Segments Segments `yaml:"segments"`
+}
+
+// ParseSegments decodes and checks a segments file. Policy ids are checked against
+// the policies by Set.SetSegments, which knows them.
+func ParseSegments(source string, data []byte) (Segments, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, decodeError(source, nil, err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var doc segmentsDoc
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return Segments{}, nil
+		}
+		return nil, decodeError(source, &root, err)
+	}
+	var errs []FieldError
+	for _, seg := range doc.Segments.names() {
+		f := "segments." + seg
+		switch id := doc.Segments[seg]; {
+		case strings.TrimSpace(seg) == "" || len(seg) > 64:
+			errs = append(errs, FieldError{Field: f, Problem: "a segment name is 1-64 bytes, as customer.segment in an invoice"})
+		case !idRE.MatchString(id):
+			errs = append(errs, FieldError{Field: f, Problem: fmt.Sprintf("%q is not a policy id", id)})
+		}
+	}
+	if len(errs) > 0 {
+		for i := range errs {
+			errs[i].Line = lineOf(&root, errs[i].Field)
+		}
+		return nil, &ValidationError{Source: source, Fields: errs}
+	}
+	if doc.Segments == nil {
+		doc.Segments = Segments{}
+	}
+	return doc.Segments, nil
+}
+
+// names lists the segments, sorted.
+func (s Segments) names() []string {
+	out := make([]string, 0, len(s))
+	for k := range s {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// SetSegments installs the segment mapping; every policy it names must be in the
+// set, else a *ValidationError names each bad segment.
+func (s *Set) SetSegments(seg Segments) error {
+	var errs []FieldError
+	for _, name := range seg.names() {
+		if _, ok := s.byID[seg[name]]; !ok {
+			errs = append(errs, FieldError{Field: "segments." + name,
+				Problem: fmt.Sprintf("unknown policy %q (known: %s)", seg[name], strings.Join(s.IDs(), ", "))})
+		}
+	}
+	if len(errs) > 0 {
+		return &ValidationError{Fields: errs}
+	}
+	s.segments = seg
+	return nil
+}
+
+// LoadSegments parses a segments file and installs it (see SetSegments); errors name
+// the file, line and segment.
+func (s *Set) LoadSegments(source string, data []byte) error {
+	seg, err := ParseSegments(source, data)
+	if err != nil {
+		return err
+	}
+	err = s.SetSegments(seg)
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		var root yaml.Node
+		_ = yaml.Unmarshal(data, &root) // parsed above
+		ve.Source = source
+		for i := range ve.Fields {
+			ve.Fields[i].Line = lineOf(&root, ve.Fields[i].Field)
+		}
+	}
+	return err
+}
+
+// Segments returns a copy of the segment mapping.
+func (s *Set) Segments() Segments {
+	out := Segments{}
+	for k, v := range s.segments {
+		out[k] = v
+	}
+	return out
+}
+
+// Selection says why a policy was chosen.
+type Selection string
+
+// Reasons for a choice of policy.
+const (
+	SelectedExplicit Selection = "explicit" // the invoice named it
+	SelectedSegment  Selection = "segment"  // the customer's segment maps to it
+	SelectedDefault  Selection = "default"  // neither: the deployment's default
+)
+
+// SelectFor picks the policy for an invoice: the one it names explicitly (an unknown
+// name is an error, never silently replaced), else the one its customer's segment
+// maps to, else the default.
+func (s *Set) SelectFor(explicit, segment string) (*Policy, Selection, error) {
+	if explicit != "" {
+		p, err := s.Select(explicit)
+		return p, SelectedExplicit, err
+	}
+	if id, ok := s.segments[segment]; ok && segment != "" {
+		if p, ok := s.byID[id]; ok {
+			return p, SelectedSegment, nil
+		}
+	}
+	p, err := s.Select("")
+	return p, SelectedDefault, err
+}

@@ -1,0 +1,334 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/dunwell/dunwell/collection"
+	"github.com/dunwell/dunwell/money"
+	"github.com/dunwell/dunwell/policies"
+	"github.com/dunwell/dunwell/policy"
+)
+
+const policyUsage = `usage: starter policy <validate|preview> ...
+
+  starter policy validate FILE|DIR...              check policy files (and segments.yaml); non-zero exit on any error
+  starter policy preview FILE|ID -f invoice.json   print the timeline an unpaid invoice would follow
+        [-json]                                    ... as JSON instead of a table
+
+Both run locally: no server, no database. FILE is a policy file; ID names a shipped
+policy (standard, gentle, strict, demo). invoice.json is the body of POST /v1/invoices
+("-" reads standard input); its "policy" field is ignored in favour of FILE.`
+
+// policyCmd runs `starter policy ...`.
+func policyCmd(args []string, stdin io.Reader, out, errOut io.Writer) error {
+	if len(args) == 0 {
+		return usageError{policyUsage}
+	}
+	switch args[0] {
+	case "validate":
+		return policyValidate(args[1:], out, errOut)
+	case "preview":
+		return policyPreview(args[1:], stdin, out, errOut)
+	case "help", "-h", "--help":
+		fmt.Fprintln(out, policyUsage)
+		return nil
+	default:
+		return usageError{fmt.Sprintf("unknown policy command %q\n\n%s", args[0], policyUsage)}
+	}
+}
+
+// policyValidate checks each file, or each policy file of each directory, and prints
+// an OK line per valid file and a "file:line: field: problem" line per problem.
+func policyValidate(args []string, out, errOut io.Writer) error {
+	if len(args) == 0 {
+		return usageError{"usage: starter policy validate FILE|DIR..."}
+	}
+	var files []string
+	for _, a := range args {
+		st, err := os.Stat(a)
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", a, err)
+		}
+		if !st.IsDir() {
+			files = append(files, a)
+			continue
+		}
+		entries, err := os.ReadDir(a)
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", a, err)
+		}
+		for _, e := range entries {
+			if !e.IsDir() && isPolicyFileName(e.Name()) {
+				files = append(files, filepath.Join(a, e.Name()))
+			}
+		}
+	}
+	bad := 0
+	for _, f := range files {
+		summary, err := validateFile(f)
+		if err != nil {
+			bad++
+			printProblems(errOut, f, err)
+			continue
+		}
+		fmt.Fprintf(out, "OK    %s  %s\n", f, summary)
+	}
+	if bad > 0 {
+		return fmt.Errorf("%d of %d files invalid", bad, len(files))
+	}
+	return nil
+}
+
+func isPolicyFileName(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".yaml", ".yml", ".json":
+		return true
+	}
+	return false
+}
+
+// validateFile checks one policy file, or a segments file against the policies of
+// its directory, and summarises it.
+func validateFile(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	if filepath.Base(path) == policy.SegmentsFile {
+		set, err := siblingSet(filepath.Dir(path))
+		if err != nil {
+			return "", err
+		}
+		if err := set.LoadSegments(path, data); err != nil {
+			return "", err
+		}
+		seg := set.Segments()
+		names := make([]string, 0, len(seg))
+		for s := range seg {
+			names = append(names, s+" -> "+seg[s])
+		}
+		sort.Strings(names)
+		return "segments: " + strings.Join(names, ", "), nil
+	}
+	p, err := policies.ParseFile(path, data)
+	if err != nil {
+		return "", err
+	}
+	return summarise(p), nil
+}
+
+// siblingSet is every valid policy of dir, for checking a segments file.
+func siblingSet(dir string) (*policy.Set, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var ps []*policy.Policy
+	for _, e := range entries {
+		if e.IsDir() || !isPolicyFileName(e.Name()) || e.Name() == policy.SegmentsFile {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			continue
+		}
+		if p, err := policies.ParseFile(e.Name(), data); err == nil {
+			ps = append(ps, p)
+		}
+	}
+	if len(ps) == 0 {
+		return nil, fmt.Errorf("%s: no valid policy beside it to check its segments against", dir)
+	}
+	return policy.NewSet(ps[0].ID, ps...)
+}
+
+func summarise(p *policy.Policy) string {
+	parts := []string{fmt.Sprintf("%s v%d: %d steps", p.ID, p.Version, len(p.Steps))}
+	if p.LateFee != nil {
+		parts = append(parts, "late fee")
+	}
+	if p.Interest != nil {
+		parts = append(parts, "interest "+p.Interest.Rate.String())
+	}
+	if p.Discount != nil {
+		parts = append(parts, "discount "+p.Discount.Percent.String())
+	}
+	if e := p.Escalation; e != nil {
+		s := fmt.Sprintf("%s at %s", e.To, e.After)
+		if e.Approval != nil && e.Approval.Required {
+			s += " with approval"
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// printProblems writes one "file:line: field: problem" line per problem.
+func printProblems(w io.Writer, file string, err error) {
+	var ve *policy.ValidationError
+	if !errors.As(err, &ve) {
+		fmt.Fprintf(w, "%s: %v\n", file, err)
+		return
+	}
+	for _, f := range ve.Fields {
+		loc := file
+		if f.Line > 0 {
+			loc = fmt.Sprintf("%s:%d", file, f.Line)
+		}
+		fmt.Fprintf(w, "%s: %s: %s\n", loc, f.Field, f.Problem)
+	}
+}
+
+// policyPreview prints the timeline of an invoice under a policy.
+func policyPreview(args []string, stdin io.Reader, out, errOut io.Writer) error {
+	fset := flag.NewFlagSet("policy preview", flag.ContinueOnError)
+	fset.SetOutput(io.Discard)
+	invoiceFile := fset.String("f", "", "invoice JSON file (- for standard input)")
+	asJSON := fset.Bool("json", false, "print the timeline as JSON")
+	// Flags may come before or after the policy: "preview standard -f inv.json".
+	var positional []string
+	for rest := args; ; {
+		if err := fset.Parse(rest); err != nil {
+			return usageError{err.Error() + "\nusage: starter policy preview FILE|ID -f invoice.json [-json]"}
+		}
+		if fset.NArg() == 0 {
+			break
+		}
+		positional = append(positional, fset.Arg(0))
+		rest = fset.Args()[1:]
+	}
+	if len(positional) != 1 || *invoiceFile == "" {
+		return usageError{"usage: starter policy preview FILE|ID -f invoice.json [-json]"}
+	}
+	p, err := loadPolicyArg(positional[0])
+	if err != nil {
+		printProblems(errOut, positional[0], err)
+		return errors.New("invalid policy")
+	}
+	var data []byte
+	if *invoiceFile == "-" {
+		data, err = io.ReadAll(io.LimitReader(stdin, 1<<20))
+	} else {
+		data, err = os.ReadFile(*invoiceFile)
+	}
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", *invoiceFile, err)
+	}
+	inv, fe, err := parsePreviewInvoice(*invoiceFile, data, p)
+	if err != nil {
+		return err
+	}
+	if len(fe) > 0 {
+		for _, f := range fe.Fields() {
+			fmt.Fprintf(errOut, "%s: %s: %s\n", *invoiceFile, f, fe[f])
+		}
+		return errors.New("invalid invoice")
+	}
+	tl := collection.BuildTimeline(p, &inv)
+	if *asJSON {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(tl)
+	}
+	return printTimeline(out, p, &inv, tl)
+}
+
+// loadPolicyArg reads a policy file, or falls back to a shipped policy by id.
+func loadPolicyArg(arg string) (*policy.Policy, error) {
+	data, err := os.ReadFile(arg)
+	if err == nil {
+		return policies.ParseFile(arg, data)
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("reading %s: %w", arg, err)
+	}
+	set, serr := policies.Shipped()
+	if serr != nil {
+		return nil, serr
+	}
+	if p, ok := set.Get(arg); ok {
+		return p, nil
+	}
+	return nil, fmt.Errorf("%s: no such file, nor a shipped policy (%s)", arg, strings.Join(set.IDs(), ", "))
+}
+
+// parsePreviewInvoice validates invoice.json exactly as the API does, naming each bad
+// field, and checks that the policy can price its currency.
+func parsePreviewInvoice(name string, data []byte, p *policy.Policy) (collection.Invoice, collection.FieldErrors, error) {
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	var req collection.InvoiceRequest
+	if err := dec.Decode(&req); err != nil {
+		return collection.Invoice{}, nil, fmt.Errorf("%s: not an invoice like the body of POST /v1/invoices: %w", name, err)
+	}
+	// A preview may look at an invoice issued at any time, so issued_at is not held
+	// to "not in the future" here.
+	inv, fe := req.Validate(time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC))
+	if len(fe) == 0 {
+		if err := p.CheckCurrency(inv.Currency); err != nil {
+			fe = collection.FieldErrors{"currency": err.Error()}
+		}
+	}
+	return inv, fe, nil
+}
+
+// printTimeline writes the timeline as a table in the customer's local time.
+func printTimeline(out io.Writer, p *policy.Policy, inv *collection.Invoice, tl collection.Timeline) error {
+	loc := inv.Location()
+	cur := inv.Currency
+	const when = "2006-01-02 Mon 15:04:05 MST"
+	fmt.Fprintf(out, "Policy %s v%d for invoice %s: %s %s, issued %s, due %s.\nTimes are the customer's (%s); amounts in %s.\n",
+		p.ID, p.Version, inv.ID, money.Format(inv.AmountDue, cur), cur, inv.IssuedAt.In(loc).Format(when),
+		inv.DueDate, inv.Customer.Timezone, cur)
+	if inv.PolicyID != "" && inv.PolicyID != p.ID {
+		fmt.Fprintf(out, "(The invoice names policy %q; this preview uses %s.)\n", inv.PolicyID, p.ID)
+	}
+	fmt.Fprintln(out)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "WHEN\tEVENT\tSTEP / TEMPLATE\tCHANNELS\tFEES\tINTEREST\tDUE\tNOTE")
+	for _, e := range tl.Events {
+		what, chans := "", ""
+		switch e.Kind {
+		case collection.EventReminder:
+			what, chans = e.Step+" / "+e.Template, collection.ChannelLabel(e.Channels)
+		case collection.EventSkipped:
+			what = e.Step
+		case collection.EventLateFee:
+			what = "+" + money.Format(e.Amount, cur)
+		}
+		var notes []string
+		if !e.MovedFrom.IsZero() {
+			notes = append(notes, fmt.Sprintf("moved from %s: %s", e.MovedFrom.In(loc).Format("Mon 15:04"), e.MoveReason))
+		}
+		if e.Note != "" {
+			notes = append(notes, e.Note)
+		}
+		if c := e.Charges; c.DiscountOffered > 0 {
+			notes = append(notes, fmt.Sprintf("or %s with the early-payment discount", money.Format(c.PayNow(), cur)))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.At.In(loc).Format(when), e.Kind, what, chans,
+			money.Format(e.Charges.LateFeesTotal, cur), money.Format(e.Charges.Interest, cur),
+			money.Format(e.Charges.Balance, cur), strings.Join(notes, "; "))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, n := range tl.Notes {
+		fmt.Fprintf(out, "\nNote: %s.", n)
+	}
+	if len(tl.Notes) > 0 {
+		fmt.Fprintln(out)
+	}
+	return nil
+}

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"text/tabwriter"
+)
+
+// kpiRows are the KPI measures in the order the table shows them (docs/kpis.md).
+var kpiRows = []string{
+	"invoices_issued", "amount_issued", "billed", "collected_on_issued", "written_off_on_issued",
+	"collection_rate", "write_off_rate", "invoices_escalated", "escalation_rate", "invoices_paid",
+	"average_days_to_pay", "average_days_delinquent", "collected", "written_off",
+	"opening_receivables", "closing_receivables", "closing_current", "dso", "cei",
+}
+
+const reportUsage = `usage: starter report kpis  [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--currency C] [--segment S] [--policy P] [--json]
+       starter report aging [--as-of YYYY-MM-DD] [--currency C] [--segment S] [--policy P] [--json]
+       starter report steps [--from ...] [--to ...] [--within-days N] [--currency C] [--segment S] [--policy P] [--json]`
+
+// report prints a report from GET /v1/reports/{kind} as a table, or the API's JSON
+// with --json.
+func report(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return usageError{reportUsage}
+	}
+	kind := args[0]
+	fs := flag.NewFlagSet("report "+kind, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	params := map[string]*string{}
+	str := func(flagName, param, help string) { params[param] = fs.String(flagName, "", help) }
+	switch kind {
+	case "kpis", "steps":
+		str("from", "from", "first day of the period (default: 30 days ending today)")
+		str("to", "to", "last day of the period (default today)")
+		if kind == "steps" {
+			str("within-days", "within_days", "days after a notice that count as paid by it (default 7)")
+		}
+	case "aging":
+		str("as-of", "as_of", "the day (default today)")
+	default:
+		return usageError{fmt.Sprintf("unknown report %q\n%s", kind, reportUsage)}
+	}
+	str("currency", "currency", "ISO 4217 currency")
+	str("segment", "segment", "customer segment")
+	str("policy", "policy", "policy id")
+	asJSON := fs.Bool("json", false, "print the API's JSON")
+	if err := fs.Parse(args[1:]); err != nil {
+		return usageError{err.Error() + "\n" + reportUsage}
+	}
+	if fs.NArg() > 0 {
+		return usageError{reportUsage}
+	}
+	q := url.Values{}
+	for name, v := range params {
+		if *v != "" {
+			q.Set(name, *v)
+		}
+	}
+	c, err := newAPIClient()
+	if err != nil {
+		return err
+	}
+	path := "/v1/reports/" + kind
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var buf bytes.Buffer
+	if err := c.do(ctx, http.MethodGet, path, nil, &buf); err != nil {
+		return err
+	}
+	if *asJSON {
+		_, err := out.Write(buf.Bytes())
+		return err
+	}
+	switch kind {
+	case "kpis":
+		return kpiTable(buf.Bytes(), out)
+	case "aging":
+		return agingTable(buf.Bytes(), out)
+	default:
+		return stepsTable(buf.Bytes(), out)
+	}
+}
+
+// cell renders a JSON value for a table: strings as they are, null as "-".
+func cell(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "-"
+	case string:
+		return x
+	case float64:
+		return fmt.Sprintf("%g", x)
+	default:
+		return fmt.Sprint(x)
+	}
+}
+
+func kpiTable(data []byte, out io.Writer) error {
+	var r struct {
+		From       string           `json:"from"`
+		To         string           `json:"to"`
+		Currencies []map[string]any `json:"currencies"`
+	}
+	if err := json.Unmarshal(data, &r); err != nil {
+		return fmt.Errorf("reading the KPIs: %w", err)
+	}
+	fmt.Fprintf(out, "KPIs %s to %s\n", r.From, r.To)
+	if len(r.Currencies) == 0 {
+		fmt.Fprintln(out, "no activity in the period")
+		return nil
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "\t")
+	for _, c := range r.Currencies {
+		fmt.Fprintf(tw, "%s\t", cell(c["currency"]))
+	}
+	fmt.Fprintln(tw)
+	for _, name := range kpiRows {
+		fmt.Fprintf(tw, "%s\t", name)
+		for _, c := range r.Currencies {
+			fmt.Fprintf(tw, "%s\t", cell(c[name]))
+		}
+		fmt.Fprintln(tw)
+	}
+	return tw.Flush()
+}
+
+func agingTable(data []byte, out io.Writer) error {
+	var r struct {
+		AsOf       string `json:"as_of"`
+		Currencies []struct {
+			Currency string `json:"currency"`
+			Buckets  []struct {
+				Bucket   string `json:"bucket"`
+				Invoices int64  `json:"invoices"`
+				Amount   string `json:"amount"`
+			} `json:"buckets"`
+			Invoices int64  `json:"invoices"`
+			Total    string `json:"total"`
+		} `json:"currencies"`
+	}
+	if err := json.Unmarshal(data, &r); err != nil {
+		return fmt.Errorf("reading the aging: %w", err)
+	}
+	fmt.Fprintf(out, "Aging of the open balance on %s (days past due)\n", r.AsOf)
+	if len(r.Currencies) == 0 {
+		fmt.Fprintln(out, "nothing open")
+		return nil
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "currency\t")
+	for _, b := range r.Currencies[0].Buckets {
+		fmt.Fprintf(tw, "%s\t", b.Bucket)
+	}
+	fmt.Fprintln(tw, "total\tinvoices\t")
+	for _, c := range r.Currencies {
+		fmt.Fprintf(tw, "%s\t", c.Currency)
+		for _, b := range c.Buckets {
+			fmt.Fprintf(tw, "%s\t", b.Amount)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t\n", c.Total, c.Invoices)
+	}
+	return tw.Flush()
+}
+
+func stepsTable(data []byte, out io.Writer) error {
+	var r struct {
+		From       string           `json:"from"`
+		To         string           `json:"to"`
+		WithinDays int              `json:"within_days"`
+		Steps      []map[string]any `json:"steps"`
+	}
+	if err := json.Unmarshal(data, &r); err != nil {
+		return fmt.Errorf("reading the steps: %w", err)
+	}
+	fmt.Fprintf(out, "Step effectiveness %s to %s: invoices paid within %d days of the notice\n", r.From, r.To, r.WithinDays)
+	if len(r.Steps) == 0 {
+		fmt.Fprintln(out, "no notice sent in the period")
+		return nil
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	cols := []string{"policy", "step", "channel", "segment", "sent", "paid_within", "paid_within_rate", "average_days_to_pay"}
+	fmt.Fprintln(tw, strings.Join(cols, "\t")+"\t")
+	for _, s := range r.Steps {
+		for _, c := range cols {
+			fmt.Fprintf(tw, "%s\t", cell(s[c]))
+		}
+		fmt.Fprintln(tw)
+	}
+	return tw.Flush()
+}
