@@ -12,7 +12,9 @@ require (
 	github.com/rickar/cal/v2 v2.1.13
 	github.com/sendgrid/rest v2.6.9+incompatible
 	github.com/sendgrid/sendgrid-go v3.16.1+incompatible
+	github.com/standard-webhooks/standard-webhooks/libraries v0.0.1
 	github.com/stretchr/testify v1.12.1
+	github.com/stripe/stripe-go/v85 v85.0.0
 	github.com/twilio/twilio-go v1.31.0
 	github.com/uber-go/tally/v4 v4.1.17
 	go.temporal.io/api v1.64.1

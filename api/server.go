@@ -52,6 +52,8 @@ type Server struct {
 	CodecOrigins []string
 	// Delivery configures the Twilio and SendGrid webhooks; nil answers them 503.
 	Delivery *DeliveryWebhooks
+	// Webhooks verifies the payment webhooks (see webhooks.go).
+	Webhooks Webhooks
 }
 
 // Handler returns the API's routes.
@@ -62,6 +64,11 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /v1/invoices/{id}", s.require(auth.ScopeRead, s.getInvoice))
 	mux.Handle("POST /v1/invoices/{id}/payments", s.require(auth.ScopePaymentsWrite, s.payInvoice))
 	mux.Handle("GET /v1/invoices/{id}/audit", s.require(auth.ScopeRead, s.getAudit))
+	// Payment webhooks: the provider's signature, not an API key (still body-limited).
+	mux.HandleFunc("POST /v1/webhooks/stripe", s.stripeWebhook)
+	mux.HandleFunc("POST /v1/webhooks/payments", s.paymentsWebhook)
+	mux.Handle("GET /v1/webhooks/events", s.require(auth.ScopeRead, s.listWebhookEvents))
+	mux.Handle("POST /v1/webhooks/events/{id}/retry", s.require(auth.ScopeOperator, s.retryWebhookEvent))
 	s.actionRoutes(mux)
 	s.reportRoutes(mux)
 	mux.Handle("POST /v1/session", s.startSession())

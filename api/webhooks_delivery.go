@@ -22,6 +22,7 @@ import (
 	twclient "github.com/twilio/twilio-go/client"
 	"go.temporal.io/api/serviceerror"
 
+	"github.com/dunwell/dunwell/internal/metrics"
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/notify"
 	"github.com/dunwell/dunwell/workflows"
@@ -117,12 +118,14 @@ func (s *Server) twilioWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	sig := r.Header.Get("X-Twilio-Signature")
 	if sig == "" {
+		metrics.WebhookEvent("twilio", "bad_signature")
 		writeError(w, http.StatusUnauthorized, "missing X-Twilio-Signature", nil)
 		return
 	}
 	validator := twclient.NewRequestValidator(d.TwilioAuthToken)
 	if !validator.ValidateBody(d.PublicURL+r.URL.RequestURI(), body, sig) {
 		s.Logger.Warn("Twilio webhook: invalid signature", "path", r.URL.Path)
+		metrics.WebhookEvent("twilio", "bad_signature")
 		writeError(w, http.StatusUnauthorized, "invalid X-Twilio-Signature", nil)
 		return
 	}
@@ -158,6 +161,7 @@ func (s *Server) twilioStatus(ctx context.Context, w http.ResponseWriter, r *htt
 		fields[notify.NoticeKeyParam] = "must be <invoice>/<step>/sms"
 	}
 	if len(fields) > 0 {
+		metrics.WebhookEvent("twilio", "invalid")
 		writeError(w, http.StatusBadRequest, "invalid status callback", fields)
 		return
 	}
@@ -206,7 +210,19 @@ func (s *Server) twilioStatus(ctx context.Context, w http.ResponseWriter, r *htt
 			}
 		}
 	}
+	metrics.WebhookEvent("twilio", deliveryOutcome(res.Status))
 	writeJSON(w, http.StatusOK, res)
+}
+
+// deliveryOutcome names a delivery report's outcome for /metrics.
+func deliveryOutcome(status string) string {
+	switch status {
+	case "recorded":
+		return "applied"
+	case "unchanged":
+		return "duplicate"
+	}
+	return "ignored"
 }
 
 // twilioInbound handles a text from a customer: STOP and its synonyms opt the number
@@ -227,6 +243,7 @@ func (s *Server) twilioInbound(ctx context.Context, w http.ResponseWriter, r *ht
 		fields["Body"] = "is required"
 	}
 	if len(fields) > 0 {
+		metrics.WebhookEvent("twilio", "invalid")
 		writeError(w, http.StatusBadRequest, "invalid inbound message", fields)
 		return
 	}
@@ -243,6 +260,9 @@ func (s *Server) twilioInbound(ctx context.Context, w http.ResponseWriter, r *ht
 			s.fail(w, r, "recording the opt-out", err)
 			return
 		}
+		metrics.WebhookEvent("twilio", "applied")
+	} else {
+		metrics.WebhookEvent("twilio", "ignored")
 	}
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
@@ -314,17 +334,20 @@ func (s *Server) sendGridWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	sig, ts := r.Header.Get(eventwebhook.VerificationHTTPHeader), r.Header.Get(eventwebhook.TimestampHTTPHeader)
 	if sig == "" || ts == "" {
+		metrics.WebhookEvent("sendgrid", "bad_signature")
 		writeError(w, http.StatusUnauthorized, "missing "+eventwebhook.VerificationHTTPHeader+" or "+eventwebhook.TimestampHTTPHeader, nil)
 		return
 	}
 	valid, err := eventwebhook.VerifySignature(s.Delivery.SendGridPublicKey, body, sig, ts)
 	if err != nil || !valid {
 		s.Logger.Warn("SendGrid webhook: invalid signature")
+		metrics.WebhookEvent("sendgrid", "bad_signature")
 		writeError(w, http.StatusUnauthorized, "invalid "+eventwebhook.VerificationHTTPHeader, nil)
 		return
 	}
 	unix, err := strconv.ParseInt(ts, 10, 64)
 	if age := s.now().Sub(time.Unix(unix, 0)); err != nil || age > sendGridMaxAge || age < -sendGridMaxSkew {
+		metrics.WebhookEvent("sendgrid", "bad_signature")
 		writeError(w, http.StatusUnauthorized, "stale or malformed "+eventwebhook.TimestampHTTPHeader, nil)
 		return
 	}
@@ -340,6 +363,7 @@ func (s *Server) sendGridWebhook(w http.ResponseWriter, r *http.Request) {
 		var e sgEvent
 		if err := json.Unmarshal(item, &e); err != nil || e.Event == "" {
 			res.Skipped++
+			metrics.WebhookEvent("sendgrid", "invalid")
 			continue
 		}
 		if e.EventID == "" {
@@ -353,8 +377,10 @@ func (s *Server) sendGridWebhook(w http.ResponseWriter, r *http.Request) {
 		}
 		if applied {
 			res.Applied++
+			metrics.WebhookEvent("sendgrid", "applied")
 		} else {
 			res.Ignored++
+			metrics.WebhookEvent("sendgrid", "ignored")
 		}
 	}
 	if res.Skipped > 0 {
@@ -544,21 +570,6 @@ func checkECDSAKey(b64 string) error {
 		return fmt.Errorf("the SendGrid verification key is a %T, want ECDSA", key)
 	}
 	return nil
-}
-
-// readWebhookBody reads the (size-limited) body, answering 413 or 400 itself.
-func readWebhookBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
-	body, err := io.ReadAll(r.Body)
-	var tooLarge *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooLarge):
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", tooLarge.Limit), nil)
-		return nil, false
-	case err != nil:
-		writeError(w, http.StatusBadRequest, "reading the request body failed", nil)
-		return nil, false
-	}
-	return body, true
 }
 
 func truncate(s string, n int) string {

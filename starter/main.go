@@ -10,6 +10,8 @@
 //	starter report kpis|aging|steps       print a collections report (table or --json)
 //	starter customer ID                   print a customer's balances and payment behaviour
 //	starter keys create|list|revoke       manage API keys (directly in PostgreSQL)
+//	starter webhooks parked [--held]      payment webhook events parked for an operator
+//	starter webhooks retry ID             send a parked webhook event back to be applied
 //	starter dispute|promise|plan|pause|resume|approve|reject|cancel|write-off|refund|adjust ID [flags]
 //	                                      operator actions (see usage)
 //	starter policy validate|preview       check policy files; print an invoice's timeline (local)
@@ -44,6 +46,7 @@ commands:
   customer  a customer's behaviour:    starter customer C-42 [--json]
   keys      manage API keys (admin):   starter keys create --name ci --scope invoices:write,read
                                        starter keys list | starter keys revoke ID|NAME
+  webhooks  parked payment webhooks:   starter webhooks parked [--held] | starter webhooks retry ID
   policy    check and preview policies (local): starter policy validate policies/
                                        starter policy preview standard -f invoice.json
   template  preview a reminder:        starter template preview -name overdue -channel sms -locale de-DE -currency EUR
@@ -98,6 +101,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = customer(ctx, args[1:], stdout)
 	case "keys":
 		err = keys(ctx, args[1:], stdout)
+	case "webhooks":
+		err = webhooksCmd(ctx, args[1:], stdout)
 	case "dispute", "resolve-dispute", "promise", "plan", "pause", "resume", "approve", "reject",
 		"cancel", "write-off", "refund", "adjust", "change-policy":
 		err = operatorAction(ctx, args[0], args[1:], stdout)

@@ -63,8 +63,15 @@ func serve(ctx context.Context, args []string) error {
 	}
 	defer c.Close()
 
+	hooks, runForwarder, err := setupWebhooks(cfg, store, c, logger)
+	if err != nil {
+		return err
+	}
+	stopForwarder := runForwarder(ctx)
+	defer stopForwarder()
+
 	apiServer := &api.Server{Temporal: c, Ledger: store, Policies: set, Logger: logger, Auth: authn,
-		MaxBodyBytes: cfg.APIMaxBodyBytes, CodecOrigins: cfg.CodecCORSOrigins}
+		MaxBodyBytes: cfg.APIMaxBodyBytes, CodecOrigins: cfg.CodecCORSOrigins, Webhooks: hooks}
 	if cfg.CodecKeys != nil {
 		apiServer.Codec = codec.HTTPHandler(cfg.CodecKeys)
 	}

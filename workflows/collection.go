@@ -124,8 +124,16 @@ type collector struct {
 func (c *collector) run(ctx workflow.Context) (CollectionResult, error) {
 	for {
 		res, err := c.collect(ctx)
-		if err != nil || res.Status != collection.StatusPaid || c.pol.RefundWindow.Duration() <= 0 {
+		if err != nil {
 			return res, err
+		}
+		if !c.st.Status.Terminal() {
+			// A refund re-opened the invoice while the run was recording its end.
+			c.statusRecorded = false
+			continue
+		}
+		if res.Status != collection.StatusPaid || c.pol.RefundWindow.Duration() <= 0 {
+			return res, nil
 		}
 		// A paid invoice stays open for the policy's refund window: a refund or
 		// chargeback in it re-opens the balance and dunning starts again.

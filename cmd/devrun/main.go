@@ -54,6 +54,13 @@ const (
 	devTwilioToken = "local-fake-token"
 )
 
+// devStripeSecret and devPaymentsSecret sign the README's webhook curl examples
+// (STRIPE_WEBHOOK_SECRET, PAYMENTS_WEBHOOK_SECRET). Local use only, like the key.
+const (
+	devStripeSecret   = "whsec_local-development-stripe-secret"
+	devPaymentsSecret = "whsec_ZHVud2VsbC1sb2NhbC1kZXYtd2ViaG9vay1zZWNyZXQ=" // base64("dunwell-local-dev-webhook-secret")
+)
+
 func main() {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if err := run(logger); err != nil {
@@ -176,6 +183,7 @@ func run(logger *slog.Logger) error {
 Dunwell is running.
   API             http://%s   (try: curl http://%s/healthz)
   API key         %s   (development only; export DUNWELL_API_KEY=... for the CLI)
+  Webhooks        POST /v1/webhooks/stripe, /v1/webhooks/payments   (development secrets: see the README)
   Sign-in         http://localhost:8080/signin   (lets the Temporal UI decode customer data)
   Temporal UI     http://localhost:%s/namespaces/default/workflows   (decodes payloads via %s)
   Temporal        %s (namespace default)
@@ -204,6 +212,8 @@ func serviceEnv(dbURL, fakesURL, codecKeys, eventPub string) []string {
 	set("DATABASE_URL", dbURL)
 	set("LISTEN_ADDR", apiAddr)
 	set("DUNWELL_DEV_API_KEY", devAPIKey)
+	set("STRIPE_WEBHOOK_SECRET", devStripeSecret)
+	set("PAYMENTS_WEBHOOK_SECRET", devPaymentsSecret)
 	if os.Getenv("SENDGRID_API_KEY") == "" {
 		set("SENDGRID_API_KEY", "SG.local-fake-key")
 		set("SENDGRID_BASE_URL", fakesURL)

@@ -58,6 +58,8 @@ type Config struct {
 	// e.g. https://dunwell.example.com behind a proxy: Twilio signs the URL it
 	// called, so the webhook checks signatures against this, not the Host header.
 	PublicURL string
+	// Webhooks verifies the payment webhooks (see webhooks.go).
+	Webhooks Webhooks
 }
 
 // Temporal is how to reach the Temporal service.
@@ -130,6 +132,9 @@ type Twilio struct {
 //	                        encrypts, all decrypt                     (required)
 //	DUNWELL_CODEC_DISABLED  "true" to run without payload encryption  (false; not with keys)
 //	DUNWELL_CODEC_CORS_ORIGINS  UI origins allowed to call /codec/    (http://localhost:8233)
+//	STRIPE_WEBHOOK_SECRET   Stripe endpoint secrets, whsec_...,...    (none: the endpoint answers 503)
+//	PAYMENTS_WEBHOOK_SECRET generic webhook keys, whsec_<base64>,...  (none: the endpoint answers 503)
+//	WEBHOOK_PARK_AFTER      how long an event may wait before it is parked (72h)
 func Load() (*Config, error) { return load(os.Getenv) }
 
 func load(getenv func(string) string) (*Config, error) {
@@ -202,6 +207,9 @@ func load(getenv func(string) string) (*Config, error) {
 		bad("LOG_FORMAT", "must be text or json")
 	}
 	if err := c.loadCodec(get); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.loadWebhooks(get); err != nil {
 		errs = append(errs, err)
 	}
 	tlsConf, err := temporalTLS(get, c.Temporal.APIKey != "")

@@ -1,0 +1,333 @@
+// Package forwarder applies stored payment webhooks to the invoice workflows, exactly
+// once in effect, and never drops one.
+//
+// The API stores every accepted webhook in PostgreSQL (ledger.StoreWebhookEvent)
+// before it answers 2xx; this package takes it from there. A Forwarder is a loop in
+// the `starter serve` process that claims due rows (FOR UPDATE SKIP LOCKED, under a
+// lease) and sends each to its invoice's workflow as Temporal updates whose UpdateID
+// is derived from the provider's event id. Re-applying is harmless: Temporal answers a
+// repeated UpdateID from its record, and the workflow dedupes payment, refund and
+// dispute ids, answering duplicate.
+//
+// Why a loop over PostgreSQL and not a Temporal workflow per event: the event is
+// already durable in the row, which is the store the API must write before its 2xx
+// anyway; a workflow per event would copy it into a second durable store and double
+// the history writes of every payment for no extra guarantee. The loop is stateless,
+// so any number of starter replicas share the work through SKIP LOCKED, and a crashed
+// one's rows come back when their lease ends. The updates themselves are Temporal's
+// durable, deduplicated operations.
+//
+// What happens to an event:
+//   - applied: every update answered (applied or duplicate);
+//   - held: its invoice is not issued yet (applied as soon as it is), its workflow
+//     is not running yet, a refund or chargeback arrived before its payment, or a
+//     chargeback's close before its opening; retried with backoff;
+//   - parked, for an operator (GET /v1/webhooks/events?status=parked, `starter
+//     webhooks parked`): still held after Config.ParkAfter, a currency other than the
+//     invoice's, or an update the workflow rejected;
+//   - pending again with backoff after a transient failure (Temporal or PostgreSQL
+//     unavailable), until ParkAfter.
+package forwarder
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/dunwell/dunwell/internal/metrics"
+	"github.com/dunwell/dunwell/ledger"
+	"github.com/dunwell/dunwell/webhooks"
+)
+
+// Defaults of Config.
+const (
+	DefaultPoll        = time.Second
+	DefaultBatch       = 32
+	DefaultConcurrency = 16
+	DefaultLease       = 2 * time.Minute
+	DefaultParkAfter   = 72 * time.Hour
+	// maxBackoff bounds the wait between two tries of one event.
+	maxBackoff = 5 * time.Minute
+)
+
+// Store is the part of the ledger the forwarder uses; *ledger.Store implements it.
+type Store interface {
+	ClaimWebhookEvents(ctx context.Context, limit int, lease time.Duration) ([]ledger.WebhookEvent, error)
+	MarkWebhookApplied(ctx context.Context, id int64, invoiceID string, result json.RawMessage) error
+	HoldWebhookEvent(ctx context.Context, id int64, waitingFor, invoiceID, why string, next time.Time) error
+	RetryWebhookEvent(ctx context.Context, id int64, why string, next time.Time) error
+	ParkWebhookEvent(ctx context.Context, id int64, why string) error
+	GetInvoice(ctx context.Context, invoiceID string) (ledger.Invoice, error)
+	WebhookInvoiceFor(ctx context.Context, source, paymentID string) (string, error)
+	WebhookDisputeOpened(ctx context.Context, source, disputeID string) (bool, error)
+	PaymentRecorded(ctx context.Context, invoiceID, paymentID string) (bool, error)
+}
+
+// Config configures a Forwarder. Store, Workflows and Logger are required.
+type Config struct {
+	Store     Store
+	Workflows Workflows
+	Logger    *slog.Logger
+	// Poll is how often the loop looks for due events when not woken (DefaultPoll).
+	Poll time.Duration
+	// Batch is how many events one claim takes (DefaultBatch); Concurrency how many
+	// are applied at once (DefaultConcurrency).
+	Batch       int
+	Concurrency int
+	// Lease is how long a claimed event is reserved; an event whose forwarder died
+	// is tried again after it (DefaultLease). It must exceed one event's updates.
+	Lease time.Duration
+	// ParkAfter is how long an event may wait (for its invoice, payment, dispute or
+	// a working Temporal) before it is parked for an operator (DefaultParkAfter).
+	ParkAfter time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Forwarder applies stored webhook events. Run it once per process.
+type Forwarder struct {
+	cfg  Config
+	wake chan struct{}
+}
+
+// New checks cfg and fills in its defaults.
+func New(cfg Config) (*Forwarder, error) {
+	if cfg.Store == nil || cfg.Workflows == nil || cfg.Logger == nil {
+		return nil, errors.New("forwarder: Store, Workflows and Logger are required")
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&cfg.Poll, DefaultPoll)
+	def(&cfg.Lease, DefaultLease)
+	def(&cfg.ParkAfter, DefaultParkAfter)
+	if cfg.Batch <= 0 {
+		cfg.Batch = DefaultBatch
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = DefaultConcurrency
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Forwarder{cfg: cfg, wake: make(chan struct{}, 1)}, nil
+}
+
+// Wake asks the loop to look for due events now (the API calls it after storing one).
+// It never blocks.
+func (f *Forwarder) Wake() {
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run applies due events until ctx is done. Failures are logged and retried; Run
+// returns only ctx's error.
+func (f *Forwarder) Run(ctx context.Context) error {
+	f.cfg.Logger.Info("Webhook forwarder running", "poll", f.cfg.Poll, "park_after", f.cfg.ParkAfter)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timer.C:
+		case <-f.wake:
+		}
+		if _, err := f.Drain(ctx); err != nil && ctx.Err() == nil {
+			f.cfg.Logger.Warn("Webhook forwarder: claiming events failed; retrying", "error", err)
+		}
+		timer.Reset(f.cfg.Poll)
+	}
+}
+
+// Drain claims and applies due events until none is left, and returns how many it
+// handled (applied, held, parked or put back). Up to Concurrency events are in
+// flight; a slot that frees is refilled at once, so one slow update does not hold up
+// the others.
+func (f *Forwarder) Drain(ctx context.Context) (int, error) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	finished := make(chan struct{}, f.cfg.Concurrency) // one per event done; never blocks
+	total, inFlight := 0, 0
+	for ctx.Err() == nil {
+		free := f.cfg.Concurrency - inFlight
+		var events []ledger.WebhookEvent
+		if free > 0 {
+			var err error
+			if events, err = f.cfg.Store.ClaimWebhookEvents(ctx, min(f.cfg.Batch, free), f.cfg.Lease); err != nil {
+				return total, err
+			}
+		}
+		if len(events) == 0 {
+			if inFlight == 0 {
+				return total, nil
+			}
+			<-finished
+			inFlight--
+			continue
+		}
+		for _, e := range events {
+			inFlight++
+			total++
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				f.handle(ctx, e)
+				finished <- struct{}{}
+			}()
+		}
+	}
+	return total, ctx.Err()
+}
+
+// outcome is what applying one event came to.
+type outcome struct {
+	status     ledger.WebhookStatus
+	waitingFor string // held: what for
+	invoiceID  string // found for an event that did not name it
+	why        string
+	result     map[string]any
+}
+
+func (f *Forwarder) handle(ctx context.Context, row ledger.WebhookEvent) {
+	log := f.cfg.Logger.With("source", row.Source, "event_id", row.EventID, "type", row.EventType, "attempt", row.Attempts)
+	out := f.apply(ctx, row)
+	now := f.cfg.Now()
+	waited := now.Sub(row.WaitingSince())
+	if (out.status == ledger.WebhookHeld || out.status == ledger.WebhookPending) && waited > f.cfg.ParkAfter {
+		out = outcome{status: ledger.WebhookParked, why: fmt.Sprintf("not applied after %s: %s", f.cfg.ParkAfter, out.why)}
+	}
+	// A fresh context: the outcome is recorded even while shutting down, else the row
+	// waits for its lease.
+	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	var err error
+	switch out.status {
+	case ledger.WebhookApplied:
+		res, _ := json.Marshal(out.result) // plain data: cannot fail
+		err = f.cfg.Store.MarkWebhookApplied(mctx, row.ID, out.invoiceID, res)
+		log.Info("Webhook event applied", "invoice_id", out.invoiceID)
+	case ledger.WebhookHeld:
+		next := now.Add(backoff(row.Attempts, holdCap(out.waitingFor)))
+		err = f.cfg.Store.HoldWebhookEvent(mctx, row.ID, out.waitingFor, out.invoiceID, out.why, next)
+		log.Info("Webhook event held", "waiting_for", out.waitingFor, "reason", out.why, "next_attempt", next)
+	case ledger.WebhookParked:
+		err = f.cfg.Store.ParkWebhookEvent(mctx, row.ID, out.why)
+		log.Warn("Webhook event parked for an operator", "reason", out.why)
+	default:
+		next := now.Add(backoff(row.Attempts, maxBackoff))
+		err = f.cfg.Store.RetryWebhookEvent(mctx, row.ID, out.why, next)
+		log.Warn("Webhook event not applied; retrying", "reason", out.why, "next_attempt", next)
+	}
+	if err != nil {
+		log.Error("Recording the webhook event's outcome failed; it is retried after its lease", "error", err)
+		return
+	}
+	metrics.WebhookEvent(row.Source, string(out.status))
+}
+
+// apply takes one event as far as it can go now.
+func (f *Forwarder) apply(ctx context.Context, row ledger.WebhookEvent) outcome {
+	var ev webhooks.Event
+	if err := json.Unmarshal(row.Event, &ev); err != nil {
+		return parked("the stored event cannot be read: %v", err)
+	}
+	st := f.cfg.Store
+	invoiceID := ev.InvoiceID
+	if invoiceID == "" {
+		id, err := st.WebhookInvoiceFor(ctx, string(ev.Source), ev.PaymentID)
+		switch {
+		case errors.Is(err, ledger.ErrNotFound):
+			return held(ledger.WaitPayment, "", "no payment %s from %s names its invoice yet", ev.PaymentID, ev.Source)
+		case err != nil:
+			return retry("finding the invoice of payment %s: %v", ev.PaymentID, err)
+		}
+		invoiceID = id
+	}
+	inv, err := st.GetInvoice(ctx, invoiceID)
+	switch {
+	case errors.Is(err, ledger.ErrNotFound):
+		return held(ledger.WaitInvoice, invoiceID, "invoice %s is not issued yet", invoiceID)
+	case err != nil:
+		return retry("reading invoice %s: %v", invoiceID, err)
+	case inv.Currency != ev.Currency:
+		return parked("currency: the event is in %s but invoice %s is in %s", ev.Currency, invoiceID, inv.Currency)
+	}
+	if o, wait := f.dependency(ctx, &ev, invoiceID); wait {
+		return o
+	}
+	a := applier{f: f, ev: &ev, invoiceID: invoiceID, result: map[string]any{}}
+	if err := a.run(ctx); err != nil {
+		return a.failed(ctx, err)
+	}
+	return outcome{status: ledger.WebhookApplied, invoiceID: invoiceID, result: a.result}
+}
+
+// dependency holds an event that must wait for another one: a refund or chargeback
+// for its payment, a chargeback's close for its opening. Out-of-order deliveries so
+// end in the state in-order ones would have.
+func (f *Forwarder) dependency(ctx context.Context, ev *webhooks.Event, invoiceID string) (outcome, bool) {
+	switch ev.Kind {
+	case webhooks.KindRefund, webhooks.KindChargebackOpened:
+		ok, err := f.cfg.Store.PaymentRecorded(ctx, invoiceID, ev.PaymentID)
+		if err != nil {
+			return retry("looking up payment %s: %v", ev.PaymentID, err), true
+		}
+		if !ok {
+			return held(ledger.WaitPayment, invoiceID, "payment %s of invoice %s is not applied yet", ev.PaymentID, invoiceID), true
+		}
+	case webhooks.KindChargebackClosed:
+		ok, err := f.cfg.Store.WebhookDisputeOpened(ctx, string(ev.Source), ev.DisputeID)
+		if err != nil {
+			return retry("looking up chargeback %s: %v", ev.DisputeID, err), true
+		}
+		if !ok {
+			return held(ledger.WaitDispute, invoiceID, "chargeback %s is not opened yet", ev.DisputeID), true
+		}
+	}
+	return outcome{}, false
+}
+
+func held(waitingFor, invoiceID, format string, args ...any) outcome {
+	return outcome{status: ledger.WebhookHeld, waitingFor: waitingFor, invoiceID: invoiceID, why: fmt.Sprintf(format, args...)}
+}
+
+func parked(format string, args ...any) outcome {
+	return outcome{status: ledger.WebhookParked, why: fmt.Sprintf(format, args...)}
+}
+
+func retry(format string, args ...any) outcome {
+	return outcome{status: ledger.WebhookPending, why: fmt.Sprintf(format, args...)}
+}
+
+// backoff is the wait before try attempts+1: doubling from half a second up to
+// ceiling, with a fifth of jitter so that events held together spread out.
+func backoff(attempts int, ceiling time.Duration) time.Duration {
+	d := 500 * time.Millisecond
+	for i := 1; i < attempts && d < ceiling; i++ {
+		d *= 2
+	}
+	d = min(d, ceiling)
+	return d - time.Duration(rand.Int64N(int64(d)/5+1))
+}
+
+// holdCap bounds the retry interval of a held event. An event held for its invoice
+// is claimed as soon as the invoice exists, so its timer only checks ParkAfter.
+func holdCap(waitingFor string) time.Duration {
+	switch waitingFor {
+	case ledger.WaitInvoice:
+		return 10 * time.Minute
+	case ledger.WaitWorkflow:
+		return 30 * time.Second
+	}
+	return time.Minute
+}

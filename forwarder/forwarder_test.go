@@ -1,0 +1,417 @@
+package forwarder
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/dunwell/dunwell/internal/testenv"
+	"github.com/dunwell/dunwell/ledger"
+	"github.com/dunwell/dunwell/webhooks"
+	"github.com/dunwell/dunwell/workflows"
+)
+
+var testPG *testenv.Postgres
+
+func TestMain(m *testing.M) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	var err error
+	testPG, err = testenv.StartPostgres(ctx)
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "forwarder tests:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = testPG.Stop()
+	os.Exit(code)
+}
+
+// fakeInvoice models what the collection workflow does with the updates the
+// forwarder sends: dedupe by id, refunds only of applied payments, one open dispute.
+type fakeInvoice struct {
+	currency string
+	balance  int64
+	payments map[string]int64
+	refunds  map[string]int64
+	open     string
+	closed   map[string]bool
+	done     bool
+}
+
+type fakeWorkflows struct {
+	t      *testing.T
+	store  *ledger.Store
+	mu     sync.Mutex
+	inv    map[string]*fakeInvoice
+	failOn string // an update name that fails transiently
+}
+
+func (f *fakeWorkflows) start(id, currency string, amount int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.inv[id] = &fakeInvoice{currency: currency, balance: amount, payments: map[string]int64{}, refunds: map[string]int64{}, closed: map[string]bool{}}
+}
+
+func (f *fakeWorkflows) get(id, update string) (*fakeInvoice, error) {
+	inv, ok := f.inv[id]
+	switch {
+	case update == f.failOn:
+		return nil, fmt.Errorf("%s: temporal unavailable", update)
+	case !ok:
+		return nil, ErrNoWorkflow
+	case inv.done:
+		return nil, ErrClosed
+	}
+	return inv, nil
+}
+
+func (f *fakeWorkflows) Pay(ctx context.Context, id, _ string, in workflows.PaymentInput) (workflows.PaymentResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	inv, err := f.get(id, workflows.UpdatePayment)
+	if err != nil {
+		return workflows.PaymentResult{}, err
+	}
+	if in.Currency != inv.currency {
+		return workflows.PaymentResult{}, &Rejected{Reason: "currency: differs"}
+	}
+	if _, dup := inv.payments[in.PaymentID]; dup {
+		return workflows.PaymentResult{Duplicate: true, Balance: inv.balance}, nil
+	}
+	inv.payments[in.PaymentID] = in.Amount
+	applied := min(in.Amount, inv.balance)
+	inv.balance -= applied
+	_, err = f.store.RecordPayment(ctx, ledger.PaymentRecord{InvoiceID: id, PaymentID: in.PaymentID, Currency: in.Currency,
+		Amount: in.Amount, Applied: applied, Credit: in.Amount - applied, BalanceAfter: inv.balance, PaidAt: time.Now(), AppliedAt: time.Now()})
+	require.NoError(f.t, err)
+	return workflows.PaymentResult{Balance: inv.balance, Applied: applied}, nil
+}
+
+func (f *fakeWorkflows) Refund(_ context.Context, id, _ string, in workflows.RefundInput) (workflows.EventResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	inv, err := f.get(id, workflows.UpdateRefund)
+	if err != nil {
+		return workflows.EventResult{}, err
+	}
+	if _, dup := inv.refunds[in.RefundID]; dup {
+		return workflows.EventResult{Duplicate: true, Balance: inv.balance}, nil
+	}
+	if _, ok := inv.payments[in.PaymentID]; !ok {
+		return workflows.EventResult{}, &Rejected{Reason: "payment not applied"}
+	}
+	inv.refunds[in.RefundID] = in.Amount
+	inv.balance += in.Amount
+	return workflows.EventResult{Balance: inv.balance}, nil
+}
+
+func (f *fakeWorkflows) OpenDispute(_ context.Context, id, _ string, in workflows.DisputeInput) (workflows.EventResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	inv, err := f.get(id, workflows.UpdateDispute)
+	if err != nil {
+		return workflows.EventResult{}, err
+	}
+	switch {
+	case inv.open == in.DisputeID || inv.closed[in.DisputeID]:
+		return workflows.EventResult{Duplicate: true}, nil
+	case inv.open != "":
+		return workflows.EventResult{}, &Rejected{Reason: "another dispute is open"}
+	}
+	inv.open = in.DisputeID
+	return workflows.EventResult{Status: "disputed", Balance: inv.balance}, nil
+}
+
+func (f *fakeWorkflows) ResolveDispute(_ context.Context, id, _ string, in workflows.ResolveDisputeInput) (workflows.EventResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	inv, err := f.get(id, workflows.UpdateResolveDispute)
+	if err != nil {
+		return workflows.EventResult{}, err
+	}
+	switch {
+	case inv.closed[in.DisputeID]:
+		return workflows.EventResult{Duplicate: true}, nil
+	case inv.open != in.DisputeID:
+		return workflows.EventResult{}, &Rejected{Reason: "no dispute is open"}
+	}
+	inv.open, inv.closed[in.DisputeID] = "", true
+	return workflows.EventResult{Status: "open", Balance: inv.balance}, nil
+}
+
+func (f *fakeWorkflows) balance(id string) int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.inv[id].balance
+}
+
+// harness is one test's own database, ledger, fake workflows and forwarder.
+type harness struct {
+	t     *testing.T
+	store *ledger.Store
+	wf    *fakeWorkflows
+	fw    *Forwarder
+}
+
+func newHarness(t *testing.T, cfg Config) *harness {
+	t.Helper()
+	ctx := context.Background()
+	store, err := ledger.Open(ctx, testPG.NewDatabase(ctx, t), ledger.WithLogger(slog.New(slog.DiscardHandler)))
+	require.NoError(t, err)
+	t.Cleanup(store.Close)
+	wf := &fakeWorkflows{t: t, store: store, inv: map[string]*fakeInvoice{}}
+	cfg.Store, cfg.Workflows, cfg.Logger = store, wf, slog.New(slog.NewTextHandler(testWriter{t}, nil))
+	fw, err := New(cfg)
+	require.NoError(t, err)
+	return &harness{t: t, store: store, wf: wf, fw: fw}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
+
+// issue records the invoice in the ledger and, with running, starts its workflow.
+func (h *harness) issue(id, currency string, amount int64, running bool) {
+	h.t.Helper()
+	sum := sha256.Sum256([]byte(id))
+	_, err := h.store.IssueInvoice(context.Background(), ledger.InvoiceRecord{InvoiceID: id, CustomerID: "C-" + id, Currency: currency,
+		AmountDue: amount, IssuedAt: time.Now().UTC(), DueDate: time.Now().UTC().Format(time.DateOnly), PolicyID: "standard", BodySHA256: sum[:]})
+	require.NoError(h.t, err)
+	if running {
+		h.wf.start(id, currency, amount)
+	}
+}
+
+func (h *harness) store1(ev webhooks.Event) {
+	h.t.Helper()
+	raw, err := json.Marshal(ev)
+	require.NoError(h.t, err)
+	sum := sha256.Sum256(raw)
+	_, err = h.store.StoreWebhookEvent(context.Background(), ledger.NewWebhookEvent{Source: string(ev.Source), EventID: ev.ID,
+		EventType: ev.Type, Kind: string(ev.Kind), InvoiceID: ev.InvoiceID, PaymentID: ev.PaymentID, DisputeID: ev.DisputeID,
+		Currency: ev.Currency, Amount: ev.Amount, Event: raw, BodySHA256: sum[:]})
+	require.NoError(h.t, err)
+}
+
+func (h *harness) status(ev webhooks.Event) ledger.WebhookEvent {
+	h.t.Helper()
+	e, err := h.store.GetWebhookEvent(context.Background(), string(ev.Source), ev.ID)
+	require.NoError(h.t, err)
+	return e
+}
+
+// drainUntil drains until ev reaches status (held events come due after backoff).
+func (h *harness) drainUntil(ev webhooks.Event, status ledger.WebhookStatus) ledger.WebhookEvent {
+	h.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		_, err := h.fw.Drain(context.Background())
+		require.NoError(h.t, err)
+		if e := h.status(ev); e.Status == status {
+			return e
+		} else if time.Now().After(deadline) {
+			h.t.Fatalf("event %s is %s (%s), not %s", ev.ID, e.Status, e.LastError, status)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func payment(id, invoice, paymentID string, amount int64) webhooks.Event {
+	return webhooks.Event{Source: webhooks.SourcePayments, ID: id, Type: "payment.succeeded", Kind: webhooks.KindPayment,
+		InvoiceID: invoice, PaymentID: paymentID, Currency: "USD", Amount: amount, At: time.Now().UTC()}
+}
+
+func refund(id, invoice, paymentID, refundID string, amount int64) webhooks.Event {
+	return webhooks.Event{Source: webhooks.SourcePayments, ID: id, Type: "payment.refunded", Kind: webhooks.KindRefund,
+		InvoiceID: invoice, PaymentID: paymentID, Currency: "USD", Refunds: []webhooks.Refund{{ID: refundID, Amount: amount}}}
+}
+
+func TestForwardPaymentBeforeInvoiceIsHeldThenApplied(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Config{})
+	ev := payment("evt-1", "INV-LATE", "pay-1", 300)
+	h.store1(ev)
+	e := h.drainUntil(ev, ledger.WebhookHeld)
+	require.Equal(t, ledger.WaitInvoice, e.WaitingFor)
+
+	h.issue("INV-LATE", "USD", 1000, false) // recorded, workflow not started yet
+	e = h.drainUntil(ev, ledger.WebhookHeld)
+	require.Equal(t, ledger.WaitWorkflow, e.WaitingFor)
+	h.wf.start("INV-LATE", "USD", 1000)
+	h.drainUntil(ev, ledger.WebhookApplied)
+	require.Equal(t, int64(700), h.wf.balance("INV-LATE"))
+}
+
+func TestForwardRefundBeforePaymentEndsRight(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Config{})
+	h.issue("INV-R", "USD", 1000, true)
+	ref := refund("evt-ref", "INV-R", "pay-1", "re-1", 200)
+	h.store1(ref)
+	e := h.drainUntil(ref, ledger.WebhookHeld)
+	require.Equal(t, ledger.WaitPayment, e.WaitingFor)
+	pay := payment("evt-pay", "INV-R", "pay-1", 600)
+	h.store1(pay)
+	h.drainUntil(pay, ledger.WebhookApplied)
+	h.drainUntil(ref, ledger.WebhookApplied)
+	require.Equal(t, int64(600), h.wf.balance("INV-R"), "1000 - 600 + 200")
+}
+
+func TestForwardStripeRefundFindsItsInvoiceByPayment(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Config{})
+	h.issue("INV-S", "USD", 1000, true)
+	ref := webhooks.Event{Source: webhooks.SourceStripe, ID: "evt_r", Type: "charge.refunded", Kind: webhooks.KindRefund,
+		PaymentID: "pi_1", Currency: "USD", Refunds: []webhooks.Refund{{ID: "re_1", Amount: 100}, {ID: "re_2", Amount: 50}}}
+	h.store1(ref)
+	e := h.drainUntil(ref, ledger.WebhookHeld)
+	require.Equal(t, ledger.WaitPayment, e.WaitingFor)
+	pay := webhooks.Event{Source: webhooks.SourceStripe, ID: "evt_p", Type: "payment_intent.succeeded", Kind: webhooks.KindPayment,
+		InvoiceID: "INV-S", PaymentID: "pi_1", Currency: "USD", Amount: 400}
+	h.store1(pay)
+	// The same payment reported again by charge.succeeded: a duplicate in the workflow.
+	charge := pay
+	charge.ID, charge.Type = "evt_c", "charge.succeeded"
+	h.store1(charge)
+	dups := 0
+	for _, ev := range []webhooks.Event{pay, charge} {
+		var res struct {
+			Payment workflows.PaymentResult `json:"payment"`
+		}
+		require.NoError(t, json.Unmarshal(h.drainUntil(ev, ledger.WebhookApplied).Result, &res))
+		if res.Payment.Duplicate {
+			dups++
+		}
+	}
+	require.Equal(t, 1, dups, "one of the two events of the same payment is a duplicate")
+	e = h.drainUntil(ref, ledger.WebhookApplied)
+	require.Equal(t, "INV-S", e.InvoiceID, "the invoice found by payment id is recorded")
+	require.Equal(t, int64(750), h.wf.balance("INV-S"), "1000 - 400 + 150")
+}
+
+func TestForwardChargebackWonAndLostInAnyOrder(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Config{})
+	h.issue("INV-CB", "USD", 1000, true)
+	pay := payment("evt-p", "INV-CB", "pay-1", 1000)
+	h.store1(pay)
+	h.drainUntil(pay, ledger.WebhookApplied)
+	cb := func(id string, kind webhooks.Kind, outcome webhooks.Outcome) webhooks.Event {
+		return webhooks.Event{Source: webhooks.SourcePayments, ID: id, Type: "chargeback", Kind: kind, InvoiceID: "INV-CB",
+			PaymentID: "pay-1", Currency: "USD", Amount: 1000, DisputeID: "cb-1", Outcome: outcome}
+	}
+	closed := cb("evt-close", webhooks.KindChargebackClosed, webhooks.OutcomeWon)
+	h.store1(closed) // the close arrives first
+	require.Equal(t, ledger.WaitDispute, h.drainUntil(closed, ledger.WebhookHeld).WaitingFor)
+	opened := cb("evt-open", webhooks.KindChargebackOpened, "")
+	h.store1(opened)
+	h.drainUntil(opened, ledger.WebhookApplied)
+	h.drainUntil(closed, ledger.WebhookApplied)
+	again := cb("evt-close-2", webhooks.KindChargebackClosed, webhooks.OutcomeWon) // a duplicate close
+	h.store1(again)
+	h.drainUntil(again, ledger.WebhookApplied)
+	require.Equal(t, int64(0), h.wf.balance("INV-CB"), "the chargeback re-opened 1000, the reinstatement paid it once")
+}
+
+func TestForwardParksMismatchRejectionAndLongWaits(t *testing.T) {
+	t.Parallel()
+	clock := time.Now()
+	var mu sync.Mutex
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	h := newHarness(t, Config{ParkAfter: time.Hour, Now: now})
+	h.issue("INV-EUR", "EUR", 1000, true)
+	eur := payment("evt-usd", "INV-EUR", "pay-1", 100)
+	h.store1(eur)
+	require.Contains(t, h.drainUntil(eur, ledger.WebhookParked).LastError, "currency")
+
+	h.issue("INV-X", "USD", 1000, true)
+	bad := refund("evt-bad", "INV-X", "pay-9", "re-9", 100)
+	h.store1(payment("evt-p9", "INV-X", "pay-9", 50))
+	h.drainUntil(payment("evt-p9", "", "", 0), ledger.WebhookApplied)
+	h.wf.mu.Lock()
+	delete(h.wf.inv["INV-X"].payments, "pay-9") // the workflow refuses the refund
+	h.wf.mu.Unlock()
+	h.store1(bad)
+	require.Contains(t, h.drainUntil(bad, ledger.WebhookParked).LastError, "rejected by the workflow")
+
+	lost := payment("evt-lost", "INV-NEVER", "pay-1", 100)
+	h.store1(lost)
+	h.drainUntil(lost, ledger.WebhookHeld)
+	mu.Lock()
+	clock = clock.Add(2 * time.Hour)
+	mu.Unlock()
+	require.NoError(t, h.store.RetryWebhookEvent(context.Background(), h.status(lost).ID, "test: due now", time.Now().Add(-time.Second)))
+	e := h.drainUntil(lost, ledger.WebhookParked)
+	require.Contains(t, e.LastError, "not applied after 1h0m0s")
+	require.Contains(t, e.LastError, "INV-NEVER is not issued yet")
+
+	parked, err := h.store.ListWebhookEvents(context.Background(), []ledger.WebhookStatus{ledger.WebhookParked}, 10)
+	require.NoError(t, err)
+	require.Len(t, parked, 3)
+}
+
+func TestForwardRetriesTransientFailures(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Config{})
+	h.issue("INV-T", "USD", 1000, true)
+	h.wf.failOn = workflows.UpdatePayment
+	ev := payment("evt-t", "INV-T", "pay-1", 100)
+	h.store1(ev)
+	e := h.drainUntil(ev, ledger.WebhookPending)
+	require.Contains(t, e.LastError, "temporal unavailable")
+	require.True(t, e.NextAttemptAt.After(e.ReceivedAt))
+	h.wf.mu.Lock()
+	h.wf.failOn = ""
+	h.wf.mu.Unlock()
+	h.drainUntil(ev, ledger.WebhookApplied)
+	require.Equal(t, int64(900), h.wf.balance("INV-T"))
+}
+
+func TestForwardRunAppliesWhenWoken(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Config{Poll: time.Hour})
+	h.issue("INV-W", "USD", 1000, true)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.fw.Run(ctx) }()
+	ev := payment("evt-w", "INV-W", "pay-1", 10)
+	h.store1(ev)
+	h.fw.Wake()
+	deadline := time.Now().Add(10 * time.Second)
+	for h.status(ev).Status != ledger.WebhookApplied {
+		require.True(t, time.Now().Before(deadline), "not applied after Wake")
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+}
+
+func TestBackoffGrowsAndIsBounded(t *testing.T) {
+	require.LessOrEqual(t, backoff(1, time.Minute), 500*time.Millisecond)
+	require.Greater(t, backoff(4, time.Minute), 3*time.Second)
+	require.LessOrEqual(t, backoff(40, time.Minute), time.Minute)
+	require.Greater(t, backoff(40, time.Minute), 47*time.Second)
+}
+
+func TestClassifyTemporalErrors(t *testing.T) {
+	require.NoError(t, classify("payment", nil))
+	require.ErrorIs(t, classify("payment", serviceerror.NewNotFound("workflow not found")), ErrNoWorkflow)
+	require.ErrorIs(t, classify("payment", serviceerror.NewNotFound("workflow execution already completed")), ErrClosed)
+	var rej *Rejected
+	require.ErrorAs(t, classify("refund", temporal.NewApplicationError("currency: is EUR but the invoice is in USD", "invalid")), &rej)
+	require.Contains(t, rej.Reason, "currency")
+	err := classify("refund", temporal.NewApplicationError("unknown update refund. KnownUpdates=[payment]", ""))
+	require.NotErrorAs(t, err, &rej, "a missing handler is retried, not parked")
+	require.ErrorContains(t, classify("payment", context.DeadlineExceeded), "payment update")
+}

@@ -1,0 +1,389 @@
+package ledger
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// WebhookStatus is where a stored webhook event stands.
+type WebhookStatus string
+
+// Webhook event statuses.
+const (
+	WebhookPending WebhookStatus = "pending" // to apply, or retrying after a transient failure
+	WebhookHeld    WebhookStatus = "held"    // waiting for its invoice, payment or dispute
+	WebhookApplied WebhookStatus = "applied"
+	WebhookParked  WebhookStatus = "parked" // an operator must look
+)
+
+// What a held webhook event waits for.
+const (
+	WaitInvoice  = "invoice"  // the invoice is not issued yet
+	WaitWorkflow = "workflow" // the invoice is recorded but its workflow is not running yet
+	WaitPayment  = "payment"  // a refund or chargeback whose payment has not arrived
+	WaitDispute  = "dispute"  // a chargeback close whose opening has not been applied
+)
+
+// ErrWebhookConflict means the event id was already stored with a different body.
+var ErrWebhookConflict = errors.New("webhook event id already stored with a different body")
+
+// NewWebhookEvent is an accepted provider event, as the API stores it.
+type NewWebhookEvent struct {
+	Source    string
+	EventID   string
+	EventType string
+	Kind      string
+	InvoiceID string
+	PaymentID string
+	DisputeID string
+	Currency  string
+	Amount    int64
+	// Event is the normalized event (a JSON object) the forwarder applies.
+	Event      json.RawMessage
+	BodySHA256 []byte
+}
+
+// WebhookEvent is a stored webhook event.
+type WebhookEvent struct {
+	ID            int64           `json:"id"`
+	Source        string          `json:"source"`
+	EventID       string          `json:"event_id"`
+	EventType     string          `json:"event_type"`
+	Kind          string          `json:"kind"`
+	InvoiceID     string          `json:"invoice_id,omitempty"`
+	PaymentID     string          `json:"payment_id,omitempty"`
+	DisputeID     string          `json:"dispute_id,omitempty"`
+	Currency      string          `json:"currency"`
+	Amount        int64           `json:"amount_minor"`
+	Event         json.RawMessage `json:"event"`
+	Status        WebhookStatus   `json:"status"`
+	WaitingFor    string          `json:"waiting_for,omitempty"`
+	Attempts      int             `json:"attempts"`
+	LastError     string          `json:"last_error,omitempty"`
+	Result        json.RawMessage `json:"result,omitempty"`
+	ReceivedAt    time.Time       `json:"received_at"`
+	NextAttemptAt time.Time       `json:"next_attempt_at"`
+	AppliedAt     *time.Time      `json:"applied_at,omitempty"`
+	// RequeuedAt is when an operator last retried the parked event.
+	RequeuedAt *time.Time `json:"requeued_at,omitempty"`
+}
+
+// WaitingSince is when the event's current wait began: its receipt, or the
+// operator's last retry.
+func (e *WebhookEvent) WaitingSince() time.Time {
+	if e.RequeuedAt != nil && e.RequeuedAt.After(e.ReceivedAt) {
+		return *e.RequeuedAt
+	}
+	return e.ReceivedAt
+}
+
+const webhookColumns = `id, source, event_id, event_type, kind, invoice_id, payment_id, dispute_id, currency,
+	amount_minor, event, status, waiting_for, attempts, last_error, result, received_at, next_attempt_at, applied_at,
+	requeued_at`
+
+func scanWebhookEvent(row pgx.CollectableRow) (WebhookEvent, error) {
+	var e WebhookEvent
+	var result []byte
+	err := row.Scan(&e.ID, &e.Source, &e.EventID, &e.EventType, &e.Kind, &e.InvoiceID, &e.PaymentID, &e.DisputeID,
+		&e.Currency, &e.Amount, &e.Event, &e.Status, &e.WaitingFor, &e.Attempts, &e.LastError, &result,
+		&e.ReceivedAt, &e.NextAttemptAt, &e.AppliedAt, &e.RequeuedAt)
+	if len(result) > 0 {
+		e.Result = result
+	}
+	e.ReceivedAt, e.NextAttemptAt = e.ReceivedAt.UTC(), e.NextAttemptAt.UTC()
+	e.AppliedAt, e.RequeuedAt = utcPtr(e.AppliedAt), utcPtr(e.RequeuedAt)
+	return e, err
+}
+
+// StoreWebhookEvent stores an accepted event as pending and reports whether it was
+// new. It is idempotent on (Source, EventID): a redelivery with the same body changes
+// nothing and returns false; with another body it returns ErrWebhookConflict.
+func (s *Store) StoreWebhookEvent(ctx context.Context, e NewWebhookEvent) (bool, error) {
+	const op = "store webhook event"
+	switch {
+	case e.Source == "" || e.EventID == "" || e.EventType == "" || e.Kind == "":
+		return false, invalid(op, "source, event id, type and kind are required")
+	case len(e.BodySHA256) != 32:
+		return false, invalid(op, "event %s: body hash must be 32 bytes", e.EventID)
+	case e.Amount < 0:
+		return false, invalid(op, "event %s: negative amount", e.EventID)
+	case !json.Valid(e.Event):
+		return false, invalid(op, "event %s: event is not JSON", e.EventID)
+	}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	var stored bool
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO webhook_events (source, event_id, event_type, kind, invoice_id, payment_id, dispute_id,
+				currency, amount_minor, event, body_sha256)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+			ON CONFLICT (source, event_id) DO NOTHING`,
+			e.Source, e.EventID, e.EventType, e.Kind, e.InvoiceID, e.PaymentID, e.DisputeID,
+			e.Currency, e.Amount, []byte(e.Event), e.BodySHA256)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 1 {
+			stored = true
+			return nil
+		}
+		var sum []byte
+		if err := tx.QueryRow(ctx, `SELECT body_sha256 FROM webhook_events WHERE source = $1 AND event_id = $2`,
+			e.Source, e.EventID).Scan(&sum); err != nil {
+			return err
+		}
+		if !bytes.Equal(sum, e.BodySHA256) {
+			return fmt.Errorf("%s event %s: %w", e.Source, e.EventID, ErrWebhookConflict)
+		}
+		return nil
+	})
+	if err != nil {
+		return false, wrap(op, err)
+	}
+	return stored, nil
+}
+
+// ClaimWebhookEvents takes up to limit due events and leases them for lease: nobody
+// else claims them until the lease ends or the caller marks them. Due means pending or
+// held with its next attempt time reached, or held for something that has now
+// arrived: its invoice, its payment (in the ledger, or applied through a webhook when
+// the event does not name its invoice) or its chargeback's opening.
+// Concurrent claimers (several starter processes) skip each other's rows. Attempts is
+// counted here, so a crash mid-apply still counts. Oldest first.
+func (s *Store) ClaimWebhookEvents(ctx context.Context, limit int, lease time.Duration) ([]WebhookEvent, error) {
+	const op = "claim webhook events"
+	if limit <= 0 || lease <= 0 {
+		return nil, invalid(op, "limit and lease must be positive")
+	}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `
+		WITH due AS (
+			SELECT e.id FROM webhook_events e
+			WHERE e.status IN ('pending', 'held')
+				AND (e.locked_until IS NULL OR e.locked_until <= now())
+				AND (e.next_attempt_at <= now() OR (e.status = 'held' AND (
+					-- what it waits for has arrived: no need to wait out the backoff
+					(e.waiting_for = 'invoice' AND e.invoice_id <> ''
+						AND EXISTS (SELECT 1 FROM invoices i WHERE i.invoice_id = e.invoice_id))
+					OR (e.waiting_for = 'payment' AND e.invoice_id <> ''
+						AND EXISTS (SELECT 1 FROM payments p WHERE p.invoice_id = e.invoice_id AND p.payment_id = e.payment_id))
+					OR (e.waiting_for = 'payment' AND e.invoice_id = ''
+						AND EXISTS (SELECT 1 FROM webhook_events o WHERE o.source = e.source AND o.payment_id = e.payment_id
+							AND o.kind = 'payment' AND o.status = 'applied'))
+					OR (e.waiting_for = 'dispute'
+						AND EXISTS (SELECT 1 FROM webhook_events o WHERE o.source = e.source AND o.dispute_id = e.dispute_id
+							AND o.kind = 'chargeback_opened' AND o.status = 'applied')))))
+			ORDER BY e.received_at, e.id
+			LIMIT $1
+			FOR UPDATE OF e SKIP LOCKED)
+		UPDATE webhook_events w
+		SET locked_until = now() + $2 * interval '1 millisecond', attempts = w.attempts + 1, updated_at = now()
+		FROM due WHERE w.id = due.id
+		RETURNING `+prefixed("w.", webhookColumns), limit, lease.Milliseconds())
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	events, err := pgx.CollectRows(rows, scanWebhookEvent)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	sortEvents(events)
+	return events, nil
+}
+
+// MarkWebhookApplied records that the event was applied to invoiceID (recorded when
+// the event did not name it), with the workflow's answer.
+func (s *Store) MarkWebhookApplied(ctx context.Context, id int64, invoiceID string, result json.RawMessage) error {
+	if result != nil && !json.Valid(result) {
+		return invalid("mark webhook applied", "event %d: result is not JSON", id)
+	}
+	return s.markWebhook(ctx, "mark webhook applied", `
+		UPDATE webhook_events SET status = 'applied', waiting_for = '', last_error = '', result = $2,
+			invoice_id = CASE WHEN $3 = '' THEN invoice_id ELSE $3 END,
+			applied_at = now(), locked_until = NULL, updated_at = now()
+		WHERE id = $1 AND status IN ('pending', 'held')`, id, nullJSON(result), invoiceID)
+}
+
+// HoldWebhookEvent keeps the event waiting for waitingFor (WaitInvoice, ...) until
+// next, with why. invoiceID, when not empty, records the invoice found for it.
+func (s *Store) HoldWebhookEvent(ctx context.Context, id int64, waitingFor, invoiceID, why string, next time.Time) error {
+	return s.markWebhook(ctx, "hold webhook event", `
+		UPDATE webhook_events SET status = 'held', waiting_for = $2, last_error = $3, next_attempt_at = $4,
+			invoice_id = CASE WHEN $5 = '' THEN invoice_id ELSE $5 END, locked_until = NULL, updated_at = now()
+		WHERE id = $1 AND status IN ('pending', 'held')`, id, waitingFor, clip(why), next, invoiceID)
+}
+
+// RetryWebhookEvent puts the event back to pending after a transient failure, to be
+// tried again at next.
+func (s *Store) RetryWebhookEvent(ctx context.Context, id int64, why string, next time.Time) error {
+	return s.markWebhook(ctx, "retry webhook event", `
+		UPDATE webhook_events SET status = 'pending', waiting_for = '', last_error = $2, next_attempt_at = $3,
+			locked_until = NULL, updated_at = now()
+		WHERE id = $1 AND status IN ('pending', 'held')`, id, clip(why), next)
+}
+
+// ParkWebhookEvent sets the event aside for an operator, saying why. It stays listed
+// by ListWebhookEvents and is never applied automatically again.
+func (s *Store) ParkWebhookEvent(ctx context.Context, id int64, why string) error {
+	return s.markWebhook(ctx, "park webhook event", `
+		UPDATE webhook_events SET status = 'parked', last_error = $2, locked_until = NULL, updated_at = now()
+		WHERE id = $1 AND status IN ('pending', 'held')`, id, clip(why))
+}
+
+// RequeueWebhookEvent sends a parked event back to the forwarder, to be tried at once
+// (after an operator fixed what parked it, say issued its invoice). The wait before it
+// may be parked again starts now. ErrNotFound if no parked event has that id.
+func (s *Store) RequeueWebhookEvent(ctx context.Context, id int64) (WebhookEvent, error) {
+	const op = "requeue webhook event"
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `
+		UPDATE webhook_events SET status = 'pending', waiting_for = '', next_attempt_at = now(), requeued_at = now(),
+			last_error = left('requeued by an operator; parked because: ' || last_error, 1000), locked_until = NULL, updated_at = now()
+		WHERE id = $1 AND status = 'parked'
+		RETURNING `+webhookColumns, id)
+	if err != nil {
+		return WebhookEvent{}, wrap(op, err)
+	}
+	e, err := pgx.CollectExactlyOneRow(rows, scanWebhookEvent)
+	return e, wrap(op, err)
+}
+
+func (s *Store) markWebhook(ctx context.Context, op, sql string, args ...any) error {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	_, err := s.pool.Exec(ctx, sql, args...)
+	return wrap(op, err)
+}
+
+// ListWebhookEvents returns up to limit events in any of statuses, oldest first.
+func (s *Store) ListWebhookEvents(ctx context.Context, statuses []WebhookStatus, limit int) ([]WebhookEvent, error) {
+	const op = "list webhook events"
+	if limit <= 0 {
+		return nil, invalid(op, "limit must be positive")
+	}
+	names := make([]string, len(statuses))
+	for i, st := range statuses {
+		names[i] = string(st)
+	}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `SELECT `+webhookColumns+` FROM webhook_events
+		WHERE status = ANY($1) ORDER BY received_at, id LIMIT $2`, names, limit)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	events, err := pgx.CollectRows(rows, scanWebhookEvent)
+	return events, wrap(op, err)
+}
+
+// GetWebhookEvent returns the stored event, or ErrNotFound.
+func (s *Store) GetWebhookEvent(ctx context.Context, source, eventID string) (WebhookEvent, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `SELECT `+webhookColumns+` FROM webhook_events WHERE source = $1 AND event_id = $2`, source, eventID)
+	if err != nil {
+		return WebhookEvent{}, wrap("get webhook event", err)
+	}
+	e, err := pgx.CollectExactlyOneRow(rows, scanWebhookEvent)
+	return e, wrap("get webhook event", err)
+}
+
+// CountWebhookEvents counts stored events by status.
+func (s *Store) CountWebhookEvents(ctx context.Context) (map[WebhookStatus]int, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `SELECT status, count(*) FROM webhook_events GROUP BY status`)
+	if err != nil {
+		return nil, wrap("count webhook events", err)
+	}
+	out := map[WebhookStatus]int{}
+	var (
+		st WebhookStatus
+		n  int
+	)
+	_, err = pgx.ForEachRow(rows, []any{&st, &n}, func() error { out[st] = n; return nil })
+	return out, wrap("count webhook events", err)
+}
+
+// WebhookInvoiceFor returns the invoice of the payment paymentID as an earlier event
+// of source named it, or ErrNotFound.
+func (s *Store) WebhookInvoiceFor(ctx context.Context, source, paymentID string) (string, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	var id string
+	err := s.pool.QueryRow(ctx, `
+		SELECT invoice_id FROM webhook_events
+		WHERE source = $1 AND payment_id = $2 AND invoice_id <> '' AND kind = 'payment'
+		ORDER BY received_at LIMIT 1`, source, paymentID).Scan(&id)
+	return id, wrap("find the invoice of payment "+paymentID, err)
+}
+
+// WebhookDisputeOpened reports whether an event of source opening dispute disputeID
+// was applied.
+func (s *Store) WebhookDisputeOpened(ctx context.Context, source, disputeID string) (bool, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	var ok bool
+	err := s.pool.QueryRow(ctx, `
+		SELECT EXISTS (SELECT 1 FROM webhook_events WHERE source = $1 AND dispute_id = $2
+			AND kind = 'chargeback_opened' AND status = 'applied')`, source, disputeID).Scan(&ok)
+	return ok, wrap("find dispute "+disputeID, err)
+}
+
+// PaymentRecorded reports whether the ledger holds payment paymentID of the invoice
+// (the workflow records a payment before its update answers).
+func (s *Store) PaymentRecorded(ctx context.Context, invoiceID, paymentID string) (bool, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	var ok bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM payments WHERE invoice_id = $1 AND payment_id = $2)`,
+		invoiceID, paymentID).Scan(&ok)
+	return ok, wrap("find payment "+paymentID, err)
+}
+
+func sortEvents(events []WebhookEvent) {
+	slices.SortFunc(events, func(a, b WebhookEvent) int {
+		if c := a.ReceivedAt.Compare(b.ReceivedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+}
+
+// prefixed qualifies a comma-separated column list with a table alias.
+func prefixed(alias, columns string) string {
+	var b bytes.Buffer
+	for i, c := range bytes.Split([]byte(columns), []byte(",")) {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(alias)
+		b.Write(bytes.TrimSpace(c))
+	}
+	return b.String()
+}
+
+func clip(s string) string {
+	if len(s) > 1000 {
+		s = s[:1000]
+	}
+	return string(bytes.ToValidUTF8([]byte(s), nil))
+}
+
+func nullJSON(b json.RawMessage) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return []byte(b)
+}

@@ -1,0 +1,192 @@
+package ledger
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func webhookEvent(source, eventID, invoiceID string) NewWebhookEvent {
+	sum := sha256.Sum256([]byte(eventID))
+	return NewWebhookEvent{Source: source, EventID: eventID, EventType: "payment.succeeded", Kind: "payment",
+		InvoiceID: invoiceID, PaymentID: "pay-" + eventID, Currency: "EUR", Amount: 100,
+		Event: json.RawMessage(`{"id":"` + eventID + `"}`), BodySHA256: sum[:]}
+}
+
+// claimOnly claims due events and keeps those of ids, releasing nothing else: other
+// tests' rows may be due in the shared database, and webhook tests do not run in
+// parallel with each other.
+func claimOnly(t *testing.T, ids ...string) []WebhookEvent {
+	t.Helper()
+	got, err := testStore.ClaimWebhookEvents(context.Background(), 100, time.Minute)
+	require.NoError(t, err)
+	var out []WebhookEvent
+	for _, e := range got {
+		for _, id := range ids {
+			if e.EventID == id {
+				out = append(out, e)
+			}
+		}
+	}
+	return out
+}
+
+func TestWebhookEventsStoreClaimAndMark(t *testing.T) {
+	ctx := context.Background()
+	inv := issue(t)
+	a, b := uid("evt"), uid("evt")
+
+	stored, err := testStore.StoreWebhookEvent(ctx, webhookEvent("stripe", a, inv))
+	require.NoError(t, err)
+	require.True(t, stored)
+	stored, err = testStore.StoreWebhookEvent(ctx, webhookEvent("stripe", a, inv))
+	require.NoError(t, err)
+	require.False(t, stored, "a redelivery is stored once")
+	stored, err = testStore.StoreWebhookEvent(ctx, webhookEvent("payments", a, inv))
+	require.NoError(t, err)
+	require.True(t, stored, "event ids are unique per source")
+	other := webhookEvent("stripe", a, inv)
+	other.BodySHA256 = make([]byte, 32)
+	_, err = testStore.StoreWebhookEvent(ctx, other)
+	require.ErrorIs(t, err, ErrWebhookConflict)
+	bad := webhookEvent("stripe", uid("evt"), inv)
+	bad.Currency = "eur"
+	_, err = testStore.StoreWebhookEvent(ctx, bad)
+	require.ErrorIs(t, err, ErrInvalid)
+
+	_, err = testStore.StoreWebhookEvent(ctx, webhookEvent("stripe", b, "NOT-YET-"+b))
+	require.NoError(t, err)
+
+	claimed := claimOnly(t, a, b)
+	require.Len(t, claimed, 3, "both sources' %s and %s", a, b)
+	require.Equal(t, 1, claimed[0].Attempts)
+	require.Empty(t, claimOnly(t, a, b), "leased rows are not claimed twice")
+
+	var ea, eb WebhookEvent
+	for _, e := range claimed {
+		switch {
+		case e.EventID == a && e.Source == "stripe":
+			ea = e
+		case e.EventID == b:
+			eb = e
+		}
+	}
+	require.NoError(t, testStore.MarkWebhookApplied(ctx, ea.ID, "", json.RawMessage(`{"balance_minor":5}`)))
+	got, err := testStore.GetWebhookEvent(ctx, "stripe", a)
+	require.NoError(t, err)
+	require.Equal(t, WebhookApplied, got.Status)
+	require.NotNil(t, got.AppliedAt)
+	require.JSONEq(t, `{"balance_minor":5}`, string(got.Result))
+	require.NoError(t, testStore.ParkWebhookEvent(ctx, ea.ID, "too late"), "an applied event stays applied")
+	got, _ = testStore.GetWebhookEvent(ctx, "stripe", a)
+	require.Equal(t, WebhookApplied, got.Status)
+
+	// Held for an invoice that is not issued: due again as soon as it exists.
+	require.NoError(t, testStore.HoldWebhookEvent(ctx, eb.ID, WaitInvoice, "", "invoice not issued yet", time.Now().Add(time.Hour)))
+	require.Empty(t, claimOnly(t, b))
+	id := "NOT-YET-" + b
+	rec := invoiceRecord(id, "body")
+	_, err = testStore.IssueInvoice(ctx, rec)
+	require.NoError(t, err)
+	again := claimOnly(t, b)
+	require.Len(t, again, 1, "claimed once the invoice exists")
+	require.Equal(t, 2, again[0].Attempts)
+
+	require.NoError(t, testStore.RetryWebhookEvent(ctx, eb.ID, "temporal unavailable", time.Now().Add(-time.Second)))
+	again = claimOnly(t, b)
+	require.Len(t, again, 1, "due again after the backoff")
+	require.Equal(t, "temporal unavailable", again[0].LastError)
+	require.NoError(t, testStore.ParkWebhookEvent(ctx, eb.ID, "currency mismatch"))
+	parked, err := testStore.ListWebhookEvents(ctx, []WebhookStatus{WebhookParked}, 1000)
+	require.NoError(t, err)
+	found := false
+	for _, e := range parked {
+		found = found || (e.EventID == b && e.LastError == "currency mismatch")
+	}
+	require.True(t, found)
+	require.Empty(t, claimOnly(t, b), "parked events are not claimed")
+
+	// An operator sends it back: due at once, its wait restarting now.
+	back, err := testStore.RequeueWebhookEvent(ctx, eb.ID)
+	require.NoError(t, err)
+	require.Equal(t, WebhookPending, back.Status)
+	require.NotNil(t, back.RequeuedAt)
+	require.Equal(t, *back.RequeuedAt, back.WaitingSince())
+	require.Contains(t, back.LastError, "currency mismatch")
+	require.Len(t, claimOnly(t, b), 1)
+	_, err = testStore.RequeueWebhookEvent(ctx, eb.ID)
+	require.ErrorIs(t, err, ErrNotFound, "only a parked event is requeued")
+	_, err = testStore.RequeueWebhookEvent(ctx, ea.ID)
+	require.ErrorIs(t, err, ErrNotFound, "an applied one is not")
+
+	inv2, err := testStore.WebhookInvoiceFor(ctx, "stripe", "pay-"+a)
+	require.NoError(t, err)
+	require.Equal(t, inv, inv2)
+	_, err = testStore.WebhookInvoiceFor(ctx, "stripe", "pay-nope")
+	require.ErrorIs(t, err, ErrNotFound)
+	ok, err := testStore.PaymentRecorded(ctx, inv, "nope")
+	require.NoError(t, err)
+	require.False(t, ok)
+	ok, err = testStore.WebhookDisputeOpened(ctx, "stripe", "dp_nope")
+	require.NoError(t, err)
+	require.False(t, ok)
+}
+
+func TestWebhookEventsConcurrentClaimersSkipEachOther(t *testing.T) {
+	ctx := context.Background()
+	inv := issue(t)
+	ids := make([]string, 40)
+	for i := range ids {
+		ids[i] = uid("evt")
+		_, err := testStore.StoreWebhookEvent(ctx, webhookEvent("payments", ids[i], inv))
+		require.NoError(t, err)
+	}
+	// The same event stored concurrently is stored once.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	newCount := 0
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stored, err := testStore.StoreWebhookEvent(ctx, webhookEvent("payments", ids[0], inv))
+			require.NoError(t, err)
+			if stored {
+				mu.Lock()
+				newCount++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	require.Zero(t, newCount)
+
+	seen := map[string]int{}
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				got, err := testStore.ClaimWebhookEvents(ctx, 3, time.Minute)
+				require.NoError(t, err)
+				if len(got) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, e := range got {
+					seen[e.EventID]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	for _, id := range ids {
+		require.Equal(t, 1, seen[id], "%s claimed exactly once", id)
+	}
+}

@@ -1,0 +1,263 @@
+package webhooks
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/dunwell/dunwell/collection"
+	"github.com/dunwell/dunwell/money"
+)
+
+// stripeEvent is the part of a Stripe Event that Dunwell reads. Own small structs
+// rather than stripe-go's types: the parser reads a handful of fields that are the same
+// in every API version, and stays pure and fuzzable.
+type stripeEvent struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	Type    string `json:"type"`
+	Created int64  `json:"created"`
+	Data    struct {
+		Object json.RawMessage `json:"object"`
+	} `json:"data"`
+}
+
+// expandable is a Stripe field that is an id or, when expanded, an object with one.
+type expandable string
+
+func (e *expandable) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case bytes.Equal(b, []byte("null")):
+		*e = ""
+		return nil
+	case len(b) > 0 && b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*e = expandable(s)
+		return nil
+	}
+	var obj struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return err
+	}
+	*e = expandable(obj.ID)
+	return nil
+}
+
+type stripeObject struct {
+	ID             string            `json:"id"`
+	Object         string            `json:"object"`
+	Amount         *int64            `json:"amount"`
+	AmountReceived *int64            `json:"amount_received"`
+	AmountCaptured *int64            `json:"amount_captured"`
+	AmountRefunded *int64            `json:"amount_refunded"`
+	AmountPaid     *int64            `json:"amount_paid"`
+	Captured       *bool             `json:"captured"`
+	Currency       string            `json:"currency"`
+	Metadata       map[string]string `json:"metadata"`
+	PaymentIntent  expandable        `json:"payment_intent"`
+	Charge         expandable        `json:"charge"`
+	Status         string            `json:"status"`
+	Reason         string            `json:"reason"`
+	Created        int64             `json:"created"`
+	Refunds        *struct {
+		Data []struct {
+			ID       string `json:"id"`
+			Amount   *int64 `json:"amount"`
+			Currency string `json:"currency"`
+			Status   string `json:"status"`
+		} `json:"data"`
+	} `json:"refunds"`
+}
+
+// ParseStripe maps a verified Stripe event body onto an Event:
+//
+//	payment_intent.succeeded  payment of amount_received, id = the PaymentIntent
+//	charge.succeeded          payment of amount_captured, id = its PaymentIntent (else the charge)
+//	invoice.paid              payment of amount_paid, id = its PaymentIntent (else the invoice)
+//	charge.refunded           one refund per listed refund (re_...), of the same payment
+//	charge.dispute.created    chargeback opened (an inquiry, status warning_*, moves no money)
+//	charge.dispute.closed     chargeback closed: won, lost, or an inquiry closed
+//
+// The Dunwell invoice is metadata.invoice_id of the PaymentIntent, Charge or Invoice;
+// refunds and disputes without it are matched to their payment by the forwarder. A
+// payment without metadata.invoice_id and every other event type are *Ignored; a
+// malformed event is a FieldError.
+func ParseStripe(body []byte) (Event, error) {
+	var ev stripeEvent
+	if bad := strictJSON(body, &ev); bad != nil {
+		return Event{}, bad
+	}
+	fe := FieldError{}
+	if !eventIDPattern.MatchString(ev.ID) {
+		fe["id"] = "must be the Stripe event id (evt_...)"
+	}
+	if ev.Object != "event" {
+		fe["object"] = `must be "event"`
+	}
+	if ev.Type == "" {
+		fe["type"] = "is required"
+	}
+	if len(fe) > 0 {
+		return Event{}, fe
+	}
+	kind, mapped := stripeKinds[ev.Type]
+	if !mapped {
+		return Event{}, ignored("Stripe event type %q is not used by Dunwell", ev.Type)
+	}
+	var obj stripeObject
+	if len(bytes.TrimSpace(ev.Data.Object)) == 0 || bytes.Equal(bytes.TrimSpace(ev.Data.Object), []byte("null")) {
+		return Event{}, FieldError{"data.object": "is required"}
+	}
+	if bad := strictJSON(ev.Data.Object, &obj); bad != nil {
+		out := FieldError{}
+		for f, p := range bad {
+			if f == "body" {
+				out["data.object"] = p
+			} else {
+				out["data.object."+f] = p
+			}
+		}
+		return Event{}, out
+	}
+	out := Event{Source: SourceStripe, ID: ev.ID, Type: ev.Type, Kind: kind, At: unixOrZero(ev.Created)}
+	if !idPattern(obj.ID) {
+		fe["data.object.id"] = "is required"
+	}
+	cur := strings.ToUpper(obj.Currency)
+	if !money.ValidCurrency(cur) {
+		fe["data.object.currency"] = "must be an ISO 4217 currency code"
+	}
+	out.Currency = cur
+	if id, ok := obj.Metadata["invoice_id"]; ok {
+		if !collection.IDPattern.MatchString(id) {
+			fe["data.object.metadata.invoice_id"] = "must be 1-100 letters, digits, '.', '_', ':' or '-'"
+		}
+		out.InvoiceID = id
+	}
+	if len(fe) > 0 {
+		return Event{}, fe
+	}
+	switch ev.Type {
+	case "payment_intent.succeeded":
+		return stripePayment(out, obj.ID, obj.AmountReceived, "data.object.amount_received")
+	case "charge.succeeded":
+		if obj.Captured != nil && !*obj.Captured {
+			return Event{}, ignored("charge %s is authorized, not captured", obj.ID)
+		}
+		amount := obj.AmountCaptured
+		if amount == nil || *amount == 0 {
+			amount = obj.Amount
+		}
+		return stripePayment(out, firstNonEmpty(string(obj.PaymentIntent), obj.ID), amount, "data.object.amount_captured")
+	case "invoice.paid":
+		return stripePayment(out, firstNonEmpty(string(obj.PaymentIntent), obj.ID), obj.AmountPaid, "data.object.amount_paid")
+	case "charge.refunded":
+		return stripeRefund(out, &obj)
+	default: // charge.dispute.created, charge.dispute.closed
+		return stripeDispute(out, &obj)
+	}
+}
+
+var stripeKinds = map[string]Kind{
+	"payment_intent.succeeded": KindPayment,
+	"charge.succeeded":         KindPayment,
+	"invoice.paid":             KindPayment,
+	"charge.refunded":          KindRefund,
+	"charge.dispute.created":   KindChargebackOpened,
+	"charge.dispute.closed":    KindChargebackClosed,
+}
+
+func stripePayment(out Event, paymentID string, amount *int64, field string) (Event, error) {
+	if out.InvoiceID == "" {
+		return Event{}, ignored("%s has no metadata.invoice_id: not a Dunwell invoice", paymentID)
+	}
+	if amount == nil {
+		return Event{}, FieldError{field: "is required"}
+	}
+	if *amount <= 0 {
+		return Event{}, ignored("%s moved no money", paymentID)
+	}
+	if *amount > money.MaxMinor {
+		return Event{}, FieldError{field: "is too large"}
+	}
+	out.PaymentID, out.Amount = paymentID, *amount
+	return out, nil
+}
+
+// stripeRefund reads the refunds listed on the charge. Since API version 2022-11-15
+// Stripe no longer includes the list unless expanded; then only a full refund can be
+// told apart (its amount is the charge's), and a partial one is refused rather than
+// guessed from the cumulative amount_refunded, which would double-count on a second
+// partial refund.
+func stripeRefund(out Event, obj *stripeObject) (Event, error) {
+	out.PaymentID = firstNonEmpty(string(obj.PaymentIntent), obj.ID)
+	if obj.Refunds != nil && len(obj.Refunds.Data) > 0 {
+		for i, r := range obj.Refunds.Data {
+			field := fmt.Sprintf("data.object.refunds.data[%d]", i)
+			switch {
+			case !idPattern(r.ID):
+				return Event{}, FieldError{field + ".id": "is required"}
+			case r.Amount == nil || *r.Amount <= 0 || *r.Amount > money.MaxMinor:
+				return Event{}, FieldError{field + ".amount": "must be a positive integer of minor units"}
+			case r.Currency != "" && !strings.EqualFold(r.Currency, out.Currency):
+				return Event{}, FieldError{field + ".currency": "differs from the charge's"}
+			case r.Status == "failed" || r.Status == "canceled":
+				continue // no money moved
+			}
+			out.Refunds = append(out.Refunds, Refund{ID: r.ID, Amount: *r.Amount})
+		}
+		if len(out.Refunds) == 0 {
+			return Event{}, ignored("charge %s lists no refund that moved money", obj.ID)
+		}
+		return out, nil
+	}
+	switch {
+	case obj.AmountRefunded == nil || obj.Amount == nil:
+		return Event{}, FieldError{"data.object.refunds": "is required (expand refunds on the webhook, or send amount and amount_refunded for a full refund)"}
+	case *obj.AmountRefunded <= 0 || *obj.AmountRefunded > money.MaxMinor:
+		return Event{}, FieldError{"data.object.amount_refunded": "must be a positive integer of minor units"}
+	case *obj.AmountRefunded != *obj.Amount:
+		return Event{}, FieldError{"data.object.refunds": "is required for a partial refund: without the list its amount cannot be told from earlier refunds"}
+	}
+	out.Refunds = []Refund{{ID: obj.ID + ":refunded", Amount: *obj.AmountRefunded}}
+	return out, nil
+}
+
+func stripeDispute(out Event, obj *stripeObject) (Event, error) {
+	out.DisputeID = obj.ID
+	out.PaymentID = firstNonEmpty(string(obj.PaymentIntent), string(obj.Charge))
+	out.Reason = truncate(obj.Reason, 200)
+	out.Inquiry = strings.HasPrefix(obj.Status, "warning_")
+	fe := FieldError{}
+	if !idPattern(out.PaymentID) {
+		fe["data.object.charge"] = "is required"
+	}
+	if obj.Amount == nil || *obj.Amount < 0 || *obj.Amount > money.MaxMinor {
+		fe["data.object.amount"] = "must be a non-negative integer of minor units"
+	} else {
+		out.Amount = *obj.Amount
+	}
+	if out.Kind == KindChargebackClosed {
+		switch obj.Status {
+		case "won":
+			out.Outcome = OutcomeWon
+		case "lost":
+			out.Outcome = OutcomeLost
+		case "warning_closed":
+			out.Outcome = OutcomeClosed
+		default:
+			fe["data.object.status"] = "must be won, lost or warning_closed on a closed dispute"
+		}
+	}
+	if len(fe) > 0 {
+		return Event{}, fe
+	}
+	return out, nil
+}
