@@ -147,6 +147,7 @@ func (a *Activities) checkOptOut(ctx context.Context, req NoticeRequest) error {
 			return fmt.Errorf("recording opted-out notice %s: %w", req.Key(), err)
 		}
 		activity.GetLogger(ctx).Info("Recipient opted out; not sending", "key", req.Key(), "source", o.Source)
+		metrics.Notice(string(req.Channel), "opted_out")
 		return temporal.NewNonRetryableApplicationError("notice "+req.Key()+": "+text, ErrTypeRecipientInvalid, nil)
 	}
 	if req.CustomerID != "" {

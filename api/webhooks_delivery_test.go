@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"gopkg.in/yaml.v3"
 
 	"github.com/dunwell/dunwell/internal/fakeprovider"
 	"github.com/dunwell/dunwell/ledger"
@@ -420,4 +422,16 @@ func TestSendGridDropsOptOutOnlySuppressedAddresses(t *testing.T) {
 	d, err := testStore.GetDelivery(ctx, key)
 	require.NoError(t, err)
 	require.Equal(t, ledger.DeliveryDropped, d.Status)
+}
+
+func TestOpenAPIDocumentsTheDeliveryWebhooks(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("openapi.yaml")
+	require.NoError(t, err)
+	var doc struct {
+		Paths map[string]map[string]any `yaml:"paths"`
+	}
+	require.NoError(t, yaml.Unmarshal(data, &doc))
+	require.Contains(t, doc.Paths["/v1/webhooks/twilio"], "post")
+	require.Contains(t, doc.Paths["/v1/webhooks/sendgrid"], "post")
 }
