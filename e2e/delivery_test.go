@@ -313,6 +313,11 @@ func TestBounceOptsOutEmailAndFallsBackToSMS(t *testing.T) {
 	require.True(t, out)
 	require.Equal(t, ledger.SourceBounce, o.Source)
 
+	// The workflow hears the bounce (delivery signal) and sends the same step again by
+	// SMS; the next step skips the opted-out email and goes by SMS too.
+	eventually(t, 60*time.Second, "the first reminder again by SMS", func() bool {
+		return noticeStatus(id, id+"/first-reminder/sms") == "sent"
+	})
 	eventually(t, 60*time.Second, "the second reminder by SMS", func() bool {
 		return noticeStatus(id, id+"/second-reminder/sms") == "sent"
 	})
