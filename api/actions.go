@@ -198,7 +198,7 @@ func (s *Server) actionFailed(w http.ResponseWriter, r *http.Request, id, auditA
 	var appErr *temporal.ApplicationError
 	switch {
 	case errors.As(err, &appErr) && (appErr.Type() == workflows.ErrTypeConflict || appErr.Type() == workflows.ErrTypeInvalid):
-		msg := appErr.Error()
+		msg := appErr.Message()
 		field, problem, found := strings.Cut(msg, ": ")
 		code := http.StatusUnprocessableEntity
 		if appErr.Type() == workflows.ErrTypeConflict {

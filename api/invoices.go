@@ -230,7 +230,7 @@ func (s *Server) paymentFailed(w http.ResponseWriter, r *http.Request, id, payme
 	var appErr *temporal.ApplicationError
 	switch {
 	case errors.As(err, &appErr):
-		msg := appErr.Error()
+		msg := appErr.Message()
 		field, problem, _ := strings.Cut(msg, ": ")
 		code := http.StatusBadRequest
 		switch field {

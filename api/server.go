@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -48,6 +49,9 @@ type Server struct {
 	// Codec serves Temporal's remote codec protocol (codec.HTTPHandler); Handler mounts
 	// it at /codec/ behind CORS for CodecOrigins and the read scope. nil: no endpoint.
 	Codec http.Handler
+	// UIUpstream, when set, is the Temporal UI server proxied under /ui/ (see
+	// uiproxy.go).
+	UIUpstream *url.URL
 	// CodecOrigins are the Temporal UI origins allowed to call the codec endpoint.
 	CodecOrigins []string
 	// Delivery configures the Twilio and SendGrid webhooks; nil answers them 503.
@@ -81,6 +85,9 @@ func (s *Server) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.HandleFunc("GET /signin", serveSignIn)
+	if ui := s.uiProxy(); ui != nil {
+		mux.Handle("/ui/", ui)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path, nil)
 	})

@@ -231,17 +231,18 @@ func TestComposeTemporalUsesPostgres(t *testing.T) {
 func TestComposePorts(t *testing.T) {
 	p := loadCompose(t)
 	requirePublishes(t, service(t, p, svcStarter), "8080", 8080)
-	requirePublishes(t, service(t, p, svcUI), "8233", 8080)
 
 	ui := service(t, p, svcUI)
+	require.Empty(t, ui.Ports, "the UI is reached through the starter's /ui/, behind the API keys")
 	host, port := hostPort(t, p, "temporal-ui TEMPORAL_ADDRESS", env(t, ui, "TEMPORAL_ADDRESS"))
 	require.Equal(t, svcTemporal, host)
 	require.Equal(t, "7233", port)
-	// The browser calls the codec endpoint: it must be the starter's published address.
-	codec, err := url.Parse(env(t, ui, "TEMPORAL_CODEC_ENDPOINT"))
+	// The UI lives under /ui on the starter's origin, and decodes through its /codec.
+	require.Equal(t, "/ui", env(t, ui, "TEMPORAL_UI_PUBLIC_PATH"))
+	require.Equal(t, "/codec", env(t, ui, "TEMPORAL_CODEC_ENDPOINT"))
+	upstream, err := url.Parse(env(t, service(t, p, svcStarter), "DUNWELL_UI_UPSTREAM"))
 	require.NoError(t, err)
-	require.Equal(t, "localhost:8080", codec.Host)
-	require.Equal(t, "/codec", codec.Path)
+	require.Equal(t, svcUI+":8080", upstream.Host)
 }
 
 func TestComposeRegistersEverySearchAttribute(t *testing.T) {

@@ -79,7 +79,7 @@ func TestBrokenPromiseResumesDunning(t *testing.T) {
 	require.Equal(t, "promised", body["status"])
 	code, body = act(t, id, "pause", map[string]any{"reason": "x"})
 	require.Equal(t, http.StatusConflict, code, body)
-	require.Contains(t, body["fields"], "status")
+	require.Equal(t, "the invoice is promised; only an open or overdue invoice can be paused", body["fields"].(map[string]any)["status"])
 
 	sleepUntil(issued.Add(17 * time.Second))
 	require.Len(t, outboxFor(id), 1, "the second reminder waits while the promise stands")
@@ -195,6 +195,7 @@ func TestRejectedEscalationIsNeverHandedOff(t *testing.T) {
 	code, body = act(t, id, "resume", map[string]any{})
 	require.Equal(t, http.StatusConflict, code, body)
 	require.Contains(t, body["error"], "written_off")
+	require.NotContains(t, body["error"], "retryable", "no Temporal internals in the answer")
 }
 
 func TestRefundAfterPaidReopensTheInvoice(t *testing.T) {

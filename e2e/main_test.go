@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -84,7 +85,10 @@ func runTests(m *testing.M) (int, error) {
 		return 1, err
 	}
 	defer env.pg.Stop()
-	if env.temporal, err = testenv.StartTemporal(ctx, testenv.TemporalOptions{ExtraArgs: workflows.DevServerFlags()}); err != nil {
+	// The UI runs under /ui, proxied by the API like `make run` does, and decodes
+	// through the API's own /codec (see ui_browser_test.go).
+	uiArgs := append(workflows.DevServerFlags(), "--ui-public-path", "/ui", "--ui-codec-endpoint", "/codec")
+	if env.temporal, err = testenv.StartTemporal(ctx, testenv.TemporalOptions{ExtraArgs: uiArgs, EnableUI: true}); err != nil {
 		return 1, err
 	}
 	defer env.temporal.Stop()
@@ -130,7 +134,8 @@ func runTests(m *testing.M) (int, error) {
 		return 1, fmt.Errorf("creating the e2e API key: %w", err)
 	}
 	apiServer := &api.Server{Temporal: env.client, Ledger: env.ledger, Policies: set, Logger: logger, Auth: authn,
-		Codec: codec.HTTPHandler(env.codecKeys), CodecOrigins: []string{codec.DefaultCORSOrigins}}
+		Codec: codec.HTTPHandler(env.codecKeys), CodecOrigins: []string{codec.DefaultCORSOrigins},
+		UIUpstream: &url.URL{Scheme: "http", Host: env.temporal.UIHostPort()}}
 	env.api = httptest.NewServer(apiServer.Handler())
 	defer env.api.Close()
 	// The providers post their webhooks to the API, signed like the real ones.

@@ -100,7 +100,7 @@ func classify(update string, err error) error {
 		// A worker without this handler yet (a rolling deploy): try again later.
 		return fmt.Errorf("the workflow has no %q update handler yet: %w", update, err)
 	case errors.As(err, &appErr):
-		return &Rejected{Reason: appErr.Error()}
+		return &Rejected{Reason: appErr.Message()}
 	}
 	return fmt.Errorf("%s update: %w", update, err)
 }

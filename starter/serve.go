@@ -71,7 +71,7 @@ func serve(ctx context.Context, args []string) error {
 	defer stopForwarder()
 
 	apiServer := &api.Server{Temporal: c, Ledger: store, Policies: set, Logger: logger, Auth: authn,
-		MaxBodyBytes: cfg.APIMaxBodyBytes, CodecOrigins: cfg.CodecCORSOrigins, Webhooks: hooks}
+		MaxBodyBytes: cfg.APIMaxBodyBytes, CodecOrigins: cfg.CodecCORSOrigins, Webhooks: hooks, UIUpstream: cfg.UIUpstream}
 	if cfg.CodecKeys != nil {
 		apiServer.Codec = codec.HTTPHandler(cfg.CodecKeys)
 	}
@@ -84,13 +84,7 @@ func serve(ctx context.Context, args []string) error {
 	if apiServer.Delivery.SendGridPublicKey == nil {
 		logger.Warn("POST /v1/webhooks/sendgrid answers 503: set SENDGRID_WEBHOOK_PUBLIC_KEY")
 	}
-	srv := &http.Server{
-		Handler:           apiServer.Handler(),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-	}
+	srv := newHTTPServer(apiServer.Handler(), apiTimeouts)
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.ListenAddr, err)
@@ -123,4 +117,17 @@ func deliveryWebhooks(cfg *config.Config) (*api.DeliveryWebhooks, error) {
 		d.SendGridPublicKey = key
 	}
 	return d, nil
+}
+
+// httpTimeouts bounds each phase of a request, so a slow or stalled client (one that
+// trickles its headers, or never reads the answer) cannot hold a connection forever.
+type httpTimeouts struct {
+	readHeader, read, write, idle time.Duration
+}
+
+// apiTimeouts are the API's: headers within 5 s, the whole request within 30 s.
+var apiTimeouts = httpTimeouts{readHeader: 5 * time.Second, read: 30 * time.Second, write: 30 * time.Second, idle: 2 * time.Minute}
+
+func newHTTPServer(h http.Handler, t httpTimeouts) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: t.readHeader, ReadTimeout: t.read, WriteTimeout: t.write, IdleTimeout: t.idle}
 }

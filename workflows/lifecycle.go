@@ -29,13 +29,13 @@ func rejection(err error) error {
 		return nil
 	}
 	if errors.Is(err, collection.ErrConflict) {
-		return temporal.NewApplicationError(err.Error(), ErrTypeConflict)
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeConflict, nil)
 	}
-	return temporal.NewApplicationError(err.Error(), ErrTypeInvalid)
+	return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalid, nil)
 }
 
 func invalidf(format string, args ...any) error {
-	return temporal.NewApplicationError(fmt.Sprintf(format, args...), ErrTypeInvalid)
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), ErrTypeInvalid, nil)
 }
 
 const maxReason = 1000

@@ -39,10 +39,13 @@ const (
 	temporalAddr = "127.0.0.1:7233"
 	uiPort       = "8233"
 	apiAddr      = "127.0.0.1:8080"
-	// codecEndpoint is where the Temporal UI (in the browser) decodes payloads. It is
-	// on localhost like the UI, so the browser treats the two as one site and sends
-	// the sign-in session cookie along.
-	codecEndpoint = "http://localhost:8080/codec"
+	// codecEndpoint is where the Temporal UI (in the browser) decodes payloads. The
+	// API serves the UI under /ui/ (DUNWELL_UI_UPSTREAM), so UI and codec share the
+	// API's origin and the browser sends the sign-in session cookie with every
+	// decode. A path, so it works whichever host name the browser used.
+	codecEndpoint = "/codec"
+	// uiPublicPath is where the UI server serves the UI; the API proxies that path.
+	uiPublicPath = "/ui"
 	// devAPIKey is the development key (every scope) that `make run` registers unless
 	// DUNWELL_DEV_API_KEY is set. It is printed and in the README: local use only.
 	devAPIKey      = "dw_local-development-key-not-for-production"
@@ -138,7 +141,8 @@ func run(logger *slog.Logger) error {
 	}
 
 	args := append([]string{"server", "start-dev", "--ip", "127.0.0.1", "--port", "7233", "--ui-port", uiPort,
-		"--namespace", "default", "--log-level", "warn", "--ui-codec-endpoint", codecEndpoint}, workflows.DevServerFlags()...)
+		"--namespace", "default", "--log-level", "warn", "--ui-codec-endpoint", codecEndpoint,
+		"--ui-public-path", uiPublicPath}, workflows.DevServerFlags()...)
 	if err := s.start(ctx, "temporal", filepath.Join(bin, "temporal"), args, nil); err != nil {
 		return err
 	}
@@ -184,14 +188,14 @@ Dunwell is running.
   API             http://%s   (try: curl http://%s/healthz)
   API key         %s   (development only; export DUNWELL_API_KEY=... for the CLI)
   Webhooks        POST /v1/webhooks/stripe, /v1/webhooks/payments   (development secrets: see the README)
-  Sign-in         http://localhost:8080/signin   (lets the Temporal UI decode customer data)
-  Temporal UI     http://localhost:%s/namespaces/default/workflows   (decodes payloads via %s)
+  Temporal UI     http://localhost:8080/ui/namespaces/default/workflows   (sign in with the key; decodes payloads via %s)
+  (unproxied UI   http://localhost:%s/ui/ shows payloads encrypted)
   Temporal        %s (namespace default)
   Fake outbox     http://%s/
   PostgreSQL      %s
 
 Press Ctrl-C to stop everything.
-`, apiAddr, apiAddr, envOr("DUNWELL_DEV_API_KEY", devAPIKey), uiPort, codecEndpoint, temporalAddr, fakesAddr, dbURL)
+`, apiAddr, apiAddr, envOr("DUNWELL_DEV_API_KEY", devAPIKey), codecEndpoint, uiPort, temporalAddr, fakesAddr, dbURL)
 	<-ctx.Done()
 	logger.Info("Stopping")
 	return nil
@@ -233,6 +237,7 @@ func serviceEnv(dbURL, fakesURL, codecKeys, eventPub string) []string {
 		set(codec.EnvKeys, codecKeys)
 	}
 	set(codec.EnvCORSOrigins, "http://localhost:"+uiPort+",http://127.0.0.1:"+uiPort)
+	set("DUNWELL_UI_UPSTREAM", "http://127.0.0.1:"+uiPort)
 	return env
 }
 

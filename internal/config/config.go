@@ -58,6 +58,10 @@ type Config struct {
 	// e.g. https://dunwell.example.com behind a proxy: Twilio signs the URL it
 	// called, so the webhook checks signatures against this, not the Host header.
 	PublicURL string
+	// UIUpstream, when set, is the Temporal UI server (started with --ui-public-path
+	// /ui) that `starter serve` proxies under /ui/ behind the API keys
+	// (DUNWELL_UI_UPSTREAM), so the UI and the codec endpoint share one origin.
+	UIUpstream *url.URL
 	// Webhooks verifies the payment webhooks (see webhooks.go).
 	Webhooks Webhooks
 }
@@ -132,6 +136,7 @@ type Twilio struct {
 //	                        encrypts, all decrypt                     (required)
 //	DUNWELL_CODEC_DISABLED  "true" to run without payload encryption  (false; not with keys)
 //	DUNWELL_CODEC_CORS_ORIGINS  UI origins allowed to call /codec/    (http://localhost:8233)
+//	DUNWELL_UI_UPSTREAM     Temporal UI to serve under /ui/, http://host:port (none)
 //	STRIPE_WEBHOOK_SECRET   Stripe endpoint secrets, whsec_...,...    (none: the endpoint answers 503)
 //	PAYMENTS_WEBHOOK_SECRET generic webhook keys, whsec_<base64>,...  (none: the endpoint answers 503)
 //	WEBHOOK_PARK_AFTER      how long an event may wait before it is parked (72h)
@@ -330,6 +335,15 @@ func (c *Config) loadCodec(get func(string, string) string) error {
 		errs = append(errs, err)
 	}
 	c.CodecCORSOrigins = origins
+	if v := get("DUNWELL_UI_UPSTREAM", ""); v != "" {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+			errs = append(errs, fmt.Errorf("DUNWELL_UI_UPSTREAM: must be the Temporal UI's base URL like http://127.0.0.1:8233, got %q", v))
+		} else {
+			u.Path = ""
+			c.UIUpstream = u
+		}
+	}
 	return errors.Join(errs...)
 }
 
