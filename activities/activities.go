@@ -26,6 +26,9 @@ type Activities struct {
 	Ledger *ledger.Store
 	Email  notify.EmailSender
 	SMS    notify.SMSSender
+	// EmailTemplateIDs maps template names to SendGrid dynamic templates: those
+	// emails are rendered by SendGrid from the reminder's data (see templateData).
+	EmailTemplateIDs map[string]string
 }
 
 // SendNotice sends one reminder on one channel, exactly once per notice key:
@@ -35,7 +38,23 @@ type Activities struct {
 //  3. a key claimed by an earlier attempt that never finished (the worker crashed, or
 //     the call timed out) is reconciled with the provider first: if the provider
 //     already has the message, it is recorded as sent and not sent again;
-//  4. after the provider accepts, the ledger row is marked sent.
+//  4. an address that opted out (STOP, unsubscribe, spam report, hard bounce) is
+//     never sent to: the notice is marked failed instead (see checkOptOut);
+//  5. after the provider accepts, the ledger row is marked sent.
+//
+// The crash windows, and why each sends at most one message:
+//   - before the provider call: the row is 'sending' and the provider has nothing;
+//     the retry reconciles (finds nothing) and sends.
+//   - after the provider accepted, before the ledger write: the row is 'sending'; the
+//     retry reconciles, finds the message at the provider (SendGrid by the notice_key
+//     custom arg, Twilio by recipient, sender and text since the first claim) and
+//     marks it sent without sending.
+//   - after the ledger write, before Temporal heard of it: the row is 'sent'; the
+//     retry returns it and sends nothing.
+//
+// Neither provider takes an idempotency key, so reconciliation is what closes the
+// second window. Where the provider cannot be asked, the notice is recorded as
+// OutcomeUnknown for an operator rather than risking a duplicate.
 //
 // A recipient the provider says can never receive the message fails with the
 // non-retryable ErrTypeRecipientInvalid, so the workflow falls back to another channel;
@@ -48,6 +67,11 @@ func (a *Activities) SendNotice(ctx context.Context, req NoticeRequest) (NoticeR
 	msg, err := render(req)
 	if err != nil {
 		return NoticeResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBadRequest, err)
+	}
+	if info := templates.MeasureSMS(msg.sms); req.Channel == policy.SMS && info.MultiSegment() {
+		// Sent all the same, but flagged: it costs more, and long texts read badly.
+		logger.Warn("SMS longer than one segment", "key", req.Key(), "template", req.Template, "locale", req.Locale,
+			"encoding", info.Encoding, "units", info.Units, "segments", info.Segments)
 	}
 	row, err := a.Ledger.ClaimNotice(ctx, ledger.NoticeClaim{
 		Key: req.Key(), InvoiceID: req.InvoiceID, Step: req.Step, Channel: string(req.Channel),
@@ -86,6 +110,9 @@ func (a *Activities) SendNotice(ctx context.Context, req NoticeRequest) (NoticeR
 			return a.complete(ctx, req, receipt, true)
 		}
 	}
+	if err := a.checkOptOut(ctx, req); err != nil {
+		return NoticeResult{}, err
+	}
 	receipt, err := a.send(ctx, req, msg)
 	if err != nil {
 		return NoticeResult{}, a.sendFailed(ctx, req, err)
@@ -103,8 +130,50 @@ func (a *Activities) complete(ctx context.Context, req NoticeRequest, r notify.R
 	return NoticeResult{ProviderID: r.ProviderID, SentAt: now, AlreadySent: alreadySent}, nil
 }
 
+// checkOptOut refuses to send to an opted-out address: the notice is marked failed
+// and the non-retryable ErrTypeRecipientInvalid moves the workflow to the step's next
+// channel. It runs after the claim and any reconciliation (a notice that already went
+// out stays sent) and right before the provider call, so correctness never depends
+// on the workflow having heard the opt-out signal. It also records where the
+// customer is contacted, so an inbound STOP from that address finds the customer.
+func (a *Activities) checkOptOut(ctx context.Context, req NoticeRequest) error {
+	o, out, err := a.Ledger.OptedOut(ctx, string(req.Channel), req.To)
+	if err != nil {
+		return fmt.Errorf("checking opt-outs for notice %s: %w", req.Key(), err)
+	}
+	if out {
+		text := fmt.Sprintf("the recipient opted out of %s (%s)", req.Channel, o.Source)
+		if err := a.Ledger.CompleteNotice(ctx, req.Key(), ledger.NoticeFailed, "", text, time.Now().UTC()); err != nil {
+			return fmt.Errorf("recording opted-out notice %s: %w", req.Key(), err)
+		}
+		activity.GetLogger(ctx).Info("Recipient opted out; not sending", "key", req.Key(), "source", o.Source)
+		metrics.Notice(string(req.Channel), "opted_out")
+		return temporal.NewNonRetryableApplicationError("notice "+req.Key()+": "+text, ErrTypeRecipientInvalid, nil)
+	}
+	if req.CustomerID != "" {
+		if err := a.Ledger.RememberAddress(ctx, string(req.Channel), req.To, req.CustomerID); err != nil {
+			return fmt.Errorf("recording the address of notice %s: %w", req.Key(), err)
+		}
+	}
+	return nil
+}
+
+// twilioOptedOut is Twilio's error code for a recipient who replied STOP.
+const twilioOptedOut = 21610
+
 // sendFailed classifies a provider error for Temporal's retry machinery.
 func (a *Activities) sendFailed(ctx context.Context, req NoticeRequest, err error) error {
+	var perr *notify.Error
+	if errors.As(err, &perr) && perr.Code == twilioOptedOut {
+		// Twilio knows of a STOP we never heard of: record it, so no later notice tries.
+		_, oerr := a.Ledger.RecordOptOut(ctx, ledger.OptOutChange{
+			EventID: "twilio-21610:" + req.Key(), Channel: ledger.ChannelSMS, Address: req.To,
+			CustomerIDs: nonEmpty(req.CustomerID), OptedOut: true, Source: ledger.SourceStop, At: time.Now().UTC(),
+		})
+		if oerr != nil {
+			return fmt.Errorf("recording the opt-out Twilio reported for notice %s: %w", req.Key(), oerr)
+		}
+	}
 	if notify.IsPermanent(err) {
 		errType := ErrTypeBadRequest
 		if notify.IsRecipientInvalid(err) {
@@ -133,7 +202,7 @@ type message struct {
 func render(req NoticeRequest) (message, error) {
 	d := templates.Data{
 		CustomerName: req.CustomerName, InvoiceID: req.InvoiceID, Currency: req.Currency, Balance: req.Balance,
-		DueDate: req.DueDate, PaymentURL: req.PaymentURL,
+		DueDate: req.DueDate, PaymentURL: req.PaymentURL, Locale: req.Locale,
 		// From the scheduled time, not the clock: every retry renders the same text,
 		// which reconciliation by content relies on.
 		DaysOverdue: templates.DaysOverdue(req.DueDate, req.ScheduledAt),
@@ -150,10 +219,27 @@ func (a *Activities) send(ctx context.Context, req NoticeRequest, m message) (no
 	if req.Channel == policy.SMS {
 		return a.SMS.SendSMS(ctx, notify.SMS{Key: req.Key(), To: req.To, Body: m.sms})
 	}
-	return a.Email.SendEmail(ctx, notify.Email{
+	email := notify.Email{
 		Key: req.Key(), InvoiceID: req.InvoiceID, To: req.To, ToName: req.CustomerName,
 		Subject: m.email.Subject, Text: m.email.Text, HTML: m.email.HTML,
-	})
+	}
+	if id := a.EmailTemplateIDs[req.Template]; id != "" {
+		email.TemplateID, email.TemplateData = id, templateData(req, m)
+	}
+	return a.Email.SendEmail(ctx, email)
+}
+
+// templateData is what a SendGrid dynamic template gets: the reminder's variables,
+// formatted for the customer's locale, and Dunwell's own rendering of the subject,
+// text and opt-out-carrying body for templates that only wrap them.
+func templateData(req NoticeRequest, m message) map[string]any {
+	d := templates.Data{Currency: req.Currency, Balance: req.Balance, DueDate: req.DueDate, Locale: req.Locale}
+	return map[string]any{
+		"customer_name": req.CustomerName, "invoice_id": req.InvoiceID, "amount": d.Amount(), "currency": req.Currency,
+		"due_date": d.Due(), "due_date_iso": req.DueDate, "days_overdue": templates.DaysOverdue(req.DueDate, req.ScheduledAt),
+		"payment_url": req.PaymentURL, "locale": req.Locale,
+		"subject": m.email.Subject, "text": m.email.Text, "html": m.email.HTML,
+	}
 }
 
 func (a *Activities) find(ctx context.Context, req NoticeRequest, m message, since time.Time) (notify.Receipt, bool, error) {
@@ -215,4 +301,11 @@ func (a *Activities) RecordStatus(ctx context.Context, s StatusRecord) error {
 		return fmt.Errorf("recording status %s of invoice %s: %w", s.Status, s.InvoiceID, err)
 	}
 	return nil
+}
+
+func nonEmpty(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
 }

@@ -54,6 +54,8 @@ type Server struct {
 	UIUpstream *url.URL
 	// CodecOrigins are the Temporal UI origins allowed to call the codec endpoint.
 	CodecOrigins []string
+	// Delivery configures the Twilio and SendGrid webhooks; nil answers them 503.
+	Delivery *DeliveryWebhooks
 	// Webhooks verifies the payment webhooks (see webhooks.go).
 	Webhooks Webhooks
 }
@@ -75,6 +77,9 @@ func (s *Server) Handler() http.Handler {
 	s.reportRoutes(mux)
 	mux.Handle("POST /v1/session", s.startSession())
 	mux.Handle("DELETE /v1/session", auth.EndSessionHandler())
+	// Provider webhooks: no API key, the provider's signature instead (webhooks_delivery.go).
+	mux.HandleFunc("POST /v1/webhooks/twilio", s.twilioWebhook)
+	mux.HandleFunc("POST /v1/webhooks/sendgrid", s.sendGridWebhook)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

@@ -64,7 +64,7 @@ func rows(r *Results) []Row {
 	add("4. Highest payment rate with p99 < 100 ms", fmt.Sprintf("%.0f req/s%s [%s]", p.SustainedHz, bound, strings.Join(ladder, "; ")), "—", "info")
 
 	sp := r.Spike
-	add(fmt.Sprintf("5. Spike: %d due at once, provider limit %d/s", sp.Invoices, sp.Rate),
+	add(fmt.Sprintf("5. Spike: %d due at once, provider limit %d/s, email queue limit %.0f/s", sp.Invoices, sp.Rate, sp.QueueRate),
 		withErr(fmt.Sprintf("drained in %.1fs vs N/R %.1fs → %.1f/s = %.2f R (%d sent)", sp.DrainSec, sp.IdealSec, sp.EffectiveRate, sp.RateRatio, sp.Sent), sp.Error),
 		"≥ 0.95 R", verdict(sp.Complete && sp.RateRatio >= 0.95))
 	add("5. Spike: duplicates", fmt.Sprintf("%d", sp.Duplicates), "0", verdict(sp.Complete && sp.Duplicates == 0))

@@ -10,10 +10,14 @@ import (
 )
 
 // Spike is the month-end run: every invoice's reminder due at one instant, SendGrid
-// limited to Rate sends per second.
+// limited to Rate sends per second, and the email task queue's
+// TaskQueueActivitiesPerSecond (enforced by the Temporal server across workers) set
+// to the same Rate, as SENDGRID_RATE_PER_SECOND sets it in production.
 type Spike struct {
 	Invoices int `json:"invoices"`
 	Rate     int `json:"rate_per_sec"`
+	// QueueRate is the email task queue's activities-per-second limit.
+	QueueRate float64 `json:"queue_rate_per_sec"`
 	// IdealSec is Invoices / Rate: the provider cannot take them faster.
 	IdealSec float64 `json:"ideal_sec"`
 	// DrainSec runs from the due instant to the provider's last acceptance.
@@ -47,6 +51,16 @@ func runSpike(ctx context.Context, s *stack, cfg Config, issueRate float64) Spik
 	s.limiter.ResetStats()
 	s.limiter.SetLimit(fakeprovider.SendGrid, r)
 	defer s.limiter.SetLimit(fakeprovider.SendGrid, 0)
+	res.QueueRate = float64(r)
+	if err := s.setSendRates(res.QueueRate, 0); err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	defer func() {
+		if err := s.setSendRates(0, 0); err != nil {
+			s.log.Warn("Restoring unlimited send workers failed", "error", err)
+		}
+	}()
 	s.log.Info("Spike: issuing", "invoices", n, "due_at", due.Format(time.TimeOnly), "lead", lead.Round(time.Second))
 
 	// policySpike reminds one second after issue: issued_at = due - 1s for all.

@@ -21,6 +21,7 @@ import (
 	"github.com/dunwell/dunwell/api"
 	"github.com/dunwell/dunwell/auth"
 	"github.com/dunwell/dunwell/internal/fakeprovider"
+	"github.com/dunwell/dunwell/internal/temporalx"
 	"github.com/dunwell/dunwell/internal/testenv"
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/notify"
@@ -44,7 +45,11 @@ type stack struct {
 	workerLedger *ledger.Store
 	apiLedger    *ledger.Store
 	worker       worker.Worker
-	starts       *startCounter
+	// acts and senders are the activities and the per-provider send workers
+	// (workflows.EmailTaskQueue, SMSTaskQueue); setSendRates replaces the senders.
+	acts    *activities.Activities
+	senders []worker.Worker
+	starts  *startCounter
 
 	policies *policy.Set
 	apiSrv   *http.Server
@@ -52,6 +57,25 @@ type stack struct {
 	apiKey   string
 	http     *http.Client
 	closers  []func()
+}
+
+// setSendRates replaces the per-provider send workers with ones polling at the
+// given activities per second (0: unlimited); negative rates only stop them.
+func (s *stack) setSendRates(emailPerSecond, smsPerSecond float64) error {
+	for _, w := range s.senders {
+		w.Stop()
+	}
+	s.senders = nil
+	if emailPerSecond < 0 {
+		return nil
+	}
+	s.senders = temporalx.ProviderWorkers(s.client, s.acts, emailPerSecond, smsPerSecond)
+	for _, w := range s.senders {
+		if err := w.Start(); err != nil {
+			return fmt.Errorf("starting a send worker: %w", err)
+		}
+	}
+	return nil
 }
 
 // startStack starts the dev server, PostgreSQL, the fakes behind a rate limiter, the
@@ -115,11 +139,17 @@ func startStack(ctx context.Context, log *slog.Logger, pols *policy.Set, stackLo
 	s.starts = &startCounter{seen: map[string]struct{}{}}
 	s.worker = worker.New(s.client, workflows.TaskQueue, worker.Options{Interceptors: []interceptor.WorkerInterceptor{s.starts}})
 	s.worker.RegisterWorkflowWithOptions(workflows.InvoiceCollection, workflow.RegisterOptions{Name: workflows.CollectionWorkflowName})
-	s.worker.RegisterActivity(&activities.Activities{Ledger: s.workerLedger, Email: email, SMS: sms})
+	s.acts = &activities.Activities{Ledger: s.workerLedger, Email: email, SMS: sms}
+	s.worker.RegisterActivity(s.acts)
 	if err := s.worker.Start(); err != nil {
 		return nil, fmt.Errorf("starting the Dunwell worker: %w", err)
 	}
 	s.closers = append(s.closers, s.worker.Stop)
+	// Sends run on their provider's queue, unlimited until the spike sets a rate.
+	if err := s.setSendRates(0, 0); err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, func() { _ = s.setSendRates(-1, -1) })
 
 	// The API as `starter serve` builds it, with API keys: the bench creates one key
 	// with every scope through the ledger and sends it on each request.

@@ -38,7 +38,11 @@ var env struct {
 	pg       *testenv.Postgres
 	fakes    *fakeprovider.Server
 	fakesURL string
-	ledger   *ledger.Store
+	// limiter sits in front of the fakes: a test may give a provider a rate limit.
+	limiter *fakeprovider.RateLimiter
+	// temporalProxy carries the worker's connection to Temporal, so a test can cut it.
+	temporalProxy *tcpProxy
+	ledger        *ledger.Store
 	// client is the API's Temporal client, with the payload codec like the worker's;
 	// env.temporal.Client() sees the raw (encrypted) payloads.
 	client client.Client
@@ -88,10 +92,6 @@ func runTests(m *testing.M) (int, error) {
 		return 1, err
 	}
 	defer env.temporal.Stop()
-	if env.fakes, env.fakesURL, err = fakeprovider.Start("127.0.0.1:0", fakeprovider.Options{Logger: logger}); err != nil {
-		return 1, err
-	}
-	defer env.fakes.Shutdown(context.Background())
 	if env.ledger, err = ledger.Open(ctx, env.pg.URL()); err != nil {
 		return 1, err
 	}
@@ -118,6 +118,14 @@ func runTests(m *testing.M) (int, error) {
 	if err != nil {
 		return 1, err
 	}
+	eventKey, eventPub, err := fakeprovider.NewEventKey()
+	if err != nil {
+		return 1, err
+	}
+	sgKey, err := api.NewSendGridKey(eventPub)
+	if err != nil {
+		return 1, err
+	}
 	authn, err := auth.New(env.ledger, logger)
 	if err != nil {
 		return 1, err
@@ -125,19 +133,36 @@ func runTests(m *testing.M) (int, error) {
 	if env.apiKey, _, err = env.ledger.CreateAPIKey(ctx, "e2e", auth.Strings(auth.AllScopes())); err != nil {
 		return 1, fmt.Errorf("creating the e2e API key: %w", err)
 	}
-	env.api = httptest.NewServer((&api.Server{Temporal: env.client, Ledger: env.ledger, Policies: set, Logger: logger, Auth: authn,
+	apiServer := &api.Server{Temporal: env.client, Ledger: env.ledger, Policies: set, Logger: logger, Auth: authn,
 		Codec: codec.HTTPHandler(env.codecKeys), CodecOrigins: []string{codec.DefaultCORSOrigins},
-		UIUpstream: &url.URL{Scheme: "http", Host: env.temporal.UIHostPort()}}).Handler())
+		UIUpstream: &url.URL{Scheme: "http", Host: env.temporal.UIHostPort()}}
+	env.api = httptest.NewServer(apiServer.Handler())
 	defer env.api.Close()
+	// The providers post their webhooks to the API, signed like the real ones.
+	apiServer.Delivery = &api.DeliveryWebhooks{PublicURL: env.api.URL, TwilioAuthToken: twilioToken, SendGridPublicKey: sgKey}
+	env.fakes = fakeprovider.New(fakeprovider.Options{Logger: logger, TwilioAuthToken: twilioToken,
+		SendGridEventURL: env.api.URL + "/v1/webhooks/sendgrid", SendGridEventKey: eventKey,
+		TwilioInboundURL: env.api.URL + "/v1/webhooks/twilio"})
+	defer env.fakes.Close()
+	env.limiter = fakeprovider.NewRateLimiter(env.fakes)
+	fakesSrv := httptest.NewServer(env.limiter)
+	defer fakesSrv.Close()
+	env.fakesURL = fakesSrv.URL
+	if env.temporalProxy, err = startProxy(env.temporal.HostPort()); err != nil {
+		return 1, err
+	}
+	defer env.temporalProxy.close()
 
 	env.worker = &workerProcess{bin: workerBin, env: append(os.Environ(),
-		"TEMPORAL_ADDRESS="+env.temporal.HostPort(),
+		"TEMPORAL_ADDRESS="+env.temporalProxy.addr(),
 		"TEMPORAL_NAMESPACE="+env.temporal.Namespace(),
 		"DATABASE_URL="+env.pg.URL(),
 		"SENDGRID_API_KEY=SG.e2e", "SENDGRID_BASE_URL="+env.fakesURL, "EMAIL_FROM=billing@dunwell.test",
-		"TWILIO_ACCOUNT_SID=AC00000000000000000000000000000000", "TWILIO_AUTH_TOKEN=e2e",
+		"TWILIO_ACCOUNT_SID=AC00000000000000000000000000000000", "TWILIO_AUTH_TOKEN="+twilioToken,
 		"TWILIO_FROM_NUMBER=+15005550006", "TWILIO_BASE_URL="+env.fakesURL,
 		"PROVIDER_TIMEOUT=5s", "LOG_LEVEL=warn",
+		"DUNWELL_PUBLIC_URL="+env.api.URL,
+		fmt.Sprintf("SENDGRID_RATE_PER_SECOND=%d", e2eRate), fmt.Sprintf("TWILIO_RATE_PER_SECOND=%d", e2eRate),
 		codec.EnvKeys+"="+keySpec,
 	)}
 	if err := env.worker.start(); err != nil {
@@ -146,6 +171,13 @@ func runTests(m *testing.M) (int, error) {
 	defer env.worker.kill()
 	return m.Run(), nil
 }
+
+// twilioToken is the fake Twilio's auth token: the worker sends with it, the fake
+// signs its webhooks with it, the API checks them with it.
+const twilioToken = "e2e-twilio-token"
+
+// e2eRate is the worker's send rate per provider (sends per second, across workers).
+const e2eRate = 20
 
 // workerProcess is the real worker binary, started and killed by the tests.
 type workerProcess struct {

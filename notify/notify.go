@@ -21,8 +21,12 @@ type Email struct {
 	// To is the recipient address, ToName its display name (optional).
 	To, ToName string
 	Subject    string
-	// Text and HTML are the bodies; at least one is required.
+	// Text and HTML are the bodies; at least one is required unless TemplateID is set.
 	Text, HTML string
+	// TemplateID, if set, is a SendGrid dynamic template (d-...) that renders the
+	// message from TemplateData instead of Subject, Text and HTML.
+	TemplateID   string
+	TemplateData map[string]any
 }
 
 // SMS is one reminder text message.

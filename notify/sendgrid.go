@@ -95,14 +95,26 @@ func (s *SendGridSender) SendEmail(ctx context.Context, m Email) (Receipt, error
 	body.Subject = m.Subject
 	p := sgmail.NewPersonalization()
 	p.AddTos(sgmail.NewEmail(m.ToName, m.To))
+	if m.TemplateID != "" {
+		// A dynamic template renders subject and body from the data; content would
+		// conflict with it.
+		body.SetTemplateID(m.TemplateID)
+		for k, v := range m.TemplateData {
+			p.SetDynamicTemplateData(k, v)
+		}
+	} else {
+		// SendGrid requires text/plain before text/html.
+		if m.Text != "" {
+			body.AddContent(sgmail.NewContent("text/plain", m.Text))
+		}
+		if m.HTML != "" {
+			body.AddContent(sgmail.NewContent("text/html", m.HTML))
+		}
+	}
 	body.AddPersonalizations(p)
-	// SendGrid requires text/plain before text/html.
-	if m.Text != "" {
-		body.AddContent(sgmail.NewContent("text/plain", m.Text))
-	}
-	if m.HTML != "" {
-		body.AddContent(sgmail.NewContent("text/html", m.HTML))
-	}
+	// SendGrid adds its unsubscribe link to every message; a click comes back as an
+	// "unsubscribe" event on the Event Webhook and opts the address out.
+	body.SetTrackingSettings(sgmail.NewTrackingSettings().SetSubscriptionTracking(sgmail.NewSubscriptionTrackingSetting().SetEnable(true)))
 	body.SetCustomArg("notice_key", m.Key)
 	if m.InvoiceID != "" {
 		body.SetCustomArg("invoice_id", m.InvoiceID)
@@ -124,6 +136,9 @@ func checkEmail(m Email) string {
 		return "the notice key is required and must not contain quotes, backslashes or control characters"
 	case strings.TrimSpace(m.To) == "":
 		return "no recipient address"
+	case m.TemplateID != "" && !templateIDRE.MatchString(m.TemplateID):
+		return "the template id must be a SendGrid dynamic template id (d- and 32 hex digits)"
+	case m.TemplateID != "":
 	case strings.TrimSpace(m.Subject) == "":
 		return "no subject"
 	case m.Text == "" && m.HTML == "":
@@ -188,6 +203,12 @@ func (s *SendGridSender) do(parent context.Context, op string, req rest.Request)
 	}
 	return resp, nil
 }
+
+// templateIDRE matches a SendGrid dynamic template id.
+var templateIDRE = regexp.MustCompile(`^d-[0-9a-f]{32}$`)
+
+// ValidTemplateID reports whether id is a SendGrid dynamic template id.
+func ValidTemplateID(id string) bool { return templateIDRE.MatchString(id) }
 
 // recipientField matches SendGrid error fields that point at a recipient address.
 var recipientField = regexp.MustCompile(`^personalizations\.\d+\.(to|cc|bcc)(\.\d+(\.email)?)?$`)

@@ -34,7 +34,8 @@ type TwilioConfig struct {
 	// FromNumber or MessagingServiceSID (MG...) is the sender; at least one is
 	// required. With both, Twilio sends from FromNumber within the service.
 	FromNumber, MessagingServiceSID string
-	// StatusCallbackURL, if set, receives Twilio's delivery status webhooks.
+	// StatusCallbackURL, if set, receives Twilio's delivery status webhooks, with
+	// the notice key added as the query parameter notice_key.
 	StatusCallbackURL string
 	// BaseURL is the API base URL; empty means DefaultTwilioBaseURL.
 	BaseURL string
@@ -113,6 +114,26 @@ func parseCallbackURL(raw string) (*url.URL, error) {
 	return u, nil
 }
 
+// NoticeKeyParam is the query parameter of the status callback URL that carries the
+// notice key: Twilio has no field to carry our correlation id, but it calls back the
+// exact URL it was given (and signs it), so the key comes back with every status.
+const NoticeKeyParam = "notice_key"
+
+// callbackURL is the status callback URL with the notice key added, when there is one.
+func callbackURL(base, key string) string {
+	if key == "" {
+		return base
+	}
+	u, err := url.Parse(base)
+	if err != nil { // validated in NewTwilio
+		return base
+	}
+	q := u.Query()
+	q.Set(NoticeKeyParam, key)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
 // api returns a Messages API client for one call. twilio-go takes no context, so
 // the call's context (with our timeout) rides on a per-call transport; the
 // connection pool underneath is shared. The transport also does the basic auth:
@@ -146,7 +167,7 @@ func (s *TwilioSender) SendSMS(ctx context.Context, m SMS) (Receipt, error) {
 		params.SetMessagingServiceSid(s.cfg.MessagingServiceSID)
 	}
 	if s.cfg.StatusCallbackURL != "" {
-		params.SetStatusCallback(s.cfg.StatusCallbackURL)
+		params.SetStatusCallback(callbackURL(s.cfg.StatusCallbackURL, m.Key))
 	}
 
 	callCtx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)

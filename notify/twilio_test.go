@@ -32,7 +32,7 @@ func TestSendSMSLandsInOutbox(t *testing.T) {
 	require.Equal(t, "+15551234567", m.To)
 	require.Equal(t, fromNumber, m.From)
 	require.Equal(t, "INV-7 is overdue: pay at https://pay.test/7", m.Text)
-	require.Equal(t, "https://dunwell.test/twilio/status", m.StatusCallback)
+	require.Equal(t, "https://dunwell.test/twilio/status?notice_key=INV-7%2Ffirst%2Fsms", m.StatusCallback)
 }
 
 func TestFindSMS(t *testing.T) {

@@ -15,6 +15,7 @@
 //	starter dispute|promise|plan|pause|resume|approve|reject|cancel|write-off|refund|adjust ID [flags]
 //	                                      operator actions (see usage)
 //	starter policy validate|preview       check policy files; print an invoice's timeline (local)
+//	starter template preview -name N      render a reminder template (offline)
 //
 // The CLI talks to DUNWELL_API_URL (default http://127.0.0.1:8080) with the API key in
 // DUNWELL_API_KEY; `starter keys` is an admin tool that uses DATABASE_URL instead.
@@ -48,6 +49,7 @@ commands:
   webhooks  parked payment webhooks:   starter webhooks parked [--held] | starter webhooks retry ID
   policy    check and preview policies (local): starter policy validate policies/
                                        starter policy preview standard -f invoice.json
+  template  preview a reminder:        starter template preview -name overdue -channel sms -locale de-DE -currency EUR
 
 operator actions (each prints the invoice's new status and balance):
   dispute INV -reason TEXT [-id D] [-resolve-by DATE]
@@ -107,6 +109,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = operatorAction(ctx, args[0], args[1:], stdout)
 	case "policy":
 		err = policyCmd(args[1:], stdin, stdout, stderr)
+	case "template":
+		err = templateCmd(args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

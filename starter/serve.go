@@ -75,6 +75,15 @@ func serve(ctx context.Context, args []string) error {
 	if cfg.CodecKeys != nil {
 		apiServer.Codec = codec.HTTPHandler(cfg.CodecKeys)
 	}
+	if apiServer.Delivery, err = deliveryWebhooks(cfg); err != nil {
+		return err
+	}
+	if apiServer.Delivery.PublicURL == "" || apiServer.Delivery.TwilioAuthToken == "" {
+		logger.Warn("POST /v1/webhooks/twilio answers 503: set DUNWELL_PUBLIC_URL and TWILIO_AUTH_TOKEN")
+	}
+	if apiServer.Delivery.SendGridPublicKey == nil {
+		logger.Warn("POST /v1/webhooks/sendgrid answers 503: set SENDGRID_WEBHOOK_PUBLIC_KEY")
+	}
 	srv := newHTTPServer(apiServer.Handler(), apiTimeouts)
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
@@ -95,6 +104,19 @@ func serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("shutting down: %w", err)
 	}
 	return nil
+}
+
+// deliveryWebhooks builds the provider webhooks' settings from the configuration.
+func deliveryWebhooks(cfg *config.Config) (*api.DeliveryWebhooks, error) {
+	d := &api.DeliveryWebhooks{PublicURL: cfg.PublicURL, TwilioAuthToken: cfg.Twilio.AuthToken}
+	if cfg.SendGrid.WebhookPublicKey != "" {
+		key, err := api.NewSendGridKey(cfg.SendGrid.WebhookPublicKey)
+		if err != nil {
+			return nil, fmt.Errorf("SENDGRID_WEBHOOK_PUBLIC_KEY: %w", err)
+		}
+		d.SendGridPublicKey = key
+	}
+	return d, nil
 }
 
 // httpTimeouts bounds each phase of a request, so a slow or stalled client (one that

@@ -1,9 +1,18 @@
 // Package templates renders reminder messages: an email (subject, text, HTML) or an
-// SMS text per policy template name. Rendering happens inside the send activity, never
-// in the workflow, so editing a message never affects workflow determinism.
+// SMS text, per template name (a policy step names one) and locale. Rendering happens
+// inside the send activity, never in the workflow, so editing a message never affects
+// workflow determinism.
 //
-// Every message carries the amount due, the due date, the payment link when there is
-// one, and an opt-out line.
+// Every message carries the amount due (formatted for the locale and currency), the
+// due date, the days overdue, the payment link when there is one, and an opt-out
+// line. Texts live in messages/<language>/*.tmpl: each template NAME defines
+// NAME.subject, NAME.body (the paragraph the email says) and NAME.sms; the email's
+// text and HTML layouts around the body are in each language's common.tmpl. A locale
+// whose language has no texts uses English.
+//
+// A rendered text must be the same on every retry of a send (reconciliation with
+// Twilio matches on the text), so rendering depends on the request only, never on the
+// clock.
 package templates
 
 import (
@@ -11,89 +20,156 @@ import (
 	"embed"
 	"fmt"
 	htmltemplate "html/template"
+	"io/fs"
+	"path"
+	"slices"
 	"strings"
 	texttemplate "text/template"
 	"time"
-
-	"github.com/dunwell/dunwell/money"
 )
 
-//go:embed messages/*.tmpl
+//go:embed messages/*/*.tmpl
 var files embed.FS
+
+// DefaultLanguage is the language of locales without texts of their own.
+const DefaultLanguage = "en"
 
 // Data is what a message may say.
 type Data struct {
 	CustomerName string
 	InvoiceID    string
 	Currency     string
-	Balance      int64 // minor units
-	DueDate      string
+	Balance      int64  // minor units
+	DueDate      string // YYYY-MM-DD
 	DaysOverdue  int
 	PaymentURL   string
+	// Locale is the customer's BCP 47 locale ("en-US", "de-DE", "ja-JP"); empty
+	// means English with ISO dates and "1,250.00 USD".
+	Locale string
 }
 
-// Amount formats the balance for people ("1,250.00 USD").
-func (d Data) Amount() string {
-	plain := money.Format(d.Balance, d.Currency)
-	whole, frac, hasFrac := strings.Cut(plain, ".")
-	var b strings.Builder
-	for i, r := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	if hasFrac {
-		b.WriteString("." + frac)
-	}
-	return b.String() + " " + d.Currency
-}
+// Amount formats the balance for the locale ("$1,250.00", "1.250,00 €", "1,250.00 USD").
+func (d Data) Amount() string { return FormatAmount(d.Balance, d.Currency, d.Locale) }
+
+// Due is the due date for the locale ("December 1, 2026", "1. Dezember 2026").
+func (d Data) Due() string { return FormatDate(d.DueDate, d.Locale) }
+
+// DueShort is the due date in the locale's short form, for SMS ("12/1/2026").
+func (d Data) DueShort() string { return FormatShortDate(d.DueDate, d.Locale) }
 
 // Email is a rendered email.
 type Email struct{ Subject, Text, HTML string }
 
-var (
-	textSet = texttemplate.Must(texttemplate.New("").Option("missingkey=error").ParseFS(files, "messages/*.tmpl"))
-	htmlSet = htmltemplate.Must(htmltemplate.New("").Option("missingkey=error").ParseFS(files, "messages/*.tmpl"))
-)
+// set is one language's texts, parsed for plain text and for HTML.
+type set struct {
+	text *texttemplate.Template
+	html *htmltemplate.Template
+}
+
+var sets = mustLoad()
+
+func mustLoad() map[string]set {
+	langs, err := fs.ReadDir(files, "messages")
+	if err != nil {
+		panic(err)
+	}
+	out := map[string]set{}
+	for _, l := range langs {
+		pattern := path.Join("messages", l.Name(), "*.tmpl")
+		out[l.Name()] = set{
+			text: texttemplate.Must(texttemplate.New("").Option("missingkey=error").ParseFS(files, pattern)),
+			html: htmltemplate.Must(htmltemplate.New("").Option("missingkey=error").ParseFS(files, pattern)),
+		}
+	}
+	if _, ok := out[DefaultLanguage]; !ok {
+		panic("templates: no " + DefaultLanguage + " texts")
+	}
+	return out
+}
 
 // Names lists the templates a policy step may name.
 func Names() []string { return []string{"due_soon", "overdue", "overdue_firm", "final_notice"} }
 
-// Known reports whether a template name exists.
-func Known(name string) bool {
-	return textSet.Lookup(name+".subject") != nil && textSet.Lookup(name+".sms") != nil
+// Languages lists the languages with texts of their own, sorted.
+func Languages() []string {
+	var out []string
+	for l := range sets {
+		out = append(out, l)
+	}
+	slices.Sort(out)
+	return out
 }
 
-// RenderEmail renders template name as an email.
+// Known reports whether a template name exists (in English, which every name must
+// have; other languages fall back to it name by name).
+func Known(name string) bool {
+	return hasTemplate(sets[DefaultLanguage], name)
+}
+
+func hasTemplate(s set, name string) bool {
+	for _, part := range []string{".subject", ".body", ".sms"} {
+		if s.text.Lookup(name+part) == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// setFor returns the texts for a locale's language that have the template, else
+// English's.
+func setFor(name, locale string) set {
+	lang, _ := splitLocale(locale)
+	if s, ok := sets[lang]; ok && hasTemplate(s, name) {
+		return s
+	}
+	return sets[DefaultLanguage]
+}
+
+// RenderEmail renders template name as an email in d.Locale's language.
 func RenderEmail(name string, d Data) (Email, error) {
 	if !Known(name) {
 		return Email{}, fmt.Errorf("unknown template %q", name)
 	}
-	var subj, text, html bytes.Buffer
-	if err := textSet.ExecuteTemplate(&subj, name+".subject", d); err != nil {
+	s := setFor(name, d.Locale)
+	var subj, body, htmlBody, text, html bytes.Buffer
+	if err := s.text.ExecuteTemplate(&subj, name+".subject", d); err != nil {
 		return Email{}, fmt.Errorf("rendering %s subject: %w", name, err)
 	}
-	if err := textSet.ExecuteTemplate(&text, name+".text", d); err != nil {
+	if err := s.text.ExecuteTemplate(&body, name+".body", d); err != nil {
+		return Email{}, fmt.Errorf("rendering %s body: %w", name, err)
+	}
+	if err := s.html.ExecuteTemplate(&htmlBody, name+".body", d); err != nil {
+		return Email{}, fmt.Errorf("rendering %s html body: %w", name, err)
+	}
+	layout := struct {
+		Data
+		Body string
+		// HTMLBody was escaped by html/template when it was rendered.
+		HTMLBody htmltemplate.HTML //nolint:gosec // output of html/template
+	}{d, strings.TrimSpace(body.String()), htmltemplate.HTML(strings.TrimSpace(htmlBody.String()))}
+	if err := s.text.ExecuteTemplate(&text, "email.text", layout); err != nil {
 		return Email{}, fmt.Errorf("rendering %s text: %w", name, err)
 	}
-	if err := htmlSet.ExecuteTemplate(&html, name+".html", d); err != nil {
+	if err := s.html.ExecuteTemplate(&html, "email.html", layout); err != nil {
 		return Email{}, fmt.Errorf("rendering %s html: %w", name, err)
 	}
-	return Email{Subject: strings.TrimSpace(subj.String()), Text: strings.TrimSpace(text.String()), HTML: strings.TrimSpace(html.String())}, nil
+	return Email{Subject: oneLine(subj.String()), Text: strings.TrimSpace(text.String()), HTML: strings.TrimSpace(html.String())}, nil
 }
 
-// RenderSMS renders template name as an SMS text.
+// RenderSMS renders template name as an SMS text in d.Locale's language, on one line.
+// MeasureSMS tells whether it fits one segment.
 func RenderSMS(name string, d Data) (string, error) {
 	if !Known(name) {
 		return "", fmt.Errorf("unknown template %q", name)
 	}
 	var b bytes.Buffer
-	if err := textSet.ExecuteTemplate(&b, name+".sms", d); err != nil {
+	if err := setFor(name, d.Locale).text.ExecuteTemplate(&b, name+".sms", d); err != nil {
 		return "", fmt.Errorf("rendering %s sms: %w", name, err)
 	}
-	return strings.Join(strings.Fields(b.String()), " "), nil
+	return oneLine(b.String()), nil
 }
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // DaysOverdue counts whole days since the due date ended (0 until then). dueDate is
 // "YYYY-MM-DD"; days are counted in UTC, which is close enough for a message.

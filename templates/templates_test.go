@@ -6,41 +6,148 @@ import (
 	"time"
 )
 
-func TestEveryTemplateRendersBothChannels(t *testing.T) {
-	d := Data{CustomerName: "Ada <script>", InvoiceID: "INV-1", Currency: "USD", Balance: 125000050, DueDate: "2026-12-01", DaysOverdue: 7, PaymentURL: "https://pay.example.com/INV-1"}
-	for _, name := range Names() {
-		e, err := RenderEmail(name, d)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		for _, part := range []string{e.Subject, e.Text, e.HTML} {
-			if part == "" {
-				t.Fatalf("%s: empty part in %+v", name, e)
+func sample(locale string) Data {
+	return Data{CustomerName: "Ada <script>", InvoiceID: "INV-1", Currency: "USD", Balance: 125000050, DueDate: "2026-12-01",
+		DaysOverdue: 7, PaymentURL: "https://pay.example.com/INV-1", Locale: locale}
+}
+
+func TestEveryTemplateRendersEveryLanguageAndChannel(t *testing.T) {
+	optOutEmail := map[string]string{"en": "unsubscribe", "de": "Abmeldelink", "ja": "配信停止"}
+	optOutSMS := map[string]string{"en": "Reply STOP", "de": "STOP zum Abmelden", "ja": "STOPと返信"}
+	locales := map[string]string{"en": "en-US", "de": "de-DE", "ja": "ja-JP"}
+	if got := strings.Join(Languages(), ","); got != "de,en,ja" {
+		t.Fatalf("languages = %s", got)
+	}
+	for lang, locale := range locales {
+		for _, name := range Names() {
+			d := sample(locale)
+			e, err := RenderEmail(name, d)
+			if err != nil {
+				t.Fatalf("%s %s: %v", locale, name, err)
+			}
+			for _, part := range []string{e.Subject, e.Text, e.HTML} {
+				if part == "" || strings.Contains(part, "<no value>") {
+					t.Fatalf("%s %s: bad part in %+v", locale, name, e)
+				}
+			}
+			for _, want := range []string{d.Amount(), "https://pay.example.com/INV-1", optOutEmail[lang], "INV-1"} {
+				if !strings.Contains(e.Text, want) || !strings.Contains(e.HTML, htmlEscape(want)) {
+					t.Errorf("%s %s: email lacks %q:\n%s\n%s", locale, name, want, e.Text, e.HTML)
+				}
+			}
+			if strings.Contains(e.HTML, "<script>") || !strings.Contains(e.HTML, "Ada &lt;script&gt;") {
+				t.Errorf("%s %s: html does not escape the name: %q", locale, name, e.HTML)
+			}
+			sms, err := RenderSMS(name, d)
+			if err != nil || !strings.Contains(sms, optOutSMS[lang]) || !strings.Contains(sms, "INV-1") ||
+				!strings.Contains(sms, "https://pay.example.com/INV-1") || strings.Contains(sms, "\n") {
+				t.Errorf("%s %s sms = %q, %v", locale, name, sms, err)
+			}
+			if lang != "ja" {
+				if info := MeasureSMS(sms); info.MultiSegment() || info.Encoding != EncodingGSM7 {
+					t.Errorf("%s %s sms is %+v, want one GSM-7 segment: %q", locale, name, info, sms)
+				}
 			}
 		}
-		if !strings.Contains(e.Text, "1,250,000.50 USD") || !strings.Contains(e.Text, "https://pay.example.com/INV-1") || !strings.Contains(e.Text, "STOP") {
-			t.Errorf("%s text lacks amount, link or opt-out: %q", name, e.Text)
-		}
-		if strings.Contains(e.HTML, "<script>") {
-			t.Errorf("%s html does not escape the name: %q", name, e.HTML)
-		}
-		sms, err := RenderSMS(name, d)
-		if err != nil || !strings.Contains(sms, "Reply STOP") || !strings.Contains(sms, "INV-1") {
-			t.Errorf("%s sms = %q, %v", name, sms, err)
-		}
 	}
-	if _, err := RenderEmail("nope", d); err == nil {
+	if _, err := RenderEmail("nope", sample("")); err == nil {
+		t.Error("unknown template rendered")
+	}
+	if _, err := RenderSMS("nope", sample("")); err == nil {
 		t.Error("unknown template rendered")
 	}
 }
 
-func TestAmountAndDaysOverdue(t *testing.T) {
-	if got := (Data{Currency: "JPY", Balance: 1234567}).Amount(); got != "1,234,567 JPY" {
-		t.Errorf("JPY amount = %q", got)
+func htmlEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;", "'", "&#39;").Replace(s)
+}
+
+func TestLocalizedTexts(t *testing.T) {
+	cases := []struct {
+		locale, currency string
+		balance          int64
+		wantAmount       string
+		wantSubject      string
+		wantSMS          string
+	}{
+		{"en-US", "USD", 125000, "$1,250.00", "Invoice INV-1 is overdue",
+			"Invoice INV-1 for $1,250.00 is 7 days overdue. Pay: https://pay.example.com/INV-1 Reply STOP to opt out."},
+		{"de-DE", "EUR", 125000, "1.250,00\u00a0€", "Rechnung INV-1 ist überfällig",
+			"Rechnung INV-1 über 1.250,00 € ist seit 7 Tagen überfällig. Zahlen: https://pay.example.com/INV-1 STOP zum Abmelden."},
+		{"ja-JP", "JPY", 125000, "￥125,000", "請求書 INV-1 のお支払い期日を過ぎています",
+			"請求書INV-1（￥125,000）は期日から7日経過しています。お支払い: https://pay.example.com/INV-1 停止はSTOPと返信"},
+		{"", "USD", 125000, "1,250.00 USD", "Invoice INV-1 is overdue", ""},
+		{"fr-FR", "USD", 125000, "1\u202f250,00 USD", "Invoice INV-1 is overdue", ""}, // no French texts: English, French numbers
 	}
-	if got := (Data{Currency: "USD", Balance: 5}).Amount(); got != "0.05 USD" {
-		t.Errorf("small amount = %q", got)
+	for _, c := range cases {
+		d := sample(c.locale)
+		d.Currency, d.Balance = c.currency, c.balance
+		if got := d.Amount(); got != c.wantAmount {
+			t.Errorf("%s amount = %q, want %q", c.locale, got, c.wantAmount)
+		}
+		e, err := RenderEmail("overdue", d)
+		if err != nil || e.Subject != c.wantSubject {
+			t.Errorf("%s subject = %q, %v", c.locale, e.Subject, err)
+		}
+		if c.wantSMS != "" {
+			if sms, _ := RenderSMS("overdue", d); sms != c.wantSMS {
+				t.Errorf("%s sms =\n%q, want\n%q", c.locale, sms, c.wantSMS)
+			}
+		}
 	}
+	if got := FormatDate("2026-12-01", "de-DE"); got != "1. Dezember 2026" {
+		t.Errorf("de date = %q", got)
+	}
+	if got := FormatDate("2026-12-01", "en-GB"); got != "1 December 2026" {
+		t.Errorf("en-GB date = %q", got)
+	}
+	if got := FormatDate("2026-12-01", "ja-JP"); got != "2026年12月1日" {
+		t.Errorf("ja date = %q", got)
+	}
+	if got := FormatDate("2026-12-01", "en-US"); got != "December 1, 2026" {
+		t.Errorf("en-US date = %q", got)
+	}
+	if got := FormatShortDate("2026-12-01", "de-DE"); got != "01.12.2026" {
+		t.Errorf("de short date = %q", got)
+	}
+	if got := FormatAmount(-5, "USD", "en-US"); got != "-$0.05" {
+		t.Errorf("negative = %q", got)
+	}
+	if got := FormatAmount(1234567, "KWD", "en-US"); got != "1,234.567 KWD" {
+		t.Errorf("KWD = %q", got)
+	}
+	if got := FormatAmount(1234567, "EUR", "en-US"); got != "12,345.67 EUR" {
+		t.Errorf("EUR in en-US = %q", got)
+	}
+}
+
+func TestMeasureSMS(t *testing.T) {
+	cases := []struct {
+		body string
+		want SMSInfo
+	}{
+		{"", SMSInfo{EncodingGSM7, 0, 0}},
+		{strings.Repeat("a", 160), SMSInfo{EncodingGSM7, 160, 1}},
+		{strings.Repeat("a", 161), SMSInfo{EncodingGSM7, 161, 2}},
+		{strings.Repeat("a", 306), SMSInfo{EncodingGSM7, 306, 2}},
+		{strings.Repeat("a", 307), SMSInfo{EncodingGSM7, 307, 3}},
+		{strings.Repeat("€", 80), SMSInfo{EncodingGSM7, 160, 1}}, // extension characters take two septets
+		{strings.Repeat("€", 81), SMSInfo{EncodingGSM7, 162, 2}},
+		{strings.Repeat("日", 70), SMSInfo{EncodingUCS2, 70, 1}},
+		{strings.Repeat("日", 71), SMSInfo{EncodingUCS2, 71, 2}},
+		{strings.Repeat("a", 134) + "😀", SMSInfo{EncodingUCS2, 136, 3}}, // an emoji is two UTF-16 units
+	}
+	for _, c := range cases {
+		if got := MeasureSMS(c.body); got != c.want {
+			t.Errorf("MeasureSMS(%d runes %q...) = %+v, want %+v", len([]rune(c.body)), c.body[:min(len(c.body), 4)], got, c.want)
+		}
+	}
+	if !MeasureSMS(strings.Repeat("a", 161)).MultiSegment() || MeasureSMS("hi").MultiSegment() {
+		t.Error("MultiSegment")
+	}
+}
+
+func TestDaysOverdue(t *testing.T) {
 	cases := []struct {
 		now  time.Time
 		want int

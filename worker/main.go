@@ -79,10 +79,22 @@ func run() error {
 		logger.Info("Registered search attributes", "namespace", cfg.Temporal.Namespace, "added", added)
 	}
 
+	acts := &activities.Activities{Ledger: store, Email: email, SMS: sms, EmailTemplateIDs: cfg.SendGrid.TemplateIDs}
 	w := worker.New(c, workflows.TaskQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.InvoiceCollection, workflow.RegisterOptions{Name: workflows.CollectionWorkflowName})
-	w.RegisterActivity(&activities.Activities{Ledger: store, Email: email, SMS: sms})
-	logger.Info("Worker starting", "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace, "task_queue", workflows.TaskQueue, "payload_keys", cfg.CodecKeys)
+	// Runs that started before the per-provider queues still send from here.
+	w.RegisterActivity(acts)
+	// One queue per provider, rate-limited by the Temporal server across all workers.
+	senders := temporalx.ProviderWorkers(c, acts, cfg.SendGrid.RatePerSecond, cfg.Twilio.RatePerSecond)
+	for _, sw := range senders {
+		if err := sw.Start(); err != nil {
+			return fmt.Errorf("starting a send worker: %w", err)
+		}
+		defer sw.Stop()
+	}
+	logger.Info("Worker starting", "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace, "task_queue", workflows.TaskQueue,
+		"email_queue", workflows.EmailTaskQueue, "email_per_second", cfg.SendGrid.RatePerSecond,
+		"sms_queue", workflows.SMSTaskQueue, "sms_per_second", cfg.Twilio.RatePerSecond, "payload_keys", cfg.CodecKeys)
 	if err := w.Run(worker.InterruptCh()); err != nil {
 		return fmt.Errorf("running the worker: %w", err)
 	}

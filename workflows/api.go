@@ -15,6 +15,27 @@ import (
 // TaskQueue is the task queue the collection workflow and its activities run on.
 const TaskQueue = "dunwell-collections"
 
+// Task queues of the send activity, one per provider. Workers poll them with
+// worker.Options.TaskQueueActivitiesPerSecond set to the provider's rate limit, which
+// the Temporal server enforces per task queue, so the limit holds across all workers
+// and a month-end spike drains at the provider's pace instead of tripping it.
+const (
+	EmailTaskQueue = "dunwell-email"
+	SMSTaskQueue   = "dunwell-sms"
+)
+
+// NoticeTaskQueue returns the task queue SendNotice runs on for a channel.
+func NoticeTaskQueue(ch policy.Channel) string {
+	if ch == policy.SMS {
+		return SMSTaskQueue
+	}
+	return EmailTaskQueue
+}
+
+// changeProviderQueues (v1, workflow.GetVersion in remind): SendNotice runs on its
+// provider's task queue instead of TaskQueue.
+const changeProviderQueues = "provider-queues"
+
 // Names of the workflow type, its updates and its queries.
 const (
 	CollectionWorkflowName = "InvoiceCollection"

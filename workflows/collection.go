@@ -289,9 +289,14 @@ func (c *collector) remind(ctx workflow.Context, a collection.Action) error {
 		})
 		return nil
 	}
+	// Runs that sent before per-provider queues existed keep sending on TaskQueue.
+	providerQueues := workflow.GetVersion(ctx, changeProviderQueues, workflow.DefaultVersion, 1) >= 1
 	for i, ch := range channels {
 		req := c.noticeRequest(step, ch, a.At)
 		sctx := c.sendOptions(ctx, fmt.Sprintf("reminder %d of %d (%s) by %s", a.Step+1, len(c.pol.Steps), step.Name, ch))
+		if providerQueues {
+			sctx = workflow.WithTaskQueue(sctx, NoticeTaskQueue(ch))
+		}
 		var res activities.NoticeResult
 		err := workflow.ExecuteActivity(sctx, acts.SendNotice, req).Get(ctx, &res)
 		if err == nil {

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/dunwell/dunwell/internal/codec"
+	"github.com/dunwell/dunwell/internal/fakeprovider"
 	"github.com/dunwell/dunwell/internal/testenv"
 	"github.com/dunwell/dunwell/workflows"
 )
@@ -49,6 +50,11 @@ const (
 	// DUNWELL_DEV_API_KEY is set. It is printed and in the README: local use only.
 	devAPIKey      = "dw_local-development-key-not-for-production"
 	startupTimeout = 90 * time.Second
+	// publicURL is where the fake providers post webhooks (the API).
+	publicURL = "http://" + apiAddr
+	// devTwilioToken is the fake Twilio's auth token: it checks sends with it and
+	// signs webhooks with it.
+	devTwilioToken = "local-fake-token"
 )
 
 // devStripeSecret and devPaymentsSecret sign the README's webhook curl examples
@@ -145,14 +151,29 @@ func run(logger *slog.Logger) error {
 	}
 
 	fakesAddr := envOr("FAKES_ADDR", "127.0.0.1:8025")
-	if err := s.start(ctx, "fakeproviders", filepath.Join(bin, "fakeproviders"), []string{"-addr", fakesAddr}, nil); err != nil {
+	// The fakes post delivery events and inbound SMS to the API, signed like the real
+	// providers: SendGrid's with a key pair made for this run, Twilio's with the
+	// development auth token.
+	eventKey, eventPub, err := fakeprovider.NewEventKey()
+	if err != nil {
+		return err
+	}
+	eventKeySpec, err := fakeprovider.MarshalEventKey(eventKey)
+	if err != nil {
+		return err
+	}
+	fakeArgs := []string{"-addr", fakesAddr,
+		"-sendgrid-event-url", publicURL + "/v1/webhooks/sendgrid",
+		"-twilio-inbound-url", publicURL + "/v1/webhooks/twilio", "-twilio-auth-token", devTwilioToken}
+	if err := s.start(ctx, "fakeproviders", filepath.Join(bin, "fakeproviders"), fakeArgs,
+		append(os.Environ(), "FAKE_SENDGRID_EVENT_KEY="+eventKeySpec)); err != nil {
 		return err
 	}
 	if err := waitTCP(ctx, fakesAddr); err != nil {
 		return fmt.Errorf("waiting for the fake providers: %w", err)
 	}
 
-	env := serviceEnv(dbURL, "http://"+fakesAddr, codecKeys)
+	env := serviceEnv(dbURL, "http://"+fakesAddr, codecKeys, eventPub)
 	if err := s.start(ctx, "worker", filepath.Join(bin, "worker"), nil, env); err != nil {
 		return err
 	}
@@ -183,7 +204,7 @@ Press Ctrl-C to stop everything.
 // serviceEnv is the worker's and starter's environment: the caller's, with local
 // defaults for whatever it does not set. codecKeys is the run's generated key ring,
 // empty when the caller set DUNWELL_CODEC_KEYS or DUNWELL_CODEC_DISABLED.
-func serviceEnv(dbURL, fakesURL, codecKeys string) []string {
+func serviceEnv(dbURL, fakesURL, codecKeys, eventPub string) []string {
 	env := os.Environ()
 	set := func(k, v string) {
 		if os.Getenv(k) == "" {
@@ -200,14 +221,18 @@ func serviceEnv(dbURL, fakesURL, codecKeys string) []string {
 	if os.Getenv("SENDGRID_API_KEY") == "" {
 		set("SENDGRID_API_KEY", "SG.local-fake-key")
 		set("SENDGRID_BASE_URL", fakesURL)
+		set("SENDGRID_WEBHOOK_PUBLIC_KEY", eventPub)
 	}
 	set("EMAIL_FROM", "billing@dunwell.local")
 	if os.Getenv("TWILIO_ACCOUNT_SID") == "" {
 		set("TWILIO_ACCOUNT_SID", "AC00000000000000000000000000000000")
-		set("TWILIO_AUTH_TOKEN", "local-fake-token")
+		set("TWILIO_AUTH_TOKEN", devTwilioToken)
 		set("TWILIO_BASE_URL", fakesURL)
 	}
 	set("TWILIO_FROM_NUMBER", "+15005550006")
+	// Where the providers (here: the fakes) post their webhooks; Twilio's status
+	// callback URL follows from it.
+	set("DUNWELL_PUBLIC_URL", publicURL)
 	if codecKeys != "" {
 		set(codec.EnvKeys, codecKeys)
 	}

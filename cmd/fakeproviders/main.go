@@ -2,6 +2,12 @@
 // SENDGRID_BASE_URL and TWILIO_BASE_URL at the printed URL and watch the outbox in a
 // browser. Faults are programmable over HTTP under /_fake/ (see package
 // internal/fakeprovider).
+//
+// With -sendgrid-event-url and -twilio-inbound-url it posts delivery events and
+// inbound SMS back, signed like the real providers: Twilio's with -twilio-auth-token
+// (or the token each send used), SendGrid's with the ECDSA key in
+// FAKE_SENDGRID_EVENT_KEY (base64 PKCS #8; a new key when unset, whose public half is
+// at GET /_fake/sendgrid/public-key).
 package main
 
 import (
@@ -29,14 +35,26 @@ func run() error {
 	addr := flag.String("addr", "127.0.0.1:8025", "listen address (host:port)")
 	invalid := flag.String("invalid", "", "comma-separated recipients rejected as invalid")
 	bounce := flag.String("bounce", "", "comma-separated recipients accepted but never delivered")
+	eventURL := flag.String("sendgrid-event-url", "", "where to post signed SendGrid events (e.g. http://127.0.0.1:8080/v1/webhooks/sendgrid)")
+	inboundURL := flag.String("twilio-inbound-url", "", "where to post signed inbound SMS (e.g. http://127.0.0.1:8080/v1/webhooks/twilio)")
+	authToken := flag.String("twilio-auth-token", "", "the only Twilio auth token accepted, and the one inbound SMS are signed with")
 	flag.Parse()
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	slog.SetDefault(logger)
 
-	srv, baseURL, err := fakeprovider.Start(*addr, fakeprovider.Options{
+	opts := fakeprovider.Options{
 		Invalid: splitList(*invalid), Bounce: splitList(*bounce), Logger: logger,
-	})
+		SendGridEventURL: *eventURL, TwilioInboundURL: *inboundURL, TwilioAuthToken: *authToken,
+	}
+	if k := os.Getenv("FAKE_SENDGRID_EVENT_KEY"); k != "" {
+		key, err := fakeprovider.ParseEventKey(k)
+		if err != nil {
+			return fmt.Errorf("FAKE_SENDGRID_EVENT_KEY: %w", err)
+		}
+		opts.SendGridEventKey = key
+	}
+	srv, baseURL, err := fakeprovider.Start(*addr, opts)
 	if err != nil {
 		return fmt.Errorf("starting the fake providers: %w", err)
 	}

@@ -4,14 +4,17 @@
 package config
 
 import (
+	"crypto/ecdsa"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +23,7 @@ import (
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/dunwell/dunwell/internal/codec"
+	"github.com/dunwell/dunwell/templates"
 )
 
 // Config is the whole configuration.
@@ -50,6 +54,10 @@ type Config struct {
 	// CodecCORSOrigins are the Temporal UI origins allowed to call the codec endpoint
 	// from a browser (DUNWELL_CODEC_CORS_ORIGINS).
 	CodecCORSOrigins []string
+	// PublicURL is where the providers reach `starter serve` (DUNWELL_PUBLIC_URL),
+	// e.g. https://dunwell.example.com behind a proxy: Twilio signs the URL it
+	// called, so the webhook checks signatures against this, not the Host header.
+	PublicURL string
 	// UIUpstream, when set, is the Temporal UI server (started with --ui-public-path
 	// /ui) that `starter serve` proxies under /ui/ behind the API keys
 	// (DUNWELL_UI_UPSTREAM), so the UI and the codec endpoint share one origin.
@@ -72,6 +80,15 @@ type SendGrid struct {
 	BaseURL  string
 	From     string
 	FromName string
+	// WebhookPublicKey is the Event Webhook's signature verification key: base64 of
+	// the DER (PKIX) ECDSA public key SendGrid shows (SENDGRID_WEBHOOK_PUBLIC_KEY).
+	WebhookPublicKey string
+	// RatePerSecond bounds sends across all workers (SENDGRID_RATE_PER_SECOND).
+	RatePerSecond float64
+	// TemplateIDs maps Dunwell template names to SendGrid dynamic templates
+	// (SENDGRID_TEMPLATE_IDS="overdue=d-...,final_notice=d-..."): those reminders are
+	// rendered by SendGrid from the reminder's data instead of by Dunwell.
+	TemplateIDs map[string]string
 }
 
 // Twilio configures SMS.
@@ -82,6 +99,8 @@ type Twilio struct {
 	MessagingServiceSID string
 	StatusCallbackURL   string
 	BaseURL             string
+	// RatePerSecond bounds sends across all workers (TWILIO_RATE_PER_SECOND).
+	RatePerSecond float64
 }
 
 // Load reads the configuration from the environment:
@@ -99,8 +118,13 @@ type Twilio struct {
 //	EMAIL_FROM, EMAIL_FROM_NAME  sender of reminders                  (required / Dunwell)
 //	TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN   Twilio credentials        (required for SMS)
 //	TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID   SMS sender   (one required)
-//	TWILIO_STATUS_CALLBACK_URL   delivery status webhook              (none)
+//	TWILIO_STATUS_CALLBACK_URL   delivery status webhook  (DUNWELL_PUBLIC_URL/v1/webhooks/twilio, if set)
 //	TWILIO_BASE_URL         Twilio API base URL                       (https://api.twilio.com)
+//	SENDGRID_RATE_PER_SECOND, TWILIO_RATE_PER_SECOND   sends per second per provider,
+//	                        across all workers                        (10 / 1)
+//	SENDGRID_WEBHOOK_PUBLIC_KEY  Event Webhook verification key, base64 (none: webhook answers 503)
+//	DUNWELL_PUBLIC_URL      the starter's public base URL, for Twilio signatures (none: webhook answers 503)
+//	SENDGRID_TEMPLATE_IDS   name=d-<32 hex>,... SendGrid dynamic templates per Dunwell template (none)
 //	PROVIDER_TIMEOUT        timeout of one provider call              (10s)
 //	POLICY_DIR              directory of policy files                 (the shipped policies)
 //	DEFAULT_POLICY          policy for invoices that name none        (standard)
@@ -145,6 +169,7 @@ func load(getenv func(string) string) (*Config, error) {
 			FromNumber: get("TWILIO_FROM_NUMBER", ""), MessagingServiceSID: get("TWILIO_MESSAGING_SERVICE_SID", ""),
 			StatusCallbackURL: get("TWILIO_STATUS_CALLBACK_URL", ""), BaseURL: get("TWILIO_BASE_URL", "https://api.twilio.com"),
 		},
+		PublicURL:     strings.TrimRight(get("DUNWELL_PUBLIC_URL", ""), "/"),
 		PolicyDir:     get("POLICY_DIR", ""),
 		DefaultPolicy: get("DEFAULT_POLICY", "standard"),
 		ListenAddr:    get("LISTEN_ADDR", "127.0.0.1:8080"),
@@ -170,6 +195,7 @@ func load(getenv func(string) string) (*Config, error) {
 			bad(name, "must be an http(s) URL, got %q", v)
 		}
 	}
+	c.loadSending(get, bad)
 	timeout, err := time.ParseDuration(get("PROVIDER_TIMEOUT", "10s"))
 	if err != nil || timeout <= 0 || timeout > 5*time.Minute {
 		bad("PROVIDER_TIMEOUT", "must be a duration between 0 and 5m like \"10s\"")
@@ -200,6 +226,85 @@ func load(getenv func(string) string) (*Config, error) {
 		return nil, fmt.Errorf("configuration: %w", errors.Join(errs...))
 	}
 	return c, nil
+}
+
+// Default send rates: conservative for a new account (SendGrid) and one long-code
+// number (Twilio); set your account's limits.
+const (
+	DefaultSendGridRate = 10
+	DefaultTwilioRate   = 1
+	maxRatePerSecond    = 10_000
+)
+
+// loadSending reads the webhook and rate limit settings.
+func (c *Config) loadSending(get func(string, string) string, bad func(name, format string, args ...any)) {
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+			bad("DUNWELL_PUBLIC_URL", "must be an http(s) base URL like https://dunwell.example.com, without credentials, query or fragment")
+		} else if c.Twilio.StatusCallbackURL == "" {
+			c.Twilio.StatusCallbackURL = c.PublicURL + "/v1/webhooks/twilio"
+		}
+	}
+	if c.Twilio.StatusCallbackURL != "" {
+		if u, err := url.Parse(c.Twilio.StatusCallbackURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("TWILIO_STATUS_CALLBACK_URL", "must be an absolute http(s) URL")
+		}
+	}
+	if k := get("SENDGRID_WEBHOOK_PUBLIC_KEY", ""); k != "" {
+		if err := checkECDSAPublicKey(k); err != nil {
+			bad("SENDGRID_WEBHOOK_PUBLIC_KEY", "%v", err)
+		}
+		c.SendGrid.WebhookPublicKey = k
+	}
+	rate := func(name string, def float64) float64 {
+		v := get(name, "")
+		if v == "" {
+			return def
+		}
+		r, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(r > 0 && r <= maxRatePerSecond) {
+			bad(name, "must be a number of sends per second above 0 and at most %d, got %q", maxRatePerSecond, v)
+			return def
+		}
+		return r
+	}
+	c.SendGrid.RatePerSecond = rate("SENDGRID_RATE_PER_SECOND", DefaultSendGridRate)
+	if v := get("SENDGRID_TEMPLATE_IDS", ""); v != "" {
+		c.SendGrid.TemplateIDs = map[string]string{}
+		for _, pair := range strings.Split(v, ",") {
+			name, id, ok := strings.Cut(strings.TrimSpace(pair), "=")
+			name, id = strings.TrimSpace(name), strings.TrimSpace(id)
+			switch {
+			case !ok || !templates.Known(name):
+				bad("SENDGRID_TEMPLATE_IDS", "%q must be <template>=<dynamic template id> with a template of %s", pair, strings.Join(templates.Names(), ", "))
+			case !dynamicTemplateRE.MatchString(id):
+				bad("SENDGRID_TEMPLATE_IDS", "%q: the id must be d- followed by 32 hex digits", pair)
+			default:
+				c.SendGrid.TemplateIDs[name] = id
+			}
+		}
+	}
+	c.Twilio.RatePerSecond = rate("TWILIO_RATE_PER_SECOND", DefaultTwilioRate)
+}
+
+var dynamicTemplateRE = regexp.MustCompile(`^d-[0-9a-f]{32}$`)
+
+// checkECDSAPublicKey checks a base64 DER ECDSA public key as SendGrid shows it, so a
+// wrong key stops start-up instead of failing every webhook.
+func checkECDSAPublicKey(b64 string) error {
+	der, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return errors.New("must be the base64 public key SendGrid shows for the signed Event Webhook")
+	}
+	key, err := x509.ParsePKIXPublicKey(der)
+	if err != nil {
+		return fmt.Errorf("is not a DER public key: %w", err)
+	}
+	if _, ok := key.(*ecdsa.PublicKey); !ok {
+		return fmt.Errorf("is a %T, want an ECDSA public key", key)
+	}
+	return nil
 }
 
 // loadCodec reads the payload codec settings. Keys are required unless encryption is

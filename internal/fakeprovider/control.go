@@ -21,7 +21,17 @@ import (
 //	GET    /_fake/recipients                {"invalid":[...],"bounce":[...]}
 //	PUT    /_fake/recipients                replace both lists (same JSON)
 //	POST   /_fake/reset                     clear outbox, faults and lists; release held
+//	POST   /_fake/twilio/inbound            {"from":"+1...","body":"STOP"[,"to":"+1..."]}: post
+//	                                        a signed inbound SMS to the inbound URL
+//	POST   /_fake/sendgrid/events           {"email":"a@b.c","event":"bounce"}: post a signed
+//	                                        event about the last mail to that address
+//	GET    /_fake/sendgrid/public-key       {"public_key":"<base64 DER>"} verifying the events
 func (s *Server) controlRoutes(m *http.ServeMux) {
+	m.HandleFunc("POST /_fake/twilio/inbound", s.ctlInbound)
+	m.HandleFunc("POST /_fake/sendgrid/events", s.ctlSendGridEvent)
+	m.HandleFunc("GET /_fake/sendgrid/public-key", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"public_key": s.SendGridEventPublicKey()})
+	})
 	m.HandleFunc("GET /_fake/outbox", s.ctlOutbox)
 	m.HandleFunc("DELETE /_fake/outbox", func(w http.ResponseWriter, _ *http.Request) {
 		s.ClearOutbox()
@@ -58,6 +68,45 @@ func (s *Server) Reset() {
 	s.ClearOutbox()
 	s.SetInvalid()
 	s.SetBounce()
+	s.mu.Lock()
+	s.optedOut = map[string]bool{}
+	s.mu.Unlock()
+}
+
+func (s *Server) ctlInbound(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(w, r)
+	var in struct{ From, To, Body string }
+	if err == nil {
+		err = json.Unmarshal(body, &in)
+	}
+	if err != nil {
+		ctlError(w, http.StatusBadRequest, "inbound SMS must be JSON like {\"from\":\"+14155550100\",\"body\":\"STOP\"}: "+err.Error())
+		return
+	}
+	status, err := s.InboundSMS(in.From, in.To, in.Body)
+	if err != nil {
+		ctlError(w, http.StatusBadGateway, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"webhook_status": status})
+}
+
+func (s *Server) ctlSendGridEvent(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(w, r)
+	var in struct{ Email, Event string }
+	if err == nil {
+		err = json.Unmarshal(body, &in)
+	}
+	if err != nil {
+		ctlError(w, http.StatusBadRequest, "event must be JSON like {\"email\":\"ada@example.com\",\"event\":\"bounce\"}: "+err.Error())
+		return
+	}
+	status, err := s.SendGridEvent(in.Email, in.Event)
+	if err != nil {
+		ctlError(w, http.StatusBadGateway, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"webhook_status": status})
 }
 
 func ctlError(w http.ResponseWriter, status int, msg string) {

@@ -23,6 +23,10 @@ const (
 	// FaultHold records the message in the outbox (the provider got it), then holds
 	// the response until Release, Close or the client goes away.
 	FaultHold FaultKind = "hold"
+	// FaultStall holds the request before the provider records anything: if the
+	// client goes away meanwhile, nothing was sent; after Release the request is
+	// served normally. It is the crash before the provider call.
+	FaultStall FaultKind = "stall"
 )
 
 // Op is the kind of provider call a fault applies to.
@@ -63,9 +67,9 @@ type heldRequest struct {
 // Inject programs a fault and returns it with its ID and defaults filled in.
 func (s *Server) Inject(f Fault) (Fault, error) {
 	switch f.Kind {
-	case FaultRateLimit, FaultServerError, FaultUnavailable, FaultInvalidRecipient, FaultHold:
+	case FaultRateLimit, FaultServerError, FaultUnavailable, FaultInvalidRecipient, FaultHold, FaultStall:
 	default:
-		return Fault{}, fmt.Errorf("fakeprovider: unknown fault kind %q (want rate_limit, server_error, unavailable, invalid_recipient or hold)", f.Kind)
+		return Fault{}, fmt.Errorf("fakeprovider: unknown fault kind %q (want rate_limit, server_error, unavailable, invalid_recipient, hold or stall)", f.Kind)
 	}
 	switch f.Provider {
 	case "", SendGrid, Twilio:
@@ -79,8 +83,8 @@ func (s *Server) Inject(f Fault) (Fault, error) {
 	default:
 		return Fault{}, fmt.Errorf("fakeprovider: unknown op %q (want send or lookup)", f.Op)
 	}
-	if f.Op == OpLookup && f.Kind == FaultInvalidRecipient {
-		return Fault{}, fmt.Errorf("fakeprovider: an invalid_recipient fault applies to sends only")
+	if f.Op == OpLookup && (f.Kind == FaultInvalidRecipient || f.Kind == FaultStall) {
+		return Fault{}, fmt.Errorf("fakeprovider: an %s fault applies to sends only", f.Kind)
 	}
 	if f.Count < 0 || f.RetryAfter < 0 {
 		return Fault{}, fmt.Errorf("fakeprovider: count and retry_after must not be negative")

@@ -33,9 +33,12 @@ type Message struct {
 	Text string `json:"text,omitempty"`
 	HTML string `json:"html,omitempty"`
 	// CustomArgs are SendGrid custom_args (top level merged with the personalization).
-	CustomArgs          map[string]string `json:"custom_args,omitempty"`
-	StatusCallback      string            `json:"status_callback,omitempty"`
-	MessagingServiceSID string            `json:"messaging_service_sid,omitempty"`
+	CustomArgs map[string]string `json:"custom_args,omitempty"`
+	// TemplateID and TemplateData are a SendGrid dynamic template and its data.
+	TemplateID          string         `json:"template_id,omitempty"`
+	TemplateData        map[string]any `json:"template_data,omitempty"`
+	StatusCallback      string         `json:"status_callback,omitempty"`
+	MessagingServiceSID string         `json:"messaging_service_sid,omitempty"`
 	// Status is the delivery status the lookup APIs report.
 	Status   string    `json:"status"`
 	Received time.Time `json:"received"`
@@ -44,6 +47,7 @@ type Message struct {
 // clone returns a copy that shares no maps with m.
 func (m Message) clone() Message {
 	m.CustomArgs = maps.Clone(m.CustomArgs)
+	m.TemplateData = maps.Clone(m.TemplateData)
 	return m
 }
 

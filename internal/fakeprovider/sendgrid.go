@@ -32,6 +32,8 @@ type sgPersonalization struct {
 	BCC        []sgAddress       `json:"bcc"`
 	Subject    string            `json:"subject"`
 	CustomArgs map[string]string `json:"custom_args"`
+	// DynamicTemplateData fills a dynamic template (template_id d-...).
+	DynamicTemplateData map[string]any `json:"dynamic_template_data"`
 }
 
 type sgAddress struct {
@@ -131,6 +133,9 @@ func (s *Server) sendGridMailSend(w http.ResponseWriter, r *http.Request) {
 	if f != nil && sendGridFault(w, f, "personalizations.0.to.0.email") {
 		return
 	}
+	if f != nil && f.Kind == FaultStall && !s.hold(r.Context(), Message{Provider: SendGrid, To: tos[0]}) {
+		return // the client went away before the provider took the message
+	}
 
 	xid := sendGridMessageID()
 	s.mu.Lock()
@@ -140,6 +145,7 @@ func (s *Server) sendGridMailSend(w http.ResponseWriter, r *http.Request) {
 		msgs[i] = s.recordLocked(msgs[i])
 	}
 	s.mu.Unlock()
+	s.reportMail(msgs)
 	if f != nil && f.Kind == FaultHold && !s.hold(r.Context(), msgs[0]) {
 		return
 	}
@@ -239,6 +245,7 @@ func (s *Server) sendGridMessages(m *sgMail) []Message {
 			out = append(out, Message{
 				Provider: SendGrid, To: to.Email, ToName: to.Name, From: m.From.Email, FromName: m.From.Name,
 				Subject: subject, Text: text, HTML: html, CustomArgs: maps.Clone(args), Received: now,
+				TemplateID: m.TemplateID, TemplateData: maps.Clone(p.DynamicTemplateData),
 			})
 		}
 	}

@@ -19,6 +19,7 @@ package fakeprovider
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -62,6 +63,19 @@ type Options struct {
 	Bounce []string
 	// Logger receives one line per accepted message and per fault; nil discards.
 	Logger *slog.Logger
+
+	// SendGridEventURL, when set, receives signed Event Webhook posts for every
+	// accepted mail (see webhooks.go).
+	SendGridEventURL string
+	// SendGridEventKey signs the events; nil generates a key (SendGridEventPublicKey
+	// tells its public half).
+	SendGridEventKey *ecdsa.PrivateKey
+	// TwilioInboundURL receives simulated inbound SMS (InboundSMS), signed with
+	// TwilioAuthToken.
+	TwilioInboundURL string
+	// CallbackDelay is how long after accepting a message its delivery reports are
+	// posted; 0 means 50ms.
+	CallbackDelay time.Duration
 }
 
 // Server is the fake SendGrid and Twilio API. It is safe for concurrent use. Create
@@ -87,6 +101,14 @@ type Server struct {
 	closed      bool
 
 	httpServer *http.Server // set by Start only
+
+	eventURL, inboundURL string
+	eventKey             *ecdsa.PrivateKey
+	callbackDelay        time.Duration
+	// optedOut are the numbers that texted STOP (Twilio answers 21610 to sends).
+	optedOut map[string]bool
+	// pending counts delivery reports still to be posted.
+	pending sync.WaitGroup
 }
 
 // New returns a Server with an empty outbox.
@@ -102,6 +124,18 @@ func New(opts Options) *Server {
 		invalid:     recipientSet(opts.Invalid),
 		bounce:      recipientSet(opts.Bounce),
 		heldChanged: make(chan struct{}),
+		eventURL:    opts.SendGridEventURL, inboundURL: opts.TwilioInboundURL,
+		eventKey: opts.SendGridEventKey, callbackDelay: opts.CallbackDelay, optedOut: map[string]bool{},
+	}
+	if s.callbackDelay <= 0 {
+		s.callbackDelay = 50 * time.Millisecond
+	}
+	if s.eventKey == nil {
+		key, _, err := NewEventKey()
+		if err != nil { // crypto/rand does not fail on supported platforms
+			panic(err)
+		}
+		s.eventKey = key
 	}
 	s.mux = s.routes()
 	return s
@@ -153,6 +187,7 @@ func (s *Server) Close() {
 	s.closed = true
 	s.mu.Unlock()
 	s.Release()
+	s.pending.Wait()
 }
 
 // Shutdown releases held requests and, for a server made by Start, stops

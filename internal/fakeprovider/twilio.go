@@ -148,9 +148,16 @@ func (s *Server) twilioCreate(w http.ResponseWriter, r *http.Request) {
 		writeTwilioError(w, http.StatusBadRequest, code, "%s", msg)
 		return
 	}
+	if s.twilioOptedOut(to) {
+		writeTwilioError(w, http.StatusBadRequest, 21610, "Attempt to send to unsubscribed recipient")
+		return
+	}
 	f := s.takeFault(Twilio, OpSend, []string{to})
 	if f != nil && twilioFault(w, f, to) {
 		return
+	}
+	if f != nil && f.Kind == FaultStall && !s.hold(r.Context(), Message{Provider: Twilio, To: to}) {
+		return // the client went away before the provider took the message
 	}
 	s.mu.Lock()
 	m := s.recordLocked(Message{
@@ -159,6 +166,11 @@ func (s *Server) twilioCreate(w http.ResponseWriter, r *http.Request) {
 		Received: time.Now().UTC(),
 	})
 	s.mu.Unlock()
+	token := s.twToken
+	if token == "" {
+		_, token, _ = r.BasicAuth() // Twilio signs with the account's auth token
+	}
+	s.reportSMS(m, token)
 	if f != nil && f.Kind == FaultHold && !s.hold(r.Context(), m) {
 		return
 	}
