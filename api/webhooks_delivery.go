@@ -497,8 +497,8 @@ func (s *Server) applyDelivery(ctx context.Context, u ledger.DeliveryUpdate) (we
 }
 
 // applyOptOut records an opt-out (or opt-in) and tells every open invoice of the
-// customers known at the address. Only opt-outs are signalled (the workflow contract
-// has no opt-in signal); SendNotice checks the ledger before every send either way.
+// customers known at the address (the opt-out or opt-in signal); SendNotice checks the
+// ledger before every send either way.
 func (s *Server) applyOptOut(ctx context.Context, c ledger.OptOutChange) error {
 	res, err := s.Ledger.RecordOptOut(ctx, c)
 	if err != nil {
@@ -506,16 +506,17 @@ func (s *Server) applyOptOut(ctx context.Context, c ledger.OptOutChange) error {
 	}
 	s.Logger.Info("Opt-out recorded", "channel", c.Channel, "source", c.Source, "opted_out", c.OptedOut,
 		"customers", len(res.CustomerIDs), "duplicate", res.Duplicate)
-	if !c.OptedOut {
-		return nil
-	}
 	invoices, err := s.Ledger.OpenInvoicesOf(ctx, res.CustomerIDs)
 	if err != nil {
 		return err
 	}
 	in := workflows.OptOutInput{Channel: c.Channel, Address: ledger.NormalizeAddress(c.Channel, c.Address), Source: string(c.Source)}
+	name := workflows.SignalOptOut
+	if !c.OptedOut {
+		name = workflows.SignalOptIn
+	}
 	for _, id := range invoices {
-		if err := s.signal(ctx, id, workflows.SignalOptOut, in); err != nil {
+		if err := s.signal(ctx, id, name, in); err != nil {
 			return err
 		}
 	}

@@ -242,6 +242,11 @@ func (s *State) IsOptedOut(ch policy.Channel) bool {
 	return false
 }
 
+// OptIn removes ch from the opted-out channels.
+func (s *State) OptIn(ch policy.Channel) {
+	s.OptedOut = slices.DeleteFunc(s.OptedOut, func(o policy.Channel) bool { return o == ch })
+}
+
 // Record appends an event to the history (and its adjustment to the adjustments)
 // and re-derives the status.
 func (s *State) Record(e Event) Event { return s.record(e) }

@@ -111,6 +111,7 @@ type collector struct {
 	// optOuts and deliveries receive the opt-out and delivery signals; the main loop
 	// handles them.
 	optOuts    workflow.ReceiveChannel
+	optIns     workflow.ReceiveChannel
 	deliveries workflow.ReceiveChannel
 	// statusRecorded: the final status was written to the ledger by the event that
 	// set it (cancel, write-off, a settling credit note), so the end of the run does
@@ -232,6 +233,7 @@ func (c *collector) waitForTimerOrEvent(ctx workflow.Context, now time.Time) {
 	sel.AddReceive(c.wake, func(ch workflow.ReceiveChannel, _ bool) { ch.Receive(ctx, nil) })
 	sel.AddReceive(c.optOuts, func(workflow.ReceiveChannel, bool) {}) // handled at the loop's top
 	sel.AddReceive(c.deliveries, func(workflow.ReceiveChannel, bool) {})
+	sel.AddReceive(c.optIns, func(workflow.ReceiveChannel, bool) {})
 	sel.Select(ctx)
 }
 
@@ -289,14 +291,9 @@ func (c *collector) remind(ctx workflow.Context, a collection.Action) error {
 		})
 		return nil
 	}
-	// Runs that sent before per-provider queues existed keep sending on TaskQueue.
-	providerQueues := workflow.GetVersion(ctx, changeProviderQueues, workflow.DefaultVersion, 1) >= 1
 	for i, ch := range channels {
 		req := c.noticeRequest(step, ch, a.At)
-		sctx := c.sendOptions(ctx, fmt.Sprintf("reminder %d of %d (%s) by %s", a.Step+1, len(c.pol.Steps), step.Name, ch))
-		if providerQueues {
-			sctx = workflow.WithTaskQueue(sctx, NoticeTaskQueue(ch))
-		}
+		sctx := c.sendOptions(ctx, ch, fmt.Sprintf("reminder %d of %d (%s) by %s", a.Step+1, len(c.pol.Steps), step.Name, ch))
 		var res activities.NoticeResult
 		err := workflow.ExecuteActivity(sctx, acts.SendNotice, req).Get(ctx, &res)
 		if err == nil {
@@ -364,9 +361,14 @@ func (c *collector) reachable(step policy.Step) []policy.Channel {
 	return out
 }
 
-// sendOptions: a send retries with backoff for a day, then the notice is marked
-// failed and dunning goes on; errors that retrying cannot fix are not retried.
-func (c *collector) sendOptions(ctx workflow.Context, summary string) workflow.Context {
+// sendOptions: a send on channel ch retries with backoff for a day, then the notice is
+// marked failed and dunning goes on; errors that retrying cannot fix are not retried.
+// It runs on the provider's task queue, whose rate limit holds across all workers
+// (runs that sent before per-provider queues existed keep sending on TaskQueue).
+func (c *collector) sendOptions(ctx workflow.Context, ch policy.Channel, summary string) workflow.Context {
+	if workflow.GetVersion(ctx, changeProviderQueues, workflow.DefaultVersion, 1) >= 1 {
+		ctx = workflow.WithTaskQueue(ctx, NoticeTaskQueue(ch))
+	}
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout:    sendStartToClose,
 		ScheduleToCloseTimeout: sendGiveUpAfter,
@@ -388,7 +390,7 @@ func (c *collector) fallback(ctx workflow.Context, a collection.Action) error {
 		return nil
 	}
 	var res activities.NoticeResult
-	err := workflow.ExecuteActivity(c.sendOptions(ctx, fmt.Sprintf("%s again by %s after a delivery failure", step.Name, a.Channel)),
+	err := workflow.ExecuteActivity(c.sendOptions(ctx, a.Channel, fmt.Sprintf("%s again by %s after a delivery failure", step.Name, a.Channel)),
 		acts.SendNotice, c.noticeRequest(step, a.Channel, a.At)).Get(ctx, &res)
 	if err == nil {
 		c.st.Notices = append(c.st.Notices, withMove(collection.Notice{

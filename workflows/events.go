@@ -42,6 +42,8 @@ const (
 	// SignalOptOut tells the workflow a channel address no longer takes messages
 	// (STOP, unsubscribe, spam report, hard bounce); see OptOutInput.
 	SignalOptOut = "opt-out"
+	// SignalOptIn undoes an opt-out (START, a resubscribe); same payload.
+	SignalOptIn = "opt-in"
 	// SignalDelivery reports a provider's delivery status for a sent notice; see
 	// DeliveryInput.
 	SignalDelivery = "delivery"

@@ -127,6 +127,7 @@ func (c *collector) registerLifecycleHandlers(ctx workflow.Context) error {
 		}
 	}
 	c.optOuts = workflow.GetSignalChannel(ctx, SignalOptOut)
+	c.optIns = workflow.GetSignalChannel(ctx, SignalOptIn)
 	c.deliveries = workflow.GetSignalChannel(ctx, SignalDelivery)
 	return nil
 }
@@ -519,6 +520,9 @@ func (c *collector) drainSignals(ctx workflow.Context) {
 	for c.optOuts.ReceiveAsync(&in) {
 		c.optOut(ctx, in)
 	}
+	for c.optIns.ReceiveAsync(&in) {
+		c.optIn(ctx, in)
+	}
 	var d DeliveryInput
 	for c.deliveries.ReceiveAsync(&d) {
 		c.delivery(ctx, d)
@@ -550,10 +554,7 @@ func (c *collector) delivery(ctx workflow.Context, in DeliveryInput) {
 // address the invoice no longer uses changes nothing.
 func (c *collector) optOut(ctx workflow.Context, in OptOutInput) {
 	ch := policy.Channel(in.Channel)
-	addr := c.inv.Customer.Email
-	if ch == policy.SMS {
-		addr = c.inv.Customer.Phone
-	}
+	addr := c.addressOn(ch)
 	if !ch.Valid() || addr == "" || !strings.EqualFold(addr, in.Address) || c.st.IsOptedOut(ch) || c.st.Status.Terminal() {
 		return
 	}
@@ -562,6 +563,24 @@ func (c *collector) optOut(ctx workflow.Context, in OptOutInput) {
 	if err := c.recordEvents(ctx, []collection.Event{e}, map[string]any{"channel": in.Channel, "source": in.Source}); err != nil {
 		c.logger.Error("Recording the opt-out failed", "error", err)
 	}
+}
+
+// optIn lets messages reach a channel again once its current address opted back in.
+func (c *collector) optIn(ctx workflow.Context, in OptOutInput) {
+	ch := policy.Channel(in.Channel)
+	if !ch.Valid() || !strings.EqualFold(c.addressOn(ch), in.Address) || !c.st.IsOptedOut(ch) {
+		return
+	}
+	c.st.OptIn(ch)
+	c.logger.Info("Channel opted back in", "channel", ch, "source", in.Source)
+}
+
+// addressOn is the customer's address on a channel ("" when none).
+func (c *collector) addressOn(ch policy.Channel) string {
+	if ch == policy.SMS {
+		return c.inv.Customer.Phone
+	}
+	return c.inv.Customer.Email
 }
 
 // recordEvents writes the events to the ledger (with the invoice's status after
@@ -627,7 +646,7 @@ func (c *collector) remindInstallment(ctx workflow.Context, a collection.Action)
 		req := c.noticeRequest(step, ch, a.At)
 		req.Balance, req.DueDate = owed, it.DueDate.String()
 		var res activities.NoticeResult
-		err := workflow.ExecuteActivity(c.sendOptions(ctx, fmt.Sprintf("installment %d of %d by %s", a.Installment+1, len(plan.Installments), ch)),
+		err := workflow.ExecuteActivity(c.sendOptions(ctx, ch, fmt.Sprintf("installment %d of %d by %s", a.Installment+1, len(plan.Installments), ch)),
 			acts.SendNotice, req).Get(ctx, &res)
 		if err == nil {
 			c.st.Notices = append(c.st.Notices, collection.Notice{Step: step.Name, Channel: ch, Status: collection.NoticeSent, SentAt: res.SentAt, ProviderID: res.ProviderID})

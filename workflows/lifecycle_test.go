@@ -586,3 +586,23 @@ func (s *collectionSuite) TestMovingTheDueDateRecomputesTheSchedule() {
 	s.Equal([]string{"due_date_changed"}, s.eventKinds())
 	s.Equal("2026-12-20", s.events[0].DueDate)
 }
+
+func (s *collectionSuite) TestOptInRestoresTheChannel() {
+	s.env.RegisterDelayedCallback(func() {
+		s.env.SignalWorkflow(SignalOptOut, OptOutInput{Channel: "sms", Address: "+14155550100", Source: "stop"})
+	}, 20*day)
+	s.env.RegisterDelayedCallback(func() {
+		s.env.SignalWorkflow(SignalOptIn, OptOutInput{Channel: "sms", Address: "+19999999999", Source: "start"}) // not this invoice's number
+		s.env.SignalWorkflow(SignalOptIn, OptOutInput{Channel: "sms", Address: "+14155550100", Source: "start"})
+	}, 30*day)
+	s.pay(40*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
+	s.Equal(collection.StatusPaid, s.result().Status)
+	var sms int
+	for _, n := range s.sends {
+		if n.req.Channel == policy.SMS {
+			sms++
+		}
+	}
+	s.Equal(1, sms, "after START the Dec 8 reminder goes by SMS again")
+}
