@@ -40,7 +40,17 @@ func (s *Server) issueInvoice(w http.ResponseWriter, r *http.Request) {
 	if fe == nil {
 		fe = collection.FieldErrors{}
 	}
-	pol, _, err := s.Policies.SelectFor(req.Policy, inv.Customer.Segment) // explicit, else segment, else default
+	// Explicit, else the segment's, else the customer's payment-behaviour band's, else
+	// the default.
+	pol, _, err := s.Policies.SelectForCustomer(req.Policy, inv.Customer.Segment, func() (string, error) {
+		ctx, cancel := context.WithTimeout(r.Context(), reportTimeout)
+		defer cancel()
+		c, err := s.reporter().Customer(ctx, inv.Customer.ID)
+		if err != nil {
+			return "", err // unknown customer (a first invoice): no band
+		}
+		return c.Band, nil
+	})
 	if err != nil && req.Policy != "" {
 		fe["policy"] = err.Error()
 	} else if err == nil && fe["currency"] == "" && pol.CheckCurrency(inv.Currency) != nil {

@@ -1,6 +1,7 @@
 package policies
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,6 +55,33 @@ func TestShippedSegmentsAndCharges(t *testing.T) {
 	}
 	if p, why, _ := set.SelectFor("demo", "key-accounts"); p.ID != "demo" || why != policy.SelectedExplicit {
 		t.Errorf("an explicit policy must win over the segment: %s (%s)", p.ID, why)
+	}
+	// The customer's payment-behaviour band comes after the segment, before the default;
+	// it is looked up only when it can matter.
+	calls := 0
+	band := func(b string, err error) func() (string, error) {
+		return func() (string, error) { calls++; return b, err }
+	}
+	for _, tc := range []struct {
+		segment, band, want string
+		why                 policy.Selection
+		err                 error
+	}{
+		{"", "at_risk", "strict", policy.SelectedBand, nil},
+		{"other", "prompt", "gentle", policy.SelectedBand, nil},
+		{"", "new", DefaultID, policy.SelectedDefault, nil},
+		{"", "", DefaultID, policy.SelectedDefault, errors.New("ledger down")},
+		{"smb", "at_risk", "standard", policy.SelectedSegment, nil},
+		{"band:at_risk", "", DefaultID, policy.SelectedDefault, nil}, // a segment cannot pose as a band
+	} {
+		p, why, err := set.SelectForCustomer("", tc.segment, band(tc.band, tc.err))
+		if err != nil || p.ID != tc.want || why != tc.why {
+			t.Errorf("SelectForCustomer(segment %q, band %q) = %s (%s), %v; want %s (%s)", tc.segment, tc.band, p.ID, why, err, tc.want, tc.why)
+		}
+	}
+	calls = 0
+	if _, _, _ = set.SelectForCustomer("strict", "", band("prompt", nil)); calls != 0 {
+		t.Error("the band was looked up for an invoice that names its policy")
 	}
 	std, _ := set.Get("standard")
 	if std.LateFee == nil || std.Interest == nil || std.Escalation.Approval == nil || !std.Escalation.Approval.Required {

@@ -132,13 +132,47 @@ const (
 // name is an error, never silently replaced), else the one its customer's segment
 // maps to, else the default.
 func (s *Set) SelectFor(explicit, segment string) (*Policy, Selection, error) {
+	return s.SelectForCustomer(explicit, segment, nil)
+}
+
+// BandPrefix marks a segment mapping key that names a payment-behaviour band
+// ("band:at_risk": strict) rather than a segment: a customer whose invoice names no
+// policy and whose segment maps to none gets the policy of their band (see the
+// customer view in docs/kpis.md).
+const BandPrefix = "band:"
+
+// SelectedBand: the customer's payment-behaviour band maps to the policy.
+const SelectedBand Selection = "band"
+
+// UsesBands reports whether the mapping has any band key, so callers compute a
+// customer's band only when it can matter.
+func (s *Set) UsesBands() bool {
+	for k := range s.segments {
+		if strings.HasPrefix(k, BandPrefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// SelectForCustomer is SelectFor with the customer's payment-behaviour band as a
+// third choice, after the segment and before the default. band is called only then
+// (it reads the ledger); nil, or an error from it, skips the band.
+func (s *Set) SelectForCustomer(explicit, segment string, band func() (string, error)) (*Policy, Selection, error) {
 	if explicit != "" {
 		p, err := s.Select(explicit)
 		return p, SelectedExplicit, err
 	}
-	if id, ok := s.segments[segment]; ok && segment != "" {
+	if id, ok := s.segments[segment]; ok && segment != "" && !strings.HasPrefix(segment, BandPrefix) {
 		if p, ok := s.byID[id]; ok {
 			return p, SelectedSegment, nil
+		}
+	}
+	if band != nil && s.UsesBands() {
+		if b, err := band(); err == nil && b != "" {
+			if p, ok := s.byID[s.segments[BandPrefix+b]]; ok {
+				return p, SelectedBand, nil
+			}
 		}
 	}
 	p, err := s.Select("")
