@@ -307,3 +307,36 @@ func TestDailyCapDefersTheSecondInvoicesReminder(t *testing.T) {
 	require.Contains(t, deferred["reason"], "at most 1 reminders per customer per day")
 	require.Equal(t, 1, sent(), "the cap held")
 }
+
+// TestPromptPayersGetTheGentlePolicy: a customer who paid three invoices on time is in
+// the "prompt" band, so their next invoice that names no policy (and whose segment
+// maps to none) follows band:prompt's policy, gentle.
+func TestPromptPayersGetTheGentlePolicy(t *testing.T) {
+	t.Parallel()
+	for i := 1; i <= 3; i++ {
+		id := "E2E-BAND-" + string(rune('0'+i))
+		inv := invoice(id)
+		inv["customer"].(map[string]any)["id"] = "C-PROMPT"
+		code, body := call(t, http.MethodPost, "/v1/invoices", inv)
+		require.Equal(t, http.StatusCreated, code, body)
+		code, body = pay(t, id, "pay-"+id, "1250.00")
+		require.Equal(t, http.StatusOK, code, body)
+		require.Equal(t, "paid", body["status"])
+	}
+	eventually(t, 20*time.Second, "the customer's band to be prompt", func() bool {
+		code, c := call(t, http.MethodGet, "/v1/customers/C-PROMPT", nil)
+		return code == http.StatusOK && c["band"] == "prompt"
+	})
+	inv := invoice("E2E-BAND-4")
+	inv["customer"].(map[string]any)["id"] = "C-PROMPT"
+	delete(inv, "policy")
+	code, body := call(t, http.MethodPost, "/v1/invoices", inv)
+	require.Equal(t, http.StatusCreated, code, body)
+	require.Equal(t, "gentle", body["policy"].(map[string]any)["id"])
+
+	other := invoice("E2E-BAND-NEW")
+	delete(other, "policy")
+	code, body = call(t, http.MethodPost, "/v1/invoices", other)
+	require.Equal(t, http.StatusCreated, code, body)
+	require.Equal(t, "standard", body["policy"].(map[string]any)["id"], "a customer without history gets the default")
+}

@@ -236,5 +236,9 @@ func e2ePolicies() (*policy.Set, error) {
 		p, _ := extra.Get(id)
 		all = append(all, p)
 	}
-	return policy.NewSet(policies.DefaultID, all...)
+	set, err := policy.NewSet(policies.DefaultID, all...)
+	if err != nil {
+		return nil, err
+	}
+	return set, set.SetSegments(shipped.Segments())
 }
