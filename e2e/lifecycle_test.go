@@ -340,3 +340,27 @@ func TestPromptPayersGetTheGentlePolicy(t *testing.T) {
 	require.Equal(t, http.StatusCreated, code, body)
 	require.Equal(t, "standard", body["policy"].(map[string]any)["id"], "a customer without history gets the default")
 }
+
+// TestReminderWaitsForTheContactWindow: a reminder due outside the policy's contact
+// hours is moved to the next allowed moment, not sent and not dropped.
+func TestReminderWaitsForTheContactWindow(t *testing.T) {
+	t.Parallel()
+	now := time.Now().UTC()
+	if h, m := now.Hour(), now.Minute(); (h == 23 && m >= 58) || (h == 0 && m <= 3) {
+		t.Skip("the test's own clock is inside the policy's one-minute window")
+	}
+	id := "E2E-WINDOW"
+	inv, _ := lifecycleInvoice(id, "e2e-window")
+	inv["due_date"] = now.AddDate(0, 0, 3).Format(time.DateOnly) // its overdue turn comes later
+	code, body := call(t, http.MethodPost, "/v1/invoices", inv)
+	require.Equal(t, http.StatusCreated, code, body)
+	var next map[string]any
+	eventually(t, 20*time.Second, "the reminder planned for the window", func() bool {
+		next = state(t, id)["next_action"].(map[string]any)
+		return next["kind"] == "reminder"
+	})
+	tomorrow := now.AddDate(0, 0, 1).Format(time.DateOnly)
+	require.Equal(t, tomorrow+"T00:00:00Z", next["at"], next)
+	sleepUntil(now.Add(5 * time.Second))
+	require.Empty(t, outboxFor(id), "nothing sent outside the window")
+}
