@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/dunwell/dunwell/internal/fakeprovider"
+	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/workflows"
 )
 
@@ -191,9 +192,7 @@ func TestRepeatedPaymentIsAppliedOnce(t *testing.T) {
 	code, body = pay(t, id, "zero", "0.00")
 	require.Equal(t, http.StatusUnprocessableEntity, code, body)
 
-	payments, err := env.ledger.ListPayments(context.Background(), id)
-	require.NoError(t, err)
-	require.Len(t, payments, 1)
+	requirePayments(t, id, 1)
 	require.NoError(t, env.client.TerminateWorkflow(context.Background(), workflows.WorkflowID(id), "", "test done"))
 }
 
@@ -331,6 +330,22 @@ func TestDemoCycleSkipsStaleReminderTextsAndEscalates(t *testing.T) {
 	require.Equal(t, "paid", body["status"])
 	waitClosed(t, id)
 	recordHistory(t, id, "demo-escalated-then-paid")
+}
+
+// requirePayments waits until the ledger holds exactly n payments of the invoice (the
+// workflow answers before its ledger writes land; see workflows/ledgerwrites.go) and
+// returns them; more than n fails at once.
+func requirePayments(t *testing.T, id string, n int) []ledger.PaymentRecord {
+	t.Helper()
+	var payments []ledger.PaymentRecord
+	eventually(t, 10*time.Second, fmt.Sprintf("%d payments of %s in the ledger", n, id), func() bool {
+		var err error
+		payments, err = env.ledger.ListPayments(context.Background(), id)
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(payments), n, "more payments than applied")
+		return len(payments) == n
+	})
+	return payments
 }
 
 // waitClosed waits for the invoice's workflow to finish.

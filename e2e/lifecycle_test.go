@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/dunwell/dunwell/ledger"
 )
 
 // The lifecycle through the real stack: HTTP API → Temporal update → workflow →
@@ -56,6 +59,17 @@ func eventKinds(t *testing.T, id string) []string {
 	return kinds
 }
 
+// requireEventKinds waits for the invoice's lifecycle events in the ledger to be want:
+// ledger writes land just after the workflow answers.
+func requireEventKinds(t *testing.T, id string, want []string) {
+	t.Helper()
+	var got []string
+	eventually(t, 10*time.Second, fmt.Sprintf("lifecycle events %v", want), func() bool {
+		got = eventKinds(t, id)
+		return slices.Equal(got, want)
+	})
+}
+
 func noticeSteps(st map[string]any) []string {
 	var out []string
 	for _, n := range st["notices"].([]any) {
@@ -86,7 +100,7 @@ func TestBrokenPromiseResumesDunning(t *testing.T) {
 	require.Equal(t, "promised", state(t, id)["status"])
 
 	eventually(t, 30*time.Second, "the second reminder after the broken promise", func() bool { return len(outboxFor(id)) == 2 })
-	require.Equal(t, []string{"promise_made", "promise_broken"}, eventKinds(t, id))
+	requireEventKinds(t, id, []string{"promise_made", "promise_broken"})
 	eventually(t, 10*time.Second, "the second notice in the state", func() bool {
 		return slices.Equal([]string{"first", "second"}, noticeSteps(state(t, id)))
 	})
@@ -155,7 +169,7 @@ func TestApprovalTimeoutTakesThePolicyDefault(t *testing.T) {
 	esc, err := env.ledger.GetEscalation(context.Background(), id)
 	require.NoError(t, err)
 	require.Equal(t, "agency", esc.Target)
-	require.Equal(t, []string{"approval_requested", "approved"}, eventKinds(t, id))
+	requireEventKinds(t, id, []string{"approval_requested", "approved"})
 	events, err := env.ledger.ListLifecycleEvents(context.Background(), id)
 	require.NoError(t, err)
 	require.Equal(t, "system", events[1].Actor)
@@ -216,14 +230,23 @@ func TestRefundAfterPaidReopensTheInvoice(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, body)
 	require.Equal(t, true, body["duplicate"])
 
-	adjustments, err := env.ledger.ListAdjustments(context.Background(), id)
-	require.NoError(t, err)
-	require.Len(t, adjustments, 1)
+	// The ledger rows land just after the answer (see workflows/ledgerwrites.go).
+	var adjustments []ledger.Adjustment
+	eventually(t, 10*time.Second, "the chargeback in the ledger", func() bool {
+		var err error
+		adjustments, err = env.ledger.ListAdjustments(context.Background(), id)
+		require.NoError(t, err)
+		return len(adjustments) == 1
+	})
 	require.Equal(t, "chargeback", adjustments[0].Kind)
 	require.EqualValues(t, 125000, adjustments[0].Amount)
-	inv, err := env.ledger.GetInvoice(context.Background(), id)
-	require.NoError(t, err)
-	require.Equal(t, "open", inv.Status)
+	var inv ledger.Invoice
+	eventually(t, 10*time.Second, "the invoice re-opened in the ledger", func() bool {
+		var err error
+		inv, err = env.ledger.GetInvoice(context.Background(), id)
+		require.NoError(t, err)
+		return inv.Status == "open"
+	})
 	require.Nil(t, inv.ClosedAt)
 
 	// Dunning runs again: the reminders that fell due meanwhile are sent.
@@ -231,7 +254,7 @@ func TestRefundAfterPaidReopensTheInvoice(t *testing.T) {
 	code, body = pay(t, id, "p2", "1250.00")
 	require.Equal(t, http.StatusOK, code, body)
 	require.Equal(t, "paid", body["status"])
-	require.Equal(t, []string{"refunded", "reopened"}, eventKinds(t, id))
+	requireEventKinds(t, id, []string{"refunded", "reopened"})
 	recordHistory(t, id, "paid-refunded-reopened-paid")
 }
 
@@ -265,7 +288,7 @@ func TestDisputeDuringAScheduledReminderSendsNothing(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, body)
 	require.Equal(t, "cancelled", body["status"])
 	waitClosed(t, id)
-	require.Equal(t, []string{"dispute_opened", "dispute_upheld", "adjusted", "cancelled"}, eventKinds(t, id))
+	requireEventKinds(t, id, []string{"dispute_opened", "dispute_upheld", "adjusted", "cancelled"})
 	recordHistory(t, id, "disputed-upheld-adjusted-cancelled")
 }
 

@@ -51,6 +51,9 @@ const (
 	// changeDailyCap (v1): before a reminder, the per-customer daily cap is reserved in
 	// the ledger (an activity) when the policy sets one.
 	changeDailyCap = "daily-cap"
+	// changeAsyncLedger (v1): handlers queue their ledger writes for a writer coroutine
+	// and answer at once (see ledgerwrites.go); before it they wrote inline.
+	changeAsyncLedger = "async-ledger"
 )
 
 var acts *activities.Activities // method values name the activities; never called directly
@@ -84,6 +87,9 @@ func InvoiceCollection(ctx workflow.Context, in CollectionInput) (CollectionResu
 		c.opts.LateSendsKeepTime = v >= 2
 	}
 	c.stepBounded = workflow.GetVersion(ctx, changeStepBound, workflow.DefaultVersion, 1) >= 1
+	if c.asyncLedger = workflow.GetVersion(ctx, changeAsyncLedger, workflow.DefaultVersion, 1) >= 1; c.asyncLedger {
+		c.startLedgerWriter(ctx)
+	}
 	if in.State != nil {
 		c.st = *in.State
 		c.st.Normalize()
@@ -119,6 +125,10 @@ type collector struct {
 	statusRecorded bool
 	// closing: the run is ending; updates that would re-open it are refused.
 	closing bool
+	// asyncLedger: ledger writes from handlers go through ledgerQueue (see
+	// ledgerwrites.go).
+	asyncLedger bool
+	ledgerQueue []ledgerWrite
 	// steps counts the main loop's turns in this run; stepBounded says whether
 	// stepBound applies to it (see changeStepBound).
 	steps       int
@@ -143,7 +153,7 @@ func (c *collector) run(ctx workflow.Context) (CollectionResult, error) {
 		// chargeback in it re-opens the balance and dunning starts again.
 		if reopened := c.awaitRefundWindow(ctx); !reopened {
 			c.closing = true
-			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+			if err := workflow.Await(ctx, func() bool { return c.settled(ctx) }); err != nil {
 				return CollectionResult{}, err
 			}
 			if !c.st.Status.Terminal() {
@@ -205,7 +215,7 @@ func (c *collector) collect(ctx workflow.Context) (CollectionResult, error) {
 	c.next = collection.Action{Kind: collection.ActionNone}
 	c.publish(ctx)
 	// Let any update still recording its payment finish before the run closes.
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+	if err := workflow.Await(ctx, func() bool { return c.settled(ctx) }); err != nil {
 		return CollectionResult{}, err
 	}
 	if !c.statusRecorded {
@@ -443,6 +453,9 @@ func (c *collector) cancelled(ctx workflow.Context) (CollectionResult, error) {
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	c.next = collection.Action{Kind: collection.ActionNone}
 	c.publish(dctx)
+	if err := workflow.Await(dctx, c.ledgerIdle); err != nil { // queued writes first
+		return CollectionResult{}, err
+	}
 	if err := c.recordStatus(dctx); err != nil {
 		return CollectionResult{}, err
 	}
@@ -477,7 +490,7 @@ func (c *collector) shouldContinueAsNew(ctx workflow.Context) bool {
 }
 
 func (c *collector) continueAsNew(ctx workflow.Context) error {
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+	if err := workflow.Await(ctx, func() bool { return c.settled(ctx) }); err != nil {
 		return err
 	}
 	c.drainSignals(ctx) // a signal not handled now would be lost with this run

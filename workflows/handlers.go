@@ -89,12 +89,7 @@ func (c *collector) applyPayment(ctx workflow.Context, p PaymentInput) (PaymentR
 	// A payment may keep a promise or complete a plan.
 	events := c.st.PaymentEvents(&c.inv, now)
 	res.Status = c.st.Status
-	actx := c.ledgerOptions(ctx, "record payment "+p.PaymentID)
-	if err := workflow.ExecuteActivity(actx, acts.RecordPayment, rec).Get(ctx, nil); err != nil {
-		// The payment is applied in the workflow; the ledger record retried until its
-		// activity gave up for good, which only a non-retryable error does.
-		c.logger.Error("Recording payment failed", "payment_id", p.PaymentID, "error", err)
-	}
+	c.writeLedger(ctx, ledgerWrite{summary: "record payment " + p.PaymentID, activity: acts.RecordPayment, arg: rec})
 	if len(events) > 0 && !c.st.Status.Terminal() {
 		return res, c.recordEvents(ctx, events, map[string]any{"payment_id": p.PaymentID})
 	}

@@ -475,9 +475,7 @@ func (c *collector) recordPolicyChange(ctx workflow.Context, e collection.Event)
 		Details: map[string]any{"policy_id": c.pol.ID, "policy_version": c.pol.Version, "steps_done": c.st.StepsDone},
 		At:      e.At, Status: string(c.st.Status), Balance: c.st.Balance, PolicyID: c.pol.ID, PolicyVersion: c.pol.Version,
 	}
-	if err := workflow.ExecuteActivity(c.ledgerOptions(ctx, "record policy change"), acts.RecordEvent, rec).Get(ctx, nil); err != nil {
-		c.logger.Error("Recording the policy change failed", "error", err)
-	}
+	c.writeLedger(ctx, ledgerWrite{summary: "record policy change", activity: acts.RecordEvent, arg: rec})
 	return nil
 }
 
@@ -506,9 +504,7 @@ func (c *collector) changeDueDate(ctx workflow.Context, in ChangeDueDateInput) (
 		Details: map[string]any{"due_date": in.DueDate}, At: e.At, Status: string(c.st.Status), Balance: c.st.Balance,
 		DueDate: in.DueDate,
 	}
-	if err := workflow.ExecuteActivity(c.ledgerOptions(ctx, "record due date change"), acts.RecordEvent, rec).Get(ctx, nil); err != nil {
-		c.logger.Error("Recording the due date change failed", "error", err)
-	}
+	c.writeLedger(ctx, ledgerWrite{summary: "record due date change", activity: acts.RecordEvent, arg: rec})
 	return c.result(false), nil
 }
 
@@ -602,12 +598,7 @@ func (c *collector) recordEvents(ctx workflow.Context, events []collection.Event
 				BalanceAfter: c.st.Balance, PaymentID: a.PaymentID, Reason: a.Reason, Actor: e.By, At: a.At,
 			}
 		}
-		actx := c.ledgerOptions(ctx, "record "+e.Kind)
-		if err := workflow.ExecuteActivity(actx, acts.RecordEvent, rec).Get(ctx, nil); err != nil {
-			// Ledger writes retry until they land; only a record the ledger refuses ends
-			// here. The state already changed, so report it without failing the update.
-			c.logger.Error("Recording event failed", "kind", e.Kind, "error", err)
-		}
+		c.writeLedger(ctx, ledgerWrite{summary: "record " + e.Kind, activity: acts.RecordEvent, arg: rec})
 	}
 	return nil
 }
