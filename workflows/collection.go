@@ -56,6 +56,34 @@ const (
 	changeAsyncLedger = "async-ledger"
 )
 
+// changeBaseline (v1) stands for every change above at its latest version. A run that
+// starts on this code records this one marker instead of one per change (each marker
+// also costs a TemporalChangeVersion upsert: two history events and an Action); runs
+// that started earlier have no such marker, replay it as DefaultVersion and keep
+// deciding change by change. The next change gets its own GetVersion again, and may
+// later be folded into a new baseline the same way.
+const changeBaseline = "baseline-2026-11"
+
+// resolveVersions decides which behaviour this run follows (see changeBaseline).
+func (c *collector) resolveVersions(ctx workflow.Context) {
+	if workflow.GetVersion(ctx, changeBaseline, workflow.DefaultVersion, 1) >= 1 {
+		c.baseline = true
+		c.opts = collection.Options{ContactRules: true, LateSendsInWindow: true, LateSendsKeepTime: true}
+		c.stepBounded, c.asyncLedger = true, true
+		return
+	}
+	// Runs that started before contact rules existed keep their original schedule.
+	if v := workflow.GetVersion(ctx, changeContactRules, workflow.DefaultVersion, 1); v >= 1 {
+		c.opts.ContactRules = true
+	}
+	if v := workflow.GetVersion(ctx, changeLateSendsInWindow, workflow.DefaultVersion, 2); v >= 1 {
+		c.opts.LateSendsInWindow = true
+		c.opts.LateSendsKeepTime = v >= 2
+	}
+	c.stepBounded = workflow.GetVersion(ctx, changeStepBound, workflow.DefaultVersion, 1) >= 1
+	c.asyncLedger = workflow.GetVersion(ctx, changeAsyncLedger, workflow.DefaultVersion, 1) >= 1
+}
+
 var acts *activities.Activities // method values name the activities; never called directly
 
 // historyBound continues as new before the history grows large even if the server has
@@ -78,16 +106,8 @@ func InvoiceCollection(ctx workflow.Context, in CollectionInput) (CollectionResu
 		logger: log.With(workflow.GetLogger(ctx), "invoice_id", in.Invoice.ID),
 		wake:   workflow.NewBufferedChannel(ctx, 1),
 	}
-	// Runs that started before contact rules existed keep their original schedule.
-	if v := workflow.GetVersion(ctx, changeContactRules, workflow.DefaultVersion, 1); v >= 1 {
-		c.opts.ContactRules = true
-	}
-	if v := workflow.GetVersion(ctx, changeLateSendsInWindow, workflow.DefaultVersion, 2); v >= 1 {
-		c.opts.LateSendsInWindow = true
-		c.opts.LateSendsKeepTime = v >= 2
-	}
-	c.stepBounded = workflow.GetVersion(ctx, changeStepBound, workflow.DefaultVersion, 1) >= 1
-	if c.asyncLedger = workflow.GetVersion(ctx, changeAsyncLedger, workflow.DefaultVersion, 1) >= 1; c.asyncLedger {
+	c.resolveVersions(ctx)
+	if c.asyncLedger {
 		c.startLedgerWriter(ctx)
 	}
 	if in.State != nil {
@@ -125,6 +145,8 @@ type collector struct {
 	statusRecorded bool
 	// closing: the run is ending; updates that would re-open it are refused.
 	closing bool
+	// baseline: the run started with changeBaseline, every change at its latest.
+	baseline bool
 	// asyncLedger: ledger writes from handlers go through ledgerQueue (see
 	// ledgerwrites.go).
 	asyncLedger bool
@@ -338,7 +360,7 @@ func (c *collector) reserveContact(ctx workflow.Context, a collection.Action, st
 	if c.pol.Contact == nil || c.pol.Contact.MaxPerCustomerPerDay <= 0 {
 		return true, nil
 	}
-	if workflow.GetVersion(ctx, changeDailyCap, workflow.DefaultVersion, 1) < 1 {
+	if !c.baseline && workflow.GetVersion(ctx, changeDailyCap, workflow.DefaultVersion, 1) < 1 {
 		return true, nil
 	}
 	now := workflow.Now(ctx)
@@ -376,7 +398,7 @@ func (c *collector) reachable(step policy.Step) []policy.Channel {
 // It runs on the provider's task queue, whose rate limit holds across all workers
 // (runs that sent before per-provider queues existed keep sending on TaskQueue).
 func (c *collector) sendOptions(ctx workflow.Context, ch policy.Channel, summary string) workflow.Context {
-	if workflow.GetVersion(ctx, changeProviderQueues, workflow.DefaultVersion, 1) >= 1 {
+	if c.baseline || workflow.GetVersion(ctx, changeProviderQueues, workflow.DefaultVersion, 1) >= 1 {
 		ctx = workflow.WithTaskQueue(ctx, NoticeTaskQueue(ch))
 	}
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
