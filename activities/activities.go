@@ -268,6 +268,7 @@ func (a *Activities) RecordPayment(ctx context.Context, p PaymentRecord) error {
 	inserted, err := a.Ledger.RecordPayment(ctx, ledger.PaymentRecord{
 		InvoiceID: p.InvoiceID, PaymentID: p.PaymentID, Currency: p.Currency, Amount: p.Amount,
 		Applied: p.Applied, Credit: p.Credit, BalanceAfter: p.BalanceAfter, PaidAt: p.PaidAt, AppliedAt: p.AppliedAt,
+		Status: p.Status,
 	})
 	if err != nil {
 		return fmt.Errorf("recording payment %s of invoice %s: %w", p.PaymentID, p.InvoiceID, err)
@@ -283,7 +284,7 @@ func (a *Activities) RecordPayment(ctx context.Context, p PaymentRecord) error {
 func (a *Activities) Escalate(ctx context.Context, e EscalationRequest) error {
 	inserted, err := a.Ledger.RecordEscalation(ctx, ledger.EscalationRecord{
 		InvoiceID: e.InvoiceID, CustomerID: e.CustomerID, Target: string(e.To), Currency: e.Currency,
-		Balance: e.Balance, DueDate: e.DueDate, EscalatedAt: e.At,
+		Balance: e.Balance, DueDate: e.DueDate, EscalatedAt: e.At, SetStatus: e.SetStatus,
 	})
 	if err != nil {
 		return fmt.Errorf("escalating invoice %s to %s: %w", e.InvoiceID, e.To, err)

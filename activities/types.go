@@ -69,6 +69,8 @@ type PaymentRecord struct {
 	BalanceAfter int64     `json:"balance_after_minor"`
 	PaidAt       time.Time `json:"paid_at"`
 	AppliedAt    time.Time `json:"applied_at"`
+	// Status, when set ("paid"), is recorded with the payment in one transaction.
+	Status string `json:"status,omitempty"`
 }
 
 // EscalationRequest hands an invoice off to an agency or to legal.
@@ -80,6 +82,8 @@ type EscalationRequest struct {
 	Balance    int64                   `json:"balance_minor"`
 	DueDate    string                  `json:"due_date"`
 	At         time.Time               `json:"at"`
+	// SetStatus also records the status "escalated", in the same transaction.
+	SetStatus bool `json:"set_status,omitempty"`
 }
 
 // StatusRecord is an invoice status change for the ledger.

@@ -347,7 +347,7 @@ func TestPromptPayersGetTheGentlePolicy(t *testing.T) {
 		require.Equal(t, "paid", body["status"])
 	}
 	waitClosed(t, "E2E-BAND-1")
-	recordHistory(t, "E2E-BAND-1", "baseline-paid-at-once")
+	recordHistory(t, "E2E-BAND-1", "baseline-v2-paid-at-once")
 	eventually(t, 20*time.Second, "the customer's band to be prompt", func() bool {
 		code, c := call(t, http.MethodGet, "/v1/customers/C-PROMPT", nil)
 		return code == http.StatusOK && c["band"] == "prompt"

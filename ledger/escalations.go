@@ -3,6 +3,8 @@ package ledger
 import (
 	"context"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // RecordEscalation queues the invoice's hand-off (status "pending") for the agency
@@ -17,16 +19,27 @@ func (s *Store) RecordEscalation(ctx context.Context, r EscalationRecord) (bool,
 	due, _ := parseDate(op, r.DueDate) // validated above
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	tag, err := s.pool.Exec(ctx, `
-		INSERT INTO escalations (invoice_id, customer_id, target, currency, balance_minor,
-			due_date, escalated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
-		ON CONFLICT (invoice_id) DO NOTHING`,
-		r.InvoiceID, r.CustomerID, r.Target, r.Currency, r.Balance, due, r.EscalatedAt)
+	inserted := false
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO escalations (invoice_id, customer_id, target, currency, balance_minor,
+				due_date, escalated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (invoice_id) DO NOTHING`,
+			r.InvoiceID, r.CustomerID, r.Target, r.Currency, r.Balance, due, r.EscalatedAt)
+		if err != nil {
+			return err
+		}
+		inserted = tag.RowsAffected() == 1
+		if !r.SetStatus {
+			return nil
+		}
+		return setStatusTx(ctx, tx, r.InvoiceID, StatusEscalated, r.Balance, r.EscalatedAt, false)
+	})
 	if err != nil {
 		return false, wrap(op, err)
 	}
-	return tag.RowsAffected() == 1, nil
+	return inserted, nil
 }
 
 // GetEscalation returns the invoice's hand-off, or ErrNotFound.

@@ -76,29 +76,35 @@ func (s *Store) SetInvoiceStatus(ctx context.Context, invoiceID, status string, 
 	case at.IsZero():
 		return invalid(op, "invoice %s: time is zero", invoiceID)
 	}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		return setStatusTx(ctx, tx, invoiceID, status, balance, at, closes)
+	})
+	return wrap(op, err)
+}
+
+// setStatusTx records a status change inside a transaction (see SetInvoiceStatus): an
+// invoice_events row, and the invoice row unless a newer status is stored.
+func setStatusTx(ctx context.Context, tx pgx.Tx, invoiceID, status string, balance int64, at time.Time, closes bool) error {
 	var closedAt *time.Time
 	if closes {
 		closedAt = &at
 	}
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `
-			INSERT INTO invoice_events (invoice_id, status, balance_minor, at)
-			VALUES ($1, $2, $3, $4)
-			ON CONFLICT (invoice_id, status, at) DO NOTHING`,
-			invoiceID, status, balance, at)
-		if err != nil || tag.RowsAffected() == 0 {
-			return err // a repeat: the first application already updated the invoice
-		}
-		_, err = tx.Exec(ctx, `
-			UPDATE invoices
-			SET status = $2, balance_minor = $3, status_at = $4, closed_at = $5, updated_at = now()
-			WHERE invoice_id = $1 AND status_at <= $4`,
-			invoiceID, status, balance, at, closedAt)
-		return err
-	})
-	return wrap(op, err)
+	tag, err := tx.Exec(ctx, `
+		INSERT INTO invoice_events (invoice_id, status, balance_minor, at)
+		VALUES ($1, $2, $3, $4)
+		ON CONFLICT (invoice_id, status, at) DO NOTHING`,
+		invoiceID, status, balance, at)
+	if err != nil || tag.RowsAffected() == 0 {
+		return err // a repeat: the first application already updated the invoice
+	}
+	_, err = tx.Exec(ctx, `
+		UPDATE invoices
+		SET status = $2, balance_minor = $3, status_at = $4, closed_at = $5, updated_at = now()
+		WHERE invoice_id = $1 AND status_at <= $4`,
+		invoiceID, status, balance, at, closedAt)
+	return err
 }
 
 // GetInvoice returns the stored invoice, or ErrNotFound.

@@ -18,6 +18,9 @@ func (s *Store) RecordPayment(ctx context.Context, r PaymentRecord) (bool, error
 	if err := validatePayment(op, r); err != nil {
 		return false, err
 	}
+	if _, ok := invoiceStatuses[r.Status]; r.Status != "" && !ok {
+		return false, invalid(op, "invoice %s: unknown status %q", r.InvoiceID, r.Status)
+	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
 	inserted := false
@@ -41,7 +44,10 @@ func (s *Store) RecordPayment(ctx context.Context, r PaymentRecord) (bool, error
 				- COALESCE((SELECT sum(p.applied_minor) FROM payments p WHERE p.invoice_id = i.invoice_id), 0)),
 				updated_at = now()
 			WHERE i.invoice_id = $1`, r.InvoiceID)
-		return err
+		if err != nil || r.Status == "" {
+			return err
+		}
+		return setStatusTx(ctx, tx, r.InvoiceID, r.Status, r.BalanceAfter, r.AppliedAt, invoiceStatuses[r.Status])
 	})
 	if err != nil {
 		return false, wrap(op, err)

@@ -132,3 +132,36 @@ func TestRecordPaymentKeepsInvoiceBalance(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int64(0), inv.Balance)
 }
+
+func TestRecordPaymentAndEscalationRecordTheirStatus(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	id := issue(t)
+	at := t0.Add(3 * time.Hour)
+	_, err := testStore.RecordEscalation(ctx, EscalationRecord{
+		InvoiceID: id, CustomerID: "cust-" + id, Target: TargetAgency, Currency: "EUR",
+		Balance: 12_345, DueDate: "2026-03-31", EscalatedAt: at, SetStatus: true,
+	})
+	require.NoError(t, err)
+	inv, err := testStore.GetInvoice(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, StatusEscalated, inv.Status)
+	require.Nil(t, inv.ClosedAt)
+
+	_, err = testStore.RecordPayment(ctx, PaymentRecord{
+		InvoiceID: id, PaymentID: "all", Currency: "EUR", Amount: 12_345, Applied: 12_345,
+		BalanceAfter: 0, PaidAt: at.Add(time.Hour), AppliedAt: at.Add(time.Hour), Status: StatusPaid,
+	})
+	require.NoError(t, err)
+	inv, err = testStore.GetInvoice(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, StatusPaid, inv.Status)
+	require.NotNil(t, inv.ClosedAt)
+	require.EqualValues(t, 0, inv.Balance)
+
+	_, err = testStore.RecordPayment(ctx, PaymentRecord{
+		InvoiceID: id, PaymentID: "bad", Currency: "EUR", Amount: 1, Applied: 0, Credit: 1,
+		PaidAt: at, AppliedAt: at, Status: "done",
+	})
+	require.ErrorIs(t, err, ErrInvalid)
+}

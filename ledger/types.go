@@ -170,6 +170,9 @@ type PaymentRecord struct {
 	BalanceAfter int64
 	PaidAt       time.Time
 	AppliedAt    time.Time
+	// Status, when set ("paid"), is the status the payment leaves the invoice in; it
+	// is recorded in the same transaction, at AppliedAt (see SetInvoiceStatus).
+	Status string
 }
 
 // EscalationRecord hands an invoice off to a collection agency or legal.
@@ -181,6 +184,9 @@ type EscalationRecord struct {
 	Balance     int64
 	DueDate     string // YYYY-MM-DD
 	EscalatedAt time.Time
+	// SetStatus also records the status "escalated" at EscalatedAt, in the same
+	// transaction.
+	SetStatus bool
 }
 
 // Escalation is a stored hand-off.

@@ -56,7 +56,9 @@ const (
 	changeAsyncLedger = "async-ledger"
 )
 
-// changeBaseline (v1) stands for every change above at its latest version. A run that
+// changeBaseline (v1) stands for every change above at its latest version; v2 also
+// folds the status write into the payment's and the hand-off's ledger writes (one
+// activity fewer when an invoice is paid or escalated). A run that
 // starts on this code records this one marker instead of one per change (each marker
 // also costs a TemporalChangeVersion upsert: two history events and an Action); runs
 // that started earlier have no such marker, replay it as DefaultVersion and keep
@@ -66,8 +68,8 @@ const changeBaseline = "baseline-2026-11"
 
 // resolveVersions decides which behaviour this run follows (see changeBaseline).
 func (c *collector) resolveVersions(ctx workflow.Context) {
-	if workflow.GetVersion(ctx, changeBaseline, workflow.DefaultVersion, 1) >= 1 {
-		c.baseline = true
+	if v := workflow.GetVersion(ctx, changeBaseline, workflow.DefaultVersion, 2); v >= 1 {
+		c.baseline, c.foldStatus = true, v >= 2
 		c.opts = collection.Options{ContactRules: true, LateSendsInWindow: true, LateSendsKeepTime: true}
 		c.stepBounded, c.asyncLedger = true, true
 		return
@@ -145,8 +147,9 @@ type collector struct {
 	statusRecorded bool
 	// closing: the run is ending; updates that would re-open it are refused.
 	closing bool
-	// baseline: the run started with changeBaseline, every change at its latest.
-	baseline bool
+	// baseline: the run started with changeBaseline, every change at its latest;
+	// foldStatus: its v2, where the payment and hand-off writes record the status.
+	baseline, foldStatus bool
 	// asyncLedger: ledger writes from handlers go through ledgerQueue (see
 	// ledgerwrites.go).
 	asyncLedger bool
@@ -455,6 +458,7 @@ func (c *collector) escalate(ctx workflow.Context, a collection.Action) error {
 	req := activities.EscalationRequest{
 		InvoiceID: c.inv.ID, CustomerID: c.inv.Customer.ID, To: esc.To, Currency: c.inv.Currency,
 		Balance: c.st.Balance, DueDate: c.inv.DueDate.String(), At: a.At,
+		SetStatus: c.foldStatus, // the hand-off records "escalated" itself (older runs write it apart)
 	}
 	actx := c.ledgerOptions(ctx, "escalate to "+string(esc.To))
 	if err := workflow.ExecuteActivity(actx, acts.Escalate, req).Get(ctx, nil); err != nil {
@@ -462,6 +466,9 @@ func (c *collector) escalate(ctx workflow.Context, a collection.Action) error {
 	}
 	c.st.Escalation = &collection.Escalation{To: esc.To, At: a.At, Balance: c.st.Balance}
 	c.st.DeriveStatus()
+	if c.foldStatus {
+		return nil
+	}
 	return c.recordStatus(ctx)
 }
 

@@ -80,6 +80,11 @@ func (c *collector) applyPayment(ctx workflow.Context, p PaymentInput) (PaymentR
 		InvoiceID: c.inv.ID, PaymentID: p.PaymentID, Currency: c.inv.Currency, Amount: p.Amount,
 		Applied: out.Applied, Credit: out.Credit, BalanceAfter: c.st.Balance, PaidAt: paidAt.UTC(), AppliedAt: now,
 	}
+	if out.Paid && c.foldStatus {
+		// The payment's ledger write records "paid" too: no separate status write at the
+		// end of the run (older runs keep theirs).
+		rec.Status, c.statusRecorded = string(collection.StatusPaid), true
+	}
 	c.wake.SendAsync(true)
 	if len(charges) > 0 {
 		if err := c.recordEvents(ctx, charges, nil); err != nil {
