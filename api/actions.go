@@ -136,12 +136,16 @@ type built struct {
 
 func (s *Server) actionRoutes(mux *http.ServeMux) {
 	for path, a := range map[string]action{
-		"dispute":            {"dispute", auth.ScopeOperator, workflows.UpdateDispute, s.buildDispute},
-		"dispute/resolve":    {"dispute.resolve", auth.ScopeOperator, workflows.UpdateResolveDispute, s.buildResolve},
-		"promise":            {"promise", auth.ScopeOperator, workflows.UpdatePromise, s.buildPromise},
-		"plan":               {"plan", auth.ScopeOperator, workflows.UpdatePlan, s.buildPlan},
-		"pause":              {"pause", auth.ScopeOperator, workflows.UpdatePause, s.buildPause},
-		"resume":             {"resume", auth.ScopeOperator, workflows.UpdateResume, buildReason(false)},
+		"dispute":         {"dispute", auth.ScopeOperator, workflows.UpdateDispute, s.buildDispute},
+		"dispute/resolve": {"dispute.resolve", auth.ScopeOperator, workflows.UpdateResolveDispute, s.buildResolve},
+		"promise":         {"promise", auth.ScopeOperator, workflows.UpdatePromise, s.buildPromise},
+		"plan":            {"plan", auth.ScopeOperator, workflows.UpdatePlan, s.buildPlan},
+		"pause":           {"pause", auth.ScopeOperator, workflows.UpdatePause, s.buildPause},
+		"resume":          {"resume", auth.ScopeOperator, workflows.UpdateResume, buildReason(false)},
+		// Whatever awaits approval: a reminder step or the escalation. The escalation/
+		// routes are the older names of the same two actions.
+		"approval/approve":   {"approval.approve", auth.ScopeOperator, workflows.UpdateApprove, buildReason(false)},
+		"approval/reject":    {"approval.reject", auth.ScopeOperator, workflows.UpdateReject, buildReason(false)},
 		"escalation/approve": {"escalation.approve", auth.ScopeOperator, workflows.UpdateApprove, buildReason(false)},
 		"escalation/reject":  {"escalation.reject", auth.ScopeOperator, workflows.UpdateReject, buildReason(false)},
 		"write-off":          {"write-off", auth.ScopeOperator, workflows.UpdateWriteOff, buildReason(true)},

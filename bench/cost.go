@@ -225,6 +225,11 @@ func runCosts(ctx context.Context, s *stack) []Cost {
 		if err := s.issue(ctx, inv[0].request(policyFlow, time.Now())); err != nil {
 			return err
 		}
+		// Pay once the workflow sleeps on its first timer, as a real invoice does: a
+		// payment that races the first task would skip the timer and flatter the count.
+		if err := waitIdleAfter(ctx, s.client, workflows.WorkflowID(inv[0].ID), "", 0); err != nil {
+			return err
+		}
 		if _, err := s.pay(ctx, inv[0].ID, "pay-"+inv[0].ID, inv[0].Amount); err != nil {
 			return err
 		}
@@ -233,7 +238,14 @@ func runCosts(ctx context.Context, s *stack) []Cost {
 	run(1, ScenarioRemindedPaid, func(ctx context.Context) error {
 		paid := make(chan error, 1)
 		s.sends.await("twilio:"+inv[1].Customer.Phone, func(time.Time) {
-			go func() { _, err := s.pay(ctx, inv[1].ID, "pay-"+inv[1].ID, inv[1].Amount); paid <- err }()
+			go func() {
+				// As above: pay while it sleeps towards the escalation, after both sends.
+				err := waitIdleAfter(ctx, s.client, workflows.WorkflowID(inv[1].ID), "SendNotice", 2)
+				if err == nil {
+					_, err = s.pay(ctx, inv[1].ID, "pay-"+inv[1].ID, inv[1].Amount)
+				}
+				paid <- err
+			}()
 		})
 		if err := s.issue(ctx, inv[1].request(policyFlow, time.Now())); err != nil {
 			return err
@@ -252,7 +264,7 @@ func runCosts(ctx context.Context, s *stack) []Cost {
 		if err := s.issue(ctx, inv[2].request(policyEscalate, time.Now())); err != nil {
 			return err
 		}
-		return waitIdleAfter(ctx, s.client, workflows.WorkflowID(inv[2].ID), "Escalate")
+		return waitIdleAfter(ctx, s.client, workflows.WorkflowID(inv[2].ID), "Escalate", 1)
 	})
 	wg.Wait()
 	return out
@@ -261,7 +273,9 @@ func runCosts(ctx context.Context, s *stack) []Cost {
 // waitIdleAfter waits until the workflow ran the named activity and then went idle:
 // its last event is a completed workflow task, every activity scheduled completed and
 // every timer started is done.
-func waitIdleAfter(ctx context.Context, c client.Client, workflowID, activity string) error {
+// waitIdleAfter waits until the workflow has scheduled activity at least n times (any
+// n when activity is empty) and sleeps: no activity or workflow task pending.
+func waitIdleAfter(ctx context.Context, c client.Client, workflowID, activity string, n int) error {
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -269,7 +283,7 @@ func waitIdleAfter(ctx context.Context, c client.Client, workflowID, activity st
 		if err != nil {
 			return err
 		}
-		if idleAfter(events, activity) {
+		if idleAfter(events, activity, n) {
 			return nil
 		}
 		select {
@@ -280,14 +294,16 @@ func waitIdleAfter(ctx context.Context, c client.Client, workflowID, activity st
 	}
 }
 
-func idleAfter(events []*historypb.HistoryEvent, activity string) bool {
-	seen := false
+func idleAfter(events []*historypb.HistoryEvent, activity string, n int) bool {
+	seen := 0
 	open, lastDone, lastTask, pendingTask := 0, -1, -1, false
 	for i, e := range events {
 		switch e.GetEventType() {
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
 			open++
-			seen = seen || e.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName() == activity
+			if e.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName() == activity {
+				seen++
+			}
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, enumspb.EVENT_TYPE_ACTIVITY_TASK_FAILED,
 			enumspb.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT, enumspb.EVENT_TYPE_ACTIVITY_TASK_CANCELED:
 			open--
@@ -300,5 +316,5 @@ func idleAfter(events []*historypb.HistoryEvent, activity string) bool {
 	}
 	// Commands (upserts, timers) follow the last completed task; the workflow is idle
 	// when no activity or task is pending and a task ran after the last activity.
-	return seen && open == 0 && !pendingTask && lastTask > lastDone
+	return (activity == "" || seen >= n) && open == 0 && !pendingTask && lastTask > lastDone
 }

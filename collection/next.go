@@ -29,8 +29,8 @@ const (
 	// ActionInstallmentDue: installment Installment's grace has passed unpaid; the
 	// plan breaks.
 	ActionInstallmentDue ActionKind = "installment_due"
-	// ActionApprovalTimeout: nobody decided the escalation in time; the policy's
-	// default decision applies.
+	// ActionApprovalTimeout: nobody decided the escalation (or the reminder step) in
+	// time; the policy's default decision applies.
 	ActionApprovalTimeout ActionKind = "approval_timeout"
 	// ActionFallback: re-send step Step on Channel after a delivery failure.
 	ActionFallback ActionKind = "fallback"
@@ -55,6 +55,9 @@ type Action struct {
 	// MoveReason says why. Zero when the reminder was not moved.
 	MovedFrom  time.Time `json:"-"`
 	MoveReason string    `json:"-"`
+	// Awaiting names the reminder step of an ActionApprovalTimeout; empty: the
+	// escalation.
+	Awaiting string `json:"-"`
 }
 
 // Options select behaviour that changed over time, so a workflow that started before
@@ -223,7 +226,7 @@ func nextOnHold(p *policy.Policy, inv *Invoice, s *State) Action {
 	case s.Dispute != nil:
 		return Action{Kind: ActionNone} // only the resolution moves it on
 	case s.Approval != nil:
-		return Action{Kind: ActionApprovalTimeout, At: s.Approval.Deadline}
+		return Action{Kind: ActionApprovalTimeout, At: s.Approval.Deadline, Awaiting: s.Approval.Step}
 	case s.Escalation != nil:
 		return Action{Kind: ActionNone}
 	case s.Pause != nil:
@@ -269,6 +272,9 @@ func Describe(p *policy.Policy, inv *Invoice, a Action) string {
 	case ActionInstallmentDue:
 		return fmt.Sprintf("installment %d must be paid by %s", a.Installment+1, when)
 	case ActionApprovalTimeout:
+		if a.Awaiting != "" {
+			return fmt.Sprintf("approval of reminder %s times out at %s", a.Awaiting, when)
+		}
 		return fmt.Sprintf("escalation approval times out at %s", when)
 	case ActionCharge:
 		return fmt.Sprintf("late fee charged at %s", when)

@@ -97,7 +97,7 @@ type State struct {
 	// StepsDone counts the policy steps already handled (sent, failed or skipped), in
 	// policy order.
 	StepsDone  int         `json:"steps_done"`
-	Skipped    []string    `json:"skipped,omitempty"` // steps skipped because a later one was already due
+	Skipped    []string    `json:"skipped,omitempty"` // steps not sent: a later one was already due, or an approval was refused
 	Notices    []Notice    `json:"notices"`
 	Payments   []Payment   `json:"payments"`
 	Escalation *Escalation `json:"escalation,omitempty"`
@@ -118,6 +118,8 @@ type State struct {
 	// hand-off; EscalationRejected: the invoice stays with dunning, never handed off.
 	EscalationApproved bool `json:"escalation_approved,omitempty"`
 	EscalationRejected bool `json:"escalation_rejected,omitempty"`
+	// ApprovedSteps names the reminder steps that needed approval and got it.
+	ApprovedSteps []string `json:"approved_steps,omitempty"`
 	// OptedOut lists the channels the customer's address opted out of.
 	OptedOut []policy.Channel `json:"opted_out,omitempty"`
 	// Adjustments are refunds, chargebacks, adjustments, credit notes, voids and

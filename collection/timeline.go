@@ -101,7 +101,12 @@ func BuildTimeline(p *policy.Policy, inv *Invoice) Timeline {
 				status = NoticeUndeliverable
 				ev.Note = "undeliverable: the customer has no address for " + channelList(st.Channels)
 			} else if st.Approval {
-				ev.Note = "waits for a person's approval"
+				_, def := st.ApprovalRules()
+				timeout := policy.Offset{Days: 2, InDays: true} // policy.DefaultStepApprovalTimeout
+				if !st.ApprovalTimeout.IsZero() {
+					timeout = st.ApprovalTimeout
+				}
+				ev.Note = fmt.Sprintf("waits up to %s for approval, then %ss", timeout, def)
 			}
 			tl.add(p, inv, ev)
 			s.Skipped = append(s.Skipped, a.Skip...)

@@ -30,7 +30,9 @@ type View struct {
 	Payments     []PaymentView   `json:"payments"`
 	Escalation   *EscalationView `json:"escalation"`
 	SkippedSteps []string        `json:"skipped_steps,omitempty"`
-	ClosedAt     *time.Time      `json:"closed_at,omitempty"`
+	// ApprovedSteps are the reminder steps that needed a person's approval and got it.
+	ApprovedSteps []string   `json:"approved_steps,omitempty"`
+	ClosedAt      *time.Time `json:"closed_at,omitempty"`
 	// OriginalAmount is the amount issued; AmountDue includes adjustments and credit
 	// notes.
 	OriginalAmount string `json:"original_amount"`
@@ -96,6 +98,7 @@ func NewView(p *policy.Policy, inv *Invoice, s *State, next Action) View {
 		Payments:     make([]PaymentView, 0, len(s.Payments)),
 		SkippedSteps: s.Skipped,
 	}
+	v.ApprovedSteps = s.ApprovedSteps
 	v.OriginalAmount = money.Format(inv.AmountDue, cur)
 	v.Interest, v.Discount = money.Format(s.Interest, cur), money.Format(s.Discount, cur)
 	v.Dispute, v.Promise, v.Plan, v.Pause, v.Approval = s.Dispute, s.Promise, s.Plan, s.Pause, s.Approval

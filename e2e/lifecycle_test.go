@@ -389,3 +389,47 @@ func TestReminderWaitsForTheContactWindow(t *testing.T) {
 	sleepUntil(now.Add(5 * time.Second))
 	require.Empty(t, outboxFor(id), "nothing sent outside the window")
 }
+
+func TestReminderStepsWaitForApproval(t *testing.T) {
+	t.Parallel()
+	id := "E2E-STEP-APPROVAL"
+	issueNow(t, id, "e2e-step-approval")
+	awaiting := func(step string) func() bool {
+		return func() bool {
+			st := state(t, id)
+			ap, _ := st["approval"].(map[string]any)
+			return st["status"] == "awaiting_approval" && ap != nil && ap["step"] == step
+		}
+	}
+	eventually(t, 30*time.Second, "the first reminder awaiting approval", awaiting("first"))
+	require.Empty(t, outboxFor(id), "nothing goes out before a person approves")
+
+	code, body := call(t, http.MethodPost, "/v1/invoices/"+id+"/approval/approve", map[string]any{"reason": "customer is unresponsive"})
+	require.Equal(t, http.StatusOK, code, body)
+	eventually(t, 30*time.Second, "the approved reminder in the outbox", func() bool { return len(outboxFor(id)) == 1 })
+
+	// The second step waits too; nobody decides, and its default rejects it.
+	eventually(t, 30*time.Second, "the second reminder awaiting approval", awaiting("second"))
+	eventually(t, 30*time.Second, "the third reminder", func() bool { return len(outboxFor(id)) == 2 })
+	st := state(t, id)
+	require.Contains(t, st["skipped_steps"], "second")
+	var sent []string
+	for _, n := range st["notices"].([]any) {
+		sent = append(sent, n.(map[string]any)["step"].(string))
+	}
+	require.Equal(t, []string{"first", "third"}, sent)
+	requireEventKinds(t, id, []string{"approval_requested", "approved", "approval_requested", "rejected"})
+
+	audit, err := env.ledger.ListAudit(context.Background(), id)
+	require.NoError(t, err)
+	var actions []string
+	for _, e := range audit {
+		actions = append(actions, e.Action+":"+e.Outcome)
+	}
+	require.Contains(t, actions, "invoice.approval.approve:applied")
+
+	code, body = pay(t, id, "step-approval-paid", "1250.00")
+	require.Equal(t, http.StatusOK, code, body)
+	waitClosed(t, id)
+	recordHistory(t, id, "step-approval-approved-rejected-paid")
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -243,4 +244,38 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("parsed policy does not validate: %v", err)
 		}
 	})
+}
+
+func TestStepApprovalAndVersionValidation(t *testing.T) {
+	cases := []struct{ src, want string }{
+		{"id: x\nversion: 1.5\nsteps:\n  - {name: a, offset: +1d, channels: [email], template: t}\n", "line 2: version: must be a positive integer"},
+		{"id: x\nversion: 2\nsteps:\n  - {name: a, offset: +1d, channels: [email], template: t, approval: true}\n", ""},
+		{"id: x\nversion: 2\nsteps:\n  - {name: a, offset: +1d, channels: [email], template: t, approval: true, approval_timeout: 4h, approval_default: approve}\n", ""},
+		{"id: x\nversion: 2\nsteps:\n  - {name: a, offset: +1d, channels: [email], template: t, approval: true, approval_timeout: -1d}\n", "line 4: steps[0].approval_timeout: must be a positive duration"},
+		{"id: x\nversion: 2\nsteps:\n  - {name: a, offset: +1d, channels: [email], template: t, approval_timeout: 1d}\n", "steps[0].approval_timeout: applies only to a step with approval: true"},
+		{"id: x\nversion: 2\nsteps:\n  - {name: a, offset: +1d, channels: [email], template: t, approval: true, approval_default: maybe}\n", `steps[0].approval_default: must be "approve" or "reject"`},
+		{"id: x\nversion: 2\nsteps:\n  - {name: a, offset: +1d, channels: [email], template: t, approval_default: approve}\n", "steps[0].approval_default: applies only to a step with approval: true"},
+	}
+	for _, c := range cases {
+		p, err := Parse("p.yaml", []byte(c.src))
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%q: unexpected error %v", c.src, err)
+		case c.want != "" && err == nil:
+			t.Errorf("%q: no error (version %d), want %q", c.src, p.Version, c.want)
+		case c.want != "" && !strings.Contains(err.Error(), c.want):
+			t.Errorf("%q:\n got %v\nwant %q", c.src, err, c.want)
+		}
+	}
+	p, err := Parse("p.yaml", []byte(cases[2].src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if timeout, def := p.Steps[0].ApprovalRules(); timeout != 4*time.Hour || def != DecisionApprove {
+		t.Errorf("ApprovalRules = %s, %s; want 4h, approve", timeout, def)
+	}
+	p, _ = Parse("p.yaml", []byte(cases[1].src))
+	if timeout, def := p.Steps[0].ApprovalRules(); timeout != DefaultStepApprovalTimeout || def != DecisionReject {
+		t.Errorf("default ApprovalRules = %s, %s; want 48h, reject", timeout, def)
+	}
 }

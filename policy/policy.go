@@ -101,8 +101,30 @@ type Step struct {
 	Channels []Channel `yaml:"channels" json:"channels"`
 	// Template names the message text.
 	Template string `yaml:"template" json:"template"`
-	// Approval: a person must approve this reminder before it goes out.
-	Approval bool `yaml:"approval,omitempty" json:"approval,omitempty"`
+	// Approval: a person must approve this reminder before it goes out. The invoice
+	// waits in awaiting_approval for up to ApprovalTimeout ("2d" when unset), then
+	// ApprovalDefault applies: "reject" (the default: the reminder is not sent and
+	// dunning goes on) or "approve".
+	Approval        bool   `yaml:"approval,omitempty" json:"approval,omitempty"`
+	ApprovalTimeout Offset `yaml:"approval_timeout,omitempty" json:"approval_timeout,omitzero"`
+	ApprovalDefault string `yaml:"approval_default,omitempty" json:"approval_default,omitempty"`
+}
+
+// DefaultStepApprovalTimeout is how long a reminder step with approval: true waits
+// for a decision when the policy does not say.
+const DefaultStepApprovalTimeout = 48 * time.Hour
+
+// ApprovalRules returns how long the step waits for a person's decision and the
+// decision taken when nobody decides in time.
+func (s Step) ApprovalRules() (timeout time.Duration, decision string) {
+	timeout, decision = DefaultStepApprovalTimeout, DecisionReject
+	if !s.ApprovalTimeout.isZero() {
+		timeout = s.ApprovalTimeout.Duration()
+	}
+	if s.ApprovalDefault != "" {
+		decision = s.ApprovalDefault
+	}
+	return timeout, decision
 }
 
 // Escalation hands an unpaid invoice to a collection agency or to legal.
@@ -325,6 +347,17 @@ func (p *Policy) Validate() error {
 		if strings.TrimSpace(s.Template) == "" {
 			add(f+".template", "is required")
 		}
+		if s.ApprovalTimeout.isNegative() {
+			add(f+".approval_timeout", "must be a positive duration like \"2d\"")
+		} else if !s.Approval && !s.ApprovalTimeout.isZero() {
+			add(f+".approval_timeout", "applies only to a step with approval: true")
+		}
+		switch {
+		case s.ApprovalDefault != "" && s.ApprovalDefault != DecisionApprove && s.ApprovalDefault != DecisionReject:
+			add(f+".approval_default", "must be %q or %q", DecisionApprove, DecisionReject)
+		case !s.Approval && s.ApprovalDefault != "":
+			add(f+".approval_default", "applies only to a step with approval: true")
+		}
 		if i > 0 && s.Offset.approx() <= p.Steps[i-1].Offset.approx() {
 			add(f+".offset", "%s must come after the previous step's %s", s.Offset, p.Steps[i-1].Offset)
 		}
@@ -390,6 +423,9 @@ func Parse(source string, data []byte) (*Policy, error) {
 	if err := dec.Decode(&p); err != nil {
 		return nil, withSemanticErrors(decodeError(source, &root, err), &root, &p)
 	}
+	if err := wholeVersion(source, &root); err != nil {
+		return nil, err
+	}
 	var extra yaml.Node
 	if dec.Decode(&extra) != io.EOF {
 		return nil, &ValidationError{Source: source, Fields: []FieldError{{Field: "(file)", Problem: "must hold one YAML document; found a second one (---)", Line: extra.Line}}}
@@ -406,6 +442,18 @@ func Parse(source string, data []byte) (*Policy, error) {
 		return nil, err
 	}
 	return &p, nil
+}
+
+// wholeVersion refuses a fractional version ("1.5"), which the YAML decoder would
+// otherwise truncate to an integer without a word.
+func wholeVersion(source string, root *yaml.Node) error {
+	if len(root.Content) == 0 {
+		return nil
+	}
+	if _, v := mappingEntry(root.Content[0], "version"); v != nil && v.Tag != "!!int" {
+		return &ValidationError{Source: source, Fields: []FieldError{{Field: "version", Problem: "must be a positive integer", Line: v.Line}}}
+	}
+	return nil
 }
 
 // LineOf finds the line of a field path in a parsed YAML document, for errors found

@@ -51,7 +51,7 @@ var actionUsage = map[string]string{
 // actionPath maps each command to its route under /v1/invoices/{id}/.
 var actionPath = map[string]string{
 	"dispute": "dispute", "resolve-dispute": "dispute/resolve", "promise": "promise", "plan": "plan",
-	"pause": "pause", "resume": "resume", "approve": "escalation/approve", "reject": "escalation/reject",
+	"pause": "pause", "resume": "resume", "approve": "approval/approve", "reject": "approval/reject",
 	"cancel": "cancel", "write-off": "write-off", "refund": "refunds", "adjust": "adjustments",
 	"change-policy": "policy", "due-date": "due-date",
 }

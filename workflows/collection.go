@@ -58,7 +58,9 @@ const (
 
 // changeBaseline (v1) stands for every change above at its latest version; v2 also
 // folds the status write into the payment's and the hand-off's ledger writes (one
-// activity fewer when an invoice is paid or escalated). A run that
+// activity fewer when an invoice is paid or escalated); v3 also makes a reminder step
+// with approval: true wait for a person's decision (before it, such a step was sent
+// like any other). A run that
 // starts on this code records this one marker instead of one per change (each marker
 // also costs a TemporalChangeVersion upsert: two history events and an Action); runs
 // that started earlier have no such marker, replay it as DefaultVersion and keep
@@ -68,8 +70,8 @@ const changeBaseline = "baseline-2026-11"
 
 // resolveVersions decides which behaviour this run follows (see changeBaseline).
 func (c *collector) resolveVersions(ctx workflow.Context) {
-	if v := workflow.GetVersion(ctx, changeBaseline, workflow.DefaultVersion, 2); v >= 1 {
-		c.baseline, c.foldStatus = true, v >= 2
+	if v := workflow.GetVersion(ctx, changeBaseline, workflow.DefaultVersion, 3); v >= 1 {
+		c.baseline, c.foldStatus, c.stepApproval = true, v >= 2, v >= 3
 		c.opts = collection.Options{ContactRules: true, LateSendsInWindow: true, LateSendsKeepTime: true}
 		c.stepBounded, c.asyncLedger = true, true
 		return
@@ -150,6 +152,8 @@ type collector struct {
 	// baseline: the run started with changeBaseline, every change at its latest;
 	// foldStatus: its v2, where the payment and hand-off writes record the status.
 	baseline, foldStatus bool
+	// stepApproval: its v3, where reminder steps with approval: true wait for one.
+	stepApproval bool
 	// asyncLedger: ledger writes from handlers go through ledgerQueue (see
 	// ledgerwrites.go).
 	asyncLedger bool
@@ -279,6 +283,11 @@ func (c *collector) perform(ctx workflow.Context, a collection.Action) error {
 		c.st.DeriveStatus()
 		return c.recordStatus(ctx)
 	case collection.ActionRemind:
+		if st := c.pol.Steps[a.Step]; c.stepApproval && st.Approval && !c.st.StepApproved(st.Name) {
+			_, def := st.ApprovalRules()
+			e := c.st.RequestStepApproval(&c.pol, a, workflow.Now(ctx))
+			return c.recordEvents(ctx, []collection.Event{e}, map[string]any{"step": st.Name, "default": def})
+		}
 		return c.remind(ctx, a)
 	case collection.ActionEscalate:
 		if ap := c.pol.Escalation.Approval; ap != nil && ap.Required && !c.st.EscalationApproved {
@@ -587,6 +596,9 @@ func (c *collector) holdDetails() string {
 			out += fmt.Sprintf(" To be resolved by %s.", d.ResolveBy)
 		}
 		return out
+	case st.Approval != nil && st.Approval.Step != "":
+		return fmt.Sprintf("**Awaiting approval** of reminder %s: an operator (`operator` scope) must approve or reject by %s; then the policy's default, %s, applies.",
+			st.Approval.Step, when(st.Approval.Deadline), st.Approval.Default)
 	case st.Approval != nil:
 		return fmt.Sprintf("**Awaiting approval** of the escalation to %s: an operator (`operator` scope) must approve or reject by %s; then the policy's default, %s, applies.",
 			c.pol.Escalation.To, when(st.Approval.Deadline), st.Approval.Default)

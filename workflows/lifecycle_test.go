@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -605,4 +606,72 @@ func (s *collectionSuite) TestOptInRestoresTheChannel() {
 		}
 	}
 	s.Equal(1, sms, "after START the Dec 8 reminder goes by SMS again")
+}
+
+// stepApprovalInput is the standard policy with the Dec 8 SMS reminder (overdue-7)
+// needing a person's approval.
+func (s *collectionSuite) stepApprovalInput(def string) CollectionInput {
+	in := s.input("standard")
+	in.Policy.Escalation = nil
+	steps := slices.Clone(in.Policy.Steps)
+	steps[2].Approval, steps[2].ApprovalDefault = true, def
+	in.Policy.Steps = steps
+	return in
+}
+
+func (s *collectionSuite) TestStepApprovalTimeoutRejectsByDefault() {
+	// overdue-7 falls due Dec 8 10:00 New York (37d 5h after the start).
+	s.queryState(37*day+6*time.Hour, func(v collection.View) {
+		s.Equal(collection.StatusAwaitingApproval, v.Status)
+		s.Require().NotNil(v.Approval)
+		s.Equal("overdue-7", v.Approval.Step)
+		s.Equal(policy.DecisionReject, v.Approval.Default)
+		s.Equal(collection.ActionApprovalTimeout, v.NextAction.Kind)
+		s.Equal(time.Date(2026, 12, 10, 15, 0, 0, 0, time.UTC), v.NextAction.At.UTC(), "two days by default")
+		s.Equal([]string{"due-soon", "overdue-1"}, s.sentSteps(), "nothing goes out while it waits")
+	})
+	s.queryState(40*day, func(v collection.View) {
+		s.Equal(collection.StatusOverdue, v.Status)
+		s.Contains(v.SkippedSteps, "overdue-7")
+	})
+	s.pay(50*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.env.ExecuteWorkflow(InvoiceCollection, s.stepApprovalInput(""))
+
+	s.Equal(collection.StatusPaid, s.result().Status)
+	s.Equal([]string{"due-soon", "overdue-1", "overdue-14"}, s.sentSteps(), "the rejected step is never sent; dunning goes on")
+	s.Equal([]string{"approval_requested", "rejected"}, s.eventKinds())
+	s.Equal("system", s.events[1].Actor)
+}
+
+func (s *collectionSuite) TestApprovedStepGoesOutInTheContactWindow() {
+	// Approved on Dec 9 at 04:00 New York: the reminder waits for 08:00.
+	s.update(37*day+18*time.Hour, UpdateApprove, ReasonInput{Reason: "customer ignored two emails", By: "key:lead"}, s.expect(collection.StatusOverdue))
+	s.update(37*day+19*time.Hour, UpdateReject, ReasonInput{}, s.rejected(ErrTypeConflict))
+	s.pay(50*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.env.ExecuteWorkflow(InvoiceCollection, s.stepApprovalInput(policy.DecisionReject))
+
+	s.Equal(collection.StatusPaid, s.result().Status)
+	s.Equal([]string{"due-soon", "overdue-1", "overdue-7", "overdue-14"}, s.sentSteps())
+	s.Equal(time.Date(2026, 12, 9, 13, 0, 0, 0, time.UTC), s.sends[2].at.UTC(), "08:00 in New York")
+	s.Equal([]string{"approval_requested", "approved"}, s.eventKinds())
+	s.Equal("key:lead", s.events[1].Actor)
+}
+
+func (s *collectionSuite) TestRejectedStepIsSkipped() {
+	s.update(38*day, UpdateReject, ReasonInput{Reason: "in talks with the customer", By: "key:lead"}, s.expect(collection.StatusOverdue))
+	s.pay(50*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.env.ExecuteWorkflow(InvoiceCollection, s.stepApprovalInput(policy.DecisionApprove))
+
+	s.Equal(collection.StatusPaid, s.result().Status)
+	s.Equal([]string{"due-soon", "overdue-1", "overdue-14"}, s.sentSteps())
+}
+
+func (s *collectionSuite) TestStepApprovalTimeoutCanApprove() {
+	s.pay(50*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.env.ExecuteWorkflow(InvoiceCollection, s.stepApprovalInput(policy.DecisionApprove))
+
+	s.Equal(collection.StatusPaid, s.result().Status)
+	s.Equal([]string{"due-soon", "overdue-1", "overdue-7", "overdue-14"}, s.sentSteps())
+	s.Equal(time.Date(2026, 12, 10, 15, 0, 0, 0, time.UTC), s.sends[2].at.UTC(), "sent when the two days ran out")
+	s.Equal([]string{"approval_requested", "approved"}, s.eventKinds())
 }
