@@ -3,14 +3,23 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -93,14 +102,39 @@ func (s *syncBuffer) String() string {
 
 // fakeTemporal stands in for the Temporal client: starts are remembered (a second
 // start of the same workflow is "already started"), queries answer a minimal state
-// for started invoices and NotFound otherwise, and payment updates dedupe by payment
-// id. Any other method panics (nil embedded interface), which the API turns into 500.
+// for started invoices and NotFound otherwise, payment updates dedupe by payment id,
+// and the operator actions' updates (refund, dispute, cancel, ...) are accepted as if
+// the workflow's state allowed them. An update is refused (InvalidArgument, which the
+// API answers 500) if the workflow has no such update or its argument is not of the
+// type the workflow's handler takes. Any other method panics (nil embedded
+// interface), which the API turns into 500.
 type fakeTemporal struct {
 	client.Client
 	mu       sync.Mutex
 	started  map[string]bool
 	payments map[string]bool
 	starts   int
+	updates  []string // the names of the updates sent, in order
+}
+
+// updateArgs is the argument type of each update the workflow registers
+// (workflows/handlers.go, workflows/lifecycle.go).
+var updateArgs = map[string]reflect.Type{
+	workflows.UpdatePayment:        reflect.TypeFor[workflows.PaymentInput](),
+	workflows.UpdateRefund:         reflect.TypeFor[workflows.RefundInput](),
+	workflows.UpdateAdjust:         reflect.TypeFor[workflows.AdjustInput](),
+	workflows.UpdateDispute:        reflect.TypeFor[workflows.DisputeInput](),
+	workflows.UpdateResolveDispute: reflect.TypeFor[workflows.ResolveDisputeInput](),
+	workflows.UpdatePromise:        reflect.TypeFor[workflows.PromiseInput](),
+	workflows.UpdatePlan:           reflect.TypeFor[workflows.PlanInput](),
+	workflows.UpdatePause:          reflect.TypeFor[workflows.PauseInput](),
+	workflows.UpdateResume:         reflect.TypeFor[workflows.ReasonInput](),
+	workflows.UpdateApprove:        reflect.TypeFor[workflows.ReasonInput](),
+	workflows.UpdateReject:         reflect.TypeFor[workflows.ReasonInput](),
+	workflows.UpdateCancel:         reflect.TypeFor[workflows.ReasonInput](),
+	workflows.UpdateWriteOff:       reflect.TypeFor[workflows.ReasonInput](),
+	workflows.UpdateChangePolicy:   reflect.TypeFor[workflows.ChangePolicyInput](),
+	workflows.UpdateChangeDueDate:  reflect.TypeFor[workflows.ChangeDueDateInput](),
 }
 
 func newFakeTemporal() *fakeTemporal {
@@ -148,11 +182,19 @@ func (f *fakeTemporal) QueryWorkflow(_ context.Context, workflowID, _, _ string,
 
 type fakeUpdate struct {
 	client.WorkflowUpdateHandle
-	res workflows.PaymentResult
+	payment workflows.PaymentResult
+	event   workflows.EventResult
 }
 
 func (u fakeUpdate) Get(_ context.Context, ptr any) error {
-	*(ptr.(*workflows.PaymentResult)) = u.res
+	switch p := ptr.(type) {
+	case *workflows.PaymentResult:
+		*p = u.payment
+	case *workflows.EventResult:
+		*p = u.event
+	default:
+		return fmt.Errorf("fake update: cannot decode the result into %T", ptr)
+	}
 	return nil
 }
 
@@ -162,6 +204,14 @@ func (f *fakeTemporal) UpdateWorkflow(_ context.Context, o client.UpdateWorkflow
 	if !f.started[o.WorkflowID] {
 		return nil, serviceerror.NewNotFound("workflow not found")
 	}
+	want, known := updateArgs[o.UpdateName]
+	if !known || len(o.Args) != 1 || reflect.TypeOf(o.Args[0]) != want {
+		return nil, serviceerror.NewInvalidArgument(fmt.Sprintf("fake: update %q with arguments %#v", o.UpdateName, o.Args))
+	}
+	f.updates = append(f.updates, o.UpdateName)
+	if o.UpdateName != workflows.UpdatePayment {
+		return fakeUpdate{event: workflows.EventResult{Status: collection.StatusOpen}}, nil
+	}
 	in := o.Args[0].(workflows.PaymentInput)
 	key := o.WorkflowID + "/" + in.PaymentID
 	res := workflows.PaymentResult{Duplicate: f.payments[key], Status: collection.StatusOpen}
@@ -169,7 +219,14 @@ func (f *fakeTemporal) UpdateWorkflow(_ context.Context, o client.UpdateWorkflow
 		res.Applied = in.Amount
 	}
 	f.payments[key] = true
-	return fakeUpdate{res: res}, nil
+	return fakeUpdate{payment: res}, nil
+}
+
+// updateNames returns the names of the updates sent so far, in order.
+func (f *fakeTemporal) updateNames() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.updates)
 }
 
 func (f *fakeTemporal) startCount() int {
@@ -254,35 +311,117 @@ func call(t testing.TB, srv *testServer, method, path, body string, headers ...s
 
 func bearer(token string) []string { return []string{"Authorization", "Bearer " + token} }
 
-// TestEveryRouteRequiresItsScope checks every /v1/ route against every kind of
-// credential. For the right scope it proves that authentication and authorisation
-// passed and the real handler ran to a normal answer (against the real ledger and a
-// fake Temporal); it does not prove anything about Temporal itself.
+// TestEveryRouteRequiresItsScope checks every Bearer-protected /v1/ route against
+// every kind of credential. For the right scope it proves that authentication and
+// authorisation passed and the real handler ran to a normal answer (against the real
+// ledger and a fake Temporal, which accepts every operator action as if the invoice's
+// state allowed it); it does not prove anything about Temporal itself.
+//
+// The table must name every route registered behind s.require, and only those: the
+// test reads the package's sources (registeredV1Routes) and fails while a registered
+// route is missing here, so a new route must be added to the table with its scope.
 func TestEveryRouteRequiresItsScope(t *testing.T) {
 	t.Parallel()
 	srv := newTestServer(t, testStore)
 	ctx := context.Background()
 
-	// An issued invoice for the routes that need one.
+	// An issued invoice (of customer C-1) for the routes that need one.
 	admin, _ := newKey(t, testStore, auth.AllScopes()...)
 	inv := uid("INV")
 	require.Equal(t, http.StatusCreated, call(t, srv, "POST", "/v1/invoices", invoiceJSON(inv, "100.00"), bearer(admin)...).code)
 
+	// A parked webhook event for the retry route (the right scope's call requeues it).
+	evID := uid("evt")
+	sum := sha256.Sum256([]byte(evID))
+	stored, err := testStore.StoreWebhookEvent(ctx, ledger.NewWebhookEvent{Source: "payments", EventID: evID,
+		EventType: "payment.succeeded", Kind: "payment", InvoiceID: inv, PaymentID: "pay-" + evID, Currency: "EUR",
+		Amount: 100, Event: json.RawMessage(`{}`), BodySHA256: sum[:]})
+	require.NoError(t, err)
+	require.True(t, stored)
+	ev, err := testStore.GetWebhookEvent(ctx, "payments", evID)
+	require.NoError(t, err)
+	require.NoError(t, testStore.ParkWebhookEvent(ctx, ev.ID, "parked by TestEveryRouteRequiresItsScope"))
+
 	unknown, err := ledger.NewAPIKeyToken()
 	require.NoError(t, err)
+	tokens := []string{admin, unknown}
 
+	reason := func(r string) func() string { return func() string { return fmt.Sprintf(`{"reason": %q}`, r) } }
+	none := func() string { return "" }
 	routes := []struct {
-		method, path string
-		body         func() string
-		scope        auth.Scope
-		okCode       int
+		pattern string // as registered: "METHOD /v1/..."
+		id      string // replaces {id} in the pattern
+		body    func() string
+		scope   auth.Scope
+		okCode  int
+		update  string // the workflow update the right scope's call sends, if any
 	}{
-		{"POST", "/v1/invoices", func() string { return invoiceJSON(uid("INV"), "10.00") }, auth.ScopeInvoicesWrite, http.StatusCreated},
-		{"GET", "/v1/invoices/" + inv, func() string { return "" }, auth.ScopeRead, http.StatusOK},
-		{"POST", "/v1/invoices/" + inv + "/payments", func() string { return paymentJSON(uid("pay"), "1.00", "EUR") }, auth.ScopePaymentsWrite, http.StatusOK},
-		{"GET", "/v1/invoices/" + inv + "/audit", func() string { return "" }, auth.ScopeRead, http.StatusOK},
+		// server.go
+		{"POST /v1/invoices", "", func() string { return invoiceJSON(uid("INV"), "10.00") }, auth.ScopeInvoicesWrite, http.StatusCreated, ""},
+		{"GET /v1/invoices/{id}", inv, none, auth.ScopeRead, http.StatusOK, ""},
+		{"POST /v1/invoices/{id}/payments", inv, func() string { return paymentJSON(uid("pay"), "1.00", "EUR") }, auth.ScopePaymentsWrite, http.StatusOK, workflows.UpdatePayment},
+		{"GET /v1/invoices/{id}/audit", inv, none, auth.ScopeRead, http.StatusOK, ""},
+		{"GET /v1/webhooks/events", "", none, auth.ScopeRead, http.StatusOK, ""},
+		{"POST /v1/webhooks/events/{id}/retry", strconv.FormatInt(ev.ID, 10), none, auth.ScopeOperator, http.StatusOK, ""},
+		// actions.go (actionRoutes)
+		{"POST /v1/invoices/{id}/dispute", inv, func() string {
+			return fmt.Sprintf(`{"dispute_id": %q, "reason": "not delivered", "resolve_by": "2026-05-15"}`, uid("dsp"))
+		}, auth.ScopeOperator, http.StatusOK, workflows.UpdateDispute},
+		{"POST /v1/invoices/{id}/dispute/resolve", inv, func() string {
+			return `{"outcome": "upheld", "adjust_amount": "10.00", "reason": "one item was missing"}`
+		}, auth.ScopeOperator, http.StatusOK, workflows.UpdateResolveDispute},
+		{"POST /v1/invoices/{id}/promise", inv, func() string {
+			return `{"date": "2026-04-15", "amount": "50.00", "reason": "phone call"}`
+		}, auth.ScopeOperator, http.StatusOK, workflows.UpdatePromise},
+		{"POST /v1/invoices/{id}/plan", inv, func() string {
+			return `{"installments": [{"due_date": "2026-04-30", "amount": "50.00"}, {"due_date": "2026-05-31", "amount": "50.00"}],
+				"grace_days": 3, "reason": "cash flow"}`
+		}, auth.ScopeOperator, http.StatusOK, workflows.UpdatePlan},
+		{"POST /v1/invoices/{id}/pause", inv, func() string { return `{"reason": "customer on holiday", "until": "2026-04-20"}` },
+			auth.ScopeOperator, http.StatusOK, workflows.UpdatePause},
+		{"POST /v1/invoices/{id}/resume", inv, reason("back from holiday"), auth.ScopeOperator, http.StatusOK, workflows.UpdateResume},
+		{"POST /v1/invoices/{id}/approval/approve", inv, reason("go ahead"), auth.ScopeOperator, http.StatusOK, workflows.UpdateApprove},
+		{"POST /v1/invoices/{id}/approval/reject", inv, reason("not now"), auth.ScopeOperator, http.StatusOK, workflows.UpdateReject},
+		{"POST /v1/invoices/{id}/escalation/approve", inv, reason("go ahead"), auth.ScopeOperator, http.StatusOK, workflows.UpdateApprove},
+		{"POST /v1/invoices/{id}/escalation/reject", inv, reason("not now"), auth.ScopeOperator, http.StatusOK, workflows.UpdateReject},
+		{"POST /v1/invoices/{id}/write-off", inv, reason("uncollectable"), auth.ScopeOperator, http.StatusOK, workflows.UpdateWriteOff},
+		{"POST /v1/invoices/{id}/cancel", inv, reason("issued in error"), auth.ScopeInvoicesWrite, http.StatusOK, workflows.UpdateCancel},
+		{"POST /v1/invoices/{id}/adjustments", inv, func() string {
+			return fmt.Sprintf(`{"adjustment_id": %q, "kind": "adjustment", "amount": "-5.00", "currency": "EUR", "reason": "discount"}`, uid("adj"))
+		}, auth.ScopeInvoicesWrite, http.StatusOK, workflows.UpdateAdjust},
+		{"POST /v1/invoices/{id}/refunds", inv, func() string {
+			return fmt.Sprintf(`{"refund_id": %q, "amount": "1.00", "currency": "EUR", "reason": "goodwill"}`, uid("ref"))
+		}, auth.ScopePaymentsWrite, http.StatusOK, workflows.UpdateRefund},
+		{"POST /v1/invoices/{id}/policy", inv, func() string { return `{"policy": "gentle", "reason": "good customer"}` },
+			auth.ScopeOperator, http.StatusOK, workflows.UpdateChangePolicy},
+		{"POST /v1/invoices/{id}/due-date", inv, func() string { return `{"due_date": "2026-04-30", "reason": "agreed extension"}` },
+			auth.ScopeInvoicesWrite, http.StatusOK, workflows.UpdateChangeDueDate},
+		// reports.go
+		{"GET /v1/reports/kpis", "", none, auth.ScopeRead, http.StatusOK, ""},
+		{"GET /v1/reports/aging", "", none, auth.ScopeRead, http.StatusOK, ""},
+		{"GET /v1/reports/steps", "", none, auth.ScopeRead, http.StatusOK, ""},
+		{"GET /v1/customers/{id}", "C-1", none, auth.ScopeRead, http.StatusOK, ""},
 	}
+
+	// The table is complete: exactly the /v1/ routes registered behind s.require; the
+	// others are signed by their provider or are the session itself.
+	bearerRoutes, otherRoutes := registeredV1Routes(t)
+	var patterns []string
 	for _, rt := range routes {
+		patterns = append(patterns, rt.pattern)
+	}
+	require.ElementsMatch(t, patterns, slices.Sorted(maps.Keys(bearerRoutes)),
+		"the table must list every /v1/ route registered behind s.require, and only those")
+	require.ElementsMatch(t, []string{
+		"POST /v1/webhooks/stripe", "POST /v1/webhooks/payments", "POST /v1/webhooks/twilio", "POST /v1/webhooks/sendgrid",
+		"POST /v1/session", "DELETE /v1/session",
+	}, slices.Sorted(maps.Keys(otherRoutes)), "a /v1/ route without s.require must be a provider-signed webhook or the session (registered: %v)", otherRoutes)
+
+	// The subtests run one at a time: each compares the fake's starts and updates
+	// before and after its own request.
+	for _, rt := range routes {
+		method, path, _ := strings.Cut(rt.pattern, " ")
+		path = strings.ReplaceAll(path, "{id}", rt.id)
 		// Keys made for this route: its scope only; every other scope; and a revoked
 		// key that had every scope.
 		right, _ := newKey(t, testStore, rt.scope)
@@ -296,6 +435,7 @@ func TestEveryRouteRequiresItsScope(t *testing.T) {
 		revoked, rk := newKey(t, testStore, auth.AllScopes()...)
 		_, err := testStore.RevokeAPIKey(ctx, rk.Name)
 		require.NoError(t, err)
+		tokens = append(tokens, right, wrong, revoked)
 
 		for _, tc := range []struct {
 			name    string
@@ -309,25 +449,141 @@ func TestEveryRouteRequiresItsScope(t *testing.T) {
 			{"wrong scope", bearer(wrong), http.StatusForbidden},
 			{"right scope: auth passes, handler answers", bearer(right), rt.okCode},
 		} {
-			t.Run(rt.method+" "+rt.path+"/"+tc.name, func(t *testing.T) {
-				starts := srv.temporal.startCount()
-				a := call(t, srv, rt.method, rt.path, rt.body(), tc.headers...)
+			t.Run(rt.pattern+"/"+tc.name, func(t *testing.T) {
+				starts, updates := srv.temporal.startCount(), srv.temporal.updateNames()
+				a := call(t, srv, method, path, rt.body(), tc.headers...)
 				require.Equal(t, tc.code, a.code, string(a.body))
 				switch tc.code {
 				case http.StatusUnauthorized:
 					require.True(t, strings.HasPrefix(a.header.Get("WWW-Authenticate"), "Bearer"), a.header)
 					require.NotEmpty(t, a.errorText(t))
 					require.Equal(t, starts, srv.temporal.startCount(), "nothing started")
+					require.Equal(t, updates, srv.temporal.updateNames(), "nothing updated")
 				case http.StatusForbidden:
 					require.Contains(t, a.errorText(t), string(rt.scope))
 					require.Equal(t, starts, srv.temporal.startCount(), "nothing started")
+					require.Equal(t, updates, srv.temporal.updateNames(), "nothing updated")
+				default:
+					require.True(t, json.Valid(a.body), string(a.body))
+					if rt.update != "" {
+						require.Equal(t, append(updates, rt.update), srv.temporal.updateNames(), "the handler sent its update")
+					}
 				}
 			})
 		}
 	}
-	for _, tok := range []string{admin, unknown} {
+
+	// The provider-signed webhooks do not ask for a Bearer key (unconfigured here, they
+	// answer 503; their signatures are tested in webhooks_test.go and webhooks_delivery_test.go).
+	for _, path := range []string{"/v1/webhooks/stripe", "/v1/webhooks/payments", "/v1/webhooks/twilio", "/v1/webhooks/sendgrid"} {
+		a := call(t, srv, "POST", path, "{}")
+		require.NotEqual(t, http.StatusUnauthorized, a.code, path)
+		require.Empty(t, a.header.Get("WWW-Authenticate"), path)
+	}
+
+	for _, tok := range tokens {
 		require.NotContains(t, srv.logs.String(), tok, "tokens are never logged")
 	}
+}
+
+// registeredV1Routes reads the package's (non-test) sources and returns every
+// /v1/ route pattern registered with Handle or HandleFunc, with where: bearer when
+// its handler is wrapped in s.require (an API key with a scope), other when not. A
+// pattern built as "literal"+key inside a range over a map literal (actionRoutes)
+// stands for one route per key of the map. It fails the test on a registration whose
+// pattern it cannot read, so that no route escapes TestEveryRouteRequiresItsScope.
+func registeredV1Routes(t *testing.T) (bearer, other map[string]string) {
+	t.Helper()
+	names, err := filepath.Glob("*.go")
+	require.NoError(t, err)
+	bearer, other = map[string]string{}, map[string]string{}
+	fset := token.NewFileSet()
+	for _, name := range names {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		require.NoError(t, err)
+		var ranges []*ast.RangeStmt
+		ast.Inspect(f, func(n ast.Node) bool {
+			if rs, ok := n.(*ast.RangeStmt); ok {
+				ranges = append(ranges, rs)
+			}
+			return true
+		})
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok || len(call.Args) != 2 {
+				return true
+			}
+			if sel, ok := call.Fun.(*ast.SelectorExpr); !ok || (sel.Sel.Name != "Handle" && sel.Sel.Name != "HandleFunc") {
+				return true
+			}
+			where := fset.Position(call.Pos()).String()
+			into := other
+			if h, ok := call.Args[1].(*ast.CallExpr); ok {
+				if sel, ok := h.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "require" {
+					into = bearer
+				}
+			}
+			for _, p := range routePatterns(t, call.Args[0], call.Pos(), ranges, where) {
+				_, path, found := strings.Cut(p, " ")
+				if !found {
+					path = p
+				}
+				if strings.HasPrefix(path, "/v1/") {
+					into[p] = where
+				}
+			}
+			return true
+		})
+	}
+	return bearer, other
+}
+
+// routePatterns evaluates a Handle call's pattern argument at pos: a string literal,
+// or "literal"+key where key ranges over the keys of a map literal around pos.
+func routePatterns(t *testing.T, e ast.Expr, pos token.Pos, ranges []*ast.RangeStmt, where string) []string {
+	t.Helper()
+	str := func(e ast.Expr) (string, bool) {
+		lit, ok := e.(*ast.BasicLit)
+		if !ok || lit.Kind != token.STRING {
+			return "", false
+		}
+		s, err := strconv.Unquote(lit.Value)
+		return s, err == nil
+	}
+	if s, ok := str(e); ok {
+		return []string{s}
+	}
+	if bin, ok := e.(*ast.BinaryExpr); ok && bin.Op == token.ADD {
+		prefix, okPrefix := str(bin.X)
+		key, okKey := bin.Y.(*ast.Ident)
+		for _, rs := range ranges {
+			k, ok := rs.Key.(*ast.Ident)
+			m, isLit := rs.X.(*ast.CompositeLit)
+			if !okPrefix || !okKey || !ok || !isLit || k.Name != key.Name || pos < rs.Pos() || pos >= rs.End() {
+				continue
+			}
+			var out []string
+			for _, el := range m.Elts {
+				kv, ok := el.(*ast.KeyValueExpr)
+				if !ok {
+					break
+				}
+				s, ok := str(kv.Key)
+				if !ok {
+					break
+				}
+				out = append(out, prefix+s)
+			}
+			if len(out) == len(m.Elts) {
+				return out
+			}
+		}
+	}
+	t.Fatalf("%s: cannot read this route's pattern; register it with a string literal or teach routePatterns (auth_test.go) to read it", where)
+	return nil
 }
 
 // TestOpenRoutes checks that health stays open and that unauthenticated requests are
