@@ -82,7 +82,7 @@ func (s *Server) issueInvoice(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, "recording the invoice", err)
 		return
 	}
-	run, err := s.Temporal.ExecuteWorkflow(ctx, workflows.StartOptions(inv, pol.ID), workflows.InvoiceCollection,
+	run, err := s.Temporal.ExecuteWorkflow(ctx, workflows.StartOptions(inv, pol, s.now()), workflows.InvoiceCollection,
 		workflows.CollectionInput{Invoice: inv, Policy: *pol})
 	resp := IssueResponse{InvoiceID: inv.ID, WorkflowID: workflows.WorkflowID(inv.ID), Policy: collection.PolicyRef{ID: pol.ID, Version: pol.Version}}
 	var already *serviceerror.WorkflowExecutionAlreadyStarted

@@ -3,6 +3,8 @@ package bench
 import (
 	"log/slog"
 	"time"
+
+	"github.com/dunwell/dunwell/internal/config"
 )
 
 // Config sizes every measurement. Defaults(short) gives the `make bench` sizes.
@@ -35,6 +37,9 @@ type Config struct {
 	// OpenWorkflows is how many invoice workflows sleep on timers while the worker's
 	// memory is read; the target is stated for 10 000.
 	OpenWorkflows int `json:"open_workflows"`
+	// WorkflowCache is the worker's sticky workflow cache size, as the worker sets it
+	// from WORKER_WORKFLOW_CACHE_SIZE (default config.DefaultWorkflowCacheSize).
+	WorkflowCache int `json:"workflow_cache"`
 	// ReportRows is the size of the ledger the reports are timed over (about that many
 	// rows across invoices, payments, adjustments, notices, escalations and events).
 	ReportRows int `json:"report_rows"`
@@ -49,7 +54,7 @@ type Config struct {
 func Defaults(short bool) Config {
 	c := Config{
 		Short: short, Concurrency: 32, Reminder1: 2 * time.Second, Reminder2: 4 * time.Second,
-		PaymentRate: 100, LadderP99: 100 * time.Millisecond,
+		PaymentRate: 100, LadderP99: 100 * time.Millisecond, WorkflowCache: config.DefaultWorkflowCacheSize,
 		Out: "bench/results/latest.json", ProfileDir: "bench/results",
 	}
 	if short {

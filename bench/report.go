@@ -74,7 +74,8 @@ func rows(r *Results) []Row {
 	}
 
 	m := r.Memory
-	fig := fmt.Sprintf("%.0f MB RSS with %d open (baseline %.0f MB, +%.1f KB/workflow; Go heap %.0f MB)", m.RSSMB, m.Instantiated, m.BaselineRSSMB, m.PerWorkflowKB, m.HeapMB)
+	fig := fmt.Sprintf("%.0f MB RSS with %d open, %d in the workflow cache of %d (baseline %.0f MB, +%.1f KB per cached workflow; Go heap %.0f MB; %d goroutines)",
+		m.RSSMB, m.Instantiated, m.Cached, m.WorkflowCache, m.BaselineRSSMB, m.PerWorkflowKB, m.HeapMB, m.Goroutines)
 	if m.Projected {
 		fig += fmt.Sprintf("; projected %.0f MB at 10 000", m.ProjectedRSSMB)
 	}

@@ -71,7 +71,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	}
 	defer stackLog.Close()
 	log.Info("Starting PostgreSQL, the Temporal dev server, the fakes, the API and the worker")
-	s, err := startStack(ctx, log, pols, stackLog)
+	s, err := startStack(ctx, log, pols, stackLog, cfg.WorkflowCache)
 	if err != nil {
 		return nil, err
 	}

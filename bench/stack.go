@@ -82,7 +82,7 @@ func (s *stack) setSendRates(emailPerSecond, smsPerSecond float64) error {
 // API on a loopback port and an in-process Dunwell worker.
 // The stack's own logs (SDK client and worker, API, ledger, fakes) at warn level and
 // above go to stackLog, not the terminal: a rate-limited spike logs every retry.
-func startStack(ctx context.Context, log *slog.Logger, pols *policy.Set, stackLog io.Writer) (_ *stack, err error) {
+func startStack(ctx context.Context, log *slog.Logger, pols *policy.Set, stackLog io.Writer, workflowCache int) (_ *stack, err error) {
 	s := &stack{log: log, sends: newSendTracker(), policies: pols}
 	defer func() {
 		if err != nil {
@@ -135,7 +135,9 @@ func startStack(ctx context.Context, log *slog.Logger, pols *policy.Set, stackLo
 	if err != nil {
 		return nil, err
 	}
-	// The worker as worker/main.go builds it: default options, one task queue.
+	// The worker as worker/main.go builds it: default options, one task queue, its
+	// workflow cache bounded.
+	worker.SetStickyWorkflowCacheSize(workflowCache)
 	s.starts = &startCounter{seen: map[string]struct{}{}}
 	s.worker = worker.New(s.client, workflows.TaskQueue, worker.Options{Interceptors: []interceptor.WorkerInterceptor{s.starts}})
 	s.worker.RegisterWorkflowWithOptions(workflows.InvoiceCollection, workflow.RegisterOptions{Name: workflows.CollectionWorkflowName})

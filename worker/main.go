@@ -80,6 +80,8 @@ func run() error {
 	}
 
 	acts := &activities.Activities{Ledger: store, Email: email, SMS: sms, EmailTemplateIDs: cfg.SendGrid.TemplateIDs}
+	// Process-wide, before the first worker: sleeping invoices need not stay in memory.
+	worker.SetStickyWorkflowCacheSize(cfg.WorkflowCacheSize)
 	w := worker.New(c, workflows.TaskQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.InvoiceCollection, workflow.RegisterOptions{Name: workflows.CollectionWorkflowName})
 	// Runs that started before the per-provider queues still send from here.
@@ -94,7 +96,8 @@ func run() error {
 	}
 	logger.Info("Worker starting", "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace, "task_queue", workflows.TaskQueue,
 		"email_queue", workflows.EmailTaskQueue, "email_per_second", cfg.SendGrid.RatePerSecond,
-		"sms_queue", workflows.SMSTaskQueue, "sms_per_second", cfg.Twilio.RatePerSecond, "payload_keys", cfg.CodecKeys)
+		"sms_queue", workflows.SMSTaskQueue, "sms_per_second", cfg.Twilio.RatePerSecond, "payload_keys", cfg.CodecKeys,
+		"workflow_cache", cfg.WorkflowCacheSize)
 	if err := w.Run(worker.InterruptCh()); err != nil {
 		return fmt.Errorf("running the worker: %w", err)
 	}

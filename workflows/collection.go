@@ -60,7 +60,8 @@ const (
 // folds the status write into the payment's and the hand-off's ledger writes (one
 // activity fewer when an invoice is paid or escalated); v3 also makes a reminder step
 // with approval: true wait for a person's decision (before it, such a step was sent
-// like any other). A run that
+// like any other); v4 leaves the pending timer alone when an event ends the run (it
+// closes with the run; cancelling it cost a TimerCanceled event). A run that
 // starts on this code records this one marker instead of one per change (each marker
 // also costs a TemporalChangeVersion upsert: two history events and an Action); runs
 // that started earlier have no such marker, replay it as DefaultVersion and keep
@@ -70,8 +71,8 @@ const changeBaseline = "baseline-2026-11"
 
 // resolveVersions decides which behaviour this run follows (see changeBaseline).
 func (c *collector) resolveVersions(ctx workflow.Context) {
-	if v := workflow.GetVersion(ctx, changeBaseline, workflow.DefaultVersion, 3); v >= 1 {
-		c.baseline, c.foldStatus, c.stepApproval = true, v >= 2, v >= 3
+	if v := workflow.GetVersion(ctx, changeBaseline, workflow.DefaultVersion, 4); v >= 1 {
+		c.baseline, c.foldStatus, c.stepApproval, c.keepTimerAtEnd = true, v >= 2, v >= 3, v >= 4
 		c.opts = collection.Options{ContactRules: true, LateSendsInWindow: true, LateSendsKeepTime: true}
 		c.stepBounded, c.asyncLedger = true, true
 		return
@@ -154,6 +155,11 @@ type collector struct {
 	baseline, foldStatus bool
 	// stepApproval: its v3, where reminder steps with approval: true wait for one.
 	stepApproval bool
+	// keepTimerAtEnd: its v4, where an event that ends the run leaves the timer
+	// pending; staleTimer cancels it should the run go on after all (see
+	// waitForTimerOrEvent).
+	keepTimerAtEnd bool
+	staleTimer     workflow.CancelFunc
 	// asyncLedger: ledger writes from handlers go through ledgerQueue (see
 	// ledgerwrites.go).
 	asyncLedger bool
@@ -260,8 +266,20 @@ func (c *collector) collect(ctx workflow.Context) (CollectionResult, error) {
 // waitForTimerOrEvent sleeps until the next action is due or a handler changed the
 // state. The timer is cancelled when an event wins, so no stale timer stays pending.
 func (c *collector) waitForTimerOrEvent(ctx workflow.Context, now time.Time) {
+	if c.staleTimer != nil {
+		c.staleTimer() // the run went on after all (a refund re-opened it)
+		c.staleTimer = nil
+	}
 	timerCtx, cancelTimer := workflow.WithCancel(ctx)
-	defer cancelTimer()
+	defer func() {
+		if c.keepTimerAtEnd && c.st.Status.Terminal() && c.pol.RefundWindow.Duration() <= 0 {
+			// The run is about to close, and its pending timer with it: cancelling it
+			// now would only add a TimerCanceled event.
+			c.staleTimer = cancelTimer
+			return
+		}
+		cancelTimer()
+	}()
 	sel := workflow.NewSelector(ctx)
 	if c.next.Kind != collection.ActionNone {
 		timer := workflow.NewTimerWithOptions(timerCtx, c.next.At.Sub(now), workflow.TimerOptions{

@@ -213,6 +213,7 @@ func serviceEnv(dbURL, fakesURL, codecKeys, eventPub string) []string {
 	}
 	set("TEMPORAL_ADDRESS", temporalAddr)
 	set("TEMPORAL_NAMESPACE", "default")
+	set("TEMPORAL_GRPC_COMPRESSION", "none") // the dev server is on this machine
 	set("DATABASE_URL", dbURL)
 	set("LISTEN_ADDR", apiAddr)
 	set("DUNWELL_DEV_API_KEY", devAPIKey)

@@ -135,6 +135,8 @@ func StartTemporal(ctx context.Context, opts TemporalOptions) (*Temporal, error)
 			// HostPort is left empty: StartDevServer picks a free port.
 			Namespace: opts.Namespace,
 			Logger:    sdklog.NewStructuredLogger(logger),
+			// The server is on this machine: gzip would only cost CPU on both ends.
+			ConnectionOptions: client.ConnectionOptions{GrpcCompression: &client.GrpcCompressionNone{}},
 		},
 		DBFilename: dbFile,
 		EnableUI:   opts.EnableUI,

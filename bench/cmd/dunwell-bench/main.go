@@ -40,6 +40,7 @@ func run() error {
 	spikeN := flag.Int("spike-invoices", 0, "invoices due at the same instant in the spike")
 	spikeR := flag.Int("spike-rate", 0, "fake SendGrid limit during the spike, sends/s")
 	open := flag.Int("open-workflows", 0, "open workflows for the memory measurement")
+	cache := flag.Int("workflow-cache", 0, "the worker's sticky workflow cache size (default: the worker's, WORKER_WORKFLOW_CACHE_SIZE)")
 	reportRows := flag.Int("report-rows", 0, "ledger rows the KPI and aging reports are timed over")
 	onlyReports := flag.Bool("only-reports", false, "start only PostgreSQL and time the reports (step 7)")
 	timeout := flag.Duration("timeout", 30*time.Minute, "abort the whole run after this long")
@@ -57,6 +58,7 @@ func run() error {
 	setInt(&cfg.SpikeInvoices, *spikeN)
 	setInt(&cfg.SpikeRate, *spikeR)
 	setInt(&cfg.OpenWorkflows, *open)
+	setInt(&cfg.WorkflowCache, *cache)
 	setInt(&cfg.ReportRows, *reportRows)
 	if *payRate > 0 {
 		cfg.PaymentRate = *payRate
