@@ -38,7 +38,7 @@ type Memory struct {
 	Cached        int `json:"cached"`
 	// PerWorkflowKB is the RSS delta per cached workflow.
 	PerWorkflowKB float64 `json:"per_workflow_kb"`
-	Goroutines     int     `json:"goroutines"`
+	Goroutines    int     `json:"goroutines"`
 	// ProjectedRSSMB is RSS at 10 000 open workflows: measured when OpenWorkflows is
 	// 10 000, else the baseline plus the per-workflow delta times the workflows the
 	// cache holds at 10 000 (min(10 000, WorkflowCache)).
