@@ -65,7 +65,8 @@ func rows(r *Results) []Row {
 
 	sp := r.Spike
 	add(fmt.Sprintf("5. Spike: %d due at once, provider limit %d/s, email queue limit %.0f/s", sp.Invoices, sp.Rate, sp.QueueRate),
-		withErr(fmt.Sprintf("drained in %.1fs vs N/R %.1fs → %.1f/s = %.2f R (%d sent)", sp.DrainSec, sp.IdealSec, sp.EffectiveRate, sp.RateRatio, sp.Sent), sp.Error),
+		withErr(fmt.Sprintf("drained in %.1fs vs N/R %.1fs → %.1f/s = %.2f R (%d sent; first send %.1fs after the due instant, then %.2f R)",
+			sp.DrainSec, sp.IdealSec, sp.EffectiveRate, sp.RateRatio, sp.Sent, sp.FirstSendSec, sp.SteadyRatio), sp.Error),
 		"≥ 0.95 R", verdict(sp.Complete && sp.RateRatio >= 0.95))
 	add("5. Spike: duplicates", fmt.Sprintf("%d", sp.Duplicates), "0", verdict(sp.Complete && sp.Duplicates == 0))
 	add("5. Spike: 429s seen by the provider", fmt.Sprintf("%d (%d to a message refused just before)", sp.Provider429, sp.Repeat429), "no 429 twice in a row", verdict(sp.Repeat429 == 0))

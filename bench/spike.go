@@ -25,7 +25,12 @@ type Spike struct {
 	// EffectiveRate = Sent / DrainSec; RateRatio = EffectiveRate / Rate.
 	EffectiveRate float64 `json:"effective_rate"`
 	RateRatio     float64 `json:"rate_ratio"`
-	Sent          int     `json:"sent"`
+	// FirstSendSec runs from the due instant to the first acceptance (the timers
+	// firing and the workflows waking); SteadyRatio is the rate between the first
+	// and the last acceptance over Rate: how well the queue's limit paces the sends.
+	FirstSendSec float64 `json:"first_send_sec"`
+	SteadyRatio  float64 `json:"steady_ratio"`
+	Sent         int     `json:"sent"`
 	// Provider429 is how many sends the provider refused; Repeat429 how many of those
 	// went to a message whose previous send had been refused too.
 	Provider429 int64 `json:"provider_429"`
@@ -96,6 +101,10 @@ func runSpike(ctx context.Context, s *stack, cfg Config, issueRate float64) Spik
 		res.DrainSec = round2(last.Sub(due).Seconds())
 		res.EffectiveRate = round2(float64(sent) / max(last.Sub(due).Seconds(), 0.001))
 		res.RateRatio = round2(res.EffectiveRate / float64(r))
+		if first := s.sends.first(); !first.IsZero() && last.After(first) && sent > 1 {
+			res.FirstSendSec = round2(first.Sub(due).Seconds())
+			res.SteadyRatio = round2(float64(sent-1) / last.Sub(first).Seconds() / float64(r))
+		}
 	}
 	if !res.Complete && res.Error == "" {
 		res.Error = fmt.Sprintf("only %d of %d reminders were accepted within %s", sent, n, limit)

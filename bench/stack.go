@@ -135,11 +135,13 @@ func startStack(ctx context.Context, log *slog.Logger, pols *policy.Set, stackLo
 	if err != nil {
 		return nil, err
 	}
-	// The worker as worker/main.go builds it: default options, one task queue, its
+	// The worker as worker/main.go builds it: its options, one task queue, its
 	// workflow cache bounded.
 	worker.SetStickyWorkflowCacheSize(workflowCache)
 	s.starts = &startCounter{seen: map[string]struct{}{}}
-	s.worker = worker.New(s.client, workflows.TaskQueue, worker.Options{Interceptors: []interceptor.WorkerInterceptor{s.starts}})
+	opts := temporalx.CollectionWorkerOptions()
+	opts.Interceptors = []interceptor.WorkerInterceptor{s.starts}
+	s.worker = worker.New(s.client, workflows.TaskQueue, opts)
 	s.worker.RegisterWorkflowWithOptions(workflows.InvoiceCollection, workflow.RegisterOptions{Name: workflows.CollectionWorkflowName})
 	s.acts = &activities.Activities{Ledger: s.workerLedger, Email: email, SMS: sms}
 	s.worker.RegisterActivity(s.acts)
@@ -202,10 +204,11 @@ type sendTracker struct {
 	mu       sync.Mutex
 	accepted map[string]int
 	// waiters run once when a message whose key starts with their prefix is accepted.
-	waiters  map[string]func(time.Time)
-	lastOK   time.Time
-	okCount  int
-	rejected int
+	waiters map[string]func(time.Time)
+	// firstOK and lastOK are the first and last acceptances.
+	firstOK, lastOK time.Time
+	okCount         int
+	rejected        int
 }
 
 func newSendTracker() *sendTracker {
@@ -224,6 +227,9 @@ func (t *sendTracker) record(o fakeprovider.SendOutcome) {
 	t.okCount++
 	if o.At.After(t.lastOK) {
 		t.lastOK = o.At
+	}
+	if t.firstOK.IsZero() || o.At.Before(t.firstOK) {
+		t.firstOK = o.At
 	}
 	var fn func(time.Time)
 	prefix, _, _ := strings.Cut(o.Key, "\n")
@@ -250,7 +256,14 @@ func (t *sendTracker) reset() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.accepted, t.waiters = map[string]int{}, map[string]func(time.Time){}
-	t.lastOK, t.okCount, t.rejected = time.Time{}, 0, 0
+	t.lastOK, t.firstOK, t.okCount, t.rejected = time.Time{}, time.Time{}, 0, 0
+}
+
+// first returns the time of the first acceptance since the last reset.
+func (t *sendTracker) first() time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.firstOK
 }
 
 // snapshot returns accepted sends, duplicates (extra acceptances of one message)

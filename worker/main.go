@@ -82,7 +82,7 @@ func run() error {
 	acts := &activities.Activities{Ledger: store, Email: email, SMS: sms, EmailTemplateIDs: cfg.SendGrid.TemplateIDs}
 	// Process-wide, before the first worker: sleeping invoices need not stay in memory.
 	worker.SetStickyWorkflowCacheSize(cfg.WorkflowCacheSize)
-	w := worker.New(c, workflows.TaskQueue, worker.Options{})
+	w := worker.New(c, workflows.TaskQueue, temporalx.CollectionWorkerOptions())
 	w.RegisterWorkflowWithOptions(workflows.InvoiceCollection, workflow.RegisterOptions{Name: workflows.CollectionWorkflowName})
 	// Runs that started before the per-provider queues still send from here.
 	w.RegisterActivity(acts)
