@@ -181,6 +181,32 @@ func TestWebhookIsStoredOnceAndWakesTheForwarder(t *testing.T) {
 	require.Equal(t, int64(1050), e.Amount)
 }
 
+// TestWebhookStripeRefundsWithoutTheListAreStored: a charge.refunded without its
+// refunds list, partial or full, is stored as a refund total (never a 400, which
+// would make Stripe give up on it), and a pending refund.created is ignored.
+func TestWebhookStripeRefundsWithoutTheListAreStored(t *testing.T) {
+	t.Parallel()
+	srv := newWebhookServer(t, nil)
+	for _, refunded := range []int{1200, 5000} {
+		id := uid("evt")
+		body := fmt.Sprintf(`{"id":%q,"object":"event","type":"charge.refunded","data":{"object":{"id":"ch_%s","object":"charge",
+			"amount":5000,"amount_refunded":%d,"currency":"eur","payment_intent":"pi_%s","refunded":%t}}}`, id, id, refunded, id, refunded == 5000)
+		a := postStripe(t, srv, body, webhooks.SignStripe([]byte(body), testStripeSecret, time.Now()))
+		require.Equal(t, http.StatusOK, a.code, string(a.body))
+		e, err := testStore.GetWebhookEvent(context.Background(), "stripe", id)
+		require.NoError(t, err)
+		require.Equal(t, string(webhooks.KindRefundTotal), e.Kind)
+		require.Equal(t, int64(refunded), e.Amount)
+		require.Equal(t, "pi_"+id, e.PaymentID)
+	}
+	pending := `{"id":"evt_pending_re","object":"event","type":"refund.created","data":{"object":{"id":"re_p","object":"refund",
+		"amount":100,"charge":"ch_1","currency":"eur","status":"pending"}}}`
+	a := postStripe(t, srv, pending, webhooks.SignStripe([]byte(pending), testStripeSecret, time.Now()))
+	require.Equal(t, http.StatusOK, a.code, string(a.body))
+	require.Contains(t, string(a.body), `"ignored"`)
+	requireNotStored(t, "stripe", "evt_pending_re")
+}
+
 func TestWebhookBadAndIgnoredEvents(t *testing.T) {
 	t.Parallel()
 	srv := newWebhookServer(t, nil)
@@ -272,6 +298,8 @@ func FuzzStripeWebhookHTTP(f *testing.F) {
 	for _, seed := range []string{
 		stripeEventJSON("evt_fuzz_1", "INV-F", 100),
 		`{"id":"evt_fuzz_2","object":"event","type":"charge.refunded","data":{"object":{"id":"ch_1","currency":"usd","refunds":{"data":[{"id":"re_1","amount":5}]}}}}`,
+		`{"id":"evt_fuzz_4","object":"event","type":"charge.refunded","data":{"object":{"id":"ch_2","amount":500,"amount_refunded":200,"currency":"usd","payment_intent":"pi_2"}}}`,
+		`{"id":"evt_fuzz_5","object":"event","type":"refund.created","data":{"object":{"id":"re_5","object":"refund","amount":200,"charge":"ch_2","payment_intent":"pi_2","currency":"usd","status":"succeeded"}}}`,
 		`{"id":"evt_fuzz_3","object":"event","type":"charge.dispute.closed","data":{"object":{"id":"dp_1","amount":5,"currency":"usd","charge":"ch_1","status":"lost"}}}`,
 		``, `{}`, `[]`, `null`, "\xff", `{"id":"evt_x","object":"event","type":"invoice.paid","data":{"object":[]}}`,
 	} {
@@ -334,4 +362,22 @@ func TestOpenAPIDocumentsTheWebhooks(t *testing.T) {
 	require.Contains(t, doc.Paths["/v1/webhooks/events"], "get")
 	require.ElementsMatch(t, []string{webhooks.TypePaymentSucceeded, webhooks.TypePaymentRefunded, webhooks.TypeChargebackOpened, webhooks.TypeChargebackClosed},
 		doc.Components.Schemas["PaymentEvent"].Properties["type"].Enum)
+	stored := doc.Components.Schemas["StoredEvent"].Properties
+	require.ElementsMatch(t, []webhooks.Kind{webhooks.KindPayment, webhooks.KindRefund, webhooks.KindRefundTotal,
+		webhooks.KindChargebackOpened, webhooks.KindChargebackClosed}, toKinds(stored["kind"].Enum))
+	require.ElementsMatch(t, []string{ledger.WaitInvoice, ledger.WaitWorkflow, ledger.WaitPayment, ledger.WaitDispute, ledger.WaitRefunds},
+		stored["waiting_for"].Enum)
+	stripe, err := yaml.Marshal(doc.Paths["/v1/webhooks/stripe"])
+	require.NoError(t, err)
+	for _, typ := range []string{"refund.created", "refund.updated", "charge.refunded", "refund_total"} {
+		require.Contains(t, string(stripe), typ, "the Stripe mapping names %s", typ)
+	}
+}
+
+func toKinds(names []string) []webhooks.Kind {
+	out := make([]webhooks.Kind, len(names))
+	for i, n := range names {
+		out[i] = webhooks.Kind(n)
+	}
+	return out
 }

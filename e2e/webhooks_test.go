@@ -341,6 +341,121 @@ func TestWebhookStripeChargebackWonClosedTwice(t *testing.T) {
 	requirePayments(t, id, 2) // the payment and one reinstatement
 }
 
+// stripeRefundObj is a Stripe Refund (refund.created, refund.updated) of pi.
+func stripeRefundObj(id, pi, charge, status string, amount int64) map[string]any {
+	return map[string]any{"id": id, "object": "refund", "amount": amount, "charge": charge, "payment_intent": pi,
+		"currency": "usd", "status": status, "reason": "requested_by_customer", "metadata": map[string]any{}}
+}
+
+// listlessChargeRefunded is a charge.refunded as API versions since 2022-11-15 send
+// it: no refunds list, only the cumulative amount_refunded.
+func listlessChargeRefunded(charge, pi string, amount, refunded int64) map[string]any {
+	return map[string]any{"id": charge, "object": "charge", "amount": amount, "amount_captured": amount, "amount_refunded": refunded,
+		"captured": true, "refunded": refunded == amount, "currency": "usd", "payment_intent": pi, "metadata": map[string]any{}}
+}
+
+// TestWebhookStripePartialRefundsWithoutTheList: a payment, then two partial refunds
+// reported as Stripe does today: refund.created / refund.updated per refund, and
+// charge.refunded without its refunds list after each, all out of order, with a
+// pending state and redeliveries. Each refund is applied once, by its re_ id; the
+// charge.refunded statements move no money and end applied once covered.
+func TestWebhookStripePartialRefundsWithoutTheList(t *testing.T) {
+	t.Parallel()
+	id := "E2E-HOOK-STRIPE-REFUNDS"
+	const due, paid, refundA, refundB = 100000, 60000, 10000, 5000
+	issueHook(t, id, "USD", money.Format(due, "USD"))
+	accepted(t)(sendStripe(t, stripeEvent("evt_e2e_sr_pay", "payment_intent.succeeded", map[string]any{"id": "pi_sr",
+		"object": "payment_intent", "amount_received": paid, "currency": "usd", "latest_charge": "ch_sr", "metadata": map[string]any{"invoice_id": id}})))
+	waitEvent(t, "stripe", "evt_e2e_sr_pay", ledger.WebhookApplied, 30*time.Second)
+
+	// The statement after both refunds arrives first: it waits for refunds that cover it.
+	accepted(t)(sendStripe(t, stripeEvent("evt_e2e_sr_total_2", "charge.refunded", listlessChargeRefunded("ch_sr", "pi_sr", paid, refundA+refundB))))
+	e := waitEvent(t, "stripe", "evt_e2e_sr_total_2", ledger.WebhookHeld, 15*time.Second)
+	require.Equal(t, ledger.WaitRefunds, e.WaitingFor)
+	require.Equal(t, id, e.InvoiceID, "found by the payment intent")
+	require.Equal(t, "400.00", state(t, id)["balance"], "a statement moves no money")
+
+	// Refund B succeeds at once; refund A is pending first, then succeeds.
+	reB := stripeEvent("evt_e2e_sr_re_b", "refund.created", stripeRefundObj("re_sr_b", "pi_sr", "ch_sr", "succeeded", refundB))
+	accepted(t)(sendStripe(t, reB))
+	code, resp := sendStripe(t, stripeEvent("evt_e2e_sr_re_a_pending", "refund.created", stripeRefundObj("re_sr_a", "pi_sr", "ch_sr", "pending", refundA)))
+	require.Equal(t, http.StatusOK, code, resp)
+	require.Equal(t, "ignored", resp["status"], resp)
+	accepted(t)(sendStripe(t, stripeEvent("evt_e2e_sr_total_1", "charge.refunded", listlessChargeRefunded("ch_sr", "pi_sr", paid, refundA))))
+	waitEvent(t, "stripe", "evt_e2e_sr_re_b", ledger.WebhookApplied, 30*time.Second)
+	// Refund B alone does not cover refund A's statement (the ledger row of B may land
+	// a moment after the workflow applied it: the statement looks again).
+	eventually(t, 15*time.Second, "evt_e2e_sr_total_1 held with refund B counted", func() bool {
+		e, err := env.ledger.GetWebhookEvent(context.Background(), "stripe", "evt_e2e_sr_total_1")
+		return err == nil && e.Status == ledger.WebhookHeld && strings.Contains(e.LastError, "add up to 50.00 USD")
+	})
+	accepted(t)(sendStripe(t, stripeEvent("evt_e2e_sr_re_a_ok", "refund.updated", stripeRefundObj("re_sr_a", "pi_sr", "ch_sr", "succeeded", refundA))))
+	// Refund B again: redelivered, and reported by another event id.
+	accepted(t)(sendStripe(t, reB))
+	accepted(t)(sendStripe(t, stripeEvent("evt_e2e_sr_re_b_upd", "refund.updated", stripeRefundObj("re_sr_b", "pi_sr", "ch_sr", "succeeded", refundB))))
+
+	for _, ev := range []string{"evt_e2e_sr_re_a_ok", "evt_e2e_sr_re_b_upd", "evt_e2e_sr_total_1", "evt_e2e_sr_total_2"} {
+		waitEvent(t, "stripe", ev, ledger.WebhookApplied, 30*time.Second)
+	}
+	e, err := env.ledger.GetWebhookEvent(context.Background(), "stripe", "evt_e2e_sr_total_2")
+	require.NoError(t, err)
+	require.Contains(t, string(e.Result), "moves no money")
+
+	want := int64(due - paid + refundA + refundB)
+	st := state(t, id)
+	require.Equal(t, money.Format(want, "USD"), st["balance"], "1000 - 600 + 100 + 50")
+	requirePayments(t, id, 1)
+	var refunds map[string]int64
+	eventually(t, 10*time.Second, "two refunds in the ledger adding up to the balance", func() bool {
+		payments, err := env.ledger.ListPayments(context.Background(), id)
+		require.NoError(t, err)
+		adjustments, err := env.ledger.ListAdjustments(context.Background(), id)
+		require.NoError(t, err)
+		balance := int64(due)
+		for _, p := range payments {
+			balance -= p.Applied
+		}
+		refunds = map[string]int64{}
+		for _, a := range adjustments {
+			balance += a.Amount
+			if a.Kind == "refund" {
+				refunds[a.AdjustmentID] += a.Amount - a.Credit
+			}
+		}
+		return balance == want && len(refunds) == 2
+	})
+	require.Len(t, refunds, 2, "each refund once: %v", refunds)
+	var ids []string
+	for rid, amount := range refunds {
+		ids = append(ids, rid)
+		require.Contains(t, []int64{refundA, refundB}, amount, rid)
+	}
+	require.Contains(t, strings.Join(ids, " "), "re_sr_a")
+	require.Contains(t, strings.Join(ids, " "), "re_sr_b")
+}
+
+// TestWebhookStripeRefundTotalNotCoveredIsParked: a full refund reported only by a
+// listless charge.refunded (the endpoint not subscribed to refund.created) is not
+// applied from the statement; it is parked for an operator, saying what to do.
+func TestWebhookStripeRefundTotalNotCoveredIsParked(t *testing.T) {
+	t.Parallel()
+	id := "E2E-HOOK-STRIPE-UNCOVERED"
+	issueHook(t, id, "USD", "1000.00")
+	accepted(t)(sendStripe(t, stripeEvent("evt_e2e_su_pay", "payment_intent.succeeded", map[string]any{"id": "pi_su",
+		"amount_received": 30000, "currency": "usd", "metadata": map[string]any{"invoice_id": id}})))
+	waitEvent(t, "stripe", "evt_e2e_su_pay", ledger.WebhookApplied, 30*time.Second)
+	accepted(t)(sendStripe(t, stripeEvent("evt_e2e_su_total", "charge.refunded", listlessChargeRefunded("ch_su", "pi_su", 30000, 30000))))
+	e := waitEvent(t, "stripe", "evt_e2e_su_total", ledger.WebhookParked, hookParkAfter+40*time.Second)
+	for _, want := range []string{"charge ch_su", "amount_refunded 300.00 USD", "add up to 0.00 USD",
+		"subscribe the endpoint to refund.created or apply the rest with POST /v1/invoices/" + id + "/refunds"} {
+		require.Contains(t, e.LastError, want)
+	}
+	code, list := call(t, http.MethodGet, "/v1/webhooks/events?status=parked", nil)
+	require.Equal(t, http.StatusOK, code, list)
+	require.Contains(t, fmt.Sprint(list["events"]), "evt_e2e_su_total")
+	require.Equal(t, "700.00", state(t, id)["balance"], "the statement applied no money")
+}
+
 func TestWebhookCurrencyMismatchAndUnknownInvoiceAreParked(t *testing.T) {
 	t.Parallel()
 	id := "E2E-HOOK-CUR"

@@ -18,10 +18,13 @@
 // durable, deduplicated operations.
 //
 // What happens to an event:
-//   - applied: every update answered (applied or duplicate);
+//   - applied: every update answered (applied or duplicate); for a refund total
+//     (Stripe charge.refunded without its refunds list), which sends no update: the
+//     refunds applied to its payment cover it;
 //   - held: its invoice is not issued yet (applied as soon as it is), its workflow
-//     is not running yet, a refund or chargeback arrived before its payment, or a
-//     chargeback's close before its opening; retried with backoff;
+//     is not running yet, a refund or chargeback arrived before its payment, a
+//     chargeback's close before its opening, or a refund total before the refunds
+//     that cover it; retried with backoff;
 //   - parked, for an operator (GET /v1/webhooks/events?status=parked, `starter
 //     webhooks parked`): still held after Config.ParkAfter, a currency other than the
 //     invoice's, or an update the workflow rejected;
@@ -30,6 +33,7 @@
 package forwarder
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -41,6 +45,7 @@ import (
 
 	"github.com/dunwell/dunwell/internal/metrics"
 	"github.com/dunwell/dunwell/ledger"
+	"github.com/dunwell/dunwell/money"
 	"github.com/dunwell/dunwell/webhooks"
 )
 
@@ -66,6 +71,7 @@ type Store interface {
 	WebhookInvoiceFor(ctx context.Context, source, paymentID string) (string, error)
 	WebhookDisputeOpened(ctx context.Context, source, disputeID string) (bool, error)
 	PaymentRecorded(ctx context.Context, invoiceID, paymentID string) (bool, error)
+	RefundedOnPayment(ctx context.Context, invoiceID, paymentID string) (int64, error)
 }
 
 // Config configures a Forwarder. Store, Workflows and Logger are required.
@@ -265,6 +271,9 @@ func (f *Forwarder) apply(ctx context.Context, row ledger.WebhookEvent) outcome 
 	if o, wait := f.dependency(ctx, &ev, invoiceID); wait {
 		return o
 	}
+	if ev.Kind == webhooks.KindRefundTotal {
+		return f.refundTotal(ctx, &ev, invoiceID)
+	}
 	a := applier{f: f, ev: &ev, invoiceID: invoiceID, result: map[string]any{}}
 	if err := a.run(ctx); err != nil {
 		return a.failed(ctx, err)
@@ -277,7 +286,7 @@ func (f *Forwarder) apply(ctx context.Context, row ledger.WebhookEvent) outcome 
 // end in the state in-order ones would have.
 func (f *Forwarder) dependency(ctx context.Context, ev *webhooks.Event, invoiceID string) (outcome, bool) {
 	switch ev.Kind {
-	case webhooks.KindRefund, webhooks.KindChargebackOpened:
+	case webhooks.KindRefund, webhooks.KindChargebackOpened, webhooks.KindRefundTotal:
 		ok, err := f.cfg.Store.PaymentRecorded(ctx, invoiceID, ev.PaymentID)
 		if err != nil {
 			return retry("looking up payment %s: %v", ev.PaymentID, err), true
@@ -295,6 +304,32 @@ func (f *Forwarder) dependency(ctx context.Context, ev *webhooks.Event, invoiceI
 		}
 	}
 	return outcome{}, false
+}
+
+// refundTotal settles a statement that the refunds of a payment add up to ev.Amount
+// so far (a Stripe charge.refunded without its refunds list). It never applies money
+// itself: only events that name a refund by its id do, and the workflow applies each
+// id once, so a statement and the refund.created events it sums up cannot count the
+// same refund twice. It is marked applied, with a note, once the refunds applied to
+// the payment under any ids cover it; until then it is held, and after ParkAfter
+// parked, so that a refund Dunwell never heard of reaches an operator.
+func (f *Forwarder) refundTotal(ctx context.Context, ev *webhooks.Event, invoiceID string) outcome {
+	got, err := f.cfg.Store.RefundedOnPayment(ctx, invoiceID, ev.PaymentID)
+	if err != nil {
+		return retry("summing the refunds of payment %s: %v", ev.PaymentID, err)
+	}
+	charge := cmp.Or(ev.ChargeID, ev.PaymentID)
+	stated, applied := money.Format(ev.Amount, ev.Currency)+" "+ev.Currency, money.Format(got, ev.Currency)+" "+ev.Currency
+	if got >= ev.Amount {
+		return outcome{status: ledger.WebhookApplied, invoiceID: invoiceID, result: map[string]any{"refund_total": map[string]any{
+			"stated_minor": ev.Amount, "applied_minor": got,
+			"note": fmt.Sprintf("charge %s: amount_refunded %s is covered by the refunds applied to payment %s (%s); this event moves no money",
+				charge, stated, ev.PaymentID, applied),
+		}}}
+	}
+	return held(ledger.WaitRefunds, invoiceID, "charge %s (payment %s of invoice %s) has amount_refunded %s but the refunds applied to it add up to %s: "+
+		"subscribe the endpoint to refund.created or apply the rest with POST /v1/invoices/%s/refunds (payment_id %s)",
+		charge, ev.PaymentID, invoiceID, stated, applied, invoiceID, ev.PaymentID)
 }
 
 func held(waitingFor, invoiceID, format string, args ...any) outcome {

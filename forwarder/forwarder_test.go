@@ -98,7 +98,7 @@ func (f *fakeWorkflows) Pay(ctx context.Context, id, _ string, in workflows.Paym
 	return workflows.PaymentResult{Balance: inv.balance, Applied: applied}, nil
 }
 
-func (f *fakeWorkflows) Refund(_ context.Context, id, _ string, in workflows.RefundInput) (workflows.EventResult, error) {
+func (f *fakeWorkflows) Refund(ctx context.Context, id, _ string, in workflows.RefundInput) (workflows.EventResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	inv, err := f.get(id, workflows.UpdateRefund)
@@ -113,6 +113,13 @@ func (f *fakeWorkflows) Refund(_ context.Context, id, _ string, in workflows.Ref
 	}
 	inv.refunds[in.RefundID] = in.Amount
 	inv.balance += in.Amount
+	// The workflow books a refund in the ledger's adjustments, where a refund total
+	// (Stripe charge.refunded without its list) looks for it.
+	now := time.Now().UTC()
+	_, err = f.store.RecordEvent(ctx, ledger.LifecycleEvent{InvoiceID: id, EventKey: "refund/" + in.RefundID, Kind: "refunded",
+		At: now, Status: "open", Balance: inv.balance, Adjustment: &ledger.Adjustment{AdjustmentID: "refund/" + in.RefundID,
+			Kind: string(in.Kind), Currency: in.Currency, Amount: in.Amount, BalanceAfter: inv.balance, PaymentID: in.PaymentID, At: now}})
+	require.NoError(f.t, err)
 	return workflows.EventResult{Balance: inv.balance}, nil
 }
 
@@ -298,6 +305,117 @@ func TestForwardStripeRefundFindsItsInvoiceByPayment(t *testing.T) {
 	e = h.drainUntil(ref, ledger.WebhookApplied)
 	require.Equal(t, "INV-S", e.InvoiceID, "the invoice found by payment id is recorded")
 	require.Equal(t, int64(750), h.wf.balance("INV-S"), "1000 - 400 + 150")
+}
+
+// stripeRefundCreated is a refund.created of a succeeded refund, as ParseStripe makes it.
+func stripeRefundCreated(id, paymentID, refundID string, amount int64) webhooks.Event {
+	return webhooks.Event{Source: webhooks.SourceStripe, ID: id, Type: "refund.created", Kind: webhooks.KindRefund,
+		PaymentID: paymentID, ChargeID: "ch_1", Currency: "USD", Refunds: []webhooks.Refund{{ID: refundID, Amount: amount}}}
+}
+
+// stripeRefundTotal is a charge.refunded without its refunds list: amount_refunded so far.
+func stripeRefundTotal(id, paymentID, chargeID string, amountRefunded int64) webhooks.Event {
+	return webhooks.Event{Source: webhooks.SourceStripe, ID: id, Type: "charge.refunded", Kind: webhooks.KindRefundTotal,
+		PaymentID: paymentID, ChargeID: chargeID, Currency: "USD", Amount: amountRefunded}
+}
+
+// stripePaid issues the invoice with a running workflow and applies a Stripe payment.
+func (h *harness) stripePaid(invoiceID, paymentID string, due, paid int64) {
+	h.t.Helper()
+	h.issue(invoiceID, "USD", due, true)
+	pay := webhooks.Event{Source: webhooks.SourceStripe, ID: "evt_pay_" + invoiceID, Type: "payment_intent.succeeded", Kind: webhooks.KindPayment,
+		InvoiceID: invoiceID, PaymentID: paymentID, Currency: "USD", Amount: paid}
+	h.store1(pay)
+	h.drainUntil(pay, ledger.WebhookApplied)
+}
+
+func TestForwardRefundTotalIsSatisfiedByRefundsAppliedBeforeOrAfterIt(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Config{})
+	h.stripePaid("INV-TOT", "pi_1", 1000, 600)
+
+	// The statement first: held until refund.created brings the refund it sums up.
+	first := stripeRefundTotal("evt_total_1", "pi_1", "ch_1", 100)
+	h.store1(first)
+	e := h.drainUntil(first, ledger.WebhookHeld)
+	require.Equal(t, ledger.WaitRefunds, e.WaitingFor)
+	require.Equal(t, "INV-TOT", e.InvoiceID, "found by its payment")
+	require.Contains(t, e.LastError, "amount_refunded 1.00 USD but the refunds applied to it add up to 0.00 USD")
+	require.Equal(t, int64(400), h.wf.balance("INV-TOT"), "a statement moves no money")
+	re1 := stripeRefundCreated("evt_re_1", "pi_1", "re_1", 100)
+	h.store1(re1)
+	h.drainUntil(re1, ledger.WebhookApplied)
+	e = h.drainUntil(first, ledger.WebhookApplied)
+	var res struct {
+		Total struct {
+			Stated  int64  `json:"stated_minor"`
+			Applied int64  `json:"applied_minor"`
+			Note    string `json:"note"`
+		} `json:"refund_total"`
+	}
+	require.NoError(t, json.Unmarshal(e.Result, &res))
+	require.Equal(t, int64(100), res.Total.Stated)
+	require.Equal(t, int64(100), res.Total.Applied)
+	require.Contains(t, res.Total.Note, "charge ch_1")
+	require.Contains(t, res.Total.Note, "moves no money")
+
+	// The refund first: the statement that follows is covered at once.
+	re2 := stripeRefundCreated("evt_re_2", "pi_1", "re_2", 50)
+	h.store1(re2)
+	h.drainUntil(re2, ledger.WebhookApplied)
+	second := stripeRefundTotal("evt_total_2", "pi_1", "ch_1", 150)
+	h.store1(second)
+	h.drainUntil(second, ledger.WebhookApplied)
+	require.Equal(t, 1, h.status(second).Attempts, "not held")
+	require.Equal(t, int64(550), h.wf.balance("INV-TOT"), "1000 - 600 + 100 + 50, each refund once")
+}
+
+func TestForwardRefundTotalNotCoveredIsParkedAfterTheWait(t *testing.T) {
+	t.Parallel()
+	clock := time.Now()
+	var mu sync.Mutex
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	h := newHarness(t, Config{ParkAfter: time.Hour, Now: now})
+	h.stripePaid("INV-UNCOVERED", "pi_9", 1000, 1000)
+	re := stripeRefundCreated("evt_re_9", "pi_9", "re_9", 50)
+	h.store1(re)
+	h.drainUntil(re, ledger.WebhookApplied)
+	total := stripeRefundTotal("evt_total_9", "pi_9", "ch_9", 200)
+	h.store1(total)
+	require.Equal(t, ledger.WaitRefunds, h.drainUntil(total, ledger.WebhookHeld).WaitingFor)
+
+	mu.Lock()
+	clock = clock.Add(2 * time.Hour)
+	mu.Unlock()
+	require.NoError(t, h.store.RetryWebhookEvent(context.Background(), h.status(total).ID, "test: due now", time.Now().Add(-time.Second)))
+	e := h.drainUntil(total, ledger.WebhookParked)
+	for _, want := range []string{"not applied after 1h0m0s", "charge ch_9", "amount_refunded 2.00 USD",
+		"add up to 0.50 USD", "subscribe the endpoint to refund.created or apply the rest with POST /v1/invoices/INV-UNCOVERED/refunds"} {
+		require.Contains(t, e.LastError, want)
+	}
+	require.Equal(t, int64(50), h.wf.balance("INV-UNCOVERED"), "only the refund that was reported moved money")
+}
+
+func TestForwardListedChargeRefundedAndRefundCreatedApplyARefundOnce(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Config{})
+	h.stripePaid("INV-BOTH", "pi_2", 1000, 800)
+	created := stripeRefundCreated("evt_re_created", "pi_2", "re_1", 100)
+	listed := webhooks.Event{Source: webhooks.SourceStripe, ID: "evt_ch_listed", Type: "charge.refunded", Kind: webhooks.KindRefund,
+		PaymentID: "pi_2", ChargeID: "ch_2", Currency: "USD", Refunds: []webhooks.Refund{{ID: "re_1", Amount: 100}, {ID: "re_2", Amount: 30}}}
+	h.store1(created)
+	h.store1(listed)
+	h.drainUntil(created, ledger.WebhookApplied)
+	h.drainUntil(listed, ledger.WebhookApplied)
+	require.Equal(t, int64(330), h.wf.balance("INV-BOTH"), "1000 - 800 + 100 + 30: re_1 once")
+	sum, err := h.store.RefundedOnPayment(context.Background(), "INV-BOTH", "pi_2")
+	require.NoError(t, err)
+	require.Equal(t, int64(130), sum)
+	// A later statement of the same refunds is covered and moves nothing.
+	total := stripeRefundTotal("evt_total_both", "pi_2", "ch_2", 130)
+	h.store1(total)
+	h.drainUntil(total, ledger.WebhookApplied)
+	require.Equal(t, int64(330), h.wf.balance("INV-BOTH"))
 }
 
 func TestForwardChargebackWonAndLostInAnyOrder(t *testing.T) {

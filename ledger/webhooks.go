@@ -30,6 +30,9 @@ const (
 	WaitWorkflow = "workflow" // the invoice is recorded but its workflow is not running yet
 	WaitPayment  = "payment"  // a refund or chargeback whose payment has not arrived
 	WaitDispute  = "dispute"  // a chargeback close whose opening has not been applied
+	// WaitRefunds: a refund total (Stripe charge.refunded without its refunds list)
+	// that the refunds applied to its payment do not cover yet.
+	WaitRefunds = "refunds"
 )
 
 // ErrWebhookConflict means the event id was already stored with a different body.
@@ -156,7 +159,8 @@ func (s *Store) StoreWebhookEvent(ctx context.Context, e NewWebhookEvent) (bool,
 // else claims them until the lease ends or the caller marks them. Due means pending or
 // held with its next attempt time reached, or held for something that has now
 // arrived: its invoice, its payment (in the ledger, or applied through a webhook when
-// the event does not name its invoice) or its chargeback's opening.
+// the event does not name its invoice), its chargeback's opening, or the refunds that
+// cover a refund total.
 // Concurrent claimers (several starter processes) skip each other's rows. Attempts is
 // counted here, so a crash mid-apply still counts. Oldest first.
 func (s *Store) ClaimWebhookEvents(ctx context.Context, limit int, lease time.Duration) ([]WebhookEvent, error) {
@@ -182,7 +186,11 @@ func (s *Store) ClaimWebhookEvents(ctx context.Context, limit int, lease time.Du
 							AND o.kind = 'payment' AND o.status = 'applied'))
 					OR (e.waiting_for = 'dispute'
 						AND EXISTS (SELECT 1 FROM webhook_events o WHERE o.source = e.source AND o.dispute_id = e.dispute_id
-							AND o.kind = 'chargeback_opened' AND o.status = 'applied')))))
+							AND o.kind = 'chargeback_opened' AND o.status = 'applied'))
+					OR (e.waiting_for = 'refunds' AND e.invoice_id <> ''
+						AND (SELECT coalesce(sum(a.amount_minor - a.credit_minor), 0) FROM adjustments a
+							WHERE a.invoice_id = e.invoice_id AND a.payment_id = e.payment_id AND a.kind = 'refund')
+							>= e.amount_minor))))
 			ORDER BY e.received_at, e.id
 			LIMIT $1
 			FOR UPDATE OF e SKIP LOCKED)
@@ -350,6 +358,20 @@ func (s *Store) PaymentRecorded(ctx context.Context, invoiceID, paymentID string
 	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM payments WHERE invoice_id = $1 AND payment_id = $2)`,
 		invoiceID, paymentID).Scan(&ok)
 	return ok, wrap("find payment "+paymentID, err)
+}
+
+// RefundedOnPayment returns how much the refunds of the invoice's payment paymentID
+// recorded in the ledger add up to, whatever their ids (refunds only: a chargeback is
+// not a refund). A refund's money is what re-opened the balance plus the credit it
+// took back (amount_minor - credit_minor, credit_minor being negative).
+func (s *Store) RefundedOnPayment(ctx context.Context, invoiceID, paymentID string) (int64, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	var sum int64
+	err := s.pool.QueryRow(ctx, `
+		SELECT coalesce(sum(amount_minor - credit_minor), 0)::bigint FROM adjustments
+		WHERE invoice_id = $1 AND payment_id = $2 AND kind = 'refund'`, invoiceID, paymentID).Scan(&sum)
+	return sum, wrap("sum the refunds of payment "+paymentID, err)
 }
 
 func sortEvents(events []WebhookEvent) {

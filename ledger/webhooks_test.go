@@ -190,3 +190,41 @@ func TestWebhookEventsConcurrentClaimersSkipEachOther(t *testing.T) {
 		require.Equal(t, 1, seen[id], "%s claimed exactly once", id)
 	}
 }
+
+// recordRefund books a refund of paymentID on the invoice as the workflow does:
+// amount re-opens the balance, credit is what it took back from the customer's credit.
+func recordRefund(t *testing.T, invoiceID, refundID, paymentID, kind string, amount, credit int64) {
+	t.Helper()
+	at := t0.Add(time.Hour)
+	_, err := testStore.RecordEvent(context.Background(), LifecycleEvent{InvoiceID: invoiceID, EventKey: "refund/" + refundID,
+		Kind: "refunded", At: at, Status: StatusOpen, Balance: 100,
+		Adjustment: &Adjustment{AdjustmentID: "refund/" + refundID, Kind: kind, Currency: "EUR", Amount: amount, Credit: -credit,
+			BalanceAfter: 100, PaymentID: paymentID, At: at}})
+	require.NoError(t, err)
+}
+
+func TestWebhookRefundTotalWaitsForItsRefunds(t *testing.T) {
+	ctx := context.Background()
+	inv := issue(t)
+	ev := webhookEvent("stripe", uid("evt"), inv)
+	ev.EventType, ev.Kind, ev.PaymentID, ev.Amount = "charge.refunded", "refund_total", "pi_total", 300
+	_, err := testStore.StoreWebhookEvent(ctx, ev)
+	require.NoError(t, err)
+	claimed := claimOnly(t, ev.EventID)
+	require.Len(t, claimed, 1)
+	require.NoError(t, testStore.HoldWebhookEvent(ctx, claimed[0].ID, WaitRefunds, inv, "refunds do not cover it", time.Now().Add(time.Hour)))
+
+	recordRefund(t, inv, "re_a", "pi_total", "refund", 100, 50)    // 150 of refund money
+	recordRefund(t, inv, "dp_1", "pi_total", "chargeback", 500, 0) // not a refund
+	recordRefund(t, inv, "re_x", "pi_other", "refund", 500, 0)     // another payment
+	sum, err := testStore.RefundedOnPayment(ctx, inv, "pi_total")
+	require.NoError(t, err)
+	require.Equal(t, int64(150), sum)
+	require.Empty(t, claimOnly(t, ev.EventID), "150 of 300: still waiting")
+
+	recordRefund(t, inv, "re_b", "pi_total", "refund", 150, 0)
+	require.Len(t, claimOnly(t, ev.EventID), 1, "due as soon as the refunds cover it")
+	sum, err = testStore.RefundedOnPayment(ctx, inv, "pi_nothing")
+	require.NoError(t, err)
+	require.Zero(t, sum)
+}

@@ -34,8 +34,14 @@ const (
 	// invoice.paid; generic payment.succeeded).
 	KindPayment Kind = "payment"
 	// KindRefund: money given back, one or more refunds of one payment (Stripe
-	// charge.refunded; generic payment.refunded).
+	// charge.refunded with its refunds list, refund.created, refund.updated; generic
+	// payment.refunded).
 	KindRefund Kind = "refund"
+	// KindRefundTotal: a statement that the refunds of one payment add up to Amount so
+	// far (Stripe charge.refunded without its refunds list). It moves no money: the
+	// forwarder marks it applied once the refunds applied to the payment, under their
+	// own ids, cover Amount, and parks it for an operator if they never do.
+	KindRefundTotal Kind = "refund_total"
 	// KindChargebackOpened: the customer disputed the payment with their bank; the
 	// money is withdrawn (unless Inquiry) and dunning pauses.
 	KindChargebackOpened Kind = "chargeback_opened"
@@ -73,8 +79,12 @@ type Event struct {
 	// charge.succeeded of one payment are the same payment), else the charge or
 	// invoice id.
 	PaymentID string `json:"payment_id,omitempty"`
-	Currency  string `json:"currency"`
-	// Amount in minor units: the payment, or the chargeback's amount.
+	// ChargeID is the Stripe charge a refund or refund total is of, for the messages
+	// an operator reads; PaymentID is what matches it to its payment.
+	ChargeID string `json:"charge_id,omitempty"`
+	Currency string `json:"currency"`
+	// Amount in minor units: the payment, the chargeback's amount, or the refunded
+	// total a KindRefundTotal event states.
 	Amount int64 `json:"amount_minor,omitempty"`
 	// At is when it happened at the provider.
 	At time.Time `json:"at"`

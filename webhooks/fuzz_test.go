@@ -49,6 +49,10 @@ func checkParsed(t *testing.T, ev Event, err error) {
 				t.Fatalf("accepted a bad refund: %+v", ev)
 			}
 		}
+	case KindRefundTotal:
+		if ev.Amount <= 0 || ev.Amount > money.MaxMinor || len(ev.Refunds) != 0 {
+			t.Fatalf("accepted a bad refund total: %+v", ev)
+		}
 	case KindChargebackOpened, KindChargebackClosed:
 		if ev.Amount < 0 || ev.Amount > money.MaxMinor || !collection.IDPattern.MatchString(ev.DisputeID) {
 			t.Fatalf("accepted a bad chargeback: %+v", ev)
@@ -68,6 +72,11 @@ func FuzzParseStripe(f *testing.F) {
 		string(stripeBody("invoice.paid", `{"id":"in_1","amount_paid":990,"currency":"kwd","metadata":{"invoice_id":"INV-4"}}`)),
 		string(stripeBody("charge.refunded", `{"id":"ch_1","amount":5000,"amount_refunded":3000,"currency":"usd","refunds":{"data":[{"id":"re_1","amount":1000},{"id":"re_2","amount":2000,"status":"failed"}]}}`)),
 		string(stripeBody("charge.refunded", `{"id":"ch_9","amount":5000,"amount_refunded":5000,"currency":"usd"}`)),
+		string(stripeBody("charge.refunded", `{"id":"ch_8","amount":5000,"amount_refunded":1200,"currency":"usd","payment_intent":"pi_8","refunds":{"data":[]}}`)),
+		string(stripeBody("refund.created", `{"id":"re_1","object":"refund","amount":1000,"charge":"ch_1","payment_intent":"pi_1","currency":"usd","status":"succeeded","metadata":{}}`)),
+		string(stripeBody("refund.updated", `{"id":"re_2","object":"refund","amount":5,"charge":{"id":"ch_2"},"payment_intent":null,"currency":"jpy","status":"succeeded","metadata":{"invoice_id":"INV-5"}}`)),
+		string(stripeBody("refund.created", `{"id":"re_3","object":"refund","amount":1000,"charge":"ch_1","currency":"usd","status":"pending"}`)),
+		string(stripeBody("refund.updated", `{"id":"re_4","object":"refund","amount":0,"currency":"usd","status":"failed"}`)),
 		string(stripeBody("charge.dispute.created", `{"id":"dp_1","amount":5000,"currency":"usd","charge":"ch_1","status":"warning_needs_response"}`)),
 		string(stripeBody("charge.dispute.closed", `{"id":"dp_1","amount":5000,"currency":"usd","charge":{"id":"ch_1"},"status":"won"}`)),
 		string(stripeBody("customer.created", `{}`)),

@@ -81,14 +81,18 @@ type stripeObject struct {
 //	payment_intent.succeeded  payment of amount_received, id = the PaymentIntent
 //	charge.succeeded          payment of amount_captured, id = its PaymentIntent (else the charge)
 //	invoice.paid              payment of amount_paid, id = its PaymentIntent (else the invoice)
-//	charge.refunded           one refund per listed refund (re_...), of the same payment
+//	refund.created            a succeeded Refund (re_...) of its payment; pending, failed
+//	refund.updated              or canceled ones are *Ignored
+//	charge.refunded           with its refunds list: one refund per listed refund (re_...);
+//	                          without it (API versions since 2022-11-15): a KindRefundTotal
+//	                          statement of amount_refunded, which moves no money
 //	charge.dispute.created    chargeback opened (an inquiry, status warning_*, moves no money)
 //	charge.dispute.closed     chargeback closed: won, lost, or an inquiry closed
 //
-// The Dunwell invoice is metadata.invoice_id of the PaymentIntent, Charge or Invoice;
-// refunds and disputes without it are matched to their payment by the forwarder. A
-// payment without metadata.invoice_id and every other event type are *Ignored; a
-// malformed event is a FieldError.
+// The Dunwell invoice is metadata.invoice_id of the PaymentIntent, Charge, Invoice or
+// Refund; refunds and disputes without it are matched to their payment by the
+// forwarder. A payment without metadata.invoice_id and every other event type are
+// *Ignored; a malformed event is a FieldError.
 func ParseStripe(body []byte) (Event, error) {
 	var ev stripeEvent
 	if bad := strictJSON(body, &ev); bad != nil {
@@ -135,6 +139,13 @@ func ParseStripe(body []byte) (Event, error) {
 		fe["data.object.currency"] = "must be an ISO 4217 currency code"
 	}
 	out.Currency = cur
+	// The payment ids become the workflow's payment id: checked like any other id.
+	if obj.PaymentIntent != "" && !idPattern(string(obj.PaymentIntent)) {
+		fe["data.object.payment_intent"] = "must be a Stripe id"
+	}
+	if obj.Charge != "" && !idPattern(string(obj.Charge)) {
+		fe["data.object.charge"] = "must be a Stripe id"
+	}
 	if id, ok := obj.Metadata["invoice_id"]; ok {
 		if !collection.IDPattern.MatchString(id) {
 			fe["data.object.metadata.invoice_id"] = "must be 1-100 letters, digits, '.', '_', ':' or '-'"
@@ -160,6 +171,8 @@ func ParseStripe(body []byte) (Event, error) {
 		return stripePayment(out, firstNonEmpty(string(obj.PaymentIntent), obj.ID), obj.AmountPaid, "data.object.amount_paid")
 	case "charge.refunded":
 		return stripeRefund(out, &obj)
+	case "refund.created", "refund.updated":
+		return stripeRefundObject(out, &obj)
 	default: // charge.dispute.created, charge.dispute.closed
 		return stripeDispute(out, &obj)
 	}
@@ -170,6 +183,8 @@ var stripeKinds = map[string]Kind{
 	"charge.succeeded":         KindPayment,
 	"invoice.paid":             KindPayment,
 	"charge.refunded":          KindRefund,
+	"refund.created":           KindRefund,
+	"refund.updated":           KindRefund,
 	"charge.dispute.created":   KindChargebackOpened,
 	"charge.dispute.closed":    KindChargebackClosed,
 }
@@ -191,42 +206,105 @@ func stripePayment(out Event, paymentID string, amount *int64, field string) (Ev
 	return out, nil
 }
 
-// stripeRefund reads the refunds listed on the charge. Since API version 2022-11-15
-// Stripe no longer includes the list unless expanded; then only a full refund can be
-// told apart (its amount is the charge's), and a partial one is refused rather than
-// guessed from the cumulative amount_refunded, which would double-count on a second
-// partial refund.
+// stripeRefund maps charge.refunded. With the charge's refunds list (API versions
+// before 2022-11-15, or an endpoint that still gets it) each listed refund is applied
+// by its id, the same re_... id refund.created carries, so the two dedupe.
+//
+// Without the list only the cumulative amount_refunded is known, and a refund cannot
+// be told from the earlier ones it adds to. The event becomes a KindRefundTotal
+// statement instead ("refunds of this payment add up to amount_refunded"), stored and
+// checked by the forwarder against the refunds applied through refund.created (or by
+// an operator); it never applies money, so it cannot count a refund twice. That holds
+// for a full refund too: the synthetic refund "<charge>:refunded" this used to make
+// would be counted again when refund.created reports the same refund under its re_
+// id. Events already stored in that form are applied as they were stored.
 func stripeRefund(out Event, obj *stripeObject) (Event, error) {
 	out.PaymentID = firstNonEmpty(string(obj.PaymentIntent), obj.ID)
+	out.ChargeID = obj.ID
 	if obj.Refunds != nil && len(obj.Refunds.Data) > 0 {
-		for i, r := range obj.Refunds.Data {
-			field := fmt.Sprintf("data.object.refunds.data[%d]", i)
-			switch {
-			case !idPattern(r.ID):
-				return Event{}, FieldError{field + ".id": "is required"}
-			case r.Amount == nil || *r.Amount <= 0 || *r.Amount > money.MaxMinor:
-				return Event{}, FieldError{field + ".amount": "must be a positive integer of minor units"}
-			case r.Currency != "" && !strings.EqualFold(r.Currency, out.Currency):
-				return Event{}, FieldError{field + ".currency": "differs from the charge's"}
-			case r.Status == "failed" || r.Status == "canceled":
-				continue // no money moved
-			}
-			out.Refunds = append(out.Refunds, Refund{ID: r.ID, Amount: *r.Amount})
-		}
-		if len(out.Refunds) == 0 {
-			return Event{}, ignored("charge %s lists no refund that moved money", obj.ID)
-		}
-		return out, nil
+		return stripeListedRefunds(out, obj)
 	}
 	switch {
-	case obj.AmountRefunded == nil || obj.Amount == nil:
-		return Event{}, FieldError{"data.object.refunds": "is required (expand refunds on the webhook, or send amount and amount_refunded for a full refund)"}
-	case *obj.AmountRefunded <= 0 || *obj.AmountRefunded > money.MaxMinor:
-		return Event{}, FieldError{"data.object.amount_refunded": "must be a positive integer of minor units"}
-	case *obj.AmountRefunded != *obj.Amount:
-		return Event{}, FieldError{"data.object.refunds": "is required for a partial refund: without the list its amount cannot be told from earlier refunds"}
+	case obj.AmountRefunded == nil:
+		return Event{}, FieldError{"data.object.amount_refunded": "is required when the refunds list is absent"}
+	case *obj.AmountRefunded < 0 || *obj.AmountRefunded > money.MaxMinor:
+		return Event{}, FieldError{"data.object.amount_refunded": "must be a non-negative integer of minor units"}
+	case obj.Amount != nil && *obj.AmountRefunded > *obj.Amount:
+		return Event{}, FieldError{"data.object.amount_refunded": "is more than the charge's amount"}
+	case *obj.AmountRefunded == 0:
+		return Event{}, ignored("charge %s has nothing refunded", obj.ID)
 	}
-	out.Refunds = []Refund{{ID: obj.ID + ":refunded", Amount: *obj.AmountRefunded}}
+	out.Kind, out.Amount = KindRefundTotal, *obj.AmountRefunded
+	return out, nil
+}
+
+// stripeListedRefunds reads the refunds listed on a charge.refunded.
+func stripeListedRefunds(out Event, obj *stripeObject) (Event, error) {
+	for i, r := range obj.Refunds.Data {
+		field := fmt.Sprintf("data.object.refunds.data[%d]", i)
+		switch {
+		case !idPattern(r.ID):
+			return Event{}, FieldError{field + ".id": "is required"}
+		case r.Amount == nil || *r.Amount <= 0 || *r.Amount > money.MaxMinor:
+			return Event{}, FieldError{field + ".amount": "must be a positive integer of minor units"}
+		case r.Currency != "" && !strings.EqualFold(r.Currency, out.Currency):
+			return Event{}, FieldError{field + ".currency": "differs from the charge's"}
+		case r.Status == "failed" || r.Status == "canceled":
+			continue // no money moved
+		}
+		out.Refunds = append(out.Refunds, Refund{ID: r.ID, Amount: *r.Amount})
+	}
+	if len(out.Refunds) == 0 {
+		return Event{}, ignored("charge %s lists no refund that moved money", obj.ID)
+	}
+	return out, nil
+}
+
+// refundStatuses are a Stripe Refund's statuses.
+var refundStatuses = map[string]bool{"pending": true, "requires_action": true, "succeeded": true, "failed": true, "canceled": true}
+
+// stripeRefundObject maps refund.created and refund.updated, whose object is a Refund.
+// Its id (re_...) is the refund id, as in a charge.refunded that lists it, so every
+// event reporting one refund applies it once. Its invoice is metadata.invoice_id of
+// the Refund, else the forwarder finds it by the payment: the PaymentIntent, else the
+// charge, the same payment id the payment events used.
+//
+// Only a succeeded refund is applied. A pending (or requires_action) one is answered
+// ignored and not stored, rather than stored and held: Stripe sends refund.updated
+// whenever the status changes, so the succeeded refund arrives as an event of its own
+// and is applied then, and a refund that ends failed or canceled leaves nothing behind
+// to undo. Failed and canceled refunds moved no money and are ignored too. Should the
+// succeeded update never come, the charge.refunded statement of the same refund
+// (KindRefundTotal) is parked for an operator, so the refund is not silently lost.
+func stripeRefundObject(out Event, obj *stripeObject) (Event, error) {
+	out.PaymentID = firstNonEmpty(string(obj.PaymentIntent), string(obj.Charge))
+	out.ChargeID = string(obj.Charge)
+	fe := FieldError{}
+	if obj.Object != "" && obj.Object != "refund" {
+		fe["data.object.object"] = `must be "refund"`
+	}
+	if out.PaymentID == "" {
+		fe["data.object.charge"] = "is required (or data.object.payment_intent): the payment refunded"
+	}
+	if obj.Amount == nil || *obj.Amount <= 0 || *obj.Amount > money.MaxMinor {
+		fe["data.object.amount"] = "must be a positive integer of minor units"
+	}
+	switch {
+	case obj.Status == "":
+		fe["data.object.status"] = "is required"
+	case !refundStatuses[obj.Status]:
+		fe["data.object.status"] = "must be pending, requires_action, succeeded, failed or canceled"
+	}
+	if len(fe) > 0 {
+		return Event{}, fe
+	}
+	switch obj.Status {
+	case "failed", "canceled":
+		return Event{}, ignored("refund %s is %s: no money moved", obj.ID, obj.Status)
+	case "pending", "requires_action":
+		return Event{}, ignored("refund %s is %s: it is applied when refund.updated reports it succeeded", obj.ID, obj.Status)
+	}
+	out.Refunds = []Refund{{ID: obj.ID, Amount: *obj.Amount}}
 	return out, nil
 }
 

@@ -156,8 +156,15 @@ func TestParseStripe(t *testing.T) {
 	require.Equal(t, "pi_2", ev.PaymentID)
 	require.Equal(t, []Refund{{"re_1", 1000}, {"re_2", 2000}}, ev.Refunds)
 	ev = ok("charge.refunded", `{"id":"ch_9","object":"charge","amount":5000,"amount_refunded":5000,"currency":"usd","payment_intent":null}`)
-	require.Equal(t, []Refund{{"ch_9:refunded", 5000}}, ev.Refunds, "a full refund without the list")
-	require.Equal(t, "ch_9", ev.PaymentID)
+	require.Equal(t, Event{Source: SourceStripe, ID: "evt_charge_refunded", Type: "charge.refunded", Kind: KindRefundTotal,
+		PaymentID: "ch_9", ChargeID: "ch_9", Currency: "USD", Amount: 5000, At: time.Unix(1764774245, 0).UTC()}, ev,
+		"a full refund without the list: a statement, no synthetic refund")
+	ev = ok("charge.refunded", `{"id":"ch_1","object":"charge","amount":5000,"amount_refunded":1000,"currency":"usd","payment_intent":"pi_2","refunds":{"object":"list","data":[]}}`)
+	require.Equal(t, KindRefundTotal, ev.Kind, "a partial refund without the list is stored, not refused")
+	require.Equal(t, int64(1000), ev.Amount)
+	require.Empty(t, ev.Refunds)
+	require.Equal(t, "pi_2", ev.PaymentID)
+	require.Equal(t, "ch_1", ev.ChargeID)
 
 	ev = ok("charge.dispute.created", `{"id":"dp_1","object":"dispute","amount":5000,"currency":"usd","charge":"ch_1","payment_intent":"pi_2","reason":"fraudulent","status":"needs_response"}`)
 	require.Equal(t, KindChargebackOpened, ev.Kind)
@@ -177,6 +184,7 @@ func TestParseStripe(t *testing.T) {
 		{"payment_intent.succeeded", `{"id":"pi_1","amount_received":100,"currency":"usd","metadata":{}}`},
 		{"charge.succeeded", `{"id":"ch_1","amount":100,"captured":false,"currency":"usd","metadata":{"invoice_id":"I"}}`},
 		{"invoice.paid", `{"id":"in_1","amount_paid":0,"currency":"usd","metadata":{"invoice_id":"I"}}`},
+		{"charge.refunded", `{"id":"ch_1","amount":5000,"amount_refunded":0,"currency":"usd"}`},
 	} {
 		_, err := ParseStripe(stripeBody(tc.typ, tc.obj))
 		_, isIgnored := IsIgnored(err)
@@ -197,7 +205,10 @@ func TestParseStripe(t *testing.T) {
 		{string(stripeBody("payment_intent.succeeded", `{"id":"pi_1","amount_received":"100","currency":"usd"}`)), "data.object.amount_received"},
 		{string(stripeBody("payment_intent.succeeded", `{"id":"pi_1","currency":"usd","metadata":{"invoice_id":"I"}}`)), "data.object.amount_received"},
 		{string(stripeBody("payment_intent.succeeded", `{"id":"pi_1","amount_received":100,"currency":"usd","metadata":{"invoice_id":"bad id/"}}`)), "data.object.metadata.invoice_id"},
-		{string(stripeBody("charge.refunded", `{"id":"ch_1","amount":5000,"amount_refunded":1000,"currency":"usd"}`)), "data.object.refunds"},
+		{string(stripeBody("charge.refunded", `{"id":"ch_1","amount":5000,"currency":"usd"}`)), "data.object.amount_refunded"},
+		{string(stripeBody("charge.refunded", `{"id":"ch_1","amount":5000,"amount_refunded":-1,"currency":"usd"}`)), "data.object.amount_refunded"},
+		{string(stripeBody("charge.refunded", `{"id":"ch_1","amount":5000,"amount_refunded":5001,"currency":"usd"}`)), "data.object.amount_refunded"},
+		{string(stripeBody("charge.refunded", `{"id":"ch_1","amount_refunded":5,"currency":"usd","payment_intent":"pi 2"}`)), "data.object.payment_intent"},
 		{string(stripeBody("charge.refunded", `{"id":"ch_1","currency":"usd","refunds":{"data":[{"id":"re_1","amount":-5}]}}`)), "data.object.refunds.data[0].amount"},
 		{string(stripeBody("charge.dispute.closed", `{"id":"dp_1","amount":5,"currency":"usd","charge":"ch_1","status":"needs_response"}`)), "data.object.status"},
 		{string(stripeBody("charge.dispute.created", `{"id":"dp_1","amount":5,"currency":"usd"}`)), "data.object.charge"},
@@ -210,6 +221,57 @@ func TestParseStripe(t *testing.T) {
 		}
 		require.True(t, errors.As(err, &fe), "%s: %v", tc.body, err)
 		require.Contains(t, fe, tc.field, "%s: %v", tc.body, err)
+	}
+}
+
+// stripeRefundJSON is a Refund object (refund.created, refund.updated) with status.
+func stripeRefundJSON(status, extra string) string {
+	return `{"id":"re_1","object":"refund","amount":1500,"balance_transaction":"txn_1","charge":"ch_1","created":1764774245,` +
+		`"currency":"usd","metadata":{},"payment_intent":"pi_2","reason":"requested_by_customer","status":"` + status + `"` + extra + `}`
+}
+
+func TestParseStripeRefundObject(t *testing.T) {
+	for _, typ := range []string{"refund.created", "refund.updated"} {
+		ev, err := ParseStripe(stripeBody(typ, stripeRefundJSON("succeeded", "")))
+		require.NoError(t, err, typ)
+		require.Equal(t, Event{Source: SourceStripe, ID: "evt_" + strings.ReplaceAll(typ, ".", "_"), Type: typ, Kind: KindRefund,
+			PaymentID: "pi_2", ChargeID: "ch_1", Currency: "USD", At: time.Unix(1764774245, 0).UTC(),
+			Refunds: []Refund{{"re_1", 1500}}}, ev, "the refund's own id, the payment intent as the payment")
+	}
+	ev, err := ParseStripe(stripeBody("refund.created", `{"id":"re_2","object":"refund","amount":7,"charge":{"id":"ch_7","object":"charge"},
+		"payment_intent":null,"currency":"jpy","status":"succeeded","metadata":{"invoice_id":"INV-7"}}`))
+	require.NoError(t, err)
+	require.Equal(t, "INV-7", ev.InvoiceID, "metadata.invoice_id names the invoice")
+	require.Equal(t, "ch_7", ev.PaymentID, "no payment intent: the (expanded) charge is the payment")
+	require.Equal(t, []Refund{{"re_2", 7}}, ev.Refunds)
+
+	for _, status := range []string{"pending", "requires_action", "failed", "canceled"} {
+		_, err := ParseStripe(stripeBody("refund.created", stripeRefundJSON(status, "")))
+		ig, isIgnored := IsIgnored(err)
+		require.True(t, isIgnored, "%s: %v", status, err)
+		require.Contains(t, ig.Reason, status)
+	}
+
+	for _, tc := range []struct{ obj, field string }{
+		{`{"id":"re_1","object":"refund","amount":100,"currency":"usd","status":"succeeded"}`, "data.object.charge"},
+		{`{"id":"re_1","object":"refund","charge":"ch_1","currency":"usd","status":"succeeded"}`, "data.object.amount"},
+		{`{"id":"re_1","object":"refund","amount":0,"charge":"ch_1","currency":"usd","status":"succeeded"}`, "data.object.amount"},
+		{`{"id":"re_1","object":"refund","amount":-3,"charge":"ch_1","currency":"usd","status":"succeeded"}`, "data.object.amount"},
+		{`{"id":"re_1","object":"refund","amount":1e30,"charge":"ch_1","currency":"usd","status":"succeeded"}`, "data.object.amount"},
+		{`{"id":"re_1","object":"refund","amount":"5","charge":"ch_1","currency":"usd","status":"succeeded"}`, "data.object.amount"},
+		{`{"id":"re_1","object":"refund","amount":5,"charge":"ch_1","currency":"usd"}`, "data.object.status"},
+		{`{"id":"re_1","object":"refund","amount":5,"charge":"ch_1","currency":"usd","status":"done"}`, "data.object.status"},
+		{`{"id":"re_1","object":"charge","amount":5,"charge":"ch_1","currency":"usd","status":"succeeded"}`, "data.object.object"},
+		{`{"id":"","object":"refund","amount":5,"charge":"ch_1","currency":"usd","status":"succeeded"}`, "data.object.id"},
+		{`{"id":"re_1","object":"refund","amount":5,"charge":"ch_1","currency":"xx","status":"succeeded"}`, "data.object.currency"},
+		{`{"id":"re_1","object":"refund","amount":5,"charge":"ch 1","currency":"usd","status":"succeeded"}`, "data.object.charge"},
+		{`{"id":"re_1","object":"refund","amount":5,"charge":7,"currency":"usd","status":"succeeded"}`, "data.object.charge"},
+		{`{"id":"re_1","object":"refund","amount":5,"charge":"ch_1","currency":"usd","status":"succeeded","metadata":{"invoice_id":"no/pe"}}`, "data.object.metadata.invoice_id"},
+	} {
+		_, err := ParseStripe(stripeBody("refund.created", tc.obj))
+		var fe FieldError
+		require.True(t, errors.As(err, &fe), "%s: %v", tc.obj, err)
+		require.Contains(t, fe, tc.field, "%s: %v", tc.obj, err)
 	}
 }
 
