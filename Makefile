@@ -34,7 +34,7 @@ test: $(BIN)/temporal chromium ## run every test: unit, workflow (time skipping)
 	go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: bench
-bench: $(BIN)/temporal ## benchmark throughput, cost, payment latency, spike and memory; SHORT=1 ~2 min, default ~10 (BENCH_FLAGS for more)
+bench: $(BIN)/temporal ## benchmark throughput, cost, payment latency, spike and memory; SHORT=1 ~2 min, default ~6 (BENCH_FLAGS for more)
 	go run ./bench/cmd/dunwell-bench $(if $(SHORT),-short) $(BENCH_FLAGS)
 
 .PHONY: lint
