@@ -193,12 +193,7 @@ func TestRejectedEscalationIsNeverHandedOff(t *testing.T) {
 	_, err := env.ledger.GetEscalation(context.Background(), id)
 	require.Error(t, err, "no hand-off")
 
-	audit, err := env.ledger.ListAudit(context.Background(), id)
-	require.NoError(t, err)
-	var actions []string
-	for _, e := range audit {
-		actions = append(actions, e.Action+":"+e.Outcome)
-	}
+	actions := auditActions(t, id)
 	require.Contains(t, actions, "invoice.escalation.approve:rejected")
 	require.Contains(t, actions, "invoice.escalation.reject:applied")
 
@@ -425,16 +420,23 @@ func TestReminderStepsWaitForApproval(t *testing.T) {
 	require.Equal(t, []string{"first", "third"}, sent)
 	requireEventKinds(t, id, []string{"approval_requested", "approved", "approval_requested", "rejected"})
 
-	audit, err := env.ledger.ListAudit(context.Background(), id)
-	require.NoError(t, err)
-	var actions []string
-	for _, e := range audit {
-		actions = append(actions, e.Action+":"+e.Outcome)
-	}
+	actions := auditActions(t, id)
 	require.Contains(t, actions, "invoice.approval.approve:applied")
 
 	code, body = pay(t, id, "step-approval-paid", "1250.00")
 	require.Equal(t, http.StatusOK, code, body)
 	waitClosed(t, id)
 	recordHistory(t, id, "step-approval-approved-rejected-paid")
+}
+
+// auditActions lists the invoice's audit trail as "action:outcome".
+func auditActions(t *testing.T, id string) []string {
+	t.Helper()
+	audit, err := env.ledger.ListAudit(context.Background(), id)
+	require.NoError(t, err)
+	var actions []string
+	for _, e := range audit {
+		actions = append(actions, e.Action+":"+e.Outcome)
+	}
+	return actions
 }
