@@ -329,9 +329,22 @@ func isCompleted(err error) bool {
 // without leaking internals.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, what string, err error) {
 	s.Logger.Error("Request failed", "method", r.Method, "path", r.URL.Path, "step", what, "error", err)
-	if errors.Is(err, context.DeadlineExceeded) {
-		writeError(w, http.StatusServiceUnavailable, what+" timed out; retry later", nil)
+	if overloaded(err) {
+		// Every write is idempotent by its id: the same request again is safe.
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, what+" timed out; retry the same request later", nil)
 		return
 	}
 	writeError(w, http.StatusInternalServerError, what+" failed", nil)
+}
+
+// overloaded reports whether err is Temporal (or PostgreSQL) not answering in time or
+// shedding load, rather than a fault: the caller should retry.
+func overloaded(err error) bool {
+	var updTimeout *client.WorkflowUpdateServiceTimeoutOrCanceledError
+	var deadline *serviceerror.DeadlineExceeded
+	var exhausted *serviceerror.ResourceExhausted
+	var unavailable *serviceerror.Unavailable
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &updTimeout) || errors.As(err, &deadline) ||
+		errors.As(err, &exhausted) || errors.As(err, &unavailable)
 }
