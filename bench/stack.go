@@ -57,6 +57,17 @@ type stack struct {
 	apiKey   string
 	http     *http.Client
 	closers  []func()
+	// stopWorker and stopTemporal stop the worker and the dev server once (early, in
+	// quiet, or at close).
+	stopWorker, stopTemporal func()
+}
+
+// quiet stops the send workers, the worker and the dev server, so what follows (the
+// reports) is timed without 10 000 just-started workflows on the same cores.
+func (s *stack) quiet() {
+	_ = s.setSendRates(-1, -1)
+	s.stopWorker()
+	s.stopTemporal()
 }
 
 // setSendRates replaces the per-provider send workers with ones polling at the
@@ -104,7 +115,8 @@ func startStack(ctx context.Context, log *slog.Logger, pols *policy.Set, stackLo
 	if s.temporal, err = testenv.StartTemporal(startCtx, testenv.TemporalOptions{ExtraArgs: devArgs, Logger: quiet}); err != nil {
 		return nil, fmt.Errorf("starting the Temporal dev server: %w", err)
 	}
-	s.closers = append(s.closers, func() { _ = s.temporal.Stop() })
+	s.stopTemporal = sync.OnceFunc(func() { _ = s.temporal.Stop() })
+	s.closers = append(s.closers, s.stopTemporal)
 	s.client = s.temporal.Client()
 
 	s.fakes = fakeprovider.New(fakeprovider.Options{Logger: quiet})
@@ -148,7 +160,8 @@ func startStack(ctx context.Context, log *slog.Logger, pols *policy.Set, stackLo
 	if err := s.worker.Start(); err != nil {
 		return nil, fmt.Errorf("starting the Dunwell worker: %w", err)
 	}
-	s.closers = append(s.closers, s.worker.Stop)
+	s.stopWorker = sync.OnceFunc(s.worker.Stop)
+	s.closers = append(s.closers, s.stopWorker)
 	// Sends run on their provider's queue, unlimited until the spike sets a rate.
 	if err := s.setSendRates(0, 0); err != nil {
 		return nil, err

@@ -123,6 +123,16 @@ func (p *Postgres) stop() error {
 	return errors.Join(errs...)
 }
 
+// CreateDatabase creates another empty database on the same server and returns its
+// URL; it lives as long as the server (for programs, not tests: see NewDatabase).
+func (p *Postgres) CreateDatabase(ctx context.Context, prefix string) (string, error) {
+	name := uniqueName(prefix)
+	if err := createDatabase(ctx, p.adminURL, name); err != nil {
+		return "", err
+	}
+	return withDatabase(p.adminURL, name)
+}
+
 // NewDatabase creates another empty database on the same server, registers its
 // removal with t.Cleanup and returns its URL. It fails the test if the database
 // cannot be created.
