@@ -535,8 +535,13 @@ func (s *State) countEvents(kind string) int {
 // BreakPromise ends a promise whose date passed without the amount.
 func (s *State) BreakPromise(at time.Time, reason string) Event {
 	s.Promise = nil
-	n := s.countEvents(EventPromiseKept) + s.countEvents(EventPromiseBroken) + 1
-	return s.record(Event{Key: fmt.Sprintf("promise-end/%d", n), Kind: EventPromiseBroken, At: at, By: "system", Reason: reason})
+	return s.record(Event{Key: s.promiseEndKey(), Kind: EventPromiseBroken, At: at, By: "system", Reason: reason})
+}
+
+// promiseEndKey is the event key of the end of the current promise, kept or broken:
+// the ends number the promises in order.
+func (s *State) promiseEndKey() string {
+	return fmt.Sprintf("promise-end/%d", s.countEvents(EventPromiseKept)+s.countEvents(EventPromiseBroken)+1)
 }
 
 // Deadline is the end of the promise's day in the customer's timezone.

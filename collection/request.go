@@ -71,6 +71,9 @@ type InvoiceRequest struct {
 // workflow ids and search attributes.
 var IDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$`)
 
+// IDProblem says what is wrong with an id that does not match IDPattern.
+const IDProblem = "must be 1-100 letters, digits, '.', '_', ':' or '-'"
+
 const (
 	maxNameLen     = 200
 	maxMetadata    = 50
@@ -266,7 +269,7 @@ func (r *PaymentRequest) Validate(invoiceCurrency string, now time.Time) (p Paym
 	if r.PaymentID == "" {
 		fe["payment_id"] = "is required"
 	} else if !IDPattern.MatchString(r.PaymentID) {
-		fe["payment_id"] = "must be 1-100 letters, digits, '.', '_', ':' or '-'"
+		fe["payment_id"] = IDProblem
 	}
 	p.PaymentID = r.PaymentID
 	if r.Currency == "" {

@@ -201,8 +201,7 @@ func (s *State) PaymentEvents(inv *Invoice, at time.Time) []Event {
 	var events []Event
 	if p := s.Promise; p != nil && (s.Balance == 0 || s.TotalApplied(inv)-p.PaidBefore >= p.Amount) {
 		s.Promise = nil
-		n := s.countEvents(EventPromiseKept) + s.countEvents(EventPromiseBroken) + 1
-		events = append(events, s.record(Event{Key: fmt.Sprintf("promise-end/%d", n), Kind: EventPromiseKept, At: at}))
+		events = append(events, s.record(Event{Key: s.promiseEndKey(), Kind: EventPromiseKept, At: at}))
 	}
 	if p := s.Plan; p != nil && (s.Balance == 0 || s.InstallmentDue(inv) < 0) {
 		s.Plan = nil

@@ -102,11 +102,7 @@ func BuildTimeline(p *policy.Policy, inv *Invoice) Timeline {
 				ev.Note = "undeliverable: the customer has no address for " + channelList(st.Channels)
 			} else if st.Approval {
 				_, def := st.ApprovalRules()
-				timeout := policy.Offset{Days: 2, InDays: true} // policy.DefaultStepApprovalTimeout
-				if !st.ApprovalTimeout.IsZero() {
-					timeout = st.ApprovalTimeout
-				}
-				ev.Note = fmt.Sprintf("waits up to %s for approval, then %ss", timeout, def)
+				ev.Note = fmt.Sprintf("waits up to %s for approval, then %ss", st.EffectiveApprovalTimeout(), def)
 			}
 			tl.add(p, inv, ev)
 			s.Skipped = append(s.Skipped, a.Skip...)

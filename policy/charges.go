@@ -228,7 +228,7 @@ func (p *Policy) validateCharges(add func(field, format string, args ...any)) {
 		f.Amount.validate("late_fee.amount", add)
 		if f.Every.isNegative() {
 			add("late_fee.every", "must be a positive duration like \"30d\"")
-		} else if !f.Every.isZero() {
+		} else if !f.Every.IsZero() {
 			if f.Every.InDays && f.Every.Days < 1 || !f.Every.InDays && f.Every.Exact < minExactEvery {
 				add("late_fee.every", "must be at least 1d (or %s for demo cycles)", minExactEvery)
 			}
@@ -251,7 +251,7 @@ func (p *Policy) validateCharges(add func(field, format string, args ...any)) {
 		if d.Percent <= 0 || d.Percent >= MaxRate {
 			add("early_payment_discount.percent", "must be above 0%% and below 100%%")
 		}
-		if d.Within.isNegative() || d.Within.isZero() {
+		if d.Within.isNegative() || d.Within.IsZero() {
 			add("early_payment_discount.within", "must be a positive duration like \"10d\"")
 		}
 	}

@@ -279,3 +279,13 @@ func TestStepApprovalAndVersionValidation(t *testing.T) {
 		t.Errorf("default ApprovalRules = %s, %s; want 48h, reject", timeout, def)
 	}
 }
+
+func TestEffectiveApprovalTimeout(t *testing.T) {
+	if got := (Step{}).EffectiveApprovalTimeout(); got.String() != "+2d" || got.Duration() != DefaultStepApprovalTimeout {
+		t.Errorf("default = %s (%s); want +2d (%s)", got, got.Duration(), DefaultStepApprovalTimeout)
+	}
+	set := Offset{Exact: 4 * time.Hour}
+	if got := (Step{ApprovalTimeout: set}).EffectiveApprovalTimeout(); got != set {
+		t.Errorf("set = %s; want %s", got, set)
+	}
+}

@@ -117,14 +117,20 @@ const DefaultStepApprovalTimeout = 48 * time.Hour
 // ApprovalRules returns how long the step waits for a person's decision and the
 // decision taken when nobody decides in time.
 func (s Step) ApprovalRules() (timeout time.Duration, decision string) {
-	timeout, decision = DefaultStepApprovalTimeout, DecisionReject
-	if !s.ApprovalTimeout.isZero() {
-		timeout = s.ApprovalTimeout.Duration()
-	}
+	decision = DecisionReject
 	if s.ApprovalDefault != "" {
 		decision = s.ApprovalDefault
 	}
-	return timeout, decision
+	return s.EffectiveApprovalTimeout().Duration(), decision
+}
+
+// EffectiveApprovalTimeout is the step's approval timeout as a policy writes it:
+// ApprovalTimeout, or DefaultStepApprovalTimeout in days when unset.
+func (s Step) EffectiveApprovalTimeout() Offset {
+	if s.ApprovalTimeout.IsZero() {
+		return Offset{Days: int(DefaultStepApprovalTimeout / (24 * time.Hour)), InDays: true}
+	}
+	return s.ApprovalTimeout
 }
 
 // Escalation hands an unpaid invoice to a collection agency or to legal.
@@ -153,19 +159,23 @@ type Approval struct {
 	Default string `yaml:"default" json:"default"`
 }
 
-// Duration is the offset as a length of time, a day counting 24 hours.
-func (o Offset) Duration() time.Duration { return o.approx() }
+// Duration is the offset as a length of time, a day counting 24 hours (ignoring
+// the send time); Validate orders offsets by it.
+func (o Offset) Duration() time.Duration {
+	if o.InDays {
+		return time.Duration(o.Days) * 24 * time.Hour
+	}
+	return o.Exact
+}
 
 // minExactEvery is the shortest repeat written in s, m or h (demo cycles).
 const minExactEvery = 10 * time.Second
 
 func (o Offset) isNegative() bool { return o.Days < 0 || o.Exact < 0 }
 
-func (o Offset) isZero() bool { return o.Days == 0 && o.Exact == 0 }
-
 // IsZero reports whether the offset is zero ("0d", "0s" or unset); encoding/json's
 // omitzero uses it.
-func (o Offset) IsZero() bool { return o.isZero() }
+func (o Offset) IsZero() bool { return o.Days == 0 && o.Exact == 0 }
 
 // Offset is a signed distance from a policy's anchor: whole days (sent at the
 // policy's local send time) or an exact duration.
@@ -226,14 +236,6 @@ func (o Offset) String() string {
 	default:
 		return fmt.Sprintf("%s%ds", sign, d/time.Second)
 	}
-}
-
-// Less orders offsets; a day offset counts as that many days (ignoring send time).
-func (o Offset) approx() time.Duration {
-	if o.InDays {
-		return time.Duration(o.Days) * 24 * time.Hour
-	}
-	return o.Exact
 }
 
 // MarshalText implements encoding.TextMarshaler (JSON and YAML).
@@ -349,7 +351,7 @@ func (p *Policy) Validate() error {
 		}
 		if s.ApprovalTimeout.isNegative() {
 			add(f+".approval_timeout", "must be a positive duration like \"2d\"")
-		} else if !s.Approval && !s.ApprovalTimeout.isZero() {
+		} else if !s.Approval && !s.ApprovalTimeout.IsZero() {
 			add(f+".approval_timeout", "applies only to a step with approval: true")
 		}
 		switch {
@@ -358,7 +360,7 @@ func (p *Policy) Validate() error {
 		case !s.Approval && s.ApprovalDefault != "":
 			add(f+".approval_default", "applies only to a step with approval: true")
 		}
-		if i > 0 && s.Offset.approx() <= p.Steps[i-1].Offset.approx() {
+		if i > 0 && s.Offset.Duration() <= p.Steps[i-1].Offset.Duration() {
 			add(f+".offset", "%s must come after the previous step's %s", s.Offset, p.Steps[i-1].Offset)
 		}
 	}
@@ -368,11 +370,11 @@ func (p *Policy) Validate() error {
 		default:
 			add("escalation.to", "must be %q or %q", ToAgency, ToLegal)
 		}
-		if n := len(p.Steps); n > 0 && p.Escalation.After.approx() <= p.Steps[n-1].Offset.approx() {
+		if n := len(p.Steps); n > 0 && p.Escalation.After.Duration() <= p.Steps[n-1].Offset.Duration() {
 			add("escalation.after", "%s must come after the last step's %s", p.Escalation.After, p.Steps[n-1].Offset)
 		}
 		if a := p.Escalation.Approval; a != nil {
-			if a.Timeout.isNegative() || (a.Required && a.Timeout.isZero()) {
+			if a.Timeout.isNegative() || (a.Required && a.Timeout.IsZero()) {
 				add("escalation.approval.timeout", "must be a positive duration like \"3d\"")
 			}
 			if a.Default != DecisionApprove && a.Default != DecisionReject && (a.Required || a.Default != "") {

@@ -39,15 +39,14 @@ type GenericData struct {
 
 // Generic event types.
 const (
-	TypePaymentSucceeded  = "payment.succeeded"
-	TypePaymentRefunded   = "payment.refunded"
-	TypeChargebackOpened  = "chargeback.opened"
-	TypeChargebackClosed  = "chargeback.closed"
-	maxReasonLen          = 200
-	maxEventIDLen         = 255
-	genericOutcomeWon     = "won"
-	genericOutcomeLost    = "lost"
-	genericInvoiceProblem = "must be 1-100 letters, digits, '.', '_', ':' or '-'"
+	TypePaymentSucceeded = "payment.succeeded"
+	TypePaymentRefunded  = "payment.refunded"
+	TypeChargebackOpened = "chargeback.opened"
+	TypeChargebackClosed = "chargeback.closed"
+	maxReasonLen         = 200
+	maxEventIDLen        = 255
+	genericOutcomeWon    = "won"
+	genericOutcomeLost   = "lost"
 )
 
 // ParseGeneric maps a verified generic event onto an Event. id is the webhook-id
@@ -88,7 +87,7 @@ func ParseGeneric(id string, body []byte) (Event, error) {
 		case v == "" && required:
 			fe["data."+field] = "is required"
 		case v != "" && !collection.IDPattern.MatchString(v):
-			fe["data."+field] = genericInvoiceProblem
+			fe["data."+field] = collection.IDProblem
 		}
 	}
 	checkID("invoice_id", d.InvoiceID, kind == KindPayment)
@@ -227,15 +226,6 @@ func unixOrZero(sec int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(sec, 0).UTC()
-}
-
-func firstNonEmpty(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // truncate keeps at most n bytes of valid UTF-8.

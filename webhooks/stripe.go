@@ -2,6 +2,7 @@ package webhooks
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -148,7 +149,7 @@ func ParseStripe(body []byte) (Event, error) {
 	}
 	if id, ok := obj.Metadata["invoice_id"]; ok {
 		if !collection.IDPattern.MatchString(id) {
-			fe["data.object.metadata.invoice_id"] = "must be 1-100 letters, digits, '.', '_', ':' or '-'"
+			fe["data.object.metadata.invoice_id"] = collection.IDProblem
 		}
 		out.InvoiceID = id
 	}
@@ -166,9 +167,9 @@ func ParseStripe(body []byte) (Event, error) {
 		if amount == nil || *amount == 0 {
 			amount = obj.Amount
 		}
-		return stripePayment(out, firstNonEmpty(string(obj.PaymentIntent), obj.ID), amount, "data.object.amount_captured")
+		return stripePayment(out, cmp.Or(string(obj.PaymentIntent), obj.ID), amount, "data.object.amount_captured")
 	case "invoice.paid":
-		return stripePayment(out, firstNonEmpty(string(obj.PaymentIntent), obj.ID), obj.AmountPaid, "data.object.amount_paid")
+		return stripePayment(out, cmp.Or(string(obj.PaymentIntent), obj.ID), obj.AmountPaid, "data.object.amount_paid")
 	case "charge.refunded":
 		return stripeRefund(out, &obj)
 	case "refund.created", "refund.updated":
@@ -219,7 +220,7 @@ func stripePayment(out Event, paymentID string, amount *int64, field string) (Ev
 // would be counted again when refund.created reports the same refund under its re_
 // id. Events already stored in that form are applied as they were stored.
 func stripeRefund(out Event, obj *stripeObject) (Event, error) {
-	out.PaymentID = firstNonEmpty(string(obj.PaymentIntent), obj.ID)
+	out.PaymentID = cmp.Or(string(obj.PaymentIntent), obj.ID)
 	out.ChargeID = obj.ID
 	if obj.Refunds != nil && len(obj.Refunds.Data) > 0 {
 		return stripeListedRefunds(out, obj)
@@ -277,7 +278,7 @@ var refundStatuses = map[string]bool{"pending": true, "requires_action": true, "
 // succeeded update never come, the charge.refunded statement of the same refund
 // (KindRefundTotal) is parked for an operator, so the refund is not silently lost.
 func stripeRefundObject(out Event, obj *stripeObject) (Event, error) {
-	out.PaymentID = firstNonEmpty(string(obj.PaymentIntent), string(obj.Charge))
+	out.PaymentID = cmp.Or(string(obj.PaymentIntent), string(obj.Charge))
 	out.ChargeID = string(obj.Charge)
 	fe := FieldError{}
 	if obj.Object != "" && obj.Object != "refund" {
@@ -310,8 +311,8 @@ func stripeRefundObject(out Event, obj *stripeObject) (Event, error) {
 
 func stripeDispute(out Event, obj *stripeObject) (Event, error) {
 	out.DisputeID = obj.ID
-	out.PaymentID = firstNonEmpty(string(obj.PaymentIntent), string(obj.Charge))
-	out.Reason = truncate(obj.Reason, 200)
+	out.PaymentID = cmp.Or(string(obj.PaymentIntent), string(obj.Charge))
+	out.Reason = truncate(obj.Reason, maxReasonLen)
 	out.Inquiry = strings.HasPrefix(obj.Status, "warning_")
 	fe := FieldError{}
 	if !idPattern(out.PaymentID) {

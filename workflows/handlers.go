@@ -31,7 +31,7 @@ func (c *collector) registerHandlers(ctx workflow.Context) error {
 func (c *collector) validatePayment(p PaymentInput) error {
 	switch {
 	case p.PaymentID == "" || !collection.IDPattern.MatchString(p.PaymentID):
-		return errors.New("payment_id: must be 1-100 letters, digits, '.', '_', ':' or '-'")
+		return errors.New("payment_id: " + collection.IDProblem)
 	case p.Currency != c.inv.Currency:
 		return fmt.Errorf("currency: is %s but the invoice is in %s", p.Currency, c.inv.Currency)
 	case p.Amount <= 0:

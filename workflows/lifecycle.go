@@ -69,7 +69,7 @@ func checkBy(by string) error {
 
 func checkID(field, id string) error {
 	if !collection.IDPattern.MatchString(id) {
-		return invalidf("%s: must be 1-100 letters, digits, '.', '_', ':' or '-'", field)
+		return invalidf("%s: %s", field, collection.IDProblem)
 	}
 	return nil
 }
