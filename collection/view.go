@@ -97,14 +97,22 @@ func NewView(p *policy.Policy, inv *Invoice, s *State, next Action) View {
 		Notices:      append([]Notice{}, s.Notices...),
 		Payments:     make([]PaymentView, 0, len(s.Payments)),
 		SkippedSteps: s.Skipped,
+
+		ApprovedSteps:      s.ApprovedSteps,
+		OriginalAmount:     money.Format(inv.AmountDue, cur),
+		Interest:           money.Format(s.Interest, cur),
+		Discount:           money.Format(s.Discount, cur),
+		Dispute:            s.Dispute,
+		Promise:            s.Promise,
+		Plan:               s.Plan,
+		Pause:              s.Pause,
+		Approval:           s.Approval,
+		EscalationRejected: s.EscalationRejected,
+		OptedOut:           s.OptedOut,
+		Deferred:           s.Deferred,
+		Adjustments:        append([]Adjustment{}, s.Adjustments...),
+		Events:             append([]Event{}, s.Events...),
 	}
-	v.ApprovedSteps = s.ApprovedSteps
-	v.OriginalAmount = money.Format(inv.AmountDue, cur)
-	v.Interest, v.Discount = money.Format(s.Interest, cur), money.Format(s.Discount, cur)
-	v.Dispute, v.Promise, v.Plan, v.Pause, v.Approval = s.Dispute, s.Promise, s.Plan, s.Pause, s.Approval
-	v.EscalationRejected, v.OptedOut, v.Deferred = s.EscalationRejected, s.OptedOut, s.Deferred
-	v.Adjustments = append([]Adjustment{}, s.Adjustments...)
-	v.Events = append([]Event{}, s.Events...)
 	if !next.At.IsZero() {
 		at := next.At.UTC()
 		v.NextAction.At = &at
