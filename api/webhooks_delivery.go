@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/sha256"
-	"crypto/x509"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -22,6 +20,7 @@ import (
 	twclient "github.com/twilio/twilio-go/client"
 	"go.temporal.io/api/serviceerror"
 
+	"github.com/dunwell/dunwell/internal/config"
 	"github.com/dunwell/dunwell/internal/metrics"
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/notify"
@@ -48,8 +47,8 @@ type DeliveryWebhooks struct {
 // (base64 DER) with sendgrid-go's helper, after checking it is an ECDSA key (the
 // helper panics on any other kind).
 func NewSendGridKey(b64 string) (*ecdsa.PublicKey, error) {
-	if err := checkECDSAKey(b64); err != nil {
-		return nil, err
+	if err := config.CheckECDSAPublicKey(b64); err != nil {
+		return nil, fmt.Errorf("the SendGrid verification key %w", err)
 	}
 	return eventwebhook.ConvertPublicKeyBase64ToECDSA(b64)
 }
@@ -555,22 +554,6 @@ func (s *Server) customerOfInvoice(ctx context.Context, invoiceID string) []stri
 		return nil // unknown invoice: the address's known customers still apply
 	}
 	return []string{id}
-}
-
-// checkECDSAKey checks that a base64 DER public key is an ECDSA key.
-func checkECDSAKey(b64 string) error {
-	der, err := base64.StdEncoding.DecodeString(b64)
-	if err != nil {
-		return errors.New("the SendGrid verification key is not base64")
-	}
-	key, err := x509.ParsePKIXPublicKey(der)
-	if err != nil {
-		return fmt.Errorf("the SendGrid verification key is not a DER public key: %w", err)
-	}
-	if _, ok := key.(*ecdsa.PublicKey); !ok {
-		return fmt.Errorf("the SendGrid verification key is a %T, want ECDSA", key)
-	}
-	return nil
 }
 
 func truncate(s string, n int) string {
