@@ -18,7 +18,6 @@ import (
 
 	"github.com/sendgrid/sendgrid-go/helpers/eventwebhook"
 	twclient "github.com/twilio/twilio-go/client"
-	"go.temporal.io/api/serviceerror"
 
 	"github.com/dunwell/dunwell/internal/config"
 	"github.com/dunwell/dunwell/internal/metrics"
@@ -526,8 +525,7 @@ func (s *Server) applyOptOut(ctx context.Context, c ledger.OptOutChange) error {
 // has nothing to be told.
 func (s *Server) signal(ctx context.Context, invoiceID, name string, arg any) error {
 	err := s.Temporal.SignalWorkflow(ctx, workflows.WorkflowID(invoiceID), "", name, arg)
-	var notFound *serviceerror.NotFound
-	if errors.As(err, &notFound) {
+	if isNotFound(err) {
 		return nil
 	}
 	if err != nil {
