@@ -53,8 +53,10 @@ func (s *Server) issueInvoice(w http.ResponseWriter, r *http.Request) {
 	})
 	if err != nil && req.Policy != "" {
 		fe["policy"] = err.Error()
-	} else if err == nil && fe["currency"] == "" && pol.CheckCurrency(inv.Currency) != nil {
-		fe["currency"] = pol.CheckCurrency(inv.Currency).Error()
+	} else if err == nil && fe["currency"] == "" {
+		if cerr := pol.CheckCurrency(inv.Currency); cerr != nil {
+			fe["currency"] = cerr.Error()
+		}
 	}
 	if len(fe) > 0 {
 		writeError(w, http.StatusBadRequest, "invalid invoice: "+fe.Error(), fe)

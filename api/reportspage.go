@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"embed"
 	"html/template"
@@ -226,7 +227,7 @@ func (s *Server) fillPage(ctx context.Context, rep *reports.Reporter, rq reportQ
 	for i, st := range steps.Steps {
 		y := 8 + i*stepsRowHeight
 		ps := pageStep{
-			Label: st.Policy + " · " + st.Step + " · " + st.Channel + " · " + cmpOr(st.Segment, "no segment"),
+			Label: st.Policy + " · " + st.Step + " · " + st.Channel + " · " + cmp.Or(st.Segment, "no segment"),
 			Rate:  floatText(st.PaidWithinRate), Days: floatText(st.AverageDaysToPay),
 			Sent: st.Sent, PaidWithin: st.PaidWithin, Y: y, TextY: y + 15, BarX: stepsLabelWidth,
 		}
@@ -238,13 +239,6 @@ func (s *Server) fillPage(ctx context.Context, rep *reports.Reporter, rq reportQ
 	}
 	d.StepsHeight = 16 + len(d.Steps)*stepsRowHeight
 	return nil
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // bucketLabels are the aging buckets as the chart labels them.

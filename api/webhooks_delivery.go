@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/sha256"
-	"crypto/x509"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -20,8 +18,8 @@ import (
 
 	"github.com/sendgrid/sendgrid-go/helpers/eventwebhook"
 	twclient "github.com/twilio/twilio-go/client"
-	"go.temporal.io/api/serviceerror"
 
+	"github.com/dunwell/dunwell/internal/config"
 	"github.com/dunwell/dunwell/internal/metrics"
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/notify"
@@ -48,8 +46,8 @@ type DeliveryWebhooks struct {
 // (base64 DER) with sendgrid-go's helper, after checking it is an ECDSA key (the
 // helper panics on any other kind).
 func NewSendGridKey(b64 string) (*ecdsa.PublicKey, error) {
-	if err := checkECDSAKey(b64); err != nil {
-		return nil, err
+	if err := config.CheckECDSAPublicKey(b64); err != nil {
+		return nil, fmt.Errorf("the SendGrid verification key %w", err)
 	}
 	return eventwebhook.ConvertPublicKeyBase64ToECDSA(b64)
 }
@@ -527,8 +525,7 @@ func (s *Server) applyOptOut(ctx context.Context, c ledger.OptOutChange) error {
 // has nothing to be told.
 func (s *Server) signal(ctx context.Context, invoiceID, name string, arg any) error {
 	err := s.Temporal.SignalWorkflow(ctx, workflows.WorkflowID(invoiceID), "", name, arg)
-	var notFound *serviceerror.NotFound
-	if errors.As(err, &notFound) {
+	if isNotFound(err) {
 		return nil
 	}
 	if err != nil {
@@ -555,22 +552,6 @@ func (s *Server) customerOfInvoice(ctx context.Context, invoiceID string) []stri
 		return nil // unknown invoice: the address's known customers still apply
 	}
 	return []string{id}
-}
-
-// checkECDSAKey checks that a base64 DER public key is an ECDSA key.
-func checkECDSAKey(b64 string) error {
-	der, err := base64.StdEncoding.DecodeString(b64)
-	if err != nil {
-		return errors.New("the SendGrid verification key is not base64")
-	}
-	key, err := x509.ParsePKIXPublicKey(der)
-	if err != nil {
-		return fmt.Errorf("the SendGrid verification key is not a DER public key: %w", err)
-	}
-	if _, ok := key.(*ecdsa.PublicKey); !ok {
-		return fmt.Errorf("the SendGrid verification key is a %T, want ECDSA", key)
-	}
-	return nil
 }
 
 func truncate(s string, n int) string {

@@ -82,21 +82,30 @@ func issue(ctx context.Context, args []string, stdin io.Reader, out io.Writer) e
 	if *file == "" || fs.NArg() > 0 {
 		return usageError{"usage: starter issue -f invoice.json"}
 	}
-	var body []byte
-	var err error
-	if *file == "-" {
-		body, err = io.ReadAll(io.LimitReader(stdin, 1<<20))
-	} else {
-		body, err = os.ReadFile(*file)
-	}
+	body, err := readInput(*file, stdin)
 	if err != nil {
-		return fmt.Errorf("reading %s: %w", *file, err)
+		return err
 	}
 	c, err := newAPIClient()
 	if err != nil {
 		return err
 	}
 	return c.do(ctx, http.MethodPost, "/v1/invoices", body, out)
+}
+
+// readInput reads a -f file, or at most 1 MiB of standard input when it is "-".
+func readInput(file string, stdin io.Reader) ([]byte, error) {
+	var data []byte
+	var err error
+	if file == "-" {
+		data, err = io.ReadAll(io.LimitReader(stdin, 1<<20))
+	} else {
+		data, err = os.ReadFile(file)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", file, err)
+	}
+	return data, nil
 }
 
 func pay(ctx context.Context, args []string, out io.Writer) error {

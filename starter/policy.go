@@ -216,14 +216,9 @@ func policyPreview(args []string, stdin io.Reader, out, errOut io.Writer) error 
 		printProblems(errOut, positional[0], err)
 		return errors.New("invalid policy")
 	}
-	var data []byte
-	if *invoiceFile == "-" {
-		data, err = io.ReadAll(io.LimitReader(stdin, 1<<20))
-	} else {
-		data, err = os.ReadFile(*invoiceFile)
-	}
+	data, err := readInput(*invoiceFile, stdin)
 	if err != nil {
-		return fmt.Errorf("reading %s: %w", *invoiceFile, err)
+		return err
 	}
 	inv, fe, err := parsePreviewInvoice(*invoiceFile, data, p)
 	if err != nil {

@@ -280,7 +280,7 @@ func (c *Config) loadSending(get func(string, string) string, bad func(name, for
 		}
 	}
 	if k := get("SENDGRID_WEBHOOK_PUBLIC_KEY", ""); k != "" {
-		if err := checkECDSAPublicKey(k); err != nil {
+		if err := CheckECDSAPublicKey(k); err != nil {
 			bad("SENDGRID_WEBHOOK_PUBLIC_KEY", "%v", err)
 		}
 		c.SendGrid.WebhookPublicKey = k
@@ -318,9 +318,11 @@ func (c *Config) loadSending(get func(string, string) string, bad func(name, for
 
 var dynamicTemplateRE = regexp.MustCompile(`^d-[0-9a-f]{32}$`)
 
-// checkECDSAPublicKey checks a base64 DER ECDSA public key as SendGrid shows it, so a
-// wrong key stops start-up instead of failing every webhook.
-func checkECDSAPublicKey(b64 string) error {
+// CheckECDSAPublicKey checks a base64 DER ECDSA public key as SendGrid shows it, so a
+// wrong key stops start-up instead of failing every webhook. Its errors read after a
+// name for the key ("SENDGRID_WEBHOOK_PUBLIC_KEY: must be ...", "the key is a ...").
+// api.NewSendGridKey uses it too.
+func CheckECDSAPublicKey(b64 string) error {
 	der, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {
 		return errors.New("must be the base64 public key SendGrid shows for the signed Event Webhook")
