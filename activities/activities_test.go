@@ -26,7 +26,10 @@ import (
 // The activity tests run SendNotice against a real PostgreSQL ledger and the fake
 // providers through the real SDK clients; only Temporal is the SDK's test environment
 // (one attempt per ExecuteActivity: each call below is one retry).
-var testStore *ledger.Store
+var (
+	testPG    *testenv.Postgres
+	testStore *ledger.Store
+)
 
 const (
 	account = "AC0123456789abcdef0123456789abcdef"
@@ -35,25 +38,15 @@ const (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(runTests(m))
-}
-
-func runTests(m *testing.M) int {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	pg, err := testenv.StartPostgres(ctx)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "activities tests:", err)
-		return 1
-	}
-	defer func() { _ = pg.Stop() }()
-	testStore, err = ledger.Open(ctx, pg.URL(), ledger.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "activities tests:", err)
-		return 1
-	}
-	defer testStore.Close()
-	return m.Run()
+	os.Exit(testenv.RunWithPostgres(m, "activities", func(ctx context.Context, pg *testenv.Postgres) (func(), error) {
+		testPG = pg
+		var err error
+		testStore, err = ledger.Open(ctx, pg.URL(), ledger.WithLogger(slog.New(slog.DiscardHandler)))
+		if err != nil {
+			return nil, err
+		}
+		return testStore.Close, nil
+	}))
 }
 
 var seq atomic.Int64

@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/dunwell/dunwell/internal/testenv"
 	"github.com/dunwell/dunwell/ledger"
 )
 
@@ -19,10 +18,7 @@ import (
 func TestReserveContact(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	pg, err := testenv.StartPostgres(ctx)
-	require.NoError(t, err)
-	defer func() { _ = pg.Stop() }()
-	store, err := ledger.Open(ctx, pg.URL(), ledger.WithLogger(slog.New(slog.DiscardHandler)))
+	store, err := ledger.Open(ctx, testPG.NewDatabase(ctx, t), ledger.WithLogger(slog.New(slog.DiscardHandler)))
 	require.NoError(t, err)
 	defer store.Close()
 	for _, id := range []string{"INV-1", "INV-2", "INV-3"} {

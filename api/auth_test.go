@@ -51,22 +51,15 @@ func TestMain(m *testing.M) {
 }
 
 func runTests(m *testing.M) int {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	pg, err := testenv.StartPostgres(ctx)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "api tests:", err)
-		return 1
-	}
-	defer func() { _ = pg.Stop() }()
-	testPG = pg
-	testStore, err = ledger.Open(ctx, pg.URL(), ledger.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "api tests:", err)
-		return 1
-	}
-	defer testStore.Close()
-	return m.Run()
+	return testenv.RunWithPostgres(m, "api", func(ctx context.Context, pg *testenv.Postgres) (func(), error) {
+		testPG = pg
+		var err error
+		testStore, err = ledger.Open(ctx, pg.URL(), ledger.WithLogger(slog.New(slog.DiscardHandler)))
+		if err != nil {
+			return nil, err
+		}
+		return testStore.Close, nil
+	})
 }
 
 var idSeq struct {

@@ -21,10 +21,7 @@ func realStore(tb testing.TB) *ledger.Store {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	pg, err := testenv.StartPostgres(ctx)
-	require.NoError(tb, err)
-	tb.Cleanup(func() { _ = pg.Stop() })
-	store, err := ledger.Open(ctx, pg.URL(), ledger.WithLogger(slog.New(slog.DiscardHandler)))
+	store, err := ledger.Open(ctx, testenv.NewPostgres(tb).URL(), ledger.WithLogger(slog.New(slog.DiscardHandler)))
 	require.NoError(tb, err)
 	tb.Cleanup(store.Close)
 	return store

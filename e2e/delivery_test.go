@@ -62,6 +62,26 @@ func sentWithKey(to, key string) int {
 	return n
 }
 
+// waitHeld waits, up to a minute, until the fake providers hold a message (see
+// fakeprovider.Server.Hold) and returns it.
+func waitHeld(t *testing.T) fakeprovider.Message {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	held, err := env.fakes.WaitHeld(ctx)
+	require.NoError(t, err)
+	return held
+}
+
+// requireRetried checks that the ledger counts at least two send attempts of the
+// notice: the activity ran again after the crash.
+func requireRetried(t *testing.T, key string, msgAndArgs ...any) {
+	t.Helper()
+	n, err := env.ledger.GetNotice(context.Background(), key)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, n.Attempts, 2, msgAndArgs...)
+}
+
 func noticeStatus(id, key string) string {
 	n, err := env.ledger.GetNotice(context.Background(), key)
 	if err != nil {
@@ -102,10 +122,7 @@ func TestCrashBeforeProviderCallSendsOnce(t *testing.T) {
 	require.NoError(t, err)
 	issueInvoice(t, invoice(id))
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	_, err = env.fakes.WaitHeld(ctx)
-	require.NoError(t, err)
+	waitHeld(t)
 	env.worker.kill()
 	eventually(t, 10*time.Second, "the provider to see the worker go", func() bool { return len(env.fakes.Held()) == 0 })
 	require.Empty(t, outboxFor(id), "the provider took nothing")
@@ -115,9 +132,7 @@ func TestCrashBeforeProviderCallSendsOnce(t *testing.T) {
 
 	eventually(t, 90*time.Second, "the notice sent after the restart", func() bool { return noticeStatus(id, key) == "sent" })
 	require.Equal(t, 1, sentWithKey(email, key), "exactly one message")
-	n, err := env.ledger.GetNotice(ctx, key)
-	require.NoError(t, err)
-	require.GreaterOrEqual(t, n.Attempts, 2)
+	requireRetried(t, key)
 	terminate(t, id)
 }
 
@@ -132,10 +147,7 @@ func TestCrashAfterLedgerWriteSendsOnce(t *testing.T) {
 	require.NoError(t, env.fakes.Hold(fakeprovider.SendGrid, email))
 	issueInvoice(t, invoice(id))
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	_, err := env.fakes.WaitHeld(ctx)
-	require.NoError(t, err)
+	waitHeld(t)
 	env.temporalProxy.cut()
 	env.fakes.Release()
 	eventually(t, 20*time.Second, "the ledger write", func() bool { return noticeStatus(id, key) == "sent" })
@@ -149,9 +161,7 @@ func TestCrashAfterLedgerWriteSendsOnce(t *testing.T) {
 		notices, _ := state["notices"].([]any)
 		return len(notices) > 0 && notices[0].(map[string]any)["status"] == "sent"
 	})
-	n, err := env.ledger.GetNotice(ctx, key)
-	require.NoError(t, err)
-	require.GreaterOrEqual(t, n.Attempts, 2, "the activity ran again after the crash")
+	requireRetried(t, key, "the activity ran again after the crash")
 	require.Equal(t, 1, sentWithKey(email, key), "exactly one message")
 	terminate(t, id)
 }
@@ -164,10 +174,7 @@ func TestCrashAfterSMSAcceptedSendsOnce(t *testing.T) {
 	require.NoError(t, env.fakes.Hold(fakeprovider.Twilio, phone))
 	issueInvoice(t, customerInvoice(id, "", phone, "e2e-fallback", []string{"sms"}, 14*time.Second))
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	_, err := env.fakes.WaitHeld(ctx)
-	require.NoError(t, err)
+	waitHeld(t)
 	env.worker.kill()
 	env.fakes.Release()
 	require.NoError(t, env.worker.start())
@@ -175,9 +182,7 @@ func TestCrashAfterSMSAcceptedSendsOnce(t *testing.T) {
 	key := id + "/first-reminder/sms"
 	eventually(t, 90*time.Second, "the notice recorded as sent", func() bool { return noticeStatus(id, key) == "sent" })
 	require.Equal(t, 1, sentWithKey(phone, key), "exactly one text")
-	n, err := env.ledger.GetNotice(ctx, key)
-	require.NoError(t, err)
-	require.GreaterOrEqual(t, n.Attempts, 2)
+	requireRetried(t, key)
 	terminate(t, id)
 }
 

@@ -256,10 +256,7 @@ func TestWorkerCrashDuringSendSendsOnce(t *testing.T) {
 	code, body := call(t, http.MethodPost, "/v1/invoices", invoice(id))
 	require.Equal(t, http.StatusCreated, code, body)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	held, err := env.fakes.WaitHeld(ctx)
-	require.NoError(t, err)
+	held := waitHeld(t)
 	require.Equal(t, email, held.To)
 
 	env.worker.kill()

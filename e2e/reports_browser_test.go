@@ -7,11 +7,9 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
@@ -25,19 +23,6 @@ import (
 // shows must equal the API's. The screenshot is kept in $TEST_OUTPUT_DIR (default
 // .test-output/ at the repository root); UPDATE_SCREENSHOT=1 also refreshes
 // docs/reports.png for the README.
-
-// chromiumPath finds the browser, or "" if there is none.
-func chromiumPath() string {
-	for _, name := range []string{os.Getenv("CHROMIUM"), "chromium", "chromium-browser", "google-chrome"} {
-		if name == "" {
-			continue
-		}
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
 
 // getJSON calls the API with the e2e key.
 func getJSON(t *testing.T, path string, out any) {
@@ -79,21 +64,11 @@ func TestReportsPageInChromiumShowsTheAPIsFigures(t *testing.T) {
 	require.NoError(t, fixture.Write(context.Background(), env.ledger, invoices))
 	const from, to = "2025-01-01", "2025-12-31"
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox,
-		chromedp.DisableGPU, chromedp.WindowSize(1280, 1800))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
+	ctx := newBrowser(t, bin, 1280, 1800)
 
 	page := env.api.URL + "/reports?from=" + from + "&to=" + to
 	require.NoError(t, chromedp.Do(ctx,
-		chromedp.Navigate(page),
-		chromedp.WaitVisible(chromedp.ID("signin")),
-		chromedp.SendKeys(chromedp.ID("key"), env.apiKey),
-		chromedp.Click(chromedp.ID("signin-button")),
+		signIn(page),
 		chromedp.WaitVisible(chromedp.ID("kpis")),
 	), "signing in on %s", page)
 	shown, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]string](

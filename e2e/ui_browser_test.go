@@ -46,22 +46,10 @@ func TestTemporalUIDecodesThroughTheProxy(t *testing.T) {
 	if bin == "" {
 		t.Skip("no Chromium on this machine: scripts/ensure-chromium.sh installs it (make test runs it)")
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox,
-		chromedp.DisableGPU, chromedp.WindowSize(1400, 1300))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
+	ctx := newBrowser(t, bin, 1400, 1300)
 
 	page := env.api.URL + "/ui/namespaces/default/workflows/" + "invoice-" + id
-	require.NoError(t, chromedp.Do(ctx,
-		chromedp.Navigate(page),
-		chromedp.WaitVisible(chromedp.ID("signin")),
-		chromedp.SendKeys(chromedp.ID("key"), env.apiKey),
-		chromedp.Click(chromedp.ID("signin-button")),
-	))
+	require.NoError(t, chromedp.Do(ctx, signIn(page)))
 	// After the sign-in the page reloads into the UI, which decodes the input through
 	// /codec with the session cookie.
 	var text string

@@ -24,17 +24,10 @@ import (
 var testPG *testenv.Postgres
 
 func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	var err error
-	testPG, err = testenv.StartPostgres(ctx)
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "forwarder tests:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = testPG.Stop()
-	os.Exit(code)
+	os.Exit(testenv.RunWithPostgres(m, "forwarder", func(_ context.Context, pg *testenv.Postgres) (func(), error) {
+		testPG = pg
+		return nil, nil
+	}))
 }
 
 // fakeInvoice models what the collection workflow does with the updates the

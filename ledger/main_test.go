@@ -30,30 +30,18 @@ func TestMain(m *testing.M) {
 }
 
 func runTests(m *testing.M) int {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
 	start := time.Now()
-	pg, err := testenv.StartPostgres(ctx)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "ledger tests:", err)
-		return 1
-	}
-	defer func() {
-		if err := pg.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "ledger tests: stop postgres:", err)
+	return testenv.RunWithPostgres(m, "ledger", func(ctx context.Context, pg *testenv.Postgres) (func(), error) {
+		testPG = pg
+		var err error
+		if testStore, err = Open(ctx, pg.URL(), quiet); err != nil {
+			return nil, err
 		}
-	}()
-	testPG = pg
-	testStore, err = Open(ctx, pg.URL(), quiet)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "ledger tests:", err)
-		return 1
-	}
-	defer testStore.Close()
-	if testing.Verbose() {
-		fmt.Printf("ledger tests: postgres ready and migrated in %v\n", time.Since(start))
-	}
-	return m.Run()
+		if testing.Verbose() {
+			fmt.Printf("ledger tests: postgres ready and migrated in %v\n", time.Since(start))
+		}
+		return testStore.Close, nil
+	})
 }
 
 // quiet keeps migration logs out of test output.

@@ -2,7 +2,6 @@ package reports_test
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"testing"
@@ -20,20 +19,10 @@ import (
 var testPG *testenv.Postgres
 
 func TestMain(m *testing.M) {
-	os.Exit(runTests(m))
-}
-
-func runTests(m *testing.M) int {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	pg, err := testenv.StartPostgres(ctx)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "reports tests:", err)
-		return 1
-	}
-	defer func() { _ = pg.Stop() }()
-	testPG = pg
-	return m.Run()
+	os.Exit(testenv.RunWithPostgres(m, "reports", func(_ context.Context, pg *testenv.Postgres) (func(), error) {
+		testPG = pg
+		return nil, nil
+	}))
 }
 
 // newLedger opens a fresh, migrated ledger database for one test.

@@ -20,9 +20,7 @@ import (
 func TestKeysCommands(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	pg, err := testenv.StartPostgres(ctx)
-	require.NoError(t, err)
-	defer func() { _ = pg.Stop() }()
+	pg := testenv.NewPostgres(t)
 	t.Setenv("DATABASE_URL", pg.URL())
 
 	starter := func(args ...string) (int, string, string) {
@@ -67,9 +65,7 @@ func TestKeysCommands(t *testing.T) {
 func TestServeRegistersTheDevKey(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	pg, err := testenv.StartPostgres(ctx)
-	require.NoError(t, err)
-	defer func() { _ = pg.Stop() }()
+	pg := testenv.NewPostgres(t)
 	store, err := ledger.Open(ctx, pg.URL(), ledger.WithLogger(slog.New(slog.DiscardHandler)))
 	require.NoError(t, err)
 	defer store.Close()

@@ -46,10 +46,7 @@ func TestServeExposesDunwellTemporalAndLedgerMetrics(t *testing.T) {
 	defer cancel()
 	logger := slog.New(slog.DiscardHandler)
 
-	pg, err := testenv.StartPostgres(ctx)
-	require.NoError(t, err)
-	defer func() { _ = pg.Stop() }()
-	store, err := ledger.Open(ctx, pg.URL(), ledger.WithLogger(logger))
+	store, err := ledger.Open(ctx, testenv.NewPostgres(t).URL(), ledger.WithLogger(logger))
 	require.NoError(t, err)
 	defer store.Close()
 	for _, id := range []string{"M-1", "M-2"} {
