@@ -22,10 +22,18 @@ import (
 const recordEnv = "DUNWELL_RECORD_HISTORIES"
 
 // recordHistory saves the finished workflow's history as JSON when recordEnv is set.
+// It never replaces a recorded file: that file is the history of runs that may still be
+// open somewhere, recorded under an older version of the workflow. A new version is
+// recorded under a new name.
 func recordHistory(t *testing.T, invoiceID, name string) {
 	t.Helper()
 	dir := os.Getenv(recordEnv)
 	if dir == "" {
+		return
+	}
+	path := filepath.Join(dir, name+".json")
+	if _, err := os.Stat(path); err == nil {
+		t.Logf("%s is already recorded; kept as it is (record a new version under a new name)", path)
 		return
 	}
 	ctx := context.Background()
@@ -48,6 +56,6 @@ func recordHistory(t *testing.T, invoiceID, name string) {
 	data, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&h)
 	require.NoError(t, err)
 	require.NoError(t, os.MkdirAll(dir, 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".json"), data, 0o644))
-	t.Logf("recorded %d events of %s to %s", len(h.Events), workflows.WorkflowID(invoiceID), filepath.Join(dir, name+".json"))
+	require.NoError(t, os.WriteFile(path, data, 0o644))
+	t.Logf("recorded %d events of %s to %s", len(h.Events), workflows.WorkflowID(invoiceID), path)
 }

@@ -114,5 +114,6 @@ func eventPayloads(ev *historypb.HistoryEvent) []*commonpb.Payload {
 	add(ev.GetWorkflowExecutionCompletedEventAttributes().GetResult())
 	add(ev.GetWorkflowExecutionSignaledEventAttributes().GetInput())
 	add(ev.GetMarkerRecordedEventAttributes().GetDetails()["data"])
+	add(ev.GetMarkerRecordedEventAttributes().GetDetails()["result"]) // a local activity's result
 	return ps
 }

@@ -31,6 +31,10 @@ const (
 	sendGiveUpAfter = 24 * time.Hour
 	// ledgerStartToClose bounds one ledger write; ledger writes retry until they succeed.
 	ledgerStartToClose = 10 * time.Second
+	// ledgerLocalFor is how long a ledger write retries as a local activity, inside the
+	// workflow task, before it falls back to a regular activity that retries without
+	// limit (see ledgerCall).
+	ledgerLocalFor = time.Minute
 )
 
 // Change ids for workflow.GetVersion: one per behaviour change that alters the
@@ -61,7 +65,8 @@ const (
 // activity fewer when an invoice is paid or escalated); v3 also makes a reminder step
 // with approval: true wait for a person's decision (before it, such a step was sent
 // like any other); v4 leaves the pending timer alone when an event ends the run (it
-// closes with the run; cancelling it cost a TimerCanceled event). A run that
+// closes with the run; cancelling it cost a TimerCanceled event); v5 runs ledger
+// writes as local activities (see ledgerCall). A run that
 // starts on this code records this one marker instead of one per change (each marker
 // also costs a TemporalChangeVersion upsert: two history events and an Action); runs
 // that started earlier have no such marker, replay it as DefaultVersion and keep
@@ -71,8 +76,8 @@ const changeBaseline = "baseline-2026-11"
 
 // resolveVersions decides which behaviour this run follows (see changeBaseline).
 func (c *collector) resolveVersions(ctx workflow.Context) {
-	if v := workflow.GetVersion(ctx, changeBaseline, workflow.DefaultVersion, 4); v >= 1 {
-		c.baseline, c.foldStatus, c.stepApproval, c.keepTimerAtEnd = true, v >= 2, v >= 3, v >= 4
+	if v := workflow.GetVersion(ctx, changeBaseline, workflow.DefaultVersion, 5); v >= 1 {
+		c.baseline, c.foldStatus, c.stepApproval, c.keepTimerAtEnd, c.localLedger = true, v >= 2, v >= 3, v >= 4, v >= 5
 		c.opts = collection.Options{ContactRules: true, LateSendsInWindow: true, LateSendsKeepTime: true}
 		c.stepBounded, c.asyncLedger = true, true
 		return
@@ -160,6 +165,8 @@ type collector struct {
 	// waitForTimerOrEvent).
 	keepTimerAtEnd bool
 	staleTimer     workflow.CancelFunc
+	// localLedger: its v5, where ledger writes are local activities (see ledgerCall).
+	localLedger bool
 	// asyncLedger: ledger writes from handlers go through ledgerQueue (see
 	// ledgerwrites.go).
 	asyncLedger bool
@@ -399,7 +406,7 @@ func (c *collector) reserveContact(ctx workflow.Context, a collection.Action, st
 		At: now, MaxPerDay: c.pol.Contact.MaxPerCustomerPerDay,
 	}
 	var res activities.ContactCapResult
-	if err := workflow.ExecuteActivity(c.ledgerOptions(ctx, "daily contact cap for "+step.Name), acts.ReserveContact, req).Get(ctx, &res); err != nil {
+	if err := c.ledgerCall(ctx, "daily contact cap for "+step.Name, acts.ReserveContact, req, &res); err != nil {
 		return false, fmt.Errorf("reserving a contact for %s: %w", step.Name, err)
 	}
 	if res.Allowed {
@@ -487,8 +494,7 @@ func (c *collector) escalate(ctx workflow.Context, a collection.Action) error {
 		Balance: c.st.Balance, DueDate: c.inv.DueDate.String(), At: a.At,
 		SetStatus: c.foldStatus, // the hand-off records "escalated" itself (older runs write it apart)
 	}
-	actx := c.ledgerOptions(ctx, "escalate to "+string(esc.To))
-	if err := workflow.ExecuteActivity(actx, acts.Escalate, req).Get(ctx, nil); err != nil {
+	if err := c.ledgerCall(ctx, "escalate to "+string(esc.To), acts.Escalate, req, nil); err != nil {
 		return fmt.Errorf("escalating invoice %s: %w", c.inv.ID, err)
 	}
 	c.st.Escalation = &collection.Escalation{To: esc.To, At: a.At, Balance: c.st.Balance}
@@ -520,8 +526,7 @@ func (c *collector) cancelled(ctx workflow.Context) (CollectionResult, error) {
 
 func (c *collector) recordStatus(ctx workflow.Context) error {
 	rec := activities.StatusRecord{InvoiceID: c.inv.ID, Status: string(c.st.Status), Balance: c.st.Balance, At: workflow.Now(ctx)}
-	actx := c.ledgerOptions(ctx, "record status "+string(c.st.Status))
-	if err := workflow.ExecuteActivity(actx, acts.RecordStatus, rec).Get(ctx, nil); err != nil {
+	if err := c.ledgerCall(ctx, "record status "+string(c.st.Status), acts.RecordStatus, rec, nil); err != nil {
 		return fmt.Errorf("recording status %s of invoice %s: %w", c.st.Status, c.inv.ID, err)
 	}
 	return nil
@@ -533,11 +538,17 @@ func (c *collector) ledgerOptions(ctx workflow.Context, summary string) workflow
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: ledgerStartToClose,
 		Summary:             summary,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-			NonRetryableErrorTypes: []string{activities.ErrTypeBadRequest},
-		},
+		RetryPolicy:         ledgerRetryPolicy(),
 	})
+}
+
+// ledgerRetryPolicy retries a ledger write with a backoff up to a minute, except a
+// record the ledger refuses.
+func ledgerRetryPolicy() *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{
+		InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
+		NonRetryableErrorTypes: []string{activities.ErrTypeBadRequest},
+	}
 }
 
 func (c *collector) shouldContinueAsNew(ctx workflow.Context) bool {

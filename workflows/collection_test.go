@@ -2,12 +2,15 @@ package workflows
 
 import (
 	"context"
+	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"github.com/stretchr/testify/suite"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -30,6 +33,12 @@ type collectionSuite struct {
 	refuseCap map[string]bool
 	// failChannel makes every send on that channel fail permanently.
 	failChannel policy.Channel
+	// ledgerDownForLocal makes RecordPayment fail whenever it runs as a local
+	// activity (the database is down for as long as the local retries last);
+	// localPaymentAttempts counts those attempts.
+	// (Atomics: the test environment runs each local attempt on its own goroutine.)
+	ledgerDownForLocal   atomic.Bool
+	localPaymentAttempts atomic.Int32
 }
 
 type sentNotice struct {
@@ -43,6 +52,8 @@ var ny, _ = time.LoadLocation("America/New_York")
 
 func (s *collectionSuite) SetupTest() {
 	s.sends, s.escalations, s.payments, s.events, s.failChannel = nil, nil, nil, nil, ""
+	s.ledgerDownForLocal.Store(false)
+	s.localPaymentAttempts.Store(0)
 	s.refuseCap = map[string]bool{}
 	s.env = s.NewTestWorkflowEnvironment()
 	s.env.RegisterWorkflow(InvoiceCollection)
@@ -62,7 +73,11 @@ func (s *collectionSuite) SetupTest() {
 			return nil
 		}).Maybe()
 	s.env.OnActivity(acts.RecordPayment, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, p activities.PaymentRecord) error {
+		func(ctx context.Context, p activities.PaymentRecord) error {
+			if s.ledgerDownForLocal.Load() && activity.GetInfo(ctx).IsLocalActivity {
+				s.localPaymentAttempts.Add(1)
+				return errors.New("connection refused")
+			}
 			s.payments = append(s.payments, p)
 			return nil
 		}).Maybe()
@@ -214,6 +229,24 @@ func (s *collectionSuite) TestPartialThenFullPayment() {
 	s.Require().Len(s.payments, 2)
 	s.Equal(int64(100000), s.payments[0].BalanceAfter)
 	s.True(s.payments[1].PaidAt.Equal(time.Date(2026, 11, 1, 12, 30, 0, 0, time.UTC)))
+}
+
+// A ledger write runs as a local activity; when the database stays down for all its
+// local retries, the write is handed to a regular activity and still lands once.
+func (s *collectionSuite) TestLedgerWriteFallsBackToAnActivityWhileTheDatabaseIsDown() {
+	s.ledgerDownForLocal.Store(true)
+	var paid PaymentResult
+	s.pay(time.Hour, PaymentInput{PaymentID: "p1", Amount: 125000, Currency: "USD"}, func(r PaymentResult, err error) {
+		s.NoError(err)
+		paid = r
+	})
+	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
+
+	s.Equal(collection.StatusPaid, s.result().Status)
+	s.Equal(collection.StatusPaid, paid.Status, "the update is answered whatever the database does")
+	s.Greater(s.localPaymentAttempts.Load(), int32(1), "the local activity retried before giving up")
+	s.Require().Len(s.payments, 1, "the regular activity recorded the payment once")
+	s.Equal(string(collection.StatusPaid), s.payments[0].Status)
 }
 
 func (s *collectionSuite) TestDuplicatePaymentIDIsAppliedOnce() {
