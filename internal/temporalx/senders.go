@@ -12,31 +12,38 @@ import (
 // workflows.EmailTaskQueue at emailPerSecond and workflows.SMSTaskQueue at
 // smsPerSecond activities per second. TaskQueueActivitiesPerSecond is enforced by the
 // Temporal server for the whole task queue, so the limit holds however many workers
-// run; a 429 that gets through anyway is retried after the provider's Retry-After
-// (the activity's NextRetryDelay). A rate of 0 leaves the queue unlimited.
+// run. The server's limiter lets a burst through after a quiet moment, so each worker
+// also paces itself (WorkerActivitiesPerSecond: the SDK starts tasks evenly, a token
+// bucket of one) and a provider never sees a second's worth of sends at once. A 429
+// that gets through anyway is retried after the provider's Retry-After (the
+// activity's NextRetryDelay). A rate of 0 leaves the queue unlimited.
 func ProviderWorkers(c client.Client, acts *activities.Activities, emailPerSecond, smsPerSecond float64) []worker.Worker {
 	var out []worker.Worker
 	for _, q := range []struct {
 		name string
 		rate float64
 	}{{workflows.EmailTaskQueue, emailPerSecond}, {workflows.SMSTaskQueue, smsPerSecond}} {
-		w := worker.New(c, q.name, worker.Options{TaskQueueActivitiesPerSecond: q.rate, DisableWorkflowWorker: true})
+		w := worker.New(c, q.name, worker.Options{
+			TaskQueueActivitiesPerSecond: q.rate, WorkerActivitiesPerSecond: q.rate,
+			MaxConcurrentActivityTaskPollers: sendPollers, DisableWorkflowWorker: true,
+		})
 		w.RegisterActivity(acts)
 		out = append(out, w)
 	}
 	return out
 }
 
-// Pollers of the collection worker. The SDK's default of two long polls per queue
-// lets a burst of payments queue behind two workflow-task polls; idle polls cost the
-// server little. The send workers keep the SDK's two on purpose: with eight, the
-// queue's rate limit let bursts through and the fake provider refused 12-15 sends per
-// spike, some of them the same message twice in a row (e2e
-// TestMonthEndSpikeDrainsAtProviderLimit); with two it refused 0-3, none twice, at the
-// same pace.
+// Pollers. The SDK's default of two long polls per queue lets a burst of payments
+// queue behind two workflow-task polls; idle polls cost the server little. A send
+// queue has several partitions, each holding part of a month-end backlog and part of
+// the rate: with two pollers some partitions waited for a poll and a spike drained at
+// 0.67-0.90 of the limit (make bench). Eight alone let bursts through (12-15 refusals
+// per e2e spike, some to the same message twice); with each worker pacing itself as
+// well, none.
 const (
 	workflowPollers = 8
 	activityPollers = 4
+	sendPollers     = 8
 )
 
 // CollectionWorkerOptions are the options of the worker of workflows.TaskQueue (the
