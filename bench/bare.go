@@ -9,9 +9,9 @@ import (
 )
 
 // The ceiling: a bare workflow with the shape of a collected invoice — the same
-// timers, activities and payment update as InvoiceCollection on the compressed
-// policy — and nothing else: no decision logic, no search-attribute upserts, no
-// database, no provider. Its activities return at once.
+// timers, activities, local activities and payment update as InvoiceCollection on
+// the compressed policy — and nothing else: no decision logic, no search-attribute
+// upserts, no version marker, no database, no provider. Its activities return at once.
 
 // bareTaskQueue keeps the ceiling's worker apart from Dunwell's.
 const bareTaskQueue = "bench-ceiling"
@@ -32,25 +32,25 @@ type BarePayment struct {
 	Amount    int64  `json:"amount_minor"`
 }
 
-// BareInvoice waits for each reminder's time (or the payment), "sends" it, waits for
-// the payment or escalation, records the payment from the update handler and the
-// final status from the main loop, like InvoiceCollection.
+// BareInvoice waits for each reminder's time (or the payment), "sends" it (an
+// activity), waits for the payment or escalation, and records the payment with its
+// paid status, or the hand-off with its escalated status (local activities), like
+// InvoiceCollection.
 func BareInvoice(ctx workflow.Context, in BareInput) (string, error) {
 	id := workflow.GetInfo(ctx).WorkflowExecution.ID
-	opts := workflow.ActivityOptions{StartToCloseTimeout: 15 * time.Second}
 	var acts *bareActivities
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second})
 	paid := false
 	if err := workflow.SetUpdateHandler(ctx, bareUpdate, func(ctx workflow.Context, p BarePayment) (string, error) {
 		paid = true
-		actx := workflow.WithActivityOptions(ctx, opts)
-		if err := workflow.ExecuteActivity(actx, acts.BareRecordPayment, id, p).Get(ctx, nil); err != nil {
+		if err := workflow.ExecuteLocalActivity(lctx, acts.BareRecordPayment, id, p).Get(ctx, nil); err != nil {
 			return "", err
 		}
 		return "paid", nil
 	}); err != nil {
 		return "", err
 	}
-	actx := workflow.WithActivityOptions(ctx, opts)
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 15 * time.Second})
 	start := workflow.Now(ctx)
 	isPaid := func() bool { return paid }
 	for i, off := range in.Reminders {
@@ -75,7 +75,7 @@ func BareInvoice(ctx workflow.Context, in BareInput) (string, error) {
 		}
 		if !paid {
 			status = "escalated"
-			if err := workflow.ExecuteActivity(actx, acts.BareRecordStatus, id, status).Get(ctx, nil); err != nil {
+			if err := workflow.ExecuteLocalActivity(lctx, acts.BareRecordStatus, id, status).Get(ctx, nil); err != nil {
 				return "", err
 			}
 			if err := workflow.Await(ctx, isPaid); err != nil {
@@ -85,9 +85,6 @@ func BareInvoice(ctx workflow.Context, in BareInput) (string, error) {
 		}
 	}
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-		return "", err
-	}
-	if err := workflow.ExecuteActivity(actx, acts.BareRecordStatus, id, status).Get(ctx, nil); err != nil {
 		return "", err
 	}
 	return status, nil
@@ -126,8 +123,8 @@ func (a *bareActivities) BareSend(_ context.Context, id string, step int) error 
 	return nil
 }
 
-// BareRecordPayment stands for the ledger write of a payment.
+// BareRecordPayment stands for the ledger write of a payment and its paid status.
 func (a *bareActivities) BareRecordPayment(context.Context, string, BarePayment) error { return nil }
 
-// BareRecordStatus stands for the ledger write of a status.
+// BareRecordStatus stands for the ledger write of the hand-off and its status.
 func (a *bareActivities) BareRecordStatus(context.Context, string, string) error { return nil }

@@ -1,7 +1,10 @@
 package bench
 
 import (
+	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/dunwell/dunwell/internal/config"
@@ -43,6 +46,8 @@ type Config struct {
 	// ReportRows is the size of the ledger the reports are timed over (about that many
 	// rows across invoices, payments, adjustments, notices, escalations and events).
 	ReportRows int `json:"report_rows"`
+	// Only, when set, names the steps to run (see Steps); empty runs them all.
+	Only []string `json:"only,omitempty"`
 	// Out is where the JSON results are written; ProfileDir where the pprof files go.
 	Out        string `json:"-"`
 	ProfileDir string `json:"-"`
@@ -73,4 +78,25 @@ func Defaults(short bool) Config {
 	c.OpenWorkflows = 10_000
 	c.ReportRows = 1_000_000
 	return c
+}
+
+// Steps are the measurements in the order Run takes them; -only picks among them.
+var Steps = []string{"ceiling", "dunwell", "cost", "payments", "spike", "memory", "reports"}
+
+// Runs reports whether step is to be measured.
+func (c Config) Runs(step string) bool {
+	return len(c.Only) == 0 || slices.Contains(c.Only, step)
+}
+
+// ParseSteps reads a comma-separated list of Steps.
+func ParseSteps(list string) ([]string, error) {
+	var out []string
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		if !slices.Contains(Steps, f) {
+			return nil, fmt.Errorf("%q is not a step; the steps are %s", f, strings.Join(Steps, ", "))
+		}
+		out = append(out, f)
+	}
+	return out, nil
 }

@@ -11,6 +11,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/dunwell/dunwell/workflows"
 )
@@ -52,12 +53,19 @@ type minimum struct {
 //
 //   - every wait for a reminder or the escalation is a durable timer (TimerStarted,
 //     TimerFired when it fires; a timer still pending at close costs no cancel event);
-//   - every side effect is one activity (Scheduled, Started, Completed): one send per
-//     reminder, one ledger write for the payment *and* the paid status together, one
-//     hand-off that also records the escalated status;
-//   - the payment is an update accepted and completed after its ledger write;
+//   - every call to a provider is one activity (Scheduled, Started, Completed): one
+//     send per reminder. Sends need their own task queues (a rate limit shared by all
+//     workers) and may take long, so they cannot be local activities;
+//   - every write to the service's own database is one local activity, a single
+//     MarkerRecorded inside the workflow task that decided it: one write for the
+//     payment *and* the paid status together, one for the hand-off that also records
+//     the escalated status;
+//   - the payment is an update accepted and completed in the workflow task that
+//     applies and records it;
 //   - every wake-up is one workflow task (Scheduled, Started, Completed);
-//   - no search-attribute upserts (visibility is a feature beyond the minimum).
+//   - no search-attribute upserts (visibility is a feature beyond the minimum), and no
+//     version marker (worker versioning would make GetVersion's marker and its
+//     TemporalChangeVersion upsert unnecessary).
 func minimumFor(sc Scenario) minimum {
 	const (
 		started   = enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED
@@ -67,6 +75,7 @@ func minimumFor(sc Scenario) minimum {
 		actSched  = enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
 		actStart  = enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED
 		actDone   = enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
+		marker    = enumspb.EVENT_TYPE_MARKER_RECORDED
 		accepted  = enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
 		updDone   = enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED
 	)
@@ -82,30 +91,27 @@ func minimumFor(sc Scenario) minimum {
 			}
 		}
 	}
+	remind := func() {
+		add(fired, wft, actSched)          // reminder due: send
+		add(actStart, actDone, wft, timer) // sent: sleep until the next step
+	}
 	// Issue: start, first task sets the first reminder's timer.
 	add(started, wft, timer)
 	switch sc {
 	case ScenarioPaidBeforeDue:
-		add(wft, accepted, actSched)                    // payment arrives: accept, record it
-		add(actStart, actDone, wft, updDone, completed) // recorded: answer, close
+		add(wft, accepted, marker, updDone, completed) // payment: accept, record, answer, close
 	case ScenarioRemindedPaid:
-		add(fired, wft, actSched)                       // reminder 1 due: send
-		add(actStart, actDone, wft, timer)              // sent: sleep until reminder 2
-		add(fired, wft, actSched)                       // reminder 2 due: send
-		add(actStart, actDone, wft, timer)              // sent: sleep until escalation
-		add(wft, accepted, actSched)                    // payment arrives
-		add(actStart, actDone, wft, updDone, completed) // recorded: answer, close
+		remind()
+		remind()
+		add(wft, accepted, marker, updDone, completed)
 	case ScenarioEscalated:
-		add(fired, wft, actSched)          // reminder 1
-		add(actStart, actDone, wft, timer) // sleep until reminder 2
-		add(fired, wft, actSched)          // reminder 2
-		add(actStart, actDone, wft, timer) // sleep until escalation
-		add(fired, wft, actSched)          // escalate (hand-off and status in one write)
-		add(actStart, actDone, wft)        // done: wait for a payment, no timer
+		remind()
+		remind()
+		add(fired, wft, marker) // escalate: hand-off and status in one write; then wait for a payment
 	}
 	m := minimum{Events: ev}
 	for _, t := range ev {
-		m.Actions += actionsOf(t, 1)
+		m.Actions += actionsOf(&historypb.HistoryEvent{EventType: t})
 	}
 	return m
 }
@@ -115,16 +121,22 @@ func minimumFor(sc Scenario) minimum {
 // timer started, an activity scheduled plus each retry (attempt > 1 on its Started
 // event), an update accepted, a signal, a search-attribute upsert or properties
 // change, a marker (side effect, local activity, version), an external signal or
-// cancel. Workflow tasks, completions and fired timers are free. Queries are billed
-// but leave no event (the benchmark sends none to these invoices).
-func actionsOf(t enumspb.EventType, attempt int32) int {
-	switch t {
+// cancel. Workflow tasks, completions and fired timers are free, and so is an upsert
+// of TemporalChangeVersion alone (the one GetVersion adds). Queries are billed but
+// leave no event (the benchmark sends none to these invoices).
+func actionsOf(e *historypb.HistoryEvent) int {
+	switch t := e.GetEventType(); t {
+	case enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+		fields := e.GetUpsertWorkflowSearchAttributesEventAttributes().GetSearchAttributes().GetIndexedFields()
+		if _, ok := fields["TemporalChangeVersion"]; ok && len(fields) == 1 {
+			return 0
+		}
+		return 1
 	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
 		enumspb.EVENT_TYPE_TIMER_STARTED,
 		enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
 		enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
 		enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
-		enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
 		enumspb.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED,
 		enumspb.EVENT_TYPE_MARKER_RECORDED,
 		enumspb.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
@@ -132,9 +144,23 @@ func actionsOf(t enumspb.EventType, attempt int32) int {
 		enumspb.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
 		return 1
 	case enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED:
-		return int(max(attempt-1, 0)) // retries
+		return int(max(e.GetActivityTaskStartedEventAttributes().GetAttempt()-1, 0)) // retries
 	}
 	return 0
+}
+
+// localActivityType is the activity type of a local activity's marker ("" for any
+// other marker). The SDK records it in the marker's "data" detail.
+func localActivityType(e *historypb.HistoryEvent) string {
+	m := e.GetMarkerRecordedEventAttributes()
+	if m.GetMarkerName() != "LocalActivity" {
+		return ""
+	}
+	var data struct{ ActivityType string }
+	if err := converter.GetDefaultDataConverter().FromPayloads(m.GetDetails()["data"], &data); err != nil {
+		return ""
+	}
+	return data.ActivityType
 }
 
 // history reads a workflow's whole history.
@@ -156,11 +182,7 @@ func costOf(sc Scenario, workflowID string, events []*historypb.HistoryEvent) Co
 	m := minimumFor(sc)
 	c := Cost{Scenario: sc, WorkflowID: workflowID, Events: len(events), MinEvents: len(m.Events), MinActions: m.Actions, ByType: map[string]int{}}
 	for _, e := range events {
-		var attempt int32 = 1
-		if a := e.GetActivityTaskStartedEventAttributes(); a != nil {
-			attempt = a.GetAttempt()
-		}
-		c.Actions += actionsOf(e.GetEventType(), attempt)
+		c.Actions += actionsOf(e)
 		c.ByType[shortType(e.GetEventType())]++
 	}
 	minBy := map[string]int{}
@@ -270,9 +292,6 @@ func runCosts(ctx context.Context, s *stack) []Cost {
 	return out
 }
 
-// waitIdleAfter waits until the workflow ran the named activity and then went idle:
-// its last event is a completed workflow task, every activity scheduled completed and
-// every timer started is done.
 // waitIdleAfter waits until the workflow has scheduled activity at least n times (any
 // n when activity is empty) and sleeps: no activity or workflow task pending.
 func waitIdleAfter(ctx context.Context, c client.Client, workflowID, activity string, n int) error {
@@ -302,6 +321,10 @@ func idleAfter(events []*historypb.HistoryEvent, activity string, n int) bool {
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
 			open++
 			if e.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName() == activity {
+				seen++
+			}
+		case enumspb.EVENT_TYPE_MARKER_RECORDED:
+			if localActivityType(e) == activity {
 				seen++
 			}
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, enumspb.EVENT_TYPE_ACTIVITY_TASK_FAILED,

@@ -6,13 +6,19 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/dunwell/dunwell/workflows"
 )
 
 // PaymentLatency is the payment API under a fixed rate, then under rising rates.
 type PaymentLatency struct {
-	Invoices int         `json:"invoices"`
-	Fixed    Latencies   `json:"fixed"`
-	Ladder   []Latencies `json:"ladder"`
+	Invoices int `json:"invoices"`
+	// SettleSec is how long after issuing the server took to show every invoice asleep.
+	SettleSec float64     `json:"settle_sec"`
+	Fixed     Latencies   `json:"fixed"`
+	Ladder    []Latencies `json:"ladder"`
 	// SustainedHz is the highest rate tried whose p99 stayed under the ladder bound
 	// with no errors (0 if none did); Bounded reports whether the ladder stopped on a
 	// failing rate (false: the true limit is above the highest rate tried).
@@ -43,6 +49,16 @@ func runPayments(ctx context.Context, s *stack, cfg Config, profile func(name st
 		}
 		return err
 	}
+	// Measure a settled system: issuing leaves the server with work behind the API's
+	// answers (first workflow tasks, visibility records) that stalled the first payments
+	// for over a second. The invoices are asleep once visibility shows each one's first
+	// task done (its TemporalChangeVersion upsert).
+	settleStart := time.Now()
+	if err := waitVisible(ctx, s, workflows.WorkflowID("pay-"), len(inv)); err != nil {
+		return PaymentLatency{}, err
+	}
+	res.SettleSec = round2(time.Since(settleStart).Seconds())
+	s.log.Info("Payment invoices asleep", "invoices", len(inv), "settle_sec", res.SettleSec)
 	stop := profile("payments")
 	res.Fixed = openLoop(ctx, cfg.PaymentRate, cfg.PaymentDuration, pay)
 	stop()
@@ -69,6 +85,28 @@ func runPayments(ctx context.Context, s *stack, cfg Config, profile func(name st
 		res.FirstError = v
 	}
 	return res, nil
+}
+
+// waitVisible waits until visibility counts n running workflows whose id starts with
+// prefix and whose first workflow task has run (it upserts TemporalChangeVersion).
+func waitVisible(ctx context.Context, s *stack, prefix string, n int) error {
+	query := fmt.Sprintf("WorkflowId STARTS_WITH '%s' AND ExecutionStatus = 'Running' AND TemporalChangeVersion IS NOT NULL", prefix)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	for {
+		res, err := s.client.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: query})
+		if err != nil {
+			return fmt.Errorf("counting %s* workflows: %w", prefix, err)
+		}
+		if res.GetCount() >= int64(n) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("only %d of %d %s* workflows asleep: %w", res.GetCount(), n, prefix, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // maxInFlight bounds the open-loop generator: beyond it a request is counted as an

@@ -29,17 +29,18 @@ func verdict(ok bool) string {
 func rows(r *Results) []Row {
 	var out []Row
 	add := func(m, fig, target, v string) { out = append(out, Row{m, fig, target, v}) }
-	withErr := func(fig, err string) string {
-		if err != "" {
-			return fig + " (error: " + truncate(err, 80) + ")"
-		}
-		return fig
-	}
 
 	c, d := r.Ceiling, r.Dunwell
-	add("1. Ceiling: bare workflow, same shape", withErr(fmt.Sprintf("%.1f invoices/s (%d closed, makespan %.1fs)", c.PerSecond, c.Closed, c.MakespanSec), c.FirstError), "—", "info")
-	add("2. Dunwell through the API (issue, 2 reminders, pay)", withErr(fmt.Sprintf("%.1f invoices/s (%d closed, makespan %.1fs, issue %.1f/s)", d.PerSecond, d.Closed, d.MakespanSec, d.IssuePerSecond), d.FirstError), "—", "info")
-	add("2. Ratio Dunwell / ceiling", fmt.Sprintf("%.2f", r.Ratio), "≥ 0.80", verdict(r.Ratio >= 0.8 && d.Errors == 0))
+	run := r.Config.Runs
+	if run("ceiling") {
+		add("1. Ceiling: bare workflow, same shape", withErr(fmt.Sprintf("%.1f invoices/s (%d closed, makespan %.1fs)", c.PerSecond, c.Closed, c.MakespanSec), c.FirstError), "—", "info")
+	}
+	if run("dunwell") {
+		add("2. Dunwell through the API (issue, 2 reminders, pay)", withErr(fmt.Sprintf("%.1f invoices/s (%d closed, makespan %.1fs, issue %.1f/s)", d.PerSecond, d.Closed, d.MakespanSec, d.IssuePerSecond), d.FirstError), "—", "info")
+	}
+	if run("ceiling") && run("dunwell") {
+		add("2. Ratio Dunwell / ceiling", fmt.Sprintf("%.2f", r.Ratio), "≥ 0.80", verdict(r.Ratio >= 0.8 && d.Errors == 0))
+	}
 
 	for _, k := range r.Costs {
 		fig := fmt.Sprintf("%d events (min %d, ×%.2f); %d Actions (min %d, ×%.2f)", k.Events, k.MinEvents, k.EventsRatio, k.Actions, k.MinActions, k.ActionsRatio)
@@ -49,7 +50,24 @@ func rows(r *Results) []Row {
 		add("3. Cost: bare ceiling shape (2 reminders, paid)", fmt.Sprintf("%d events (min %d, ×%.2f); %d Actions", cs.Events, cs.MinEvents, cs.EventsRatio, cs.Actions), "—", "info")
 	}
 
-	p := r.Payments
+	if run("payments") {
+		out = append(out, paymentRows(r.Payments)...)
+	}
+	if run("spike") {
+		out = append(out, spikeRows(r.Spike)...)
+	}
+	if run("memory") {
+		out = append(out, memoryRow(r.Memory))
+	}
+	if run("reports") {
+		out = append(out, ReportRows(r.Reports)...)
+	}
+	return out
+}
+
+func paymentRows(p PaymentLatency) []Row {
+	var out []Row
+	add := func(m, fig, target, v string) { out = append(out, Row{m, fig, target, v}) }
 	f := p.Fixed
 	add(fmt.Sprintf("4. Payment latency at %.0f req/s", f.RateHz), withErr(fmt.Sprintf("p50 %.1f ms, p95 %.1f ms, p99 %.1f ms (%d ok, %d errors)", f.P50ms, f.P95ms, f.P99ms, f.Count, f.Errors), p.FirstError),
 		"p99 ≤ 50 ms", verdict(f.Count > 0 && f.Errors == 0 && f.P99ms <= 50))
@@ -63,7 +81,12 @@ func rows(r *Results) []Row {
 	}
 	add("4. Highest payment rate with p99 < 100 ms", fmt.Sprintf("%.0f req/s%s [%s]", p.SustainedHz, bound, strings.Join(ladder, "; ")), "—", "info")
 
-	sp := r.Spike
+	return out
+}
+
+func spikeRows(sp Spike) []Row {
+	var out []Row
+	add := func(m, fig, target, v string) { out = append(out, Row{m, fig, target, v}) }
 	add(fmt.Sprintf("5. Spike: %d due at once, provider limit %d/s, email queue limit %.0f/s", sp.Invoices, sp.Rate, sp.QueueRate),
 		withErr(fmt.Sprintf("drained in %.1fs vs N/R %.1fs → %.1f/s = %.2f R (%d sent; first send %.1fs after the due instant, then %.2f R)",
 			sp.DrainSec, sp.IdealSec, sp.EffectiveRate, sp.RateRatio, sp.Sent, sp.FirstSendSec, sp.SteadyRatio), sp.Error),
@@ -74,15 +97,24 @@ func rows(r *Results) []Row {
 		add("5. Spike: invoices issued after the due instant", fmt.Sprintf("%d", sp.LateIssued), "0 (harness)", "info")
 	}
 
-	m := r.Memory
+	return out
+}
+
+func memoryRow(m Memory) Row {
 	fig := fmt.Sprintf("%.0f MB RSS with %d open, %d in the workflow cache of %d (baseline %.0f MB, +%.1f KB per cached workflow; Go heap %.0f MB; %d goroutines)",
 		m.RSSMB, m.Instantiated, m.Cached, m.WorkflowCache, m.BaselineRSSMB, m.PerWorkflowKB, m.HeapMB, m.Goroutines)
 	if m.Projected {
 		fig += fmt.Sprintf("; projected %.0f MB at 10 000", m.ProjectedRSSMB)
 	}
-	add("6. Worker RSS, open workflows asleep on timers", withErr(fig, m.Error), "≤ 200 MB at 10 000", verdict(m.Error == "" && m.ProjectedRSSMB > 0 && m.ProjectedRSSMB <= 200))
-	out = append(out, ReportRows(r.Reports)...)
-	return out
+	return Row{"6. Worker RSS, open workflows asleep on timers", withErr(fig, m.Error), "≤ 200 MB at 10 000", verdict(m.Error == "" && m.ProjectedRSSMB > 0 && m.ProjectedRSSMB <= 200)}
+}
+
+// withErr appends a measurement's error, if any, to its figure.
+func withErr(fig, err string) string {
+	if err != "" {
+		return fig + " (error: " + truncate(err, 80) + ")"
+	}
+	return fig
 }
 
 func errNote(n int) string {

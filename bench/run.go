@@ -78,51 +78,66 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	defer s.close()
 	prof := &profiler{dir: cfg.ProfileDir, log: log}
 
-	log.Info("1/6 Ceiling: bare workflows", "invoices", cfg.Invoices)
-	stop := prof.cpu("ceiling")
-	res.Ceiling, err = runCeiling(ctx, s, cfg)
-	stop()
-	if err != nil {
-		res.Ceiling.FirstError = err.Error()
-	}
-	log.Info("Ceiling done", "per_second", res.Ceiling.PerSecond, "errors", res.Ceiling.Errors)
-	if ev, err := history(ctx, s.client, "ceiling-000000"); err == nil {
-		res.CeilingShape = costOf(ScenarioRemindedPaid, "ceiling-000000", ev)
-	}
-
-	log.Info("2/6 Dunwell: invoices through the API", "invoices", cfg.Invoices)
-	stop = prof.cpu("dunwell")
-	res.Dunwell = runDunwell(ctx, s, cfg)
-	stop()
-	if res.Ceiling.PerSecond > 0 {
-		res.Ratio = round2(res.Dunwell.PerSecond / res.Ceiling.PerSecond)
-	}
-	log.Info("Dunwell done", "per_second", res.Dunwell.PerSecond, "ratio", res.Ratio, "errors", res.Dunwell.Errors)
-
-	log.Info("3/6 Cost: history events and Actions per scenario")
-	res.Costs = runCosts(ctx, s)
-
-	log.Info("4/6 Payment API latency", "rate", cfg.PaymentRate, "duration", cfg.PaymentDuration, "ladder", cfg.LadderRates)
-	if res.Payments, err = runPayments(ctx, s, cfg, prof.cpu); err != nil {
-		res.Payments.FirstError = err.Error()
+	if cfg.Runs("ceiling") {
+		log.Info("1/6 Ceiling: bare workflows", "invoices", cfg.Invoices)
+		stop := prof.cpu("ceiling")
+		res.Ceiling, err = runCeiling(ctx, s, cfg)
+		stop()
+		if err != nil {
+			res.Ceiling.FirstError = err.Error()
+		}
+		log.Info("Ceiling done", "per_second", res.Ceiling.PerSecond, "errors", res.Ceiling.Errors)
+		if ev, err := history(ctx, s.client, "ceiling-000000"); err == nil {
+			res.CeilingShape = costOf(ScenarioRemindedPaid, "ceiling-000000", ev)
+		}
 	}
 
-	log.Info("5/6 Month-end spike", "invoices", cfg.SpikeInvoices, "provider_limit_per_sec", cfg.SpikeRate)
-	res.Spike = runSpike(ctx, s, cfg, res.Dunwell.IssuePerSecond)
+	if cfg.Runs("dunwell") {
+		log.Info("2/6 Dunwell: invoices through the API", "invoices", cfg.Invoices)
+		stop := prof.cpu("dunwell")
+		res.Dunwell = runDunwell(ctx, s, cfg)
+		stop()
+		if res.Ceiling.PerSecond > 0 {
+			res.Ratio = round2(res.Dunwell.PerSecond / res.Ceiling.PerSecond)
+		}
+		log.Info("Dunwell done", "per_second", res.Dunwell.PerSecond, "ratio", res.Ratio, "errors", res.Dunwell.Errors)
+	}
 
-	log.Info("6/6 Memory with open workflows", "workflows", cfg.OpenWorkflows)
-	res.Memory = runMemory(ctx, s, cfg, prof.heap)
+	if cfg.Runs("cost") {
+		log.Info("3/6 Cost: history events and Actions per scenario")
+		res.Costs = runCosts(ctx, s)
+	}
 
-	// The reports need PostgreSQL only: time them on a quiet machine, as a finance user
-	// would see them, over a ledger of the generated year alone (as -only-reports does):
-	// the earlier steps' own invoices in the same tables changed the planner's choices
-	// (a quarter's KPIs read payments whole: 571 ms instead of 264 ms).
-	s.quiet()
-	log.Info("7. Reports over a generated ledger (Temporal stopped, a database of their own)", "rows", cfg.ReportRows)
-	if url, err := s.pg.CreateDatabase(ctx, "dunwell_reports"); err != nil {
-		res.Reports = ReportBench{Error: err.Error()}
-	} else {
-		res.Reports = RunReports(ctx, url, cfg.ReportRows, log)
+	if cfg.Runs("payments") {
+		log.Info("4/6 Payment API latency", "rate", cfg.PaymentRate, "duration", cfg.PaymentDuration, "ladder", cfg.LadderRates)
+		if res.Payments, err = runPayments(ctx, s, cfg, prof.cpu); err != nil {
+			res.Payments.FirstError = err.Error()
+		}
+	}
+
+	if cfg.Runs("spike") {
+		log.Info("5/6 Month-end spike", "invoices", cfg.SpikeInvoices, "provider_limit_per_sec", cfg.SpikeRate)
+		res.Spike = runSpike(ctx, s, cfg, res.Dunwell.IssuePerSecond)
+	}
+
+	if cfg.Runs("memory") {
+		log.Info("6/6 Memory with open workflows", "workflows", cfg.OpenWorkflows)
+		res.Memory = runMemory(ctx, s, cfg, prof.heap)
+	}
+
+	if cfg.Runs("reports") {
+		// The reports need PostgreSQL only: time them on a quiet machine, as a finance
+		// user would see them, over a ledger of the generated year alone (as
+		// -only-reports does): the earlier steps' own invoices in the same tables
+		// changed the planner's choices (a quarter's KPIs read payments whole: 571 ms
+		// instead of 264 ms).
+		s.quiet()
+		log.Info("7. Reports over a generated ledger (Temporal stopped, a database of their own)", "rows", cfg.ReportRows)
+		if url, err := s.pg.CreateDatabase(ctx, "dunwell_reports"); err != nil {
+			res.Reports = ReportBench{Error: err.Error()}
+		} else {
+			res.Reports = RunReports(ctx, url, cfg.ReportRows, log)
+		}
 	}
 
 	res.Profiles = prof.summarize(ctx, 10)

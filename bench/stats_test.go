@@ -1,6 +1,9 @@
 package bench
 
 import (
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"testing"
 	"time"
 )
@@ -31,10 +34,36 @@ func TestMinimumHistoryIsCountedByHand(t *testing.T) {
 	for _, tc := range []struct {
 		sc           Scenario
 		events, acts int
-	}{{ScenarioPaidBeforeDue, 17, 4}, {ScenarioRemindedPaid, 39, 8}, {ScenarioEscalated, 37, 7}} {
+	}{{ScenarioPaidBeforeDue, 12, 4}, {ScenarioRemindedPaid, 34, 8}, {ScenarioEscalated, 32, 7}} {
 		m := minimumFor(tc.sc)
 		if len(m.Events) != tc.events || m.Actions != tc.acts {
 			t.Errorf("%s: minimum %d events, %d actions; want %d, %d", tc.sc, len(m.Events), m.Actions, tc.events, tc.acts)
 		}
+	}
+}
+
+func TestChangeVersionUpsertBillsNoAction(t *testing.T) {
+	upsert := func(keys ...string) *historypb.HistoryEvent {
+		fields := map[string]*commonpb.Payload{}
+		for _, k := range keys {
+			fields[k] = &commonpb.Payload{}
+		}
+		return &historypb.HistoryEvent{
+			EventType: enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+			Attributes: &historypb.HistoryEvent_UpsertWorkflowSearchAttributesEventAttributes{
+				UpsertWorkflowSearchAttributesEventAttributes: &historypb.UpsertWorkflowSearchAttributesEventAttributes{
+					SearchAttributes: &commonpb.SearchAttributes{IndexedFields: fields},
+				},
+			},
+		}
+	}
+	if got := actionsOf(upsert("TemporalChangeVersion")); got != 0 {
+		t.Errorf("TemporalChangeVersion alone: %d Actions, want 0", got)
+	}
+	if got := actionsOf(upsert("DunningStatus")); got != 1 {
+		t.Errorf("DunningStatus: %d Actions, want 1", got)
+	}
+	if got := actionsOf(upsert("TemporalChangeVersion", "DunningStatus")); got != 1 {
+		t.Errorf("both: %d Actions, want 1", got)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -43,6 +44,7 @@ func run() error {
 	cache := flag.Int("workflow-cache", 0, "the worker's sticky workflow cache size (default: the worker's, WORKER_WORKFLOW_CACHE_SIZE)")
 	reportRows := flag.Int("report-rows", 0, "ledger rows the KPI and aging reports are timed over")
 	onlyReports := flag.Bool("only-reports", false, "start only PostgreSQL and time the reports (step 7)")
+	only := flag.String("only", "", "comma-separated steps to run, of "+strings.Join(bench.Steps, ",")+" (default: all)")
 	timeout := flag.Duration("timeout", 30*time.Minute, "abort the whole run after this long")
 	flag.Parse()
 
@@ -79,6 +81,13 @@ func run() error {
 			cfg.LadderRates = append(cfg.LadderRates, v)
 		}
 	}
+	if *only != "" {
+		steps, err := bench.ParseSteps(*only)
+		if err != nil {
+			return fmt.Errorf("-only: %w", err)
+		}
+		cfg.Only = steps
+	}
 	if *out != "" {
 		cfg.Out = *out
 	}
@@ -95,7 +104,7 @@ func run() error {
 	defer cancel()
 
 	run := bench.Run
-	if *onlyReports {
+	if *onlyReports || slices.Equal(cfg.Only, []string{"reports"}) {
 		run = bench.RunOnlyReports
 	}
 	res, runErr := run(ctx, cfg)
