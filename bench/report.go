@@ -91,6 +91,13 @@ func spikeRows(sp Spike) []Row {
 		withErr(fmt.Sprintf("drained in %.1fs vs N/R %.1fs → %.1f/s = %.2f R (%d sent; first send %.1fs after the due instant, then %.2f R)",
 			sp.DrainSec, sp.IdealSec, sp.EffectiveRate, sp.RateRatio, sp.Sent, sp.FirstSendSec, sp.SteadyRatio), sp.Error),
 		"≥ 0.95 R", verdict(sp.Complete && sp.RateRatio >= 0.95))
+	if c := sp.Ceiling; c.Sent > 0 || c.Error != "" {
+		fig := fmt.Sprintf("drained in %.1fs → %.2f R (first send %.1fs after the due instant, then %.2f R)", c.DrainSec, c.RateRatio, c.FirstSendSec, c.SteadyRatio)
+		add("5. Spike ceiling: bare workflows of the same shape", withErr(fig, c.Error), "—", "info")
+		if c.RateRatio > 0 && sp.RateRatio > 0 {
+			add("5. Spike: Dunwell / ceiling", fmt.Sprintf("%.2f", sp.RateRatio/c.RateRatio), "—", "info")
+		}
+	}
 	add("5. Spike: duplicates", fmt.Sprintf("%d", sp.Duplicates), "0", verdict(sp.Complete && sp.Duplicates == 0))
 	add("5. Spike: 429s seen by the provider", fmt.Sprintf("%d (%d to a message refused just before)", sp.Provider429, sp.Repeat429), "no 429 twice in a row", verdict(sp.Repeat429 == 0))
 	if sp.LateIssued > 0 {

@@ -38,9 +38,11 @@ type Spike struct {
 	Duplicates  int   `json:"duplicates"`
 	// LateIssued counts invoices issued after the due instant (the issue phase ran
 	// long); their reminder was due at once instead.
-	LateIssued int    `json:"late_issued"`
-	Complete   bool   `json:"complete"`
-	Error      string `json:"error,omitempty"`
+	LateIssued int `json:"late_issued"`
+	// Ceiling is the same spike run by bare workflows of the same shape, just before.
+	Ceiling  SpikeCeiling `json:"ceiling"`
+	Complete bool         `json:"complete"`
+	Error    string       `json:"error,omitempty"`
 }
 
 // runSpike issues cfg.SpikeInvoices invoices whose one reminder is due at the same
@@ -49,6 +51,9 @@ type Spike struct {
 func runSpike(ctx context.Context, s *stack, cfg Config, issueRate float64) Spike {
 	n, r := cfg.SpikeInvoices, cfg.SpikeRate
 	res := Spike{Invoices: n, Rate: r, IdealSec: round2(float64(n) / float64(r))}
+	s.log.Info("Spike ceiling: bare workflows of the same shape", "workflows", n, "rate", r)
+	res.Ceiling = runSpikeCeiling(ctx, s, n, r)
+	s.log.Info("Spike ceiling done", "rate_ratio", res.Ceiling.RateRatio, "steady_ratio", res.Ceiling.SteadyRatio, "error", res.Ceiling.Error)
 	inv := newInvoices("spike", n)
 	if issueRate <= 0 {
 		issueRate = 40 // not measured in this run (-only): a cautious guess for 2 cores

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/dunwell/dunwell/collection"
+	"github.com/dunwell/dunwell/internal/temporalx"
 	"github.com/dunwell/dunwell/workflows"
 )
 
@@ -132,7 +133,7 @@ const ceilingWarmup = 50
 // an unmeasured warm-up.
 func runCeiling(ctx context.Context, s *stack, cfg Config) (Throughput, error) {
 	acts := &bareActivities{}
-	w := worker.New(s.client, bareTaskQueue, worker.Options{})
+	w := worker.New(s.client, bareTaskQueue, temporalx.CollectionWorkerOptions()) // as Dunwell's worker
 	w.RegisterWorkflow(BareInvoice)
 	w.RegisterActivity(acts)
 	if err := w.Start(); err != nil {

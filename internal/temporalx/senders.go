@@ -23,14 +23,20 @@ func ProviderWorkers(c client.Client, acts *activities.Activities, emailPerSecon
 		name string
 		rate float64
 	}{{workflows.EmailTaskQueue, emailPerSecond}, {workflows.SMSTaskQueue, smsPerSecond}} {
-		w := worker.New(c, q.name, worker.Options{
-			TaskQueueActivitiesPerSecond: q.rate, WorkerActivitiesPerSecond: q.rate,
-			MaxConcurrentActivityTaskPollers: sendPollers, DisableWorkflowWorker: true,
-		})
+		w := worker.New(c, q.name, SendWorkerOptions(q.rate))
 		w.RegisterActivity(acts)
 		out = append(out, w)
 	}
 	return out
+}
+
+// SendWorkerOptions are the options of a worker of a send queue limited to perSecond
+// activities per second (0: unlimited), shared with the benchmark's ceiling.
+func SendWorkerOptions(perSecond float64) worker.Options {
+	return worker.Options{
+		TaskQueueActivitiesPerSecond: perSecond, WorkerActivitiesPerSecond: perSecond,
+		MaxConcurrentActivityTaskPollers: sendPollers, DisableWorkflowWorker: true,
+	}
 }
 
 // Pollers. The SDK's default of two long polls per queue lets a burst of payments

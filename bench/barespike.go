@@ -1,0 +1,160 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/dunwell/dunwell/internal/temporalx"
+)
+
+// The spike's ceiling: bare workflows of the spike's shape — a timer that fires at the
+// due instant, one send on a send queue limited as Dunwell's are, then a long sleep
+// (an invoice waiting for its escalation) — with no decision logic, no database and
+// no provider behind the send. How fast they drain at R is what the machine and the
+// Temporal server allow; Dunwell's spike is compared with it.
+
+// bareSendQueue is the ceiling's send queue, limited like workflows.EmailTaskQueue.
+const bareSendQueue = "bench-ceiling-send"
+
+// BareSpikeInput is when the bare reminder is due and how long the workflow then sleeps.
+type BareSpikeInput struct {
+	Due   time.Time     `json:"due"`
+	Sleep time.Duration `json:"sleep"`
+}
+
+// BareSpike sleeps until the due instant, sends once on bareSendQueue and sleeps on.
+func BareSpike(ctx workflow.Context, in BareSpikeInput) error {
+	if d := in.Due.Sub(workflow.Now(ctx)); d > 0 {
+		if err := workflow.Sleep(ctx, d); err != nil {
+			return err
+		}
+	}
+	var acts *bareSpikeActivities
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{TaskQueue: bareSendQueue, StartToCloseTimeout: 15 * time.Second})
+	if err := workflow.ExecuteActivity(actx, acts.BareSpikeSend).Get(ctx, nil); err != nil {
+		return err
+	}
+	return workflow.Sleep(ctx, in.Sleep)
+}
+
+// bareSpikeActivities record when each bare send ran.
+type bareSpikeActivities struct {
+	mu          sync.Mutex
+	sent        int
+	first, last time.Time
+}
+
+// BareSpikeSend stands for a provider call: it notes the time and returns.
+func (a *bareSpikeActivities) BareSpikeSend(context.Context) error {
+	now := time.Now()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.sent == 0 {
+		a.first = now
+	}
+	a.sent++
+	a.last = now
+	return nil
+}
+
+func (a *bareSpikeActivities) snapshot() (int, time.Time, time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.sent, a.first, a.last
+}
+
+// SpikeCeiling is how the bare spike drained.
+type SpikeCeiling struct {
+	DrainSec     float64 `json:"drain_sec"`
+	RateRatio    float64 `json:"rate_ratio"`
+	FirstSendSec float64 `json:"first_send_sec"`
+	SteadyRatio  float64 `json:"steady_ratio"`
+	Sent         int     `json:"sent"`
+	Error        string  `json:"error,omitempty"`
+}
+
+// runSpikeCeiling starts n bare spike workflows due at one instant, with their send
+// queue limited to r per second as Dunwell's are, and times the drain.
+func runSpikeCeiling(ctx context.Context, s *stack, n, r int) SpikeCeiling {
+	acts := &bareSpikeActivities{}
+	wf := worker.New(s.client, bareTaskQueue, temporalx.CollectionWorkerOptions())
+	wf.RegisterWorkflow(BareSpike)
+	send := worker.New(s.client, bareSendQueue, temporalx.SendWorkerOptions(float64(r)))
+	send.RegisterActivity(acts)
+	for _, w := range []worker.Worker{wf, send} {
+		if err := w.Start(); err != nil {
+			return SpikeCeiling{Error: fmt.Sprintf("starting a ceiling worker: %v", err)}
+		}
+		defer w.Stop()
+	}
+	// Starting workflows directly is fast (hundreds a second): 10 s of lead is ample.
+	due := time.Now().Add(10 * time.Second).Truncate(time.Second).Add(time.Second)
+	in := BareSpikeInput{Due: due, Sleep: time.Hour}
+	if err := startAll(ctx, n, 32, func(ctx context.Context, i int) error {
+		_, err := s.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("spike-ceiling-%06d", i), TaskQueue: bareTaskQueue}, BareSpike, in)
+		return err
+	}); err != nil {
+		return SpikeCeiling{Error: err.Error()}
+	}
+	limit := time.Until(due) + max(60*time.Second, 4*time.Duration(n/r)*time.Second+30*time.Second)
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if sent, _, _ := acts.snapshot(); sent >= n {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	sent, first, last := acts.snapshot()
+	res := SpikeCeiling{Sent: sent}
+	if sent < n {
+		res.Error = fmt.Sprintf("only %d of %d bare sends ran within %s", sent, n, limit.Round(time.Second))
+	}
+	if sent > 1 {
+		res.DrainSec = round2(last.Sub(due).Seconds())
+		res.RateRatio = round2(float64(sent) / max(last.Sub(due).Seconds(), 0.001) / float64(r))
+		res.FirstSendSec = round2(first.Sub(due).Seconds())
+		res.SteadyRatio = round2(float64(sent-1) / last.Sub(first).Seconds() / float64(r))
+	}
+	return res
+}
+
+// startAll runs start(i) for i in [0, n) with conc workers; the first error wins.
+func startAll(ctx context.Context, n, conc int, start func(context.Context, int) error) error {
+	var (
+		mu       sync.Mutex
+		next     int
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				i := next
+				next++
+				stop := i >= n || firstErr != nil
+				mu.Unlock()
+				if stop || ctx.Err() != nil {
+					return
+				}
+				if err := start(ctx, i); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = fmt.Errorf("starting bare spike workflow %d: %w", i, err)
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr
+}
