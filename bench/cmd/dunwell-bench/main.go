@@ -98,6 +98,9 @@ func run() error {
 	slog.SetDefault(logger)
 	cfg.Logger = logger
 
+	// A reader that goes away (`make bench | head`) must not kill the run before it
+	// stops its dev server and PostgreSQL: writes then fail instead of raising SIGPIPE.
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
