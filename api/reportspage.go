@@ -8,7 +8,6 @@ import (
 	"html/template"
 	"net/http"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/dunwell/dunwell/auth"
@@ -38,19 +37,6 @@ const (
 	stepsRowHeight          = 26
 	stepsLabelWidth         = 300
 )
-
-// kpiLabels are the page's rows: JSON name (docs/kpis.md) and label.
-var kpiLabels = [][2]string{
-	{"invoices_issued", "Invoices issued"}, {"amount_issued", "Amount issued"}, {"billed", "Billed (net of voids)"},
-	{"collected_on_issued", "Collected on issued"}, {"collection_rate", "Collection rate"},
-	{"written_off_on_issued", "Written off on issued"}, {"write_off_rate", "Write-off rate"},
-	{"invoices_escalated", "Invoices escalated"}, {"escalation_rate", "Escalation rate"},
-	{"invoices_paid", "Invoices paid in period"}, {"average_days_to_pay", "Average days to pay"},
-	{"average_days_delinquent", "Average days delinquent"}, {"collected", "Collected in period"},
-	{"written_off", "Written off in period"}, {"opening_receivables", "Opening receivables"},
-	{"closing_receivables", "Closing receivables"}, {"closing_current", "Closing current"},
-	{"dso", "DSO (days)"}, {"cei", "CEI (%)"},
-}
 
 type pageCell struct{ Currency, Value string }
 
@@ -211,10 +197,10 @@ func (s *Server) fillPage(ctx context.Context, rep *reports.Reporter, rq reportQ
 			d.KPICurrencies = append(d.KPICurrencies, k.Currency)
 		}
 	}
-	for _, l := range kpiLabels {
-		row := pageRow{Key: l[0], Label: l[1]}
+	for _, m := range reports.Measures {
+		row := pageRow{Key: m.Name, Label: m.Label}
 		for _, k := range cols {
-			row.Cells = append(row.Cells, pageCell{Currency: k.Currency, Value: kpiValue(k, l[0])})
+			row.Cells = append(row.Cells, pageCell{Currency: k.Currency, Value: m.Value(k)})
 		}
 		d.KPIRows = append(d.KPIRows, row)
 	}
@@ -228,7 +214,7 @@ func (s *Server) fillPage(ctx context.Context, rep *reports.Reporter, rq reportQ
 		y := 8 + i*stepsRowHeight
 		ps := pageStep{
 			Label: st.Policy + " · " + st.Step + " · " + st.Channel + " · " + cmp.Or(st.Segment, "no segment"),
-			Rate:  floatText(st.PaidWithinRate), Days: floatText(st.AverageDaysToPay),
+			Rate:  reports.FloatText(st.PaidWithinRate), Days: reports.FloatText(st.AverageDaysToPay),
 			Sent: st.Sent, PaidWithin: st.PaidWithin, Y: y, TextY: y + 15, BarX: stepsLabelWidth,
 		}
 		if st.PaidWithinRate != nil {
@@ -267,58 +253,4 @@ func agingChart(a reports.Aging) pageAging {
 			LabelY: c.BaseY + 16, AmountY: c.BaseY - h - 6})
 	}
 	return c
-}
-
-// kpiValue renders one KPI as the API's JSON does (money as decimal strings, numbers
-// as JSON numbers, null as "–").
-func kpiValue(k reports.KPI, name string) string {
-	switch name {
-	case "invoices_issued":
-		return strconv.FormatInt(k.InvoicesIssued, 10)
-	case "amount_issued":
-		return k.AmountIssued.String()
-	case "billed":
-		return k.Billed.String()
-	case "collected_on_issued":
-		return k.CollectedOnIssued.String()
-	case "collection_rate":
-		return floatText(k.CollectionRate)
-	case "written_off_on_issued":
-		return k.WrittenOffOnIssued.String()
-	case "write_off_rate":
-		return floatText(k.WriteOffRate)
-	case "invoices_escalated":
-		return strconv.FormatInt(k.InvoicesEscalated, 10)
-	case "escalation_rate":
-		return floatText(k.EscalationRate)
-	case "invoices_paid":
-		return strconv.FormatInt(k.InvoicesPaid, 10)
-	case "average_days_to_pay":
-		return floatText(k.AverageDaysToPay)
-	case "average_days_delinquent":
-		return floatText(k.AverageDaysDelinquent)
-	case "collected":
-		return k.Collected.String()
-	case "written_off":
-		return k.WrittenOff.String()
-	case "opening_receivables":
-		return k.OpeningReceivables.String()
-	case "closing_receivables":
-		return k.ClosingReceivables.String()
-	case "closing_current":
-		return k.ClosingCurrent.String()
-	case "dso":
-		return floatText(k.DSO)
-	case "cei":
-		return floatText(k.CEI)
-	}
-	return ""
-}
-
-// floatText formats like encoding/json, or "–" for null.
-func floatText(v *float64) string {
-	if v == nil {
-		return "–"
-	}
-	return strconv.FormatFloat(*v, 'f', -1, 64)
 }

@@ -11,15 +11,9 @@ import (
 	"net/url"
 	"strings"
 	"text/tabwriter"
-)
 
-// kpiRows are the KPI measures in the order the table shows them (docs/kpis.md).
-var kpiRows = []string{
-	"invoices_issued", "amount_issued", "billed", "collected_on_issued", "written_off_on_issued",
-	"collection_rate", "write_off_rate", "invoices_escalated", "escalation_rate", "invoices_paid",
-	"average_days_to_pay", "average_days_delinquent", "collected", "written_off",
-	"opening_receivables", "closing_receivables", "closing_current", "dso", "cei",
-}
+	"github.com/dunwell/dunwell/reports"
+)
 
 const reportUsage = `usage: starter report kpis  [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--currency C] [--segment S] [--policy P] [--json]
        starter report aging [--as-of YYYY-MM-DD] [--currency C] [--segment S] [--policy P] [--json]
@@ -124,10 +118,10 @@ func kpiTable(data []byte, out io.Writer) error {
 		fmt.Fprintf(tw, "%s\t", cell(c["currency"]))
 	}
 	fmt.Fprintln(tw)
-	for _, name := range kpiRows {
-		fmt.Fprintf(tw, "%s\t", name)
+	for _, m := range reports.Measures {
+		fmt.Fprintf(tw, "%s\t", m.Name)
 		for _, c := range r.Currencies {
-			fmt.Fprintf(tw, "%s\t", cell(c[name]))
+			fmt.Fprintf(tw, "%s\t", cell(c[m.Name]))
 		}
 		fmt.Fprintln(tw)
 	}
