@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http/httptest"
 	"os"
 	"sync/atomic"
@@ -17,6 +16,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/dunwell/dunwell/internal/fakeprovider"
+	"github.com/dunwell/dunwell/internal/ledgertest"
 	"github.com/dunwell/dunwell/internal/testenv"
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/notify"
@@ -38,14 +38,8 @@ const (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(testenv.RunWithPostgres(m, "activities", func(ctx context.Context, pg *testenv.Postgres) (func(), error) {
-		testPG = pg
-		var err error
-		testStore, err = ledger.Open(ctx, pg.URL(), ledger.WithLogger(slog.New(slog.DiscardHandler)))
-		if err != nil {
-			return nil, err
-		}
-		return testStore.Close, nil
+	os.Exit(ledgertest.RunWithStore(m, "activities", func(pg *testenv.Postgres, store *ledger.Store) {
+		testPG, testStore = pg, store
 	}))
 }
 

@@ -3,13 +3,13 @@ package activities
 import (
 	"context"
 	"crypto/sha256"
-	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/dunwell/dunwell/internal/ledgertest"
 	"github.com/dunwell/dunwell/ledger"
 )
 
@@ -18,9 +18,7 @@ import (
 func TestReserveContact(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	store, err := ledger.Open(ctx, testPG.NewDatabase(ctx, t), ledger.WithLogger(slog.New(slog.DiscardHandler)))
-	require.NoError(t, err)
-	defer store.Close()
+	store := ledgertest.OnNewDatabase(t, testPG)
 	for _, id := range []string{"INV-1", "INV-2", "INV-3"} {
 		sum := sha256.Sum256([]byte(id))
 		_, err := store.IssueInvoice(ctx, ledger.InvoiceRecord{InvoiceID: id, CustomerID: "C-1", Currency: "JPY", AmountDue: 1000,

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dunwell/dunwell/auth"
+	"github.com/dunwell/dunwell/internal/ledgertest"
 	"github.com/dunwell/dunwell/ledger"
 )
 
@@ -92,11 +92,9 @@ func TestAuditFailureKeepsTheOperation(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	url := testPG.NewDatabase(ctx, t)
-	store, err := ledger.Open(ctx, url, ledger.WithLogger(slog.New(slog.DiscardHandler)))
-	require.NoError(t, err)
-	defer store.Close()
+	store := ledgertest.Open(t, url)
 	token, _ := newKey(t, store, auth.ScopeInvoicesWrite)
-	_, err = store.RecordAudit(ctx, ledger.AuditEntry{Action: "test.ok"})
+	_, err := store.RecordAudit(ctx, ledger.AuditEntry{Action: "test.ok"})
 	require.NoError(t, err)
 	srv := newTestServer(t, store)
 	// Break only the audit trail.

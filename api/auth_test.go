@@ -32,6 +32,7 @@ import (
 
 	"github.com/dunwell/dunwell/auth"
 	"github.com/dunwell/dunwell/collection"
+	"github.com/dunwell/dunwell/internal/ledgertest"
 	"github.com/dunwell/dunwell/internal/testenv"
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/policies"
@@ -51,14 +52,8 @@ func TestMain(m *testing.M) {
 }
 
 func runTests(m *testing.M) int {
-	return testenv.RunWithPostgres(m, "api", func(ctx context.Context, pg *testenv.Postgres) (func(), error) {
-		testPG = pg
-		var err error
-		testStore, err = ledger.Open(ctx, pg.URL(), ledger.WithLogger(slog.New(slog.DiscardHandler)))
-		if err != nil {
-			return nil, err
-		}
-		return testStore.Close, nil
+	return ledgertest.RunWithStore(m, "api", func(pg *testenv.Postgres, store *ledger.Store) {
+		testPG, testStore = pg, store
 	})
 }
 

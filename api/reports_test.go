@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dunwell/dunwell/auth"
+	"github.com/dunwell/dunwell/internal/ledgertest"
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/reports"
 	"github.com/dunwell/dunwell/reports/fixture"
@@ -22,9 +22,7 @@ import (
 func reportServer(t *testing.T) (*testServer, *ledger.Store, string) {
 	t.Helper()
 	ctx := context.Background()
-	store, err := ledger.Open(ctx, testPG.NewDatabase(ctx, t), ledger.WithLogger(slog.New(slog.DiscardHandler)))
-	require.NoError(t, err)
-	t.Cleanup(store.Close)
+	store := ledgertest.OnNewDatabase(t, testPG)
 	require.NoError(t, fixture.Write(ctx, store, fixture.Generate(fixture.Options{Invoices: 80, Seed: 3})))
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	srv := newTestServer(t, store, func(s *Server) { s.Now = func() time.Time { return now } })

@@ -2,15 +2,14 @@ package auth
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/dunwell/dunwell/internal/ledgertest"
 	"github.com/dunwell/dunwell/internal/testenv"
 	"github.com/dunwell/dunwell/ledger"
 )
@@ -19,12 +18,7 @@ import (
 // with the ledger schema.
 func realStore(tb testing.TB) *ledger.Store {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	store, err := ledger.Open(ctx, testenv.NewPostgres(tb).URL(), ledger.WithLogger(slog.New(slog.DiscardHandler)))
-	require.NoError(tb, err)
-	tb.Cleanup(store.Close)
-	return store
+	return ledgertest.Open(tb, testenv.NewPostgres(tb).URL())
 }
 
 // TestAgainstLedger runs the middleware on the real ledger: every scope can be

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/dunwell/dunwell/internal/ledgertest"
 	"github.com/dunwell/dunwell/internal/testenv"
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/webhooks"
@@ -166,10 +167,7 @@ type harness struct {
 
 func newHarness(t *testing.T, cfg Config) *harness {
 	t.Helper()
-	ctx := context.Background()
-	store, err := ledger.Open(ctx, testPG.NewDatabase(ctx, t), ledger.WithLogger(slog.New(slog.DiscardHandler)))
-	require.NoError(t, err)
-	t.Cleanup(store.Close)
+	store := ledgertest.OnNewDatabase(t, testPG)
 	wf := &fakeWorkflows{t: t, store: store, inv: map[string]*fakeInvoice{}}
 	cfg.Store, cfg.Workflows, cfg.Logger = store, wf, slog.New(slog.NewTextHandler(testWriter{t}, nil))
 	fw, err := New(cfg)

@@ -2,13 +2,11 @@ package reports_test
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/require"
-
+	"github.com/dunwell/dunwell/internal/ledgertest"
 	"github.com/dunwell/dunwell/internal/testenv"
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/reports"
@@ -28,10 +26,7 @@ func TestMain(m *testing.M) {
 // newLedger opens a fresh, migrated ledger database for one test.
 func newLedger(t *testing.T) (*ledger.Store, *reports.Reporter) {
 	t.Helper()
-	ctx := context.Background()
-	store, err := ledger.Open(ctx, testPG.NewDatabase(ctx, t), ledger.WithLogger(slog.New(slog.DiscardHandler)))
-	require.NoError(t, err)
-	t.Cleanup(store.Close)
+	store := ledgertest.OnNewDatabase(t, testPG)
 	return store, reports.New(store.Pool())
 }
 

@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dunwell/dunwell/auth"
+	"github.com/dunwell/dunwell/internal/ledgertest"
 	"github.com/dunwell/dunwell/internal/testenv"
-	"github.com/dunwell/dunwell/ledger"
 )
 
 // TestKeysCommands runs `starter keys create|list|revoke` against a real PostgreSQL.
@@ -66,9 +66,7 @@ func TestServeRegistersTheDevKey(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	pg := testenv.NewPostgres(t)
-	store, err := ledger.Open(ctx, pg.URL(), ledger.WithLogger(slog.New(slog.DiscardHandler)))
-	require.NoError(t, err)
-	defer store.Close()
+	store := ledgertest.Open(t, pg.URL())
 
 	const devToken = "dw_local-development-key-not-for-production"
 	t.Setenv(envDevAPIKey, devToken)

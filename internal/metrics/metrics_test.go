@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/dunwell/dunwell/internal/ledgertest"
 	"github.com/dunwell/dunwell/internal/testenv"
 	"github.com/dunwell/dunwell/ledger"
 )
@@ -46,9 +47,7 @@ func TestServeExposesDunwellTemporalAndLedgerMetrics(t *testing.T) {
 	defer cancel()
 	logger := slog.New(slog.DiscardHandler)
 
-	store, err := ledger.Open(ctx, testenv.NewPostgres(t).URL(), ledger.WithLogger(logger))
-	require.NoError(t, err)
-	defer store.Close()
+	store := ledgertest.Open(t, testenv.NewPostgres(t).URL())
 	for _, id := range []string{"M-1", "M-2"} {
 		sum := sha256.Sum256([]byte(id))
 		_, err := store.IssueInvoice(ctx, ledger.InvoiceRecord{InvoiceID: id, CustomerID: "C", Currency: "KWD",
