@@ -124,6 +124,14 @@ func issueHook(t *testing.T, id, currency, amount string) {
 	})
 }
 
+// stripePaid sends a signed payment_intent.succeeded for intent and waits until the
+// forwarder has applied it.
+func stripePaid(t *testing.T, evID string, intent map[string]any) {
+	t.Helper()
+	accepted(t)(sendStripe(t, stripeEvent(evID, "payment_intent.succeeded", intent)))
+	waitEvent(t, "stripe", evID, ledger.WebhookApplied, 30*time.Second)
+}
+
 func post(t *testing.T, path string, body []byte, header http.Header) (int, map[string]any) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, hookURL(t)+path, bytes.NewReader(body))
@@ -317,9 +325,8 @@ func TestWebhookStripeChargebackWonClosedTwice(t *testing.T) {
 	t.Parallel()
 	id := "E2E-HOOK-CB"
 	issueHook(t, id, "USD", "1000.00")
-	accepted(t)(sendStripe(t, stripeEvent("evt_e2e_cb_pay", "payment_intent.succeeded", map[string]any{"id": "pi_cb",
-		"amount_received": 60000, "currency": "usd", "metadata": map[string]any{"invoice_id": id}})))
-	waitEvent(t, "stripe", "evt_e2e_cb_pay", ledger.WebhookApplied, 30*time.Second)
+	stripePaid(t, "evt_e2e_cb_pay", map[string]any{"id": "pi_cb",
+		"amount_received": 60000, "currency": "usd", "metadata": map[string]any{"invoice_id": id}})
 
 	dispute := func(status string) map[string]any {
 		return map[string]any{"id": "dp_cb", "object": "dispute", "amount": 60000, "currency": "usd", "charge": "ch_cb",
@@ -364,9 +371,8 @@ func TestWebhookStripePartialRefundsWithoutTheList(t *testing.T) {
 	id := "E2E-HOOK-STRIPE-REFUNDS"
 	const due, paid, refundA, refundB = 100000, 60000, 10000, 5000
 	issueHook(t, id, "USD", money.Format(due, "USD"))
-	accepted(t)(sendStripe(t, stripeEvent("evt_e2e_sr_pay", "payment_intent.succeeded", map[string]any{"id": "pi_sr",
-		"object": "payment_intent", "amount_received": paid, "currency": "usd", "latest_charge": "ch_sr", "metadata": map[string]any{"invoice_id": id}})))
-	waitEvent(t, "stripe", "evt_e2e_sr_pay", ledger.WebhookApplied, 30*time.Second)
+	stripePaid(t, "evt_e2e_sr_pay", map[string]any{"id": "pi_sr",
+		"object": "payment_intent", "amount_received": paid, "currency": "usd", "latest_charge": "ch_sr", "metadata": map[string]any{"invoice_id": id}})
 
 	// The statement after both refunds arrives first: it waits for refunds that cover it.
 	accepted(t)(sendStripe(t, stripeEvent("evt_e2e_sr_total_2", "charge.refunded", listlessChargeRefunded("ch_sr", "pi_sr", paid, refundA+refundB))))
@@ -441,9 +447,8 @@ func TestWebhookStripeRefundTotalNotCoveredIsParked(t *testing.T) {
 	t.Parallel()
 	id := "E2E-HOOK-STRIPE-UNCOVERED"
 	issueHook(t, id, "USD", "1000.00")
-	accepted(t)(sendStripe(t, stripeEvent("evt_e2e_su_pay", "payment_intent.succeeded", map[string]any{"id": "pi_su",
-		"amount_received": 30000, "currency": "usd", "metadata": map[string]any{"invoice_id": id}})))
-	waitEvent(t, "stripe", "evt_e2e_su_pay", ledger.WebhookApplied, 30*time.Second)
+	stripePaid(t, "evt_e2e_su_pay", map[string]any{"id": "pi_su",
+		"amount_received": 30000, "currency": "usd", "metadata": map[string]any{"invoice_id": id}})
 	accepted(t)(sendStripe(t, stripeEvent("evt_e2e_su_total", "charge.refunded", listlessChargeRefunded("ch_su", "pi_su", 30000, 30000))))
 	e := waitEvent(t, "stripe", "evt_e2e_su_total", ledger.WebhookParked, hookParkAfter+40*time.Second)
 	for _, want := range []string{"charge ch_su", "amount_refunded 300.00 USD", "add up to 0.00 USD",
