@@ -255,6 +255,9 @@ func TestStepApprovalAndVersionValidation(t *testing.T) {
 		{"id: x\nversion: 2\nsteps:\n  - {name: a, offset: +1d, channels: [email], template: t, approval_timeout: 1d}\n", "steps[0].approval_timeout: applies only to a step with approval: true"},
 		{"id: x\nversion: 2\nsteps:\n  - {name: a, offset: +1d, channels: [email], template: t, approval: true, approval_default: maybe}\n", `steps[0].approval_default: must be "approve" or "reject"`},
 		{"id: x\nversion: 2\nsteps:\n  - {name: a, offset: +1d, channels: [email], template: t, approval_default: approve}\n", "steps[0].approval_default: applies only to a step with approval: true"},
+		// Every integer field, not only the version: the decoder would truncate 1.5 to 1.
+		{"id: x\nversion: 1\ncontact:\n  max_per_customer_per_day: 1.5\n  max_per_invoice_per_week: 2\nsteps:\n  - {name: a, offset: +1d, channels: [email], template: t}\n", "line 4: contact.max_per_customer_per_day: must be a whole number"},
+		{"id: x\nversion: 1\ncontact:\n  max_per_invoice_per_week: 2.0\nsteps:\n  - {name: a, offset: +1d, channels: [email], template: t}\n", "line 4: contact.max_per_invoice_per_week: must be a whole number"},
 	}
 	for _, c := range cases {
 		p, err := Parse("p.yaml", []byte(c.src))

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
@@ -425,7 +426,7 @@ func Parse(source string, data []byte) (*Policy, error) {
 	if err := dec.Decode(&p); err != nil {
 		return nil, withSemanticErrors(decodeError(source, &root, err), &root, &p)
 	}
-	if err := wholeVersion(source, &root); err != nil {
+	if err := wholeNumbers(source, &root); err != nil {
 		return nil, err
 	}
 	var extra yaml.Node
@@ -446,16 +447,65 @@ func Parse(source string, data []byte) (*Policy, error) {
 	return &p, nil
 }
 
-// wholeVersion refuses a fractional version ("1.5"), which the YAML decoder would
-// otherwise truncate to an integer without a word.
-func wholeVersion(source string, root *yaml.Node) error {
-	if len(root.Content) == 0 {
-		return nil
+// wholeNumbers refuses a fractional value ("1.5") in any integer field, which the
+// YAML decoder would otherwise truncate without a word. It walks the document
+// alongside the Policy type, so a new integer field is covered without a list.
+func wholeNumbers(source string, root *yaml.Node) error {
+	var fields []FieldError
+	var walk func(n *yaml.Node, t reflect.Type, path string)
+	walk = func(n *yaml.Node, t reflect.Type, path string) {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if reflect.PointerTo(t).Implements(yamlUnmarshaler) {
+			return // decodes its own scalar (Offset, Rate)
+		}
+		switch {
+		case n.Kind == yaml.MappingNode && t.Kind() == reflect.Struct:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if f, ok := fieldByYAMLName(t, n.Content[i].Value); ok {
+					walk(n.Content[i+1], f.Type, joinPath(path, n.Content[i].Value))
+				}
+			}
+		case n.Kind == yaml.SequenceNode && t.Kind() == reflect.Slice:
+			for i, c := range n.Content {
+				walk(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
+			}
+		case n.Kind == yaml.ScalarNode && t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64 && n.Tag != "!!int":
+			problem := "must be a whole number"
+			if path == "version" {
+				problem = "must be a positive integer" // as Validate says it
+			}
+			fields = append(fields, FieldError{Field: path, Problem: problem, Line: n.Line})
+		}
 	}
-	if _, v := mappingEntry(root.Content[0], "version"); v != nil && v.Tag != "!!int" {
-		return &ValidationError{Source: source, Fields: []FieldError{{Field: "version", Problem: "must be a positive integer", Line: v.Line}}}
+	if len(root.Content) > 0 {
+		walk(root.Content[0], reflect.TypeFor[Policy](), "")
+	}
+	if len(fields) > 0 {
+		return &ValidationError{Source: source, Fields: fields}
 	}
 	return nil
+}
+
+var yamlUnmarshaler = reflect.TypeFor[yaml.Unmarshaler]()
+
+// fieldByYAMLName finds the struct field a YAML key decodes into.
+func fieldByYAMLName(t reflect.Type, key string) (reflect.StructField, bool) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if name, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); name == key {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
+}
+
+func joinPath(parent, key string) string {
+	if parent == "" {
+		return key
+	}
+	return parent + "." + key
 }
 
 // LineOf finds the line of a field path in a parsed YAML document, for errors found
