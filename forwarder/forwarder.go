@@ -248,7 +248,8 @@ func (f *Forwarder) apply(ctx context.Context, row ledger.WebhookEvent) outcome 
 		return parked("the stored event cannot be read: %v", err)
 	}
 	st := f.cfg.Store
-	invoiceID := ev.InvoiceID
+	// A held event keeps the invoice an earlier attempt found for its payment.
+	invoiceID := cmp.Or(ev.InvoiceID, row.InvoiceID)
 	if invoiceID == "" {
 		id, err := st.WebhookInvoiceFor(ctx, string(ev.Source), ev.PaymentID)
 		switch {
@@ -355,11 +356,12 @@ func backoff(attempts int, ceiling time.Duration) time.Duration {
 	return d - time.Duration(rand.Int64N(int64(d)/5+1))
 }
 
-// holdCap bounds the retry interval of a held event. An event held for its invoice
-// is claimed as soon as the invoice exists, so its timer only checks ParkAfter.
+// holdCap bounds the retry interval of a held event. An event held for its invoice,
+// or for refunds that cover it, is claimed as soon as they are in the ledger, so its
+// timer only checks ParkAfter.
 func holdCap(waitingFor string) time.Duration {
 	switch waitingFor {
-	case ledger.WaitInvoice:
+	case ledger.WaitInvoice, ledger.WaitRefunds:
 		return 10 * time.Minute
 	case ledger.WaitWorkflow:
 		return 30 * time.Second

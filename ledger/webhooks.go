@@ -188,9 +188,7 @@ func (s *Store) ClaimWebhookEvents(ctx context.Context, limit int, lease time.Du
 						AND EXISTS (SELECT 1 FROM webhook_events o WHERE o.source = e.source AND o.dispute_id = e.dispute_id
 							AND o.kind = 'chargeback_opened' AND o.status = 'applied'))
 					OR (e.waiting_for = 'refunds' AND e.invoice_id <> ''
-						AND (SELECT coalesce(sum(a.amount_minor - a.credit_minor), 0) FROM adjustments a
-							WHERE a.invoice_id = e.invoice_id AND a.payment_id = e.payment_id AND a.kind = 'refund')
-							>= e.amount_minor))))
+						AND (`+refundedOnPayment("e.invoice_id", "e.payment_id")+`) >= e.amount_minor))))
 			ORDER BY e.received_at, e.id
 			LIMIT $1
 			FOR UPDATE OF e SKIP LOCKED)
@@ -368,10 +366,15 @@ func (s *Store) RefundedOnPayment(ctx context.Context, invoiceID, paymentID stri
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
 	var sum int64
-	err := s.pool.QueryRow(ctx, `
-		SELECT coalesce(sum(amount_minor - credit_minor), 0)::bigint FROM adjustments
-		WHERE invoice_id = $1 AND payment_id = $2 AND kind = 'refund'`, invoiceID, paymentID).Scan(&sum)
+	err := s.pool.QueryRow(ctx, refundedOnPayment("$1", "$2"), invoiceID, paymentID).Scan(&sum)
 	return sum, wrap("sum the refunds of payment "+paymentID, err)
+}
+
+// refundedOnPayment is the query RefundedOnPayment runs and the wake condition of an
+// event held for refunds (ClaimWebhookEvents), so the two never disagree.
+func refundedOnPayment(invoiceID, paymentID string) string {
+	return `SELECT coalesce(sum(a.amount_minor - a.credit_minor), 0)::bigint FROM adjustments a
+		WHERE a.invoice_id = ` + invoiceID + ` AND a.payment_id = ` + paymentID + ` AND a.kind = 'refund'`
 }
 
 func sortEvents(events []WebhookEvent) {
