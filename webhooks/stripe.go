@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/dunwell/dunwell/collection"
@@ -68,13 +69,16 @@ type stripeObject struct {
 	Reason         string            `json:"reason"`
 	Created        int64             `json:"created"`
 	Refunds        *struct {
-		Data []struct {
-			ID       string `json:"id"`
-			Amount   *int64 `json:"amount"`
-			Currency string `json:"currency"`
-			Status   string `json:"status"`
-		} `json:"data"`
+		Data []stripeListedRefund `json:"data"`
 	} `json:"refunds"`
+}
+
+// stripeListedRefund is one refund in a charge's refunds list.
+type stripeListedRefund struct {
+	ID       string `json:"id"`
+	Amount   *int64 `json:"amount"`
+	Currency string `json:"currency"`
+	Status   string `json:"status"`
 }
 
 // ParseStripe maps a verified Stripe event body onto an Event:
@@ -219,10 +223,14 @@ func stripePayment(out Event, paymentID string, amount *int64, field string) (Ev
 // for a full refund too: the synthetic refund "<charge>:refunded" this used to make
 // would be counted again when refund.created reports the same refund under its re_
 // id. Events already stored in that form are applied as they were stored.
+//
+// A list with a refund still pending (or requires_action) is read as the statement
+// too: like refund.created, a listed refund is applied only once its money has
+// moved, and the statement waits for the refunds that cover it.
 func stripeRefund(out Event, obj *stripeObject) (Event, error) {
 	out.PaymentID = cmp.Or(string(obj.PaymentIntent), obj.ID)
 	out.ChargeID = obj.ID
-	if obj.Refunds != nil && len(obj.Refunds.Data) > 0 {
+	if obj.Refunds != nil && len(obj.Refunds.Data) > 0 && !slices.ContainsFunc(obj.Refunds.Data, func(r stripeListedRefund) bool { return refundPending(r.Status) }) {
 		return stripeListedRefunds(out, obj)
 	}
 	switch {
@@ -260,6 +268,10 @@ func stripeListedRefunds(out Event, obj *stripeObject) (Event, error) {
 	}
 	return out, nil
 }
+
+// refundPending reports whether a Stripe refund in this status may still succeed or
+// fail: its money has not surely moved, so it is not applied yet.
+func refundPending(status string) bool { return status == "pending" || status == "requires_action" }
 
 // refundStatuses are a Stripe Refund's statuses.
 var refundStatuses = map[string]bool{"pending": true, "requires_action": true, "succeeded": true, "failed": true, "canceled": true}
@@ -299,10 +311,10 @@ func stripeRefundObject(out Event, obj *stripeObject) (Event, error) {
 	if len(fe) > 0 {
 		return Event{}, fe
 	}
-	switch obj.Status {
-	case "failed", "canceled":
+	switch {
+	case obj.Status == "failed" || obj.Status == "canceled":
 		return Event{}, ignored("refund %s is %s: no money moved", obj.ID, obj.Status)
-	case "pending", "requires_action":
+	case refundPending(obj.Status):
 		return Event{}, ignored("refund %s is %s: it is applied when refund.updated reports it succeeded", obj.ID, obj.Status)
 	}
 	out.Refunds = []Refund{{ID: obj.ID, Amount: *obj.Amount}}

@@ -164,6 +164,13 @@ func TestParseStripe(t *testing.T) {
 	require.Equal(t, int64(1000), ev.Amount)
 	require.Empty(t, ev.Refunds)
 	require.Equal(t, "pi_2", ev.PaymentID)
+	// A listed refund still pending has not moved money: the event is the statement,
+	// applied by nobody; refund.updated applies the refund once it succeeds.
+	ev = ok("charge.refunded", `{"id":"ch_1","object":"charge","amount":5000,"amount_refunded":3000,"currency":"usd","payment_intent":"pi_2",
+		"refunds":{"object":"list","data":[{"id":"re_1","amount":1000,"status":"succeeded"},{"id":"re_2","amount":2000,"status":"pending"}]}}`)
+	require.Equal(t, KindRefundTotal, ev.Kind, "a pending listed refund is not applied")
+	require.Equal(t, int64(3000), ev.Amount)
+	require.Empty(t, ev.Refunds)
 	require.Equal(t, "ch_1", ev.ChargeID)
 
 	ev = ok("charge.dispute.created", `{"id":"dp_1","object":"dispute","amount":5000,"currency":"usd","charge":"ch_1","payment_intent":"pi_2","reason":"fraudulent","status":"needs_response"}`)
