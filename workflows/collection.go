@@ -66,11 +66,11 @@ const (
 // with approval: true wait for a person's decision (before it, such a step was sent
 // like any other); v4 leaves the pending timer alone when an event ends the run (it
 // closes with the run; cancelling it cost a TimerCanceled event); v5 runs ledger
-// writes as local activities (see ledgerCall). A run that
-// starts on this code records this one marker instead of one per change (each marker
-// also costs a TemporalChangeVersion upsert: two history events and an Action); runs
-// that started earlier have no such marker, replay it as DefaultVersion and keep
-// deciding change by change. The next change gets its own GetVersion again, and may
+// writes as local activities (see ledgerCall). A run that starts on this code
+// records this one marker instead of one per change (each marker comes with a
+// TemporalChangeVersion upsert: two history events, of which Temporal Cloud bills the
+// marker only); runs that started earlier have no such marker, replay it as
+// DefaultVersion and keep deciding change by change. The next change gets its own GetVersion again, and may
 // later be folded into a new baseline the same way.
 const changeBaseline = "baseline-2026-11"
 

@@ -1,8 +1,6 @@
 package workflows
 
 import (
-	"errors"
-
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -104,6 +102,5 @@ func (c *collector) ledgerCall(ctx workflow.Context, summary string, activity, a
 // isFinal reports whether a ledger activity's error must not be retried: the ledger
 // refused the record, or the workflow was cancelled while it ran.
 func isFinal(err error) bool {
-	var appErr *temporal.ApplicationError
-	return temporal.IsCanceledError(err) || (errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeBadRequest)
+	return temporal.IsCanceledError(err) || isErrorType(err, activities.ErrTypeBadRequest)
 }
