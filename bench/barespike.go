@@ -71,12 +71,9 @@ func (a *bareSpikeActivities) snapshot() (int, time.Time, time.Time) {
 
 // SpikeCeiling is how the bare spike drained.
 type SpikeCeiling struct {
-	DrainSec     float64 `json:"drain_sec"`
-	RateRatio    float64 `json:"rate_ratio"`
-	FirstSendSec float64 `json:"first_send_sec"`
-	SteadyRatio  float64 `json:"steady_ratio"`
-	Sent         int     `json:"sent"`
-	Error        string  `json:"error,omitempty"`
+	Drain
+	Sent  int    `json:"sent"`
+	Error string `json:"error,omitempty"`
 }
 
 // runSpikeCeiling starts n bare spike workflows due at one instant, with their send
@@ -96,9 +93,12 @@ func runSpikeCeiling(ctx context.Context, s *stack, n, r int) SpikeCeiling {
 	// Starting workflows directly is fast (hundreds a second): 10 s of lead is ample.
 	due := time.Now().Add(10 * time.Second).Truncate(time.Second).Add(time.Second)
 	in := BareSpikeInput{Due: due, Sleep: time.Hour}
-	if err := startAll(ctx, n, 32, func(ctx context.Context, i int) error {
-		_, err := s.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("spike-ceiling-%06d", i), TaskQueue: bareTaskQueue}, BareSpike, in)
-		return err
+	if err := forEach(ctx, n, 32, func(ctx context.Context, i int) error {
+		id := fmt.Sprintf("spike-ceiling-%06d", i)
+		if _, err := s.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: bareTaskQueue}, BareSpike, in); err != nil {
+			return fmt.Errorf("starting %s: %w", id, err)
+		}
+		return nil
 	}); err != nil {
 		return SpikeCeiling{Error: err.Error()}
 	}
@@ -115,46 +115,6 @@ func runSpikeCeiling(ctx context.Context, s *stack, n, r int) SpikeCeiling {
 	if sent < n {
 		res.Error = fmt.Sprintf("only %d of %d bare sends ran within %s", sent, n, limit.Round(time.Second))
 	}
-	if sent > 1 {
-		res.DrainSec = round2(last.Sub(due).Seconds())
-		res.RateRatio = round2(float64(sent) / max(last.Sub(due).Seconds(), 0.001) / float64(r))
-		res.FirstSendSec = round2(first.Sub(due).Seconds())
-		res.SteadyRatio = round2(float64(sent-1) / last.Sub(first).Seconds() / float64(r))
-	}
+	res.Drain = drainOf(due, first, last, sent, r)
 	return res
-}
-
-// startAll runs start(i) for i in [0, n) with conc workers; the first error wins.
-func startAll(ctx context.Context, n, conc int, start func(context.Context, int) error) error {
-	var (
-		mu       sync.Mutex
-		next     int
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	for range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				i := next
-				next++
-				stop := i >= n || firstErr != nil
-				mu.Unlock()
-				if stop || ctx.Err() != nil {
-					return
-				}
-				if err := start(ctx, i); err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = fmt.Errorf("starting bare spike workflow %d: %w", i, err)
-					}
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return firstErr
 }

@@ -9,8 +9,6 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/dunwell/dunwell/workflows"
@@ -58,34 +56,19 @@ func runMemory(ctx context.Context, s *stack, cfg Config, heapProfile func(name 
 	res.BaselineRSSMB, res.BaselineHeapMB = baseRSS, baseHeap
 
 	inv := newInvoices("mem", n)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	var firstErr atomic.Value
 	start := time.Now()
-	for range cfg.Concurrency * 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n || ctx.Err() != nil {
-					return
-				}
-				req := inv[i].request(policySleep, time.Now())
-				in, fe := req.Validate(time.Now())
-				if len(fe) > 0 {
-					firstErr.CompareAndSwap(nil, fmt.Sprintf("invoice %s: %s", inv[i].ID, fe.Error()))
-					continue
-				}
-				_, err := s.client.ExecuteWorkflow(ctx, workflows.StartOptions(in, pol, time.Now()), workflows.CollectionWorkflowName,
-					workflows.CollectionInput{Invoice: in, Policy: *pol})
-				if err != nil {
-					firstErr.CompareAndSwap(nil, fmt.Sprintf("starting %s: %v", inv[i].ID, err))
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	err := forEach(ctx, n, cfg.Concurrency*2, func(ctx context.Context, i int) error {
+		req := inv[i].request(policySleep, time.Now())
+		in, fe := req.Validate(time.Now())
+		if len(fe) > 0 {
+			return fmt.Errorf("invoice %s: %s", inv[i].ID, fe.Error())
+		}
+		if _, err := s.client.ExecuteWorkflow(ctx, workflows.StartOptions(in, pol, time.Now()), workflows.CollectionWorkflowName,
+			workflows.CollectionInput{Invoice: in, Policy: *pol}); err != nil {
+			return fmt.Errorf("starting %s: %w", inv[i].ID, err)
+		}
+		return nil
+	})
 	res.StartPerSecond = round2(float64(n) / time.Since(start).Seconds())
 	deadline := time.Now().Add(max(2*time.Minute, time.Duration(n)*20*time.Millisecond))
 	prefix := workflows.WorkflowID("mem-")
@@ -108,8 +91,8 @@ func runMemory(ctx context.Context, s *stack, cfg Config, heapProfile func(name 
 	if res.Projected {
 		res.ProjectedRSSMB = round2(res.BaselineRSSMB + res.PerWorkflowKB*float64(min(targetOpenWorkflows, cfg.WorkflowCache))/1024)
 	}
-	if v, _ := firstErr.Load().(string); v != "" {
-		res.Error = v
+	if err != nil {
+		res.Error = err.Error()
 	} else if res.Instantiated < n {
 		res.Error = fmt.Sprintf("only %d of %d workflows reached the worker in time", res.Instantiated, n)
 	}

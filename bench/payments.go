@@ -166,27 +166,41 @@ func openLoop(ctx context.Context, rate float64, d time.Duration, do func(ctx co
 // issueAll issues the invoices through the API with conc concurrent clients;
 // issuedAt gives each one's issued_at and onIssued, if set, runs after each success.
 func issueAll(ctx context.Context, s *stack, inv []benchInvoice, policyID string, conc int, issuedAt func(benchInvoice) time.Time, onIssued func()) error {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	var firstErr error
-	var mu sync.Mutex
+	return forEach(ctx, len(inv), conc, func(ctx context.Context, i int) error {
+		if err := s.issue(ctx, inv[i].request(policyID, issuedAt(inv[i]))); err != nil {
+			return fmt.Errorf("issuing %s: %w", inv[i].ID, err)
+		}
+		if onIssued != nil {
+			onIssued()
+		}
+		return nil
+	})
+}
+
+// forEach runs do(i) for every i in [0, n) on conc goroutines, going on past errors
+// (each item is independent), and returns the first error.
+func forEach(ctx context.Context, n, conc int, do func(ctx context.Context, i int) error) error {
+	var (
+		next     atomic.Int64
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
 	for range conc {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= len(inv) || ctx.Err() != nil {
+				if i >= n || ctx.Err() != nil {
 					return
 				}
-				if err := s.issue(ctx, inv[i].request(policyID, issuedAt(inv[i]))); err != nil {
+				if err := do(ctx, i); err != nil {
 					mu.Lock()
 					if firstErr == nil {
-						firstErr = fmt.Errorf("issuing %s: %w", inv[i].ID, err)
+						firstErr = err
 					}
 					mu.Unlock()
-				} else if onIssued != nil {
-					onIssued()
 				}
 			}
 		}()

@@ -20,17 +20,8 @@ type Spike struct {
 	QueueRate float64 `json:"queue_rate_per_sec"`
 	// IdealSec is Invoices / Rate: the provider cannot take them faster.
 	IdealSec float64 `json:"ideal_sec"`
-	// DrainSec runs from the due instant to the provider's last acceptance.
-	DrainSec float64 `json:"drain_sec"`
-	// EffectiveRate = Sent / DrainSec; RateRatio = EffectiveRate / Rate.
-	EffectiveRate float64 `json:"effective_rate"`
-	RateRatio     float64 `json:"rate_ratio"`
-	// FirstSendSec runs from the due instant to the first acceptance (the timers
-	// firing and the workflows waking); SteadyRatio is the rate between the first
-	// and the last acceptance over Rate: how well the queue's limit paces the sends.
-	FirstSendSec float64 `json:"first_send_sec"`
-	SteadyRatio  float64 `json:"steady_ratio"`
-	Sent         int     `json:"sent"`
+	Drain
+	Sent int `json:"sent"`
 	// Provider429 is how many sends the provider refused; Repeat429 how many of those
 	// went to a message whose previous send had been refused too.
 	Provider429 int64 `json:"provider_429"`
@@ -43,6 +34,37 @@ type Spike struct {
 	Ceiling  SpikeCeiling `json:"ceiling"`
 	Complete bool         `json:"complete"`
 	Error    string       `json:"error,omitempty"`
+}
+
+// Drain is how a spike's sends went out against a limit of r per second.
+type Drain struct {
+	// DrainSec runs from the due instant to the last send accepted.
+	DrainSec float64 `json:"drain_sec"`
+	// EffectiveRate = sent / DrainSec; RateRatio = EffectiveRate / r.
+	EffectiveRate float64 `json:"effective_rate"`
+	RateRatio     float64 `json:"rate_ratio"`
+	// FirstSendSec runs from the due instant to the first send (the timers firing and
+	// the workflows waking); SteadyRatio is the rate between the first and the last
+	// send over r: how well the queue's limit paces the sends.
+	FirstSendSec float64 `json:"first_send_sec"`
+	SteadyRatio  float64 `json:"steady_ratio"`
+}
+
+// drainOf computes a Drain from the first and last of sent sends (zero times when
+// none went).
+func drainOf(due, first, last time.Time, sent, r int) Drain {
+	var d Drain
+	if last.IsZero() || sent == 0 {
+		return d
+	}
+	d.DrainSec = round2(last.Sub(due).Seconds())
+	d.EffectiveRate = round2(float64(sent) / max(last.Sub(due).Seconds(), 0.001))
+	d.RateRatio = round2(d.EffectiveRate / float64(r))
+	if !first.IsZero() && last.After(first) && sent > 1 {
+		d.FirstSendSec = round2(first.Sub(due).Seconds())
+		d.SteadyRatio = round2(float64(sent-1) / last.Sub(first).Seconds() / float64(r))
+	}
+	return d
 }
 
 // runSpike issues cfg.SpikeInvoices invoices whose one reminder is due at the same
@@ -105,15 +127,7 @@ func runSpike(ctx context.Context, s *stack, cfg Config, issueRate float64) Spik
 	st := s.limiter.Stats(fakeprovider.SendGrid)
 	res.Sent, res.Duplicates = sent, dups
 	res.Provider429, res.Repeat429 = st.Limited, st.RepeatLimited
-	if !last.IsZero() {
-		res.DrainSec = round2(last.Sub(due).Seconds())
-		res.EffectiveRate = round2(float64(sent) / max(last.Sub(due).Seconds(), 0.001))
-		res.RateRatio = round2(res.EffectiveRate / float64(r))
-		if first := s.sends.first(); !first.IsZero() && last.After(first) && sent > 1 {
-			res.FirstSendSec = round2(first.Sub(due).Seconds())
-			res.SteadyRatio = round2(float64(sent-1) / last.Sub(first).Seconds() / float64(r))
-		}
-	}
+	res.Drain = drainOf(due, s.sends.first(), last, sent, r)
 	if !res.Complete && res.Error == "" {
 		res.Error = fmt.Sprintf("only %d of %d reminders were accepted within %s", sent, n, limit)
 	}

@@ -1,11 +1,12 @@
 package bench
 
 import (
+	"testing"
+	"time"
+
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
-	"testing"
-	"time"
 )
 
 func TestPercentileNearestRank(t *testing.T) {
@@ -65,5 +66,22 @@ func TestChangeVersionUpsertBillsNoAction(t *testing.T) {
 	}
 	if got := actionsOf(upsert("TemporalChangeVersion", "DunningStatus")); got != 1 {
 		t.Errorf("both: %d Actions, want 1", got)
+	}
+}
+
+func TestDrainOf(t *testing.T) {
+	due := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	d := drainOf(due, due.Add(time.Second), due.Add(11*time.Second), 101, 10)
+	if d.DrainSec != 11 || d.FirstSendSec != 1 || d.SteadyRatio != 1 || d.RateRatio != 0.92 {
+		t.Errorf("drainOf = %+v", d)
+	}
+	// One instant for every send (or a single send): no steady rate, and nothing
+	// infinite that would make the results unencodable as JSON.
+	d = drainOf(due, due.Add(time.Second), due.Add(time.Second), 5, 10)
+	if d.SteadyRatio != 0 || d.DrainSec != 1 {
+		t.Errorf("drainOf at one instant = %+v", d)
+	}
+	if d := drainOf(due, time.Time{}, time.Time{}, 0, 10); d != (Drain{}) {
+		t.Errorf("drainOf with no send = %+v", d)
 	}
 }
