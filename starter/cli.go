@@ -93,12 +93,20 @@ func issue(ctx context.Context, args []string, stdin io.Reader, out io.Writer) e
 	return c.do(ctx, http.MethodPost, "/v1/invoices", body, out)
 }
 
-// readInput reads a -f file, or at most 1 MiB of standard input when it is "-".
+// maxStdin bounds what readInput takes from standard input (the API's default body
+// limit).
+const maxStdin = 1 << 20
+
+// readInput reads a -f file, or standard input when it is "-" (refused beyond
+// maxStdin rather than cut short).
 func readInput(file string, stdin io.Reader) ([]byte, error) {
 	var data []byte
 	var err error
 	if file == "-" {
-		data, err = io.ReadAll(io.LimitReader(stdin, 1<<20))
+		data, err = io.ReadAll(io.LimitReader(stdin, maxStdin+1))
+		if err == nil && len(data) > maxStdin {
+			return nil, fmt.Errorf("reading -: standard input is larger than %d bytes; give a file with -f instead", maxStdin)
+		}
 	} else {
 		data, err = os.ReadFile(file)
 	}
