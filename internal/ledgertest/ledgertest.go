@@ -15,7 +15,7 @@ import (
 // ends; it fails the test if the store cannot be opened.
 func Open(tb testing.TB, url string) *ledger.Store {
 	tb.Helper()
-	store, err := ledger.Open(context.Background(), url, ledger.WithLogger(slog.New(slog.DiscardHandler)))
+	store, err := open(context.Background(), url)
 	if err != nil {
 		tb.Fatalf("opening the ledger: %v", err)
 	}
@@ -34,11 +34,16 @@ func OnNewDatabase(tb testing.TB, pg *testenv.Postgres) *ledger.Store {
 // the tests run, and the store is closed after them.
 func RunWithStore(m *testing.M, name string, set func(*testenv.Postgres, *ledger.Store)) int {
 	return testenv.RunWithPostgres(m, name, func(ctx context.Context, pg *testenv.Postgres) (func(), error) {
-		store, err := ledger.Open(ctx, pg.URL(), ledger.WithLogger(slog.New(slog.DiscardHandler)))
+		store, err := open(ctx, pg.URL())
 		if err != nil {
 			return nil, err
 		}
 		set(pg, store)
 		return store.Close, nil
 	})
+}
+
+// open opens a store with its log discarded: tests report what matters themselves.
+func open(ctx context.Context, url string) (*ledger.Store, error) {
+	return ledger.Open(ctx, url, ledger.WithLogger(slog.New(slog.DiscardHandler)))
 }
