@@ -427,7 +427,7 @@ func TestReminderStepsWaitForApproval(t *testing.T) {
 	code, body = pay(t, id, "step-approval-paid", "1250.00")
 	require.Equal(t, http.StatusOK, code, body)
 	waitClosed(t, id)
-	recordHistory(t, id, "step-approval-approved-rejected-paid")
+	recordHistory(t, id, "baseline-v5-step-approval-approved-rejected-paid")
 }
 
 // auditActions lists the invoice's audit trail as "action:outcome".
