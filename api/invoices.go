@@ -327,14 +327,17 @@ func isCompleted(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "workflow execution already completed")
 }
 
-// fail logs an unexpected error and answers 500 (or 503 when a dependency timed out)
-// without leaking internals.
+// fail logs an unexpected error and answers 500 (or 503 when a dependency did not
+// answer in time or shed load) without leaking internals.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, what string, err error) {
 	s.Logger.Error("Request failed", "method", r.Method, "path", r.URL.Path, "step", what, "error", err)
 	if overloaded(err) {
-		// Every write is idempotent by its id: the same request again is safe.
+		// The request may or may not have been applied. Issues, payments, refunds and
+		// adjustments carry their own id, so the same request again applies once; an
+		// operator action has none and is checked against the invoice's state again
+		// (most repeats get 409), so the answer says to look first.
 		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, what+" timed out; retry the same request later", nil)
+		writeError(w, http.StatusServiceUnavailable, what+" did not complete in time (it may have been applied); check the invoice, or retry the same request later", nil)
 		return
 	}
 	writeError(w, http.StatusInternalServerError, what+" failed", nil)
