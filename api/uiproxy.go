@@ -14,7 +14,7 @@ import (
 //   - the UI and the codec endpoint share this server's origin, so the browser sends
 //     the sign-in session cookie with the UI's codec calls and operators read decoded
 //     payloads (no cross-origin credentials to configure);
-//   - the UI is no longer open to whoever reaches it: reading needs the read scope,
+//   - the UI is not open to whoever reaches it: reading needs the read scope,
 //     and everything else (cancel, signal, terminate, reset from the UI) the operator
 //     scope. Without a session the browser gets the sign-in form.
 

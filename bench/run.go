@@ -129,8 +129,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		// The reports need PostgreSQL only: time them on a quiet machine, as a finance
 		// user would see them, over a ledger of the generated year alone (as
 		// -only-reports does): the earlier steps' own invoices in the same tables
-		// changed the planner's choices (a quarter's KPIs read payments whole: 571 ms
-		// instead of 264 ms).
+		// change the planner's choices (a quarter's KPIs then read payments whole).
 		s.quiet()
 		log.Info("7. Reports over a generated ledger (Temporal stopped, a database of their own)", "rows", cfg.ReportRows)
 		if url, err := s.pg.CreateDatabase(ctx, "dunwell_reports"); err != nil {

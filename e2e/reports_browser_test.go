@@ -22,7 +22,7 @@ import (
 // Debian's package) signs in with an API key on the page, and every figure the page
 // shows must equal the API's. The screenshot is kept in $TEST_OUTPUT_DIR (default
 // .test-output/ at the repository root); UPDATE_SCREENSHOT=1 also refreshes
-// docs/reports.png for the README.
+// docs/reports.png for docs/kpis.md.
 
 // getJSON calls the API with the e2e key.
 func getJSON(t *testing.T, path string, out any) {

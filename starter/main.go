@@ -37,7 +37,7 @@ import (
 const usage = `usage: starter <command> [flags]
 
 commands:
-  serve     serve the HTTP API (configuration from the environment; see README)
+  serve     serve the HTTP API (configuration from the environment; see docs/operations.md)
   issue     issue an invoice:          starter issue -f invoice.json
   pay       apply a payment:           starter pay -invoice INV-1 -payment-id pay_1 -amount 10.00 -currency USD
   status    show an invoice's state:   starter status INV-1

@@ -220,9 +220,9 @@ func stripePayment(out Event, paymentID string, amount *int64, field string) (Ev
 // statement instead ("refunds of this payment add up to amount_refunded"), stored and
 // checked by the forwarder against the refunds applied through refund.created (or by
 // an operator); it never applies money, so it cannot count a refund twice. That holds
-// for a full refund too: the synthetic refund "<charge>:refunded" this used to make
-// would be counted again when refund.created reports the same refund under its re_
-// id. Events already stored in that form are applied as they were stored.
+// for a full refund too: a synthetic refund "<charge>:refunded" would be counted again
+// when refund.created reports the same refund under its re_ id. Events already stored
+// in that form are applied as they were stored.
 //
 // A list with a refund still pending (or requires_action) is read as the statement
 // too: like refund.created, a listed refund is applied only once its money has

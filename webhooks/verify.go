@@ -141,7 +141,7 @@ func (v *StandardVerifier) Verify(payload []byte, h http.Header) error {
 }
 
 // SignStripe returns a Stripe-Signature header for payload at t, as Stripe makes it;
-// for tests, make run and the README's curl examples.
+// for tests, make run and the curl examples of docs/api.md.
 func SignStripe(payload []byte, secret string, t time.Time) string {
 	return fmt.Sprintf("t=%d,v1=%x", t.Unix(), stripewebhook.ComputeSignature(t, payload, secret))
 }

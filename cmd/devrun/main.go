@@ -57,7 +57,7 @@ const (
 	devTwilioToken = "local-fake-token"
 )
 
-// devStripeSecret and devPaymentsSecret sign the README's webhook curl examples
+// devStripeSecret and devPaymentsSecret sign the webhook curl examples of docs/api.md
 // (STRIPE_WEBHOOK_SECRET, PAYMENTS_WEBHOOK_SECRET). Local use only, like the key.
 const (
 	devStripeSecret   = "whsec_local-development-stripe-secret"
@@ -187,7 +187,7 @@ func run(logger *slog.Logger) error {
 Dunwell is running.
   API             http://%s   (try: curl http://%s/healthz)
   API key         %s   (development only; export DUNWELL_API_KEY=... for the CLI)
-  Webhooks        POST /v1/webhooks/stripe, /v1/webhooks/payments   (development secrets: see the README)
+  Webhooks        POST /v1/webhooks/stripe, /v1/webhooks/payments   (development secrets: see docs/api.md)
   Temporal UI     http://localhost:8080/ui/namespaces/default/workflows   (sign in with the key; decodes payloads via %s)
   (unproxied UI   http://localhost:%s/ui/ shows payloads encrypted)
   Temporal        %s (namespace default)
