@@ -63,13 +63,12 @@ func TestNextMovesRemindersIntoTheContactWindow(t *testing.T) {
 	p, inv := standardPolicy(t), testInvoice()
 	p.SendAt = "07:00"
 	s := NewState(inv)
-	a := NextWith(p, inv, &s, inv.IssuedAt, Options{ContactRules: true})
+	a := Next(p, inv, &s, inv.IssuedAt)
 	if a.Kind != ActionRemind || !a.At.Equal(time.Date(2026, 11, 28, 8, 0, 0, 0, ny)) || a.MovedFrom.IsZero() || a.MoveReason == "" {
 		t.Fatalf("reminder at 07:00 not moved to 08:00: %+v", a)
 	}
-	old := NextWith(p, inv, &s, inv.IssuedAt, Options{})
-	if !old.At.Equal(time.Date(2026, 11, 28, 7, 0, 0, 0, ny)) {
-		t.Fatalf("without contact rules (runs started before them) the time must not move: %+v", old)
+	if !a.MovedFrom.Equal(time.Date(2026, 11, 28, 7, 0, 0, 0, ny)) {
+		t.Fatalf("the move does not keep the policy's time 07:00: %+v", a)
 	}
 }
 
@@ -107,7 +106,7 @@ func TestWeeklyCapDelaysTheThirdReminder(t *testing.T) {
 		{Step: "due-soon", Status: NoticeSent, SentAt: time.Date(2026, 12, 2, 10, 0, 0, 0, ny)},
 		{Step: "overdue-1", Status: NoticeSent, SentAt: time.Date(2026, 12, 7, 10, 0, 0, 0, ny)},
 	}
-	a := NextWith(p, inv, &s, time.Date(2026, 12, 8, 9, 0, 0, 0, ny), Options{ContactRules: true})
+	a := Next(p, inv, &s, time.Date(2026, 12, 8, 9, 0, 0, 0, ny))
 	if a.Kind != ActionRemind || !a.At.Equal(time.Date(2026, 12, 9, 10, 0, 0, 0, ny)) {
 		t.Fatalf("third reminder in a week = %+v, want it held until Dec 9 10:00 (a week after Dec 2)", a)
 	}

@@ -60,22 +60,6 @@ type Action struct {
 	Awaiting string `json:"-"`
 }
 
-// Options select behaviour that changed over time, so a workflow that started before
-// a change keeps deciding the way it did (see workflow.GetVersion in package
-// workflows).
-type Options struct {
-	// ContactRules moves reminders into the policy's contact window.
-	ContactRules bool
-	// LateSendsInWindow applies the contact window to a reminder whose time passed
-	// while the invoice was on hold (or a worker was down): it goes at the next allowed
-	// moment from now, not at once whatever the hour.
-	LateSendsInWindow bool
-	// LateSendsKeepTime: a late reminder that may go at once keeps its policy time and
-	// is not recorded as moved (the first version recorded every send a moment after
-	// its timer as "sent late").
-	LateSendsKeepTime bool
-}
-
 // StepTime returns when policy step i falls for this invoice.
 func StepTime(p *policy.Policy, inv *Invoice, off policy.Offset) time.Time {
 	loc := inv.Location()
@@ -102,15 +86,10 @@ func StepTime(p *policy.Policy, inv *Invoice, off policy.Offset) time.Time {
 // escalation whose time has come wins over remaining reminders; otherwise the earliest
 // of (overdue transition, next reminder, escalation).
 func Next(p *policy.Policy, inv *Invoice, s *State, now time.Time) Action {
-	return NextWith(p, inv, s, now, Options{ContactRules: true, LateSendsInWindow: true, LateSendsKeepTime: true})
-}
-
-// NextWith is Next with explicit behaviour options.
-func NextWith(p *policy.Policy, inv *Invoice, s *State, now time.Time, opts Options) Action {
 	if s.Status.Terminal() || s.Balance <= 0 {
 		return Action{Kind: ActionNone}
 	}
-	a := nextDunning(p, inv, s, now, opts)
+	a := nextDunning(p, inv, s, now)
 	if at := s.NextChargeAt(p, inv, now); !at.IsZero() && (a.Kind == ActionNone || at.Before(a.At)) {
 		return Action{Kind: ActionCharge, At: at}
 	}
@@ -118,7 +97,7 @@ func NextWith(p *policy.Policy, inv *Invoice, s *State, now time.Time, opts Opti
 }
 
 // nextDunning is the next reminder, status change, escalation or hold deadline.
-func nextDunning(p *policy.Policy, inv *Invoice, s *State, now time.Time, opts Options) Action {
+func nextDunning(p *policy.Policy, inv *Invoice, s *State, now time.Time) Action {
 	if s.Held() || s.Escalation != nil {
 		return nextOnHold(p, inv, s)
 	}
@@ -158,34 +137,24 @@ func nextDunning(p *policy.Policy, inv *Invoice, s *State, now time.Time, opts O
 			i++
 		}
 		remind := Action{Kind: ActionRemind, At: stepAt(p.Steps[i].Offset), Step: i, Skip: skip}
-		if opts.ContactRules {
-			planned := remind.At
-			at, why := intoContactWindow(p, inv, s, planned)
-			if d := s.Deferred; d != nil && d.Step == i && d.At.After(at) {
-				at, why = d.At, d.Reason // the daily cap refused it earlier
-			}
-			if opts.LateSendsInWindow && at.Before(now) {
-				// Due while on hold (or while no worker ran): the window applies from now.
-				late, whyLate := intoContactWindow(p, inv, s, now)
-				switch {
-				case late.After(now):
-					at = late
-					if why == "" {
-						why = whyLate
-					}
-				case opts.LateSendsKeepTime:
-					// Now is allowed: it goes at once, keeping its own time (a timer
-					// that fired a moment ago is not a late send).
-				default:
-					at = late
-					if why == "" {
-						why = "sent late: it fell due while the invoice was on hold"
-					}
+		planned := remind.At
+		at, why := intoContactWindow(p, inv, s, planned)
+		if d := s.Deferred; d != nil && d.Step == i && d.At.After(at) {
+			at, why = d.At, d.Reason // the daily cap refused it earlier
+		}
+		if at.Before(now) {
+			// Due while on hold (or while no worker ran): the window applies from now. If
+			// now is allowed it goes at once, keeping its own time (a timer that fired a
+			// moment ago is not a late send).
+			if late, whyLate := intoContactWindow(p, inv, s, now); late.After(now) {
+				at = late
+				if why == "" {
+					why = whyLate
 				}
 			}
-			if !at.Equal(planned) {
-				remind.At, remind.MovedFrom, remind.MoveReason = at, planned, why
-			}
+		}
+		if !at.Equal(planned) {
+			remind.At, remind.MovedFrom, remind.MoveReason = at, planned, why
 		}
 		consider(remind)
 	}

@@ -59,7 +59,7 @@ type Timeline struct {
 const maxTimelineActions = 500
 
 // BuildTimeline simulates the invoice's collection with no payment, from its issue:
-// NextWith (the function the workflow calls) in a loop over a simulated state, each
+// Next (the function the workflow calls) in a loop over a simulated state, each
 // reminder recorded as sent on the first channel the customer can be reached on, and
 // ComputeCharges for fees, interest and the amount due at every event. It stops at
 // the escalation, or when the policy has nothing more to do.
@@ -72,7 +72,7 @@ func BuildTimeline(p *policy.Policy, inv *Invoice) Timeline {
 	now := inv.IssuedAt
 	end := now
 	for range maxTimelineActions {
-		a := NextWith(p, inv, &s, now, Options{ContactRules: true})
+		a := Next(p, inv, &s, now)
 		if a.Kind == ActionNone {
 			break
 		}

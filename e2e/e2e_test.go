@@ -326,7 +326,7 @@ func TestDemoCycleSkipsStaleReminderTextsAndEscalates(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, body)
 	require.Equal(t, "paid", body["status"])
 	waitClosed(t, id)
-	recordHistory(t, id, "baseline-v5-demo-escalated-then-paid")
+	recordHistory(t, id, "demo-escalated-then-paid")
 }
 
 // requirePayments waits until the ledger holds exactly n payments of the invoice (the

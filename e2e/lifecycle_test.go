@@ -319,7 +319,7 @@ func TestDailyCapDefersTheSecondInvoicesReminder(t *testing.T) {
 		}
 		return false
 	})
-	defer recordHistory(t, deferredID, "baseline-v5-daily-cap-deferred")
+	defer recordHistory(t, deferredID, "daily-cap-deferred")
 	tomorrow := time.Now().UTC().AddDate(0, 0, 1).Format(time.DateOnly)
 	require.True(t, strings.HasPrefix(deferred["at"].(string), tomorrow), deferred)
 	require.Contains(t, deferred["reason"], "at most 1 reminders per customer per day")
@@ -347,7 +347,7 @@ func TestPromptPayersGetTheGentlePolicy(t *testing.T) {
 		require.Equal(t, "paid", body["status"])
 	}
 	waitClosed(t, "E2E-BAND-1")
-	recordHistory(t, "E2E-BAND-1", "baseline-v5-paid-while-asleep")
+	recordHistory(t, "E2E-BAND-1", "paid-while-asleep")
 	eventually(t, 20*time.Second, "the customer's band to be prompt", func() bool {
 		code, c := call(t, http.MethodGet, "/v1/customers/C-PROMPT", nil)
 		return code == http.StatusOK && c["band"] == "prompt"
@@ -427,7 +427,7 @@ func TestReminderStepsWaitForApproval(t *testing.T) {
 	code, body = pay(t, id, "step-approval-paid", "1250.00")
 	require.Equal(t, http.StatusOK, code, body)
 	waitClosed(t, id)
-	recordHistory(t, id, "baseline-v5-step-approval-approved-rejected-paid")
+	recordHistory(t, id, "step-approval-approved-rejected-paid")
 }
 
 // auditActions lists the invoice's audit trail as "action:outcome".

@@ -32,10 +32,6 @@ func NoticeTaskQueue(ch policy.Channel) string {
 	return EmailTaskQueue
 }
 
-// changeProviderQueues (v1, workflow.GetVersion in remind): SendNotice runs on its
-// provider's task queue instead of TaskQueue.
-const changeProviderQueues = "provider-queues"
-
 // Names of the workflow type, its updates and its queries.
 const (
 	CollectionWorkflowName = "InvoiceCollection"

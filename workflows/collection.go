@@ -15,11 +15,11 @@ import (
 	"github.com/dunwell/dunwell/policy"
 )
 
-// How to change this workflow safely: every change to the sequence of commands it
-// issues (timers, activities, upserts) must keep old histories replaying. Wrap the new
-// behaviour in workflow.GetVersion(ctx, "<change-id>", workflow.DefaultVersion, 1) and
-// keep the old branch until no run that started before the change is open; the replay
-// tests in replay_test.go run every history in testdata/ against the current code.
+// How to change this workflow safely: a change to the commands it issues (timers,
+// activities, markers, upserts) must keep the runs that are open replaying. Read
+// docs/workflow-changes.md before changing it: patching with workflow.GetVersion or
+// worker deployment versioning, and the replay corpus in testdata/histories that
+// `make test` replays.
 
 // Timeouts and retry shapes, named so their reasons stay next to them.
 const (
@@ -36,63 +36,6 @@ const (
 	// limit (see ledgerCall).
 	ledgerLocalFor = time.Minute
 )
-
-// Change ids for workflow.GetVersion: one per behaviour change that alters the
-// commands a running workflow issues. Never reuse or remove one while runs that
-// started before it may be open.
-const (
-	// changeContactRules (v1): reminders move into the policy's contact window.
-	changeContactRules = "contact-rules"
-	// changeLateSendsInWindow (v1): a reminder that became due while the invoice was on
-	// hold (or the workers were down) waits for the contact window instead of going
-	// at once. Before it, such a reminder went out at whatever hour the hold ended.
-	// v2: one that may go at once keeps its policy time (v1 recorded a send a moment
-	// after its timer as "sent late", and set NextActionAt to that moment).
-	changeLateSendsInWindow = "late-sends-in-window"
-	// changeStepBound (v1): a run also continues as new after stepBound turns of its
-	// main loop; before it, only the history length and the server's suggestion did.
-	changeStepBound = "step-bound"
-	// changeDailyCap (v1): before a reminder, the per-customer daily cap is reserved in
-	// the ledger (an activity) when the policy sets one.
-	changeDailyCap = "daily-cap"
-	// changeAsyncLedger (v1): handlers queue their ledger writes for a writer coroutine
-	// and answer at once (see ledgerwrites.go); before it they wrote inline.
-	changeAsyncLedger = "async-ledger"
-)
-
-// changeBaseline (v1) stands for every change above at its latest version; v2 also
-// folds the status write into the payment's and the hand-off's ledger writes (one
-// activity fewer when an invoice is paid or escalated); v3 also makes a reminder step
-// with approval: true wait for a person's decision (before it, such a step was sent
-// like any other); v4 leaves the pending timer alone when an event ends the run (it
-// closes with the run; cancelling it cost a TimerCanceled event); v5 runs ledger
-// writes as local activities (see ledgerCall). A run that starts on this code
-// records this one marker instead of one per change (each marker comes with a
-// TemporalChangeVersion upsert: two history events, of which Temporal Cloud bills the
-// marker only); runs that started earlier have no such marker, replay it as
-// DefaultVersion and keep deciding change by change. The next change gets its own GetVersion again, and may
-// later be folded into a new baseline the same way.
-const changeBaseline = "baseline-2026-11"
-
-// resolveVersions decides which behaviour this run follows (see changeBaseline).
-func (c *collector) resolveVersions(ctx workflow.Context) {
-	if v := workflow.GetVersion(ctx, changeBaseline, workflow.DefaultVersion, 5); v >= 1 {
-		c.baseline, c.foldStatus, c.stepApproval, c.keepTimerAtEnd, c.localLedger = true, v >= 2, v >= 3, v >= 4, v >= 5
-		c.opts = collection.Options{ContactRules: true, LateSendsInWindow: true, LateSendsKeepTime: true}
-		c.stepBounded, c.asyncLedger = true, true
-		return
-	}
-	// Runs that started before contact rules existed keep their original schedule.
-	if v := workflow.GetVersion(ctx, changeContactRules, workflow.DefaultVersion, 1); v >= 1 {
-		c.opts.ContactRules = true
-	}
-	if v := workflow.GetVersion(ctx, changeLateSendsInWindow, workflow.DefaultVersion, 2); v >= 1 {
-		c.opts.LateSendsInWindow = true
-		c.opts.LateSendsKeepTime = v >= 2
-	}
-	c.stepBounded = workflow.GetVersion(ctx, changeStepBound, workflow.DefaultVersion, 1) >= 1
-	c.asyncLedger = workflow.GetVersion(ctx, changeAsyncLedger, workflow.DefaultVersion, 1) >= 1
-}
 
 var acts *activities.Activities // method values name the activities; never called directly
 
@@ -116,10 +59,7 @@ func InvoiceCollection(ctx workflow.Context, in CollectionInput) (CollectionResu
 		logger: log.With(workflow.GetLogger(ctx), "invoice_id", in.Invoice.ID),
 		wake:   workflow.NewBufferedChannel(ctx, 1),
 	}
-	c.resolveVersions(ctx)
-	if c.asyncLedger {
-		c.startLedgerWriter(ctx)
-	}
+	c.startLedgerWriter(ctx)
 	if in.State != nil {
 		c.st = *in.State
 		c.st.Normalize()
@@ -139,7 +79,6 @@ type collector struct {
 	pol    policy.Policy
 	st     collection.State
 	next   collection.Action
-	opts   collection.Options
 	logger log.Logger
 	// wake is signalled by handlers when the state changed, so the main loop
 	// recomputes its next action instead of sleeping on a stale timer.
@@ -155,26 +94,14 @@ type collector struct {
 	statusRecorded bool
 	// closing: the run is ending; updates that would re-open it are refused.
 	closing bool
-	// baseline: the run started with changeBaseline, every change at its latest;
-	// foldStatus: its v2, where the payment and hand-off writes record the status.
-	baseline, foldStatus bool
-	// stepApproval: its v3, where reminder steps with approval: true wait for one.
-	stepApproval bool
-	// keepTimerAtEnd: its v4, where an event that ends the run leaves the timer
-	// pending; staleTimer cancels it should the run go on after all (see
-	// waitForTimerOrEvent).
-	keepTimerAtEnd bool
-	staleTimer     workflow.CancelFunc
-	// localLedger: its v5, where ledger writes are local activities (see ledgerCall).
-	localLedger bool
-	// asyncLedger: ledger writes from handlers go through ledgerQueue (see
+	// staleTimer cancels the timer an event left pending when it ended the run, should
+	// the run go on after all (see waitForTimerOrEvent).
+	staleTimer workflow.CancelFunc
+	// ledgerQueue holds the ledger writes of handlers for the writer coroutine (see
 	// ledgerwrites.go).
-	asyncLedger bool
 	ledgerQueue []ledgerWrite
-	// steps counts the main loop's turns in this run; stepBounded says whether
-	// stepBound applies to it (see changeStepBound).
-	steps       int
-	stepBounded bool
+	// steps counts the main loop's turns in this run (see stepBound).
+	steps int
 }
 
 func (c *collector) run(ctx workflow.Context) (CollectionResult, error) {
@@ -238,7 +165,7 @@ func (c *collector) collect(ctx workflow.Context) (CollectionResult, error) {
 		c.steps++
 		c.drainSignals(ctx)
 		now := workflow.Now(ctx)
-		c.next = collection.NextWith(&c.pol, &c.inv, &c.st, now, c.opts)
+		c.next = collection.Next(&c.pol, &c.inv, &c.st, now)
 		c.publish(ctx)
 		if c.next.Kind != collection.ActionNone && !c.next.At.After(now) {
 			if err := c.perform(ctx, c.next); err != nil {
@@ -279,7 +206,7 @@ func (c *collector) waitForTimerOrEvent(ctx workflow.Context, now time.Time) {
 	}
 	timerCtx, cancelTimer := workflow.WithCancel(ctx)
 	defer func() {
-		if c.keepTimerAtEnd && c.st.Status.Terminal() && c.pol.RefundWindow.Duration() <= 0 {
+		if c.st.Status.Terminal() && c.pol.RefundWindow.Duration() <= 0 {
 			// The run is about to close, and its pending timer with it: cancelling it
 			// now would only add a TimerCanceled event.
 			c.staleTimer = cancelTimer
@@ -308,7 +235,7 @@ func (c *collector) perform(ctx workflow.Context, a collection.Action) error {
 		c.st.DeriveStatus()
 		return c.recordStatus(ctx)
 	case collection.ActionRemind:
-		if st := c.pol.Steps[a.Step]; c.stepApproval && st.Approval && !c.st.StepApproved(st.Name) {
+		if st := c.pol.Steps[a.Step]; st.Approval && !c.st.StepApproved(st.Name) {
 			_, def := st.ApprovalRules()
 			e := c.st.RequestStepApproval(&c.pol, a, workflow.Now(ctx))
 			return c.recordEvents(ctx, []collection.Event{e}, map[string]any{"step": st.Name, "default": def})
@@ -397,9 +324,6 @@ func (c *collector) reserveContact(ctx workflow.Context, a collection.Action, st
 	if c.pol.Contact == nil || c.pol.Contact.MaxPerCustomerPerDay <= 0 {
 		return true, nil
 	}
-	if !c.baseline && workflow.GetVersion(ctx, changeDailyCap, workflow.DefaultVersion, 1) < 1 {
-		return true, nil
-	}
 	now := workflow.Now(ctx)
 	req := activities.ContactCapRequest{
 		CustomerID: c.inv.Customer.ID, InvoiceID: c.inv.ID, Step: step.Name, Timezone: c.inv.Customer.Timezone,
@@ -433,12 +357,8 @@ func (c *collector) reachable(step policy.Step) []policy.Channel {
 // sendOptions: a send on channel ch retries with backoff for a day, then the notice is
 // marked failed and dunning goes on; errors that retrying cannot fix are not retried.
 // It runs on the provider's task queue, whose rate limit holds across all workers
-// (runs that sent before per-provider queues existed keep sending on TaskQueue).
 func (c *collector) sendOptions(ctx workflow.Context, ch policy.Channel, summary string) workflow.Context {
-	if c.baseline || workflow.GetVersion(ctx, changeProviderQueues, workflow.DefaultVersion, 1) >= 1 {
-		ctx = workflow.WithTaskQueue(ctx, NoticeTaskQueue(ch))
-	}
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+	return workflow.WithActivityOptions(workflow.WithTaskQueue(ctx, NoticeTaskQueue(ch)), workflow.ActivityOptions{
 		StartToCloseTimeout:    sendStartToClose,
 		ScheduleToCloseTimeout: sendGiveUpAfter,
 		Summary:                summary,
@@ -492,17 +412,14 @@ func (c *collector) escalate(ctx workflow.Context, a collection.Action) error {
 	req := activities.EscalationRequest{
 		InvoiceID: c.inv.ID, CustomerID: c.inv.Customer.ID, To: esc.To, Currency: c.inv.Currency,
 		Balance: c.st.Balance, DueDate: c.inv.DueDate.String(), At: a.At,
-		SetStatus: c.foldStatus, // the hand-off records "escalated" itself (older runs write it apart)
+		SetStatus: true, // the hand-off records "escalated" in the same transaction
 	}
 	if err := c.ledgerCall(ctx, "escalate to "+string(esc.To), acts.Escalate, req, nil); err != nil {
 		return fmt.Errorf("escalating invoice %s: %w", c.inv.ID, err)
 	}
 	c.st.Escalation = &collection.Escalation{To: esc.To, At: a.At, Balance: c.st.Balance}
 	c.st.DeriveStatus()
-	if c.foldStatus {
-		return nil
-	}
-	return c.recordStatus(ctx)
+	return nil
 }
 
 // cancelled ends the collection when the workflow is cancelled from Temporal (an
@@ -553,7 +470,7 @@ func ledgerRetryPolicy() *temporal.RetryPolicy {
 
 func (c *collector) shouldContinueAsNew(ctx workflow.Context) bool {
 	info := workflow.GetInfo(ctx)
-	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > historyBound || (c.stepBounded && c.steps > stepBound)
+	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > historyBound || c.steps > stepBound
 }
 
 func (c *collector) continueAsNew(ctx workflow.Context) error {

@@ -80,9 +80,9 @@ func (c *collector) applyPayment(ctx workflow.Context, p PaymentInput) (PaymentR
 		InvoiceID: c.inv.ID, PaymentID: p.PaymentID, Currency: c.inv.Currency, Amount: p.Amount,
 		Applied: out.Applied, Credit: out.Credit, BalanceAfter: c.st.Balance, PaidAt: paidAt.UTC(), AppliedAt: now,
 	}
-	if out.Paid && c.foldStatus {
+	if out.Paid {
 		// The payment's ledger write records "paid" too: no separate status write at the
-		// end of the run (older runs keep theirs).
+		// end of the run.
 		rec.Status, c.statusRecorded = string(collection.StatusPaid), true
 	}
 	c.wake.SendAsync(true)
@@ -94,7 +94,7 @@ func (c *collector) applyPayment(ctx workflow.Context, p PaymentInput) (PaymentR
 	// A payment may keep a promise or complete a plan.
 	events := c.st.PaymentEvents(&c.inv, now)
 	res.Status = c.st.Status
-	c.writeLedger(ctx, ledgerWrite{summary: "record payment " + p.PaymentID, activity: acts.RecordPayment, arg: rec})
+	c.writeLedger(ledgerWrite{summary: "record payment " + p.PaymentID, activity: acts.RecordPayment, arg: rec})
 	if len(events) > 0 && !c.st.Status.Terminal() {
 		return res, c.recordEvents(ctx, events, map[string]any{"payment_id": p.PaymentID})
 	}

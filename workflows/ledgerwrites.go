@@ -7,18 +7,13 @@ import (
 	"github.com/dunwell/dunwell/activities"
 )
 
-// Ledger writes from update handlers and signals. Since changeAsyncLedger (v1) they
-// queue for one writer coroutine instead of running inside the handler, so a handler
-// never blocks on the database and the writes keep their order. Every write is
-// idempotent and retries until it lands, and a run waits for the queue to drain
-// before it ends or continues as new, so nothing queued is lost. Runs that started
-// before the change write inline, as they did.
-//
-// With regular activities (v1 to v4 of changeBaseline) an update was answered at once
-// and its write followed in a second workflow task. Since v5 the writer runs local
-// activities (see ledgerCall): the write happens in the very task that applied the
-// update, and the answer leaves with it, a few milliseconds later and after the
-// payment is in the ledger.
+// Ledger writes from update handlers and signals queue for one writer coroutine
+// instead of running inside the handler, so a handler never blocks on the database
+// and the writes keep their order. Every write is idempotent and retries until it
+// lands, and a run waits for the queue to drain before it ends or continues as new,
+// so nothing queued is lost. The writer runs local activities (see ledgerCall): the
+// write happens in the very task that applied the update, and the answer leaves with
+// it, a few milliseconds later and after the payment is in the ledger.
 
 // ledgerWrite is one ledger activity to run.
 type ledgerWrite struct {
@@ -27,15 +22,8 @@ type ledgerWrite struct {
 	arg      any
 }
 
-// writeLedger runs the writes in order: queued for the writer, or inline for runs
-// that started before changeAsyncLedger.
-func (c *collector) writeLedger(ctx workflow.Context, writes ...ledgerWrite) {
-	if !c.asyncLedger {
-		for _, w := range writes {
-			c.runLedgerWrite(ctx, w)
-		}
-		return
-	}
+// writeLedger queues the writes, in order, for the writer.
+func (c *collector) writeLedger(writes ...ledgerWrite) {
 	c.ledgerQueue = append(c.ledgerQueue, writes...)
 }
 
@@ -74,7 +62,7 @@ func (c *collector) runLedgerWrite(ctx workflow.Context, w ledgerWrite) {
 // ledgerCall runs one ledger activity (a write, or ReserveContact's locked
 // read-and-write) and decodes its result into result, if not nil.
 //
-// Since changeBaseline v5 it runs as a local activity: the ledger is Dunwell's own
+// It runs as a local activity: the ledger is Dunwell's own
 // PostgreSQL, a write takes milliseconds and is idempotent, so it needs no task queue
 // and no separate workflow task. A payment's update is then answered in the one
 // workflow task that applied and recorded it (one MarkerRecorded event instead of an
@@ -82,20 +70,17 @@ func (c *collector) runLedgerWrite(ctx workflow.Context, w ledgerWrite) {
 // Temporal server does per payment. A local activity retries inside the workflow
 // task; should the database stay down past ledgerLocalFor, the write falls back to a
 // regular activity, whose retries cost no history, so a long outage cannot grow the
-// history while invoices wait for it. Runs that started before v5 use regular
-// activities throughout.
+// history while invoices wait for it.
 func (c *collector) ledgerCall(ctx workflow.Context, summary string, activity, arg, result any) error {
-	if c.localLedger {
-		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-			StartToCloseTimeout: ledgerStartToClose, ScheduleToCloseTimeout: ledgerLocalFor, Summary: summary,
-			RetryPolicy: ledgerRetryPolicy(),
-		})
-		err := workflow.ExecuteLocalActivity(lctx, activity, arg).Get(ctx, result)
-		if err == nil || isFinal(err) {
-			return err
-		}
-		c.logger.Warn("Ledger write still failing as a local activity; retrying it as an activity", "write", summary, "error", err)
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: ledgerStartToClose, ScheduleToCloseTimeout: ledgerLocalFor, Summary: summary,
+		RetryPolicy: ledgerRetryPolicy(),
+	})
+	err := workflow.ExecuteLocalActivity(lctx, activity, arg).Get(ctx, result)
+	if err == nil || isFinal(err) {
+		return err
 	}
+	c.logger.Warn("Ledger write still failing as a local activity; retrying it as an activity", "write", summary, "error", err)
 	return workflow.ExecuteActivity(c.ledgerOptions(ctx, summary), activity, arg).Get(ctx, result)
 }
 

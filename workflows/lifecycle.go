@@ -475,7 +475,7 @@ func (c *collector) recordPolicyChange(ctx workflow.Context, e collection.Event)
 		Details: map[string]any{"policy_id": c.pol.ID, "policy_version": c.pol.Version, "steps_done": c.st.StepsDone},
 		At:      e.At, Status: string(c.st.Status), Balance: c.st.Balance, PolicyID: c.pol.ID, PolicyVersion: c.pol.Version,
 	}
-	c.writeLedger(ctx, ledgerWrite{summary: "record policy change", activity: acts.RecordEvent, arg: rec})
+	c.writeLedger(ledgerWrite{summary: "record policy change", activity: acts.RecordEvent, arg: rec})
 	return nil
 }
 
@@ -504,7 +504,7 @@ func (c *collector) changeDueDate(ctx workflow.Context, in ChangeDueDateInput) (
 		Details: map[string]any{"due_date": in.DueDate}, At: e.At, Status: string(c.st.Status), Balance: c.st.Balance,
 		DueDate: in.DueDate,
 	}
-	c.writeLedger(ctx, ledgerWrite{summary: "record due date change", activity: acts.RecordEvent, arg: rec})
+	c.writeLedger(ledgerWrite{summary: "record due date change", activity: acts.RecordEvent, arg: rec})
 	return c.result(false), nil
 }
 
@@ -598,7 +598,7 @@ func (c *collector) recordEvents(ctx workflow.Context, events []collection.Event
 				BalanceAfter: c.st.Balance, PaymentID: a.PaymentID, Reason: a.Reason, Actor: e.By, At: a.At,
 			}
 		}
-		c.writeLedger(ctx, ledgerWrite{summary: "record " + e.Kind, activity: acts.RecordEvent, arg: rec})
+		c.writeLedger(ledgerWrite{summary: "record " + e.Kind, activity: acts.RecordEvent, arg: rec})
 	}
 	return nil
 }

@@ -13,8 +13,8 @@ import (
 
 // TestReplayRecordedHistories replays every history recorded from a real dev server
 // (testdata/histories, see its README) against the current workflow code. A change
-// that would break open invoices in production fails here: guard it with
-// workflow.GetVersion instead.
+// that would break open invoices in production fails here: version it as
+// docs/workflow-changes.md says.
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
 	require.NoError(t, err)
