@@ -14,7 +14,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -58,10 +60,19 @@ type Server struct {
 	Delivery *DeliveryWebhooks
 	// Webhooks verifies the payment webhooks (see webhooks.go).
 	Webhooks Webhooks
+	// TrustedProxies are the reverse proxies whose X-Forwarded-* headers are believed
+	// (see proxies.go); empty: nobody's.
+	TrustedProxies []netip.Prefix
+	// RateLimit bounds requests per API key and, for requests without a valid key,
+	// per client address (see ratelimit.go); zero: no limit.
+	RateLimit RateLimit
+
+	keyLimits, addrLimits *limiters
 }
 
 // Handler returns the API's routes.
 func (s *Server) Handler() http.Handler {
+	s.keyLimits, s.addrLimits = newLimiters(s.RateLimit), newLimiters(s.RateLimit)
 	mux := http.NewServeMux()
 	// Every /v1/ route needs a key with its scope; it is checked before the body is read.
 	mux.Handle("POST /v1/invoices", s.require(auth.ScopeInvoicesWrite, s.issueInvoice))
@@ -75,7 +86,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /v1/webhooks/events/{id}/retry", s.require(auth.ScopeOperator, s.retryWebhookEvent))
 	s.actionRoutes(mux)
 	s.reportRoutes(mux)
-	mux.Handle("POST /v1/session", s.startSession())
+	mux.Handle("POST /v1/session", s.limitAddr(s.startSession()))
 	mux.Handle("DELETE /v1/session", auth.EndSessionHandler())
 	// Provider webhooks: no API key, the provider's signature instead (webhooks_delivery.go).
 	mux.HandleFunc("POST /v1/webhooks/twilio", s.twilioWebhook)
@@ -84,13 +95,13 @@ func (s *Server) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
-	mux.HandleFunc("GET /signin", serveSignIn)
+	mux.Handle("GET /signin", s.limitAddr(http.HandlerFunc(serveSignIn)))
 	if ui := s.uiProxy(); ui != nil {
 		mux.Handle("/ui/", ui)
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/", s.limitAddr(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path, nil)
-	})
+	})))
 	root := http.NewServeMux()
 	root.Handle("/", s.limitBody(mux))
 	if s.Codec != nil {
@@ -98,16 +109,16 @@ func (s *Server) Handler() http.Handler {
 		// which carry no credentials; everything else needs the read scope.
 		root.Handle("/codec/", codec.CORS(s.CodecOrigins, s.require(auth.ScopeRead, s.Codec.ServeHTTP)))
 	}
-	return s.recoverer(root)
+	return s.recoverer(s.dropUntrustedForwarding(root))
 }
 
-// require wraps h in the key check for scope, or refuses every request when the
-// server has no Auth (fail closed).
+// require wraps h in the key check for scope and the key's rate limit, or refuses
+// every request when the server has no Auth (fail closed).
 func (s *Server) require(scope auth.Scope, h http.HandlerFunc) http.Handler {
 	if s.Auth == nil {
 		return http.HandlerFunc(s.noAuth)
 	}
-	return s.Auth.Require(scope)(h)
+	return s.limitFailedAuth(s.Auth.Require(scope)(s.limitKey(h)))
 }
 
 // startSession serves POST /v1/session (a session cookie for the codec endpoint).
@@ -145,18 +156,64 @@ func (s *Server) now() time.Time {
 }
 
 // recoverer turns a handler panic into a 500 instead of a dropped connection; handlers
-// are written not to panic, this is the last line.
+// are written not to panic, this is the last line. Two panics are not turned into an
+// answer: http.ErrAbortHandler, which a handler (the UI proxy, when the upstream
+// breaks off mid-answer) raises on purpose to abort the response, goes on to the
+// server; and a panic after the status line went out aborts the connection too, since
+// an error body appended to a started answer would read as part of it (a 200 with
+// truncated JSON and an error object after it) instead of as a failure.
 func (s *Server) recoverer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
-			if v := recover(); v != nil {
-				s.Logger.Error("Handler panic", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v))
-				writeError(w, http.StatusInternalServerError, "internal error", nil)
+			v := recover()
+			if v == nil {
+				return
 			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.Logger.Error("Handler panic", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v),
+				"answer_started", sw.status != 0, "stack", string(debug.Stack()))
+			if sw.status != 0 {
+				panic(http.ErrAbortHandler)
+			}
+			writeError(w, http.StatusInternalServerError, "internal error", nil)
 		}()
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(sw, r)
 	})
 }
+
+// statusWriter records the status of the answer (0 until its headers go out).
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 && code >= 200 { // 1xx are interim; the real status follows
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush sends the headers too; the UI proxy streams.
+func (w *statusWriter) Flush() {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	_ = http.NewResponseController(w.ResponseWriter).Flush() // unsupported: nothing to flush
+}
+
+// Unwrap lets http.ResponseController reach the connection (hijack, deadlines).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)

@@ -39,9 +39,11 @@ const (
 	ScopeInvoicesWrite Scope = "invoices:write"
 	// ScopePaymentsWrite applies payments.
 	ScopePaymentsWrite Scope = "payments:write"
-	// ScopeOperator steers invoices and reads decrypted payloads (the codec endpoint).
+	// ScopeOperator steers invoices (dispute, promise, plan, pause, approvals,
+	// write-off, policy changes, webhook event retries).
 	ScopeOperator Scope = "operator"
-	// ScopeRead reads invoice state and audit trails.
+	// ScopeRead reads invoice state, audit trails, reports and decrypted payloads (the
+	// codec endpoint, through which the Temporal UI shows what it displays).
 	ScopeRead Scope = "read"
 )
 

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"regexp"
@@ -64,6 +65,11 @@ type Config struct {
 	UIUpstream *url.URL
 	// Webhooks verifies the payment webhooks (see webhooks.go).
 	Webhooks Webhooks
+	// TrustedProxies are the reverse proxies whose X-Forwarded-* headers the API
+	// believes (DUNWELL_TRUSTED_PROXIES); empty: nobody's.
+	TrustedProxies []netip.Prefix
+	// APIRateLimit bounds API requests per key (DUNWELL_RATE_LIMIT).
+	APIRateLimit APIRateLimit
 	// WorkflowCacheSize is how many workflows one worker process keeps in memory
 	// between their tasks (WORKER_WORKFLOW_CACHE_SIZE). See DefaultWorkflowCacheSize.
 	WorkflowCacheSize int
@@ -156,6 +162,8 @@ type Twilio struct {
 //	PAYMENTS_WEBHOOK_SECRET generic webhook keys, whsec_<base64>,...  (none: the endpoint answers 503)
 //	WEBHOOK_PARK_AFTER      how long an event may wait before it is parked (72h)
 //	WORKER_WORKFLOW_CACHE_SIZE  workflows a worker keeps in memory between tasks (1000)
+//	DUNWELL_TRUSTED_PROXIES CIDRs of reverse proxies whose X-Forwarded-* headers count (none)
+//	DUNWELL_RATE_LIMIT      API requests per second per key, RATE[,BURST] or off (100,200)
 func Load() (*Config, error) { return load(os.Getenv) }
 
 func load(getenv func(string) string) (*Config, error) {
@@ -213,6 +221,12 @@ func load(getenv func(string) string) (*Config, error) {
 		bad("WORKER_WORKFLOW_CACHE_SIZE", "must be a number of workflows between 10 and 1000000")
 	}
 	c.WorkflowCacheSize = cache
+	if c.TrustedProxies, err = ParseTrustedProxies(get("DUNWELL_TRUSTED_PROXIES", "")); err != nil {
+		bad("DUNWELL_TRUSTED_PROXIES", "%v", err)
+	}
+	if c.APIRateLimit, err = ParseAPIRateLimit(get("DUNWELL_RATE_LIMIT", DefaultAPIRateLimit)); err != nil {
+		bad("DUNWELL_RATE_LIMIT", "%v", err)
+	}
 	if c.DatabaseURL == "" {
 		bad("DATABASE_URL", "is required (postgres://user:pass@host:5432/db)")
 	} else if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
