@@ -226,7 +226,7 @@ func (s *Server) payInvoice(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	pay, fe := req.Validate(inv.Currency, s.now())
+	pay, fe := req.Validate(inv.Currency, inv.IssuedAt, s.now())
 	if fe != nil {
 		code := http.StatusBadRequest
 		if onlyFields(fe, "currency", "amount") && req.Currency != "" && req.Amount != "" {

@@ -1,7 +1,6 @@
 package collection
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/dunwell/dunwell/money"
@@ -23,7 +22,7 @@ type Adjust struct {
 func (s *State) CheckAdjust(a Adjust, currency string) (duplicate bool, err error) {
 	if prev, ok := s.findAdjustment("adjust/" + a.ID); ok {
 		if prev.Amount != a.Amount {
-			return false, fmt.Errorf("adjustment_id: %s was already applied with another amount", a.ID)
+			return false, invalid("adjustment_id", "%s was already applied with another amount", a.ID)
 		}
 		return true, nil
 	}
@@ -31,7 +30,7 @@ func (s *State) CheckAdjust(a Adjust, currency string) (duplicate bool, err erro
 		return false, conflict(s.Status, "the invoice is %s; its amount can no longer change", s.Status)
 	}
 	if a.Amount < 0 && -a.Amount > s.Balance {
-		return false, fmt.Errorf("amount: lowers the amount due by more than the balance of %s", money.Format(s.Balance, currency))
+		return false, invalid("amount", "lowers the amount due by more than the balance of %s", money.Format(s.Balance, currency))
 	}
 	return false, nil
 }

@@ -1,8 +1,6 @@
 package collection
 
 import (
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/dunwell/dunwell/money"
@@ -68,15 +66,15 @@ func (s *State) CheckResolve(r Resolution, currency string) (duplicate bool, err
 	case r.DisputeID != "" && r.DisputeID != s.Dispute.ID:
 		return false, conflict(s.Status, "the open dispute is %s, not %s", s.Dispute.ID, r.DisputeID)
 	case !r.Upheld && (r.AdjustAmount != 0 || r.Cancel):
-		return false, errors.New("outcome: only an upheld dispute adjusts or cancels the invoice")
+		return false, invalid("outcome", "only an upheld dispute adjusts or cancels the invoice")
 	case r.Upheld && r.AdjustAmount == 0 && !r.Cancel:
-		return false, errors.New("outcome: an upheld dispute needs adjust_amount_minor or cancel")
+		return false, invalid("outcome", "an upheld dispute needs adjust_amount_minor or cancel")
 	case r.Upheld && r.AdjustAmount != 0 && r.Cancel:
-		return false, errors.New("outcome: give adjust_amount_minor or cancel, not both")
+		return false, invalid("outcome", "give adjust_amount_minor or cancel, not both")
 	case r.AdjustAmount < 0:
-		return false, errors.New("adjust_amount_minor: must be positive")
+		return false, invalid("adjust_amount_minor", "must be positive")
 	case r.AdjustAmount > s.Balance:
-		return false, fmt.Errorf("adjust_amount_minor: is more than the balance of %s", money.Format(s.Balance, currency))
+		return false, invalid("adjust_amount_minor", "is more than the balance of %s", money.Format(s.Balance, currency))
 	}
 	return false, nil
 }

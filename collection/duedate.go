@@ -15,9 +15,9 @@ func (s *State) CheckChangeDueDate(inv *Invoice, d Date) error {
 	case s.Escalation != nil:
 		return conflict(s.Status, "the invoice was handed off to %s; its due date can no longer change", s.Escalation.To)
 	case d == inv.DueDate:
-		return fmt.Errorf("due_date: is already %s", d)
+		return invalid("due_date", "is already %s", d)
 	case d.Before(DateOf(inv.IssuedAt.In(inv.Location()))):
-		return fmt.Errorf("due_date: %s is before the issue date", d)
+		return invalid("due_date", "%s is before the issue date", d)
 	}
 	return nil
 }

@@ -36,7 +36,7 @@ func (s *State) CheckPause(inv *Invoice, p Pause, now time.Time) error {
 		return conflict(s.Status, "the invoice is %s; only an open or overdue invoice can be paused", s.Status)
 	}
 	if p.Until != nil && !p.Ends(inv).After(now) {
-		return fmt.Errorf("until: %s must be in the future", p.Until)
+		return invalid("until", "%s must be in the future", p.Until)
 	}
 	return nil
 }

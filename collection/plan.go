@@ -1,7 +1,6 @@
 package collection
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -48,31 +47,31 @@ func (s *State) CheckPlan(inv *Invoice, items []Installment, graceDays int, now 
 		return conflict(s.Status, "the invoice is %s; a plan can be agreed only while it is open, overdue or promised", s.Status)
 	}
 	if len(items) == 0 || len(items) > 60 {
-		return errors.New("installments: must list 1 to 60 installments")
+		return invalid("installments", "must list 1 to 60 installments")
 	}
 	if graceDays < 0 || graceDays > 30 {
-		return errors.New("grace_days: must be 0 to 30")
+		return invalid("grace_days", "must be 0 to 30")
 	}
 	var sum int64
 	for i, it := range items {
 		f := fmt.Sprintf("installments[%d]", i)
 		switch {
 		case it.Amount <= 0:
-			return fmt.Errorf("%s.amount: must be greater than zero", f)
+			return invalid(f+".amount", "must be greater than zero")
 		case i == 0 && !it.dueEnd(inv).After(now):
-			return fmt.Errorf("%s.due_date: %s is in the past", f, it.DueDate)
+			return invalid(f+".due_date", "%s is in the past", it.DueDate)
 		case i > 0 && !items[i-1].dueEnd(inv).Before(it.dueEnd(inv)):
-			return fmt.Errorf("%s.due_date: must come after the previous installment's %s", f, items[i-1].DueDate)
+			return invalid(f+".due_date", "must come after the previous installment's %s", items[i-1].DueDate)
 		case it.DueDate.After(today.AddDays(5 * 366)):
-			return fmt.Errorf("%s.due_date: must be within five years", f)
+			return invalid(f+".due_date", "must be within five years")
 		}
 		sum += it.Amount
 		if sum > money.MaxMinor {
-			return fmt.Errorf("%s.amount: is too large", f)
+			return invalid(f+".amount", "is too large")
 		}
 	}
 	if sum != s.Balance {
-		return fmt.Errorf("installments: sum to %s but the balance is %s", money.Format(sum, currency), money.Format(s.Balance, currency))
+		return invalid("installments", "sum to %s but the balance is %s", money.Format(sum, currency), money.Format(s.Balance, currency))
 	}
 	return nil
 }

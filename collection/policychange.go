@@ -1,7 +1,6 @@
 package collection
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -21,7 +20,7 @@ func (s *State) CheckChangePolicy(cur, next *policy.Policy) error {
 	// The caller loaded next from validated policy files (policy.Validate iterates
 	// maps, which a workflow must not); this only refuses an empty one.
 	if next.ID == "" || len(next.Steps) == 0 {
-		return errors.New("policy: has no id or no steps")
+		return invalid("policy", "has no id or no steps")
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package collection
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -35,13 +34,13 @@ func (s *State) CheckPromise(inv *Invoice, p Promise, now time.Time, currency st
 	date, amount := p.Date, p.Amount
 	switch {
 	case !p.Deadline(inv).After(now):
-		return fmt.Errorf("date: %s is in the past", date)
+		return invalid("date", "%s is in the past", date)
 	case date.After(DateOf(now.In(inv.Location())).AddDays(366)):
-		return errors.New("date: must be within a year")
+		return invalid("date", "must be within a year")
 	case amount <= 0:
-		return errors.New("amount: must be greater than zero")
+		return invalid("amount", "must be greater than zero")
 	case amount > s.Balance:
-		return fmt.Errorf("amount: is more than the balance of %s", money.Format(s.Balance, currency))
+		return invalid("amount", "is more than the balance of %s", money.Format(s.Balance, currency))
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package collection
 
 import (
-	"fmt"
 	"time"
 )
 
@@ -33,6 +32,22 @@ func (s *State) Refundable() int64 {
 	return sum
 }
 
+// RefundableOnPayment is what may still be refunded of payment id: its amount less
+// the refunds and chargebacks that named it.
+func (s *State) RefundableOnPayment(id string) int64 {
+	p, ok := s.FindPayment(id)
+	if !ok {
+		return 0
+	}
+	sum := p.Amount
+	for _, a := range s.Adjustments {
+		if (a.Kind == AdjRefund || a.Kind == AdjChargeback) && a.PaymentID == id {
+			sum -= a.Amount - a.Credit
+		}
+	}
+	return sum
+}
+
 func (s *State) findAdjustment(id string) (Adjustment, bool) {
 	for _, a := range s.Adjustments {
 		if a.ID == id {
@@ -43,11 +58,13 @@ func (s *State) findAdjustment(id string) (Adjustment, bool) {
 }
 
 // CheckRefund says whether the refund may be applied; duplicate is true when it was
-// applied before (same id and amount).
+// applied before (same id and amount). A refund is capped by the payments still
+// refundable and, when it names its payment, by what that payment has left: a
+// provider's total refunded on a payment is compared with the refunds that named it.
 func (s *State) CheckRefund(r Refund, refundWindowOpen bool) (duplicate bool, err error) {
 	if prev, ok := s.findAdjustment("refund/" + r.ID); ok {
 		if prev.Amount-prev.Credit != r.Amount {
-			return false, fmt.Errorf("refund_id: %s was already applied with another amount", r.ID)
+			return false, invalid("refund_id", "%s was already applied with another amount", r.ID)
 		}
 		return true, nil
 	}
@@ -63,6 +80,9 @@ func (s *State) CheckRefund(r Refund, refundWindowOpen bool) (duplicate bool, er
 	}
 	if r.Amount > s.Refundable() {
 		return false, conflict(s.Status, "the refund is larger than the payments still refundable")
+	}
+	if r.PaymentID != "" && r.Amount > s.RefundableOnPayment(r.PaymentID) {
+		return false, conflictOn(s.Status, "amount", "is larger than what payment %s has left to refund", r.PaymentID)
 	}
 	return false, nil
 }

@@ -261,10 +261,10 @@ type PaymentRequest struct {
 	PaidAt    string `json:"paid_at"`
 }
 
-// Validate converts the request into a Payment. Problems are reported per field;
-// wrongCurrency is set when the only problem is a currency other than the invoice's
-// (the API answers that with 422, not 400).
-func (r *PaymentRequest) Validate(invoiceCurrency string, now time.Time) (p Payment, fe FieldErrors) {
+// Validate converts the request into a Payment for the invoice in invoiceCurrency
+// issued at issuedAt. Problems are reported per field; paid_at is bounded as
+// CheckPaidAt says, now being when the request arrived.
+func (r *PaymentRequest) Validate(invoiceCurrency string, issuedAt, now time.Time) (p Payment, fe FieldErrors) {
 	fe = FieldErrors{}
 	if r.PaymentID == "" {
 		fe["payment_id"] = "is required"
@@ -294,6 +294,8 @@ func (r *PaymentRequest) Validate(invoiceCurrency string, now time.Time) (p Paym
 		p.PaidAt = now.UTC()
 	} else if t, err := time.Parse(time.RFC3339, r.PaidAt); err != nil {
 		fe["paid_at"] = "must be an RFC 3339 timestamp"
+	} else if why := paidAtProblem(t, issuedAt, now); why != "" {
+		fe["paid_at"] = why
 	} else {
 		p.PaidAt = t.UTC()
 	}

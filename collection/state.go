@@ -1,7 +1,6 @@
 package collection
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/dunwell/dunwell/policy"
@@ -155,57 +154,4 @@ func (s *State) Stage(p *policy.Policy) string {
 		return "issued"
 	}
 	return p.Steps[s.StepsDone-1].Name
-}
-
-// FindPayment returns the payment with that id, if it was applied.
-func (s *State) FindPayment(id string) (Payment, bool) {
-	for _, p := range s.Payments {
-		if p.PaymentID == id {
-			return p, true
-		}
-	}
-	return Payment{}, false
-}
-
-// PaymentOutcome is what applying a payment did.
-type PaymentOutcome struct {
-	Applied   int64 // towards the balance
-	Credit    int64 // beyond the balance
-	Duplicate bool
-	Paid      bool // the balance reached zero
-}
-
-// ApplyPayment applies a validated payment, idempotent by payment id. The caller has
-// checked currency and a positive amount (see ValidatePayment).
-func (s *State) ApplyPayment(p Payment) PaymentOutcome {
-	if _, dup := s.FindPayment(p.PaymentID); dup {
-		return PaymentOutcome{Duplicate: true, Paid: s.Balance == 0}
-	}
-	s.Payments = append(s.Payments, p)
-	applied := min(p.Amount, s.Balance)
-	s.Balance -= applied
-	credit := p.Amount - applied
-	s.Credit += credit
-	out := PaymentOutcome{Applied: applied, Credit: credit}
-	if s.Balance == 0 && !s.Status.Terminal() {
-		s.Status = StatusPaid
-		s.ClosedAt = p.AppliedAt
-		out.Paid = true
-	}
-	return out
-}
-
-// PaymentEvents checks the holds a payment may end: a promise whose amount is now
-// paid is kept, a plan whose installments are all paid is completed.
-func (s *State) PaymentEvents(inv *Invoice, at time.Time) []Event {
-	var events []Event
-	if p := s.Promise; p != nil && (s.Balance == 0 || s.TotalApplied(inv)-p.PaidBefore >= p.Amount) {
-		s.Promise = nil
-		events = append(events, s.record(Event{Key: s.promiseEndKey(), Kind: EventPromiseKept, At: at}))
-	}
-	if p := s.Plan; p != nil && (s.Balance == 0 || s.InstallmentDue(inv) < 0) {
-		s.Plan = nil
-		events = append(events, s.record(Event{Key: fmt.Sprintf("plan-end/%d", p.Number), Kind: EventPlanCompleted, At: at}))
-	}
-	return events
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/dunwell/dunwell/activities"
 	"github.com/dunwell/dunwell/collection"
-	"github.com/dunwell/dunwell/money"
 )
 
 func (c *collector) registerHandlers(ctx workflow.Context) error {
@@ -28,32 +27,17 @@ func (c *collector) registerHandlers(ctx workflow.Context) error {
 
 // validatePayment rejects a payment before it enters history: a bad one costs nothing
 // and changes nothing.
-func (c *collector) validatePayment(p PaymentInput) error {
-	switch {
-	case p.PaymentID == "" || !collection.IDPattern.MatchString(p.PaymentID):
-		return errors.New("payment_id: " + collection.IDProblem)
-	case p.Currency != c.inv.Currency:
-		return fmt.Errorf("currency: is %s but the invoice is in %s", p.Currency, c.inv.Currency)
-	case p.Amount <= 0:
-		return errors.New("amount: must be greater than zero")
-	case p.Amount > money.MaxMinor:
-		return errors.New("amount: is too large")
-	}
+func (c *collector) validatePayment(ctx workflow.Context, p PaymentInput) error {
+	pay := collection.Payment{PaymentID: p.PaymentID, Amount: p.Amount}
 	if p.PaidAt != "" {
-		if _, err := time.Parse(time.RFC3339, p.PaidAt); err != nil {
+		t, err := time.Parse(time.RFC3339, p.PaidAt)
+		if err != nil {
 			return errors.New("paid_at: must be an RFC 3339 timestamp")
 		}
+		pay.PaidAt = t
 	}
-	if prev, ok := c.st.FindPayment(p.PaymentID); ok {
-		if prev.Amount != p.Amount {
-			return fmt.Errorf("payment_id: %s was already applied with amount %s", p.PaymentID, money.Format(prev.Amount, c.inv.Currency))
-		}
-		return nil // a repeat: the handler answers duplicate
-	}
-	if c.st.Status.Terminal() {
-		return fmt.Errorf("status: the invoice is %s; payment not applied", c.st.Status)
-	}
-	return nil
+	_, err := c.st.CheckPayment(&c.inv, pay, p.Currency, workflow.Now(ctx))
+	return err
 }
 
 func (c *collector) applyPayment(ctx workflow.Context, p PaymentInput) (PaymentResult, error) {
