@@ -6,7 +6,7 @@ import (
 )
 
 func TestCheckPromise(t *testing.T) {
-	inv := testInvoice() // New York, balance 1250.00
+	inv := testInvoice()                                 // New York, balance 1250.00
 	now := time.Date(2026, 12, 5, 15, 0, 0, 0, time.UTC) // 10:00 in New York
 	open := NewState(inv)
 	promised := NewState(inv)
