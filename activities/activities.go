@@ -77,7 +77,7 @@ func (a *Activities) SendNotice(ctx context.Context, req NoticeRequest) (NoticeR
 		Key: req.Key(), InvoiceID: req.InvoiceID, Step: req.Step, Channel: string(req.Channel),
 	})
 	if err != nil {
-		return NoticeResult{}, fmt.Errorf("claiming notice %s: %w", req.Key(), err)
+		return NoticeResult{}, ledgerFailed("claiming notice "+req.Key(), err)
 	}
 	switch row.Status {
 	case ledger.NoticeSent:
@@ -98,7 +98,7 @@ func (a *Activities) SendNotice(ctx context.Context, req NoticeRequest) (NoticeR
 		if err != nil && notify.IsPermanent(err) {
 			text := "outcome unknown: an interrupted send could not be checked with the provider: " + err.Error()
 			if lerr := a.Ledger.CompleteNotice(ctx, req.Key(), ledger.NoticeFailed, "", text, time.Now().UTC()); lerr != nil {
-				return NoticeResult{}, fmt.Errorf("recording notice %s as unknown: %w", req.Key(), lerr)
+				return NoticeResult{}, ledgerFailed("recording notice "+req.Key()+" as unknown", lerr)
 			}
 			return NoticeResult{}, temporal.NewNonRetryableApplicationError(text, ErrTypeOutcomeUnknown, err)
 		}
@@ -124,7 +124,7 @@ func (a *Activities) complete(ctx context.Context, req NoticeRequest, r notify.R
 	now := time.Now().UTC()
 	if err := a.Ledger.CompleteNotice(ctx, req.Key(), ledger.NoticeSent, r.ProviderID, "", now); err != nil {
 		// The provider accepted; a retry will find the message through reconciliation.
-		return NoticeResult{}, fmt.Errorf("recording notice %s as sent: %w", req.Key(), err)
+		return NoticeResult{}, ledgerFailed("recording notice "+req.Key()+" as sent", err)
 	}
 	metrics.Notice(string(req.Channel), "sent")
 	return NoticeResult{ProviderID: r.ProviderID, SentAt: now, AlreadySent: alreadySent}, nil
@@ -139,12 +139,12 @@ func (a *Activities) complete(ctx context.Context, req NoticeRequest, r notify.R
 func (a *Activities) checkOptOut(ctx context.Context, req NoticeRequest) error {
 	o, out, err := a.Ledger.OptedOut(ctx, string(req.Channel), req.To)
 	if err != nil {
-		return fmt.Errorf("checking opt-outs for notice %s: %w", req.Key(), err)
+		return ledgerFailed("checking opt-outs for notice "+req.Key(), err)
 	}
 	if out {
 		text := fmt.Sprintf("the recipient opted out of %s (%s)", req.Channel, o.Source)
 		if err := a.Ledger.CompleteNotice(ctx, req.Key(), ledger.NoticeFailed, "", text, time.Now().UTC()); err != nil {
-			return fmt.Errorf("recording opted-out notice %s: %w", req.Key(), err)
+			return ledgerFailed("recording opted-out notice "+req.Key(), err)
 		}
 		activity.GetLogger(ctx).Info("Recipient opted out; not sending", "key", req.Key(), "source", o.Source)
 		metrics.Notice(string(req.Channel), "opted_out")
@@ -152,7 +152,7 @@ func (a *Activities) checkOptOut(ctx context.Context, req NoticeRequest) error {
 	}
 	if req.CustomerID != "" {
 		if err := a.Ledger.RememberAddress(ctx, string(req.Channel), req.To, req.CustomerID); err != nil {
-			return fmt.Errorf("recording the address of notice %s: %w", req.Key(), err)
+			return ledgerFailed("recording the address of notice "+req.Key(), err)
 		}
 	}
 	return nil
@@ -171,7 +171,7 @@ func (a *Activities) sendFailed(ctx context.Context, req NoticeRequest, err erro
 			CustomerIDs: nonEmpty(req.CustomerID), OptedOut: true, Source: ledger.SourceStop, At: time.Now().UTC(),
 		})
 		if oerr != nil {
-			return fmt.Errorf("recording the opt-out Twilio reported for notice %s: %w", req.Key(), oerr)
+			return ledgerFailed("recording the opt-out Twilio reported for notice "+req.Key(), oerr)
 		}
 	}
 	if notify.IsPermanent(err) {
@@ -180,7 +180,7 @@ func (a *Activities) sendFailed(ctx context.Context, req NoticeRequest, err erro
 			errType = ErrTypeRecipientInvalid
 		}
 		if lerr := a.Ledger.CompleteNotice(ctx, req.Key(), ledger.NoticeFailed, "", err.Error(), time.Now().UTC()); lerr != nil {
-			return fmt.Errorf("recording failed notice %s: %w (provider said: %v)", req.Key(), lerr, err)
+			return ledgerFailed(fmt.Sprintf("recording failed notice %s (provider said: %v)", req.Key(), err), lerr)
 		}
 		metrics.Notice(string(req.Channel), "failed")
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("sending notice %s: %v", req.Key(), err), errType, err)
@@ -271,7 +271,7 @@ func (a *Activities) RecordPayment(ctx context.Context, p PaymentRecord) error {
 		Status: p.Status,
 	})
 	if err != nil {
-		return fmt.Errorf("recording payment %s of invoice %s: %w", p.PaymentID, p.InvoiceID, err)
+		return ledgerFailed(fmt.Sprintf("recording payment %s of invoice %s", p.PaymentID, p.InvoiceID), err)
 	}
 	if inserted {
 		metrics.PaymentApplied(p.Currency)
@@ -287,7 +287,7 @@ func (a *Activities) Escalate(ctx context.Context, e EscalationRequest) error {
 		Balance: e.Balance, DueDate: e.DueDate, EscalatedAt: e.At, SetStatus: e.SetStatus,
 	})
 	if err != nil {
-		return fmt.Errorf("escalating invoice %s to %s: %w", e.InvoiceID, e.To, err)
+		return ledgerFailed(fmt.Sprintf("escalating invoice %s to %s", e.InvoiceID, e.To), err)
 	}
 	activity.GetLogger(ctx).Info("Invoice escalated", "invoice_id", e.InvoiceID, "to", e.To, "new", inserted)
 	if inserted {
@@ -298,10 +298,8 @@ func (a *Activities) Escalate(ctx context.Context, e EscalationRequest) error {
 
 // RecordStatus writes an invoice's status change to the ledger.
 func (a *Activities) RecordStatus(ctx context.Context, s StatusRecord) error {
-	if err := a.Ledger.SetInvoiceStatus(ctx, s.InvoiceID, s.Status, s.Balance, s.At); err != nil {
-		return fmt.Errorf("recording status %s of invoice %s: %w", s.Status, s.InvoiceID, err)
-	}
-	return nil
+	err := a.Ledger.SetInvoiceStatus(ctx, s.InvoiceID, s.Status, s.Balance, s.At)
+	return ledgerFailed(fmt.Sprintf("recording status %s of invoice %s", s.Status, s.InvoiceID), err)
 }
 
 func nonEmpty(s string) []string {

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
-
 	"github.com/dunwell/dunwell/ledger"
 )
 
@@ -66,19 +64,12 @@ func (a *Activities) ReserveContact(ctx context.Context, req ContactCapRequest) 
 		Key: req.InvoiceID + "/" + req.Step, CustomerID: req.CustomerID, InvoiceID: req.InvoiceID,
 		LocalDay: local.Format(time.DateOnly), At: req.At, Max: req.MaxPerDay,
 	})
-	if errors.Is(err, ledger.ErrInvalid) || errors.Is(err, ledger.ErrNotFound) {
-		return ContactCapResult{}, badRequest(err)
-	}
 	if err != nil {
-		return ContactCapResult{}, fmt.Errorf("reserving a contact for %s/%s: %w", req.InvoiceID, req.Step, err)
+		return ContactCapResult{}, ledgerFailed(fmt.Sprintf("reserving a contact for %s/%s", req.InvoiceID, req.Step), err, ledger.ErrNotFound)
 	}
 	res := ContactCapResult{Allowed: d.Allowed, LocalDay: d.LocalDay, Count: d.Count}
 	if !d.Allowed {
 		res.NotBefore = time.Date(local.Year(), local.Month(), local.Day()+1, 0, 0, 0, 0, loc)
 	}
 	return res, nil
-}
-
-func badRequest(err error) error {
-	return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBadRequest, err)
 }
