@@ -103,21 +103,27 @@ func startHooks() (string, func(), error) {
 	return srv.URL, func() { srv.Close(); cancel(); <-done }, nil
 }
 
-// hookInvoice is a standard-policy invoice due in 30 days: nothing happens to it on
-// its own during a test, so its balance moves only by the webhooks.
-func hookInvoice(id, currency, amount string) map[string]any {
-	now := time.Now().UTC()
+// hookInvoiceAt is a standard-policy invoice issued at issued and due 30 days later:
+// nothing happens to it on its own during a test, so its balance moves only by the
+// webhooks.
+func hookInvoiceAt(id, currency, amount string, issued time.Time) map[string]any {
 	return map[string]any{
 		"id":       id,
 		"customer": map[string]any{"id": "C-" + id, "name": "Ada Lovelace", "email": strings.ToLower(id) + "@example.com", "timezone": "UTC"},
-		"currency": currency, "amount_due": amount, "issued_at": now.Format(time.RFC3339),
-		"due_date": now.AddDate(0, 0, 30).Format(time.DateOnly), "policy": "standard",
+		"currency": currency, "amount_due": amount, "issued_at": issued.Format(time.RFC3339),
+		"due_date": issued.AddDate(0, 0, 30).Format(time.DateOnly), "policy": "standard",
 	}
 }
 
 func issueHook(t *testing.T, id, currency, amount string) {
 	t.Helper()
-	code, body := call(t, http.MethodPost, "/v1/invoices", hookInvoice(id, currency, amount))
+	issueHookAt(t, id, currency, amount, time.Now().UTC())
+}
+
+// issueHookAt issues the invoice dated issued, which may be before Dunwell hears of it.
+func issueHookAt(t *testing.T, id, currency, amount string, issued time.Time) {
+	t.Helper()
+	code, body := call(t, http.MethodPost, "/v1/invoices", hookInvoiceAt(id, currency, amount, issued))
 	require.Equal(t, http.StatusCreated, code, body)
 	t.Cleanup(func() {
 		_ = env.client.TerminateWorkflow(context.Background(), workflows.WorkflowID(id), "", "test done")
@@ -280,9 +286,12 @@ func TestWebhookSameEventThreeTimesAndConcurrentlyIsAppliedOnce(t *testing.T) {
 	require.Equal(t, int64(30000), payments[0].Amount)
 }
 
+// The payment reaches Dunwell before the invoice does; it was made after the invoice
+// was issued (a payment dated before its invoice is refused, see collection.CheckPaidAt).
 func TestWebhookPaymentBeforeInvoiceIsHeldThenApplied(t *testing.T) {
 	t.Parallel()
 	id := "E2E-HOOK-EARLY"
+	issued := time.Now().UTC().Add(-time.Minute)
 	body := genericEvent("payment.succeeded", map[string]any{"invoice_id": id, "payment_id": "pay_early", "amount": "250.00", "currency": "USD"})
 	accepted(t)(sendGeneric(t, "msg_e2e_early", body))
 	e := waitEvent(t, "payments", "msg_e2e_early", ledger.WebhookHeld, 15*time.Second)
@@ -292,7 +301,7 @@ func TestWebhookPaymentBeforeInvoiceIsHeldThenApplied(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, list)
 	require.Contains(t, fmt.Sprint(list["events"]), "msg_e2e_early")
 
-	issueHook(t, id, "USD", "1000.00")
+	issueHookAt(t, id, "USD", "1000.00", issued)
 	start := time.Now()
 	waitEvent(t, "payments", "msg_e2e_early", ledger.WebhookApplied, 30*time.Second)
 	t.Logf("held payment applied %v after the invoice was issued", time.Since(start).Round(time.Millisecond))
@@ -463,6 +472,7 @@ func TestWebhookStripeRefundTotalNotCoveredIsParked(t *testing.T) {
 
 func TestWebhookCurrencyMismatchAndUnknownInvoiceAreParked(t *testing.T) {
 	t.Parallel()
+	issued := time.Now().UTC().Add(-time.Minute) // the missing invoice's date, before its payment
 	id := "E2E-HOOK-CUR"
 	issueHook(t, id, "EUR", "100.00")
 	accepted(t)(sendGeneric(t, "msg_e2e_cur", genericEvent("payment.succeeded",
@@ -481,8 +491,9 @@ func TestWebhookCurrencyMismatchAndUnknownInvoiceAreParked(t *testing.T) {
 	require.Contains(t, fmt.Sprint(list["events"]), "msg_e2e_nobody")
 	require.Equal(t, "100.00", state(t, id)["balance"], "nothing applied")
 
-	// The operator issues the missing invoice and sends the parked payment back.
-	issueHook(t, "E2E-HOOK-NOBODY", "USD", "50.00")
+	// The operator issues the missing invoice, dated when it was issued (before its
+	// payment), and sends the parked payment back.
+	issueHookAt(t, "E2E-HOOK-NOBODY", "USD", "50.00", issued)
 	code, body := call(t, http.MethodPost, fmt.Sprintf("/v1/webhooks/events/%d/retry", e.ID), nil)
 	require.Equal(t, http.StatusOK, code, body)
 	waitEvent(t, "payments", "msg_e2e_nobody", ledger.WebhookApplied, 30*time.Second)
