@@ -39,6 +39,8 @@ const lastUsedEvery = time.Minute
 var (
 	// ErrKeyRevoked means the API key exists but was revoked.
 	ErrKeyRevoked = errors.New("api key revoked")
+	// ErrKeyNameInUse means another token's active key already has the name.
+	ErrKeyNameInUse = errors.New("an active api key of another token has that name")
 
 	tokenRE   = regexp.MustCompile(`^dw_[A-Za-z0-9_-]{32,128}$`)
 	keyNameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._-]{0,63}$`)
@@ -121,7 +123,8 @@ func scanAPIKey(row pgx.Row) (APIKey, error) {
 
 // CreateAPIKey creates an API key named name with the given scopes and returns its
 // token, which is not stored and cannot be shown again. A name already used by an
-// active key, an invalid name or an unknown scope returns ErrInvalid.
+// active key, an invalid name or an unknown scope returns ErrInvalid. The key and its
+// api_key.create audit entry (in ctx's name, WithActor) commit together.
 func (s *Store) CreateAPIKey(ctx context.Context, name string, scopes []string) (string, APIKey, error) {
 	const op = "create api key"
 	scopes, err := validateKey(op, name, scopes)
@@ -134,9 +137,17 @@ func (s *Store) CreateAPIKey(ctx context.Context, name string, scopes []string) 
 	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	k, err := scanAPIKey(s.pool.QueryRow(ctx, `
-		INSERT INTO api_keys (name, token_sha256, scopes) VALUES ($1, $2, $3)
-		RETURNING `+apiKeyColumns, name, hashToken(token), scopes))
+	var k APIKey
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		if k, err = scanAPIKey(tx.QueryRow(ctx, `
+			INSERT INTO api_keys (name, token_sha256, scopes) VALUES ($1, $2, $3)
+			RETURNING `+apiKeyColumns, name, hashToken(token), scopes)); err != nil {
+			return err
+		}
+		_, err = insertAudit(ctx, tx, keyAudit(ctx, AuditKeyCreate, k))
+		return err
+	})
 	if isUniqueViolation(err) {
 		return "", APIKey{}, invalid(op, "an active key named %s already exists", name)
 	}
@@ -148,10 +159,12 @@ func (s *Store) CreateAPIKey(ctx context.Context, name string, scopes []string) 
 
 // EnsureAPIKey registers token as the key named name with the given scopes, for a
 // development key configured out of band. It is idempotent: if the token is already
-// registered and active, its scopes are set to scopes and the key is returned. An
-// active key with the same name but another token is revoked (the configured token
-// changed). A token that was revoked stays revoked: ErrKeyRevoked. A token that is
-// not TokenPrefix plus at least 32 base64url characters returns ErrInvalid.
+// registered and active, its scopes are set to scopes and the key is returned. It
+// never touches another token's key: an active key of that name with another token
+// returns ErrKeyNameInUse (revoke it first if it is meant to go). A token that was
+// revoked stays revoked: ErrKeyRevoked. A token that is not TokenPrefix plus at least
+// 32 base64url characters returns ErrInvalid. A registration or a change of scopes
+// commits with its audit entry.
 func (s *Store) EnsureAPIKey(ctx context.Context, name, token string, scopes []string) (APIKey, error) {
 	const op = "ensure api key"
 	scopes, err := validateKey(op, name, scopes)
@@ -171,28 +184,40 @@ func (s *Store) EnsureAPIKey(ctx context.Context, name, token string, scopes []s
 			return err
 		}
 		var err error
-		k, err = scanAPIKey(tx.QueryRow(ctx, `
-			UPDATE api_keys SET scopes = $2 WHERE token_sha256 = $1
-			RETURNING `+apiKeyColumns, hash, scopes))
-		if err == nil {
-			if k.Revoked() {
-				return ErrKeyRevoked
-			}
+		k, err = scanAPIKey(tx.QueryRow(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE token_sha256 = $1 FOR UPDATE`, hash))
+		switch {
+		case err == nil && k.Revoked():
+			return ErrKeyRevoked
+		case err == nil && slices.Equal(k.Scopes, scopes):
 			return nil
+		case err == nil:
+			if k, err = scanAPIKey(tx.QueryRow(ctx, `UPDATE api_keys SET scopes = $2 WHERE id = $1 RETURNING `+apiKeyColumns, k.ID, scopes)); err != nil {
+				return err
+			}
+			_, err = insertAudit(ctx, tx, keyAudit(ctx, AuditKeyScopes, k))
+			return err
+		case !errors.Is(err, pgx.ErrNoRows):
+			return err
+		}
+		var other int64
+		err = tx.QueryRow(ctx, `SELECT id FROM api_keys WHERE name = $1 AND revoked_at IS NULL`, name).Scan(&other)
+		if err == nil {
+			k = APIKey{ID: other, Name: name}
+			return ErrKeyNameInUse
 		}
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE api_keys SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL`, name); err != nil {
+		if k, err = scanAPIKey(tx.QueryRow(ctx, `
+			INSERT INTO api_keys (name, token_sha256, scopes) VALUES ($1, $2, $3)
+			RETURNING `+apiKeyColumns, name, hash, scopes)); err != nil {
 			return err
 		}
-		k, err = scanAPIKey(tx.QueryRow(ctx, `
-			INSERT INTO api_keys (name, token_sha256, scopes) VALUES ($1, $2, $3)
-			RETURNING `+apiKeyColumns, name, hash, scopes))
+		_, err = insertAudit(ctx, tx, keyAudit(ctx, AuditKeyRegister, k))
 		return err
 	})
-	if errors.Is(err, ErrKeyRevoked) {
-		return APIKey{}, fmt.Errorf("ledger: %s: key %s (id %d): %w", op, name, k.ID, ErrKeyRevoked)
+	if errors.Is(err, ErrKeyRevoked) || errors.Is(err, ErrKeyNameInUse) {
+		return APIKey{}, fmt.Errorf("ledger: %s: key %s (id %d): %w", op, name, k.ID, err)
 	}
 	if err != nil {
 		return APIKey{}, wrap(op, err)
@@ -286,24 +311,46 @@ func (s *Store) ListAPIKeys(ctx context.Context) ([]APIKey, error) {
 
 // RevokeAPIKey revokes the key given by its id (all digits) or by its name (the
 // active key of that name). Revoking a revoked key by id changes nothing and returns
-// it; an unknown id or a name without an active key returns ErrNotFound.
+// it; an unknown id or a name without an active key returns ErrNotFound. A revocation
+// commits with its audit entry.
 func (s *Store) RevokeAPIKey(ctx context.Context, idOrName string) (APIKey, error) {
+	if id, err := strconv.ParseInt(idOrName, 10, 64); err == nil {
+		return s.revokeKey(ctx, fmt.Sprintf("key %q", idOrName), `id = $1`, id)
+	}
+	return s.revokeKey(ctx, fmt.Sprintf("key %q", idOrName), `name = $1 AND revoked_at IS NULL`, idOrName)
+}
+
+// RevokeAPIKeyToken revokes the key whose token is token, like RevokeAPIKey by id:
+// for whoever registered a token (EnsureAPIKey) and must take back exactly that key,
+// whatever else carries its name.
+func (s *Store) RevokeAPIKeyToken(ctx context.Context, token string) (APIKey, error) {
+	return s.revokeKey(ctx, "the key of the given token", `token_sha256 = $1`, hashToken(token))
+}
+
+// revokeKey revokes the key matching where (a constant condition on $1), keeping the
+// first revocation time; only a key that was active gets an audit entry.
+func (s *Store) revokeKey(ctx context.Context, which, where string, arg any) (APIKey, error) {
 	const op = "revoke api key"
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	var row pgx.Row
-	if id, err := strconv.ParseInt(idOrName, 10, 64); err == nil {
-		row = s.pool.QueryRow(ctx, `
-			UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1
-			RETURNING `+apiKeyColumns, id)
-	} else {
-		row = s.pool.QueryRow(ctx, `
-			UPDATE api_keys SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL
-			RETURNING `+apiKeyColumns, idOrName)
-	}
-	k, err := scanAPIKey(row)
+	var k APIKey
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var wasActive bool
+		err := tx.QueryRow(ctx, `
+			WITH old AS (SELECT id, revoked_at IS NULL AS active FROM api_keys WHERE `+where+` FOR UPDATE)
+			UPDATE api_keys k SET revoked_at = coalesce(k.revoked_at, now()) FROM old WHERE k.id = old.id
+			RETURNING old.active, k.id, k.name, k.scopes, k.created_at, k.last_used_at, k.revoked_at`, arg).
+			Scan(&wasActive, &k.ID, &k.Name, &k.Scopes, &k.CreatedAt, &k.LastUsedAt, &k.RevokedAt)
+		if err != nil || !wasActive {
+			return err
+		}
+		e := keyAudit(ctx, AuditKeyRevoke, k)
+		e.Outcome = AuditRevoked
+		_, err = insertAudit(ctx, tx, e)
+		return err
+	})
 	if err != nil {
-		return APIKey{}, wrap(op, fmt.Errorf("key %q: %w", idOrName, err))
+		return APIKey{}, wrap(op, fmt.Errorf("%s: %w", which, err))
 	}
 	return k, nil
 }

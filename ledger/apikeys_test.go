@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -156,13 +157,22 @@ func TestEnsureAPIKey(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, k.ID, got.ID)
 
-	// A new configured token replaces (revokes) the old one of that name.
+	// Another token never takes the name from an active key, nor touches it.
 	token2 := token + "2"
+	_, err = testStore.EnsureAPIKey(ctx, name, token2, []string{"read"})
+	require.ErrorIs(t, err, ErrKeyNameInUse)
+	require.Contains(t, err.Error(), fmt.Sprintf("(id %d)", k.ID))
+	still, err := testStore.LookupAPIKey(ctx, token)
+	require.NoError(t, err, "the name's key is left alone")
+	require.Equal(t, k.ID, still.ID)
+
+	// Once that key is revoked (by its token) the name is free for another token.
+	revoked, err := testStore.RevokeAPIKeyToken(ctx, token)
+	require.NoError(t, err)
+	require.Equal(t, k.ID, revoked.ID)
 	k2, err := testStore.EnsureAPIKey(ctx, name, token2, []string{"read"})
 	require.NoError(t, err)
 	require.NotEqual(t, k.ID, k2.ID)
-	_, err = testStore.LookupAPIKey(ctx, token)
-	require.ErrorIs(t, err, ErrKeyRevoked)
 
 	// A revoked token is never brought back.
 	_, err = testStore.RevokeAPIKey(ctx, name)
@@ -171,6 +181,8 @@ func TestEnsureAPIKey(t *testing.T) {
 	require.ErrorIs(t, err, ErrKeyRevoked)
 	_, err = testStore.LookupAPIKey(ctx, token2)
 	require.ErrorIs(t, err, ErrKeyRevoked)
+	_, err = testStore.RevokeAPIKeyToken(ctx, TokenPrefix+strings.Repeat("n", 43))
+	require.ErrorIs(t, err, ErrNotFound)
 
 	for _, weak := range []string{"dev", "dw_short", "nodw_" + strings.Repeat("x", 40)} {
 		_, err := testStore.EnsureAPIKey(ctx, uid("dev"), weak, []string{"read"})
@@ -219,4 +231,61 @@ func TestAPIKeysMigrationDownAndUp(t *testing.T) {
 	require.NoError(t, err)
 	_, _, err = s.CreateAPIKey(ctx, "again", []string{"read"})
 	require.NoError(t, err)
+}
+
+// TestKeyChangesAreAudited: every change to a key writes its audit entry in the same
+// transaction, naming who made it; an entry that cannot be written undoes the change.
+func TestKeyChangesAreAudited(t *testing.T) {
+	t.Parallel()
+	ctx := WithActor(context.Background(), "starter keys (user ada)")
+	type row struct{ action, outcome, by string }
+	trail := func(id int64) []row {
+		entries, err := testStore.ListKeyAudit(ctx, id)
+		require.NoError(t, err)
+		var out []row
+		for _, e := range entries {
+			require.Equal(t, id, e.KeyID)
+			out = append(out, row{e.Action, e.Outcome, e.Details["by"].(string)})
+		}
+		return out
+	}
+
+	_, created, err := testStore.CreateAPIKey(ctx, uid("billing"), []string{"read"})
+	require.NoError(t, err)
+	_, err = testStore.RevokeAPIKey(ctx, strconv.FormatInt(created.ID, 10))
+	require.NoError(t, err)
+	_, err = testStore.RevokeAPIKey(ctx, strconv.FormatInt(created.ID, 10))
+	require.NoError(t, err, "revoking again changes nothing and is not recorded again")
+	require.Equal(t, []row{
+		{AuditKeyCreate, AuditApplied, "starter keys (user ada)"},
+		{AuditKeyRevoke, AuditRevoked, "starter keys (user ada)"},
+	}, trail(created.ID))
+
+	dev := WithActor(context.Background(), "devrun")
+	token := TokenPrefix + strings.Repeat("d", 40) + uid("")
+	name := uid("dev")
+	k, err := testStore.EnsureAPIKey(dev, name, token, []string{"read"})
+	require.NoError(t, err)
+	_, err = testStore.EnsureAPIKey(dev, name, token, []string{"read"})
+	require.NoError(t, err, "registering the same again changes nothing and is not recorded")
+	_, err = testStore.EnsureAPIKey(context.Background(), name, token, []string{"operator", "read"})
+	require.NoError(t, err)
+	_, err = testStore.RevokeAPIKeyToken(dev, token)
+	require.NoError(t, err)
+	require.Equal(t, []row{
+		{AuditKeyRegister, AuditApplied, "devrun"},
+		{AuditKeyScopes, AuditApplied, "unknown"},
+		{AuditKeyRevoke, AuditRevoked, "devrun"},
+	}, trail(k.ID))
+
+	// An entry too large to write: neither it nor the key is committed.
+	huge := WithActor(context.Background(), strings.Repeat("x", 3000))
+	lost := uid("lost")
+	_, _, err = testStore.CreateAPIKey(huge, lost, []string{"read"})
+	require.ErrorIs(t, err, ErrInvalid)
+	keys, err := testStore.ListAPIKeys(context.Background())
+	require.NoError(t, err)
+	for _, k := range keys {
+		require.NotEqual(t, lost, k.Name, "the key was created without its audit entry")
+	}
 }

@@ -14,6 +14,17 @@ import (
 const (
 	AuditIssueInvoice = "invoice.issue"
 	AuditApplyPayment = "payment.apply"
+	// AuditSessionStart is a sign-in (POST /v1/session), started or refused.
+	AuditSessionStart = "session.start"
+)
+
+// Audit actions on API keys, recorded by the ledger in the transaction that makes the
+// change; the entry's key is the key acted on, Details["by"] who did it (WithActor).
+const (
+	AuditKeyCreate   = "api_key.create"
+	AuditKeyRegister = "api_key.register" // a token configured out of band (EnsureAPIKey)
+	AuditKeyScopes   = "api_key.scopes"
+	AuditKeyRevoke   = "api_key.revoke"
 )
 
 // Audit outcomes recorded by the API.
@@ -24,7 +35,35 @@ const (
 	AuditApplied   = "applied"
 	AuditDuplicate = "duplicate"
 	AuditRejected  = "rejected"
+	// AuditUnknown: the call was answered 503 "may have been applied"; whether it took
+	// effect is for the invoice's state to say.
+	AuditUnknown = "unknown"
+	AuditFailed  = "failed"
+	AuditStarted = "started"
+	AuditRevoked = "revoked"
 )
+
+type actorKey struct{}
+
+// WithActor returns ctx naming who acts through it ("starter keys (user ada)"), for
+// the audit entries the ledger writes itself (the api_key.* actions). Without it they
+// say "unknown".
+func WithActor(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorKey{}, actor)
+}
+
+func actorFrom(ctx context.Context) string {
+	if a, ok := ctx.Value(actorKey{}).(string); ok && a != "" {
+		return a
+	}
+	return "unknown"
+}
+
+// keyAudit is the audit entry of a change to key k, made in ctx's name.
+func keyAudit(ctx context.Context, action string, k APIKey) AuditEntry {
+	return AuditEntry{KeyID: k.ID, KeyName: k.Name, Action: action, Outcome: AuditApplied,
+		Details: map[string]any{"by": actorFrom(ctx), "scopes": k.Scopes}}
+}
 
 // maxAuditList bounds ListAudit: the newest entries of an invoice are returned.
 const maxAuditList = 1000
@@ -52,6 +91,16 @@ type AuditEntry struct {
 // RecordAudit appends e to the audit trail and returns its id. A zero At means now;
 // ID is ignored. An invalid action, an oversize reason or details return ErrInvalid.
 func (s *Store) RecordAudit(ctx context.Context, e AuditEntry) (int64, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	return insertAudit(ctx, s.pool, e)
+}
+
+// insertAudit writes e through q: the pool, or the transaction of the change it
+// records, so that the change and its entry commit together or not at all.
+func insertAudit(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, e AuditEntry) (int64, error) {
 	const op = "record audit entry"
 	if !auditActionRE.MatchString(e.Action) {
 		return 0, invalid(op, "action %q", e.Action)
@@ -81,10 +130,8 @@ func (s *Store) RecordAudit(ctx context.Context, e AuditEntry) (int64, error) {
 	if e.InvoiceID != "" {
 		invoiceID = &e.InvoiceID
 	}
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
 	var id int64
-	err := s.pool.QueryRow(ctx, `
+	err := q.QueryRow(ctx, `
 		INSERT INTO audit_log (at, key_id, key_name, action, outcome, invoice_id, reason, details)
 		VALUES (coalesce($1, now()), $2, $3, $4, $5, $6, $7, $8)
 		RETURNING id`,
@@ -95,16 +142,27 @@ func (s *Store) RecordAudit(ctx context.Context, e AuditEntry) (int64, error) {
 	return id, nil
 }
 
+// ListKeyAudit returns the entries of one API key, oldest first (at most the newest
+// 1000): the calls it made and the changes made to it (api_key.*, session.start).
+func (s *Store) ListKeyAudit(ctx context.Context, keyID int64) ([]AuditEntry, error) {
+	return s.listAudit(ctx, "list key audit entries", `key_id = $1`, keyID)
+}
+
 // ListAudit returns the audit trail of one invoice, oldest first (at most the newest
 // 1000 entries). An invoice without entries has an empty trail, not an error.
 func (s *Store) ListAudit(ctx context.Context, invoiceID string) ([]AuditEntry, error) {
-	const op = "list audit entries"
+	return s.listAudit(ctx, "list audit entries", `invoice_id = $1`, invoiceID)
+}
+
+// listAudit returns the newest entries matching where (a constant condition on $1),
+// oldest first.
+func (s *Store) listAudit(ctx context.Context, op, where string, arg any) ([]AuditEntry, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
 	rows, err := s.pool.Query(ctx, `
-		SELECT id, at, coalesce(key_id, 0), key_name, action, outcome, invoice_id, reason, details
-		FROM (SELECT * FROM audit_log WHERE invoice_id = $1 ORDER BY at DESC, id DESC LIMIT $2) newest
-		ORDER BY at, id`, invoiceID, maxAuditList)
+		SELECT id, at, coalesce(key_id, 0), key_name, action, outcome, coalesce(invoice_id, ''), reason, details
+		FROM (SELECT * FROM audit_log WHERE `+where+` ORDER BY at DESC, id DESC LIMIT $2) newest
+		ORDER BY at, id`, arg, maxAuditList)
 	if err != nil {
 		return nil, wrap(op, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/user"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -40,6 +41,7 @@ func keys(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
 		return usageError{keysUsage}
 	}
+	ctx = ledger.WithActor(ctx, adminActor())
 	switch args[0] {
 	case "create":
 		return keysCreate(ctx, args[1:], out)
@@ -136,6 +138,20 @@ func withLedger(ctx context.Context, f func(*ledger.Store) error) error {
 	return f(store)
 }
 
+// adminActor names who runs an admin command, for the audit entries of the keys it
+// creates or revokes: the OS user, as far as this process can tell.
+func adminActor() string {
+	name := os.Getenv("USER")
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	}
+	if name == "" {
+		name = "?"
+	}
+	host, _ := os.Hostname()
+	return fmt.Sprintf("starter keys (user %s on %s)", name, host)
+}
+
 // audit runs `starter audit INVOICE`: the invoice's audit trail from the API.
 func audit(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
@@ -154,7 +170,11 @@ func audit(ctx context.Context, args []string, out io.Writer) error {
 // token is never logged.
 func setupAuth(ctx context.Context, store *ledger.Store, logger *slog.Logger) (*auth.Middleware, error) {
 	if token := os.Getenv(envDevAPIKey); token != "" {
-		k, err := store.EnsureAPIKey(ctx, devKeyName, token, auth.Strings(auth.AllScopes()))
+		k, err := store.EnsureAPIKey(ledger.WithActor(ctx, "starter serve ("+envDevAPIKey+")"), devKeyName, token, auth.Strings(auth.AllScopes()))
+		if errors.Is(err, ledger.ErrKeyNameInUse) {
+			return nil, fmt.Errorf("registering the development API key from %s: %w; it is not this token's and is left alone: "+
+				"revoke it (starter keys revoke %s) if it is a leftover, or unset %s", envDevAPIKey, err, devKeyName, envDevAPIKey)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("registering the development API key from %s: %w", envDevAPIKey, err)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/dunwell/dunwell/auth"
 	"github.com/dunwell/dunwell/internal/ledgertest"
 	"github.com/dunwell/dunwell/internal/testenv"
+	"github.com/dunwell/dunwell/ledger"
 )
 
 // TestKeysCommands runs `starter keys create|list|revoke` against a real PostgreSQL.
@@ -86,6 +87,14 @@ func TestServeRegistersTheDevKey(t *testing.T) {
 	keys, err := store.ListAPIKeys(ctx)
 	require.NoError(t, err)
 	require.Len(t, keys, 1, "registered once")
+
+	// Another token does not take over the key named dev, and says what to do.
+	t.Setenv(envDevAPIKey, devToken+"-other-run")
+	_, err = setupAuth(ctx, store, slog.New(slog.DiscardHandler))
+	require.ErrorIs(t, err, ledger.ErrKeyNameInUse)
+	require.ErrorContains(t, err, "starter keys revoke dev")
+	_, err = store.LookupAPIKey(ctx, devToken)
+	require.NoError(t, err, "the existing dev key is left alone")
 
 	t.Setenv(envDevAPIKey, "weak")
 	_, err = setupAuth(ctx, store, slog.New(slog.DiscardHandler))

@@ -7,6 +7,12 @@
 // FAKES_ADDR). Provider keys set in the environment (SENDGRID_API_KEY,
 // TWILIO_ACCOUNT_SID) switch that provider to the real service.
 //
+// The development key: with the throwaway cluster, the published devAPIKey. With
+// DATABASE_URL set, the database outlives the run, so devrun refuses one that is not on
+// this machine (unless DUNWELL_DEV_KEY_DATABASE_HOST names its host), registers a
+// random key for the run instead of the published one, never takes over another
+// token's key named dev, and revokes its key when it stops (see devkey.go).
+//
 // Payload encryption: unless DUNWELL_CODEC_KEYS (or DUNWELL_CODEC_DISABLED) is set,
 // each run generates a random key ring and gives it to the worker and the API, and the
 // Temporal UI decodes through the API's codec endpoint (--ui-codec-endpoint). A fresh
@@ -32,6 +38,7 @@ import (
 	"github.com/dunwell/dunwell/internal/codec"
 	"github.com/dunwell/dunwell/internal/fakeprovider"
 	"github.com/dunwell/dunwell/internal/testenv"
+	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/workflows"
 )
 
@@ -46,9 +53,13 @@ const (
 	codecEndpoint = "/codec"
 	// uiPublicPath is where the UI server serves the UI; the API proxies that path.
 	uiPublicPath = "/ui"
-	// devAPIKey is the development key (every scope) that `make run` registers unless
-	// DUNWELL_DEV_API_KEY is set. It is printed and in the README: local use only.
-	devAPIKey      = "dw_local-development-key-not-for-production"
+	// devAPIKey is the development key (every scope) that `make run` registers in its
+	// throwaway cluster unless DUNWELL_DEV_API_KEY is set. It is printed and in the
+	// README, so it is never registered in a database that outlives the run: there the
+	// run registers a random key of its own and revokes it at exit.
+	devAPIKey = "dw_local-development-key-not-for-production"
+	// devKeyName is the name `starter serve` registers the development key under.
+	devKeyName     = "dev"
 	startupTimeout = 90 * time.Second
 	// publicURL is where the fake providers post webhooks (the API).
 	publicURL = "http://" + apiAddr
@@ -87,6 +98,13 @@ type stack struct {
 }
 
 func run(logger *slog.Logger) error {
+	// Before anything starts: a database that outlives the run must be one where a key
+	// with every scope harms nobody.
+	dbURL := os.Getenv("DATABASE_URL")
+	if err := checkDevKeyDatabase(dbURL, os.Getenv("PGHOST"), os.Getenv(envDevKeyDatabaseHost)); err != nil {
+		return err
+	}
+	devToken := envOr("DUNWELL_DEV_API_KEY", devAPIKey)
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	exe, err := os.Executable()
@@ -113,8 +131,13 @@ func run(logger *slog.Logger) error {
 		}
 	}
 
-	dbURL := os.Getenv("DATABASE_URL")
-	if dbURL == "" {
+	if dbURL != "" {
+		if os.Getenv("DUNWELL_DEV_API_KEY") == "" {
+			if devToken, err = ledger.NewAPIKeyToken(); err != nil {
+				return err
+			}
+		}
+	} else {
 		port, err := testenv.FreePort()
 		if err != nil {
 			return err
@@ -173,9 +196,14 @@ func run(logger *slog.Logger) error {
 		return fmt.Errorf("waiting for the fake providers: %w", err)
 	}
 
-	env := serviceEnv(dbURL, "http://"+fakesAddr, codecKeys, eventPub)
+	env := serviceEnv(dbURL, "http://"+fakesAddr, codecKeys, eventPub, devToken)
 	if err := s.start(ctx, "worker", filepath.Join(bin, "worker"), nil, env); err != nil {
 		return err
+	}
+	if os.Getenv("DATABASE_URL") != "" {
+		// The API registers the key at start-up; it is taken back once the API has
+		// stopped (stops run after the processes end).
+		s.stops = append(s.stops, func() { revokeDevKey(logger, dbURL, devToken) })
 	}
 	if err := s.start(ctx, "starter", filepath.Join(bin, "starter"), []string{"serve"}, env); err != nil {
 		return err
@@ -195,7 +223,7 @@ Dunwell is running.
   PostgreSQL      %s
 
 Press Ctrl-C to stop everything.
-`, apiAddr, apiAddr, envOr("DUNWELL_DEV_API_KEY", devAPIKey), codecEndpoint, uiPort, temporalAddr, fakesAddr, dbURL)
+`, apiAddr, apiAddr, devToken, codecEndpoint, uiPort, temporalAddr, fakesAddr, dbURL)
 	<-ctx.Done()
 	logger.Info("Stopping")
 	return nil
@@ -203,8 +231,9 @@ Press Ctrl-C to stop everything.
 
 // serviceEnv is the worker's and starter's environment: the caller's, with local
 // defaults for whatever it does not set. codecKeys is the run's generated key ring,
-// empty when the caller set DUNWELL_CODEC_KEYS or DUNWELL_CODEC_DISABLED.
-func serviceEnv(dbURL, fakesURL, codecKeys, eventPub string) []string {
+// empty when the caller set DUNWELL_CODEC_KEYS or DUNWELL_CODEC_DISABLED; devToken is
+// the development key the API registers.
+func serviceEnv(dbURL, fakesURL, codecKeys, eventPub, devToken string) []string {
 	env := os.Environ()
 	set := func(k, v string) {
 		if os.Getenv(k) == "" {
@@ -216,7 +245,7 @@ func serviceEnv(dbURL, fakesURL, codecKeys, eventPub string) []string {
 	set("TEMPORAL_GRPC_COMPRESSION", "none") // the dev server is on this machine
 	set("DATABASE_URL", dbURL)
 	set("LISTEN_ADDR", apiAddr)
-	set("DUNWELL_DEV_API_KEY", devAPIKey)
+	set("DUNWELL_DEV_API_KEY", devToken)
 	set("STRIPE_WEBHOOK_SECRET", devStripeSecret)
 	set("PAYMENTS_WEBHOOK_SECRET", devPaymentsSecret)
 	if os.Getenv("SENDGRID_API_KEY") == "" {
