@@ -14,6 +14,7 @@ import (
 	"github.com/dunwell/dunwell/notify"
 	"github.com/dunwell/dunwell/policy"
 	"github.com/dunwell/dunwell/templates"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 // reconcileMargin widens the provider look-up window around the first claim of a
@@ -59,14 +60,14 @@ type Activities struct {
 // A recipient the provider says can never receive the message fails with the
 // non-retryable ErrTypeRecipientInvalid, so the workflow falls back to another channel;
 // 429, 5xx and timeouts are returned as retryable errors (429 honours Retry-After).
-func (a *Activities) SendNotice(ctx context.Context, req NoticeRequest) (NoticeResult, error) {
+func (a *Activities) SendNotice(ctx context.Context, req invoiceapi.NoticeRequest) (invoiceapi.NoticeResult, error) {
 	logger := activity.GetLogger(ctx)
-	if err := req.validate(); err != nil {
-		return NoticeResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBadRequest, err)
+	if err := validateNotice(req); err != nil {
+		return invoiceapi.NoticeResult{}, temporal.NewNonRetryableApplicationError(err.Error(), invoiceapi.ErrTypeBadRequest, err)
 	}
 	msg, err := render(req)
 	if err != nil {
-		return NoticeResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBadRequest, err)
+		return invoiceapi.NoticeResult{}, temporal.NewNonRetryableApplicationError(err.Error(), invoiceapi.ErrTypeBadRequest, err)
 	}
 	if info := templates.MeasureSMS(msg.sms); req.Channel == policy.SMS && info.MultiSegment() {
 		// Sent all the same, but flagged: it costs more, and long texts read badly.
@@ -77,19 +78,19 @@ func (a *Activities) SendNotice(ctx context.Context, req NoticeRequest) (NoticeR
 		Key: req.Key(), InvoiceID: req.InvoiceID, Step: req.Step, Channel: string(req.Channel),
 	})
 	if err != nil {
-		return NoticeResult{}, ledgerFailed("claiming notice "+req.Key(), err)
+		return invoiceapi.NoticeResult{}, ledgerFailed("claiming notice "+req.Key(), err)
 	}
 	switch row.Status {
 	case ledger.NoticeSent:
 		logger.Info("Notice already sent; not sending again", "key", req.Key(), "provider_id", row.ProviderID)
-		res := NoticeResult{ProviderID: row.ProviderID, AlreadySent: true}
+		res := invoiceapi.NoticeResult{ProviderID: row.ProviderID, AlreadySent: true}
 		if row.SentAt != nil {
 			res.SentAt = *row.SentAt
 		}
 		return res, nil
 	case ledger.NoticeFailed, ledger.NoticeUndeliverable:
-		return NoticeResult{}, temporal.NewNonRetryableApplicationError(
-			"notice "+req.Key()+" failed permanently earlier: "+row.Error, ErrTypeRecipientInvalid, nil)
+		return invoiceapi.NoticeResult{}, temporal.NewNonRetryableApplicationError(
+			"notice "+req.Key()+" failed permanently earlier: "+row.Error, invoiceapi.ErrTypeRecipientInvalid, nil)
 	}
 	if row.NeedsReconcile() {
 		// An earlier attempt claimed this notice and never recorded the outcome: the
@@ -98,12 +99,12 @@ func (a *Activities) SendNotice(ctx context.Context, req NoticeRequest) (NoticeR
 		if err != nil && notify.IsPermanent(err) {
 			text := "outcome unknown: an interrupted send could not be checked with the provider: " + err.Error()
 			if lerr := a.Ledger.CompleteNotice(ctx, req.Key(), ledger.NoticeFailed, "", text, time.Now().UTC()); lerr != nil {
-				return NoticeResult{}, ledgerFailed("recording notice "+req.Key()+" as unknown", lerr)
+				return invoiceapi.NoticeResult{}, ledgerFailed("recording notice "+req.Key()+" as unknown", lerr)
 			}
-			return NoticeResult{}, temporal.NewNonRetryableApplicationError(text, ErrTypeOutcomeUnknown, err)
+			return invoiceapi.NoticeResult{}, temporal.NewNonRetryableApplicationError(text, invoiceapi.ErrTypeOutcomeUnknown, err)
 		}
 		if err != nil {
-			return NoticeResult{}, fmt.Errorf("reconciling notice %s with the provider: %w", req.Key(), err)
+			return invoiceapi.NoticeResult{}, fmt.Errorf("reconciling notice %s with the provider: %w", req.Key(), err)
 		}
 		if found {
 			logger.Info("Notice found at the provider after an interrupted attempt; not sending again", "key", req.Key(), "provider_id", receipt.ProviderID)
@@ -111,23 +112,23 @@ func (a *Activities) SendNotice(ctx context.Context, req NoticeRequest) (NoticeR
 		}
 	}
 	if err := a.checkOptOut(ctx, req); err != nil {
-		return NoticeResult{}, err
+		return invoiceapi.NoticeResult{}, err
 	}
 	receipt, err := a.send(ctx, req, msg)
 	if err != nil {
-		return NoticeResult{}, a.sendFailed(ctx, req, err)
+		return invoiceapi.NoticeResult{}, a.sendFailed(ctx, req, err)
 	}
 	return a.complete(ctx, req, receipt, false)
 }
 
-func (a *Activities) complete(ctx context.Context, req NoticeRequest, r notify.Receipt, alreadySent bool) (NoticeResult, error) {
+func (a *Activities) complete(ctx context.Context, req invoiceapi.NoticeRequest, r notify.Receipt, alreadySent bool) (invoiceapi.NoticeResult, error) {
 	now := time.Now().UTC()
 	if err := a.Ledger.CompleteNotice(ctx, req.Key(), ledger.NoticeSent, r.ProviderID, "", now); err != nil {
 		// The provider accepted; a retry will find the message through reconciliation.
-		return NoticeResult{}, ledgerFailed("recording notice "+req.Key()+" as sent", err)
+		return invoiceapi.NoticeResult{}, ledgerFailed("recording notice "+req.Key()+" as sent", err)
 	}
 	metrics.Notice(string(req.Channel), "sent")
-	return NoticeResult{ProviderID: r.ProviderID, SentAt: now, AlreadySent: alreadySent}, nil
+	return invoiceapi.NoticeResult{ProviderID: r.ProviderID, SentAt: now, AlreadySent: alreadySent}, nil
 }
 
 // checkOptOut refuses to send to an opted-out address: the notice is marked failed
@@ -136,7 +137,7 @@ func (a *Activities) complete(ctx context.Context, req NoticeRequest, r notify.R
 // out stays sent) and right before the provider call, so correctness never depends
 // on the workflow having heard the opt-out signal. It also records where the
 // customer is contacted, so an inbound STOP from that address finds the customer.
-func (a *Activities) checkOptOut(ctx context.Context, req NoticeRequest) error {
+func (a *Activities) checkOptOut(ctx context.Context, req invoiceapi.NoticeRequest) error {
 	o, out, err := a.Ledger.OptedOut(ctx, string(req.Channel), req.To)
 	if err != nil {
 		return ledgerFailed("checking opt-outs for notice "+req.Key(), err)
@@ -148,7 +149,7 @@ func (a *Activities) checkOptOut(ctx context.Context, req NoticeRequest) error {
 		}
 		activity.GetLogger(ctx).Info("Recipient opted out; not sending", "key", req.Key(), "source", o.Source)
 		metrics.Notice(string(req.Channel), "opted_out")
-		return temporal.NewNonRetryableApplicationError("notice "+req.Key()+": "+text, ErrTypeRecipientInvalid, nil)
+		return temporal.NewNonRetryableApplicationError("notice "+req.Key()+": "+text, invoiceapi.ErrTypeRecipientInvalid, nil)
 	}
 	if req.CustomerID != "" {
 		if err := a.Ledger.RememberAddress(ctx, string(req.Channel), req.To, req.CustomerID); err != nil {
@@ -162,7 +163,7 @@ func (a *Activities) checkOptOut(ctx context.Context, req NoticeRequest) error {
 const twilioOptedOut = 21610
 
 // sendFailed classifies a provider error for Temporal's retry machinery.
-func (a *Activities) sendFailed(ctx context.Context, req NoticeRequest, err error) error {
+func (a *Activities) sendFailed(ctx context.Context, req invoiceapi.NoticeRequest, err error) error {
 	var perr *notify.Error
 	if errors.As(err, &perr) && perr.Code == twilioOptedOut {
 		// Twilio knows of a STOP we never heard of: record it, so no later notice tries.
@@ -175,9 +176,9 @@ func (a *Activities) sendFailed(ctx context.Context, req NoticeRequest, err erro
 		}
 	}
 	if notify.IsPermanent(err) {
-		errType := ErrTypeBadRequest
+		errType := invoiceapi.ErrTypeBadRequest
 		if notify.IsRecipientInvalid(err) {
-			errType = ErrTypeRecipientInvalid
+			errType = invoiceapi.ErrTypeRecipientInvalid
 		}
 		if lerr := a.Ledger.CompleteNotice(ctx, req.Key(), ledger.NoticeFailed, "", err.Error(), time.Now().UTC()); lerr != nil {
 			return ledgerFailed(fmt.Sprintf("recording failed notice %s (provider said: %v)", req.Key(), err), lerr)
@@ -187,7 +188,7 @@ func (a *Activities) sendFailed(ctx context.Context, req NoticeRequest, err erro
 	}
 	metrics.Notice(string(req.Channel), "retried")
 	if d := notify.RetryAfter(err); d > 0 {
-		return temporal.NewApplicationErrorWithOptions(fmt.Sprintf("sending notice %s: %v", req.Key(), err), "RateLimited",
+		return temporal.NewApplicationErrorWithOptions(fmt.Sprintf("sending notice %s: %v", req.Key(), err), invoiceapi.ErrTypeRateLimited,
 			temporal.ApplicationErrorOptions{NextRetryDelay: d, Cause: err})
 	}
 	return fmt.Errorf("sending notice %s: %w", req.Key(), err)
@@ -199,7 +200,7 @@ type message struct {
 	sms   string
 }
 
-func render(req NoticeRequest) (message, error) {
+func render(req invoiceapi.NoticeRequest) (message, error) {
 	d := templates.Data{
 		CustomerName: req.CustomerName, InvoiceID: req.InvoiceID, Currency: req.Currency, Balance: req.Balance,
 		DueDate: req.DueDate, PaymentURL: req.PaymentURL, Locale: req.Locale,
@@ -215,7 +216,7 @@ func render(req NoticeRequest) (message, error) {
 	return message{email: e}, err
 }
 
-func (a *Activities) send(ctx context.Context, req NoticeRequest, m message) (notify.Receipt, error) {
+func (a *Activities) send(ctx context.Context, req invoiceapi.NoticeRequest, m message) (notify.Receipt, error) {
 	if req.Channel == policy.SMS {
 		return a.SMS.SendSMS(ctx, notify.SMS{Key: req.Key(), To: req.To, Body: m.sms})
 	}
@@ -232,7 +233,7 @@ func (a *Activities) send(ctx context.Context, req NoticeRequest, m message) (no
 // templateData is what a SendGrid dynamic template gets: the reminder's variables,
 // formatted for the customer's locale, and Dunwell's own rendering of the subject,
 // text and opt-out-carrying body for templates that only wrap them.
-func templateData(req NoticeRequest, m message) map[string]any {
+func templateData(req invoiceapi.NoticeRequest, m message) map[string]any {
 	d := templates.Data{Currency: req.Currency, Balance: req.Balance, DueDate: req.DueDate, Locale: req.Locale}
 	return map[string]any{
 		"customer_name": req.CustomerName, "invoice_id": req.InvoiceID, "amount": d.Amount(), "currency": req.Currency,
@@ -242,14 +243,14 @@ func templateData(req NoticeRequest, m message) map[string]any {
 	}
 }
 
-func (a *Activities) find(ctx context.Context, req NoticeRequest, m message, since time.Time) (notify.Receipt, bool, error) {
+func (a *Activities) find(ctx context.Context, req invoiceapi.NoticeRequest, m message, since time.Time) (notify.Receipt, bool, error) {
 	if req.Channel == policy.SMS {
 		return a.SMS.FindSMS(ctx, notify.SMS{Key: req.Key(), To: req.To, Body: m.sms}, since)
 	}
 	return a.Email.FindEmail(ctx, req.Key(), since)
 }
 
-func (r NoticeRequest) validate() error {
+func validateNotice(r invoiceapi.NoticeRequest) error {
 	var problems []error
 	if r.InvoiceID == "" || r.Step == "" {
 		problems = append(problems, errors.New("invoice_id and step are required"))
@@ -264,7 +265,7 @@ func (r NoticeRequest) validate() error {
 }
 
 // RecordPayment writes an applied payment to the ledger, once per payment id.
-func (a *Activities) RecordPayment(ctx context.Context, p PaymentRecord) error {
+func (a *Activities) RecordPayment(ctx context.Context, p invoiceapi.PaymentRecord) error {
 	inserted, err := a.Ledger.RecordPayment(ctx, ledger.PaymentRecord{
 		InvoiceID: p.InvoiceID, PaymentID: p.PaymentID, Currency: p.Currency, Amount: p.Amount,
 		Applied: p.Applied, Credit: p.Credit, BalanceAfter: p.BalanceAfter, PaidAt: p.PaidAt, AppliedAt: p.AppliedAt,
@@ -281,7 +282,7 @@ func (a *Activities) RecordPayment(ctx context.Context, p PaymentRecord) error {
 
 // Escalate hands the invoice off: it is written, once, to the escalations table, the
 // queue the agency or legal integration works from.
-func (a *Activities) Escalate(ctx context.Context, e EscalationRequest) error {
+func (a *Activities) Escalate(ctx context.Context, e invoiceapi.EscalationRequest) error {
 	inserted, err := a.Ledger.RecordEscalation(ctx, ledger.EscalationRecord{
 		InvoiceID: e.InvoiceID, CustomerID: e.CustomerID, Target: string(e.To), Currency: e.Currency,
 		Balance: e.Balance, DueDate: e.DueDate, EscalatedAt: e.At, SetStatus: e.SetStatus,
@@ -297,7 +298,7 @@ func (a *Activities) Escalate(ctx context.Context, e EscalationRequest) error {
 }
 
 // RecordStatus writes an invoice's status change to the ledger.
-func (a *Activities) RecordStatus(ctx context.Context, s StatusRecord) error {
+func (a *Activities) RecordStatus(ctx context.Context, s invoiceapi.StatusRecord) error {
 	err := a.Ledger.SetInvoiceStatus(ctx, s.InvoiceID, s.Status, s.Balance, s.At)
 	return ledgerFailed(fmt.Sprintf("recording status %s of invoice %s", s.Status, s.InvoiceID), err)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/notify"
 	"github.com/dunwell/dunwell/policy"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 // The activity tests run SendNotice against a real PostgreSQL ledger and the fake
@@ -67,17 +68,17 @@ func newRig(t *testing.T, timeout time.Duration) *rig {
 	return &rig{fake: fake, acts: acts, env: env}
 }
 
-func (r *rig) send(req NoticeRequest) (NoticeResult, error) {
+func (r *rig) send(req invoiceapi.NoticeRequest) (invoiceapi.NoticeResult, error) {
 	v, err := r.env.ExecuteActivity(r.acts.SendNotice, req)
 	if err != nil {
-		return NoticeResult{}, err
+		return invoiceapi.NoticeResult{}, err
 	}
-	var res NoticeResult
+	var res invoiceapi.NoticeResult
 	return res, v.Get(&res)
 }
 
 // request issues an invoice in the ledger and returns a notice request for it.
-func request(t *testing.T, ch policy.Channel) NoticeRequest {
+func request(t *testing.T, ch policy.Channel) invoiceapi.NoticeRequest {
 	t.Helper()
 	n := seq.Add(1)
 	id := fmt.Sprintf("ACT-%d-%d", time.Now().UnixNano(), n)
@@ -89,7 +90,7 @@ func request(t *testing.T, ch policy.Channel) NoticeRequest {
 	if ch == policy.SMS {
 		to = fmt.Sprintf("+1415%07d", n)
 	}
-	return NoticeRequest{InvoiceID: id, CustomerID: "C-" + id, Step: "first-reminder", Channel: ch, Template: "overdue", To: to,
+	return invoiceapi.NoticeRequest{InvoiceID: id, CustomerID: "C-" + id, Step: "first-reminder", Channel: ch, Template: "overdue", To: to,
 		CustomerName: "Ada", Locale: "en-US", Currency: "USD", Balance: 125000, DueDate: "2026-12-01",
 		PaymentURL: "https://pay.example.com/" + id, ScheduledAt: time.Date(2026, 12, 8, 10, 0, 0, 0, time.UTC)}
 }
@@ -119,7 +120,7 @@ func TestOptedOutAddressIsNeverSentTo(t *testing.T) {
 		require.NoError(t, err)
 		_, err = r.send(req)
 		ae := appErr(t, err)
-		require.Equal(t, ErrTypeRecipientInvalid, ae.Type())
+		require.Equal(t, invoiceapi.ErrTypeRecipientInvalid, ae.Type())
 		require.True(t, ae.NonRetryable())
 		require.Empty(t, r.fake.OutboxFor(req.To), "nothing sent to an opted-out %s address", ch)
 		require.Equal(t, ledger.NoticeFailed, notice(t, req.Key()).Status)
@@ -144,7 +145,7 @@ func TestSendRemembersAddressAndTwilioStopIsRecorded(t *testing.T) {
 	next := req
 	next.Step = "second-reminder"
 	_, err = r.send(next)
-	require.Equal(t, ErrTypeRecipientInvalid, appErr(t, err).Type())
+	require.Equal(t, invoiceapi.ErrTypeRecipientInvalid, appErr(t, err).Type())
 	_, out, err := testStore.OptedOut(ctx, "sms", req.To)
 	require.NoError(t, err)
 	require.True(t, out)
@@ -160,7 +161,7 @@ func TestFailureClasses(t *testing.T) {
 	_, err := r.fake.Inject(fakeprovider.Fault{Kind: fakeprovider.FaultInvalidRecipient, To: req.To})
 	require.NoError(t, err)
 	_, err = r.send(req)
-	require.Equal(t, ErrTypeRecipientInvalid, appErr(t, err).Type())
+	require.Equal(t, invoiceapi.ErrTypeRecipientInvalid, appErr(t, err).Type())
 	require.True(t, appErr(t, err).NonRetryable())
 	require.Equal(t, ledger.NoticeFailed, notice(t, req.Key()).Status)
 
@@ -170,7 +171,7 @@ func TestFailureClasses(t *testing.T) {
 	require.NoError(t, err)
 	_, err = r.send(req)
 	ae := appErr(t, err)
-	require.Equal(t, "RateLimited", ae.Type())
+	require.Equal(t, invoiceapi.ErrTypeRateLimited, ae.Type())
 	require.False(t, ae.NonRetryable())
 	require.Equal(t, 7*time.Second, ae.NextRetryDelay())
 	res, err := r.send(req)
@@ -211,7 +212,7 @@ func TestFailureClasses(t *testing.T) {
 	env.RegisterActivity(wrong)
 	req = request(t, policy.Email)
 	_, err = env.ExecuteActivity(wrong.SendNotice, req)
-	require.Equal(t, ErrTypeBadRequest, appErr(t, err).Type())
+	require.Equal(t, invoiceapi.ErrTypeBadRequest, appErr(t, err).Type())
 	require.True(t, appErr(t, err).NonRetryable())
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dunwell/dunwell/internal/ledgertest"
 	"github.com/dunwell/dunwell/ledger"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 // TestReserveContact runs the per-customer daily cap against a real PostgreSQL: two
@@ -29,25 +30,25 @@ func TestReserveContact(t *testing.T) {
 	tokyo, _ := time.LoadLocation("Asia/Tokyo")
 	// 2026-04-01 23:30 UTC is already 2026-04-02 08:30 in Tokyo.
 	at := time.Date(2026, 4, 1, 23, 30, 0, 0, time.UTC)
-	req := func(inv string, at time.Time) ContactCapRequest {
-		return ContactCapRequest{CustomerID: "C-1", InvoiceID: inv, Step: "overdue-1", Timezone: "Asia/Tokyo", At: at, MaxPerDay: 2}
+	req := func(inv string, at time.Time) invoiceapi.ContactCapRequest {
+		return invoiceapi.ContactCapRequest{CustomerID: "C-1", InvoiceID: inv, Step: "overdue-1", Timezone: "Asia/Tokyo", At: at, MaxPerDay: 2}
 	}
 	res, err := a.ReserveContact(ctx, req("INV-1", at))
 	require.NoError(t, err)
-	require.Equal(t, ContactCapResult{Allowed: true, LocalDay: "2026-04-02", Count: 1}, res)
+	require.Equal(t, invoiceapi.ContactCapResult{Allowed: true, LocalDay: "2026-04-02", Count: 1}, res)
 	res, err = a.ReserveContact(ctx, req("INV-2", at.Add(time.Hour)))
 	require.NoError(t, err)
 	require.True(t, res.Allowed)
 	res, err = a.ReserveContact(ctx, req("INV-3", at.Add(2*time.Hour)))
 	require.NoError(t, err)
-	require.Equal(t, ContactCapResult{Allowed: false, LocalDay: "2026-04-02", Count: 2,
+	require.Equal(t, invoiceapi.ContactCapResult{Allowed: false, LocalDay: "2026-04-02", Count: 2,
 		NotBefore: time.Date(2026, 4, 3, 0, 0, 0, 0, tokyo)}, res)
 	require.True(t, res.NotBefore.Equal(time.Date(2026, 4, 2, 15, 0, 0, 0, time.UTC)))
 	res, err = a.ReserveContact(ctx, req("INV-3", res.NotBefore.Add(9*time.Hour)))
 	require.NoError(t, err)
-	require.Equal(t, ContactCapResult{Allowed: true, LocalDay: "2026-04-03", Count: 1}, res)
+	require.Equal(t, invoiceapi.ContactCapResult{Allowed: true, LocalDay: "2026-04-03", Count: 1}, res)
 
-	for _, bad := range []ContactCapRequest{
+	for _, bad := range []invoiceapi.ContactCapRequest{
 		{CustomerID: "C-1", InvoiceID: "INV-1", Step: "s", Timezone: "Mars/Base", At: at, MaxPerDay: 2},
 		{CustomerID: "C-1", InvoiceID: "INV-1", Step: "s", Timezone: "Asia/Tokyo", At: at, MaxPerDay: 0},
 		{CustomerID: "C-1", InvoiceID: "INV-1", Timezone: "Asia/Tokyo", At: at, MaxPerDay: 2},
@@ -57,6 +58,6 @@ func TestReserveContact(t *testing.T) {
 		var appErr *temporal.ApplicationError
 		require.ErrorAs(t, err, &appErr, "%+v", bad)
 		require.True(t, appErr.NonRetryable())
-		require.Equal(t, ErrTypeBadRequest, appErr.Type())
+		require.Equal(t, invoiceapi.ErrTypeBadRequest, appErr.Type())
 	}
 }

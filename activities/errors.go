@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/dunwell/dunwell/ledger"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 // ledgerFailed is the error a ledger activity returns when the ledger failed while
@@ -41,5 +42,5 @@ func ledgerFailed(what string, err error, final ...error) error {
 // badRequest marks err as a request no retry can fix: non-retryable, of the type
 // ErrTypeBadRequest the workflow branches on.
 func badRequest(err error) error {
-	return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBadRequest, err)
+	return temporal.NewNonRetryableApplicationError(err.Error(), invoiceapi.ErrTypeBadRequest, err)
 }

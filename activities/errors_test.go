@@ -12,6 +12,7 @@ import (
 
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/policy"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 func TestLedgerFailed(t *testing.T) {
@@ -41,7 +42,7 @@ func TestLedgerFailed(t *testing.T) {
 			}
 			require.ErrorAs(t, err, &ae)
 			require.True(t, ae.NonRetryable())
-			require.Equal(t, ErrTypeBadRequest, ae.Type())
+			require.Equal(t, invoiceapi.ErrTypeBadRequest, ae.Type())
 			require.Contains(t, ae.Error(), "doing it: ")
 		})
 	}
@@ -62,18 +63,18 @@ func TestLedgerWritesRefusedAreNotRetried(t *testing.T) {
 		says string
 	}{
 		{"RecordPayment applying more than was paid", func() error {
-			return a.RecordPayment(ctx, PaymentRecord{InvoiceID: inv.InvoiceID, PaymentID: "p1", Currency: "USD", Amount: 100, Applied: 200,
+			return a.RecordPayment(ctx, invoiceapi.PaymentRecord{InvoiceID: inv.InvoiceID, PaymentID: "p1", Currency: "USD", Amount: 100, Applied: 200,
 				BalanceAfter: 0, PaidAt: now, AppliedAt: now})
 		}, "recording payment p1 of invoice " + inv.InvoiceID},
 		{"Escalate to an unknown target", func() error {
-			return a.Escalate(ctx, EscalationRequest{InvoiceID: inv.InvoiceID, CustomerID: inv.CustomerID, To: "bailiff", Currency: "USD",
+			return a.Escalate(ctx, invoiceapi.EscalationRequest{InvoiceID: inv.InvoiceID, CustomerID: inv.CustomerID, To: "bailiff", Currency: "USD",
 				Balance: 100, DueDate: "2026-12-01", At: now})
 		}, "escalating invoice " + inv.InvoiceID + " to bailiff"},
 		{"RecordStatus of an unknown status", func() error {
-			return a.RecordStatus(ctx, StatusRecord{InvoiceID: inv.InvoiceID, Status: "lost", Balance: 100, At: now})
+			return a.RecordStatus(ctx, invoiceapi.StatusRecord{InvoiceID: inv.InvoiceID, Status: "lost", Balance: 100, At: now})
 		}, "recording status lost of invoice " + inv.InvoiceID},
 		{"RecordEvent with a negative balance", func() error {
-			return a.RecordEvent(ctx, EventRecord{InvoiceID: inv.InvoiceID, EventKey: "k1", Kind: "paused", Status: "paused", Balance: -1, At: now})
+			return a.RecordEvent(ctx, invoiceapi.EventRecord{InvoiceID: inv.InvoiceID, EventKey: "k1", Kind: "paused", Status: "paused", Balance: -1, At: now})
 		}, "recording paused of invoice " + inv.InvoiceID},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -81,7 +82,7 @@ func TestLedgerWritesRefusedAreNotRetried(t *testing.T) {
 			var ae *temporal.ApplicationError
 			require.ErrorAs(t, err, &ae, "%v", err)
 			require.True(t, ae.NonRetryable(), "%v", err)
-			require.Equal(t, ErrTypeBadRequest, ae.Type())
+			require.Equal(t, invoiceapi.ErrTypeBadRequest, ae.Type())
 			require.Contains(t, ae.Error(), tc.says)
 			require.ErrorIs(t, err, ledger.ErrInvalid)
 		})

@@ -14,7 +14,7 @@ import (
 	"github.com/dunwell/dunwell/collection"
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/money"
-	"github.com/dunwell/dunwell/workflows"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 // Operator actions on an invoice: each is a workflow update. The workflow's validator
@@ -136,24 +136,24 @@ type built struct {
 
 func (s *Server) actionRoutes(mux *http.ServeMux) {
 	for path, a := range map[string]action{
-		"dispute":         {"dispute", auth.ScopeOperator, workflows.UpdateDispute, s.buildDispute},
-		"dispute/resolve": {"dispute.resolve", auth.ScopeOperator, workflows.UpdateResolveDispute, s.buildResolve},
-		"promise":         {"promise", auth.ScopeOperator, workflows.UpdatePromise, s.buildPromise},
-		"plan":            {"plan", auth.ScopeOperator, workflows.UpdatePlan, s.buildPlan},
-		"pause":           {"pause", auth.ScopeOperator, workflows.UpdatePause, s.buildPause},
-		"resume":          {"resume", auth.ScopeOperator, workflows.UpdateResume, buildReason(false)},
+		"dispute":         {"dispute", auth.ScopeOperator, invoiceapi.UpdateDispute, s.buildDispute},
+		"dispute/resolve": {"dispute.resolve", auth.ScopeOperator, invoiceapi.UpdateResolveDispute, s.buildResolve},
+		"promise":         {"promise", auth.ScopeOperator, invoiceapi.UpdatePromise, s.buildPromise},
+		"plan":            {"plan", auth.ScopeOperator, invoiceapi.UpdatePlan, s.buildPlan},
+		"pause":           {"pause", auth.ScopeOperator, invoiceapi.UpdatePause, s.buildPause},
+		"resume":          {"resume", auth.ScopeOperator, invoiceapi.UpdateResume, buildReason(false)},
 		// Whatever awaits approval: a reminder step or the escalation. The escalation/
 		// routes are the older names of the same two actions.
-		"approval/approve":   {"approval.approve", auth.ScopeOperator, workflows.UpdateApprove, buildReason(false)},
-		"approval/reject":    {"approval.reject", auth.ScopeOperator, workflows.UpdateReject, buildReason(false)},
-		"escalation/approve": {"escalation.approve", auth.ScopeOperator, workflows.UpdateApprove, buildReason(false)},
-		"escalation/reject":  {"escalation.reject", auth.ScopeOperator, workflows.UpdateReject, buildReason(false)},
-		"write-off":          {"write-off", auth.ScopeOperator, workflows.UpdateWriteOff, buildReason(true)},
-		"cancel":             {"cancel", auth.ScopeInvoicesWrite, workflows.UpdateCancel, buildReason(true)},
-		"adjustments":        {"adjust", auth.ScopeInvoicesWrite, workflows.UpdateAdjust, s.buildAdjust},
-		"refunds":            {"refund", auth.ScopePaymentsWrite, workflows.UpdateRefund, s.buildRefund},
-		"policy":             {"policy", auth.ScopeOperator, workflows.UpdateChangePolicy, s.buildChangePolicy},
-		"due-date":           {"due-date", auth.ScopeInvoicesWrite, workflows.UpdateChangeDueDate, s.buildDueDate},
+		"approval/approve":   {"approval.approve", auth.ScopeOperator, invoiceapi.UpdateApprove, buildReason(false)},
+		"approval/reject":    {"approval.reject", auth.ScopeOperator, invoiceapi.UpdateReject, buildReason(false)},
+		"escalation/approve": {"escalation.approve", auth.ScopeOperator, invoiceapi.UpdateApprove, buildReason(false)},
+		"escalation/reject":  {"escalation.reject", auth.ScopeOperator, invoiceapi.UpdateReject, buildReason(false)},
+		"write-off":          {"write-off", auth.ScopeOperator, invoiceapi.UpdateWriteOff, buildReason(true)},
+		"cancel":             {"cancel", auth.ScopeInvoicesWrite, invoiceapi.UpdateCancel, buildReason(true)},
+		"adjustments":        {"adjust", auth.ScopeInvoicesWrite, invoiceapi.UpdateAdjust, s.buildAdjust},
+		"refunds":            {"refund", auth.ScopePaymentsWrite, invoiceapi.UpdateRefund, s.buildRefund},
+		"policy":             {"policy", auth.ScopeOperator, invoiceapi.UpdateChangePolicy, s.buildChangePolicy},
+		"due-date":           {"due-date", auth.ScopeInvoicesWrite, invoiceapi.UpdateChangeDueDate, s.buildDueDate},
 	} {
 		mux.Handle("POST /v1/invoices/{id}/"+path, s.require(a.scope, s.runAction(a)))
 	}
@@ -183,10 +183,10 @@ func (s *Server) runAction(a action) http.HandlerFunc {
 		}
 		auditAction := "invoice." + a.name
 		handle, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-			WorkflowID: workflows.WorkflowID(id), UpdateName: a.update,
+			WorkflowID: invoiceapi.WorkflowID(id), UpdateName: a.update,
 			WaitForStage: client.WorkflowUpdateStageCompleted, Args: []any{b.arg},
 		})
-		var res workflows.EventResult
+		var res invoiceapi.EventResult
 		if err == nil {
 			err = handle.Get(ctx, &res)
 		}
@@ -210,11 +210,11 @@ func (s *Server) runAction(a action) http.HandlerFunc {
 func (s *Server) actionFailed(w http.ResponseWriter, r *http.Request, id, auditAction string, details map[string]any, err error) {
 	var appErr *temporal.ApplicationError
 	switch {
-	case errors.As(err, &appErr) && (appErr.Type() == workflows.ErrTypeConflict || appErr.Type() == workflows.ErrTypeInvalid):
+	case errors.As(err, &appErr) && (appErr.Type() == invoiceapi.ErrTypeConflict || appErr.Type() == invoiceapi.ErrTypeInvalid):
 		msg := appErr.Message()
 		field, problem, found := strings.Cut(msg, ": ")
 		code := http.StatusUnprocessableEntity
-		if appErr.Type() == workflows.ErrTypeConflict {
+		if appErr.Type() == invoiceapi.ErrTypeConflict {
 			code = http.StatusConflict
 		}
 		s.audit(r, code, ledger.AuditEntry{Action: auditAction, Outcome: ledger.AuditRejected, InvoiceID: id, Reason: msg, Details: details})
@@ -261,7 +261,7 @@ func (s *Server) buildDispute(w http.ResponseWriter, r *http.Request, _ ledger.I
 	if req.DisputeID == "" {
 		req.DisputeID = "dispute-" + s.now().UTC().Format("20060102T150405Z")
 	}
-	return built{arg: workflows.DisputeInput{DisputeID: req.DisputeID, Reason: req.Reason, ResolveBy: req.ResolveBy, By: by}, reason: req.Reason, details: map[string]any{"dispute_id": req.DisputeID}}, true
+	return built{arg: invoiceapi.DisputeInput{DisputeID: req.DisputeID, Reason: req.Reason, ResolveBy: req.ResolveBy, By: by}, reason: req.Reason, details: map[string]any{"dispute_id": req.DisputeID}}, true
 }
 
 func (s *Server) buildResolve(w http.ResponseWriter, r *http.Request, inv ledger.Invoice, by string) (built, bool) {
@@ -277,7 +277,7 @@ func (s *Server) buildResolve(w http.ResponseWriter, r *http.Request, inv ledger
 	if !badRequest(w, "resolution", fe) {
 		return built{}, false
 	}
-	return built{arg: workflows.ResolveDisputeInput{DisputeID: req.DisputeID, Outcome: req.Outcome, AdjustAmount: amount, Cancel: req.Cancel, Reason: req.Reason, By: by}, reason: req.Reason, details: map[string]any{"outcome": req.Outcome, "adjust_amount_minor": amount, "cancel": req.Cancel}}, true
+	return built{arg: invoiceapi.ResolveDisputeInput{DisputeID: req.DisputeID, Outcome: req.Outcome, AdjustAmount: amount, Cancel: req.Cancel, Reason: req.Reason, By: by}, reason: req.Reason, details: map[string]any{"outcome": req.Outcome, "adjust_amount_minor": amount, "cancel": req.Cancel}}, true
 }
 
 func (s *Server) buildPromise(w http.ResponseWriter, r *http.Request, inv ledger.Invoice, by string) (built, bool) {
@@ -290,7 +290,7 @@ func (s *Server) buildPromise(w http.ResponseWriter, r *http.Request, inv ledger
 	if !badRequest(w, "promise", fe) {
 		return built{}, false
 	}
-	return built{arg: workflows.PromiseInput{Date: req.Date, Amount: amount, Reason: req.Reason, By: by}, reason: req.Reason, details: map[string]any{"date": req.Date, "amount_minor": amount}}, true
+	return built{arg: invoiceapi.PromiseInput{Date: req.Date, Amount: amount, Reason: req.Reason, By: by}, reason: req.Reason, details: map[string]any{"date": req.Date, "amount_minor": amount}}, true
 }
 
 func (s *Server) buildPlan(w http.ResponseWriter, r *http.Request, inv ledger.Invoice, by string) (built, bool) {
@@ -302,13 +302,13 @@ func (s *Server) buildPlan(w http.ResponseWriter, r *http.Request, inv ledger.In
 	if len(req.Installments) == 0 || len(req.Installments) > 60 {
 		fe["installments"] = "must list 1 to 60 installments"
 	}
-	in := workflows.PlanInput{GraceDays: req.GraceDays, Reason: req.Reason, By: by}
+	in := invoiceapi.PlanInput{GraceDays: req.GraceDays, Reason: req.Reason, By: by}
 	for i, it := range req.Installments {
 		if i >= 60 {
 			break
 		}
 		amount := parseAmount(fe, fmt.Sprintf("installments[%d].amount", i), it.Amount, inv.Currency)
-		in.Installments = append(in.Installments, workflows.Installment{DueDate: it.DueDate, Amount: amount})
+		in.Installments = append(in.Installments, invoiceapi.Installment{DueDate: it.DueDate, Amount: amount})
 	}
 	if !badRequest(w, "plan", fe) {
 		return built{}, false
@@ -321,7 +321,7 @@ func (s *Server) buildPause(w http.ResponseWriter, r *http.Request, _ ledger.Inv
 	if !decode(w, r, &req) {
 		return built{}, false
 	}
-	return built{arg: workflows.PauseInput{Reason: req.Reason, Until: req.Until, By: by}, reason: req.Reason, details: map[string]any{"until": req.Until}}, true
+	return built{arg: invoiceapi.PauseInput{Reason: req.Reason, Until: req.Until, By: by}, reason: req.Reason, details: map[string]any{"until": req.Until}}, true
 }
 
 // buildReason builds the argument of the actions that take only a reason.
@@ -334,7 +334,7 @@ func buildReason(required bool) func(http.ResponseWriter, *http.Request, ledger.
 		if required && strings.TrimSpace(req.Reason) == "" {
 			return built{}, badRequest(w, "request", collection.FieldErrors{"reason": "is required"})
 		}
-		return built{arg: workflows.ReasonInput{Reason: req.Reason, By: by}, reason: req.Reason, details: nil}, true
+		return built{arg: invoiceapi.ReasonInput{Reason: req.Reason, By: by}, reason: req.Reason, details: nil}, true
 	}
 }
 
@@ -344,11 +344,11 @@ func (s *Server) buildRefund(w http.ResponseWriter, r *http.Request, inv ledger.
 		return built{}, false
 	}
 	fe := collection.FieldErrors{}
-	kind := workflows.RefundKind(req.Kind)
+	kind := invoiceapi.RefundKind(req.Kind)
 	if kind == "" {
-		kind = workflows.KindRefund
+		kind = invoiceapi.KindRefund
 	}
-	if kind != workflows.KindRefund && kind != workflows.KindChargeback {
+	if kind != invoiceapi.KindRefund && kind != invoiceapi.KindChargeback {
 		fe["kind"] = `must be "refund" or "chargeback"`
 	}
 	if !money.ValidCurrency(req.Currency) {
@@ -361,7 +361,7 @@ func (s *Server) buildRefund(w http.ResponseWriter, r *http.Request, inv ledger.
 	if !badRequest(w, "refund", fe) {
 		return built{}, false
 	}
-	return built{arg: workflows.RefundInput{RefundID: req.RefundID, Kind: kind, PaymentID: req.PaymentID, Amount: amount, Currency: req.Currency, Reason: req.Reason, By: by}, reason: req.Reason, details: map[string]any{"refund_id": req.RefundID, "payment_id": req.PaymentID, "amount_minor": amount, "kind": string(kind)}}, true
+	return built{arg: invoiceapi.RefundInput{RefundID: req.RefundID, Kind: kind, PaymentID: req.PaymentID, Amount: amount, Currency: req.Currency, Reason: req.Reason, By: by}, reason: req.Reason, details: map[string]any{"refund_id": req.RefundID, "payment_id": req.PaymentID, "amount_minor": amount, "kind": string(kind)}}, true
 }
 
 func (s *Server) buildAdjust(w http.ResponseWriter, r *http.Request, _ ledger.Invoice, by string) (built, bool) {
@@ -370,8 +370,8 @@ func (s *Server) buildAdjust(w http.ResponseWriter, r *http.Request, _ ledger.In
 		return built{}, false
 	}
 	fe := collection.FieldErrors{}
-	kind := workflows.AdjustKind(req.Kind)
-	if kind != workflows.KindAdjustment && kind != workflows.KindCreditNote {
+	kind := invoiceapi.AdjustKind(req.Kind)
+	if kind != invoiceapi.KindAdjustment && kind != invoiceapi.KindCreditNote {
 		fe["kind"] = `must be "adjustment" or "credit_note"`
 	}
 	if !money.ValidCurrency(req.Currency) {
@@ -380,16 +380,16 @@ func (s *Server) buildAdjust(w http.ResponseWriter, r *http.Request, _ ledger.In
 	var amount int64
 	if len(fe) == 0 {
 		text, negative := strings.CutPrefix(req.Amount, "-")
-		if negative && kind == workflows.KindCreditNote {
+		if negative && kind == invoiceapi.KindCreditNote {
 			fe["amount"] = "a credit note's amount is what it credits: a positive decimal"
-		} else if amount = parseAmount(fe, "amount", text, req.Currency); negative || kind == workflows.KindCreditNote {
+		} else if amount = parseAmount(fe, "amount", text, req.Currency); negative || kind == invoiceapi.KindCreditNote {
 			amount = -amount
 		}
 	}
 	if !badRequest(w, "adjustment", fe) {
 		return built{}, false
 	}
-	return built{arg: workflows.AdjustInput{AdjustmentID: req.AdjustmentID, Kind: kind, Amount: amount, Currency: req.Currency, Reason: req.Reason, By: by}, reason: req.Reason, details: map[string]any{"adjustment_id": req.AdjustmentID, "amount_minor": amount, "kind": string(kind)}}, true
+	return built{arg: invoiceapi.AdjustInput{AdjustmentID: req.AdjustmentID, Kind: kind, Amount: amount, Currency: req.Currency, Reason: req.Reason, By: by}, reason: req.Reason, details: map[string]any{"adjustment_id": req.AdjustmentID, "amount_minor": amount, "kind": string(kind)}}, true
 }
 
 func (s *Server) buildChangePolicy(w http.ResponseWriter, r *http.Request, _ ledger.Invoice, by string) (built, bool) {
@@ -401,7 +401,7 @@ func (s *Server) buildChangePolicy(w http.ResponseWriter, r *http.Request, _ led
 	if !ok {
 		return built{}, badRequest(w, "policy change", collection.FieldErrors{"policy": fmt.Sprintf("unknown policy %q; known: %s", req.Policy, strings.Join(s.Policies.IDs(), ", "))})
 	}
-	return built{arg: workflows.ChangePolicyInput{Policy: *p, Reason: req.Reason, By: by}, reason: req.Reason, details: map[string]any{"policy_id": p.ID, "policy_version": p.Version}}, true
+	return built{arg: invoiceapi.ChangePolicyInput{Policy: *p, Reason: req.Reason, By: by}, reason: req.Reason, details: map[string]any{"policy_id": p.ID, "policy_version": p.Version}}, true
 }
 
 func (s *Server) buildDueDate(w http.ResponseWriter, r *http.Request, _ ledger.Invoice, by string) (built, bool) {
@@ -412,5 +412,5 @@ func (s *Server) buildDueDate(w http.ResponseWriter, r *http.Request, _ ledger.I
 	if _, err := collection.ParseDate(req.DueDate); err != nil {
 		return built{}, badRequest(w, "due date change", collection.FieldErrors{"due_date": err.Error()})
 	}
-	return built{arg: workflows.ChangeDueDateInput{DueDate: req.DueDate, Reason: req.Reason, By: by}, reason: req.Reason, details: map[string]any{"due_date": req.DueDate}}, true
+	return built{arg: invoiceapi.ChangeDueDateInput{DueDate: req.DueDate, Reason: req.Reason, By: by}, reason: req.Reason, details: map[string]any{"due_date": req.DueDate}}, true
 }

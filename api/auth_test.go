@@ -36,7 +36,7 @@ import (
 	"github.com/dunwell/dunwell/internal/testenv"
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/policies"
-	"github.com/dunwell/dunwell/workflows"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 // The API tests run the real handlers, the real auth middleware and the real ledger
@@ -108,21 +108,21 @@ type fakeTemporal struct {
 // updateArgs is the argument type of each update the workflow registers
 // (workflows/handlers.go, workflows/lifecycle.go).
 var updateArgs = map[string]reflect.Type{
-	workflows.UpdatePayment:        reflect.TypeFor[workflows.PaymentInput](),
-	workflows.UpdateRefund:         reflect.TypeFor[workflows.RefundInput](),
-	workflows.UpdateAdjust:         reflect.TypeFor[workflows.AdjustInput](),
-	workflows.UpdateDispute:        reflect.TypeFor[workflows.DisputeInput](),
-	workflows.UpdateResolveDispute: reflect.TypeFor[workflows.ResolveDisputeInput](),
-	workflows.UpdatePromise:        reflect.TypeFor[workflows.PromiseInput](),
-	workflows.UpdatePlan:           reflect.TypeFor[workflows.PlanInput](),
-	workflows.UpdatePause:          reflect.TypeFor[workflows.PauseInput](),
-	workflows.UpdateResume:         reflect.TypeFor[workflows.ReasonInput](),
-	workflows.UpdateApprove:        reflect.TypeFor[workflows.ReasonInput](),
-	workflows.UpdateReject:         reflect.TypeFor[workflows.ReasonInput](),
-	workflows.UpdateCancel:         reflect.TypeFor[workflows.ReasonInput](),
-	workflows.UpdateWriteOff:       reflect.TypeFor[workflows.ReasonInput](),
-	workflows.UpdateChangePolicy:   reflect.TypeFor[workflows.ChangePolicyInput](),
-	workflows.UpdateChangeDueDate:  reflect.TypeFor[workflows.ChangeDueDateInput](),
+	invoiceapi.UpdatePayment:        reflect.TypeFor[invoiceapi.PaymentInput](),
+	invoiceapi.UpdateRefund:         reflect.TypeFor[invoiceapi.RefundInput](),
+	invoiceapi.UpdateAdjust:         reflect.TypeFor[invoiceapi.AdjustInput](),
+	invoiceapi.UpdateDispute:        reflect.TypeFor[invoiceapi.DisputeInput](),
+	invoiceapi.UpdateResolveDispute: reflect.TypeFor[invoiceapi.ResolveDisputeInput](),
+	invoiceapi.UpdatePromise:        reflect.TypeFor[invoiceapi.PromiseInput](),
+	invoiceapi.UpdatePlan:           reflect.TypeFor[invoiceapi.PlanInput](),
+	invoiceapi.UpdatePause:          reflect.TypeFor[invoiceapi.PauseInput](),
+	invoiceapi.UpdateResume:         reflect.TypeFor[invoiceapi.ReasonInput](),
+	invoiceapi.UpdateApprove:        reflect.TypeFor[invoiceapi.ReasonInput](),
+	invoiceapi.UpdateReject:         reflect.TypeFor[invoiceapi.ReasonInput](),
+	invoiceapi.UpdateCancel:         reflect.TypeFor[invoiceapi.ReasonInput](),
+	invoiceapi.UpdateWriteOff:       reflect.TypeFor[invoiceapi.ReasonInput](),
+	invoiceapi.UpdateChangePolicy:   reflect.TypeFor[invoiceapi.ChangePolicyInput](),
+	invoiceapi.UpdateChangeDueDate:  reflect.TypeFor[invoiceapi.ChangeDueDateInput](),
 }
 
 func newFakeTemporal() *fakeTemporal {
@@ -170,15 +170,15 @@ func (f *fakeTemporal) QueryWorkflow(_ context.Context, workflowID, _, _ string,
 
 type fakeUpdate struct {
 	client.WorkflowUpdateHandle
-	payment workflows.PaymentResult
-	event   workflows.EventResult
+	payment invoiceapi.PaymentResult
+	event   invoiceapi.EventResult
 }
 
 func (u fakeUpdate) Get(_ context.Context, ptr any) error {
 	switch p := ptr.(type) {
-	case *workflows.PaymentResult:
+	case *invoiceapi.PaymentResult:
 		*p = u.payment
-	case *workflows.EventResult:
+	case *invoiceapi.EventResult:
 		*p = u.event
 	default:
 		return fmt.Errorf("fake update: cannot decode the result into %T", ptr)
@@ -197,12 +197,12 @@ func (f *fakeTemporal) UpdateWorkflow(_ context.Context, o client.UpdateWorkflow
 		return nil, serviceerror.NewInvalidArgument(fmt.Sprintf("fake: update %q with arguments %#v", o.UpdateName, o.Args))
 	}
 	f.updates = append(f.updates, o.UpdateName)
-	if o.UpdateName != workflows.UpdatePayment {
-		return fakeUpdate{event: workflows.EventResult{Status: collection.StatusOpen}}, nil
+	if o.UpdateName != invoiceapi.UpdatePayment {
+		return fakeUpdate{event: invoiceapi.EventResult{Status: collection.StatusOpen}}, nil
 	}
-	in := o.Args[0].(workflows.PaymentInput)
+	in := o.Args[0].(invoiceapi.PaymentInput)
 	key := o.WorkflowID + "/" + in.PaymentID
-	res := workflows.PaymentResult{Duplicate: f.payments[key], Status: collection.StatusOpen}
+	res := invoiceapi.PaymentResult{Duplicate: f.payments[key], Status: collection.StatusOpen}
 	if !res.Duplicate {
 		res.Applied = in.Amount
 	}
@@ -347,43 +347,43 @@ func TestEveryRouteRequiresItsScope(t *testing.T) {
 		// server.go
 		{"POST /v1/invoices", "", func() string { return invoiceJSON(uid("INV"), "10.00") }, auth.ScopeInvoicesWrite, http.StatusCreated, ""},
 		{"GET /v1/invoices/{id}", inv, none, auth.ScopeRead, http.StatusOK, ""},
-		{"POST /v1/invoices/{id}/payments", inv, func() string { return paymentJSON(uid("pay"), "1.00", "EUR") }, auth.ScopePaymentsWrite, http.StatusOK, workflows.UpdatePayment},
+		{"POST /v1/invoices/{id}/payments", inv, func() string { return paymentJSON(uid("pay"), "1.00", "EUR") }, auth.ScopePaymentsWrite, http.StatusOK, invoiceapi.UpdatePayment},
 		{"GET /v1/invoices/{id}/audit", inv, none, auth.ScopeRead, http.StatusOK, ""},
 		{"GET /v1/webhooks/events", "", none, auth.ScopeRead, http.StatusOK, ""},
 		{"POST /v1/webhooks/events/{id}/retry", strconv.FormatInt(ev.ID, 10), none, auth.ScopeOperator, http.StatusOK, ""},
 		// actions.go (actionRoutes)
 		{"POST /v1/invoices/{id}/dispute", inv, func() string {
 			return fmt.Sprintf(`{"dispute_id": %q, "reason": "not delivered", "resolve_by": "2026-05-15"}`, uid("dsp"))
-		}, auth.ScopeOperator, http.StatusOK, workflows.UpdateDispute},
+		}, auth.ScopeOperator, http.StatusOK, invoiceapi.UpdateDispute},
 		{"POST /v1/invoices/{id}/dispute/resolve", inv, func() string {
 			return `{"outcome": "upheld", "adjust_amount": "10.00", "reason": "one item was missing"}`
-		}, auth.ScopeOperator, http.StatusOK, workflows.UpdateResolveDispute},
+		}, auth.ScopeOperator, http.StatusOK, invoiceapi.UpdateResolveDispute},
 		{"POST /v1/invoices/{id}/promise", inv, func() string {
 			return `{"date": "2026-04-15", "amount": "50.00", "reason": "phone call"}`
-		}, auth.ScopeOperator, http.StatusOK, workflows.UpdatePromise},
+		}, auth.ScopeOperator, http.StatusOK, invoiceapi.UpdatePromise},
 		{"POST /v1/invoices/{id}/plan", inv, func() string {
 			return `{"installments": [{"due_date": "2026-04-30", "amount": "50.00"}, {"due_date": "2026-05-31", "amount": "50.00"}],
 				"grace_days": 3, "reason": "cash flow"}`
-		}, auth.ScopeOperator, http.StatusOK, workflows.UpdatePlan},
+		}, auth.ScopeOperator, http.StatusOK, invoiceapi.UpdatePlan},
 		{"POST /v1/invoices/{id}/pause", inv, func() string { return `{"reason": "customer on holiday", "until": "2026-04-20"}` },
-			auth.ScopeOperator, http.StatusOK, workflows.UpdatePause},
-		{"POST /v1/invoices/{id}/resume", inv, reason("back from holiday"), auth.ScopeOperator, http.StatusOK, workflows.UpdateResume},
-		{"POST /v1/invoices/{id}/approval/approve", inv, reason("go ahead"), auth.ScopeOperator, http.StatusOK, workflows.UpdateApprove},
-		{"POST /v1/invoices/{id}/approval/reject", inv, reason("not now"), auth.ScopeOperator, http.StatusOK, workflows.UpdateReject},
-		{"POST /v1/invoices/{id}/escalation/approve", inv, reason("go ahead"), auth.ScopeOperator, http.StatusOK, workflows.UpdateApprove},
-		{"POST /v1/invoices/{id}/escalation/reject", inv, reason("not now"), auth.ScopeOperator, http.StatusOK, workflows.UpdateReject},
-		{"POST /v1/invoices/{id}/write-off", inv, reason("uncollectable"), auth.ScopeOperator, http.StatusOK, workflows.UpdateWriteOff},
-		{"POST /v1/invoices/{id}/cancel", inv, reason("issued in error"), auth.ScopeInvoicesWrite, http.StatusOK, workflows.UpdateCancel},
+			auth.ScopeOperator, http.StatusOK, invoiceapi.UpdatePause},
+		{"POST /v1/invoices/{id}/resume", inv, reason("back from holiday"), auth.ScopeOperator, http.StatusOK, invoiceapi.UpdateResume},
+		{"POST /v1/invoices/{id}/approval/approve", inv, reason("go ahead"), auth.ScopeOperator, http.StatusOK, invoiceapi.UpdateApprove},
+		{"POST /v1/invoices/{id}/approval/reject", inv, reason("not now"), auth.ScopeOperator, http.StatusOK, invoiceapi.UpdateReject},
+		{"POST /v1/invoices/{id}/escalation/approve", inv, reason("go ahead"), auth.ScopeOperator, http.StatusOK, invoiceapi.UpdateApprove},
+		{"POST /v1/invoices/{id}/escalation/reject", inv, reason("not now"), auth.ScopeOperator, http.StatusOK, invoiceapi.UpdateReject},
+		{"POST /v1/invoices/{id}/write-off", inv, reason("uncollectable"), auth.ScopeOperator, http.StatusOK, invoiceapi.UpdateWriteOff},
+		{"POST /v1/invoices/{id}/cancel", inv, reason("issued in error"), auth.ScopeInvoicesWrite, http.StatusOK, invoiceapi.UpdateCancel},
 		{"POST /v1/invoices/{id}/adjustments", inv, func() string {
 			return fmt.Sprintf(`{"adjustment_id": %q, "kind": "adjustment", "amount": "-5.00", "currency": "EUR", "reason": "discount"}`, uid("adj"))
-		}, auth.ScopeInvoicesWrite, http.StatusOK, workflows.UpdateAdjust},
+		}, auth.ScopeInvoicesWrite, http.StatusOK, invoiceapi.UpdateAdjust},
 		{"POST /v1/invoices/{id}/refunds", inv, func() string {
 			return fmt.Sprintf(`{"refund_id": %q, "amount": "1.00", "currency": "EUR", "reason": "goodwill"}`, uid("ref"))
-		}, auth.ScopePaymentsWrite, http.StatusOK, workflows.UpdateRefund},
+		}, auth.ScopePaymentsWrite, http.StatusOK, invoiceapi.UpdateRefund},
 		{"POST /v1/invoices/{id}/policy", inv, func() string { return `{"policy": "gentle", "reason": "good customer"}` },
-			auth.ScopeOperator, http.StatusOK, workflows.UpdateChangePolicy},
+			auth.ScopeOperator, http.StatusOK, invoiceapi.UpdateChangePolicy},
 		{"POST /v1/invoices/{id}/due-date", inv, func() string { return `{"due_date": "2026-04-30", "reason": "agreed extension"}` },
-			auth.ScopeInvoicesWrite, http.StatusOK, workflows.UpdateChangeDueDate},
+			auth.ScopeInvoicesWrite, http.StatusOK, invoiceapi.UpdateChangeDueDate},
 		// reports.go
 		{"GET /v1/reports/kpis", "", none, auth.ScopeRead, http.StatusOK, ""},
 		{"GET /v1/reports/aging", "", none, auth.ScopeRead, http.StatusOK, ""},

@@ -16,7 +16,7 @@ import (
 	"github.com/dunwell/dunwell/collection"
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/money"
-	"github.com/dunwell/dunwell/workflows"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 // IssueResponse answers POST /v1/invoices.
@@ -84,9 +84,9 @@ func (s *Server) issueInvoice(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, "recording the invoice", err)
 		return
 	}
-	run, err := s.Temporal.ExecuteWorkflow(ctx, workflows.StartOptions(inv, pol, s.now()), workflows.InvoiceCollection,
-		workflows.CollectionInput{Invoice: inv, Policy: *pol})
-	resp := IssueResponse{InvoiceID: inv.ID, WorkflowID: workflows.WorkflowID(inv.ID), Policy: collection.PolicyRef{ID: pol.ID, Version: pol.Version}}
+	run, err := s.Temporal.ExecuteWorkflow(ctx, invoiceapi.StartOptions(inv, pol, s.now()), invoiceapi.CollectionWorkflowName,
+		invoiceapi.CollectionInput{Invoice: inv, Policy: *pol})
+	resp := IssueResponse{InvoiceID: inv.ID, WorkflowID: invoiceapi.WorkflowID(inv.ID), Policy: collection.PolicyRef{ID: pol.ID, Version: pol.Version}}
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
 	case errors.As(err, &already):
@@ -190,7 +190,7 @@ func (s *Server) closedState(w http.ResponseWriter, r *http.Request, id string) 
 
 func (s *Server) queryState(ctx context.Context, id string) (collection.View, error) {
 	var view collection.View
-	val, err := s.Temporal.QueryWorkflow(ctx, workflows.WorkflowID(id), "", workflows.QueryState)
+	val, err := s.Temporal.QueryWorkflow(ctx, invoiceapi.WorkflowID(id), "", invoiceapi.QueryState)
 	if err != nil {
 		return view, err
 	}
@@ -237,14 +237,14 @@ func (s *Server) payInvoice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	handle, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   workflows.WorkflowID(id),
-		UpdateName:   workflows.UpdatePayment,
+		WorkflowID:   invoiceapi.WorkflowID(id),
+		UpdateName:   invoiceapi.UpdatePayment,
 		WaitForStage: client.WorkflowUpdateStageCompleted,
-		Args: []any{workflows.PaymentInput{
+		Args: []any{invoiceapi.PaymentInput{
 			PaymentID: pay.PaymentID, Amount: pay.Amount, Currency: inv.Currency, PaidAt: req.PaidAt,
 		}},
 	})
-	var res workflows.PaymentResult
+	var res invoiceapi.PaymentResult
 	if err == nil {
 		err = handle.Get(ctx, &res)
 	}

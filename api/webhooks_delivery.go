@@ -23,7 +23,7 @@ import (
 	"github.com/dunwell/dunwell/internal/metrics"
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/notify"
-	"github.com/dunwell/dunwell/workflows"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 // DeliveryWebhooks configures POST /v1/webhooks/twilio and POST /v1/webhooks/sendgrid.
@@ -483,8 +483,8 @@ func (s *Server) applyDelivery(ctx context.Context, u ledger.DeliveryUpdate) (we
 		}
 	}
 	if d.Status.Final() {
-		in := workflows.DeliveryInput{NoticeKey: d.NoticeKey, Status: string(d.Status), Error: d.Error, At: d.At.Format(time.RFC3339)}
-		if err := s.signal(ctx, d.InvoiceID, workflows.SignalDelivery, in); err != nil {
+		in := invoiceapi.DeliveryInput{NoticeKey: d.NoticeKey, Status: string(d.Status), Error: d.Error, At: d.At.Format(time.RFC3339)}
+		if err := s.signal(ctx, d.InvoiceID, invoiceapi.SignalDelivery, in); err != nil {
 			return webhookResult{}, err
 		}
 	}
@@ -508,10 +508,10 @@ func (s *Server) applyOptOut(ctx context.Context, c ledger.OptOutChange) error {
 	if err != nil {
 		return err
 	}
-	in := workflows.OptOutInput{Channel: c.Channel, Address: ledger.NormalizeAddress(c.Channel, c.Address), Source: string(c.Source)}
-	name := workflows.SignalOptOut
+	in := invoiceapi.OptOutInput{Channel: c.Channel, Address: ledger.NormalizeAddress(c.Channel, c.Address), Source: string(c.Source)}
+	name := invoiceapi.SignalOptOut
 	if !c.OptedOut {
-		name = workflows.SignalOptIn
+		name = invoiceapi.SignalOptIn
 	}
 	for _, id := range invoices {
 		if err := s.signal(ctx, id, name, in); err != nil {
@@ -524,7 +524,7 @@ func (s *Server) applyOptOut(ctx context.Context, c ledger.OptOutChange) error {
 // signal sends a signal to an invoice's workflow; a workflow that is gone (closed)
 // has nothing to be told.
 func (s *Server) signal(ctx context.Context, invoiceID, name string, arg any) error {
-	err := s.Temporal.SignalWorkflow(ctx, workflows.WorkflowID(invoiceID), "", name, arg)
+	err := s.Temporal.SignalWorkflow(ctx, invoiceapi.WorkflowID(invoiceID), "", name, arg)
 	if isNotFound(err) {
 		return nil
 	}

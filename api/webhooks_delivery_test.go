@@ -23,7 +23,7 @@ import (
 
 	"github.com/dunwell/dunwell/internal/fakeprovider"
 	"github.com/dunwell/dunwell/ledger"
-	"github.com/dunwell/dunwell/workflows"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 const (
@@ -212,9 +212,9 @@ func TestTwilioStatusCallbacksRecordDeliveryAndSignal(t *testing.T) {
 	require.Equal(t, "twilio error 30003", d.Error)
 	sigs := h.signals.take()
 	require.Len(t, sigs, 1)
-	require.Equal(t, workflows.WorkflowID(inv), sigs[0].workflowID)
-	require.Equal(t, workflows.SignalDelivery, sigs[0].name)
-	in := sigs[0].arg.(workflows.DeliveryInput)
+	require.Equal(t, invoiceapi.WorkflowID(inv), sigs[0].workflowID)
+	require.Equal(t, invoiceapi.SignalDelivery, sigs[0].name)
+	in := sigs[0].arg.(invoiceapi.DeliveryInput)
 	require.Equal(t, key, in.NoticeKey)
 	require.Equal(t, "undelivered", in.Status)
 
@@ -258,7 +258,7 @@ func TestTwilioStopStartHelp(t *testing.T) {
 	inv2, _ := sentNotice(t, customer, "email", "x@example.com", "sg-1")
 	closed, _ := sentNotice(t, customer, "email", "x@example.com", "sg-2")
 	require.NoError(t, testStore.SetInvoiceStatus(ctx, closed, ledger.StatusPaid, 0, time.Now().UTC()))
-	h.signals.gone[workflows.WorkflowID(inv2)] = true // a workflow already gone is skipped
+	h.signals.gone[invoiceapi.WorkflowID(inv2)] = true // a workflow already gone is skipped
 
 	inbound := func(body string, extra ...string) answer {
 		f := url.Values{"MessageSid": {sid()}, "From": {phone}, "To": {"+15005550006"}, "Body": {body}, "SmsStatus": {"received"}}
@@ -277,9 +277,9 @@ func TestTwilioStopStartHelp(t *testing.T) {
 	require.Equal(t, ledger.SourceStop, o.Source)
 	sigs := h.signals.take()
 	require.Len(t, sigs, 1, "the customer's open invoices are told; closed and gone ones are not")
-	require.Equal(t, workflows.WorkflowID(inv1), sigs[0].workflowID)
-	require.Equal(t, workflows.SignalOptOut, sigs[0].name)
-	require.Equal(t, workflows.OptOutInput{Channel: "sms", Address: phone, Source: "stop"}, sigs[0].arg)
+	require.Equal(t, invoiceapi.WorkflowID(inv1), sigs[0].workflowID)
+	require.Equal(t, invoiceapi.SignalOptOut, sigs[0].name)
+	require.Equal(t, invoiceapi.OptOutInput{Channel: "sms", Address: phone, Source: "stop"}, sigs[0].arg)
 
 	for _, body := range []string{"HELP", "info", "stop please", "Thanks!"} {
 		a = inbound(body)
@@ -334,10 +334,10 @@ func TestSendGridEventsRecordBouncesAndOptOuts(t *testing.T) {
 	require.Equal(t, customer, o.CustomerID)
 	sigs := h.signals.take()
 	require.Len(t, sigs, 2)
-	require.Equal(t, workflows.SignalDelivery, sigs[0].name)
-	require.Equal(t, "bounced", sigs[0].arg.(workflows.DeliveryInput).Status)
-	require.Equal(t, workflows.SignalOptOut, sigs[1].name)
-	require.Equal(t, workflows.OptOutInput{Channel: "email", Address: email, Source: "bounce"}, sigs[1].arg)
+	require.Equal(t, invoiceapi.SignalDelivery, sigs[0].name)
+	require.Equal(t, "bounced", sigs[0].arg.(invoiceapi.DeliveryInput).Status)
+	require.Equal(t, invoiceapi.SignalOptOut, sigs[1].name)
+	require.Equal(t, invoiceapi.OptOutInput{Channel: "email", Address: email, Source: "bounce"}, sigs[1].arg)
 
 	// The same batch again (SendGrid retries): idempotent.
 	a = h.sendgrid(t, events, now, nil)

@@ -10,7 +10,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/dunwell/dunwell/internal/temporalx"
+	"github.com/dunwell/dunwell/worker/assembly"
 )
 
 // The spike's ceiling: bare workflows of the spike's shape — a timer that fires at the
@@ -80,9 +80,9 @@ type SpikeCeiling struct {
 // queue limited to r per second as Dunwell's are, and times the drain.
 func runSpikeCeiling(ctx context.Context, s *stack, n, r int) SpikeCeiling {
 	acts := &bareSpikeActivities{}
-	wf := worker.New(s.client, bareTaskQueue, temporalx.CollectionWorkerOptions())
+	wf := worker.New(s.client, bareTaskQueue, assembly.CollectionWorkerOptions())
 	wf.RegisterWorkflow(BareSpike)
-	send := worker.New(s.client, bareSendQueue, temporalx.SendWorkerOptions(float64(r)))
+	send := worker.New(s.client, bareSendQueue, assembly.SendWorkerOptions(float64(r)))
 	send.RegisterActivity(acts)
 	for _, w := range []worker.Worker{wf, send} {
 		if err := w.Start(); err != nil {

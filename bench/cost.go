@@ -13,7 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/dunwell/dunwell/workflows"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 // Scenario names one invoice life whose cost is measured.
@@ -228,7 +228,7 @@ func runCosts(ctx context.Context, s *stack) []Cost {
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 			defer cancel()
-			id := workflows.WorkflowID(inv[i].ID)
+			id := invoiceapi.WorkflowID(inv[i].ID)
 			err := fn(ctx)
 			var events []*historypb.HistoryEvent
 			if err == nil {
@@ -241,7 +241,7 @@ func runCosts(ctx context.Context, s *stack) []Cost {
 		}()
 	}
 	closed := func(ctx context.Context, b benchInvoice) error {
-		return s.client.GetWorkflow(ctx, workflows.WorkflowID(b.ID), "").Get(ctx, nil)
+		return s.client.GetWorkflow(ctx, invoiceapi.WorkflowID(b.ID), "").Get(ctx, nil)
 	}
 	run(0, ScenarioPaidBeforeDue, func(ctx context.Context) error {
 		if err := s.issue(ctx, inv[0].request(policyFlow, time.Now())); err != nil {
@@ -249,7 +249,7 @@ func runCosts(ctx context.Context, s *stack) []Cost {
 		}
 		// Pay once the workflow sleeps on its first timer, as a real invoice does: a
 		// payment that races the first task would skip the timer and flatter the count.
-		if err := waitIdleAfter(ctx, s.client, workflows.WorkflowID(inv[0].ID), "", 0); err != nil {
+		if err := waitIdleAfter(ctx, s.client, invoiceapi.WorkflowID(inv[0].ID), "", 0); err != nil {
 			return err
 		}
 		if _, err := s.pay(ctx, inv[0].ID, "pay-"+inv[0].ID, inv[0].Amount); err != nil {
@@ -262,7 +262,7 @@ func runCosts(ctx context.Context, s *stack) []Cost {
 		s.sends.await("twilio:"+inv[1].Customer.Phone, func(time.Time) {
 			go func() {
 				// As above: pay while it sleeps towards the escalation, after both sends.
-				err := waitIdleAfter(ctx, s.client, workflows.WorkflowID(inv[1].ID), "SendNotice", 2)
+				err := waitIdleAfter(ctx, s.client, invoiceapi.WorkflowID(inv[1].ID), "SendNotice", 2)
 				if err == nil {
 					_, err = s.pay(ctx, inv[1].ID, "pay-"+inv[1].ID, inv[1].Amount)
 				}
@@ -286,7 +286,7 @@ func runCosts(ctx context.Context, s *stack) []Cost {
 		if err := s.issue(ctx, inv[2].request(policyEscalate, time.Now())); err != nil {
 			return err
 		}
-		return waitIdleAfter(ctx, s.client, workflows.WorkflowID(inv[2].ID), "Escalate", 1)
+		return waitIdleAfter(ctx, s.client, invoiceapi.WorkflowID(inv[2].ID), "Escalate", 1)
 	})
 	wg.Wait()
 	return out

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dunwell/dunwell/workflows"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 // targetOpenWorkflows is the open-workflow count the memory target is stated for.
@@ -63,15 +63,15 @@ func runMemory(ctx context.Context, s *stack, cfg Config, heapProfile func(name 
 		if len(fe) > 0 {
 			return fmt.Errorf("invoice %s: %s", inv[i].ID, fe.Error())
 		}
-		if _, err := s.client.ExecuteWorkflow(ctx, workflows.StartOptions(in, pol, time.Now()), workflows.CollectionWorkflowName,
-			workflows.CollectionInput{Invoice: in, Policy: *pol}); err != nil {
+		if _, err := s.client.ExecuteWorkflow(ctx, invoiceapi.StartOptions(in, pol, time.Now()), invoiceapi.CollectionWorkflowName,
+			invoiceapi.CollectionInput{Invoice: in, Policy: *pol}); err != nil {
 			return fmt.Errorf("starting %s: %w", inv[i].ID, err)
 		}
 		return nil
 	})
 	res.StartPerSecond = round2(float64(n) / time.Since(start).Seconds())
 	deadline := time.Now().Add(max(2*time.Minute, time.Duration(n)*20*time.Millisecond))
-	prefix := workflows.WorkflowID("mem-")
+	prefix := invoiceapi.WorkflowID("mem-")
 	for time.Now().Before(deadline) && ctx.Err() == nil && s.starts.count(prefix) < n {
 		time.Sleep(250 * time.Millisecond)
 	}

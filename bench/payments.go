@@ -9,7 +9,7 @@ import (
 
 	"go.temporal.io/api/workflowservice/v1"
 
-	"github.com/dunwell/dunwell/workflows"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 // PaymentLatency is the payment API under a fixed rate, then under rising rates.
@@ -54,7 +54,7 @@ func runPayments(ctx context.Context, s *stack, cfg Config, profile func(name st
 	// for over a second. The invoices are asleep once visibility shows each one's first
 	// task done (its TemporalChangeVersion upsert).
 	settleStart := time.Now()
-	if err := waitVisible(ctx, s, workflows.WorkflowID("pay-"), len(inv)); err != nil {
+	if err := waitVisible(ctx, s, invoiceapi.WorkflowID("pay-"), len(inv)); err != nil {
 		return PaymentLatency{}, err
 	}
 	res.SettleSec = round2(time.Since(settleStart).Seconds())

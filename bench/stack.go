@@ -21,12 +21,12 @@ import (
 	"github.com/dunwell/dunwell/api"
 	"github.com/dunwell/dunwell/auth"
 	"github.com/dunwell/dunwell/internal/fakeprovider"
-	"github.com/dunwell/dunwell/internal/temporalx"
 	"github.com/dunwell/dunwell/internal/testenv"
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/notify"
 	"github.com/dunwell/dunwell/policy"
-	"github.com/dunwell/dunwell/workflows"
+	"github.com/dunwell/dunwell/worker/assembly"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 // stack is everything one benchmark run talks to, in this process except the
@@ -80,7 +80,7 @@ func (s *stack) setSendRates(emailPerSecond, smsPerSecond float64) error {
 	if emailPerSecond < 0 {
 		return nil
 	}
-	s.senders = temporalx.ProviderWorkers(s.client, s.acts, emailPerSecond, smsPerSecond)
+	s.senders = assembly.ProviderWorkers(s.client, s.acts, emailPerSecond, smsPerSecond)
 	for _, w := range s.senders {
 		if err := w.Start(); err != nil {
 			return fmt.Errorf("starting a send worker: %w", err)
@@ -111,7 +111,7 @@ func startStack(ctx context.Context, log *slog.Logger, pols *policy.Set, stackLo
 	// In memory, as the issue asks: testenv names a SQLite file, and a later empty
 	// --db-filename overrides it (the CLI's default is an in-memory store). On a
 	// shared disk the file's fsyncs, not Temporal, would bound every figure.
-	devArgs := append(workflows.DevServerFlags(), "--db-filename=")
+	devArgs := append(invoiceapi.DevServerFlags(), "--db-filename=")
 	if s.temporal, err = testenv.StartTemporal(startCtx, testenv.TemporalOptions{ExtraArgs: devArgs, Logger: quiet}); err != nil {
 		return nil, fmt.Errorf("starting the Temporal dev server: %w", err)
 	}
@@ -151,12 +151,10 @@ func startStack(ctx context.Context, log *slog.Logger, pols *policy.Set, stackLo
 	// workflow cache bounded.
 	worker.SetStickyWorkflowCacheSize(workflowCache)
 	s.starts = &startCounter{seen: map[string]struct{}{}}
-	opts := temporalx.CollectionWorkerOptions()
+	opts := assembly.CollectionWorkerOptions()
 	opts.Interceptors = []interceptor.WorkerInterceptor{s.starts}
-	s.worker = worker.New(s.client, workflows.TaskQueue, opts)
-	s.worker.RegisterWorkflowWithOptions(workflows.InvoiceCollection, workflow.RegisterOptions{Name: workflows.CollectionWorkflowName})
 	s.acts = &activities.Activities{Ledger: s.workerLedger, Email: email, SMS: sms}
-	s.worker.RegisterActivity(s.acts)
+	s.worker = assembly.CollectionWorker(s.client, s.acts, opts)
 	if err := s.worker.Start(); err != nil {
 		return nil, fmt.Errorf("starting the Dunwell worker: %w", err)
 	}

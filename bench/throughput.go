@@ -15,8 +15,8 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/dunwell/dunwell/collection"
-	"github.com/dunwell/dunwell/internal/temporalx"
-	"github.com/dunwell/dunwell/workflows"
+	"github.com/dunwell/dunwell/worker/assembly"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 // Throughput is one run of N invoices through the whole shape.
@@ -133,7 +133,7 @@ const ceilingWarmup = 50
 // an unmeasured warm-up.
 func runCeiling(ctx context.Context, s *stack, cfg Config) (Throughput, error) {
 	acts := &bareActivities{}
-	w := worker.New(s.client, bareTaskQueue, temporalx.CollectionWorkerOptions()) // as Dunwell's worker
+	w := worker.New(s.client, bareTaskQueue, assembly.CollectionWorkerOptions()) // as Dunwell's worker
 	w.RegisterWorkflow(BareInvoice)
 	w.RegisterActivity(acts)
 	if err := w.Start(); err != nil {
@@ -189,7 +189,7 @@ func runDunwell(ctx context.Context, s *stack, cfg Config) Throughput {
 			return err
 		},
 		wait: func(ctx context.Context, i int) error {
-			return s.client.GetWorkflow(ctx, workflows.WorkflowID(ids[i].ID), "").Get(ctx, nil)
+			return s.client.GetWorkflow(ctx, invoiceapi.WorkflowID(ids[i].ID), "").Get(ctx, nil)
 		},
 	}
 	return runShape(ctx, cfg.Invoices, cfg.Concurrency, cfg.Reminder2, sh)

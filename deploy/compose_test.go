@@ -19,7 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/enums/v1"
 
-	"github.com/dunwell/dunwell/workflows"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 // Service names in docker-compose.yml.
@@ -270,13 +270,13 @@ func TestComposeRegistersEverySearchAttribute(t *testing.T) {
 		require.NoError(t, err, "type of %s", name)
 		got[name] = typ
 	}
-	for name, want := range workflows.SearchAttributes {
+	for name, want := range invoiceapi.SearchAttributes {
 		typ, ok := got[name]
 		require.True(t, ok, "search attribute %s is not registered by temporal-init", name)
 		require.Equal(t, want, typ, "search attribute %s has the wrong type in temporal-init", name)
 	}
-	require.ElementsMatch(t, slices.Collect(maps.Keys(workflows.SearchAttributes)), names,
-		"temporal-init registers attributes workflows.SearchAttributes does not have (or twice)")
+	require.ElementsMatch(t, slices.Collect(maps.Keys(invoiceapi.SearchAttributes)), names,
+		"temporal-init registers attributes invoiceapi.SearchAttributes does not have (or twice)")
 }
 
 func TestDockerfile(t *testing.T) {

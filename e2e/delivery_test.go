@@ -16,7 +16,7 @@ import (
 
 	"github.com/dunwell/dunwell/internal/fakeprovider"
 	"github.com/dunwell/dunwell/ledger"
-	"github.com/dunwell/dunwell/workflows"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 // Sending end to end: the real worker process, the real API with its provider
@@ -94,7 +94,7 @@ func noticeStatus(id, key string) string {
 func signalsOf(t *testing.T, id string) []string {
 	t.Helper()
 	var names []string
-	it := env.client.GetWorkflowHistory(context.Background(), workflows.WorkflowID(id), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	it := env.client.GetWorkflowHistory(context.Background(), invoiceapi.WorkflowID(id), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
 		require.NoError(t, err)
@@ -108,7 +108,7 @@ func signalsOf(t *testing.T, id string) []string {
 func terminate(t *testing.T, ids ...string) {
 	t.Helper()
 	for _, id := range ids {
-		_ = env.client.TerminateWorkflow(context.Background(), workflows.WorkflowID(id), "", "test done")
+		_ = env.client.TerminateWorkflow(context.Background(), invoiceapi.WorkflowID(id), "", "test done")
 	}
 }
 
@@ -282,7 +282,7 @@ func TestStopEndsSMSAndEmailTakesOver(t *testing.T) {
 	require.True(t, out)
 	require.Equal(t, customer, o.CustomerID, "the number maps back to the customer")
 	eventually(t, 10*time.Second, "the opt-out signal", func() bool {
-		return strings.Contains(strings.Join(signalsOf(t, first), ","), workflows.SignalOptOut)
+		return strings.Contains(strings.Join(signalsOf(t, first), ","), invoiceapi.SignalOptOut)
 	})
 
 	issueInvoice(t, customerInvoice(second, customer, phone, "demo", []string{"email", "sms"}, 40*time.Second))
@@ -329,8 +329,8 @@ func TestBounceOptsOutEmailAndFallsBackToSMS(t *testing.T) {
 	require.Equal(t, 1, sentWithKey(email, firstKey))
 	require.Zero(t, sentWithKey(email, id+"/second-reminder/email"), "no email to a bounced address")
 	signals := strings.Join(signalsOf(t, id), ",")
-	require.Contains(t, signals, workflows.SignalDelivery)
-	require.Contains(t, signals, workflows.SignalOptOut)
+	require.Contains(t, signals, invoiceapi.SignalDelivery)
+	require.Contains(t, signals, invoiceapi.SignalOptOut)
 	terminate(t, id)
 }
 

@@ -16,7 +16,7 @@ import (
 
 	"github.com/dunwell/dunwell/internal/fakeprovider"
 	"github.com/dunwell/dunwell/ledger"
-	"github.com/dunwell/dunwell/workflows"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 // invoice returns a demo-policy invoice issued 14 s ago, so its first reminder (15 s
@@ -99,7 +99,7 @@ func TestInvoiceIsRemindedPaidAndFoundByStatus(t *testing.T) {
 	id := "E2E-PAID"
 	code, body := call(t, http.MethodPost, "/v1/invoices", invoice(id))
 	require.Equal(t, http.StatusCreated, code, body)
-	require.Equal(t, workflows.WorkflowID(id), body["workflow_id"])
+	require.Equal(t, invoiceapi.WorkflowID(id), body["workflow_id"])
 
 	eventually(t, 60*time.Second, "the first reminder in the outbox", func() bool { return len(outboxFor(id)) > 0 })
 	msg := outboxFor(id)[0]
@@ -120,11 +120,11 @@ func TestInvoiceIsRemindedPaidAndFoundByStatus(t *testing.T) {
 	require.Equal(t, "paid", body["status"])
 	require.Equal(t, "0.00", body["balance"])
 
-	var res workflows.CollectionResult
-	require.NoError(t, env.client.GetWorkflow(context.Background(), workflows.WorkflowID(id), "").Get(context.Background(), &res))
+	var res invoiceapi.CollectionResult
+	require.NoError(t, env.client.GetWorkflow(context.Background(), invoiceapi.WorkflowID(id), "").Get(context.Background(), &res))
 	require.Equal(t, "paid", string(res.Status))
 	eventually(t, 30*time.Second, "the invoice found by CollectionStatus", func() bool {
-		return findByQuery(t, fmt.Sprintf("CollectionStatus = 'paid' AND WorkflowId = '%s'", workflows.WorkflowID(id))) == 1
+		return findByQuery(t, fmt.Sprintf("CollectionStatus = 'paid' AND WorkflowId = '%s'", invoiceapi.WorkflowID(id))) == 1
 	})
 
 	ctx := context.Background()
@@ -165,11 +165,11 @@ func TestIssuingTwiceStartsOneWorkflow(t *testing.T) {
 	require.Equal(t, http.StatusConflict, code, body)
 
 	resp, err := env.client.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
-		Query: fmt.Sprintf("WorkflowId = '%s'", workflows.WorkflowID(id)),
+		Query: fmt.Sprintf("WorkflowId = '%s'", invoiceapi.WorkflowID(id)),
 	})
 	require.NoError(t, err)
 	require.Len(t, resp.Executions, 1)
-	require.NoError(t, env.client.TerminateWorkflow(context.Background(), workflows.WorkflowID(id), "", "test done"))
+	require.NoError(t, env.client.TerminateWorkflow(context.Background(), invoiceapi.WorkflowID(id), "", "test done"))
 }
 
 func TestRepeatedPaymentIsAppliedOnce(t *testing.T) {
@@ -193,7 +193,7 @@ func TestRepeatedPaymentIsAppliedOnce(t *testing.T) {
 	require.Equal(t, http.StatusUnprocessableEntity, code, body)
 
 	requirePayments(t, id, 1)
-	require.NoError(t, env.client.TerminateWorkflow(context.Background(), workflows.WorkflowID(id), "", "test done"))
+	require.NoError(t, env.client.TerminateWorkflow(context.Background(), invoiceapi.WorkflowID(id), "", "test done"))
 }
 
 func TestBadInputIsRejectedAndStartsNothing(t *testing.T) {
@@ -234,7 +234,7 @@ func TestBadInputIsRejectedAndStartsNothing(t *testing.T) {
 	code, _ = call(t, http.MethodPost, "/v1/invoices", `{"id": "E2E-BAD", "surprise": true}`)
 	require.Equal(t, http.StatusBadRequest, code)
 
-	_, err := env.client.DescribeWorkflowExecution(context.Background(), workflows.WorkflowID("E2E-BAD"), "")
+	_, err := env.client.DescribeWorkflowExecution(context.Background(), invoiceapi.WorkflowID("E2E-BAD"), "")
 	require.Error(t, err, "no workflow was started for a rejected invoice")
 
 	code, _ = call(t, http.MethodGet, "/v1/invoices/NOPE-404", nil)
@@ -350,5 +350,5 @@ func waitClosed(t *testing.T, id string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	require.NoError(t, env.client.GetWorkflow(ctx, workflows.WorkflowID(id), "").Get(ctx, nil))
+	require.NoError(t, env.client.GetWorkflow(ctx, invoiceapi.WorkflowID(id), "").Get(ctx, nil))
 }

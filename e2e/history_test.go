@@ -13,7 +13,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/dunwell/dunwell/internal/codec"
-	"github.com/dunwell/dunwell/workflows"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 // recordEnv names the directory that recordHistory writes to. The replay test in
@@ -37,7 +37,7 @@ func recordHistory(t *testing.T, invoiceID, name string) {
 		return
 	}
 	ctx := context.Background()
-	it := env.temporal.Client().GetWorkflowHistory(ctx, workflows.WorkflowID(invoiceID), "", false, 0)
+	it := env.temporal.Client().GetWorkflowHistory(ctx, invoiceapi.WorkflowID(invoiceID), "", false, 0)
 	var h historypb.History
 	for it.HasNext() {
 		ev, err := it.Next()
@@ -57,5 +57,5 @@ func recordHistory(t *testing.T, invoiceID, name string) {
 	require.NoError(t, err)
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 	require.NoError(t, os.WriteFile(path, data, 0o644))
-	t.Logf("recorded %d events of %s to %s", len(h.Events), workflows.WorkflowID(invoiceID), path)
+	t.Logf("recorded %d events of %s to %s", len(h.Events), invoiceapi.WorkflowID(invoiceID), path)
 }

@@ -29,7 +29,7 @@ import (
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/policies"
 	"github.com/dunwell/dunwell/policy"
-	"github.com/dunwell/dunwell/workflows"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 // env is the stack every test in the package shares.
@@ -87,7 +87,7 @@ func runTests(m *testing.M) (int, error) {
 	defer env.pg.Stop()
 	// The UI runs under /ui, proxied by the API like `make run` does, and decodes
 	// through the API's own /codec (see ui_browser_test.go).
-	uiArgs := append(workflows.DevServerFlags(), "--ui-public-path", "/ui", "--ui-codec-endpoint", "/codec")
+	uiArgs := append(invoiceapi.DevServerFlags(), "--ui-public-path", "/ui", "--ui-codec-endpoint", "/codec")
 	if env.temporal, err = testenv.StartTemporal(ctx, testenv.TemporalOptions{ExtraArgs: uiArgs, EnableUI: true}); err != nil {
 		return 1, err
 	}

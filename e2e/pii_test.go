@@ -17,7 +17,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/dunwell/dunwell/internal/codec"
-	"github.com/dunwell/dunwell/workflows"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 // TestCustomerPIIIsEncryptedInHistory issues an invoice, waits for its reminder (so
@@ -36,14 +36,14 @@ func TestCustomerPIIIsEncryptedInHistory(t *testing.T) {
 	code, body := call(t, http.MethodPost, "/v1/invoices", inv)
 	require.Equal(t, http.StatusCreated, code, body)
 	defer func() {
-		_ = env.client.TerminateWorkflow(context.Background(), workflows.WorkflowID(id), "", "test done")
+		_ = env.client.TerminateWorkflow(context.Background(), invoiceapi.WorkflowID(id), "", "test done")
 	}()
 
 	eventually(t, 60*time.Second, "the first reminder in the outbox", func() bool { return len(outboxFor(id)) > 0 })
 	require.Contains(t, outboxFor(id)[0].To, email, "the worker decrypted the invoice to send the reminder")
 
 	raw := env.temporal.Client() // the default data converter: no codec
-	it := raw.GetWorkflowHistory(context.Background(), workflows.WorkflowID(id), "", false, 0)
+	it := raw.GetWorkflowHistory(context.Background(), invoiceapi.WorkflowID(id), "", false, 0)
 	var payloads []*commonpb.Payload
 	encrypted, events := 0, 0
 	for it.HasNext() {

@@ -27,7 +27,7 @@ import (
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/money"
 	"github.com/dunwell/dunwell/webhooks"
-	"github.com/dunwell/dunwell/workflows"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 // The webhook tests run the API with both webhooks configured and the forwarder in
@@ -126,7 +126,7 @@ func issueHookAt(t *testing.T, id, currency, amount string, issued time.Time) {
 	code, body := call(t, http.MethodPost, "/v1/invoices", hookInvoiceAt(id, currency, amount, issued))
 	require.Equal(t, http.StatusCreated, code, body)
 	t.Cleanup(func() {
-		_ = env.client.TerminateWorkflow(context.Background(), workflows.WorkflowID(id), "", "test done")
+		_ = env.client.TerminateWorkflow(context.Background(), invoiceapi.WorkflowID(id), "", "test done")
 	})
 }
 

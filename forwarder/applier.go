@@ -8,7 +8,7 @@ import (
 
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/webhooks"
-	"github.com/dunwell/dunwell/workflows"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 // applier sends one event's updates, in order. Each update has an UpdateID derived
@@ -42,8 +42,8 @@ func (a *applier) run(ctx context.Context) error {
 		return a.pay(ctx, "payment", ev.PaymentID, ev.Amount)
 	case webhooks.KindRefund:
 		for _, r := range ev.Refunds {
-			res, err := wf.Refund(ctx, a.invoiceID, a.updateID("refund:"+r.ID), workflows.RefundInput{
-				RefundID: r.ID, Kind: workflows.KindRefund, PaymentID: ev.PaymentID, Amount: r.Amount,
+			res, err := wf.Refund(ctx, a.invoiceID, a.updateID("refund:"+r.ID), invoiceapi.RefundInput{
+				RefundID: r.ID, Kind: invoiceapi.KindRefund, PaymentID: ev.PaymentID, Amount: r.Amount,
 				Currency: ev.Currency, At: a.at(), Reason: ev.Reason, By: by,
 			})
 			if err != nil {
@@ -56,8 +56,8 @@ func (a *applier) run(ctx context.Context) error {
 		// An inquiry moves no money; a chargeback takes the payment back, then the
 		// dispute pauses dunning until the bank decides.
 		if !ev.Inquiry && ev.Amount > 0 {
-			res, err := wf.Refund(ctx, a.invoiceID, a.updateID("chargeback"), workflows.RefundInput{
-				RefundID: ev.DisputeID, Kind: workflows.KindChargeback, PaymentID: ev.PaymentID, Amount: ev.Amount,
+			res, err := wf.Refund(ctx, a.invoiceID, a.updateID("chargeback"), invoiceapi.RefundInput{
+				RefundID: ev.DisputeID, Kind: invoiceapi.KindChargeback, PaymentID: ev.PaymentID, Amount: ev.Amount,
 				Currency: ev.Currency, At: a.at(), Reason: ev.Reason, By: by,
 			})
 			if err != nil {
@@ -65,7 +65,7 @@ func (a *applier) run(ctx context.Context) error {
 			}
 			a.result["chargeback"] = res
 		}
-		res, err := wf.OpenDispute(ctx, a.invoiceID, a.updateID("dispute"), workflows.DisputeInput{
+		res, err := wf.OpenDispute(ctx, a.invoiceID, a.updateID("dispute"), invoiceapi.DisputeInput{
 			DisputeID: ev.DisputeID, Reason: disputeReason(ev), By: by,
 		})
 		if err != nil {
@@ -77,8 +77,8 @@ func (a *applier) run(ctx context.Context) error {
 		// Won: the bank returns the money, applied as a payment after the dispute
 		// closes. Lost: the chargeback stands, the balance stays re-opened and dunning
 		// resumes; an operator may still cancel or write the invoice off.
-		res, err := wf.ResolveDispute(ctx, a.invoiceID, a.updateID("resolve"), workflows.ResolveDisputeInput{
-			DisputeID: ev.DisputeID, Outcome: workflows.DisputeResolved, Reason: "chargeback " + string(ev.Outcome), By: by,
+		res, err := wf.ResolveDispute(ctx, a.invoiceID, a.updateID("resolve"), invoiceapi.ResolveDisputeInput{
+			DisputeID: ev.DisputeID, Outcome: invoiceapi.DisputeResolved, Reason: "chargeback " + string(ev.Outcome), By: by,
 		})
 		if err != nil {
 			return err
@@ -94,7 +94,7 @@ func (a *applier) run(ctx context.Context) error {
 
 func (a *applier) pay(ctx context.Context, step, paymentID string, amount int64) error {
 	a.payStep = paymentID
-	res, err := a.f.cfg.Workflows.Pay(ctx, a.invoiceID, a.updateID(step), workflows.PaymentInput{
+	res, err := a.f.cfg.Workflows.Pay(ctx, a.invoiceID, a.updateID(step), invoiceapi.PaymentInput{
 		PaymentID: paymentID, Amount: amount, Currency: a.ev.Currency, PaidAt: a.at(),
 	})
 	if err != nil {

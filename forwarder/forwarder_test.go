@@ -19,7 +19,7 @@ import (
 	"github.com/dunwell/dunwell/internal/testenv"
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/webhooks"
-	"github.com/dunwell/dunwell/workflows"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 var testPG *testenv.Postgres
@@ -70,18 +70,18 @@ func (f *fakeWorkflows) get(id, update string) (*fakeInvoice, error) {
 	return inv, nil
 }
 
-func (f *fakeWorkflows) Pay(ctx context.Context, id, _ string, in workflows.PaymentInput) (workflows.PaymentResult, error) {
+func (f *fakeWorkflows) Pay(ctx context.Context, id, _ string, in invoiceapi.PaymentInput) (invoiceapi.PaymentResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	inv, err := f.get(id, workflows.UpdatePayment)
+	inv, err := f.get(id, invoiceapi.UpdatePayment)
 	if err != nil {
-		return workflows.PaymentResult{}, err
+		return invoiceapi.PaymentResult{}, err
 	}
 	if in.Currency != inv.currency {
-		return workflows.PaymentResult{}, &Rejected{Reason: "currency: differs"}
+		return invoiceapi.PaymentResult{}, &Rejected{Reason: "currency: differs"}
 	}
 	if _, dup := inv.payments[in.PaymentID]; dup {
-		return workflows.PaymentResult{Duplicate: true, Balance: inv.balance}, nil
+		return invoiceapi.PaymentResult{Duplicate: true, Balance: inv.balance}, nil
 	}
 	inv.payments[in.PaymentID] = in.Amount
 	applied := min(in.Amount, inv.balance)
@@ -89,21 +89,21 @@ func (f *fakeWorkflows) Pay(ctx context.Context, id, _ string, in workflows.Paym
 	_, err = f.store.RecordPayment(ctx, ledger.PaymentRecord{InvoiceID: id, PaymentID: in.PaymentID, Currency: in.Currency,
 		Amount: in.Amount, Applied: applied, Credit: in.Amount - applied, BalanceAfter: inv.balance, PaidAt: time.Now(), AppliedAt: time.Now()})
 	require.NoError(f.t, err)
-	return workflows.PaymentResult{Balance: inv.balance, Applied: applied}, nil
+	return invoiceapi.PaymentResult{Balance: inv.balance, Applied: applied}, nil
 }
 
-func (f *fakeWorkflows) Refund(ctx context.Context, id, _ string, in workflows.RefundInput) (workflows.EventResult, error) {
+func (f *fakeWorkflows) Refund(ctx context.Context, id, _ string, in invoiceapi.RefundInput) (invoiceapi.EventResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	inv, err := f.get(id, workflows.UpdateRefund)
+	inv, err := f.get(id, invoiceapi.UpdateRefund)
 	if err != nil {
-		return workflows.EventResult{}, err
+		return invoiceapi.EventResult{}, err
 	}
 	if _, dup := inv.refunds[in.RefundID]; dup {
-		return workflows.EventResult{Duplicate: true, Balance: inv.balance}, nil
+		return invoiceapi.EventResult{Duplicate: true, Balance: inv.balance}, nil
 	}
 	if _, ok := inv.payments[in.PaymentID]; !ok {
-		return workflows.EventResult{}, &Rejected{Reason: "payment not applied"}
+		return invoiceapi.EventResult{}, &Rejected{Reason: "payment not applied"}
 	}
 	inv.refunds[in.RefundID] = in.Amount
 	inv.balance += in.Amount
@@ -114,41 +114,41 @@ func (f *fakeWorkflows) Refund(ctx context.Context, id, _ string, in workflows.R
 		At: now, Status: "open", Balance: inv.balance, Adjustment: &ledger.Adjustment{AdjustmentID: "refund/" + in.RefundID,
 			Kind: string(in.Kind), Currency: in.Currency, Amount: in.Amount, BalanceAfter: inv.balance, PaymentID: in.PaymentID, At: now}})
 	require.NoError(f.t, err)
-	return workflows.EventResult{Balance: inv.balance}, nil
+	return invoiceapi.EventResult{Balance: inv.balance}, nil
 }
 
-func (f *fakeWorkflows) OpenDispute(_ context.Context, id, _ string, in workflows.DisputeInput) (workflows.EventResult, error) {
+func (f *fakeWorkflows) OpenDispute(_ context.Context, id, _ string, in invoiceapi.DisputeInput) (invoiceapi.EventResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	inv, err := f.get(id, workflows.UpdateDispute)
+	inv, err := f.get(id, invoiceapi.UpdateDispute)
 	if err != nil {
-		return workflows.EventResult{}, err
+		return invoiceapi.EventResult{}, err
 	}
 	switch {
 	case inv.open == in.DisputeID || inv.closed[in.DisputeID]:
-		return workflows.EventResult{Duplicate: true}, nil
+		return invoiceapi.EventResult{Duplicate: true}, nil
 	case inv.open != "":
-		return workflows.EventResult{}, &Rejected{Reason: "another dispute is open"}
+		return invoiceapi.EventResult{}, &Rejected{Reason: "another dispute is open"}
 	}
 	inv.open = in.DisputeID
-	return workflows.EventResult{Status: "disputed", Balance: inv.balance}, nil
+	return invoiceapi.EventResult{Status: "disputed", Balance: inv.balance}, nil
 }
 
-func (f *fakeWorkflows) ResolveDispute(_ context.Context, id, _ string, in workflows.ResolveDisputeInput) (workflows.EventResult, error) {
+func (f *fakeWorkflows) ResolveDispute(_ context.Context, id, _ string, in invoiceapi.ResolveDisputeInput) (invoiceapi.EventResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	inv, err := f.get(id, workflows.UpdateResolveDispute)
+	inv, err := f.get(id, invoiceapi.UpdateResolveDispute)
 	if err != nil {
-		return workflows.EventResult{}, err
+		return invoiceapi.EventResult{}, err
 	}
 	switch {
 	case inv.closed[in.DisputeID]:
-		return workflows.EventResult{Duplicate: true}, nil
+		return invoiceapi.EventResult{Duplicate: true}, nil
 	case inv.open != in.DisputeID:
-		return workflows.EventResult{}, &Rejected{Reason: "no dispute is open"}
+		return invoiceapi.EventResult{}, &Rejected{Reason: "no dispute is open"}
 	}
 	inv.open, inv.closed[in.DisputeID] = "", true
-	return workflows.EventResult{Status: "open", Balance: inv.balance}, nil
+	return invoiceapi.EventResult{Status: "open", Balance: inv.balance}, nil
 }
 
 func (f *fakeWorkflows) balance(id string) int64 {
@@ -285,7 +285,7 @@ func TestForwardStripeRefundFindsItsInvoiceByPayment(t *testing.T) {
 	dups := 0
 	for _, ev := range []webhooks.Event{pay, charge} {
 		var res struct {
-			Payment workflows.PaymentResult `json:"payment"`
+			Payment invoiceapi.PaymentResult `json:"payment"`
 		}
 		require.NoError(t, json.Unmarshal(h.drainUntil(ev, ledger.WebhookApplied).Result, &res))
 		if res.Payment.Duplicate {
@@ -474,7 +474,7 @@ func TestForwardRetriesTransientFailures(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, Config{})
 	h.issue("INV-T", "USD", 1000, true)
-	h.wf.failOn = workflows.UpdatePayment
+	h.wf.failOn = invoiceapi.UpdatePayment
 	ev := payment("evt-t", "INV-T", "pay-1", 100)
 	h.store1(ev)
 	e := h.drainUntil(ev, ledger.WebhookPending)

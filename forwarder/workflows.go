@@ -11,17 +11,17 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/dunwell/dunwell/workflows"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 // Workflows is how the forwarder reaches the invoice workflows: one update each,
 // identified by updateID. Temporal implements it; tests may fake it. Errors are
 // ErrNoWorkflow, ErrClosed, *Rejected, or anything else for a transient failure.
 type Workflows interface {
-	Pay(ctx context.Context, invoiceID, updateID string, in workflows.PaymentInput) (workflows.PaymentResult, error)
-	Refund(ctx context.Context, invoiceID, updateID string, in workflows.RefundInput) (workflows.EventResult, error)
-	OpenDispute(ctx context.Context, invoiceID, updateID string, in workflows.DisputeInput) (workflows.EventResult, error)
-	ResolveDispute(ctx context.Context, invoiceID, updateID string, in workflows.ResolveDisputeInput) (workflows.EventResult, error)
+	Pay(ctx context.Context, invoiceID, updateID string, in invoiceapi.PaymentInput) (invoiceapi.PaymentResult, error)
+	Refund(ctx context.Context, invoiceID, updateID string, in invoiceapi.RefundInput) (invoiceapi.EventResult, error)
+	OpenDispute(ctx context.Context, invoiceID, updateID string, in invoiceapi.DisputeInput) (invoiceapi.EventResult, error)
+	ResolveDispute(ctx context.Context, invoiceID, updateID string, in invoiceapi.ResolveDisputeInput) (invoiceapi.EventResult, error)
 }
 
 var (
@@ -44,34 +44,34 @@ type Temporal struct{ Client client.Client }
 const updateTimeout = 30 * time.Second
 
 // Pay sends the payment update.
-func (t Temporal) Pay(ctx context.Context, invoiceID, updateID string, in workflows.PaymentInput) (workflows.PaymentResult, error) {
-	var res workflows.PaymentResult
-	return res, t.update(ctx, invoiceID, updateID, workflows.UpdatePayment, in, &res)
+func (t Temporal) Pay(ctx context.Context, invoiceID, updateID string, in invoiceapi.PaymentInput) (invoiceapi.PaymentResult, error) {
+	var res invoiceapi.PaymentResult
+	return res, t.update(ctx, invoiceID, updateID, invoiceapi.UpdatePayment, in, &res)
 }
 
 // Refund sends the refund update (refunds and chargebacks).
-func (t Temporal) Refund(ctx context.Context, invoiceID, updateID string, in workflows.RefundInput) (workflows.EventResult, error) {
-	var res workflows.EventResult
-	return res, t.update(ctx, invoiceID, updateID, workflows.UpdateRefund, in, &res)
+func (t Temporal) Refund(ctx context.Context, invoiceID, updateID string, in invoiceapi.RefundInput) (invoiceapi.EventResult, error) {
+	var res invoiceapi.EventResult
+	return res, t.update(ctx, invoiceID, updateID, invoiceapi.UpdateRefund, in, &res)
 }
 
 // OpenDispute sends the dispute update.
-func (t Temporal) OpenDispute(ctx context.Context, invoiceID, updateID string, in workflows.DisputeInput) (workflows.EventResult, error) {
-	var res workflows.EventResult
-	return res, t.update(ctx, invoiceID, updateID, workflows.UpdateDispute, in, &res)
+func (t Temporal) OpenDispute(ctx context.Context, invoiceID, updateID string, in invoiceapi.DisputeInput) (invoiceapi.EventResult, error) {
+	var res invoiceapi.EventResult
+	return res, t.update(ctx, invoiceID, updateID, invoiceapi.UpdateDispute, in, &res)
 }
 
 // ResolveDispute sends the resolve-dispute update.
-func (t Temporal) ResolveDispute(ctx context.Context, invoiceID, updateID string, in workflows.ResolveDisputeInput) (workflows.EventResult, error) {
-	var res workflows.EventResult
-	return res, t.update(ctx, invoiceID, updateID, workflows.UpdateResolveDispute, in, &res)
+func (t Temporal) ResolveDispute(ctx context.Context, invoiceID, updateID string, in invoiceapi.ResolveDisputeInput) (invoiceapi.EventResult, error) {
+	var res invoiceapi.EventResult
+	return res, t.update(ctx, invoiceID, updateID, invoiceapi.UpdateResolveDispute, in, &res)
 }
 
 func (t Temporal) update(ctx context.Context, invoiceID, updateID, name string, arg, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, updateTimeout)
 	defer cancel()
 	handle, err := t.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   workflows.WorkflowID(invoiceID),
+		WorkflowID:   invoiceapi.WorkflowID(invoiceID),
 		UpdateID:     updateID,
 		UpdateName:   name,
 		WaitForStage: client.WorkflowUpdateStageCompleted,

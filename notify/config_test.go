@@ -7,7 +7,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/dunwell/dunwell/internal/config"
 	"github.com/dunwell/dunwell/internal/fakeprovider"
 	"github.com/dunwell/dunwell/notify"
 )
@@ -96,16 +95,15 @@ func TestNewTwilioValidates(t *testing.T) {
 	}
 }
 
-func TestFromConfig(t *testing.T) {
+func TestNew(t *testing.T) {
 	t.Parallel()
 	fp, base := newFake(t, fakeprovider.Options{})
-	cfg := &config.Config{
-		SendGrid: config.SendGrid{APIKey: testKey, BaseURL: base, From: "billing@dunwell.test", FromName: "Dunwell"},
-		Twilio: config.Twilio{AccountSID: testAccount, AuthToken: testToken, FromNumber: fromNumber,
-			StatusCallbackURL: "https://dunwell.test/status", BaseURL: base},
-		ProviderTimeout: 5 * time.Second,
+	cfg := notify.Config{
+		SendGrid: notify.SendGridConfig{APIKey: testKey, BaseURL: base, From: "billing@dunwell.test", FromName: "Dunwell", Timeout: 5 * time.Second},
+		Twilio: notify.TwilioConfig{AccountSID: testAccount, AuthToken: testToken, FromNumber: fromNumber,
+			StatusCallbackURL: "https://dunwell.test/status", BaseURL: base, Timeout: 5 * time.Second},
 	}
-	email, sms, err := notify.FromConfig(cfg)
+	email, sms, err := notify.New(cfg)
 	require.NoError(t, err)
 	_, err = email.SendEmail(testCtx(t), testEmail("ann@example.com", "k"))
 	require.NoError(t, err)
@@ -115,11 +113,11 @@ func TestFromConfig(t *testing.T) {
 	require.Equal(t, "https://dunwell.test/status", fp.Outbox()[1].StatusCallback)
 
 	cfg.Twilio.AccountSID = "nope"
-	_, _, err = notify.FromConfig(cfg)
+	_, _, err = notify.New(cfg)
 	require.ErrorContains(t, err, "setting up SMS")
 	cfg.SendGrid.From = ""
-	_, _, err = notify.FromConfig(cfg)
+	_, _, err = notify.New(cfg)
 	require.ErrorContains(t, err, "setting up email")
-	_, _, err = notify.FromConfig(nil)
+	_, _, err = notify.New(notify.Config{})
 	require.Error(t, err)
 }

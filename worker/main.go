@@ -14,7 +14,6 @@ import (
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/dunwell/dunwell/activities"
 	"github.com/dunwell/dunwell/internal/config"
@@ -22,7 +21,8 @@ import (
 	"github.com/dunwell/dunwell/internal/temporalx"
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/notify"
-	"github.com/dunwell/dunwell/workflows"
+	"github.com/dunwell/dunwell/worker/assembly"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 func main() {
@@ -54,7 +54,7 @@ func run() error {
 		return fmt.Errorf("opening the ledger: %w", err)
 	}
 	defer store.Close()
-	email, sms, err := notify.FromConfig(cfg)
+	email, sms, err := notify.New(senderConfig(cfg))
 	if err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func run() error {
 		return fmt.Errorf("connecting to Temporal at %s: %w", cfg.Temporal.Address, err)
 	}
 	defer c.Close()
-	added, err := temporalx.EnsureSearchAttributes(ctx, c, cfg.Temporal.Namespace, workflows.SearchAttributes)
+	added, err := temporalx.EnsureSearchAttributes(ctx, c, cfg.Temporal.Namespace, invoiceapi.SearchAttributes)
 	if err != nil {
 		return fmt.Errorf("registering search attributes: %w", err)
 	}
@@ -82,25 +82,38 @@ func run() error {
 	acts := &activities.Activities{Ledger: store, Email: email, SMS: sms, EmailTemplateIDs: cfg.SendGrid.TemplateIDs}
 	// Process-wide, before the first worker: sleeping invoices need not stay in memory.
 	worker.SetStickyWorkflowCacheSize(cfg.WorkflowCacheSize)
-	w := worker.New(c, workflows.TaskQueue, temporalx.CollectionWorkerOptions())
-	w.RegisterWorkflowWithOptions(workflows.InvoiceCollection, workflow.RegisterOptions{Name: workflows.CollectionWorkflowName})
-	// Runs that started before the per-provider queues still send from here.
-	w.RegisterActivity(acts)
+	w := assembly.CollectionWorker(c, acts, assembly.CollectionWorkerOptions())
 	// One queue per provider, rate-limited by the Temporal server across all workers.
-	senders := temporalx.ProviderWorkers(c, acts, cfg.SendGrid.RatePerSecond, cfg.Twilio.RatePerSecond)
+	senders := assembly.ProviderWorkers(c, acts, cfg.SendGrid.RatePerSecond, cfg.Twilio.RatePerSecond)
 	for _, sw := range senders {
 		if err := sw.Start(); err != nil {
 			return fmt.Errorf("starting a send worker: %w", err)
 		}
 		defer sw.Stop()
 	}
-	logger.Info("Worker starting", "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace, "task_queue", workflows.TaskQueue,
-		"email_queue", workflows.EmailTaskQueue, "email_per_second", cfg.SendGrid.RatePerSecond,
-		"sms_queue", workflows.SMSTaskQueue, "sms_per_second", cfg.Twilio.RatePerSecond, "payload_keys", cfg.CodecKeys,
+	logger.Info("Worker starting", "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace, "task_queue", invoiceapi.TaskQueue,
+		"email_queue", invoiceapi.EmailTaskQueue, "email_per_second", cfg.SendGrid.RatePerSecond,
+		"sms_queue", invoiceapi.SMSTaskQueue, "sms_per_second", cfg.Twilio.RatePerSecond, "payload_keys", cfg.CodecKeys,
 		"workflow_cache", cfg.WorkflowCacheSize)
 	if err := w.Run(worker.InterruptCh()); err != nil {
 		return fmt.Errorf("running the worker: %w", err)
 	}
 	logger.Info("Worker stopped cleanly")
 	return nil
+}
+
+// senderConfig is the providers' part of the configuration (SENDGRID_*, EMAIL_FROM*,
+// TWILIO_*, PROVIDER_TIMEOUT).
+func senderConfig(cfg *config.Config) notify.Config {
+	return notify.Config{
+		SendGrid: notify.SendGridConfig{
+			APIKey: cfg.SendGrid.APIKey, From: cfg.SendGrid.From, FromName: cfg.SendGrid.FromName,
+			BaseURL: cfg.SendGrid.BaseURL, Timeout: cfg.ProviderTimeout,
+		},
+		Twilio: notify.TwilioConfig{
+			AccountSID: cfg.Twilio.AccountSID, AuthToken: cfg.Twilio.AuthToken,
+			FromNumber: cfg.Twilio.FromNumber, MessagingServiceSID: cfg.Twilio.MessagingServiceSID,
+			StatusCallbackURL: cfg.Twilio.StatusCallbackURL, BaseURL: cfg.Twilio.BaseURL, Timeout: cfg.ProviderTimeout,
+		},
+	}
 }

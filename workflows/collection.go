@@ -9,10 +9,10 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/dunwell/dunwell/activities"
 	"github.com/dunwell/dunwell/collection"
 	"github.com/dunwell/dunwell/money"
 	"github.com/dunwell/dunwell/policy"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 // How to change this workflow safely: a change to the commands it issues (timers,
@@ -37,8 +37,6 @@ const (
 	ledgerLocalFor = time.Minute
 )
 
-var acts *activities.Activities // method values name the activities; never called directly
-
 // historyBound continues as new before the history grows large even if the server has
 // not suggested it yet; stepBound does the same after that many actions and events in
 // one run (a cheap proxy that also works where the history length is unknown, as in
@@ -52,7 +50,7 @@ var (
 // waits for the next action of the invoice's policy, does it, and repeats until the
 // invoice is paid. Payments arrive as the "payment" update; the "state" query returns
 // the whole state.
-func InvoiceCollection(ctx workflow.Context, in CollectionInput) (CollectionResult, error) {
+func InvoiceCollection(ctx workflow.Context, in invoiceapi.CollectionInput) (invoiceapi.CollectionResult, error) {
 	c := &collector{
 		inv:    in.Invoice,
 		pol:    in.Policy,
@@ -67,7 +65,7 @@ func InvoiceCollection(ctx workflow.Context, in CollectionInput) (CollectionResu
 		c.st = collection.NewState(&c.inv)
 	}
 	if err := c.registerHandlers(ctx); err != nil {
-		return CollectionResult{}, err
+		return invoiceapi.CollectionResult{}, err
 	}
 	return c.run(ctx)
 }
@@ -104,7 +102,7 @@ type collector struct {
 	steps int
 }
 
-func (c *collector) run(ctx workflow.Context) (CollectionResult, error) {
+func (c *collector) run(ctx workflow.Context) (invoiceapi.CollectionResult, error) {
 	for {
 		res, err := c.collect(ctx)
 		if err != nil {
@@ -123,7 +121,7 @@ func (c *collector) run(ctx workflow.Context) (CollectionResult, error) {
 		if reopened := c.awaitRefundWindow(ctx); !reopened {
 			c.closing = true
 			if err := workflow.Await(ctx, func() bool { return c.settled(ctx) }); err != nil {
-				return CollectionResult{}, err
+				return invoiceapi.CollectionResult{}, err
 			}
 			if !c.st.Status.Terminal() {
 				continue // a refund slipped in while the window closed
@@ -160,7 +158,7 @@ func (c *collector) awaitRefundWindow(ctx workflow.Context) bool {
 }
 
 // collect runs dunning until the invoice reaches a terminal status.
-func (c *collector) collect(ctx workflow.Context) (CollectionResult, error) {
+func (c *collector) collect(ctx workflow.Context) (invoiceapi.CollectionResult, error) {
 	for !c.st.Status.Terminal() {
 		c.steps++
 		c.drainSignals(ctx)
@@ -169,12 +167,12 @@ func (c *collector) collect(ctx workflow.Context) (CollectionResult, error) {
 		c.publish(ctx)
 		if c.next.Kind != collection.ActionNone && !c.next.At.After(now) {
 			if err := c.perform(ctx, c.next); err != nil {
-				return CollectionResult{}, err
+				return invoiceapi.CollectionResult{}, err
 			}
 			continue
 		}
 		if c.shouldContinueAsNew(ctx) {
-			return CollectionResult{}, c.continueAsNew(ctx)
+			return invoiceapi.CollectionResult{}, c.continueAsNew(ctx)
 		}
 		c.waitForTimerOrEvent(ctx, now)
 		if ctx.Err() != nil {
@@ -185,16 +183,16 @@ func (c *collector) collect(ctx workflow.Context) (CollectionResult, error) {
 	c.publish(ctx)
 	// Let any update still recording its payment finish before the run closes.
 	if err := workflow.Await(ctx, func() bool { return c.settled(ctx) }); err != nil {
-		return CollectionResult{}, err
+		return invoiceapi.CollectionResult{}, err
 	}
 	if !c.statusRecorded {
 		if err := c.recordStatus(ctx); err != nil {
-			return CollectionResult{}, err
+			return invoiceapi.CollectionResult{}, err
 		}
 		c.statusRecorded = true
 	}
 	c.logger.Info("Collection finished", "status", c.st.Status)
-	return CollectionResult{Status: c.st.Status, Balance: c.st.Balance, Credit: c.st.Credit}, nil
+	return invoiceapi.CollectionResult{Status: c.st.Status, Balance: c.st.Balance, Credit: c.st.Credit}, nil
 }
 
 // waitForTimerOrEvent sleeps until the next action is due or a handler changed the
@@ -290,8 +288,8 @@ func (c *collector) remind(ctx workflow.Context, a collection.Action) error {
 	for i, ch := range channels {
 		req := c.noticeRequest(step, ch, a.At)
 		sctx := c.sendOptions(ctx, ch, fmt.Sprintf("reminder %d of %d (%s) by %s", a.Step+1, len(c.pol.Steps), step.Name, ch))
-		var res activities.NoticeResult
-		err := workflow.ExecuteActivity(sctx, acts.SendNotice, req).Get(ctx, &res)
+		var res invoiceapi.NoticeResult
+		err := workflow.ExecuteActivity(sctx, invoiceapi.ActivitySendNotice, req).Get(ctx, &res)
 		if err == nil {
 			c.st.Notices = append(c.st.Notices, withMove(collection.Notice{
 				Step: step.Name, Channel: ch, Status: collection.NoticeSent, SentAt: res.SentAt, ProviderID: res.ProviderID,
@@ -302,7 +300,7 @@ func (c *collector) remind(ctx workflow.Context, a collection.Action) error {
 		if i == len(channels)-1 {
 			status = collection.NoticeUndeliverable
 		}
-		unknown := isErrorType(err, activities.ErrTypeOutcomeUnknown)
+		unknown := isErrorType(err, invoiceapi.ErrTypeOutcomeUnknown)
 		if unknown {
 			status = collection.NoticeUnknown
 		}
@@ -325,12 +323,12 @@ func (c *collector) reserveContact(ctx workflow.Context, a collection.Action, st
 		return true, nil
 	}
 	now := workflow.Now(ctx)
-	req := activities.ContactCapRequest{
+	req := invoiceapi.ContactCapRequest{
 		CustomerID: c.inv.Customer.ID, InvoiceID: c.inv.ID, Step: step.Name, Timezone: c.inv.Customer.Timezone,
 		At: now, MaxPerDay: c.pol.Contact.MaxPerCustomerPerDay,
 	}
-	var res activities.ContactCapResult
-	if err := c.ledgerCall(ctx, "daily contact cap for "+step.Name, acts.ReserveContact, req, &res); err != nil {
+	var res invoiceapi.ContactCapResult
+	if err := c.ledgerCall(ctx, "daily contact cap for "+step.Name, invoiceapi.ActivityReserveContact, req, &res); err != nil {
 		return false, fmt.Errorf("reserving a contact for %s: %w", step.Name, err)
 	}
 	if res.Allowed {
@@ -358,7 +356,7 @@ func (c *collector) reachable(step policy.Step) []policy.Channel {
 // marked failed and dunning goes on; errors that retrying cannot fix are not retried.
 // It runs on the provider's task queue, whose rate limit holds across all workers
 func (c *collector) sendOptions(ctx workflow.Context, ch policy.Channel, summary string) workflow.Context {
-	return workflow.WithActivityOptions(workflow.WithTaskQueue(ctx, NoticeTaskQueue(ch)), workflow.ActivityOptions{
+	return workflow.WithActivityOptions(workflow.WithTaskQueue(ctx, invoiceapi.NoticeTaskQueue(ch)), workflow.ActivityOptions{
 		StartToCloseTimeout:    sendStartToClose,
 		ScheduleToCloseTimeout: sendGiveUpAfter,
 		Summary:                summary,
@@ -366,7 +364,7 @@ func (c *collector) sendOptions(ctx workflow.Context, ch policy.Channel, summary
 			InitialInterval:        5 * time.Second,
 			BackoffCoefficient:     2,
 			MaximumInterval:        10 * time.Minute,
-			NonRetryableErrorTypes: []string{activities.ErrTypeRecipientInvalid, activities.ErrTypeBadRequest, activities.ErrTypeOutcomeUnknown},
+			NonRetryableErrorTypes: []string{invoiceapi.ErrTypeRecipientInvalid, invoiceapi.ErrTypeBadRequest, invoiceapi.ErrTypeOutcomeUnknown},
 		},
 	})
 }
@@ -378,9 +376,9 @@ func (c *collector) fallback(ctx workflow.Context, a collection.Action) error {
 	if c.st.IsOptedOut(a.Channel) || !c.inv.Customer.Reachable(a.Channel) {
 		return nil
 	}
-	var res activities.NoticeResult
+	var res invoiceapi.NoticeResult
 	err := workflow.ExecuteActivity(c.sendOptions(ctx, a.Channel, fmt.Sprintf("%s again by %s after a delivery failure", step.Name, a.Channel)),
-		acts.SendNotice, c.noticeRequest(step, a.Channel, a.At)).Get(ctx, &res)
+		invoiceapi.ActivitySendNotice, c.noticeRequest(step, a.Channel, a.At)).Get(ctx, &res)
 	if err == nil {
 		c.st.Notices = append(c.st.Notices, withMove(collection.Notice{
 			Step: step.Name, Channel: a.Channel, Status: collection.NoticeSent, SentAt: res.SentAt, ProviderID: res.ProviderID,
@@ -388,19 +386,19 @@ func (c *collector) fallback(ctx workflow.Context, a collection.Action) error {
 		return nil
 	}
 	status := collection.NoticeUndeliverable
-	if isErrorType(err, activities.ErrTypeOutcomeUnknown) {
+	if isErrorType(err, invoiceapi.ErrTypeOutcomeUnknown) {
 		status = collection.NoticeUnknown
 	}
 	c.st.Notices = append(c.st.Notices, collection.Notice{Step: step.Name, Channel: a.Channel, Status: status, SentAt: workflow.Now(ctx), Error: failureMessage(err)})
 	return nil
 }
 
-func (c *collector) noticeRequest(step policy.Step, ch policy.Channel, at time.Time) activities.NoticeRequest {
+func (c *collector) noticeRequest(step policy.Step, ch policy.Channel, at time.Time) invoiceapi.NoticeRequest {
 	to := c.inv.Customer.Email
 	if ch == policy.SMS {
 		to = c.inv.Customer.Phone
 	}
-	return activities.NoticeRequest{
+	return invoiceapi.NoticeRequest{
 		InvoiceID: c.inv.ID, CustomerID: c.inv.Customer.ID, Step: step.Name, Channel: ch, Template: step.Template,
 		To: to, CustomerName: c.inv.Customer.Name, Locale: c.inv.Customer.Locale, Currency: c.inv.Currency,
 		Balance: c.st.Balance, DueDate: c.inv.DueDate.String(), PaymentURL: c.inv.PaymentURL, ScheduledAt: at,
@@ -409,12 +407,12 @@ func (c *collector) noticeRequest(step policy.Step, ch policy.Channel, at time.T
 
 func (c *collector) escalate(ctx workflow.Context, a collection.Action) error {
 	esc := c.pol.Escalation
-	req := activities.EscalationRequest{
+	req := invoiceapi.EscalationRequest{
 		InvoiceID: c.inv.ID, CustomerID: c.inv.Customer.ID, To: esc.To, Currency: c.inv.Currency,
 		Balance: c.st.Balance, DueDate: c.inv.DueDate.String(), At: a.At,
 		SetStatus: true, // the hand-off records "escalated" in the same transaction
 	}
-	if err := c.ledgerCall(ctx, "escalate to "+string(esc.To), acts.Escalate, req, nil); err != nil {
+	if err := c.ledgerCall(ctx, "escalate to "+string(esc.To), invoiceapi.ActivityEscalate, req, nil); err != nil {
 		return fmt.Errorf("escalating invoice %s: %w", c.inv.ID, err)
 	}
 	c.st.Escalation = &collection.Escalation{To: esc.To, At: a.At, Balance: c.st.Balance}
@@ -425,7 +423,7 @@ func (c *collector) escalate(ctx workflow.Context, a collection.Action) error {
 // cancelled ends the collection when the workflow is cancelled from Temporal (an
 // operator's Cancel in the UI or CLI): the invoice is recorded as cancelled, through a
 // context that survives the cancellation, and the run closes as cancelled.
-func (c *collector) cancelled(ctx workflow.Context) (CollectionResult, error) {
+func (c *collector) cancelled(ctx workflow.Context) (invoiceapi.CollectionResult, error) {
 	c.logger.Info("Collection cancelled")
 	c.st.Status = collection.StatusCancelled
 	c.st.ClosedAt = workflow.Now(ctx)
@@ -433,17 +431,17 @@ func (c *collector) cancelled(ctx workflow.Context) (CollectionResult, error) {
 	c.next = collection.Action{Kind: collection.ActionNone}
 	c.publish(dctx)
 	if err := workflow.Await(dctx, c.ledgerIdle); err != nil { // queued writes first
-		return CollectionResult{}, err
+		return invoiceapi.CollectionResult{}, err
 	}
 	if err := c.recordStatus(dctx); err != nil {
-		return CollectionResult{}, err
+		return invoiceapi.CollectionResult{}, err
 	}
-	return CollectionResult{}, temporal.NewCanceledError(string(collection.StatusCancelled))
+	return invoiceapi.CollectionResult{}, temporal.NewCanceledError(string(collection.StatusCancelled))
 }
 
 func (c *collector) recordStatus(ctx workflow.Context) error {
-	rec := activities.StatusRecord{InvoiceID: c.inv.ID, Status: string(c.st.Status), Balance: c.st.Balance, At: workflow.Now(ctx)}
-	if err := c.ledgerCall(ctx, "record status "+string(c.st.Status), acts.RecordStatus, rec, nil); err != nil {
+	rec := invoiceapi.StatusRecord{InvoiceID: c.inv.ID, Status: string(c.st.Status), Balance: c.st.Balance, At: workflow.Now(ctx)}
+	if err := c.ledgerCall(ctx, "record status "+string(c.st.Status), invoiceapi.ActivityRecordStatus, rec, nil); err != nil {
 		return fmt.Errorf("recording status %s of invoice %s: %w", c.st.Status, c.inv.ID, err)
 	}
 	return nil
@@ -464,7 +462,7 @@ func (c *collector) ledgerOptions(ctx workflow.Context, summary string) workflow
 func ledgerRetryPolicy() *temporal.RetryPolicy {
 	return &temporal.RetryPolicy{
 		InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-		NonRetryableErrorTypes: []string{activities.ErrTypeBadRequest},
+		NonRetryableErrorTypes: []string{invoiceapi.ErrTypeBadRequest},
 	}
 }
 
@@ -480,7 +478,7 @@ func (c *collector) continueAsNew(ctx workflow.Context) error {
 	c.drainSignals(ctx) // a signal not handled now would be lost with this run
 	st := c.st
 	c.logger.Info("Continuing as new", "history_length", workflow.GetInfo(ctx).GetCurrentHistoryLength())
-	return workflow.NewContinueAsNewError(ctx, InvoiceCollection, CollectionInput{Invoice: c.inv, Policy: c.pol, State: &st})
+	return workflow.NewContinueAsNewError(ctx, InvoiceCollection, invoiceapi.CollectionInput{Invoice: c.inv, Policy: c.pol, State: &st})
 }
 
 // publish keeps the search attributes and the UI's current details true. Only the
@@ -493,17 +491,17 @@ func (c *collector) publish(ctx workflow.Context) {
 			updates = append(updates, k.ValueSet(v))
 		}
 	}
-	setKeyword(AttrStatus, string(c.st.Status))
-	setKeyword(AttrDunningStage, c.st.Stage(&c.pol))
-	if old, ok := current.GetInt64(AttrAmountDue); !ok || old != c.st.Balance {
-		updates = append(updates, AttrAmountDue.ValueSet(c.st.Balance))
+	setKeyword(invoiceapi.AttrStatus, string(c.st.Status))
+	setKeyword(invoiceapi.AttrDunningStage, c.st.Stage(&c.pol))
+	if old, ok := current.GetInt64(invoiceapi.AttrAmountDue); !ok || old != c.st.Balance {
+		updates = append(updates, invoiceapi.AttrAmountDue.ValueSet(c.st.Balance))
 	}
-	oldNext, hasNext := current.GetTime(AttrNextActionAt)
+	oldNext, hasNext := current.GetTime(invoiceapi.AttrNextActionAt)
 	switch {
 	case c.next.Kind == collection.ActionNone && hasNext:
-		updates = append(updates, AttrNextActionAt.ValueUnset())
+		updates = append(updates, invoiceapi.AttrNextActionAt.ValueUnset())
 	case c.next.Kind != collection.ActionNone && (!hasNext || !oldNext.Equal(c.next.At)):
-		updates = append(updates, AttrNextActionAt.ValueSet(c.next.At.UTC()))
+		updates = append(updates, invoiceapi.AttrNextActionAt.ValueSet(c.next.At.UTC()))
 	}
 	if len(updates) > 0 {
 		if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {

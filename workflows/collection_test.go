@@ -14,10 +14,10 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/dunwell/dunwell/activities"
 	"github.com/dunwell/dunwell/collection"
 	"github.com/dunwell/dunwell/policies"
 	"github.com/dunwell/dunwell/policy"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 type collectionSuite struct {
@@ -26,9 +26,9 @@ type collectionSuite struct {
 	env *testsuite.TestWorkflowEnvironment
 
 	sends       []sentNotice
-	escalations []activities.EscalationRequest
-	payments    []activities.PaymentRecord
-	events      []activities.EventRecord
+	escalations []invoiceapi.EscalationRequest
+	payments    []invoiceapi.PaymentRecord
+	events      []invoiceapi.EventRecord
 	// refuseCap lists the steps the daily contact cap refuses once.
 	refuseCap map[string]bool
 	// failChannel makes every send on that channel fail permanently.
@@ -42,8 +42,26 @@ type collectionSuite struct {
 }
 
 type sentNotice struct {
-	req activities.NoticeRequest
+	req invoiceapi.NoticeRequest
 	at  time.Time
+}
+
+// unmocked registers the workflow's activities under their contract names
+// (invoiceapi.Activity*) for the test environment to mock; the workflow calls them by
+// name. A call nobody mocked fails.
+type unmocked struct{}
+
+var errUnmocked = errors.New("activity not mocked in this test")
+
+func (unmocked) SendNotice(context.Context, invoiceapi.NoticeRequest) (invoiceapi.NoticeResult, error) {
+	return invoiceapi.NoticeResult{}, errUnmocked
+}
+func (unmocked) RecordPayment(context.Context, invoiceapi.PaymentRecord) error { return errUnmocked }
+func (unmocked) Escalate(context.Context, invoiceapi.EscalationRequest) error  { return errUnmocked }
+func (unmocked) RecordStatus(context.Context, invoiceapi.StatusRecord) error   { return errUnmocked }
+func (unmocked) RecordEvent(context.Context, invoiceapi.EventRecord) error     { return errUnmocked }
+func (unmocked) ReserveContact(context.Context, invoiceapi.ContactCapRequest) (invoiceapi.ContactCapResult, error) {
+	return invoiceapi.ContactCapResult{}, errUnmocked
 }
 
 func TestCollectionWorkflow(t *testing.T) { suite.Run(t, new(collectionSuite)) }
@@ -57,23 +75,23 @@ func (s *collectionSuite) SetupTest() {
 	s.refuseCap = map[string]bool{}
 	s.env = s.NewTestWorkflowEnvironment()
 	s.env.RegisterWorkflow(InvoiceCollection)
-	s.env.RegisterActivity(acts)
+	s.env.RegisterActivity(&unmocked{})
 	s.env.SetStartTime(time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC))
-	s.env.OnActivity(acts.SendNotice, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, req activities.NoticeRequest) (activities.NoticeResult, error) {
+	s.env.OnActivity(invoiceapi.ActivitySendNotice, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req invoiceapi.NoticeRequest) (invoiceapi.NoticeResult, error) {
 			if req.Channel == s.failChannel {
-				return activities.NoticeResult{}, temporal.NewNonRetryableApplicationError("invalid number", activities.ErrTypeRecipientInvalid, nil)
+				return invoiceapi.NoticeResult{}, temporal.NewNonRetryableApplicationError("invalid number", invoiceapi.ErrTypeRecipientInvalid, nil)
 			}
 			s.sends = append(s.sends, sentNotice{req: req, at: s.env.Now()})
-			return activities.NoticeResult{ProviderID: "msg-" + req.Key(), SentAt: s.env.Now()}, nil
+			return invoiceapi.NoticeResult{ProviderID: "msg-" + req.Key(), SentAt: s.env.Now()}, nil
 		}).Maybe()
-	s.env.OnActivity(acts.Escalate, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, e activities.EscalationRequest) error {
+	s.env.OnActivity(invoiceapi.ActivityEscalate, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, e invoiceapi.EscalationRequest) error {
 			s.escalations = append(s.escalations, e)
 			return nil
 		}).Maybe()
-	s.env.OnActivity(acts.RecordPayment, mock.Anything, mock.Anything).Return(
-		func(ctx context.Context, p activities.PaymentRecord) error {
+	s.env.OnActivity(invoiceapi.ActivityRecordPayment, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, p invoiceapi.PaymentRecord) error {
 			if s.ledgerDownForLocal.Load() && activity.GetInfo(ctx).IsLocalActivity {
 				s.localPaymentAttempts.Add(1)
 				return errors.New("connection refused")
@@ -81,17 +99,17 @@ func (s *collectionSuite) SetupTest() {
 			s.payments = append(s.payments, p)
 			return nil
 		}).Maybe()
-	s.env.OnActivity(acts.RecordStatus, mock.Anything, mock.Anything).Return(nil).Maybe()
-	s.env.OnActivity(acts.ReserveContact, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, req activities.ContactCapRequest) (activities.ContactCapResult, error) {
+	s.env.OnActivity(invoiceapi.ActivityRecordStatus, mock.Anything, mock.Anything).Return(nil).Maybe()
+	s.env.OnActivity(invoiceapi.ActivityReserveContact, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req invoiceapi.ContactCapRequest) (invoiceapi.ContactCapResult, error) {
 			if s.refuseCap[req.Step] {
 				delete(s.refuseCap, req.Step)
-				return activities.ContactCapResult{Allowed: false, Count: req.MaxPerDay}, nil
+				return invoiceapi.ContactCapResult{Allowed: false, Count: req.MaxPerDay}, nil
 			}
-			return activities.ContactCapResult{Allowed: true, Count: 1}, nil
+			return invoiceapi.ContactCapResult{Allowed: true, Count: 1}, nil
 		}).Maybe()
-	s.env.OnActivity(acts.RecordEvent, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, e activities.EventRecord) error {
+	s.env.OnActivity(invoiceapi.ActivityRecordEvent, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, e invoiceapi.EventRecord) error {
 			s.events = append(s.events, e)
 			return nil
 		}).Maybe()
@@ -101,18 +119,18 @@ func (s *collectionSuite) AfterTest(_, _ string) { s.env.AssertExpectations(s.T(
 
 // input is an invoice under the shipped policy, without its late fees, interest and
 // discount so that paying the amount due settles it; inputWithCharges keeps them.
-func (s *collectionSuite) input(policyID string) CollectionInput {
+func (s *collectionSuite) input(policyID string) invoiceapi.CollectionInput {
 	in := s.inputWithCharges(policyID)
 	in.Policy.LateFee, in.Policy.Interest, in.Policy.Discount = nil, nil, nil
 	return in
 }
 
-func (s *collectionSuite) inputWithCharges(policyID string) CollectionInput {
+func (s *collectionSuite) inputWithCharges(policyID string) invoiceapi.CollectionInput {
 	set, err := policies.Shipped()
 	s.Require().NoError(err)
 	p, ok := set.Get(policyID)
 	s.Require().True(ok)
-	return CollectionInput{Policy: *p, Invoice: collection.Invoice{
+	return invoiceapi.CollectionInput{Policy: *p, Invoice: collection.Invoice{
 		ID: "INV-1", Currency: "USD", AmountDue: 125000,
 		Customer: collection.Customer{ID: "C-1", Name: "Ada", Email: "ada@example.com", Phone: "+14155550100", Timezone: "America/New_York"},
 		IssuedAt: time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC),
@@ -121,32 +139,32 @@ func (s *collectionSuite) inputWithCharges(policyID string) CollectionInput {
 }
 
 // pay sends the payment update after delay and checks the answer with check.
-func (s *collectionSuite) pay(delay time.Duration, p PaymentInput, check func(PaymentResult, error)) {
+func (s *collectionSuite) pay(delay time.Duration, p invoiceapi.PaymentInput, check func(invoiceapi.PaymentResult, error)) {
 	s.env.RegisterDelayedCallback(func() {
-		s.env.UpdateWorkflow(UpdatePayment, "", &testsuite.TestUpdateCallback{
-			OnReject: func(err error) { check(PaymentResult{}, err) },
+		s.env.UpdateWorkflow(invoiceapi.UpdatePayment, "", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { check(invoiceapi.PaymentResult{}, err) },
 			OnAccept: func() {},
 			OnComplete: func(v any, err error) {
 				if err != nil {
-					check(PaymentResult{}, err)
+					check(invoiceapi.PaymentResult{}, err)
 					return
 				}
-				check(v.(PaymentResult), nil)
+				check(v.(invoiceapi.PaymentResult), nil)
 			},
 		}, p)
 	}, delay)
 }
 
-func (s *collectionSuite) result() CollectionResult {
+func (s *collectionSuite) result() invoiceapi.CollectionResult {
 	s.Require().True(s.env.IsWorkflowCompleted())
 	s.Require().NoError(s.env.GetWorkflowError())
-	var res CollectionResult
+	var res invoiceapi.CollectionResult
 	s.Require().NoError(s.env.GetWorkflowResult(&res))
 	return res
 }
 
 func (s *collectionSuite) TestRemindersFollowTheStandardPolicyThenEscalation() {
-	s.pay(45*24*time.Hour, PaymentInput{PaymentID: "late", Amount: 125000, Currency: "USD"}, func(r PaymentResult, err error) {
+	s.pay(45*24*time.Hour, invoiceapi.PaymentInput{PaymentID: "late", Amount: 125000, Currency: "USD"}, func(r invoiceapi.PaymentResult, err error) {
 		s.NoError(err)
 		s.Equal(collection.StatusPaid, r.Status)
 	})
@@ -175,12 +193,12 @@ func (s *collectionSuite) TestRemindersFollowTheStandardPolicyThenEscalation() {
 }
 
 func (s *collectionSuite) TestEscalatesToTheAgencyAfterThirtyDays() {
-	s.pay(70*24*time.Hour, PaymentInput{PaymentID: "agency-1", Amount: 125000, Currency: "USD"}, func(r PaymentResult, err error) {
+	s.pay(70*24*time.Hour, invoiceapi.PaymentInput{PaymentID: "agency-1", Amount: 125000, Currency: "USD"}, func(r invoiceapi.PaymentResult, err error) {
 		s.NoError(err)
 	})
 	var stateAfterEscalation collection.View
 	s.env.RegisterDelayedCallback(func() {
-		v, err := s.env.QueryWorkflow(QueryState)
+		v, err := s.env.QueryWorkflow(invoiceapi.QueryState)
 		s.Require().NoError(err)
 		s.Require().NoError(v.Get(&stateAfterEscalation))
 	}, 65*24*time.Hour)
@@ -199,18 +217,18 @@ func (s *collectionSuite) TestEscalatesToTheAgencyAfterThirtyDays() {
 }
 
 func (s *collectionSuite) TestPartialThenFullPayment() {
-	var partial, full PaymentResult
-	s.pay(time.Hour, PaymentInput{PaymentID: "p1", Amount: 25000, Currency: "USD"}, func(r PaymentResult, err error) {
+	var partial, full invoiceapi.PaymentResult
+	s.pay(time.Hour, invoiceapi.PaymentInput{PaymentID: "p1", Amount: 25000, Currency: "USD"}, func(r invoiceapi.PaymentResult, err error) {
 		s.NoError(err)
 		partial = r
 	})
 	var mid collection.View
 	s.env.RegisterDelayedCallback(func() {
-		v, err := s.env.QueryWorkflow(QueryState)
+		v, err := s.env.QueryWorkflow(invoiceapi.QueryState)
 		s.Require().NoError(err)
 		s.Require().NoError(v.Get(&mid))
 	}, 2*time.Hour)
-	s.pay(3*time.Hour, PaymentInput{PaymentID: "p2", Amount: 100000, Currency: "USD", PaidAt: "2026-11-01T12:30:00Z"}, func(r PaymentResult, err error) {
+	s.pay(3*time.Hour, invoiceapi.PaymentInput{PaymentID: "p2", Amount: 100000, Currency: "USD", PaidAt: "2026-11-01T12:30:00Z"}, func(r invoiceapi.PaymentResult, err error) {
 		s.NoError(err)
 		full = r
 	})
@@ -235,8 +253,8 @@ func (s *collectionSuite) TestPartialThenFullPayment() {
 // local retries, the write is handed to a regular activity and still lands once.
 func (s *collectionSuite) TestLedgerWriteFallsBackToAnActivityWhileTheDatabaseIsDown() {
 	s.ledgerDownForLocal.Store(true)
-	var paid PaymentResult
-	s.pay(time.Hour, PaymentInput{PaymentID: "p1", Amount: 125000, Currency: "USD"}, func(r PaymentResult, err error) {
+	var paid invoiceapi.PaymentResult
+	s.pay(time.Hour, invoiceapi.PaymentInput{PaymentID: "p1", Amount: 125000, Currency: "USD"}, func(r invoiceapi.PaymentResult, err error) {
 		s.NoError(err)
 		paid = r
 	})
@@ -250,16 +268,16 @@ func (s *collectionSuite) TestLedgerWriteFallsBackToAnActivityWhileTheDatabaseIs
 }
 
 func (s *collectionSuite) TestDuplicatePaymentIDIsAppliedOnce() {
-	var second PaymentResult
-	s.pay(time.Hour, PaymentInput{PaymentID: "dup", Amount: 50000, Currency: "USD"}, func(r PaymentResult, err error) { s.NoError(err) })
-	s.pay(2*time.Hour, PaymentInput{PaymentID: "dup", Amount: 50000, Currency: "USD"}, func(r PaymentResult, err error) {
+	var second invoiceapi.PaymentResult
+	s.pay(time.Hour, invoiceapi.PaymentInput{PaymentID: "dup", Amount: 50000, Currency: "USD"}, func(r invoiceapi.PaymentResult, err error) { s.NoError(err) })
+	s.pay(2*time.Hour, invoiceapi.PaymentInput{PaymentID: "dup", Amount: 50000, Currency: "USD"}, func(r invoiceapi.PaymentResult, err error) {
 		s.NoError(err)
 		second = r
 	})
-	s.pay(3*time.Hour, PaymentInput{PaymentID: "dup", Amount: 70000, Currency: "USD"}, func(r PaymentResult, err error) {
+	s.pay(3*time.Hour, invoiceapi.PaymentInput{PaymentID: "dup", Amount: 70000, Currency: "USD"}, func(r invoiceapi.PaymentResult, err error) {
 		s.ErrorContains(err, "already applied with amount 500.00")
 	})
-	s.pay(4*time.Hour, PaymentInput{PaymentID: "rest", Amount: 75000, Currency: "USD"}, func(r PaymentResult, err error) { s.NoError(err) })
+	s.pay(4*time.Hour, invoiceapi.PaymentInput{PaymentID: "rest", Amount: 75000, Currency: "USD"}, func(r invoiceapi.PaymentResult, err error) { s.NoError(err) })
 	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
 
 	s.Equal(collection.StatusPaid, s.result().Status)
@@ -269,7 +287,7 @@ func (s *collectionSuite) TestDuplicatePaymentIDIsAppliedOnce() {
 }
 
 func (s *collectionSuite) TestValidatorRejectsWrongCurrencyAndNonPositiveAmounts() {
-	bad := map[string]PaymentInput{
+	bad := map[string]invoiceapi.PaymentInput{
 		"currency": {PaymentID: "eur", Amount: 100, Currency: "EUR"},
 		"zero":     {PaymentID: "zero", Amount: 0, Currency: "USD"},
 		"negative": {PaymentID: "neg", Amount: -100, Currency: "USD"},
@@ -279,11 +297,11 @@ func (s *collectionSuite) TestValidatorRejectsWrongCurrencyAndNonPositiveAmounts
 	i := 0
 	for name, p := range bad {
 		i++
-		s.pay(time.Duration(i)*time.Minute, p, func(_ PaymentResult, err error) { rejected[name] = err })
+		s.pay(time.Duration(i)*time.Minute, p, func(_ invoiceapi.PaymentResult, err error) { rejected[name] = err })
 	}
 	var view collection.View
 	s.env.RegisterDelayedCallback(func() {
-		v, err := s.env.QueryWorkflow(QueryState)
+		v, err := s.env.QueryWorkflow(invoiceapi.QueryState)
 		s.Require().NoError(err)
 		s.Require().NoError(v.Get(&view))
 		s.env.CancelWorkflow()
@@ -304,10 +322,10 @@ func (s *collectionSuite) TestValidatorRejectsWrongCurrencyAndNonPositiveAmounts
 
 func (s *collectionSuite) TestFallsBackToEmailWhenSMSFailsForGood() {
 	s.failChannel = policy.SMS
-	s.pay(39*24*time.Hour, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.pay(39*24*time.Hour, invoiceapi.PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(invoiceapi.PaymentResult, error) {})
 	var view collection.View
 	s.env.RegisterDelayedCallback(func() {
-		v, _ := s.env.QueryWorkflow(QueryState)
+		v, _ := s.env.QueryWorkflow(invoiceapi.QueryState)
 		s.Require().NoError(v.Get(&view))
 	}, 38*24*time.Hour)
 	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
@@ -324,7 +342,7 @@ func (s *collectionSuite) TestFallsBackToEmailWhenSMSFailsForGood() {
 }
 
 func (s *collectionSuite) TestDemoPolicyRunsItsWholeCycleWithinAMinute() {
-	s.pay(2*time.Minute, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.pay(2*time.Minute, invoiceapi.PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(invoiceapi.PaymentResult, error) {})
 	s.env.ExecuteWorkflow(InvoiceCollection, s.input("demo"))
 	s.result()
 	start := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
@@ -341,11 +359,11 @@ func (s *collectionSuite) TestRemindersAreMovedIntoTheContactWindow() {
 	in.Invoice.Customer.Locale = "en-US"
 	var view collection.View
 	s.env.RegisterDelayedCallback(func() {
-		v, err := s.env.QueryWorkflow(QueryState)
+		v, err := s.env.QueryWorkflow(invoiceapi.QueryState)
 		s.Require().NoError(err)
 		s.Require().NoError(v.Get(&view))
 	}, 37*24*time.Hour)
-	s.pay(38*24*time.Hour, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.pay(38*24*time.Hour, invoiceapi.PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(invoiceapi.PaymentResult, error) {})
 	s.env.ExecuteWorkflow(InvoiceCollection, in)
 	s.result()
 
@@ -360,9 +378,9 @@ func (s *collectionSuite) TestRemindersAreMovedIntoTheContactWindow() {
 }
 
 func TestWorkflowIDAndSearchAttributeFlags(t *testing.T) {
-	require.Equal(t, "invoice-INV-1", WorkflowID("INV-1"))
-	flags := DevServerFlags()
-	require.Len(t, flags, 2*len(SearchAttributes))
+	require.Equal(t, "invoice-INV-1", invoiceapi.WorkflowID("INV-1"))
+	flags := invoiceapi.DevServerFlags()
+	require.Len(t, flags, 2*len(invoiceapi.SearchAttributes))
 	require.Contains(t, flags, "CollectionStatus=Keyword")
 	require.Contains(t, flags, "AmountDue=Int")
 	require.Contains(t, flags, "NextActionAt=Datetime")

@@ -1,23 +1,22 @@
 package workflows
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/dunwell/dunwell/activities"
 	"github.com/dunwell/dunwell/collection"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 func (c *collector) registerHandlers(ctx workflow.Context) error {
-	if err := workflow.SetQueryHandler(ctx, QueryState, func() (collection.View, error) {
+	if err := workflow.SetQueryHandler(ctx, invoiceapi.QueryState, func() (collection.View, error) {
 		return collection.NewView(&c.pol, &c.inv, &c.st, c.next), nil
 	}); err != nil {
 		return fmt.Errorf("registering the state query: %w", err)
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdatePayment, c.applyPayment, workflow.UpdateHandlerOptions{
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, invoiceapi.UpdatePayment, c.applyPayment, workflow.UpdateHandlerOptions{
 		Validator: c.validatePayment,
 	}); err != nil {
 		return fmt.Errorf("registering the payment update: %w", err)
@@ -26,21 +25,22 @@ func (c *collector) registerHandlers(ctx workflow.Context) error {
 }
 
 // validatePayment rejects a payment before it enters history: a bad one costs nothing
-// and changes nothing.
-func (c *collector) validatePayment(ctx workflow.Context, p PaymentInput) error {
+// and changes nothing. The refusal crosses to the caller as a typed error (see
+// rejection).
+func (c *collector) validatePayment(ctx workflow.Context, p invoiceapi.PaymentInput) error {
 	pay := collection.Payment{PaymentID: p.PaymentID, Amount: p.Amount}
 	if p.PaidAt != "" {
 		t, err := time.Parse(time.RFC3339, p.PaidAt)
 		if err != nil {
-			return errors.New("paid_at: must be an RFC 3339 timestamp")
+			return invalid("paid_at", "must be an RFC 3339 timestamp")
 		}
 		pay.PaidAt = t
 	}
 	_, err := c.st.CheckPayment(&c.inv, pay, p.Currency, workflow.Now(ctx))
-	return err
+	return rejection(err)
 }
 
-func (c *collector) applyPayment(ctx workflow.Context, p PaymentInput) (PaymentResult, error) {
+func (c *collector) applyPayment(ctx workflow.Context, p invoiceapi.PaymentInput) (invoiceapi.PaymentResult, error) {
 	now := workflow.Now(ctx)
 	paidAt := now
 	if p.PaidAt != "" {
@@ -55,12 +55,12 @@ func (c *collector) applyPayment(ctx workflow.Context, p PaymentInput) (PaymentR
 		charges = c.st.BookCharges(&c.pol, &c.inv, now, &pay, withInterest)
 	}
 	out := c.st.ApplyPayment(pay)
-	res := PaymentResult{Duplicate: out.Duplicate, Status: c.st.Status, Balance: c.st.Balance, Credit: c.st.Credit, Applied: out.Applied}
+	res := invoiceapi.PaymentResult{Duplicate: out.Duplicate, Status: c.st.Status, Balance: c.st.Balance, Credit: c.st.Credit, Applied: out.Applied}
 	if out.Duplicate {
 		return res, nil
 	}
 	c.logger.Info("Payment applied", "payment_id", p.PaymentID, "amount", p.Amount, "balance", c.st.Balance)
-	rec := activities.PaymentRecord{
+	rec := invoiceapi.PaymentRecord{
 		InvoiceID: c.inv.ID, PaymentID: p.PaymentID, Currency: c.inv.Currency, Amount: p.Amount,
 		Applied: out.Applied, Credit: out.Credit, BalanceAfter: c.st.Balance, PaidAt: paidAt.UTC(), AppliedAt: now,
 	}
@@ -78,7 +78,7 @@ func (c *collector) applyPayment(ctx workflow.Context, p PaymentInput) (PaymentR
 	// A payment may keep a promise or complete a plan.
 	events := c.st.PaymentEvents(&c.inv, now)
 	res.Status = c.st.Status
-	c.writeLedger(ledgerWrite{summary: "record payment " + p.PaymentID, activity: acts.RecordPayment, arg: rec})
+	c.writeLedger(ledgerWrite{summary: "record payment " + p.PaymentID, activity: invoiceapi.ActivityRecordPayment, arg: rec})
 	if len(events) > 0 && !c.st.Status.Terminal() {
 		return res, c.recordEvents(ctx, events, map[string]any{"payment_id": p.PaymentID})
 	}

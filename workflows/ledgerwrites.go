@@ -4,7 +4,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/dunwell/dunwell/activities"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 // Ledger writes from update handlers and signals queue for one writer coroutine
@@ -87,5 +87,5 @@ func (c *collector) ledgerCall(ctx workflow.Context, summary string, activity, a
 // isFinal reports whether a ledger activity's error must not be retried: the ledger
 // refused the record, or the workflow was cancelled while it ran.
 func isFinal(err error) bool {
-	return temporal.IsCanceledError(err) || isErrorType(err, activities.ErrTypeBadRequest)
+	return temporal.IsCanceledError(err) || isErrorType(err, invoiceapi.ErrTypeBadRequest)
 }

@@ -14,8 +14,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/dunwell/dunwell/activities"
 	"github.com/dunwell/dunwell/collection"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 // logRecorder keeps the workflow's log lines (local activities log from their own
@@ -58,7 +58,7 @@ func TestRefusedLedgerWriteIsReportedAndTheWriterGoesOn(t *testing.T) {
 	suite.SetLogger(logs)
 	env := suite.NewTestWorkflowEnvironment()
 	env.RegisterWorkflow(InvoiceCollection)
-	env.RegisterActivity(acts)
+	env.RegisterActivity(&unmocked{})
 	issued := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
 	env.SetStartTime(issued)
 
@@ -67,39 +67,39 @@ func TestRefusedLedgerWriteIsReportedAndTheWriterGoesOn(t *testing.T) {
 		attempts = map[string]int{}
 		recorded []string
 	)
-	env.OnActivity(acts.RecordPayment, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, p activities.PaymentRecord) error {
+	env.OnActivity(invoiceapi.ActivityRecordPayment, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, p invoiceapi.PaymentRecord) error {
 			mu.Lock()
 			defer mu.Unlock()
 			attempts[p.PaymentID]++
 			if p.PaymentID == "refused" {
 				return temporal.NewNonRetryableApplicationError("recording payment refused: ledger: record payment: invalid ledger input",
-					activities.ErrTypeBadRequest, nil)
+					invoiceapi.ErrTypeBadRequest, nil)
 			}
 			recorded = append(recorded, p.PaymentID)
 			return nil
 		})
-	env.OnActivity(acts.RecordStatus, mock.Anything, mock.Anything).Return(nil).Maybe()
-	env.OnActivity(acts.RecordEvent, mock.Anything, mock.Anything).Return(nil).Maybe()
+	env.OnActivity(invoiceapi.ActivityRecordStatus, mock.Anything, mock.Anything).Return(nil).Maybe()
+	env.OnActivity(invoiceapi.ActivityRecordEvent, mock.Anything, mock.Anything).Return(nil).Maybe()
 
-	pay := func(delay time.Duration, p PaymentInput) {
+	pay := func(delay time.Duration, p invoiceapi.PaymentInput) {
 		env.RegisterDelayedCallback(func() {
-			env.UpdateWorkflow(UpdatePayment, "", &testsuite.TestUpdateCallback{
+			env.UpdateWorkflow(invoiceapi.UpdatePayment, "", &testsuite.TestUpdateCallback{
 				OnReject:   func(err error) { t.Errorf("payment %s rejected: %v", p.PaymentID, err) },
 				OnAccept:   func() {},
 				OnComplete: func(_ any, err error) { require.NoError(t, err, p.PaymentID) },
 			}, p)
 		}, delay)
 	}
-	pay(time.Hour, PaymentInput{PaymentID: "refused", Amount: 25000, Currency: "USD"})
-	pay(2*time.Hour, PaymentInput{PaymentID: "after", Amount: 100000, Currency: "USD"})
+	pay(time.Hour, invoiceapi.PaymentInput{PaymentID: "refused", Amount: 25000, Currency: "USD"})
+	pay(2*time.Hour, invoiceapi.PaymentInput{PaymentID: "after", Amount: 100000, Currency: "USD"})
 	cs := &collectionSuite{}
 	cs.SetT(t)
 	env.ExecuteWorkflow(InvoiceCollection, cs.input("standard"))
 
 	require.True(t, env.IsWorkflowCompleted())
 	require.NoError(t, env.GetWorkflowError())
-	var res CollectionResult
+	var res invoiceapi.CollectionResult
 	require.NoError(t, env.GetWorkflowResult(&res))
 	require.Equal(t, collection.StatusPaid, res.Status)
 	require.Equal(t, 1, attempts["refused"], "a refused row is not retried")
@@ -107,7 +107,7 @@ func TestRefusedLedgerWriteIsReportedAndTheWriterGoesOn(t *testing.T) {
 	failed := logs.find("ERROR", "Ledger write failed")
 	require.Len(t, failed, 1, "%v", logs.lines)
 	require.Contains(t, failed[0], "record payment refused")
-	require.Contains(t, failed[0], activities.ErrTypeBadRequest)
+	require.Contains(t, failed[0], invoiceapi.ErrTypeBadRequest)
 	env.AssertExpectations(t)
 }
 
@@ -118,12 +118,12 @@ func (s *collectionSuite) TestPaymentDatedOutsideItsInvoiceIsRejected() {
 		{"2026-10-31T23:59:59Z", "paid_at: 2026-10-31T23:59:59Z is before the invoice was issued (2026-11-01T10:00:00Z)"},
 		{"2026-11-01T11:06:00Z", "paid_at: 2026-11-01T11:06:00Z is in the future (now is 2026-11-01T11:00:00Z)"},
 	} {
-		s.pay(time.Hour, PaymentInput{PaymentID: fmt.Sprintf("bad-%d", i), Amount: 125000, Currency: "USD", PaidAt: tc.paidAt}, func(_ PaymentResult, err error) {
+		s.pay(time.Hour, invoiceapi.PaymentInput{PaymentID: fmt.Sprintf("bad-%d", i), Amount: 125000, Currency: "USD", PaidAt: tc.paidAt}, func(_ invoiceapi.PaymentResult, err error) {
 			s.Require().Error(err)
 			s.Contains(err.Error(), tc.says)
 		})
 	}
-	s.pay(time.Hour, PaymentInput{PaymentID: "skewed", Amount: 125000, Currency: "USD", PaidAt: "2026-11-01T11:04:00Z"}, func(r PaymentResult, err error) {
+	s.pay(time.Hour, invoiceapi.PaymentInput{PaymentID: "skewed", Amount: 125000, Currency: "USD", PaidAt: "2026-11-01T11:04:00Z"}, func(r invoiceapi.PaymentResult, err error) {
 		s.NoError(err, "a few minutes of clock skew are allowed")
 		s.Equal(collection.StatusPaid, r.Status)
 	})
@@ -136,18 +136,18 @@ func (s *collectionSuite) TestPaymentDatedOutsideItsInvoiceIsRejected() {
 // A refund naming a payment is capped by what that payment has left, not by every
 // payment of the invoice.
 func (s *collectionSuite) TestRefundIsCappedByItsPayment() {
-	s.pay(time.Hour, PaymentInput{PaymentID: "A", Amount: 1000, Currency: "USD"}, func(_ PaymentResult, err error) { s.NoError(err) })
-	s.pay(2*time.Hour, PaymentInput{PaymentID: "B", Amount: 99000, Currency: "USD"}, func(_ PaymentResult, err error) { s.NoError(err) })
-	s.update(3*time.Hour, UpdateRefund, RefundInput{RefundID: "r1", Kind: KindRefund, PaymentID: "A", Amount: 50000, Currency: "USD"},
-		func(_ EventResult, err error) {
+	s.pay(time.Hour, invoiceapi.PaymentInput{PaymentID: "A", Amount: 1000, Currency: "USD"}, func(_ invoiceapi.PaymentResult, err error) { s.NoError(err) })
+	s.pay(2*time.Hour, invoiceapi.PaymentInput{PaymentID: "B", Amount: 99000, Currency: "USD"}, func(_ invoiceapi.PaymentResult, err error) { s.NoError(err) })
+	s.update(3*time.Hour, invoiceapi.UpdateRefund, invoiceapi.RefundInput{RefundID: "r1", Kind: invoiceapi.KindRefund, PaymentID: "A", Amount: 50000, Currency: "USD"},
+		func(_ invoiceapi.EventResult, err error) {
 			var appErr *temporal.ApplicationError
 			s.Require().True(errors.As(err, &appErr), "want a rejection, got %v", err)
-			s.Equal(ErrTypeConflict, appErr.Type())
+			s.Equal(invoiceapi.ErrTypeConflict, appErr.Type())
 			s.Equal("amount: is larger than what payment A has left to refund", appErr.Message())
 		})
-	s.update(4*time.Hour, UpdateRefund, RefundInput{RefundID: "r2", Kind: KindRefund, PaymentID: "A", Amount: 1000, Currency: "USD"}, s.expect(collection.StatusOpen))
-	s.update(5*time.Hour, UpdateRefund, RefundInput{RefundID: "r3", Kind: KindRefund, PaymentID: "A", Amount: 1, Currency: "USD"}, s.rejected(ErrTypeConflict))
-	s.pay(6*time.Hour, PaymentInput{PaymentID: "C", Amount: 27000, Currency: "USD"}, func(_ PaymentResult, err error) { s.NoError(err) })
+	s.update(4*time.Hour, invoiceapi.UpdateRefund, invoiceapi.RefundInput{RefundID: "r2", Kind: invoiceapi.KindRefund, PaymentID: "A", Amount: 1000, Currency: "USD"}, s.expect(collection.StatusOpen))
+	s.update(5*time.Hour, invoiceapi.UpdateRefund, invoiceapi.RefundInput{RefundID: "r3", Kind: invoiceapi.KindRefund, PaymentID: "A", Amount: 1, Currency: "USD"}, s.rejected(invoiceapi.ErrTypeConflict))
+	s.pay(6*time.Hour, invoiceapi.PaymentInput{PaymentID: "C", Amount: 27000, Currency: "USD"}, func(_ invoiceapi.PaymentResult, err error) { s.NoError(err) })
 	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
 	s.Equal(collection.StatusPaid, s.result().Status)
 }

@@ -7,35 +7,39 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/dunwell/dunwell/activities"
 	"github.com/dunwell/dunwell/collection"
 	"github.com/dunwell/dunwell/money"
 	"github.com/dunwell/dunwell/policy"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
-// Error types of rejected lifecycle updates; the API answers ErrTypeConflict with 409
-// and ErrTypeInvalid with 422. Messages read "field: problem".
-const (
-	ErrTypeConflict = "Conflict"
-	ErrTypeInvalid  = "Invalid"
-)
-
-// rejection turns a check's error into the typed error the caller sees.
+// rejection turns a collection check's error into the typed error the caller decodes
+// (see invoiceapi.EncodeError): a change the invoice's state forbids is a conflict,
+// input no state would accept is invalid; both name the field.
 func rejection(err error) error {
-	if err == nil {
+	var conflict *collection.ConflictError
+	var invalid *collection.InvalidError
+	switch {
+	case err == nil:
 		return nil
+	case errors.As(err, &conflict):
+		field := conflict.Field
+		if field == "" {
+			field = "status"
+		}
+		return invoiceapi.EncodeError(&invoiceapi.ConflictError{Field: field, Reason: conflict.Reason})
+	case errors.As(err, &invalid):
+		return invoiceapi.EncodeError(&invoiceapi.InvalidError{Field: invalid.Field, Reason: invalid.Reason})
 	}
-	if errors.Is(err, collection.ErrConflict) {
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeConflict, nil)
-	}
-	return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalid, nil)
+	// Every check returns one of the two; anything else is still the caller's input.
+	return invoiceapi.EncodeError(&invoiceapi.InvalidError{Reason: err.Error()})
 }
 
-func invalidf(format string, args ...any) error {
-	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), ErrTypeInvalid, nil)
+// invalid is the typed rejection of one field's value.
+func invalid(field, format string, args ...any) error {
+	return invoiceapi.EncodeError(&invoiceapi.InvalidError{Field: field, Reason: fmt.Sprintf(format, args...)})
 }
 
 const maxReason = 1000
@@ -53,23 +57,23 @@ func firstErr(errs ...error) error {
 func checkReason(reason string, required bool) error {
 	switch {
 	case required && strings.TrimSpace(reason) == "":
-		return invalidf("reason: is required")
+		return invalid("reason", "is required")
 	case utf8.RuneCountInString(reason) > maxReason || !utf8.ValidString(reason):
-		return invalidf("reason: must be valid text of at most %d characters", maxReason)
+		return invalid("reason", "must be valid text of at most %d characters", maxReason)
 	}
 	return nil
 }
 
 func checkBy(by string) error {
 	if len(by) > 100 {
-		return invalidf("by: must be at most 100 characters")
+		return invalid("by", "must be at most 100 characters")
 	}
 	return nil
 }
 
 func checkID(field, id string) error {
 	if !collection.IDPattern.MatchString(id) {
-		return invalidf("%s: %s", field, collection.IDProblem)
+		return invalid(field, "%s", collection.IDProblem)
 	}
 	return nil
 }
@@ -80,7 +84,7 @@ func parseOptionalDate(field, s string) (*collection.Date, error) {
 	}
 	d, err := collection.ParseDate(s)
 	if err != nil {
-		return nil, invalidf("%s: %v", field, err)
+		return nil, invalid(field, "%v", err)
 	}
 	return &d, nil
 }
@@ -91,13 +95,13 @@ func parseOptionalTime(field, s string, now time.Time) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		return time.Time{}, invalidf("%s: must be an RFC 3339 timestamp", field)
+		return time.Time{}, invalid(field, "must be an RFC 3339 timestamp")
 	}
 	return t.UTC(), nil
 }
 
-func (c *collector) result(dup bool) EventResult {
-	return EventResult{Duplicate: dup, Status: c.st.Status, Balance: c.st.Balance, Credit: c.st.Credit}
+func (c *collector) result(dup bool) invoiceapi.EventResult {
+	return invoiceapi.EventResult{Duplicate: dup, Status: c.st.Status, Balance: c.st.Balance, Credit: c.st.Credit}
 }
 
 func (c *collector) registerLifecycleHandlers(ctx workflow.Context) error {
@@ -107,34 +111,34 @@ func (c *collector) registerLifecycleHandlers(ctx workflow.Context) error {
 		validator any
 	}
 	for _, r := range []reg{
-		{UpdateRefund, c.refund, c.validateRefund},
-		{UpdateAdjust, c.adjust, c.validateAdjust},
-		{UpdateDispute, c.dispute, c.validateDispute},
-		{UpdateResolveDispute, c.resolveDispute, c.validateResolveDispute},
-		{UpdatePromise, c.promise, c.validatePromise},
-		{UpdatePlan, c.plan, c.validatePlan},
-		{UpdatePause, c.pause, c.validatePause},
-		{UpdateResume, c.resume, c.validateResume},
-		{UpdateApprove, c.approve, c.validateDecision},
-		{UpdateReject, c.reject, c.validateDecision},
-		{UpdateCancel, c.cancel, c.validateCancel},
-		{UpdateWriteOff, c.writeOff, c.validateWriteOff},
-		{UpdateChangePolicy, c.changePolicy, c.validateChangePolicy},
-		{UpdateChangeDueDate, c.changeDueDate, c.validateChangeDueDate},
+		{invoiceapi.UpdateRefund, c.refund, c.validateRefund},
+		{invoiceapi.UpdateAdjust, c.adjust, c.validateAdjust},
+		{invoiceapi.UpdateDispute, c.dispute, c.validateDispute},
+		{invoiceapi.UpdateResolveDispute, c.resolveDispute, c.validateResolveDispute},
+		{invoiceapi.UpdatePromise, c.promise, c.validatePromise},
+		{invoiceapi.UpdatePlan, c.plan, c.validatePlan},
+		{invoiceapi.UpdatePause, c.pause, c.validatePause},
+		{invoiceapi.UpdateResume, c.resume, c.validateResume},
+		{invoiceapi.UpdateApprove, c.approve, c.validateDecision},
+		{invoiceapi.UpdateReject, c.reject, c.validateDecision},
+		{invoiceapi.UpdateCancel, c.cancel, c.validateCancel},
+		{invoiceapi.UpdateWriteOff, c.writeOff, c.validateWriteOff},
+		{invoiceapi.UpdateChangePolicy, c.changePolicy, c.validateChangePolicy},
+		{invoiceapi.UpdateChangeDueDate, c.changeDueDate, c.validateChangeDueDate},
 	} {
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, r.name, r.handler, workflow.UpdateHandlerOptions{Validator: r.validator}); err != nil {
 			return fmt.Errorf("registering the %s update: %w", r.name, err)
 		}
 	}
-	c.optOuts = workflow.GetSignalChannel(ctx, SignalOptOut)
-	c.optIns = workflow.GetSignalChannel(ctx, SignalOptIn)
-	c.deliveries = workflow.GetSignalChannel(ctx, SignalDelivery)
+	c.optOuts = workflow.GetSignalChannel(ctx, invoiceapi.SignalOptOut)
+	c.optIns = workflow.GetSignalChannel(ctx, invoiceapi.SignalOptIn)
+	c.deliveries = workflow.GetSignalChannel(ctx, invoiceapi.SignalDelivery)
 	return nil
 }
 
 // --- refunds ---
 
-func (c *collector) refundInput(ctx workflow.Context, in RefundInput) (collection.Refund, error) {
+func (c *collector) refundInput(ctx workflow.Context, in invoiceapi.RefundInput) (collection.Refund, error) {
 	if err := checkID("refund_id", in.RefundID); err != nil {
 		return collection.Refund{}, err
 	}
@@ -144,14 +148,14 @@ func (c *collector) refundInput(ctx workflow.Context, in RefundInput) (collectio
 		}
 	}
 	switch {
-	case in.Kind != KindRefund && in.Kind != KindChargeback:
-		return collection.Refund{}, invalidf("kind: must be %q or %q", KindRefund, KindChargeback)
+	case in.Kind != invoiceapi.KindRefund && in.Kind != invoiceapi.KindChargeback:
+		return collection.Refund{}, invalid("kind", "must be %q or %q", invoiceapi.KindRefund, invoiceapi.KindChargeback)
 	case in.Currency != c.inv.Currency:
-		return collection.Refund{}, invalidf("currency: is %s but the invoice is in %s", in.Currency, c.inv.Currency)
+		return collection.Refund{}, invalid("currency", "is %s but the invoice is in %s", in.Currency, c.inv.Currency)
 	case in.Amount <= 0:
-		return collection.Refund{}, invalidf("amount: must be greater than zero")
+		return collection.Refund{}, invalid("amount", "must be greater than zero")
 	case in.Amount > money.MaxMinor:
-		return collection.Refund{}, invalidf("amount: is too large")
+		return collection.Refund{}, invalid("amount", "is too large")
 	}
 	at, err := parseOptionalTime("at", in.At, workflow.Now(ctx))
 	if err != nil {
@@ -161,7 +165,7 @@ func (c *collector) refundInput(ctx workflow.Context, in RefundInput) (collectio
 		return collection.Refund{}, err
 	}
 	kind := collection.AdjRefund
-	if in.Kind == KindChargeback {
+	if in.Kind == invoiceapi.KindChargeback {
 		kind = collection.AdjChargeback
 	}
 	return collection.Refund{ID: in.RefundID, Kind: kind, PaymentID: in.PaymentID, Amount: in.Amount, At: at, Reason: in.Reason, By: in.By}, nil
@@ -172,7 +176,7 @@ func (c *collector) refundWindowOpen(ctx workflow.Context) bool {
 		workflow.Now(ctx).Before(c.st.ClosedAt.Add(c.pol.RefundWindow.Duration()))
 }
 
-func (c *collector) validateRefund(ctx workflow.Context, in RefundInput) error {
+func (c *collector) validateRefund(ctx workflow.Context, in invoiceapi.RefundInput) error {
 	r, err := c.refundInput(ctx, in)
 	if err != nil {
 		return err
@@ -181,7 +185,7 @@ func (c *collector) validateRefund(ctx workflow.Context, in RefundInput) error {
 	return rejection(err)
 }
 
-func (c *collector) refund(ctx workflow.Context, in RefundInput) (EventResult, error) {
+func (c *collector) refund(ctx workflow.Context, in invoiceapi.RefundInput) (invoiceapi.EventResult, error) {
 	r, _ := c.refundInput(ctx, in) // checked by the validator
 	if dup, _ := c.st.CheckRefund(r, c.refundWindowOpen(ctx)); dup {
 		return c.result(true), nil
@@ -193,21 +197,21 @@ func (c *collector) refund(ctx workflow.Context, in RefundInput) (EventResult, e
 
 // --- adjustments ---
 
-func (c *collector) adjustInput(ctx workflow.Context, in AdjustInput) (collection.Adjust, error) {
+func (c *collector) adjustInput(ctx workflow.Context, in invoiceapi.AdjustInput) (collection.Adjust, error) {
 	if err := checkID("adjustment_id", in.AdjustmentID); err != nil {
 		return collection.Adjust{}, err
 	}
 	switch {
-	case in.Kind != KindAdjustment && in.Kind != KindCreditNote:
-		return collection.Adjust{}, invalidf("kind: must be %q or %q", KindAdjustment, KindCreditNote)
+	case in.Kind != invoiceapi.KindAdjustment && in.Kind != invoiceapi.KindCreditNote:
+		return collection.Adjust{}, invalid("kind", "must be %q or %q", invoiceapi.KindAdjustment, invoiceapi.KindCreditNote)
 	case in.Currency != c.inv.Currency:
-		return collection.Adjust{}, invalidf("currency: is %s but the invoice is in %s", in.Currency, c.inv.Currency)
+		return collection.Adjust{}, invalid("currency", "is %s but the invoice is in %s", in.Currency, c.inv.Currency)
 	case in.Amount == 0:
-		return collection.Adjust{}, invalidf("amount: must not be zero")
-	case in.Kind == KindCreditNote && in.Amount > 0:
-		return collection.Adjust{}, invalidf("amount: a credit note lowers the amount due; it must be negative")
+		return collection.Adjust{}, invalid("amount", "must not be zero")
+	case in.Kind == invoiceapi.KindCreditNote && in.Amount > 0:
+		return collection.Adjust{}, invalid("amount", "a credit note lowers the amount due; it must be negative")
 	case in.Amount > money.MaxMinor || in.Amount < -money.MaxMinor:
-		return collection.Adjust{}, invalidf("amount: is too large")
+		return collection.Adjust{}, invalid("amount", "is too large")
 	}
 	if err := firstErr(checkReason(in.Reason, true), checkBy(in.By)); err != nil {
 		return collection.Adjust{}, err
@@ -215,7 +219,7 @@ func (c *collector) adjustInput(ctx workflow.Context, in AdjustInput) (collectio
 	return collection.Adjust{ID: in.AdjustmentID, Kind: string(in.Kind), Amount: in.Amount, At: workflow.Now(ctx), Reason: in.Reason, By: in.By}, nil
 }
 
-func (c *collector) validateAdjust(ctx workflow.Context, in AdjustInput) error {
+func (c *collector) validateAdjust(ctx workflow.Context, in invoiceapi.AdjustInput) error {
 	a, err := c.adjustInput(ctx, in)
 	if err != nil {
 		return err
@@ -224,7 +228,7 @@ func (c *collector) validateAdjust(ctx workflow.Context, in AdjustInput) error {
 	return rejection(err)
 }
 
-func (c *collector) adjust(ctx workflow.Context, in AdjustInput) (EventResult, error) {
+func (c *collector) adjust(ctx workflow.Context, in invoiceapi.AdjustInput) (invoiceapi.EventResult, error) {
 	a, _ := c.adjustInput(ctx, in)
 	if dup, _ := c.st.CheckAdjust(a, c.inv.Currency); dup {
 		return c.result(true), nil
@@ -235,7 +239,7 @@ func (c *collector) adjust(ctx workflow.Context, in AdjustInput) (EventResult, e
 
 // --- disputes ---
 
-func (c *collector) validateDispute(ctx workflow.Context, in DisputeInput) error {
+func (c *collector) validateDispute(ctx workflow.Context, in invoiceapi.DisputeInput) error {
 	if err := firstErr(checkID("dispute_id", in.DisputeID), checkReason(in.Reason, true), checkBy(in.By)); err != nil {
 		return err
 	}
@@ -246,7 +250,7 @@ func (c *collector) validateDispute(ctx workflow.Context, in DisputeInput) error
 	return rejection(err)
 }
 
-func (c *collector) dispute(ctx workflow.Context, in DisputeInput) (EventResult, error) {
+func (c *collector) dispute(ctx workflow.Context, in invoiceapi.DisputeInput) (invoiceapi.EventResult, error) {
 	if dup, _ := c.st.CheckDispute(in.DisputeID); dup {
 		return c.result(true), nil
 	}
@@ -255,23 +259,23 @@ func (c *collector) dispute(ctx workflow.Context, in DisputeInput) (EventResult,
 	return c.result(false), c.recordEvents(ctx, []collection.Event{e}, map[string]any{"dispute_id": in.DisputeID, "resolve_by": in.ResolveBy})
 }
 
-func (c *collector) resolution(ctx workflow.Context, in ResolveDisputeInput) (collection.Resolution, error) {
+func (c *collector) resolution(ctx workflow.Context, in invoiceapi.ResolveDisputeInput) (collection.Resolution, error) {
 	if in.DisputeID != "" {
 		if err := checkID("dispute_id", in.DisputeID); err != nil {
 			return collection.Resolution{}, err
 		}
 	}
-	if in.Outcome != DisputeResolved && in.Outcome != DisputeUpheld {
-		return collection.Resolution{}, invalidf("outcome: must be %q or %q", DisputeResolved, DisputeUpheld)
+	if in.Outcome != invoiceapi.DisputeResolved && in.Outcome != invoiceapi.DisputeUpheld {
+		return collection.Resolution{}, invalid("outcome", "must be %q or %q", invoiceapi.DisputeResolved, invoiceapi.DisputeUpheld)
 	}
 	if err := firstErr(checkReason(in.Reason, false), checkBy(in.By)); err != nil {
 		return collection.Resolution{}, err
 	}
-	return collection.Resolution{DisputeID: in.DisputeID, Upheld: in.Outcome == DisputeUpheld, AdjustAmount: in.AdjustAmount,
+	return collection.Resolution{DisputeID: in.DisputeID, Upheld: in.Outcome == invoiceapi.DisputeUpheld, AdjustAmount: in.AdjustAmount,
 		Cancel: in.Cancel, At: workflow.Now(ctx), Reason: in.Reason, By: in.By}, nil
 }
 
-func (c *collector) validateResolveDispute(ctx workflow.Context, in ResolveDisputeInput) error {
+func (c *collector) validateResolveDispute(ctx workflow.Context, in invoiceapi.ResolveDisputeInput) error {
 	r, err := c.resolution(ctx, in)
 	if err != nil {
 		return err
@@ -280,7 +284,7 @@ func (c *collector) validateResolveDispute(ctx workflow.Context, in ResolveDispu
 	return rejection(err)
 }
 
-func (c *collector) resolveDispute(ctx workflow.Context, in ResolveDisputeInput) (EventResult, error) {
+func (c *collector) resolveDispute(ctx workflow.Context, in invoiceapi.ResolveDisputeInput) (invoiceapi.EventResult, error) {
 	r, _ := c.resolution(ctx, in)
 	if dup, _ := c.st.CheckResolve(r, c.inv.Currency); dup {
 		return c.result(true), nil
@@ -291,7 +295,7 @@ func (c *collector) resolveDispute(ctx workflow.Context, in ResolveDisputeInput)
 
 // --- promises ---
 
-func (c *collector) validatePromise(ctx workflow.Context, in PromiseInput) error {
+func (c *collector) validatePromise(ctx workflow.Context, in invoiceapi.PromiseInput) error {
 	if err := firstErr(checkReason(in.Reason, false), checkBy(in.By)); err != nil {
 		return err
 	}
@@ -302,15 +306,15 @@ func (c *collector) validatePromise(ctx workflow.Context, in PromiseInput) error
 	return rejection(c.st.CheckPromise(&c.inv, p, workflow.Now(ctx), c.inv.Currency))
 }
 
-func (c *collector) promiseOf(ctx workflow.Context, in PromiseInput) (collection.Promise, error) {
+func (c *collector) promiseOf(ctx workflow.Context, in invoiceapi.PromiseInput) (collection.Promise, error) {
 	d, until, err := collection.ParseDeadline(in.Date, c.inv.Location())
 	if err != nil {
-		return collection.Promise{}, invalidf("date: %v", err)
+		return collection.Promise{}, invalid("date", "%v", err)
 	}
 	return collection.Promise{Date: d, Until: until, Amount: in.Amount, MadeAt: workflow.Now(ctx), By: in.By}, nil
 }
 
-func (c *collector) promise(ctx workflow.Context, in PromiseInput) (EventResult, error) {
+func (c *collector) promise(ctx workflow.Context, in invoiceapi.PromiseInput) (invoiceapi.EventResult, error) {
 	p, _ := c.promiseOf(ctx, in)
 	e := c.st.MakePromise(&c.inv, p)
 	e.Reason = in.Reason
@@ -319,22 +323,22 @@ func (c *collector) promise(ctx workflow.Context, in PromiseInput) (EventResult,
 
 // --- plans ---
 
-func (c *collector) planItems(in PlanInput) ([]collection.Installment, error) {
+func (c *collector) planItems(in invoiceapi.PlanInput) ([]collection.Installment, error) {
 	if len(in.Installments) > 60 {
-		return nil, invalidf("installments: must list 1 to 60 installments")
+		return nil, invalid("installments", "must list 1 to 60 installments")
 	}
 	items := make([]collection.Installment, 0, len(in.Installments))
 	for i, it := range in.Installments {
 		d, at, err := collection.ParseDeadline(it.DueDate, c.inv.Location())
 		if err != nil {
-			return nil, invalidf("installments[%d].due_date: %v", i, err)
+			return nil, invalid(fmt.Sprintf("installments[%d].due_date", i), "%v", err)
 		}
 		items = append(items, collection.Installment{DueDate: d, DueAt: at, Amount: it.Amount})
 	}
 	return items, nil
 }
 
-func (c *collector) validatePlan(ctx workflow.Context, in PlanInput) error {
+func (c *collector) validatePlan(ctx workflow.Context, in invoiceapi.PlanInput) error {
 	if err := firstErr(checkReason(in.Reason, false), checkBy(in.By)); err != nil {
 		return err
 	}
@@ -345,7 +349,7 @@ func (c *collector) validatePlan(ctx workflow.Context, in PlanInput) error {
 	return rejection(c.st.CheckPlan(&c.inv, items, in.GraceDays, workflow.Now(ctx), c.inv.Currency))
 }
 
-func (c *collector) plan(ctx workflow.Context, in PlanInput) (EventResult, error) {
+func (c *collector) plan(ctx workflow.Context, in invoiceapi.PlanInput) (invoiceapi.EventResult, error) {
 	items, _ := c.planItems(in)
 	e := c.st.AgreePlan(&c.inv, collection.Plan{Installments: items, GraceDays: in.GraceDays, AgreedAt: workflow.Now(ctx), By: in.By})
 	e.Reason = in.Reason
@@ -356,7 +360,7 @@ func (c *collector) plan(ctx workflow.Context, in PlanInput) (EventResult, error
 
 // --- pause and resume ---
 
-func (c *collector) validatePause(ctx workflow.Context, in PauseInput) error {
+func (c *collector) validatePause(ctx workflow.Context, in invoiceapi.PauseInput) error {
 	if err := firstErr(checkReason(in.Reason, true), checkBy(in.By)); err != nil {
 		return err
 	}
@@ -367,54 +371,54 @@ func (c *collector) validatePause(ctx workflow.Context, in PauseInput) error {
 	return rejection(c.st.CheckPause(&c.inv, p, workflow.Now(ctx)))
 }
 
-func (c *collector) pauseOf(ctx workflow.Context, in PauseInput) (collection.Pause, error) {
+func (c *collector) pauseOf(ctx workflow.Context, in invoiceapi.PauseInput) (collection.Pause, error) {
 	p := collection.Pause{Reason: in.Reason, Since: workflow.Now(ctx), By: in.By}
 	if in.Until != "" {
 		d, at, err := collection.ParseDeadline(in.Until, c.inv.Location())
 		if err != nil {
-			return p, invalidf("until: %v", err)
+			return p, invalid("until", "%v", err)
 		}
 		p.Until, p.UntilAt = &d, at
 	}
 	return p, nil
 }
 
-func (c *collector) pause(ctx workflow.Context, in PauseInput) (EventResult, error) {
+func (c *collector) pause(ctx workflow.Context, in invoiceapi.PauseInput) (invoiceapi.EventResult, error) {
 	p, _ := c.pauseOf(ctx, in)
 	e := c.st.PauseDunning(p)
 	return c.result(false), c.recordEvents(ctx, []collection.Event{e}, map[string]any{"until": in.Until})
 }
 
-func (c *collector) validateResume(ctx workflow.Context, in ReasonInput) error {
+func (c *collector) validateResume(ctx workflow.Context, in invoiceapi.ReasonInput) error {
 	if err := firstErr(checkReason(in.Reason, false), checkBy(in.By)); err != nil {
 		return err
 	}
 	return rejection(c.st.CheckResume())
 }
 
-func (c *collector) resume(ctx workflow.Context, in ReasonInput) (EventResult, error) {
+func (c *collector) resume(ctx workflow.Context, in invoiceapi.ReasonInput) (invoiceapi.EventResult, error) {
 	e := c.st.Resume(workflow.Now(ctx), in.By, in.Reason)
 	return c.result(false), c.recordEvents(ctx, []collection.Event{e}, nil)
 }
 
 // --- approvals ---
 
-func (c *collector) validateDecision(ctx workflow.Context, in ReasonInput) error {
+func (c *collector) validateDecision(ctx workflow.Context, in invoiceapi.ReasonInput) error {
 	if err := firstErr(checkReason(in.Reason, false), checkBy(in.By)); err != nil {
 		return err
 	}
 	return rejection(c.st.CheckDecision())
 }
 
-func (c *collector) approve(ctx workflow.Context, in ReasonInput) (EventResult, error) {
+func (c *collector) approve(ctx workflow.Context, in invoiceapi.ReasonInput) (invoiceapi.EventResult, error) {
 	return c.decide(ctx, true, in.By, in.Reason)
 }
 
-func (c *collector) reject(ctx workflow.Context, in ReasonInput) (EventResult, error) {
+func (c *collector) reject(ctx workflow.Context, in invoiceapi.ReasonInput) (invoiceapi.EventResult, error) {
 	return c.decide(ctx, false, in.By, in.Reason)
 }
 
-func (c *collector) decide(ctx workflow.Context, approve bool, by, reason string) (EventResult, error) {
+func (c *collector) decide(ctx workflow.Context, approve bool, by, reason string) (invoiceapi.EventResult, error) {
 	e := c.st.Decide(approve, workflow.Now(ctx), by, reason)
 	// An approval escalates in the main loop (ActionEscalate is due at once).
 	return c.result(false), c.recordEvents(ctx, []collection.Event{e}, nil)
@@ -422,27 +426,27 @@ func (c *collector) decide(ctx workflow.Context, approve bool, by, reason string
 
 // --- cancel and write-off ---
 
-func (c *collector) validateCancel(ctx workflow.Context, in ReasonInput) error {
+func (c *collector) validateCancel(ctx workflow.Context, in invoiceapi.ReasonInput) error {
 	if err := firstErr(checkReason(in.Reason, true), checkBy(in.By)); err != nil {
 		return err
 	}
 	return rejection(c.st.CheckClose(collection.StatusCancelled))
 }
 
-func (c *collector) cancel(ctx workflow.Context, in ReasonInput) (EventResult, error) {
+func (c *collector) cancel(ctx workflow.Context, in invoiceapi.ReasonInput) (invoiceapi.EventResult, error) {
 	balance := c.st.Balance
 	events := []collection.Event{c.st.Close(collection.StatusCancelled, workflow.Now(ctx), in.Reason, in.By)}
 	return c.result(false), c.recordEvents(ctx, events, map[string]any{"voided_minor": balance})
 }
 
-func (c *collector) validateWriteOff(ctx workflow.Context, in ReasonInput) error {
+func (c *collector) validateWriteOff(ctx workflow.Context, in invoiceapi.ReasonInput) error {
 	if err := firstErr(checkReason(in.Reason, true), checkBy(in.By)); err != nil {
 		return err
 	}
 	return rejection(c.st.CheckClose(collection.StatusWrittenOff))
 }
 
-func (c *collector) writeOff(ctx workflow.Context, in ReasonInput) (EventResult, error) {
+func (c *collector) writeOff(ctx workflow.Context, in invoiceapi.ReasonInput) (invoiceapi.EventResult, error) {
 	// Fees and interest to date are written off with the rest.
 	events := c.st.BookCharges(&c.pol, &c.inv, workflow.Now(ctx), nil, true)
 	balance := c.st.Balance
@@ -452,17 +456,17 @@ func (c *collector) writeOff(ctx workflow.Context, in ReasonInput) (EventResult,
 
 // --- policy changes ---
 
-func (c *collector) validateChangePolicy(ctx workflow.Context, in ChangePolicyInput) error {
+func (c *collector) validateChangePolicy(ctx workflow.Context, in invoiceapi.ChangePolicyInput) error {
 	if err := firstErr(checkReason(in.Reason, true), checkBy(in.By)); err != nil {
 		return err
 	}
 	return rejection(c.st.CheckChangePolicy(&c.pol, &in.Policy))
 }
 
-func (c *collector) changePolicy(ctx workflow.Context, in ChangePolicyInput) (EventResult, error) {
+func (c *collector) changePolicy(ctx workflow.Context, in invoiceapi.ChangePolicyInput) (invoiceapi.EventResult, error) {
 	e := c.st.ChangePolicy(&c.pol, &in.Policy, workflow.Now(ctx), in.By, in.Reason)
 	c.pol = in.Policy
-	if err := workflow.UpsertTypedSearchAttributes(ctx, AttrPolicyID.ValueSet(c.pol.ID)); err != nil {
+	if err := workflow.UpsertTypedSearchAttributes(ctx, invoiceapi.AttrPolicyID.ValueSet(c.pol.ID)); err != nil {
 		c.logger.Error("Search attribute upsert failed", "error", err)
 	}
 	return c.result(false), c.recordPolicyChange(ctx, e)
@@ -470,41 +474,41 @@ func (c *collector) changePolicy(ctx workflow.Context, in ChangePolicyInput) (Ev
 
 func (c *collector) recordPolicyChange(ctx workflow.Context, e collection.Event) error {
 	c.wake.SendAsync(true)
-	rec := activities.EventRecord{
+	rec := invoiceapi.EventRecord{
 		InvoiceID: c.inv.ID, EventKey: e.Key, Kind: e.Kind, Reason: e.Reason, Actor: e.By,
 		Details: map[string]any{"policy_id": c.pol.ID, "policy_version": c.pol.Version, "steps_done": c.st.StepsDone},
 		At:      e.At, Status: string(c.st.Status), Balance: c.st.Balance, PolicyID: c.pol.ID, PolicyVersion: c.pol.Version,
 	}
-	c.writeLedger(ledgerWrite{summary: "record policy change", activity: acts.RecordEvent, arg: rec})
+	c.writeLedger(ledgerWrite{summary: "record policy change", activity: invoiceapi.ActivityRecordEvent, arg: rec})
 	return nil
 }
 
 // --- due date changes ---
 
-func (c *collector) validateChangeDueDate(ctx workflow.Context, in ChangeDueDateInput) error {
+func (c *collector) validateChangeDueDate(ctx workflow.Context, in invoiceapi.ChangeDueDateInput) error {
 	if err := firstErr(checkReason(in.Reason, true), checkBy(in.By)); err != nil {
 		return err
 	}
 	d, err := collection.ParseDate(in.DueDate)
 	if err != nil {
-		return invalidf("due_date: %v", err)
+		return invalid("due_date", "%v", err)
 	}
 	return rejection(c.st.CheckChangeDueDate(&c.inv, d))
 }
 
-func (c *collector) changeDueDate(ctx workflow.Context, in ChangeDueDateInput) (EventResult, error) {
+func (c *collector) changeDueDate(ctx workflow.Context, in invoiceapi.ChangeDueDateInput) (invoiceapi.EventResult, error) {
 	d, _ := collection.ParseDate(in.DueDate)
 	e := c.st.ChangeDueDate(&c.inv, d, workflow.Now(ctx), in.By, in.Reason)
-	if err := workflow.UpsertTypedSearchAttributes(ctx, AttrDueDate.ValueSet(c.inv.DueDate.In(c.inv.Location()).UTC())); err != nil {
+	if err := workflow.UpsertTypedSearchAttributes(ctx, invoiceapi.AttrDueDate.ValueSet(c.inv.DueDate.In(c.inv.Location()).UTC())); err != nil {
 		c.logger.Error("Search attribute upsert failed", "error", err)
 	}
 	c.wake.SendAsync(true)
-	rec := activities.EventRecord{
+	rec := invoiceapi.EventRecord{
 		InvoiceID: c.inv.ID, EventKey: e.Key, Kind: e.Kind, Reason: e.Reason, Actor: e.By,
 		Details: map[string]any{"due_date": in.DueDate}, At: e.At, Status: string(c.st.Status), Balance: c.st.Balance,
 		DueDate: in.DueDate,
 	}
-	c.writeLedger(ledgerWrite{summary: "record due date change", activity: acts.RecordEvent, arg: rec})
+	c.writeLedger(ledgerWrite{summary: "record due date change", activity: invoiceapi.ActivityRecordEvent, arg: rec})
 	return c.result(false), nil
 }
 
@@ -512,14 +516,14 @@ func (c *collector) changeDueDate(ctx workflow.Context, in ChangeDueDateInput) (
 
 // drainSignals handles every signal already delivered, without blocking.
 func (c *collector) drainSignals(ctx workflow.Context) {
-	var in OptOutInput
+	var in invoiceapi.OptOutInput
 	for c.optOuts.ReceiveAsync(&in) {
 		c.optOut(ctx, in)
 	}
 	for c.optIns.ReceiveAsync(&in) {
 		c.optIn(ctx, in)
 	}
-	var d DeliveryInput
+	var d invoiceapi.DeliveryInput
 	for c.deliveries.ReceiveAsync(&d) {
 		c.delivery(ctx, d)
 	}
@@ -527,7 +531,7 @@ func (c *collector) drainSignals(ctx workflow.Context) {
 
 // delivery records a provider's delivery report on its notice; a permanent failure
 // sends the step again on its next channel (see collection.State.ApplyDelivery).
-func (c *collector) delivery(ctx workflow.Context, in DeliveryInput) {
+func (c *collector) delivery(ctx workflow.Context, in invoiceapi.DeliveryInput) {
 	prefix := c.inv.ID + "/"
 	rest, ok := strings.CutPrefix(in.NoticeKey, prefix)
 	i := strings.LastIndex(rest, "/")
@@ -548,7 +552,7 @@ func (c *collector) delivery(ctx workflow.Context, in DeliveryInput) {
 
 // optOut stops messages on a channel whose current address opted out. A signal for an
 // address the invoice no longer uses changes nothing.
-func (c *collector) optOut(ctx workflow.Context, in OptOutInput) {
+func (c *collector) optOut(ctx workflow.Context, in invoiceapi.OptOutInput) {
 	ch := policy.Channel(in.Channel)
 	addr := c.addressOn(ch)
 	if !ch.Valid() || addr == "" || !strings.EqualFold(addr, in.Address) || c.st.IsOptedOut(ch) || c.st.Status.Terminal() {
@@ -562,7 +566,7 @@ func (c *collector) optOut(ctx workflow.Context, in OptOutInput) {
 }
 
 // optIn lets messages reach a channel again once its current address opted back in.
-func (c *collector) optIn(ctx workflow.Context, in OptOutInput) {
+func (c *collector) optIn(ctx workflow.Context, in invoiceapi.OptOutInput) {
 	ch := policy.Channel(in.Channel)
 	if !ch.Valid() || !strings.EqualFold(c.addressOn(ch), in.Address) || !c.st.IsOptedOut(ch) {
 		return
@@ -588,17 +592,17 @@ func (c *collector) recordEvents(ctx workflow.Context, events []collection.Event
 		c.statusRecorded = true // the last event below records the final status
 	}
 	for _, e := range events {
-		rec := activities.EventRecord{
+		rec := invoiceapi.EventRecord{
 			InvoiceID: c.inv.ID, EventKey: e.Key, Kind: e.Kind, Reason: e.Reason, Actor: e.By, Details: details,
 			At: e.At, Status: string(c.st.Status), Balance: c.st.Balance,
 		}
 		if a := e.Adjustment; a != nil {
-			rec.Adjustment = &activities.Adjustment{
+			rec.Adjustment = &invoiceapi.Adjustment{
 				AdjustmentID: a.ID, Kind: a.Kind, Currency: c.inv.Currency, Amount: a.Amount, Credit: a.Credit,
 				BalanceAfter: c.st.Balance, PaymentID: a.PaymentID, Reason: a.Reason, Actor: e.By, At: a.At,
 			}
 		}
-		c.writeLedger(ledgerWrite{summary: "record " + e.Kind, activity: acts.RecordEvent, arg: rec})
+		c.writeLedger(ledgerWrite{summary: "record " + e.Kind, activity: invoiceapi.ActivityRecordEvent, arg: rec})
 	}
 	return nil
 }
@@ -636,14 +640,14 @@ func (c *collector) remindInstallment(ctx workflow.Context, a collection.Action)
 	for _, ch := range c.reachable(step) {
 		req := c.noticeRequest(step, ch, a.At)
 		req.Balance, req.DueDate = owed, it.DueDate.String()
-		var res activities.NoticeResult
+		var res invoiceapi.NoticeResult
 		err := workflow.ExecuteActivity(c.sendOptions(ctx, ch, fmt.Sprintf("installment %d of %d by %s", a.Installment+1, len(plan.Installments), ch)),
-			acts.SendNotice, req).Get(ctx, &res)
+			invoiceapi.ActivitySendNotice, req).Get(ctx, &res)
 		if err == nil {
 			c.st.Notices = append(c.st.Notices, collection.Notice{Step: step.Name, Channel: ch, Status: collection.NoticeSent, SentAt: res.SentAt, ProviderID: res.ProviderID})
 			return nil
 		}
-		unknown := isErrorType(err, activities.ErrTypeOutcomeUnknown)
+		unknown := isErrorType(err, invoiceapi.ErrTypeOutcomeUnknown)
 		status := collection.NoticeFailed
 		if unknown {
 			status = collection.NoticeUnknown

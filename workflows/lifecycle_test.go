@@ -18,6 +18,7 @@ import (
 	"github.com/dunwell/dunwell/money"
 	"github.com/dunwell/dunwell/policies"
 	"github.com/dunwell/dunwell/policy"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 // Standard policy, invoice due 2026-12-01 in New York, workflow started 2026-11-01
@@ -25,33 +26,33 @@ import (
 // the agency on Dec 31.
 
 // update sends a lifecycle update after delay and hands the answer to check.
-func (s *collectionSuite) update(delay time.Duration, name string, arg any, check func(EventResult, error)) {
+func (s *collectionSuite) update(delay time.Duration, name string, arg any, check func(invoiceapi.EventResult, error)) {
 	s.env.RegisterDelayedCallback(func() {
 		s.env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
-			OnReject: func(err error) { check(EventResult{}, err) },
+			OnReject: func(err error) { check(invoiceapi.EventResult{}, err) },
 			OnAccept: func() {},
 			OnComplete: func(v any, err error) {
 				if err != nil {
-					check(EventResult{}, err)
+					check(invoiceapi.EventResult{}, err)
 					return
 				}
-				check(v.(EventResult), nil)
+				check(v.(invoiceapi.EventResult), nil)
 			},
 		}, arg)
 	}, delay)
 }
 
 // expect returns a check that wants the update accepted with that status.
-func (s *collectionSuite) expect(status collection.Status) func(EventResult, error) {
-	return func(r EventResult, err error) {
+func (s *collectionSuite) expect(status collection.Status) func(invoiceapi.EventResult, error) {
+	return func(r invoiceapi.EventResult, err error) {
 		s.NoError(err)
 		s.Equal(status, r.Status)
 	}
 }
 
 // rejected returns a check that wants the update rejected with that error type.
-func (s *collectionSuite) rejected(errType string) func(EventResult, error) {
-	return func(_ EventResult, err error) {
+func (s *collectionSuite) rejected(errType string) func(invoiceapi.EventResult, error) {
+	return func(_ invoiceapi.EventResult, err error) {
 		var appErr *temporal.ApplicationError
 		if s.True(errors.As(err, &appErr), "want a rejection, got %v", err) {
 			s.Equal(errType, appErr.Type(), appErr.Error())
@@ -62,7 +63,7 @@ func (s *collectionSuite) rejected(errType string) func(EventResult, error) {
 // queryState checks the state query at delay.
 func (s *collectionSuite) queryState(delay time.Duration, check func(collection.View)) {
 	s.env.RegisterDelayedCallback(func() {
-		v, err := s.env.QueryWorkflow(QueryState)
+		v, err := s.env.QueryWorkflow(invoiceapi.QueryState)
 		s.Require().NoError(err)
 		var view collection.View
 		s.Require().NoError(v.Get(&view))
@@ -90,22 +91,22 @@ const day = 24 * time.Hour
 
 func (s *collectionSuite) TestDisputeHoldsRemindersAndResolutionReanchorsTheSchedule() {
 	// Opened Nov 27 (before the Nov 28 reminder), resolved Dec 7: ten days later.
-	s.update(26*day, UpdateDispute, DisputeInput{DisputeID: "d-1", Reason: "goods damaged", By: "key:ops"}, s.expect(collection.StatusDisputed))
-	s.update(26*day+time.Hour, UpdateDispute, DisputeInput{DisputeID: "d-1", Reason: "goods damaged"}, func(r EventResult, err error) {
+	s.update(26*day, invoiceapi.UpdateDispute, invoiceapi.DisputeInput{DisputeID: "d-1", Reason: "goods damaged", By: "key:ops"}, s.expect(collection.StatusDisputed))
+	s.update(26*day+time.Hour, invoiceapi.UpdateDispute, invoiceapi.DisputeInput{DisputeID: "d-1", Reason: "goods damaged"}, func(r invoiceapi.EventResult, err error) {
 		s.NoError(err)
 		s.True(r.Duplicate)
 	})
-	s.update(26*day+2*time.Hour, UpdateDispute, DisputeInput{DisputeID: "d-2", Reason: "again"}, s.rejected(ErrTypeConflict))
-	s.update(26*day+3*time.Hour, UpdatePause, PauseInput{Reason: "x"}, s.rejected(ErrTypeConflict))
+	s.update(26*day+2*time.Hour, invoiceapi.UpdateDispute, invoiceapi.DisputeInput{DisputeID: "d-2", Reason: "again"}, s.rejected(invoiceapi.ErrTypeConflict))
+	s.update(26*day+3*time.Hour, invoiceapi.UpdatePause, invoiceapi.PauseInput{Reason: "x"}, s.rejected(invoiceapi.ErrTypeConflict))
 	s.queryState(30*day, func(v collection.View) {
 		s.Equal(collection.StatusDisputed, v.Status)
 		s.Empty(v.Notices, "no reminder while disputed")
 	})
 	// Opened before the due date: the answer is "open"; the main loop then marks it
 	// overdue, the due date having passed meanwhile.
-	s.update(36*day, UpdateResolveDispute, ResolveDisputeInput{Outcome: DisputeResolved, Reason: "photos show no damage"}, s.expect(collection.StatusOpen))
+	s.update(36*day, invoiceapi.UpdateResolveDispute, invoiceapi.ResolveDisputeInput{Outcome: invoiceapi.DisputeResolved, Reason: "photos show no damage"}, s.expect(collection.StatusOpen))
 	s.queryState(36*day+time.Minute, func(v collection.View) { s.Equal(collection.StatusOverdue, v.Status) })
-	s.pay(40*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.pay(40*day, invoiceapi.PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(invoiceapi.PaymentResult, error) {})
 	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
 
 	s.Equal(collection.StatusPaid, s.result().Status)
@@ -118,16 +119,16 @@ func (s *collectionSuite) TestDisputeHoldsRemindersAndResolutionReanchorsTheSche
 }
 
 func (s *collectionSuite) TestUpheldDisputeAdjustsOrCancels() {
-	s.update(2*day, UpdateResolveDispute, ResolveDisputeInput{Outcome: DisputeResolved}, s.rejected(ErrTypeConflict))
-	s.update(3*day, UpdateDispute, DisputeInput{DisputeID: "d-1", Reason: "overcharged"}, s.expect(collection.StatusDisputed))
-	s.update(4*day, UpdateResolveDispute, ResolveDisputeInput{Outcome: DisputeUpheld}, s.rejected(ErrTypeInvalid))
-	s.update(4*day+time.Hour, UpdateResolveDispute, ResolveDisputeInput{Outcome: DisputeUpheld, AdjustAmount: 25000, Reason: "agreed"}, func(r EventResult, err error) {
+	s.update(2*day, invoiceapi.UpdateResolveDispute, invoiceapi.ResolveDisputeInput{Outcome: invoiceapi.DisputeResolved}, s.rejected(invoiceapi.ErrTypeConflict))
+	s.update(3*day, invoiceapi.UpdateDispute, invoiceapi.DisputeInput{DisputeID: "d-1", Reason: "overcharged"}, s.expect(collection.StatusDisputed))
+	s.update(4*day, invoiceapi.UpdateResolveDispute, invoiceapi.ResolveDisputeInput{Outcome: invoiceapi.DisputeUpheld}, s.rejected(invoiceapi.ErrTypeInvalid))
+	s.update(4*day+time.Hour, invoiceapi.UpdateResolveDispute, invoiceapi.ResolveDisputeInput{Outcome: invoiceapi.DisputeUpheld, AdjustAmount: 25000, Reason: "agreed"}, func(r invoiceapi.EventResult, err error) {
 		s.NoError(err)
 		s.Equal(collection.StatusOpen, r.Status)
 		s.EqualValues(100000, r.Balance)
 	})
-	s.update(5*day, UpdateDispute, DisputeInput{DisputeID: "d-2", Reason: "wrong items"}, s.expect(collection.StatusDisputed))
-	s.update(6*day, UpdateResolveDispute, ResolveDisputeInput{Outcome: DisputeUpheld, Cancel: true, Reason: "order void"}, s.expect(collection.StatusCancelled))
+	s.update(5*day, invoiceapi.UpdateDispute, invoiceapi.DisputeInput{DisputeID: "d-2", Reason: "wrong items"}, s.expect(collection.StatusDisputed))
+	s.update(6*day, invoiceapi.UpdateResolveDispute, invoiceapi.ResolveDisputeInput{Outcome: invoiceapi.DisputeUpheld, Cancel: true, Reason: "order void"}, s.expect(collection.StatusCancelled))
 	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
 
 	res := s.result()
@@ -142,14 +143,14 @@ func (s *collectionSuite) TestUpheldDisputeAdjustsOrCancels() {
 
 func (s *collectionSuite) TestBrokenPromiseResumesAtTheNextStep() {
 	// Dec 3 (overdue, after the Dec 2 reminder): a promise for Dec 10 that is not kept.
-	s.update(32*day, UpdatePromise, PromiseInput{Date: "2026-12-10", Amount: 125000, By: "key:ops"}, s.expect(collection.StatusPromised))
-	s.update(32*day+time.Hour, UpdatePromise, PromiseInput{Date: "2026-12-11", Amount: 1}, s.rejected(ErrTypeConflict))
-	s.update(32*day+2*time.Hour, UpdatePause, PauseInput{Reason: "x"}, s.rejected(ErrTypeConflict))
+	s.update(32*day, invoiceapi.UpdatePromise, invoiceapi.PromiseInput{Date: "2026-12-10", Amount: 125000, By: "key:ops"}, s.expect(collection.StatusPromised))
+	s.update(32*day+time.Hour, invoiceapi.UpdatePromise, invoiceapi.PromiseInput{Date: "2026-12-11", Amount: 1}, s.rejected(invoiceapi.ErrTypeConflict))
+	s.update(32*day+2*time.Hour, invoiceapi.UpdatePause, invoiceapi.PauseInput{Reason: "x"}, s.rejected(invoiceapi.ErrTypeConflict))
 	s.queryState(39*day, func(v collection.View) {
 		s.Equal(collection.StatusPromised, v.Status)
 		s.Len(v.Notices, 2, "the Dec 8 reminder is held by the promise")
 	})
-	s.pay(41*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.pay(41*day, invoiceapi.PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(invoiceapi.PaymentResult, error) {})
 	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
 
 	s.Equal(collection.StatusPaid, s.result().Status)
@@ -162,8 +163,8 @@ func (s *collectionSuite) TestBrokenPromiseResumesAtTheNextStep() {
 }
 
 func (s *collectionSuite) TestKeptPromiseClosesTheInvoice() {
-	s.update(32*day, UpdatePromise, PromiseInput{Date: "2026-12-10", Amount: 125000}, s.expect(collection.StatusPromised))
-	s.pay(35*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(r PaymentResult, err error) {
+	s.update(32*day, invoiceapi.UpdatePromise, invoiceapi.PromiseInput{Date: "2026-12-10", Amount: 125000}, s.expect(collection.StatusPromised))
+	s.pay(35*day, invoiceapi.PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(r invoiceapi.PaymentResult, err error) {
 		s.NoError(err)
 		s.Equal(collection.StatusPaid, r.Status)
 	})
@@ -172,26 +173,26 @@ func (s *collectionSuite) TestKeptPromiseClosesTheInvoice() {
 }
 
 func (s *collectionSuite) TestPartialPaymentKeepsAPromiseAndDunningContinues() {
-	s.update(32*day, UpdatePromise, PromiseInput{Date: "2026-12-10", Amount: 25000}, s.expect(collection.StatusPromised))
-	s.pay(33*day, PaymentInput{PaymentID: "p1", Amount: 25000, Currency: "USD"}, func(r PaymentResult, err error) {
+	s.update(32*day, invoiceapi.UpdatePromise, invoiceapi.PromiseInput{Date: "2026-12-10", Amount: 25000}, s.expect(collection.StatusPromised))
+	s.pay(33*day, invoiceapi.PaymentInput{PaymentID: "p1", Amount: 25000, Currency: "USD"}, func(r invoiceapi.PaymentResult, err error) {
 		s.NoError(err)
 		s.Equal(collection.StatusOverdue, r.Status)
 	})
-	s.pay(50*day, PaymentInput{PaymentID: "p2", Amount: 100000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.pay(50*day, invoiceapi.PaymentInput{PaymentID: "p2", Amount: 100000, Currency: "USD"}, func(invoiceapi.PaymentResult, error) {})
 	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
 	s.Equal(collection.StatusPaid, s.result().Status)
 	s.Equal([]string{"promise_made", "promise_kept"}, s.eventKinds())
 }
 
 func (s *collectionSuite) TestPlanRemindsPerInstallmentAndAMissedOneBreaksIt() {
-	plan := PlanInput{GraceDays: 2, Installments: []Installment{
+	plan := invoiceapi.PlanInput{GraceDays: 2, Installments: []invoiceapi.Installment{
 		{DueDate: "2026-12-10", Amount: 50000}, {DueDate: "2027-01-10", Amount: 75000},
 	}}
 	bad := plan
-	bad.Installments = []Installment{{DueDate: "2026-12-10", Amount: 50000}}
-	s.update(32*day, UpdatePlan, bad, s.rejected(ErrTypeInvalid))
-	s.update(32*day+time.Hour, UpdatePlan, plan, s.expect(collection.StatusOnPlan))
-	s.pay(38*day, PaymentInput{PaymentID: "i1", Amount: 50000, Currency: "USD"}, func(r PaymentResult, err error) {
+	bad.Installments = []invoiceapi.Installment{{DueDate: "2026-12-10", Amount: 50000}}
+	s.update(32*day, invoiceapi.UpdatePlan, bad, s.rejected(invoiceapi.ErrTypeInvalid))
+	s.update(32*day+time.Hour, invoiceapi.UpdatePlan, plan, s.expect(collection.StatusOnPlan))
+	s.pay(38*day, invoiceapi.PaymentInput{PaymentID: "i1", Amount: 50000, Currency: "USD"}, func(r invoiceapi.PaymentResult, err error) {
 		s.NoError(err)
 		s.Equal(collection.StatusOnPlan, r.Status)
 	})
@@ -200,7 +201,7 @@ func (s *collectionSuite) TestPlanRemindsPerInstallmentAndAMissedOneBreaksIt() {
 	// The escalation date (Dec 31) passed during the plan: the approval of the hand-off
 	// is asked at once (the standard policy requires one; it defaults to approve in 3 days).
 	s.queryState(74*day, func(v collection.View) { s.Equal(collection.StatusAwaitingApproval, v.Status) })
-	s.pay(76*day, PaymentInput{PaymentID: "rest", Amount: 75000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.pay(76*day, invoiceapi.PaymentInput{PaymentID: "rest", Amount: 75000, Currency: "USD"}, func(invoiceapi.PaymentResult, error) {})
 	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
 
 	s.Equal(collection.StatusPaid, s.result().Status)
@@ -218,25 +219,25 @@ func (s *collectionSuite) TestPlanRemindsPerInstallmentAndAMissedOneBreaksIt() {
 }
 
 func (s *collectionSuite) TestPlanPaidInFullCompletes() {
-	plan := PlanInput{Installments: []Installment{{DueDate: "2026-12-10", Amount: 60000}, {DueDate: "2026-12-20", Amount: 65000}}}
-	s.update(32*day, UpdatePlan, plan, s.expect(collection.StatusOnPlan))
-	s.pay(38*day, PaymentInput{PaymentID: "i1", Amount: 60000, Currency: "USD"}, func(PaymentResult, error) {})
-	s.pay(48*day, PaymentInput{PaymentID: "i2", Amount: 65000, Currency: "USD"}, func(PaymentResult, error) {})
+	plan := invoiceapi.PlanInput{Installments: []invoiceapi.Installment{{DueDate: "2026-12-10", Amount: 60000}, {DueDate: "2026-12-20", Amount: 65000}}}
+	s.update(32*day, invoiceapi.UpdatePlan, plan, s.expect(collection.StatusOnPlan))
+	s.pay(38*day, invoiceapi.PaymentInput{PaymentID: "i1", Amount: 60000, Currency: "USD"}, func(invoiceapi.PaymentResult, error) {})
+	s.pay(48*day, invoiceapi.PaymentInput{PaymentID: "i2", Amount: 65000, Currency: "USD"}, func(invoiceapi.PaymentResult, error) {})
 	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
 	s.Equal(collection.StatusPaid, s.result().Status)
 	s.Equal([]string{"plan_agreed"}, s.eventKinds(), "paid in full: the invoice closes, the plan with it")
 }
 
 func (s *collectionSuite) TestPauseUntilADateThenResumesByItself() {
-	s.update(time.Hour, UpdateResume, ReasonInput{}, s.rejected(ErrTypeConflict))
-	s.update(2*time.Hour, UpdatePause, PauseInput{Reason: ""}, s.rejected(ErrTypeInvalid))
-	s.update(3*time.Hour, UpdatePause, PauseInput{Reason: "customer on holiday", Until: "2026-10-01"}, s.rejected(ErrTypeInvalid))
-	s.update(26*day, UpdatePause, PauseInput{Reason: "customer on holiday", Until: "2026-12-05", By: "key:ops"}, s.expect(collection.StatusPaused))
+	s.update(time.Hour, invoiceapi.UpdateResume, invoiceapi.ReasonInput{}, s.rejected(invoiceapi.ErrTypeConflict))
+	s.update(2*time.Hour, invoiceapi.UpdatePause, invoiceapi.PauseInput{Reason: ""}, s.rejected(invoiceapi.ErrTypeInvalid))
+	s.update(3*time.Hour, invoiceapi.UpdatePause, invoiceapi.PauseInput{Reason: "customer on holiday", Until: "2026-10-01"}, s.rejected(invoiceapi.ErrTypeInvalid))
+	s.update(26*day, invoiceapi.UpdatePause, invoiceapi.PauseInput{Reason: "customer on holiday", Until: "2026-12-05", By: "key:ops"}, s.expect(collection.StatusPaused))
 	s.queryState(30*day, func(v collection.View) {
 		s.Equal(collection.StatusPaused, v.Status)
 		s.Equal(collection.ActionResume, v.NextAction.Kind)
 	})
-	s.pay(60*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.pay(60*day, invoiceapi.PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(invoiceapi.PaymentResult, error) {})
 	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
 
 	s.Equal(collection.StatusPaid, s.result().Status)
@@ -249,7 +250,7 @@ func (s *collectionSuite) TestPauseUntilADateThenResumesByItself() {
 	s.True(s.sends[0].at.After(time.Date(2026, 12, 5, 0, 0, 0, 0, ny)))
 }
 
-func (s *collectionSuite) approvalInput(def string) CollectionInput {
+func (s *collectionSuite) approvalInput(def string) invoiceapi.CollectionInput {
 	in := s.input("standard")
 	esc := *in.Policy.Escalation
 	esc.Approval = &policy.Approval{Required: true, Timeout: policy.Offset{Days: 3, InDays: true}, Default: def}
@@ -258,12 +259,12 @@ func (s *collectionSuite) approvalInput(def string) CollectionInput {
 }
 
 func (s *collectionSuite) TestApprovalTimeoutTakesThePolicyDefault() {
-	s.update(time.Hour, UpdateApprove, ReasonInput{}, s.rejected(ErrTypeConflict))
+	s.update(time.Hour, invoiceapi.UpdateApprove, invoiceapi.ReasonInput{}, s.rejected(invoiceapi.ErrTypeConflict))
 	s.queryState(62*day, func(v collection.View) {
 		s.Equal(collection.StatusAwaitingApproval, v.Status)
 		s.Equal(collection.ActionApprovalTimeout, v.NextAction.Kind)
 	})
-	s.pay(80*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.pay(80*day, invoiceapi.PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(invoiceapi.PaymentResult, error) {})
 	s.env.ExecuteWorkflow(InvoiceCollection, s.approvalInput(policy.DecisionApprove))
 
 	s.Equal(collection.StatusPaid, s.result().Status)
@@ -273,9 +274,9 @@ func (s *collectionSuite) TestApprovalTimeoutTakesThePolicyDefault() {
 }
 
 func (s *collectionSuite) TestRejectedEscalationKeepsDunning() {
-	s.update(62*day, UpdateReject, ReasonInput{Reason: "customer is strategic", By: "key:lead"}, s.expect(collection.StatusOverdue))
-	s.update(62*day+time.Hour, UpdateReject, ReasonInput{}, s.rejected(ErrTypeConflict))
-	s.pay(90*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.update(62*day, invoiceapi.UpdateReject, invoiceapi.ReasonInput{Reason: "customer is strategic", By: "key:lead"}, s.expect(collection.StatusOverdue))
+	s.update(62*day+time.Hour, invoiceapi.UpdateReject, invoiceapi.ReasonInput{}, s.rejected(invoiceapi.ErrTypeConflict))
+	s.pay(90*day, invoiceapi.PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(invoiceapi.PaymentResult, error) {})
 	s.env.ExecuteWorkflow(InvoiceCollection, s.approvalInput(policy.DecisionApprove))
 
 	s.Equal(collection.StatusPaid, s.result().Status)
@@ -284,9 +285,9 @@ func (s *collectionSuite) TestRejectedEscalationKeepsDunning() {
 }
 
 func (s *collectionSuite) TestApproveEscalatesAtOnce() {
-	s.update(61*day, UpdateApprove, ReasonInput{By: "key:lead"}, s.expect(collection.StatusOverdue))
+	s.update(61*day, invoiceapi.UpdateApprove, invoiceapi.ReasonInput{By: "key:lead"}, s.expect(collection.StatusOverdue))
 	s.queryState(61*day+time.Minute, func(v collection.View) { s.Equal(collection.StatusEscalated, v.Status) })
-	s.pay(90*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.pay(90*day, invoiceapi.PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(invoiceapi.PaymentResult, error) {})
 	s.env.ExecuteWorkflow(InvoiceCollection, s.approvalInput(policy.DecisionReject))
 	s.Equal(collection.StatusPaid, s.result().Status)
 	s.Require().Len(s.escalations, 1)
@@ -295,22 +296,22 @@ func (s *collectionSuite) TestApproveEscalatesAtOnce() {
 func (s *collectionSuite) TestRefundAfterPaidReopensWithinTheWindow() {
 	in := s.input("standard")
 	in.Policy.RefundWindow = policy.Offset{Days: 30, InDays: true}
-	s.update(time.Hour, UpdateRefund, RefundInput{RefundID: "r0", Kind: KindRefund, Amount: 1, Currency: "USD"}, s.rejected(ErrTypeConflict))
-	s.pay(2*day, PaymentInput{PaymentID: "p1", Amount: 125000, Currency: "USD"}, func(r PaymentResult, err error) {
+	s.update(time.Hour, invoiceapi.UpdateRefund, invoiceapi.RefundInput{RefundID: "r0", Kind: invoiceapi.KindRefund, Amount: 1, Currency: "USD"}, s.rejected(invoiceapi.ErrTypeConflict))
+	s.pay(2*day, invoiceapi.PaymentInput{PaymentID: "p1", Amount: 125000, Currency: "USD"}, func(r invoiceapi.PaymentResult, err error) {
 		s.NoError(err)
 		s.Equal(collection.StatusPaid, r.Status)
 	})
-	s.update(5*day, UpdateRefund, RefundInput{RefundID: "r1", Kind: KindChargeback, PaymentID: "p1", Amount: 125001, Currency: "USD"}, s.rejected(ErrTypeConflict))
-	s.update(5*day+time.Hour, UpdateRefund, RefundInput{RefundID: "r1", Kind: KindChargeback, PaymentID: "p1", Amount: 125000, Currency: "USD", By: "stripe"}, func(r EventResult, err error) {
+	s.update(5*day, invoiceapi.UpdateRefund, invoiceapi.RefundInput{RefundID: "r1", Kind: invoiceapi.KindChargeback, PaymentID: "p1", Amount: 125001, Currency: "USD"}, s.rejected(invoiceapi.ErrTypeConflict))
+	s.update(5*day+time.Hour, invoiceapi.UpdateRefund, invoiceapi.RefundInput{RefundID: "r1", Kind: invoiceapi.KindChargeback, PaymentID: "p1", Amount: 125000, Currency: "USD", By: "stripe"}, func(r invoiceapi.EventResult, err error) {
 		s.NoError(err)
 		s.Equal(collection.StatusOpen, r.Status)
 		s.EqualValues(125000, r.Balance)
 	})
-	s.update(5*day+2*time.Hour, UpdateRefund, RefundInput{RefundID: "r1", Kind: KindChargeback, PaymentID: "p1", Amount: 125000, Currency: "USD"}, func(r EventResult, err error) {
+	s.update(5*day+2*time.Hour, invoiceapi.UpdateRefund, invoiceapi.RefundInput{RefundID: "r1", Kind: invoiceapi.KindChargeback, PaymentID: "p1", Amount: 125000, Currency: "USD"}, func(r invoiceapi.EventResult, err error) {
 		s.NoError(err)
 		s.True(r.Duplicate)
 	})
-	s.pay(40*day, PaymentInput{PaymentID: "p2", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.pay(40*day, invoiceapi.PaymentInput{PaymentID: "p2", Amount: 125000, Currency: "USD"}, func(invoiceapi.PaymentResult, error) {})
 	s.env.ExecuteWorkflow(InvoiceCollection, in)
 
 	res := s.result()
@@ -325,11 +326,11 @@ func (s *collectionSuite) TestRefundAfterPaidReopensWithinTheWindow() {
 func (s *collectionSuite) TestRefundOfAnOverpaymentTakesBackTheCreditFirst() {
 	in := s.input("standard")
 	in.Policy.RefundWindow = policy.Offset{Days: 30, InDays: true}
-	s.pay(2*day, PaymentInput{PaymentID: "p1", Amount: 130000, Currency: "USD"}, func(r PaymentResult, err error) {
+	s.pay(2*day, invoiceapi.PaymentInput{PaymentID: "p1", Amount: 130000, Currency: "USD"}, func(r invoiceapi.PaymentResult, err error) {
 		s.NoError(err)
 		s.EqualValues(5000, r.Credit)
 	})
-	s.update(3*day, UpdateRefund, RefundInput{RefundID: "r1", Kind: KindRefund, Amount: 5000, Currency: "USD"}, func(r EventResult, err error) {
+	s.update(3*day, invoiceapi.UpdateRefund, invoiceapi.RefundInput{RefundID: "r1", Kind: invoiceapi.KindRefund, Amount: 5000, Currency: "USD"}, func(r invoiceapi.EventResult, err error) {
 		s.NoError(err)
 		s.Equal(collection.StatusPaid, r.Status)
 		s.Zero(r.Credit)
@@ -342,21 +343,21 @@ func (s *collectionSuite) TestRefundOfAnOverpaymentTakesBackTheCreditFirst() {
 }
 
 func (s *collectionSuite) TestAdjustmentsChangeTheAmountDue() {
-	s.update(time.Hour, UpdateAdjust, AdjustInput{AdjustmentID: "a1", Kind: KindCreditNote, Amount: 5000, Currency: "USD", Reason: "x"}, s.rejected(ErrTypeInvalid))
-	s.update(2*time.Hour, UpdateAdjust, AdjustInput{AdjustmentID: "a1", Kind: KindCreditNote, Amount: -200000, Currency: "USD", Reason: "x"}, s.rejected(ErrTypeInvalid))
-	s.update(3*time.Hour, UpdateAdjust, AdjustInput{AdjustmentID: "a1", Kind: KindAdjustment, Amount: 10000, Currency: "USD", Reason: "shipping"}, func(r EventResult, err error) {
+	s.update(time.Hour, invoiceapi.UpdateAdjust, invoiceapi.AdjustInput{AdjustmentID: "a1", Kind: invoiceapi.KindCreditNote, Amount: 5000, Currency: "USD", Reason: "x"}, s.rejected(invoiceapi.ErrTypeInvalid))
+	s.update(2*time.Hour, invoiceapi.UpdateAdjust, invoiceapi.AdjustInput{AdjustmentID: "a1", Kind: invoiceapi.KindCreditNote, Amount: -200000, Currency: "USD", Reason: "x"}, s.rejected(invoiceapi.ErrTypeInvalid))
+	s.update(3*time.Hour, invoiceapi.UpdateAdjust, invoiceapi.AdjustInput{AdjustmentID: "a1", Kind: invoiceapi.KindAdjustment, Amount: 10000, Currency: "USD", Reason: "shipping"}, func(r invoiceapi.EventResult, err error) {
 		s.NoError(err)
 		s.EqualValues(135000, r.Balance)
 	})
-	s.update(4*time.Hour, UpdateAdjust, AdjustInput{AdjustmentID: "a2", Kind: KindCreditNote, Amount: -135000, Currency: "USD", Reason: "returned"}, s.expect(collection.StatusPaid))
+	s.update(4*time.Hour, invoiceapi.UpdateAdjust, invoiceapi.AdjustInput{AdjustmentID: "a2", Kind: invoiceapi.KindCreditNote, Amount: -135000, Currency: "USD", Reason: "returned"}, s.expect(collection.StatusPaid))
 	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
 	s.Equal(collection.StatusPaid, s.result().Status)
 	s.Equal([]string{"adjusted", "adjusted"}, s.eventKinds())
 }
 
 func (s *collectionSuite) TestWriteOffEndsTheWorkflow() {
-	s.update(time.Hour, UpdateWriteOff, ReasonInput{}, s.rejected(ErrTypeInvalid))
-	s.update(70*day, UpdateWriteOff, ReasonInput{Reason: "insolvent", By: "key:lead"}, s.expect(collection.StatusWrittenOff))
+	s.update(time.Hour, invoiceapi.UpdateWriteOff, invoiceapi.ReasonInput{}, s.rejected(invoiceapi.ErrTypeInvalid))
+	s.update(70*day, invoiceapi.UpdateWriteOff, invoiceapi.ReasonInput{Reason: "insolvent", By: "key:lead"}, s.expect(collection.StatusWrittenOff))
 	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
 	res := s.result()
 	s.Equal(collection.StatusWrittenOff, res.Status)
@@ -368,9 +369,9 @@ func (s *collectionSuite) TestWriteOffEndsTheWorkflow() {
 
 func (s *collectionSuite) TestOptOutMovesTheStepToItsNextChannel() {
 	s.env.RegisterDelayedCallback(func() {
-		s.env.SignalWorkflow(SignalOptOut, OptOutInput{Channel: "sms", Address: "+14155550100", Source: "stop"})
+		s.env.SignalWorkflow(invoiceapi.SignalOptOut, invoiceapi.OptOutInput{Channel: "sms", Address: "+14155550100", Source: "stop"})
 	}, 20*day)
-	s.pay(40*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.pay(40*day, invoiceapi.PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(invoiceapi.PaymentResult, error) {})
 	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
 	s.Equal(collection.StatusPaid, s.result().Status)
 	for _, n := range s.sends {
@@ -387,9 +388,9 @@ func TestYearLongPlanSurvivesContinueAsNew(t *testing.T) {
 	stepBound = 8
 	defer func() { stepBound = old }()
 
-	var items []Installment
+	var items []invoiceapi.Installment
 	for m := range 12 {
-		items = append(items, Installment{DueDate: time.Date(2026, time.December+time.Month(m), 15, 0, 0, 0, 0, time.UTC).Format(time.DateOnly), Amount: 10000})
+		items = append(items, invoiceapi.Installment{DueDate: time.Date(2026, time.December+time.Month(m), 15, 0, 0, 0, 0, time.UTC).Format(time.DateOnly), Amount: 10000})
 	}
 	items[11].Amount = 125000 - 11*10000
 	start := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
@@ -400,7 +401,7 @@ func TestYearLongPlanSurvivesContinueAsNew(t *testing.T) {
 		s.SetupTest()
 		in := s.input("standard")
 		if carried == nil {
-			s.update(time.Hour, UpdatePlan, PlanInput{Installments: items, GraceDays: 5}, s.expect(collection.StatusOnPlan))
+			s.update(time.Hour, invoiceapi.UpdatePlan, invoiceapi.PlanInput{Installments: items, GraceDays: 5}, s.expect(collection.StatusOnPlan))
 		} else {
 			in.State = carried
 			s.env.SetStartTime(start)
@@ -409,7 +410,7 @@ func TestYearLongPlanSurvivesContinueAsNew(t *testing.T) {
 		for i, it := range items {
 			due, _ := time.ParseInLocation(time.DateOnly, it.DueDate, ny)
 			if delay := due.Add(12 * time.Hour).Sub(start); delay > 0 {
-				s.pay(delay, PaymentInput{PaymentID: fmt.Sprintf("i%d", i+1), Amount: it.Amount, Currency: "USD"}, func(PaymentResult, error) {})
+				s.pay(delay, invoiceapi.PaymentInput{PaymentID: fmt.Sprintf("i%d", i+1), Amount: it.Amount, Currency: "USD"}, func(invoiceapi.PaymentResult, error) {})
 			}
 		}
 		s.env.ExecuteWorkflow(InvoiceCollection, in)
@@ -417,7 +418,7 @@ func TestYearLongPlanSurvivesContinueAsNew(t *testing.T) {
 		err := s.env.GetWorkflowError()
 		var can *workflow.ContinueAsNewError
 		if errors.As(err, &can) {
-			var next CollectionInput
+			var next invoiceapi.CollectionInput
 			require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
 			require.NotNil(t, next.State)
 			require.NotNil(t, next.State.Plan, "the plan is carried")
@@ -425,7 +426,7 @@ func TestYearLongPlanSurvivesContinueAsNew(t *testing.T) {
 			continue
 		}
 		require.NoError(t, err)
-		var res CollectionResult
+		var res invoiceapi.CollectionResult
 		require.NoError(t, s.env.GetWorkflowResult(&res))
 		require.Equal(t, collection.StatusPaid, res.Status)
 		require.Greater(t, run, 0, "the history bound made it continue as new at least once")
@@ -438,12 +439,12 @@ func TestYearLongPlanSurvivesContinueAsNew(t *testing.T) {
 func (s *collectionSuite) TestUndeliveredSMSFallsBackToEmailAndABounceIsRecorded() {
 	// overdue-7 goes by SMS on Dec 8; Twilio later reports it undelivered.
 	s.env.RegisterDelayedCallback(func() {
-		s.env.SignalWorkflow(SignalDelivery, DeliveryInput{NoticeKey: "INV-1/overdue-7/sms", Status: "undelivered", Error: "30003 unreachable"})
+		s.env.SignalWorkflow(invoiceapi.SignalDelivery, invoiceapi.DeliveryInput{NoticeKey: "INV-1/overdue-7/sms", Status: "undelivered", Error: "30003 unreachable"})
 	}, 37*day+6*time.Hour)
 	// The Dec 2 email bounces: overdue-1 has no other channel.
 	s.env.RegisterDelayedCallback(func() {
-		s.env.SignalWorkflow(SignalDelivery, DeliveryInput{NoticeKey: "INV-1/overdue-1/email", Status: "bounced", Error: "550 no such user"})
-		s.env.SignalWorkflow(SignalDelivery, DeliveryInput{NoticeKey: "OTHER/overdue-1/email", Status: "bounced"})
+		s.env.SignalWorkflow(invoiceapi.SignalDelivery, invoiceapi.DeliveryInput{NoticeKey: "INV-1/overdue-1/email", Status: "bounced", Error: "550 no such user"})
+		s.env.SignalWorkflow(invoiceapi.SignalDelivery, invoiceapi.DeliveryInput{NoticeKey: "OTHER/overdue-1/email", Status: "bounced"})
 	}, 32*day)
 	s.queryState(38*day, func(v collection.View) {
 		var got []string
@@ -455,7 +456,7 @@ func (s *collectionSuite) TestUndeliveredSMSFallsBackToEmailAndABounceIsRecorded
 			"overdue-7/sms/sent/undelivered", "overdue-7/email/sent/",
 		}, got)
 	})
-	s.pay(40*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.pay(40*day, invoiceapi.PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(invoiceapi.PaymentResult, error) {})
 	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
 	s.Equal(collection.StatusPaid, s.result().Status)
 	var fallback []sentNotice
@@ -482,13 +483,13 @@ func (s *collectionSuite) TestLateFeeAndInterestAreBookedAndPaid() {
 		owed = amount
 	})
 	s.env.RegisterDelayedCallback(func() {
-		s.env.UpdateWorkflow(UpdatePayment, "", &testsuite.TestUpdateCallback{
+		s.env.UpdateWorkflow(invoiceapi.UpdatePayment, "", &testsuite.TestUpdateCallback{
 			OnReject: func(err error) { s.Fail("rejected", err) }, OnAccept: func() {},
 			OnComplete: func(v any, err error) {
 				s.NoError(err)
-				s.Equal(collection.StatusPaid, v.(PaymentResult).Status)
+				s.Equal(collection.StatusPaid, v.(invoiceapi.PaymentResult).Status)
 			},
-		}, PaymentInput{PaymentID: "all", Amount: owed, Currency: "USD"})
+		}, invoiceapi.PaymentInput{PaymentID: "all", Amount: owed, Currency: "USD"})
 	}, 70*day+time.Minute)
 	s.env.ExecuteWorkflow(InvoiceCollection, s.inputWithCharges("standard"))
 
@@ -511,7 +512,7 @@ func (s *collectionSuite) TestLateFeeAndInterestAreBookedAndPaid() {
 func (s *collectionSuite) TestEarlyPaymentDiscountSettlesTheInvoice() {
 	in := s.input("standard")
 	in.Policy.Discount = &policy.Discount{Percent: policy.Rate(200), Within: policy.Offset{Days: 10, InDays: true}}
-	s.pay(5*day, PaymentInput{PaymentID: "early", Amount: 122500, Currency: "USD"}, func(r PaymentResult, err error) {
+	s.pay(5*day, invoiceapi.PaymentInput{PaymentID: "early", Amount: 122500, Currency: "USD"}, func(r invoiceapi.PaymentResult, err error) {
 		s.NoError(err)
 		s.Equal(collection.StatusPaid, r.Status)
 		s.Zero(r.Balance)
@@ -529,7 +530,7 @@ func (s *collectionSuite) TestDailyContactCapDefersAReminderToTheNextDay() {
 	s.refuseCap["overdue-1"] = true
 	var view collection.View
 	s.queryState(33*day, func(v collection.View) { view = v })
-	s.pay(40*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.pay(40*day, invoiceapi.PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(invoiceapi.PaymentResult, error) {})
 	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
 	s.Equal(collection.StatusPaid, s.result().Status)
 
@@ -551,10 +552,10 @@ func (s *collectionSuite) TestMovingToAnotherPolicyKeepsStateAndSendsNoStepTwice
 	s.Require().True(ok)
 	next := *strict
 	next.LateFee, next.Interest, next.Discount = nil, nil, nil
-	s.update(time.Hour, UpdateChangePolicy, ChangePolicyInput{Policy: next, Reason: "x"}, s.expect(collection.StatusOpen))
-	s.update(2*time.Hour, UpdateChangePolicy, ChangePolicyInput{Policy: next, Reason: "again"}, s.rejected(ErrTypeConflict))
-	s.update(31*day+2*time.Hour, UpdateChangePolicy, ChangePolicyInput{Policy: s.input("standard").Policy, Reason: "back to standard"}, s.expect(collection.StatusOverdue))
-	s.pay(50*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.update(time.Hour, invoiceapi.UpdateChangePolicy, invoiceapi.ChangePolicyInput{Policy: next, Reason: "x"}, s.expect(collection.StatusOpen))
+	s.update(2*time.Hour, invoiceapi.UpdateChangePolicy, invoiceapi.ChangePolicyInput{Policy: next, Reason: "again"}, s.rejected(invoiceapi.ErrTypeConflict))
+	s.update(31*day+2*time.Hour, invoiceapi.UpdateChangePolicy, invoiceapi.ChangePolicyInput{Policy: s.input("standard").Policy, Reason: "back to standard"}, s.expect(collection.StatusOverdue))
+	s.pay(50*day, invoiceapi.PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(invoiceapi.PaymentResult, error) {})
 	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
 	s.Equal(collection.StatusPaid, s.result().Status)
 	counts := map[string]int{}
@@ -572,13 +573,13 @@ func (s *collectionSuite) TestMovingTheDueDateRecomputesTheSchedule() {
 	// On Dec 3 (overdue, due-soon and overdue-1 sent) the due date moves to Dec 20: the
 	// invoice is open again; due-soon is not sent again; overdue-1 is not repeated;
 	// overdue-7 comes on Dec 27 (7 days after the new date).
-	s.update(32*day, UpdateChangeDueDate, ChangeDueDateInput{DueDate: "2026-12-01", Reason: "x"}, s.rejected(ErrTypeInvalid))
-	s.update(32*day+time.Hour, UpdateChangeDueDate, ChangeDueDateInput{DueDate: "2026-12-20", Reason: "customer's PO re-issued"}, s.expect(collection.StatusOpen))
+	s.update(32*day, invoiceapi.UpdateChangeDueDate, invoiceapi.ChangeDueDateInput{DueDate: "2026-12-01", Reason: "x"}, s.rejected(invoiceapi.ErrTypeInvalid))
+	s.update(32*day+time.Hour, invoiceapi.UpdateChangeDueDate, invoiceapi.ChangeDueDateInput{DueDate: "2026-12-20", Reason: "customer's PO re-issued"}, s.expect(collection.StatusOpen))
 	s.queryState(33*day, func(v collection.View) {
 		s.Equal(collection.StatusOpen, v.Status)
 		s.Equal("2026-12-20", v.DueDate)
 	})
-	s.pay(60*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.pay(60*day, invoiceapi.PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(invoiceapi.PaymentResult, error) {})
 	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
 	s.Equal(collection.StatusPaid, s.result().Status)
 
@@ -590,13 +591,13 @@ func (s *collectionSuite) TestMovingTheDueDateRecomputesTheSchedule() {
 
 func (s *collectionSuite) TestOptInRestoresTheChannel() {
 	s.env.RegisterDelayedCallback(func() {
-		s.env.SignalWorkflow(SignalOptOut, OptOutInput{Channel: "sms", Address: "+14155550100", Source: "stop"})
+		s.env.SignalWorkflow(invoiceapi.SignalOptOut, invoiceapi.OptOutInput{Channel: "sms", Address: "+14155550100", Source: "stop"})
 	}, 20*day)
 	s.env.RegisterDelayedCallback(func() {
-		s.env.SignalWorkflow(SignalOptIn, OptOutInput{Channel: "sms", Address: "+19999999999", Source: "start"}) // not this invoice's number
-		s.env.SignalWorkflow(SignalOptIn, OptOutInput{Channel: "sms", Address: "+14155550100", Source: "start"})
+		s.env.SignalWorkflow(invoiceapi.SignalOptIn, invoiceapi.OptOutInput{Channel: "sms", Address: "+19999999999", Source: "start"}) // not this invoice's number
+		s.env.SignalWorkflow(invoiceapi.SignalOptIn, invoiceapi.OptOutInput{Channel: "sms", Address: "+14155550100", Source: "start"})
 	}, 30*day)
-	s.pay(40*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.pay(40*day, invoiceapi.PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(invoiceapi.PaymentResult, error) {})
 	s.env.ExecuteWorkflow(InvoiceCollection, s.input("standard"))
 	s.Equal(collection.StatusPaid, s.result().Status)
 	var sms int
@@ -610,7 +611,7 @@ func (s *collectionSuite) TestOptInRestoresTheChannel() {
 
 // stepApprovalInput is the standard policy with the Dec 8 SMS reminder (overdue-7)
 // needing a person's approval.
-func (s *collectionSuite) stepApprovalInput(def string) CollectionInput {
+func (s *collectionSuite) stepApprovalInput(def string) invoiceapi.CollectionInput {
 	in := s.input("standard")
 	in.Policy.Escalation = nil
 	steps := slices.Clone(in.Policy.Steps)
@@ -634,7 +635,7 @@ func (s *collectionSuite) TestStepApprovalTimeoutRejectsByDefault() {
 		s.Equal(collection.StatusOverdue, v.Status)
 		s.Contains(v.SkippedSteps, "overdue-7")
 	})
-	s.pay(50*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.pay(50*day, invoiceapi.PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(invoiceapi.PaymentResult, error) {})
 	s.env.ExecuteWorkflow(InvoiceCollection, s.stepApprovalInput(""))
 
 	s.Equal(collection.StatusPaid, s.result().Status)
@@ -645,9 +646,9 @@ func (s *collectionSuite) TestStepApprovalTimeoutRejectsByDefault() {
 
 func (s *collectionSuite) TestApprovedStepGoesOutInTheContactWindow() {
 	// Approved on Dec 9 at 04:00 New York: the reminder waits for 08:00.
-	s.update(37*day+18*time.Hour, UpdateApprove, ReasonInput{Reason: "customer ignored two emails", By: "key:lead"}, s.expect(collection.StatusOverdue))
-	s.update(37*day+19*time.Hour, UpdateReject, ReasonInput{}, s.rejected(ErrTypeConflict))
-	s.pay(50*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.update(37*day+18*time.Hour, invoiceapi.UpdateApprove, invoiceapi.ReasonInput{Reason: "customer ignored two emails", By: "key:lead"}, s.expect(collection.StatusOverdue))
+	s.update(37*day+19*time.Hour, invoiceapi.UpdateReject, invoiceapi.ReasonInput{}, s.rejected(invoiceapi.ErrTypeConflict))
+	s.pay(50*day, invoiceapi.PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(invoiceapi.PaymentResult, error) {})
 	s.env.ExecuteWorkflow(InvoiceCollection, s.stepApprovalInput(policy.DecisionReject))
 
 	s.Equal(collection.StatusPaid, s.result().Status)
@@ -658,8 +659,8 @@ func (s *collectionSuite) TestApprovedStepGoesOutInTheContactWindow() {
 }
 
 func (s *collectionSuite) TestRejectedStepIsSkipped() {
-	s.update(38*day, UpdateReject, ReasonInput{Reason: "in talks with the customer", By: "key:lead"}, s.expect(collection.StatusOverdue))
-	s.pay(50*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.update(38*day, invoiceapi.UpdateReject, invoiceapi.ReasonInput{Reason: "in talks with the customer", By: "key:lead"}, s.expect(collection.StatusOverdue))
+	s.pay(50*day, invoiceapi.PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(invoiceapi.PaymentResult, error) {})
 	s.env.ExecuteWorkflow(InvoiceCollection, s.stepApprovalInput(policy.DecisionApprove))
 
 	s.Equal(collection.StatusPaid, s.result().Status)
@@ -667,7 +668,7 @@ func (s *collectionSuite) TestRejectedStepIsSkipped() {
 }
 
 func (s *collectionSuite) TestStepApprovalTimeoutCanApprove() {
-	s.pay(50*day, PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(PaymentResult, error) {})
+	s.pay(50*day, invoiceapi.PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(invoiceapi.PaymentResult, error) {})
 	s.env.ExecuteWorkflow(InvoiceCollection, s.stepApprovalInput(policy.DecisionApprove))
 
 	s.Equal(collection.StatusPaid, s.result().Status)

@@ -9,6 +9,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 // TestReplayRecordedHistories replays every history recorded from a real dev server
@@ -27,7 +29,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 			history, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
 			require.NoError(t, err)
 			replayer := worker.NewWorkflowReplayer()
-			replayer.RegisterWorkflowWithOptions(InvoiceCollection, workflow.RegisterOptions{Name: CollectionWorkflowName})
+			replayer.RegisterWorkflowWithOptions(InvoiceCollection, workflow.RegisterOptions{Name: invoiceapi.CollectionWorkflowName})
 			require.NoError(t, replayer.ReplayWorkflowHistory(nil, history))
 		})
 	}

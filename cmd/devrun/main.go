@@ -39,7 +39,7 @@ import (
 	"github.com/dunwell/dunwell/internal/fakeprovider"
 	"github.com/dunwell/dunwell/internal/testenv"
 	"github.com/dunwell/dunwell/ledger"
-	"github.com/dunwell/dunwell/workflows"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 const (
@@ -165,7 +165,7 @@ func run(logger *slog.Logger) error {
 
 	args := append([]string{"server", "start-dev", "--ip", "127.0.0.1", "--port", "7233", "--ui-port", uiPort,
 		"--namespace", "default", "--log-level", "warn", "--ui-codec-endpoint", codecEndpoint,
-		"--ui-public-path", uiPublicPath}, workflows.DevServerFlags()...)
+		"--ui-public-path", uiPublicPath}, invoiceapi.DevServerFlags()...)
 	if err := s.start(ctx, "temporal", filepath.Join(bin, "temporal"), args, nil); err != nil {
 		return err
 	}

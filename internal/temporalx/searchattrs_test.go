@@ -16,7 +16,7 @@ import (
 
 	"github.com/dunwell/dunwell/internal/temporalx"
 	"github.com/dunwell/dunwell/internal/testenv"
-	"github.com/dunwell/dunwell/workflows"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 func TestEnsureSearchAttributes(t *testing.T) {
@@ -36,22 +36,22 @@ func TestEnsureSearchAttributes(t *testing.T) {
 	})
 	c, ns := srv.Client(), srv.Namespace()
 
-	added, err := temporalx.EnsureSearchAttributes(ctx, c, ns, workflows.SearchAttributes)
+	added, err := temporalx.EnsureSearchAttributes(ctx, c, ns, invoiceapi.SearchAttributes)
 	require.NoError(t, err)
-	require.Equal(t, slices.Sorted(maps.Keys(workflows.SearchAttributes)), added, "first call adds all")
+	require.Equal(t, slices.Sorted(maps.Keys(invoiceapi.SearchAttributes)), added, "first call adds all")
 
-	added, err = temporalx.EnsureSearchAttributes(ctx, c, ns, workflows.SearchAttributes)
+	added, err = temporalx.EnsureSearchAttributes(ctx, c, ns, invoiceapi.SearchAttributes)
 	require.NoError(t, err)
 	require.Empty(t, added, "second call adds none")
 
 	resp, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: ns})
 	require.NoError(t, err)
-	for name, typ := range workflows.SearchAttributes {
+	for name, typ := range invoiceapi.SearchAttributes {
 		require.Equal(t, typ, resp.GetCustomAttributes()[name], "type of %s", name)
 	}
 
 	t.Run("only the missing one is added", func(t *testing.T) {
-		want := maps.Clone(workflows.SearchAttributes)
+		want := maps.Clone(invoiceapi.SearchAttributes)
 		want["DunwellTestFlag"] = enums.INDEXED_VALUE_TYPE_BOOL
 		added, err := temporalx.EnsureSearchAttributes(ctx, c, ns, want)
 		require.NoError(t, err)
@@ -60,8 +60,8 @@ func TestEnsureSearchAttributes(t *testing.T) {
 
 	t.Run("custom attribute with another type", func(t *testing.T) {
 		added, err := temporalx.EnsureSearchAttributes(ctx, c, ns, map[string]enums.IndexedValueType{
-			workflows.AttrStatus.GetName(): enums.INDEXED_VALUE_TYPE_INT,
-			"DunwellNotAddedOnConflict":    enums.INDEXED_VALUE_TYPE_KEYWORD,
+			invoiceapi.AttrStatus.GetName(): enums.INDEXED_VALUE_TYPE_INT,
+			"DunwellNotAddedOnConflict":     enums.INDEXED_VALUE_TYPE_KEYWORD,
 		})
 		require.ErrorIs(t, err, temporalx.ErrSearchAttributeConflict)
 		require.ErrorContains(t, err, "CollectionStatus is Keyword, want Int")
@@ -85,10 +85,10 @@ func TestEnsureSearchAttributes(t *testing.T) {
 			ID:        "temporalx-sa-usable",
 			TaskQueue: "temporalx-no-worker", // never runs; visibility is enough
 			TypedSearchAttributes: temporal.NewSearchAttributes(
-				workflows.AttrStatus.ValueSet("open"),
-				workflows.AttrCustomerID.ValueSet("cus_1"),
-				workflows.AttrAmountDue.ValueSet(12_50),
-				workflows.AttrDueDate.ValueSet(time.Date(2026, 1, 31, 0, 0, 0, 0, time.UTC)),
+				invoiceapi.AttrStatus.ValueSet("open"),
+				invoiceapi.AttrCustomerID.ValueSet("cus_1"),
+				invoiceapi.AttrAmountDue.ValueSet(12_50),
+				invoiceapi.AttrDueDate.ValueSet(time.Date(2026, 1, 31, 0, 0, 0, 0, time.UTC)),
 			),
 		}, "Nothing")
 		require.NoError(t, err)
@@ -112,7 +112,7 @@ func TestEnsureSearchAttributes(t *testing.T) {
 
 func TestEnsureSearchAttributesRejectsBadArguments(t *testing.T) {
 	ctx := t.Context()
-	_, err := temporalx.EnsureSearchAttributes(ctx, nil, "default", workflows.SearchAttributes)
+	_, err := temporalx.EnsureSearchAttributes(ctx, nil, "default", invoiceapi.SearchAttributes)
 	require.ErrorContains(t, err, "nil client")
 
 	// A lazy client never dials, so the argument checks run without a server.
@@ -120,7 +120,7 @@ func TestEnsureSearchAttributesRejectsBadArguments(t *testing.T) {
 	require.NoError(t, err)
 	defer c.Close()
 
-	_, err = temporalx.EnsureSearchAttributes(ctx, c, "", workflows.SearchAttributes)
+	_, err = temporalx.EnsureSearchAttributes(ctx, c, "", invoiceapi.SearchAttributes)
 	require.ErrorContains(t, err, "empty namespace")
 
 	_, err = temporalx.EnsureSearchAttributes(ctx, c, "default", map[string]enums.IndexedValueType{"X": enums.INDEXED_VALUE_TYPE_UNSPECIFIED})

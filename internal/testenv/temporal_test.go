@@ -21,7 +21,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/dunwell/dunwell/workflows"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 // echoWorkflow is the trivial workflow the dev-server test runs.
@@ -107,7 +107,7 @@ func TestStartTemporalWithDevServerFlagsRegistersOurSearchAttributes(t *testing.
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 
-	srv, err := StartTemporal(ctx, TemporalOptions{ExtraArgs: workflows.DevServerFlags()})
+	srv, err := StartTemporal(ctx, TemporalOptions{ExtraArgs: invoiceapi.DevServerFlags()})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		if err := srv.Stop(); err != nil {
@@ -117,7 +117,7 @@ func TestStartTemporalWithDevServerFlagsRegistersOurSearchAttributes(t *testing.
 	resp, err := srv.Client().OperatorService().ListSearchAttributes(ctx,
 		&operatorservice.ListSearchAttributesRequest{Namespace: srv.Namespace()})
 	require.NoError(t, err)
-	for name, typ := range workflows.SearchAttributes {
+	for name, typ := range invoiceapi.SearchAttributes {
 		require.Equal(t, typ, resp.GetCustomAttributes()[name], "search attribute %s", name)
 	}
 }

@@ -1,8 +1,13 @@
-// Package workflows holds the per-invoice collection workflow and its contract: the
-// task queue, update and query names, input and result types, search attributes and
-// the workflow-id helper. The worker and the starter import these; no name is typed
-// twice.
-package workflows
+// Package invoiceapi is the contract of the invoice collection workflow: its task
+// queues, workflow, update, signal and query names, input and result types, search
+// attributes, workflow-id helper, activity names with their request and result types,
+// and the typed errors that cross the update boundary. The workflow (package
+// workflows), its activities, the worker, the API, the CLI and the forwarder all
+// import it, so no name is typed twice; Client is how callers reach the workflow.
+//
+// Everything here is serialized into workflow histories: renaming a name or a JSON
+// field breaks the replay of open invoices.
+package invoiceapi
 
 import (
 	"go.temporal.io/api/enums/v1"
