@@ -232,7 +232,7 @@ func (s *Server) actionFailed(w http.ResponseWriter, r *http.Request, id, auditA
 		writeError(w, http.StatusConflict, fmt.Sprintf("invoice %s is %s and closed; nothing was changed", id, view.Status),
 			map[string]string{"status": "the invoice is " + string(view.Status)})
 	default:
-		s.fail(w, r, "applying "+auditAction, err)
+		s.failAction(w, r, "applying "+auditAction, err, ledger.AuditEntry{Action: auditAction, InvoiceID: id, Details: details})
 	}
 }
 

@@ -1,7 +1,9 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
@@ -46,11 +48,25 @@ func (s *Server) getAudit(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, AuditResponse{InvoiceID: id, Entries: entries})
 }
 
-// audit records a state-changing call in the audit trail: the calling key (from the
-// request context), the time, the request's method, path and answer status, and e's
-// action, outcome, invoice, reason and details (ids and amounts only). The operation
-// it describes has already happened, so a failure to record is logged, not answered.
+// audit records a state-changing call in the audit trail before it is answered: the
+// calling key (from the request context), the time, the request's method, path and
+// answer status, and e's action, outcome, invoice, reason and details (ids and amounts
+// only). It is for changes outside the ledger (workflow updates and starts), which
+// have already happened, so a failure to record is logged, not answered; a change in
+// the ledger writes its entry in its own transaction instead (auditEntry).
 func (s *Server) audit(r *http.Request, status int, e ledger.AuditEntry) {
+	e = s.auditEntry(r, status, e)
+	// Recorded even if the client has gone away: the operation happened.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), auditTimeout)
+	defer cancel()
+	if _, err := s.Ledger.RecordAudit(ctx, e); err != nil {
+		s.Logger.Error("Recording the audit entry failed", "action", e.Action, "outcome", e.Outcome,
+			"invoice_id", e.InvoiceID, "key_id", e.KeyID, "error", err)
+	}
+}
+
+// auditEntry completes e with the request's facts, as audit records it.
+func (s *Server) auditEntry(r *http.Request, status int, e ledger.AuditEntry) ledger.AuditEntry {
 	if key, ok := auth.KeyFrom(r.Context()); ok {
 		e.KeyID, e.KeyName = key.ID, key.Name
 	}
@@ -65,11 +81,85 @@ func (s *Server) audit(r *http.Request, status int, e ledger.AuditEntry) {
 		details[k] = v
 	}
 	e.Details = details
-	// Recorded even if the client has gone away: the operation happened.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), auditTimeout)
-	defer cancel()
-	if _, err := s.Ledger.RecordAudit(ctx, e); err != nil {
-		s.Logger.Error("Recording the audit entry failed", "action", e.Action, "outcome", e.Outcome,
-			"invoice_id", e.InvoiceID, "key_id", e.KeyID, "error", err)
+	return e
+}
+
+// failAction answers like fail a state-changing call that did not complete, after
+// recording it: a 503 says the call may have been applied, so its outcome is
+// "unknown" (the invoice's state tells); a 500 is "failed".
+func (s *Server) failAction(w http.ResponseWriter, r *http.Request, what string, err error, e ledger.AuditEntry) {
+	status, outcome := http.StatusInternalServerError, ledger.AuditFailed
+	if overloaded(err) {
+		status, outcome = http.StatusServiceUnavailable, ledger.AuditUnknown
 	}
+	e.Outcome = outcome
+	if e.Reason == "" {
+		e.Reason = what + " did not complete"
+	} else {
+		e.Reason = what + " did not complete: " + e.Reason
+	}
+	s.audit(r, status, e)
+	s.fail(w, r, what, err)
+}
+
+// auditSignIn records every sign-in (POST /v1/session) before it is answered: the
+// key that signed in, or the refusal and why. The answer is held until then; a
+// session whose entry cannot be written is not handed out (503, no cookie), so no
+// session exists that the trail does not show.
+func (s *Server) auditSignIn(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		held := &heldAnswer{header: http.Header{}}
+		next.ServeHTTP(held, r)
+		if held.status == 0 {
+			held.status = http.StatusOK
+		}
+		e := ledger.AuditEntry{Action: ledger.AuditSessionStart, Outcome: ledger.AuditRejected}
+		var started auth.SessionResponse
+		if held.status == http.StatusOK && json.Unmarshal(held.body.Bytes(), &started) == nil && started.KeyID != 0 {
+			e.Outcome, e.KeyID, e.KeyName = ledger.AuditStarted, started.KeyID, started.KeyName
+			e.Details = map[string]any{"expires_at": started.ExpiresAt}
+		} else {
+			var refused ErrorBody
+			_ = json.Unmarshal(held.body.Bytes(), &refused) // no error text: the status says enough
+			e.Reason = refused.Error
+		}
+		e = s.auditEntry(r, held.status, e)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), auditTimeout)
+		defer cancel()
+		if _, err := s.Ledger.RecordAudit(ctx, e); err != nil {
+			s.Logger.Error("Recording the sign-in failed", "outcome", e.Outcome, "key_id", e.KeyID, "error", err)
+			if e.Outcome == ledger.AuditStarted {
+				w.Header().Set("Retry-After", "1")
+				writeError(w, http.StatusServiceUnavailable, "cannot record the sign-in right now; no session was started, retry later", nil)
+				return
+			}
+		}
+		for k, v := range held.header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(held.status)
+		_, _ = w.Write(held.body.Bytes()) // the client went away
+	})
+}
+
+// heldAnswer keeps an answer in memory until it may be sent.
+type heldAnswer struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (h *heldAnswer) Header() http.Header { return h.header }
+
+func (h *heldAnswer) WriteHeader(code int) {
+	if h.status == 0 {
+		h.status = code
+	}
+}
+
+func (h *heldAnswer) Write(b []byte) (int, error) {
+	if h.status == 0 {
+		h.status = http.StatusOK
+	}
+	return h.body.Write(b)
 }

@@ -95,7 +95,9 @@ func (s *Server) issueInvoice(w http.ResponseWriter, r *http.Request) {
 		s.auditIssue(r, http.StatusOK, resp)
 		writeJSON(w, http.StatusOK, resp)
 	case err != nil:
-		s.fail(w, r, "starting the collection workflow", err)
+		// The invoice is in the ledger; whether its workflow started is not known.
+		s.failAction(w, r, "starting the collection workflow", err, ledger.AuditEntry{Action: ledger.AuditIssueInvoice, InvoiceID: inv.ID,
+			Details: map[string]any{"policy": pol.ID, "policy_version": pol.Version}})
 	default:
 		resp.RunID, resp.Created = run.GetRunID(), outcome == ledger.IssueCreated
 		code := http.StatusCreated
@@ -301,7 +303,8 @@ func (s *Server) paymentFailed(w http.ResponseWriter, r *http.Request, id, payme
 		writeError(w, http.StatusConflict, fmt.Sprintf("invoice %s is %s; payment %s was not applied", id, view.Status, paymentID),
 			map[string]string{"status": string(view.Status)})
 	default:
-		s.fail(w, r, "applying the payment", err)
+		s.failAction(w, r, "applying the payment", err, ledger.AuditEntry{Action: ledger.AuditApplyPayment, InvoiceID: id,
+			Reason: "payment " + paymentID, Details: map[string]any{"payment_id": paymentID}})
 	}
 }
 

@@ -86,7 +86,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /v1/webhooks/events/{id}/retry", s.require(auth.ScopeOperator, s.retryWebhookEvent))
 	s.actionRoutes(mux)
 	s.reportRoutes(mux)
-	mux.Handle("POST /v1/session", s.limitAddr(s.startSession()))
+	mux.Handle("POST /v1/session", s.limitAddr(s.auditSignIn(s.startSession())))
 	mux.Handle("DELETE /v1/session", auth.EndSessionHandler())
 	// Provider webhooks: no API key, the provider's signature instead (webhooks_delivery.go).
 	mux.HandleFunc("POST /v1/webhooks/twilio", s.twilioWebhook)

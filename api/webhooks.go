@@ -265,7 +265,11 @@ func (s *Server) retryWebhookEvent(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 	defer cancel()
-	e, err := s.Ledger.RequeueWebhookEvent(ctx, id)
+	e, err := s.Ledger.RequeueWebhookEvent(ctx, id, func(e ledger.WebhookEvent) ledger.AuditEntry {
+		return s.auditEntry(r, http.StatusOK, ledger.AuditEntry{Action: "webhook.retry", Outcome: "requeued", InvoiceID: e.InvoiceID,
+			Reason:  "parked " + e.Source + " event " + e.EventID + " sent back to the forwarder",
+			Details: map[string]any{"webhook_event": e.ID, "source": e.Source, "event_id": e.EventID}})
+	})
 	if errors.Is(err, ledger.ErrNotFound) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no parked webhook event %d", id), nil)
 		return
@@ -274,9 +278,6 @@ func (s *Server) retryWebhookEvent(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, "requeueing the event", err)
 		return
 	}
-	s.audit(r, http.StatusOK, ledger.AuditEntry{Action: "webhook.retry", Outcome: "requeued", InvoiceID: e.InvoiceID,
-		Reason:  "parked " + e.Source + " event " + e.EventID + " sent back to the forwarder",
-		Details: map[string]any{"webhook_event": e.ID, "source": e.Source, "event_id": e.EventID}})
 	if s.Webhooks.Stored != nil {
 		s.Webhooks.Stored()
 	}

@@ -249,19 +249,30 @@ func (s *Store) ParkWebhookEvent(ctx context.Context, id int64, why string) erro
 // RequeueWebhookEvent sends a parked event back to the forwarder, to be tried at once
 // (after an operator fixed what parked it, say issued its invoice). The wait before it
 // may be parked again starts now. ErrNotFound if no parked event has that id.
-func (s *Store) RequeueWebhookEvent(ctx context.Context, id int64) (WebhookEvent, error) {
+//
+// audit, when not nil, makes the entry that records the requeue from the requeued
+// event; it is written in the same transaction, so the event goes back to the
+// forwarder only with its audit entry.
+func (s *Store) RequeueWebhookEvent(ctx context.Context, id int64, audit func(WebhookEvent) AuditEntry) (WebhookEvent, error) {
 	const op = "requeue webhook event"
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	rows, err := s.pool.Query(ctx, `
-		UPDATE webhook_events SET status = 'pending', waiting_for = '', next_attempt_at = now(), requeued_at = now(),
-			last_error = left('requeued by an operator; parked because: ' || last_error, 1000), locked_until = NULL, updated_at = now()
-		WHERE id = $1 AND status = 'parked'
-		RETURNING `+webhookColumns, id)
-	if err != nil {
-		return WebhookEvent{}, wrap(op, err)
-	}
-	e, err := pgx.CollectExactlyOneRow(rows, scanWebhookEvent)
+	var e WebhookEvent
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `
+			UPDATE webhook_events SET status = 'pending', waiting_for = '', next_attempt_at = now(), requeued_at = now(),
+				last_error = left('requeued by an operator; parked because: ' || last_error, 1000), locked_until = NULL, updated_at = now()
+			WHERE id = $1 AND status = 'parked'
+			RETURNING `+webhookColumns, id)
+		if err != nil {
+			return err
+		}
+		if e, err = pgx.CollectExactlyOneRow(rows, scanWebhookEvent); err != nil || audit == nil {
+			return err
+		}
+		_, err = insertAudit(ctx, tx, audit(e))
+		return err
+	})
 	return e, wrap(op, err)
 }
 

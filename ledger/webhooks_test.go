@@ -111,17 +111,27 @@ func TestWebhookEventsStoreClaimAndMark(t *testing.T) {
 	require.True(t, found)
 	require.Empty(t, claimOnly(t, b), "parked events are not claimed")
 
-	// An operator sends it back: due at once, its wait restarting now.
-	back, err := testStore.RequeueWebhookEvent(ctx, eb.ID)
+	// A requeue whose audit entry cannot be written does not happen.
+	_, err = testStore.RequeueWebhookEvent(ctx, eb.ID, func(WebhookEvent) AuditEntry { return AuditEntry{Action: "Not An Action"} })
+	require.ErrorIs(t, err, ErrInvalid)
+	require.Empty(t, claimOnly(t, b), "still parked")
+
+	// An operator sends it back: due at once, its wait restarting now, with its entry.
+	back, err := testStore.RequeueWebhookEvent(ctx, eb.ID, func(e WebhookEvent) AuditEntry {
+		return AuditEntry{Action: "webhook.retry", Outcome: "requeued", InvoiceID: e.InvoiceID, Reason: "event " + e.EventID}
+	})
 	require.NoError(t, err)
 	require.Equal(t, WebhookPending, back.Status)
 	require.NotNil(t, back.RequeuedAt)
 	require.Equal(t, *back.RequeuedAt, back.WaitingSince())
 	require.Contains(t, back.LastError, "currency mismatch")
 	require.Len(t, claimOnly(t, b), 1)
-	_, err = testStore.RequeueWebhookEvent(ctx, eb.ID)
+	trail, err := testStore.ListAudit(ctx, back.InvoiceID)
+	require.NoError(t, err)
+	require.Equal(t, "event "+b, trail[len(trail)-1].Reason)
+	_, err = testStore.RequeueWebhookEvent(ctx, eb.ID, nil)
 	require.ErrorIs(t, err, ErrNotFound, "only a parked event is requeued")
-	_, err = testStore.RequeueWebhookEvent(ctx, ea.ID)
+	_, err = testStore.RequeueWebhookEvent(ctx, ea.ID, nil)
 	require.ErrorIs(t, err, ErrNotFound, "an applied one is not")
 
 	inv2, err := testStore.WebhookInvoiceFor(ctx, "stripe", "pay-"+a)
