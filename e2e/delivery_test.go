@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -239,7 +240,17 @@ func TestMonthEndSpikeDrainsAtProviderLimit(t *testing.T) {
 		defer mu.Unlock()
 		return len(accepted) >= n
 	})
-	time.Sleep(2 * time.Second) // a late duplicate would land now
+	// Every workflow has recorded its notice: each send activity has finished, so no
+	// attempt is left that could deliver a duplicate.
+	recorded := map[string]bool{}
+	eventually(t, 60*time.Second, "every spike notice recorded by its workflow", func() bool {
+		for _, id := range ids {
+			if !recorded[id] && slices.Contains(noticeSteps(state(t, id)), "spike-reminder") {
+				recorded[id] = true
+			}
+		}
+		return len(recorded) == n
+	})
 	mu.Lock()
 	first, last := accepted[0], accepted[len(accepted)-1]
 	got := len(accepted)

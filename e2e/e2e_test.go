@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/dunwell/dunwell/internal/fakeprovider"
@@ -81,6 +83,61 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// pendingTimers returns when each timer of the invoice's workflow that was started and
+// has neither fired nor been cancelled will fire, read from its history: what the
+// workflow sleeps until.
+func pendingTimers(t *testing.T, id string) []time.Time {
+	t.Helper()
+	started := map[int64]time.Time{}
+	it := env.client.GetWorkflowHistory(context.Background(), workflows.WorkflowID(id), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		require.NoError(t, err)
+		switch {
+		case ev.GetTimerStartedEventAttributes() != nil:
+			started[ev.GetEventId()] = ev.GetEventTime().AsTime().Add(ev.GetTimerStartedEventAttributes().GetStartToFireTimeout().AsDuration())
+		case ev.GetTimerFiredEventAttributes() != nil:
+			delete(started, ev.GetTimerFiredEventAttributes().GetStartedEventId())
+		case ev.GetTimerCanceledEventAttributes() != nil:
+			delete(started, ev.GetTimerCanceledEventAttributes().GetStartedEventId())
+		}
+	}
+	out := make([]time.Time, 0, len(started))
+	for _, at := range started {
+		out = append(out, at)
+	}
+	slices.SortFunc(out, time.Time.Compare)
+	return out
+}
+
+// waitAsleep waits until the invoice's workflow has handled what came before and sleeps
+// until wakeAt: its state satisfies cond and its only pending timer fires at wakeAt
+// (within a second: the timer runs from the workflow task's time), or it has no timer
+// at all when wakeAt is zero. Nothing can then happen to the invoice before wakeAt
+// unless something from outside wakes it, so a test can assert what did not happen
+// without sleeping past the moment in question. It returns the state.
+func waitAsleep(t *testing.T, id, what string, wakeAt time.Time, cond func(st map[string]any) bool) map[string]any {
+	t.Helper()
+	var st map[string]any
+	var timers []time.Time
+	defer func() {
+		if t.Failed() {
+			t.Logf("%s: last state %v; pending timers %v", id, st, timers)
+		}
+	}()
+	eventually(t, 30*time.Second, what, func() bool {
+		if st = state(t, id); !cond(st) {
+			return false
+		}
+		timers = pendingTimers(t, id)
+		if wakeAt.IsZero() {
+			return len(timers) == 0
+		}
+		return len(timers) == 1 && timers[0].Sub(wakeAt).Abs() < time.Second
+	})
+	return st
 }
 
 func outboxFor(id string) []fakeprovider.Message {

@@ -78,9 +78,6 @@ func noticeSteps(st map[string]any) []string {
 	return out
 }
 
-// sleepUntil waits for a moment of the invoice's schedule (a wait, not an assertion).
-func sleepUntil(t time.Time) { time.Sleep(time.Until(t)) }
-
 func TestBrokenPromiseResumesDunning(t *testing.T) {
 	t.Parallel()
 	id := "E2E-PROMISE"
@@ -95,15 +92,26 @@ func TestBrokenPromiseResumesDunning(t *testing.T) {
 	require.Equal(t, http.StatusConflict, code, body)
 	require.Equal(t, "the invoice is promised; only an open or overdue invoice can be paused", body["fields"].(map[string]any)["status"])
 
-	sleepUntil(issued.Add(17 * time.Second))
+	// The workflow sleeps until the promise's deadline and nothing sooner: the second
+	// reminder (+14 s) has no timer of its own while the promise stands.
+	promiseDeadline := issued.Add(20 * time.Second)
+	waitAsleep(t, id, "the workflow asleep until the promise's deadline", promiseDeadline, func(st map[string]any) bool {
+		next := st["next_action"].(map[string]any)
+		return st["status"] == "promised" && next["kind"] == "promise_due"
+	})
 	require.Len(t, outboxFor(id), 1, "the second reminder waits while the promise stands")
 	require.Equal(t, "promised", state(t, id)["status"])
 
 	eventually(t, 30*time.Second, "the second reminder after the broken promise", func() bool { return len(outboxFor(id)) == 2 })
 	requireEventKinds(t, id, []string{"promise_made", "promise_broken"})
+	var st map[string]any
 	eventually(t, 10*time.Second, "the second notice in the state", func() bool {
-		return slices.Equal([]string{"first", "second"}, noticeSteps(state(t, id)))
+		st = state(t, id)
+		return slices.Equal([]string{"first", "second"}, noticeSteps(st))
 	})
+	second, err := time.Parse(time.RFC3339Nano, st["notices"].([]any)[1].(map[string]any)["sent_at"].(string))
+	require.NoError(t, err)
+	require.False(t, second.Before(promiseDeadline), "the second reminder went out at %v, before the promise's deadline %v", second, promiseDeadline)
 
 	code, body = pay(t, id, "pay-after-promise", "1250.00")
 	require.Equal(t, http.StatusOK, code, body)
@@ -258,12 +266,18 @@ func TestDisputeDuringAScheduledReminderSendsNothing(t *testing.T) {
 	id := "E2E-DISPUTE"
 	issued := issueNow(t, id, "e2e-lifecycle")
 	code, body := act(t, id, "dispute", map[string]any{"dispute_id": "d-1", "reason": "wrong quantity"})
+	disputed := time.Now()
 	require.Equal(t, http.StatusOK, code, body)
 	require.Equal(t, "disputed", body["status"])
 	code, body = act(t, id, "dispute", map[string]any{"dispute_id": "d-2", "reason": "again"})
 	require.Equal(t, http.StatusConflict, code, body)
 
-	sleepUntil(issued.Add(16 * time.Second))
+	// The dispute holds the invoice with nothing scheduled: the first reminder's timer
+	// (+3 s) is cancelled and no other is started, so no reminder can go out until the
+	// dispute is resolved.
+	waitAsleep(t, id, "the workflow asleep with nothing scheduled", time.Time{}, func(st map[string]any) bool {
+		return st["status"] == "disputed" && st["next_action"].(map[string]any)["kind"] == "none"
+	})
 	require.Empty(t, outboxFor(id), "no reminder while disputed")
 	st := state(t, id)
 	require.Equal(t, "disputed", st["status"])
@@ -272,12 +286,22 @@ func TestDisputeDuringAScheduledReminderSendsNothing(t *testing.T) {
 		return findByQuery(t, `WorkflowId = "invoice-`+id+`" AND CollectionStatus = "disputed"`) == 1
 	})
 
+	resolving := time.Now()
 	code, body = act(t, id, "dispute/resolve", map[string]any{"outcome": "upheld", "adjust_amount": "250.00", "reason": "ten units short"})
 	require.Equal(t, http.StatusOK, code, body)
 	require.Equal(t, "1000.00", body["balance"])
-	// Re-anchored: the first reminder comes 3 s of active dunning after the hold.
+	// Re-anchored: the first reminder comes 3 s of active dunning after the hold, so no
+	// sooner than 3 s after issue plus the time the dispute lasted.
 	eventually(t, 20*time.Second, "the first reminder after the dispute", func() bool { return len(outboxFor(id)) == 1 })
 	require.True(t, strings.Contains(outboxFor(id)[0].Text, "1,000.00") || strings.Contains(outboxFor(id)[0].Text, "1000.00"), outboxFor(id)[0].Text)
+	eventually(t, 10*time.Second, "the first notice in the state", func() bool {
+		st = state(t, id)
+		return len(noticeSteps(st)) == 1
+	})
+	sentAt, err := time.Parse(time.RFC3339Nano, st["notices"].([]any)[0].(map[string]any)["sent_at"].(string))
+	require.NoError(t, err)
+	earliest := issued.Add(3 * time.Second).Add(resolving.Sub(disputed))
+	require.False(t, sentAt.Before(earliest), "the first reminder went out at %v, before %v", sentAt, earliest)
 
 	code, body = act(t, id, "cancel", map[string]any{"reason": "order voided"})
 	require.Equal(t, http.StatusOK, code, body)
@@ -386,7 +410,12 @@ func TestReminderWaitsForTheContactWindow(t *testing.T) {
 	})
 	tomorrow := now.AddDate(0, 0, 1).Format(time.DateOnly)
 	require.Equal(t, tomorrow+"T00:00:00Z", next["at"], next)
-	sleepUntil(now.Add(5 * time.Second))
+	// The workflow's one timer is the window's opening, not the step's time (+2 s).
+	window, err := time.Parse(time.RFC3339, tomorrow+"T00:00:00Z")
+	require.NoError(t, err)
+	waitAsleep(t, id, "the workflow asleep until the window opens", window, func(st map[string]any) bool {
+		return st["next_action"].(map[string]any)["kind"] == "reminder"
+	})
 	require.Empty(t, outboxFor(id), "nothing sent outside the window")
 }
 
