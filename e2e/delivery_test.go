@@ -320,12 +320,20 @@ func TestBounceOptsOutEmailAndFallsBackToSMS(t *testing.T) {
 	issueInvoice(t, customerInvoice(id, "", phone, "e2e-fallback", []string{"email", "sms"}, 14*time.Second))
 
 	firstKey := id + "/first-reminder/email"
-	eventually(t, 60*time.Second, "the bounce recorded", func() bool {
+	// The webhook records the delivery status, then the opt-out: wait for both.
+	var (
+		o   ledger.OptOut
+		out bool
+	)
+	eventually(t, 60*time.Second, "the bounce and the opt-out recorded", func() bool {
 		d, err := env.ledger.GetDelivery(context.Background(), firstKey)
-		return err == nil && d.Status == ledger.DeliveryBounced
+		if err != nil || d.Status != ledger.DeliveryBounced {
+			return false
+		}
+		o, out, err = env.ledger.OptedOut(context.Background(), ledger.ChannelEmail, email)
+		require.NoError(t, err)
+		return out
 	})
-	o, out, err := env.ledger.OptedOut(context.Background(), ledger.ChannelEmail, email)
-	require.NoError(t, err)
 	require.True(t, out)
 	require.Equal(t, ledger.SourceBounce, o.Source)
 
