@@ -423,11 +423,21 @@ func TestReminderStepsWaitForApproval(t *testing.T) {
 	t.Parallel()
 	id := "E2E-STEP-APPROVAL"
 	issueNow(t, id, "e2e-step-approval")
+	// awaiting: the step waits for a person, seen in the state while it waits, or in
+	// its recorded approval request once a short timeout has already decided it.
 	awaiting := func(step string) func() bool {
 		return func() bool {
 			st := state(t, id)
-			ap, _ := st["approval"].(map[string]any)
-			return st["status"] == "awaiting_approval" && ap != nil && ap["step"] == step
+			if ap, _ := st["approval"].(map[string]any); st["status"] == "awaiting_approval" && ap != nil && ap["step"] == step {
+				return true
+			}
+			for _, e := range st["events"].([]any) {
+				e := e.(map[string]any)
+				if e["kind"] == "approval_requested" && strings.HasPrefix(e["key"].(string), "approval/"+step+"/requested/") {
+					return true
+				}
+			}
+			return false
 		}
 	}
 	eventually(t, 30*time.Second, "the first reminder awaiting approval", awaiting("first"))
