@@ -91,7 +91,7 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 func pendingTimers(t *testing.T, id string) []time.Time {
 	t.Helper()
 	started := map[int64]time.Time{}
-	it := env.client.GetWorkflowHistory(context.Background(), workflows.WorkflowID(id), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	it := env.client.GetWorkflowHistory(context.Background(), invoiceapi.WorkflowID(id), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
 		require.NoError(t, err)
