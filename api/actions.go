@@ -7,9 +7,6 @@ import (
 	"net/http"
 	"strings"
 
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
-
 	"github.com/dunwell/dunwell/auth"
 	"github.com/dunwell/dunwell/collection"
 	"github.com/dunwell/dunwell/ledger"
@@ -116,44 +113,57 @@ type ActionResponse struct {
 	Credit    string            `json:"credit"`
 }
 
-// action is one operator route: its audit name, scope, update name and how it
-// builds the update's argument from the request.
+// action is one operator route: its audit name, scope and how it builds the update
+// from the request.
 type action struct {
-	name   string
-	scope  auth.Scope
-	update string
+	name  string
+	scope auth.Scope
 	// build decodes the body (writing a 400 itself and returning false) and returns
-	// the update argument with its reason and audit details.
+	// the update to send with its reason and audit details.
 	build func(w http.ResponseWriter, r *http.Request, inv ledger.Invoice, by string) (built, bool)
 }
 
-// built is an update argument ready to send, with what the audit trail keeps of it.
+// built is an update ready to send, with what the audit trail keeps of it.
 type built struct {
-	arg     any
+	send    update
 	reason  string
 	details map[string]any
 }
 
+// update sends one lifecycle update through the typed client.
+type update func(ctx context.Context, c *invoiceapi.Client, invoiceID string) (invoiceapi.EventResult, error)
+
+// clientUpdate is one of the typed client's lifecycle updates ((*invoiceapi.Client).Pause, ...).
+type clientUpdate[In any] func(c *invoiceapi.Client, ctx context.Context, invoiceID, updateID string, in In) (invoiceapi.EventResult, error)
+
+// send binds an update of the typed client to its argument. Operator actions carry no
+// id of their own, so Temporal names each update.
+func send[In any](u clientUpdate[In], in In) update {
+	return func(ctx context.Context, c *invoiceapi.Client, invoiceID string) (invoiceapi.EventResult, error) {
+		return u(c, ctx, invoiceID, "", in)
+	}
+}
+
 func (s *Server) actionRoutes(mux *http.ServeMux) {
 	for path, a := range map[string]action{
-		"dispute":         {"dispute", auth.ScopeOperator, invoiceapi.UpdateDispute, s.buildDispute},
-		"dispute/resolve": {"dispute.resolve", auth.ScopeOperator, invoiceapi.UpdateResolveDispute, s.buildResolve},
-		"promise":         {"promise", auth.ScopeOperator, invoiceapi.UpdatePromise, s.buildPromise},
-		"plan":            {"plan", auth.ScopeOperator, invoiceapi.UpdatePlan, s.buildPlan},
-		"pause":           {"pause", auth.ScopeOperator, invoiceapi.UpdatePause, s.buildPause},
-		"resume":          {"resume", auth.ScopeOperator, invoiceapi.UpdateResume, buildReason(false)},
+		"dispute":         {"dispute", auth.ScopeOperator, s.buildDispute},
+		"dispute/resolve": {"dispute.resolve", auth.ScopeOperator, s.buildResolve},
+		"promise":         {"promise", auth.ScopeOperator, s.buildPromise},
+		"plan":            {"plan", auth.ScopeOperator, s.buildPlan},
+		"pause":           {"pause", auth.ScopeOperator, s.buildPause},
+		"resume":          {"resume", auth.ScopeOperator, buildReason(false, (*invoiceapi.Client).Resume)},
 		// Whatever awaits approval: a reminder step or the escalation. The escalation/
 		// routes are the older names of the same two actions.
-		"approval/approve":   {"approval.approve", auth.ScopeOperator, invoiceapi.UpdateApprove, buildReason(false)},
-		"approval/reject":    {"approval.reject", auth.ScopeOperator, invoiceapi.UpdateReject, buildReason(false)},
-		"escalation/approve": {"escalation.approve", auth.ScopeOperator, invoiceapi.UpdateApprove, buildReason(false)},
-		"escalation/reject":  {"escalation.reject", auth.ScopeOperator, invoiceapi.UpdateReject, buildReason(false)},
-		"write-off":          {"write-off", auth.ScopeOperator, invoiceapi.UpdateWriteOff, buildReason(true)},
-		"cancel":             {"cancel", auth.ScopeInvoicesWrite, invoiceapi.UpdateCancel, buildReason(true)},
-		"adjustments":        {"adjust", auth.ScopeInvoicesWrite, invoiceapi.UpdateAdjust, s.buildAdjust},
-		"refunds":            {"refund", auth.ScopePaymentsWrite, invoiceapi.UpdateRefund, s.buildRefund},
-		"policy":             {"policy", auth.ScopeOperator, invoiceapi.UpdateChangePolicy, s.buildChangePolicy},
-		"due-date":           {"due-date", auth.ScopeInvoicesWrite, invoiceapi.UpdateChangeDueDate, s.buildDueDate},
+		"approval/approve":   {"approval.approve", auth.ScopeOperator, buildReason(false, (*invoiceapi.Client).Approve)},
+		"approval/reject":    {"approval.reject", auth.ScopeOperator, buildReason(false, (*invoiceapi.Client).Reject)},
+		"escalation/approve": {"escalation.approve", auth.ScopeOperator, buildReason(false, (*invoiceapi.Client).Approve)},
+		"escalation/reject":  {"escalation.reject", auth.ScopeOperator, buildReason(false, (*invoiceapi.Client).Reject)},
+		"write-off":          {"write-off", auth.ScopeOperator, buildReason(true, (*invoiceapi.Client).WriteOff)},
+		"cancel":             {"cancel", auth.ScopeInvoicesWrite, buildReason(true, (*invoiceapi.Client).Cancel)},
+		"adjustments":        {"adjust", auth.ScopeInvoicesWrite, s.buildAdjust},
+		"refunds":            {"refund", auth.ScopePaymentsWrite, s.buildRefund},
+		"policy":             {"policy", auth.ScopeOperator, s.buildChangePolicy},
+		"due-date":           {"due-date", auth.ScopeInvoicesWrite, s.buildDueDate},
 	} {
 		mux.Handle("POST /v1/invoices/{id}/"+path, s.require(a.scope, s.runAction(a)))
 	}
@@ -182,14 +192,7 @@ func (s *Server) runAction(a action) http.HandlerFunc {
 			return
 		}
 		auditAction := "invoice." + a.name
-		handle, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-			WorkflowID: invoiceapi.WorkflowID(id), UpdateName: a.update,
-			WaitForStage: client.WorkflowUpdateStageCompleted, Args: []any{b.arg},
-		})
-		var res invoiceapi.EventResult
-		if err == nil {
-			err = handle.Get(ctx, &res)
-		}
+		res, err := b.send(ctx, s.invoices(), id)
 		if err != nil {
 			s.actionFailed(w, r, id, auditAction, b.details, err)
 			return
@@ -208,28 +211,23 @@ func (s *Server) runAction(a action) http.HandlerFunc {
 
 // actionFailed maps a rejected or failed update to an answer.
 func (s *Server) actionFailed(w http.ResponseWriter, r *http.Request, id, auditAction string, details map[string]any, err error) {
-	var appErr *temporal.ApplicationError
-	switch {
-	case errors.As(err, &appErr) && (appErr.Type() == invoiceapi.ErrTypeConflict || appErr.Type() == invoiceapi.ErrTypeInvalid):
-		msg := appErr.Message()
-		field, problem, found := strings.Cut(msg, ": ")
-		code := http.StatusUnprocessableEntity
-		if appErr.Type() == invoiceapi.ErrTypeConflict {
-			code = http.StatusConflict
-		}
+	code := httpStatus(err)
+	if field, reason, ok := rejection(err); ok {
+		msg := err.Error()
 		s.audit(r, code, ledger.AuditEntry{Action: auditAction, Outcome: ledger.AuditRejected, InvoiceID: id, Reason: msg, Details: details})
-		var fields map[string]string
-		if found {
-			fields = map[string]string{field: problem}
-		}
-		writeError(w, code, "rejected: "+msg, fields)
-	case isNotFound(err) || isCompleted(err):
+		writeError(w, code, "rejected: "+msg, fieldsOf(field, reason))
+		return
+	}
+	switch {
+	case errors.Is(err, invoiceapi.ErrNotFound):
+		writeError(w, code, "unknown invoice "+id, nil)
+	case errors.Is(err, invoiceapi.ErrClosed):
 		view, ok := s.closedState(w, r, id)
 		if !ok {
 			return
 		}
-		s.audit(r, http.StatusConflict, ledger.AuditEntry{Action: auditAction, Outcome: ledger.AuditRejected, InvoiceID: id, Reason: "invoice " + string(view.Status), Details: details})
-		writeError(w, http.StatusConflict, fmt.Sprintf("invoice %s is %s and closed; nothing was changed", id, view.Status),
+		s.audit(r, code, ledger.AuditEntry{Action: auditAction, Outcome: ledger.AuditRejected, InvoiceID: id, Reason: "invoice " + string(view.Status), Details: details})
+		writeError(w, code, fmt.Sprintf("invoice %s is %s and closed; nothing was changed", id, view.Status),
 			map[string]string{"status": "the invoice is " + string(view.Status)})
 	default:
 		s.failAction(w, r, "applying "+auditAction, err, ledger.AuditEntry{Action: auditAction, InvoiceID: id, Details: details})
@@ -261,7 +259,7 @@ func (s *Server) buildDispute(w http.ResponseWriter, r *http.Request, _ ledger.I
 	if req.DisputeID == "" {
 		req.DisputeID = "dispute-" + s.now().UTC().Format("20060102T150405Z")
 	}
-	return built{arg: invoiceapi.DisputeInput{DisputeID: req.DisputeID, Reason: req.Reason, ResolveBy: req.ResolveBy, By: by}, reason: req.Reason, details: map[string]any{"dispute_id": req.DisputeID}}, true
+	return built{send: send((*invoiceapi.Client).OpenDispute, invoiceapi.DisputeInput{DisputeID: req.DisputeID, Reason: req.Reason, ResolveBy: req.ResolveBy, By: by}), reason: req.Reason, details: map[string]any{"dispute_id": req.DisputeID}}, true
 }
 
 func (s *Server) buildResolve(w http.ResponseWriter, r *http.Request, inv ledger.Invoice, by string) (built, bool) {
@@ -277,7 +275,7 @@ func (s *Server) buildResolve(w http.ResponseWriter, r *http.Request, inv ledger
 	if !badRequest(w, "resolution", fe) {
 		return built{}, false
 	}
-	return built{arg: invoiceapi.ResolveDisputeInput{DisputeID: req.DisputeID, Outcome: req.Outcome, AdjustAmount: amount, Cancel: req.Cancel, Reason: req.Reason, By: by}, reason: req.Reason, details: map[string]any{"outcome": req.Outcome, "adjust_amount_minor": amount, "cancel": req.Cancel}}, true
+	return built{send: send((*invoiceapi.Client).ResolveDispute, invoiceapi.ResolveDisputeInput{DisputeID: req.DisputeID, Outcome: req.Outcome, AdjustAmount: amount, Cancel: req.Cancel, Reason: req.Reason, By: by}), reason: req.Reason, details: map[string]any{"outcome": req.Outcome, "adjust_amount_minor": amount, "cancel": req.Cancel}}, true
 }
 
 func (s *Server) buildPromise(w http.ResponseWriter, r *http.Request, inv ledger.Invoice, by string) (built, bool) {
@@ -290,7 +288,7 @@ func (s *Server) buildPromise(w http.ResponseWriter, r *http.Request, inv ledger
 	if !badRequest(w, "promise", fe) {
 		return built{}, false
 	}
-	return built{arg: invoiceapi.PromiseInput{Date: req.Date, Amount: amount, Reason: req.Reason, By: by}, reason: req.Reason, details: map[string]any{"date": req.Date, "amount_minor": amount}}, true
+	return built{send: send((*invoiceapi.Client).Promise, invoiceapi.PromiseInput{Date: req.Date, Amount: amount, Reason: req.Reason, By: by}), reason: req.Reason, details: map[string]any{"date": req.Date, "amount_minor": amount}}, true
 }
 
 func (s *Server) buildPlan(w http.ResponseWriter, r *http.Request, inv ledger.Invoice, by string) (built, bool) {
@@ -313,7 +311,7 @@ func (s *Server) buildPlan(w http.ResponseWriter, r *http.Request, inv ledger.In
 	if !badRequest(w, "plan", fe) {
 		return built{}, false
 	}
-	return built{arg: in, reason: req.Reason, details: map[string]any{"installments": len(in.Installments), "grace_days": req.GraceDays}}, true
+	return built{send: send((*invoiceapi.Client).Plan, in), reason: req.Reason, details: map[string]any{"installments": len(in.Installments), "grace_days": req.GraceDays}}, true
 }
 
 func (s *Server) buildPause(w http.ResponseWriter, r *http.Request, _ ledger.Invoice, by string) (built, bool) {
@@ -321,11 +319,11 @@ func (s *Server) buildPause(w http.ResponseWriter, r *http.Request, _ ledger.Inv
 	if !decode(w, r, &req) {
 		return built{}, false
 	}
-	return built{arg: invoiceapi.PauseInput{Reason: req.Reason, Until: req.Until, By: by}, reason: req.Reason, details: map[string]any{"until": req.Until}}, true
+	return built{send: send((*invoiceapi.Client).Pause, invoiceapi.PauseInput{Reason: req.Reason, Until: req.Until, By: by}), reason: req.Reason, details: map[string]any{"until": req.Until}}, true
 }
 
 // buildReason builds the argument of the actions that take only a reason.
-func buildReason(required bool) func(http.ResponseWriter, *http.Request, ledger.Invoice, string) (built, bool) {
+func buildReason(required bool, u clientUpdate[invoiceapi.ReasonInput]) func(http.ResponseWriter, *http.Request, ledger.Invoice, string) (built, bool) {
 	return func(w http.ResponseWriter, r *http.Request, _ ledger.Invoice, by string) (built, bool) {
 		var req ReasonRequest
 		if !decode(w, r, &req) {
@@ -334,7 +332,7 @@ func buildReason(required bool) func(http.ResponseWriter, *http.Request, ledger.
 		if required && strings.TrimSpace(req.Reason) == "" {
 			return built{}, badRequest(w, "request", collection.FieldErrors{"reason": "is required"})
 		}
-		return built{arg: invoiceapi.ReasonInput{Reason: req.Reason, By: by}, reason: req.Reason, details: nil}, true
+		return built{send: send(u, invoiceapi.ReasonInput{Reason: req.Reason, By: by}), reason: req.Reason, details: nil}, true
 	}
 }
 
@@ -361,7 +359,7 @@ func (s *Server) buildRefund(w http.ResponseWriter, r *http.Request, inv ledger.
 	if !badRequest(w, "refund", fe) {
 		return built{}, false
 	}
-	return built{arg: invoiceapi.RefundInput{RefundID: req.RefundID, Kind: kind, PaymentID: req.PaymentID, Amount: amount, Currency: req.Currency, Reason: req.Reason, By: by}, reason: req.Reason, details: map[string]any{"refund_id": req.RefundID, "payment_id": req.PaymentID, "amount_minor": amount, "kind": string(kind)}}, true
+	return built{send: send((*invoiceapi.Client).Refund, invoiceapi.RefundInput{RefundID: req.RefundID, Kind: kind, PaymentID: req.PaymentID, Amount: amount, Currency: req.Currency, Reason: req.Reason, By: by}), reason: req.Reason, details: map[string]any{"refund_id": req.RefundID, "payment_id": req.PaymentID, "amount_minor": amount, "kind": string(kind)}}, true
 }
 
 func (s *Server) buildAdjust(w http.ResponseWriter, r *http.Request, _ ledger.Invoice, by string) (built, bool) {
@@ -389,7 +387,7 @@ func (s *Server) buildAdjust(w http.ResponseWriter, r *http.Request, _ ledger.In
 	if !badRequest(w, "adjustment", fe) {
 		return built{}, false
 	}
-	return built{arg: invoiceapi.AdjustInput{AdjustmentID: req.AdjustmentID, Kind: kind, Amount: amount, Currency: req.Currency, Reason: req.Reason, By: by}, reason: req.Reason, details: map[string]any{"adjustment_id": req.AdjustmentID, "amount_minor": amount, "kind": string(kind)}}, true
+	return built{send: send((*invoiceapi.Client).Adjust, invoiceapi.AdjustInput{AdjustmentID: req.AdjustmentID, Kind: kind, Amount: amount, Currency: req.Currency, Reason: req.Reason, By: by}), reason: req.Reason, details: map[string]any{"adjustment_id": req.AdjustmentID, "amount_minor": amount, "kind": string(kind)}}, true
 }
 
 func (s *Server) buildChangePolicy(w http.ResponseWriter, r *http.Request, _ ledger.Invoice, by string) (built, bool) {
@@ -401,7 +399,7 @@ func (s *Server) buildChangePolicy(w http.ResponseWriter, r *http.Request, _ led
 	if !ok {
 		return built{}, badRequest(w, "policy change", collection.FieldErrors{"policy": fmt.Sprintf("unknown policy %q; known: %s", req.Policy, strings.Join(s.Policies.IDs(), ", "))})
 	}
-	return built{arg: invoiceapi.ChangePolicyInput{Policy: *p, Reason: req.Reason, By: by}, reason: req.Reason, details: map[string]any{"policy_id": p.ID, "policy_version": p.Version}}, true
+	return built{send: send((*invoiceapi.Client).ChangePolicy, invoiceapi.ChangePolicyInput{Policy: *p, Reason: req.Reason, By: by}), reason: req.Reason, details: map[string]any{"policy_id": p.ID, "policy_version": p.Version}}, true
 }
 
 func (s *Server) buildDueDate(w http.ResponseWriter, r *http.Request, _ ledger.Invoice, by string) (built, bool) {
@@ -412,5 +410,5 @@ func (s *Server) buildDueDate(w http.ResponseWriter, r *http.Request, _ ledger.I
 	if _, err := collection.ParseDate(req.DueDate); err != nil {
 		return built{}, badRequest(w, "due date change", collection.FieldErrors{"due_date": err.Error()})
 	}
-	return built{arg: invoiceapi.ChangeDueDateInput{DueDate: req.DueDate, Reason: req.Reason, By: by}, reason: req.Reason, details: map[string]any{"due_date": req.DueDate}}, true
+	return built{send: send((*invoiceapi.Client).ChangeDueDate, invoiceapi.ChangeDueDateInput{DueDate: req.DueDate, Reason: req.Reason, By: by}), reason: req.Reason, details: map[string]any{"due_date": req.DueDate}}, true
 }

@@ -89,7 +89,7 @@ func (s *Server) auditEntry(r *http.Request, status int, e ledger.AuditEntry) le
 // "unknown" (the invoice's state tells); a 500 is "failed".
 func (s *Server) failAction(w http.ResponseWriter, r *http.Request, what string, err error, e ledger.AuditEntry) {
 	status, outcome := http.StatusInternalServerError, ledger.AuditFailed
-	if overloaded(err) {
+	if httpStatus(err) == http.StatusServiceUnavailable {
 		status, outcome = http.StatusServiceUnavailable, ledger.AuditUnknown
 	}
 	e.Outcome = outcome

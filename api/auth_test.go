@@ -26,7 +26,10 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
@@ -166,6 +169,18 @@ func (f *fakeTemporal) QueryWorkflow(_ context.Context, workflowID, _, _ string,
 		return nil, serviceerror.NewNotFound("workflow not found")
 	}
 	return fakeValue{collection.View{InvoiceID: strings.TrimPrefix(workflowID, "invoice-"), Status: collection.StatusOpen}}, nil
+}
+
+// DescribeWorkflowExecution answers NotFound for an invoice never started; a started
+// one is running (the fake never closes a workflow).
+func (f *fakeTemporal) DescribeWorkflowExecution(_ context.Context, workflowID, _ string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.started[workflowID] {
+		return nil, serviceerror.NewNotFound("workflow not found")
+	}
+	return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{
+		Status: enums.WORKFLOW_EXECUTION_STATUS_RUNNING}}, nil
 }
 
 type fakeUpdate struct {

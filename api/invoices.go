@@ -7,11 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
-
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/dunwell/dunwell/collection"
 	"github.com/dunwell/dunwell/ledger"
@@ -84,22 +79,20 @@ func (s *Server) issueInvoice(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, "recording the invoice", err)
 		return
 	}
-	run, err := s.Temporal.ExecuteWorkflow(ctx, invoiceapi.StartOptions(inv, pol, s.now()), invoiceapi.CollectionWorkflowName,
-		invoiceapi.CollectionInput{Invoice: inv, Policy: *pol})
-	resp := IssueResponse{InvoiceID: inv.ID, WorkflowID: invoiceapi.WorkflowID(inv.ID), Policy: collection.PolicyRef{ID: pol.ID, Version: pol.Version}}
-	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	started, err := s.invoices().Issue(ctx, inv, pol, s.now())
+	resp := IssueResponse{InvoiceID: inv.ID, WorkflowID: invoiceapi.WorkflowID(inv.ID), Policy: collection.PolicyRef{ID: pol.ID, Version: pol.Version},
+		RunID: started.RunID}
 	switch {
-	case errors.As(err, &already):
-		// Started by an earlier request (possibly one whose answer was lost).
-		resp.RunID = already.RunId
-		s.auditIssue(r, http.StatusOK, resp)
-		writeJSON(w, http.StatusOK, resp)
 	case err != nil:
 		// The invoice is in the ledger; whether its workflow started is not known.
 		s.failAction(w, r, "starting the collection workflow", err, ledger.AuditEntry{Action: ledger.AuditIssueInvoice, InvoiceID: inv.ID,
 			Details: map[string]any{"policy": pol.ID, "policy_version": pol.Version}})
+	case started.Existing:
+		// Started by an earlier request (possibly one whose answer was lost).
+		s.auditIssue(r, http.StatusOK, resp)
+		writeJSON(w, http.StatusOK, resp)
 	default:
-		resp.RunID, resp.Created = run.GetRunID(), outcome == ledger.IssueCreated
+		resp.Created = outcome == ledger.IssueCreated
 		code := http.StatusCreated
 		if outcome != ledger.IssueCreated {
 			code = http.StatusOK // recorded before, but its start had failed: started now
@@ -146,8 +139,8 @@ func (s *Server) getInvoice(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 	defer cancel()
-	view, err := s.queryState(ctx, id)
-	if isNotFound(err) {
+	view, err := s.invoices().State(ctx, id)
+	if httpStatus(err) == http.StatusNotFound {
 		writeError(w, http.StatusNotFound, "unknown invoice "+id, nil)
 		return
 	}
@@ -173,13 +166,13 @@ func (s *Server) invoiceFor(ctx context.Context, w http.ResponseWriter, r *http.
 	return inv, true
 }
 
-// closedState queries a workflow that refused an update because it has closed,
-// answering 404 (unknown) or 5xx itself when it cannot.
+// closedState queries the state of a workflow that refused an update because it has
+// closed, answering 404 (unknown) or 5xx itself when it cannot.
 func (s *Server) closedState(w http.ResponseWriter, r *http.Request, id string) (collection.View, bool) {
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 	defer cancel()
-	view, err := s.queryState(ctx, id)
-	if isNotFound(err) {
+	view, err := s.invoices().State(ctx, id)
+	if httpStatus(err) == http.StatusNotFound {
 		writeError(w, http.StatusNotFound, "unknown invoice "+id, nil)
 		return view, false
 	}
@@ -190,13 +183,9 @@ func (s *Server) closedState(w http.ResponseWriter, r *http.Request, id string) 
 	return view, true
 }
 
-func (s *Server) queryState(ctx context.Context, id string) (collection.View, error) {
-	var view collection.View
-	val, err := s.Temporal.QueryWorkflow(ctx, invoiceapi.WorkflowID(id), "", invoiceapi.QueryState)
-	if err != nil {
-		return view, err
-	}
-	return view, val.Get(&view)
+// invoices is the typed client of the invoice workflows.
+func (s *Server) invoices() *invoiceapi.Client {
+	return &invoiceapi.Client{Temporal: s.Temporal}
 }
 
 // PaymentResponse answers POST /v1/invoices/{id}/payments.
@@ -238,18 +227,9 @@ func (s *Server) payInvoice(w http.ResponseWriter, r *http.Request) {
 		writeError(w, code, "invalid payment: "+fe.Error(), fe)
 		return
 	}
-	handle, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   invoiceapi.WorkflowID(id),
-		UpdateName:   invoiceapi.UpdatePayment,
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-		Args: []any{invoiceapi.PaymentInput{
-			PaymentID: pay.PaymentID, Amount: pay.Amount, Currency: inv.Currency, PaidAt: req.PaidAt,
-		}},
+	res, err := s.invoices().Pay(ctx, id, "", invoiceapi.PaymentInput{
+		PaymentID: pay.PaymentID, Amount: pay.Amount, Currency: inv.Currency, PaidAt: req.PaidAt,
 	})
-	var res invoiceapi.PaymentResult
-	if err == nil {
-		err = handle.Get(ctx, &res)
-	}
 	if err != nil {
 		s.paymentFailed(w, r, id, pay.PaymentID, inv.Currency, err)
 		return
@@ -268,25 +248,17 @@ func (s *Server) payInvoice(w http.ResponseWriter, r *http.Request) {
 // paymentFailed maps an update failure to an answer. A payment for an invoice whose
 // workflow has closed is a duplicate if the closed state lists it, else a conflict.
 func (s *Server) paymentFailed(w http.ResponseWriter, r *http.Request, id, paymentID, currency string, err error) {
-	var appErr *temporal.ApplicationError
-	switch {
-	case errors.As(err, &appErr):
-		msg := appErr.Message()
-		field, problem, _ := strings.Cut(msg, ": ")
-		code := http.StatusBadRequest
-		switch field {
-		case "currency", "amount":
-			code = http.StatusUnprocessableEntity
-		case "payment_id", "status":
-			code = http.StatusConflict
-		}
+	code := httpStatus(err)
+	if field, reason, ok := rejection(err); ok {
+		msg := err.Error()
 		s.auditPayment(r, code, id, paymentID, ledger.AuditRejected, msg)
-		if code == http.StatusBadRequest {
-			writeError(w, code, "payment rejected: "+msg, nil)
-		} else {
-			writeError(w, code, "payment rejected: "+msg, map[string]string{field: problem})
-		}
-	case isNotFound(err) || isCompleted(err):
+		writeError(w, code, "payment rejected: "+msg, fieldsOf(field, reason))
+		return
+	}
+	switch {
+	case errors.Is(err, invoiceapi.ErrNotFound):
+		writeError(w, code, "unknown invoice "+id, nil)
+	case errors.Is(err, invoiceapi.ErrClosed):
 		view, ok := s.closedState(w, r, id)
 		if !ok {
 			return
@@ -299,8 +271,8 @@ func (s *Server) paymentFailed(w http.ResponseWriter, r *http.Request, id, payme
 				return
 			}
 		}
-		s.auditPayment(r, http.StatusConflict, id, paymentID, ledger.AuditRejected, "invoice "+string(view.Status))
-		writeError(w, http.StatusConflict, fmt.Sprintf("invoice %s is %s; payment %s was not applied", id, view.Status, paymentID),
+		s.auditPayment(r, code, id, paymentID, ledger.AuditRejected, "invoice "+string(view.Status))
+		writeError(w, code, fmt.Sprintf("invoice %s is %s; payment %s was not applied", id, view.Status, paymentID),
 			map[string]string{"status": string(view.Status)})
 	default:
 		s.failAction(w, r, "applying the payment", err, ledger.AuditEntry{Action: ledger.AuditApplyPayment, InvoiceID: id,
@@ -321,20 +293,11 @@ func onlyFields(fe collection.FieldErrors, allowed ...string) bool {
 	return true
 }
 
-func isNotFound(err error) bool {
-	var nf *serviceerror.NotFound
-	return errors.As(err, &nf)
-}
-
-func isCompleted(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "workflow execution already completed")
-}
-
 // fail logs an unexpected error and answers 500 (or 503 when a dependency did not
 // answer in time or shed load) without leaking internals.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, what string, err error) {
 	s.Logger.Error("Request failed", "method", r.Method, "path", r.URL.Path, "step", what, "error", err)
-	if overloaded(err) {
+	if httpStatus(err) == http.StatusServiceUnavailable {
 		// The request may or may not have been applied. Issues, payments, refunds and
 		// adjustments carry their own id, so the same request again applies once; an
 		// operator action has none and is checked against the invoice's state again
@@ -344,15 +307,4 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, what string, err e
 		return
 	}
 	writeError(w, http.StatusInternalServerError, what+" failed", nil)
-}
-
-// overloaded reports whether err is Temporal (or PostgreSQL) not answering in time or
-// shedding load, rather than a fault: the caller should retry.
-func overloaded(err error) bool {
-	var updTimeout *client.WorkflowUpdateServiceTimeoutOrCanceledError
-	var deadline *serviceerror.DeadlineExceeded
-	var exhausted *serviceerror.ResourceExhausted
-	var unavailable *serviceerror.Unavailable
-	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &updTimeout) || errors.As(err, &deadline) ||
-		errors.As(err, &exhausted) || errors.As(err, &unavailable)
 }

@@ -484,7 +484,7 @@ func (s *Server) applyDelivery(ctx context.Context, u ledger.DeliveryUpdate) (we
 	}
 	if d.Status.Final() {
 		in := invoiceapi.DeliveryInput{NoticeKey: d.NoticeKey, Status: string(d.Status), Error: d.Error, At: d.At.Format(time.RFC3339)}
-		if err := s.signal(ctx, d.InvoiceID, invoiceapi.SignalDelivery, in); err != nil {
+		if err := signalled(d.InvoiceID, invoiceapi.SignalDelivery, s.invoices().Delivery(ctx, d.InvoiceID, in)); err != nil {
 			return webhookResult{}, err
 		}
 	}
@@ -509,29 +509,25 @@ func (s *Server) applyOptOut(ctx context.Context, c ledger.OptOutChange) error {
 		return err
 	}
 	in := invoiceapi.OptOutInput{Channel: c.Channel, Address: ledger.NormalizeAddress(c.Channel, c.Address), Source: string(c.Source)}
-	name := invoiceapi.SignalOptOut
+	name, signal := invoiceapi.SignalOptOut, s.invoices().OptOut
 	if !c.OptedOut {
-		name = invoiceapi.SignalOptIn
+		name, signal = invoiceapi.SignalOptIn, s.invoices().OptIn
 	}
 	for _, id := range invoices {
-		if err := s.signal(ctx, id, name, in); err != nil {
+		if err := signalled(id, name, signal(ctx, id, in)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// signal sends a signal to an invoice's workflow; a workflow that is gone (closed)
-// has nothing to be told.
-func (s *Server) signal(ctx context.Context, invoiceID, name string, arg any) error {
-	err := s.Temporal.SignalWorkflow(ctx, invoiceapi.WorkflowID(invoiceID), "", name, arg)
-	if isNotFound(err) {
+// signalled is the outcome of signalling name to an invoice's workflow: a workflow
+// that is gone (closed, or never started) has nothing to be told.
+func signalled(invoiceID, name string, err error) error {
+	if err == nil || errors.Is(err, invoiceapi.ErrNotFound) || errors.Is(err, invoiceapi.ErrClosed) {
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("signalling %s to invoice %s: %w", name, invoiceID, err)
-	}
-	return nil
+	return fmt.Errorf("signalling %s to invoice %s: %w", name, invoiceID, err)
 }
 
 // customerOfNotice returns the customer of the notice's invoice, if it is known.

@@ -17,7 +17,10 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"gopkg.in/yaml.v3"
 
@@ -52,6 +55,17 @@ func (f *signalTemporal) SignalWorkflow(_ context.Context, id, _, name string, a
 	}
 	f.signals = append(f.signals, recordedSignal{id, name, arg})
 	return nil
+}
+
+// DescribeWorkflowExecution tells a gone workflow (closed) from a running one.
+func (f *signalTemporal) DescribeWorkflowExecution(_ context.Context, id, _ string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	status := enums.WORKFLOW_EXECUTION_STATUS_RUNNING
+	if f.gone[id] {
+		status = enums.WORKFLOW_EXECUTION_STATUS_COMPLETED
+	}
+	return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{Status: status}}, nil
 }
 
 func (f *signalTemporal) take() []recordedSignal {

@@ -82,7 +82,7 @@ func startHooks() (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
-	fwd, err := forwarder.New(forwarder.Config{Store: env.ledger, Workflows: forwarder.Temporal{Client: env.client},
+	fwd, err := forwarder.New(forwarder.Config{Store: env.ledger, Workflows: &invoiceapi.Client{Temporal: env.client, Timeout: forwarder.UpdateTimeout},
 		Logger: logger, Poll: 200 * time.Millisecond, ParkAfter: hookParkAfter})
 	if err != nil {
 		return "", nil, err

@@ -89,7 +89,7 @@ func (a *applier) run(ctx context.Context) error {
 		}
 		return nil
 	}
-	return &Rejected{Reason: fmt.Sprintf("kind: %q is not a known event kind", ev.Kind)}
+	return &invoiceapi.InvalidError{Field: "kind", Reason: fmt.Sprintf("%q is not a known event kind", ev.Kind)}
 }
 
 func (a *applier) pay(ctx context.Context, step, paymentID string, amount int64) error {
@@ -118,11 +118,14 @@ func disputeReason(ev *webhooks.Event) string {
 
 // failed turns an update error into the event's outcome.
 func (a *applier) failed(ctx context.Context, err error) outcome {
-	var rej *Rejected
+	var (
+		conflict *invoiceapi.ConflictError
+		invalid  *invoiceapi.InvalidError
+	)
 	switch {
-	case errors.Is(err, ErrNoWorkflow):
+	case errors.Is(err, invoiceapi.ErrNotFound):
 		return held(ledger.WaitWorkflow, a.invoiceID, "the workflow of invoice %s is not running yet", a.invoiceID)
-	case errors.Is(err, ErrClosed) && a.payStep != "":
+	case errors.Is(err, invoiceapi.ErrClosed) && a.payStep != "":
 		// The invoice closed (paid, cancelled, written off): the payment is a
 		// duplicate if the ledger holds it, else an operator must decide.
 		ok, lerr := a.f.cfg.Store.PaymentRecorded(ctx, a.invoiceID, a.payStep)
@@ -134,10 +137,10 @@ func (a *applier) failed(ctx context.Context, err error) outcome {
 			return outcome{status: ledger.WebhookApplied, invoiceID: a.invoiceID, result: a.result}
 		}
 		return parked("status: invoice %s is closed; payment %s was not applied", a.invoiceID, a.payStep)
-	case errors.Is(err, ErrClosed):
+	case errors.Is(err, invoiceapi.ErrClosed):
 		return parked("status: invoice %s is closed; %s not applied", a.invoiceID, a.ev.Type)
-	case errors.As(err, &rej):
-		return parked("rejected by the workflow: %s", rej.Reason)
+	case errors.As(err, &conflict) || errors.As(err, &invalid):
+		return parked("rejected by the workflow: %s", err.Error())
 	}
 	return retry("%v", err)
 }

@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/dunwell/dunwell/internal/ledgertest"
 	"github.com/dunwell/dunwell/internal/testenv"
@@ -63,9 +61,9 @@ func (f *fakeWorkflows) get(id, update string) (*fakeInvoice, error) {
 	case update == f.failOn:
 		return nil, fmt.Errorf("%s: temporal unavailable", update)
 	case !ok:
-		return nil, ErrNoWorkflow
+		return nil, invoiceapi.ErrNotFound
 	case inv.done:
-		return nil, ErrClosed
+		return nil, invoiceapi.ErrClosed
 	}
 	return inv, nil
 }
@@ -78,7 +76,7 @@ func (f *fakeWorkflows) Pay(ctx context.Context, id, _ string, in invoiceapi.Pay
 		return invoiceapi.PaymentResult{}, err
 	}
 	if in.Currency != inv.currency {
-		return invoiceapi.PaymentResult{}, &Rejected{Reason: "currency: differs"}
+		return invoiceapi.PaymentResult{}, &invoiceapi.InvalidError{Field: "currency", Reason: "differs"}
 	}
 	if _, dup := inv.payments[in.PaymentID]; dup {
 		return invoiceapi.PaymentResult{Duplicate: true, Balance: inv.balance}, nil
@@ -103,7 +101,7 @@ func (f *fakeWorkflows) Refund(ctx context.Context, id, _ string, in invoiceapi.
 		return invoiceapi.EventResult{Duplicate: true, Balance: inv.balance}, nil
 	}
 	if _, ok := inv.payments[in.PaymentID]; !ok {
-		return invoiceapi.EventResult{}, &Rejected{Reason: "payment not applied"}
+		return invoiceapi.EventResult{}, &invoiceapi.ConflictError{Field: "payment_id", Reason: "payment not applied"}
 	}
 	inv.refunds[in.RefundID] = in.Amount
 	inv.balance += in.Amount
@@ -128,7 +126,7 @@ func (f *fakeWorkflows) OpenDispute(_ context.Context, id, _ string, in invoicea
 	case inv.open == in.DisputeID || inv.closed[in.DisputeID]:
 		return invoiceapi.EventResult{Duplicate: true}, nil
 	case inv.open != "":
-		return invoiceapi.EventResult{}, &Rejected{Reason: "another dispute is open"}
+		return invoiceapi.EventResult{}, &invoiceapi.ConflictError{Field: "status", Reason: "another dispute is open"}
 	}
 	inv.open = in.DisputeID
 	return invoiceapi.EventResult{Status: "disputed", Balance: inv.balance}, nil
@@ -145,7 +143,7 @@ func (f *fakeWorkflows) ResolveDispute(_ context.Context, id, _ string, in invoi
 	case inv.closed[in.DisputeID]:
 		return invoiceapi.EventResult{Duplicate: true}, nil
 	case inv.open != in.DisputeID:
-		return invoiceapi.EventResult{}, &Rejected{Reason: "no dispute is open"}
+		return invoiceapi.EventResult{}, &invoiceapi.ConflictError{Field: "status", Reason: "no dispute is open"}
 	}
 	inv.open, inv.closed[in.DisputeID] = "", true
 	return invoiceapi.EventResult{Status: "open", Balance: inv.balance}, nil
@@ -511,16 +509,4 @@ func TestBackoffGrowsAndIsBounded(t *testing.T) {
 	require.Greater(t, backoff(4, time.Minute), 3*time.Second)
 	require.LessOrEqual(t, backoff(40, time.Minute), time.Minute)
 	require.Greater(t, backoff(40, time.Minute), 47*time.Second)
-}
-
-func TestClassifyTemporalErrors(t *testing.T) {
-	require.NoError(t, classify("payment", nil))
-	require.ErrorIs(t, classify("payment", serviceerror.NewNotFound("workflow not found")), ErrNoWorkflow)
-	require.ErrorIs(t, classify("payment", serviceerror.NewNotFound("workflow execution already completed")), ErrClosed)
-	var rej *Rejected
-	require.ErrorAs(t, classify("refund", temporal.NewApplicationError("currency: is EUR but the invoice is in USD", "invalid")), &rej)
-	require.Contains(t, rej.Reason, "currency")
-	err := classify("refund", temporal.NewApplicationError("unknown update refund. KnownUpdates=[payment]", ""))
-	require.NotErrorAs(t, err, &rej, "a missing handler is retried, not parked")
-	require.ErrorContains(t, classify("payment", context.DeadlineExceeded), "payment update")
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/dunwell/dunwell/forwarder"
 	"github.com/dunwell/dunwell/internal/config"
 	"github.com/dunwell/dunwell/ledger"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 const webhooksUsage = `usage: starter webhooks parked [--held] [--limit N] | starter webhooks retry ID
@@ -71,7 +72,7 @@ func webhooksCmd(ctx context.Context, args []string, out io.Writer) error {
 // forwarder (which applies stored events to the workflows) until its returned stop
 // is called.
 func setupWebhooks(cfg *config.Config, store *ledger.Store, c client.Client, logger *slog.Logger) (api.Webhooks, func(context.Context) (stop func()), error) {
-	fwd, err := forwarder.New(forwarder.Config{Store: store, Workflows: forwarder.Temporal{Client: c},
+	fwd, err := forwarder.New(forwarder.Config{Store: store, Workflows: &invoiceapi.Client{Temporal: c, Timeout: forwarder.UpdateTimeout},
 		Logger: logger.With("component", "webhook-forwarder"), ParkAfter: cfg.Webhooks.ParkAfter})
 	if err != nil {
 		return api.Webhooks{}, nil, err

@@ -245,21 +245,22 @@ func (c *Client) missingOrClosed(ctx context.Context, invoiceID, what string, no
 // fault wraps an error that is neither a rejection nor a missing workflow, marking it
 // ErrUnavailable when Temporal did not answer in time or shed load.
 func (c *Client) fault(invoiceID, what string, err error) error {
-	if unavailable(err) {
+	if Unavailable(err) {
 		return fmt.Errorf("invoice %s: %s: %w: %w", invoiceID, what, ErrUnavailable, err)
 	}
 	return fmt.Errorf("invoice %s: %s: %w", invoiceID, what, err)
 }
 
-// unavailable reports whether err is Temporal not answering in time or shedding load,
-// rather than a fault: the request may be retried.
-func unavailable(err error) bool {
+// Unavailable reports whether err is ErrUnavailable, or a Temporal (or context) error
+// that says the server did not answer in time or shed load rather than a fault: the
+// request may be retried.
+func Unavailable(err error) bool {
 	var (
 		updTimeout  *client.WorkflowUpdateServiceTimeoutOrCanceledError
 		deadline    *serviceerror.DeadlineExceeded
 		exhausted   *serviceerror.ResourceExhausted
 		unavailable *serviceerror.Unavailable
 	)
-	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &updTimeout) || errors.As(err, &deadline) ||
-		errors.As(err, &exhausted) || errors.As(err, &unavailable)
+	return errors.Is(err, ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &updTimeout) ||
+		errors.As(err, &deadline) || errors.As(err, &exhausted) || errors.As(err, &unavailable)
 }
