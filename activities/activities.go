@@ -75,7 +75,7 @@ func (a *Activities) SendNotice(ctx context.Context, req invoiceapi.NoticeReques
 			"encoding", info.Encoding, "units", info.Units, "segments", info.Segments)
 	}
 	row, err := a.Ledger.ClaimNotice(ctx, ledger.NoticeClaim{
-		Key: req.Key(), InvoiceID: req.InvoiceID, Step: req.Step, Channel: string(req.Channel),
+		Key: req.Key(), InvoiceID: req.InvoiceID, Step: req.Step, Channel: string(req.Channel), NotAfter: req.NotAfter,
 	})
 	if err != nil {
 		return invoiceapi.NoticeResult{}, ledgerFailed("claiming notice "+req.Key(), err)
@@ -89,6 +89,10 @@ func (a *Activities) SendNotice(ctx context.Context, req invoiceapi.NoticeReques
 		}
 		return res, nil
 	case ledger.NoticeFailed, ledger.NoticeUndeliverable:
+		if row.Withheld != "" {
+			// Settled by an earlier attempt that found it withheld, or failed before.
+			return invoiceapi.NoticeResult{}, temporal.NewNonRetryableApplicationError("notice "+req.Key()+" not sent: "+row.Withheld, invoiceapi.ErrTypeWithheld, nil)
+		}
 		return invoiceapi.NoticeResult{}, temporal.NewNonRetryableApplicationError(
 			"notice "+req.Key()+" failed permanently earlier: "+row.Error, invoiceapi.ErrTypeRecipientInvalid, nil)
 	}
@@ -111,6 +115,12 @@ func (a *Activities) SendNotice(ctx context.Context, req invoiceapi.NoticeReques
 			return a.complete(ctx, req, receipt, true)
 		}
 	}
+	if row.Withheld == "" && withdrawn(ctx) {
+		row.Withheld = "the workflow withdrew it: the invoice left the reminding states while the send waited"
+	}
+	if row.Withheld != "" {
+		return invoiceapi.NoticeResult{}, a.withhold(ctx, req, row.Withheld)
+	}
 	if err := a.checkOptOut(ctx, req); err != nil {
 		return invoiceapi.NoticeResult{}, err
 	}
@@ -119,6 +129,44 @@ func (a *Activities) SendNotice(ctx context.Context, req invoiceapi.NoticeReques
 		return invoiceapi.NoticeResult{}, a.sendFailed(ctx, req, err)
 	}
 	return a.complete(ctx, req, receipt, false)
+}
+
+// staleSendAfter: a send that starts this long after the workflow scheduled it (a
+// retry, or one that waited in its provider's queue) asks Temporal whether the
+// workflow has withdrawn it before it calls the provider.
+const staleSendAfter = 5 * time.Second
+
+// withdrawn reports whether the workflow has asked to cancel this send. Cancellation
+// reaches an activity only through a heartbeat; the first heartbeat of an attempt
+// goes to the server at once and its answer cancels ctx. A fresh first attempt skips
+// it: the workflow scheduled it a moment ago from its current state, and the ledger's
+// check in the claim covers the rest.
+func withdrawn(ctx context.Context) bool {
+	if !activity.IsActivity(ctx) {
+		return false
+	}
+	info := activity.GetInfo(ctx)
+	if info.Attempt <= 1 && time.Since(info.ScheduledTime) < staleSendAfter {
+		return false
+	}
+	activity.RecordHeartbeat(ctx)
+	return ctx.Err() != nil
+}
+
+// withhold settles a claimed notice that must not go out any more: it is recorded as
+// failed with the reason, and the non-retryable ErrTypeWithheld tells the workflow
+// that nothing was sent.
+func (a *Activities) withhold(ctx context.Context, req invoiceapi.NoticeRequest, why string) error {
+	text := "not sent: " + why
+	// A cancelled ctx must not stop the ledger from recording why nothing was sent.
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := a.Ledger.CompleteNotice(lctx, req.Key(), ledger.NoticeFailed, "", text, time.Now().UTC()); err != nil {
+		return ledgerFailed("recording withheld notice "+req.Key(), err)
+	}
+	activity.GetLogger(ctx).Info("Notice withheld", "key", req.Key(), "reason", why)
+	metrics.Notice(string(req.Channel), "withheld")
+	return temporal.NewNonRetryableApplicationError("notice "+req.Key()+" "+text, invoiceapi.ErrTypeWithheld, nil)
 }
 
 func (a *Activities) complete(ctx context.Context, req invoiceapi.NoticeRequest, r notify.Receipt, alreadySent bool) (invoiceapi.NoticeResult, error) {

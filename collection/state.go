@@ -40,6 +40,7 @@ const (
 	NoticeFailed        NoticeStatus = "failed"        // permanent failure on this channel; the next channel was tried
 	NoticeUndeliverable NoticeStatus = "undeliverable" // no channel left for this step
 	NoticeUnknown       NoticeStatus = "unknown"       // may or may not have reached the customer; see the notice's error
+	NoticeWithheld      NoticeStatus = "withheld"      // not sent: the invoice was handed off, paid, held or closed before it could go
 )
 
 // Notice records one reminder attempt on one channel.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -19,6 +20,13 @@ const noticeColumns = `notice_key, invoice_id, step, channel, status, provider_i
 // concurrent claims on one key, exactly one is Fresh. The invoice must have been
 // issued (else ErrNotFound); a key that is not <invoice>/<step>/<channel> or an
 // unknown channel returns ErrInvalid.
+//
+// In the same transaction it decides whether a reminder may still go out (Withheld):
+// not once the invoice is recorded as escalated, paid, cancelled, written off or
+// disputed, nor from c.NotAfter on (the policy's hand-off time). The invoice row is
+// read FOR SHARE, so a status change recorded concurrently waits for the claim and the
+// answer holds when the claim commits; the database's clock decides NotAfter, so a
+// worker's clock cannot move the hand-off.
 func (s *Store) ClaimNotice(ctx context.Context, c NoticeClaim) (NoticeRow, error) {
 	const op = "claim notice"
 	if err := validateClaim(op, c); err != nil {
@@ -26,20 +34,50 @@ func (s *Store) ClaimNotice(ctx context.Context, c NoticeClaim) (NoticeRow, erro
 	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	// xmax = 0 only on a freshly inserted row version, telling insert from update.
-	row := s.pool.QueryRow(ctx, `
-		INSERT INTO notices (notice_key, invoice_id, step, channel, status, attempts,
-			claimed_at, updated_at)
-		VALUES ($1, $2, $3, $4, 'sending', 1, now(), now())
-		ON CONFLICT (notice_key) DO UPDATE
-		SET attempts = notices.attempts + 1, updated_at = now()
-		RETURNING `+noticeColumns+`, (xmax = 0)`,
-		c.Key, c.InvoiceID, c.Step, c.Channel)
 	var n NoticeRow
-	if err := scanNotice(row, &n, &n.Fresh); err != nil {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var status string
+		var now time.Time
+		err := tx.QueryRow(ctx, `SELECT status, now() FROM invoices WHERE invoice_id = $1 FOR SHARE`, c.InvoiceID).Scan(&status, &now)
+		if err != nil {
+			return err
+		}
+		// xmax = 0 only on a freshly inserted row version, telling insert from update.
+		row := tx.QueryRow(ctx, `
+			INSERT INTO notices (notice_key, invoice_id, step, channel, status, attempts,
+				claimed_at, updated_at)
+			VALUES ($1, $2, $3, $4, 'sending', 1, now(), now())
+			ON CONFLICT (notice_key) DO UPDATE
+			SET attempts = notices.attempts + 1, updated_at = now()
+			RETURNING `+noticeColumns+`, (xmax = 0)`,
+			c.Key, c.InvoiceID, c.Step, c.Channel)
+		if err := scanNotice(row, &n, &n.Fresh); err != nil {
+			return err
+		}
+		n.Withheld = withheld(status, now, c.NotAfter)
+		return nil
+	})
+	if err != nil {
 		return NoticeRow{}, wrap(fmt.Sprintf("%s %s", op, c.Key), err)
 	}
 	return n, nil
+}
+
+// withheld says why a reminder may no longer go out for an invoice with this status
+// at now, or "" if it may.
+func withheld(status string, now, notAfter time.Time) string {
+	switch status {
+	case StatusEscalated:
+		return "the invoice was handed off"
+	case StatusPaid, StatusCancelled, StatusWrittenOff:
+		return "the invoice is " + strings.ReplaceAll(status, "_", " ")
+	case StatusDisputed:
+		return "the invoice is disputed"
+	}
+	if !notAfter.IsZero() && !now.Before(notAfter) {
+		return "the invoice is handed off at " + notAfter.UTC().Format(time.RFC3339) + " by its policy"
+	}
+	return ""
 }
 
 // CompleteNotice records the outcome of sending a claimed notice: status must be

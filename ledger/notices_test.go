@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -136,4 +137,42 @@ func TestClaimNoticeConcurrent(t *testing.T) {
 	got, err := testStore.GetNotice(ctx, c.Key)
 	require.NoError(t, err)
 	require.Equal(t, n, got.Attempts)
+}
+
+// TestClaimNoticeWithheldAfterHandOff: the claim says, in its own transaction, that a
+// reminder may not go out once the invoice is escalated, paid, cancelled, written off
+// or disputed, or from the policy's hand-off time on; it may while the invoice is
+// open, and a hand-off time still ahead does not stop it.
+func TestClaimNoticeWithheldAfterHandOff(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	now := time.Now().UTC()
+
+	open := issue(t)
+	c := claimFor(open, "reminder-1", "email")
+	c.NotAfter = now.Add(time.Hour)
+	n, err := testStore.ClaimNotice(ctx, c)
+	require.NoError(t, err)
+	require.Empty(t, n.Withheld, "open, hand-off an hour ahead")
+
+	c.NotAfter = now.Add(-time.Second)
+	n, err = testStore.ClaimNotice(ctx, c)
+	require.NoError(t, err)
+	require.Contains(t, n.Withheld, "handed off at")
+
+	for _, status := range []string{StatusEscalated, StatusPaid, StatusCancelled, StatusWrittenOff, StatusDisputed} {
+		id := issue(t)
+		require.NoError(t, testStore.SetInvoiceStatus(ctx, id, status, 0, now))
+		n, err := testStore.ClaimNotice(ctx, claimFor(id, "reminder-1", "sms"))
+		require.NoError(t, err, status)
+		require.NotEmpty(t, n.Withheld, status)
+		require.Equal(t, NoticeSending, n.Status, "the claim is still recorded, to be settled as withheld")
+	}
+	for _, status := range []string{StatusOverdue, StatusOnPlan} {
+		id := issue(t)
+		require.NoError(t, testStore.SetInvoiceStatus(ctx, id, status, 100, now))
+		n, err := testStore.ClaimNotice(ctx, claimFor(id, "reminder-1", "sms"))
+		require.NoError(t, err, status)
+		require.Empty(t, n.Withheld, status)
+	}
 }

@@ -127,6 +127,9 @@ type NoticeClaim struct {
 	InvoiceID string
 	Step      string
 	Channel   string // "email" or "sms"
+	// NotAfter is when the invoice's policy hands it off (its escalation): no reminder
+	// may go out from then on. Zero: no such moment.
+	NotAfter time.Time
 }
 
 // NoticeRow is a stored notice. After ClaimNotice, the caller acts on it as follows:
@@ -136,6 +139,8 @@ type NoticeClaim struct {
 //     (a crash or timeout); ask the provider whether it went out before sending.
 //   - Status NoticeSent: already sent; return ProviderID and send nothing.
 //   - Status NoticeFailed or NoticeUndeliverable: already settled as not delivered.
+//   - Withheld set (and not sent): the invoice left the reminding states; send
+//     nothing (after reconciling an earlier attempt) and settle the notice.
 type NoticeRow struct {
 	Key        string
 	InvoiceID  string
@@ -151,6 +156,9 @@ type NoticeRow struct {
 	UpdatedAt time.Time // latest claim or completion
 	// Fresh is true only on the ClaimNotice call that created the notice.
 	Fresh bool
+	// Withheld says why no reminder may go out any more, as decided in the claim's
+	// transaction; empty when it may.
+	Withheld string
 }
 
 // NeedsReconcile reports whether an earlier claim is still 'sending': its outcome is

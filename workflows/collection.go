@@ -169,6 +169,9 @@ func (c *collector) collect(ctx workflow.Context) (invoiceapi.CollectionResult, 
 			if err := c.perform(ctx, c.next); err != nil {
 				return invoiceapi.CollectionResult{}, err
 			}
+			if ctx.Err() != nil {
+				return c.cancelled(ctx) // cancelled while it acted (a withdrawn send)
+			}
 			continue
 		}
 		if c.shouldContinueAsNew(ctx) {
@@ -287,9 +290,11 @@ func (c *collector) remind(ctx workflow.Context, a collection.Action) error {
 	}
 	for i, ch := range channels {
 		req := c.noticeRequest(step, ch, a.At)
-		sctx := c.sendOptions(ctx, ch, fmt.Sprintf("reminder %d of %d (%s) by %s", a.Step+1, len(c.pol.Steps), step.Name, ch))
-		var res invoiceapi.NoticeResult
-		err := workflow.ExecuteActivity(sctx, invoiceapi.ActivitySendNotice, req).Get(ctx, &res)
+		req.NotAfter = c.handOffAt()
+		res, err := c.sendNotice(ctx, ch, fmt.Sprintf("reminder %d of %d (%s) by %s", a.Step+1, len(c.pol.Steps), step.Name, ch), req, c.remindersStopped)
+		if c.withheld(ctx, err, step.Name, ch) {
+			return nil
+		}
 		if err == nil {
 			c.st.Notices = append(c.st.Notices, withMove(collection.Notice{
 				Step: step.Name, Channel: ch, Status: collection.NoticeSent, SentAt: res.SentAt, ProviderID: res.ProviderID,
@@ -359,6 +364,7 @@ func (c *collector) sendOptions(ctx workflow.Context, ch policy.Channel, summary
 	return workflow.WithActivityOptions(workflow.WithTaskQueue(ctx, invoiceapi.NoticeTaskQueue(ch)), workflow.ActivityOptions{
 		StartToCloseTimeout:    sendStartToClose,
 		ScheduleToCloseTimeout: sendGiveUpAfter,
+		WaitForCancellation:    true,
 		Summary:                summary,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        5 * time.Second,
@@ -376,9 +382,12 @@ func (c *collector) fallback(ctx workflow.Context, a collection.Action) error {
 	if c.st.IsOptedOut(a.Channel) || !c.inv.Customer.Reachable(a.Channel) {
 		return nil
 	}
-	var res invoiceapi.NoticeResult
-	err := workflow.ExecuteActivity(c.sendOptions(ctx, a.Channel, fmt.Sprintf("%s again by %s after a delivery failure", step.Name, a.Channel)),
-		invoiceapi.ActivitySendNotice, c.noticeRequest(step, a.Channel, a.At)).Get(ctx, &res)
+	req := c.noticeRequest(step, a.Channel, a.At)
+	req.NotAfter = c.handOffAt()
+	res, err := c.sendNotice(ctx, a.Channel, fmt.Sprintf("%s again by %s after a delivery failure", step.Name, a.Channel), req, c.remindersStopped)
+	if c.withheld(ctx, err, step.Name, a.Channel) {
+		return nil
+	}
 	if err == nil {
 		c.st.Notices = append(c.st.Notices, withMove(collection.Notice{
 			Step: step.Name, Channel: a.Channel, Status: collection.NoticeSent, SentAt: res.SentAt, ProviderID: res.ProviderID,
@@ -391,6 +400,70 @@ func (c *collector) fallback(ctx workflow.Context, a collection.Action) error {
 	}
 	c.st.Notices = append(c.st.Notices, collection.Notice{Step: step.Name, Channel: a.Channel, Status: status, SentAt: workflow.Now(ctx), Error: failureMessage(err)})
 	return nil
+}
+
+// sendNotice runs SendNotice and withdraws it as soon as stop reports that the
+// invoice left the states in which this notice may go (paid, escalated, disputed,
+// paused, cancelled...). A send that is being retried (its provider or the ledger is
+// down) would otherwise reach the customer after the hand-off. The cancellation is
+// waited for (WaitForCancellation), so a send that went out before it reached the
+// activity is still recorded as sent. The activity checks again when it claims the
+// notice, in the ledger, against the status recorded there and req.NotAfter.
+func (c *collector) sendNotice(ctx workflow.Context, ch policy.Channel, summary string, req invoiceapi.NoticeRequest, stop func() bool) (invoiceapi.NoticeResult, error) {
+	var res invoiceapi.NoticeResult
+	// The claim reads the invoice's status from the ledger: let the writes queued
+	// before this send land first, so it reads this run's latest.
+	if err := workflow.Await(ctx, func() bool { return c.ledgerIdle() || stop() }); err != nil {
+		return res, err
+	}
+	if stop() {
+		return res, errWithheld
+	}
+	sctx, cancel := workflow.WithCancel(c.sendOptions(ctx, ch, summary))
+	defer cancel()
+	f := workflow.ExecuteActivity(sctx, invoiceapi.ActivitySendNotice, req)
+	// An error here is the workflow's own cancellation, which cancels the send too.
+	_ = workflow.Await(ctx, func() bool { return f.IsReady() || stop() })
+	if !f.IsReady() {
+		c.logger.Info("Withdrawing a notice still being sent", "step", req.Step, "channel", ch, "status", c.st.Status)
+		cancel()
+	}
+	err := f.Get(ctx, &res)
+	return res, err
+}
+
+// errWithheld: the invoice left the reminding states before the send was scheduled.
+var errWithheld = errors.New("the invoice left the reminding states before the notice was sent")
+
+// withheld records a notice that was not sent because the invoice left the reminding
+// states (the workflow withdrew it, or the ledger refused it when it was claimed),
+// and reports whether err was that. No other channel is tried then.
+func (c *collector) withheld(ctx workflow.Context, err error, step string, ch policy.Channel) bool {
+	if err == nil || !(errors.Is(err, errWithheld) || temporal.IsCanceledError(err) || isErrorType(err, invoiceapi.ErrTypeWithheld)) {
+		return false
+	}
+	c.st.Notices = append(c.st.Notices, collection.Notice{
+		Step: step, Channel: ch, Status: collection.NoticeWithheld, SentAt: workflow.Now(ctx), Error: failureMessage(err),
+	})
+	return true
+}
+
+// remindersStopped reports whether the invoice left the states in which a policy
+// reminder goes out: closed, handed off, or held (dispute, pause, promise, plan or a
+// pending approval). A reminder is only started outside them (see collection.Next).
+func (c *collector) remindersStopped() bool {
+	return c.st.Status.Terminal() || c.st.Escalation != nil || c.st.Held()
+}
+
+// handOffAt is when the policy hands the invoice off (its escalation, or the request
+// to approve it); zero if it never does. No reminder goes out from then on, however
+// long its send was retried: SendNotice refuses it in the ledger.
+func (c *collector) handOffAt() time.Time {
+	esc := c.pol.Escalation
+	if esc == nil || c.st.EscalationRejected {
+		return time.Time{}
+	}
+	return collection.StepTime(&c.pol, &c.inv, esc.After).Add(c.st.Shift)
 }
 
 func (c *collector) noticeRequest(step policy.Step, ch policy.Channel, at time.Time) invoiceapi.NoticeRequest {

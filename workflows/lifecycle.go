@@ -637,12 +637,19 @@ func (c *collector) remindInstallment(ctx workflow.Context, a collection.Action)
 		Template: "due_soon",
 	}
 	owed := c.st.InstallmentOwed(&c.inv, a.Installment)
+	// The plan's reminders stop with the plan (broken, replaced, completed) or when
+	// the invoice is closed, handed off, disputed or paused.
+	stop := func() bool {
+		st := &c.st
+		return st.Status.Terminal() || st.Escalation != nil || st.Dispute != nil || st.Pause != nil || st.Plan != plan
+	}
 	for _, ch := range c.reachable(step) {
 		req := c.noticeRequest(step, ch, a.At)
 		req.Balance, req.DueDate = owed, it.DueDate.String()
-		var res invoiceapi.NoticeResult
-		err := workflow.ExecuteActivity(c.sendOptions(ctx, ch, fmt.Sprintf("installment %d of %d by %s", a.Installment+1, len(plan.Installments), ch)),
-			invoiceapi.ActivitySendNotice, req).Get(ctx, &res)
+		res, err := c.sendNotice(ctx, ch, fmt.Sprintf("installment %d of %d by %s", a.Installment+1, len(plan.Installments), ch), req, stop)
+		if c.withheld(ctx, err, step.Name, ch) {
+			return nil
+		}
 		if err == nil {
 			c.st.Notices = append(c.st.Notices, collection.Notice{Step: step.Name, Channel: ch, Status: collection.NoticeSent, SentAt: res.SentAt, ProviderID: res.ProviderID})
 			return nil

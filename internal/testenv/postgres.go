@@ -123,6 +123,36 @@ func (p *Postgres) stop() error {
 	return errors.Join(errs...)
 }
 
+// StopServer shuts the throwaway server down (immediately, as a crash would) and
+// keeps its data, so a test can see what the rest of the system does while the
+// database is gone; StartServer brings it back on the same port. Both refuse a server
+// that is not ours (TEST_DATABASE_URL / DATABASE_URL).
+func (p *Postgres) StopServer() error {
+	if p.cluster == nil {
+		return errors.New("testenv: the database server is not a throwaway cluster; it cannot be stopped")
+	}
+	return p.cluster.Stop()
+}
+
+// StartServer starts the server StopServer stopped, from the same data directory and
+// on the same port, and waits until it accepts connections.
+func (p *Postgres) StartServer(ctx context.Context) error {
+	if p.cluster == nil {
+		return errors.New("testenv: the database server is not a throwaway cluster; it cannot be started")
+	}
+	select {
+	case <-p.cluster.Done():
+	default:
+		return errors.New("testenv: the database server is running")
+	}
+	c, err := StartCluster(ctx, p.cluster.Dir(), p.cluster.Port())
+	if err != nil {
+		return err
+	}
+	p.cluster = c
+	return nil
+}
+
 // CreateDatabase creates another empty database on the same server and returns its
 // URL; it lives as long as the server (for programs, not tests: see NewDatabase).
 func (p *Postgres) CreateDatabase(ctx context.Context, prefix string) (string, error) {

@@ -42,6 +42,10 @@ const (
 	// ErrTypeRateLimited: the provider asked to slow down; the activity is retried
 	// after the delay it gave.
 	ErrTypeRateLimited = "RateLimited"
+	// ErrTypeWithheld: the invoice left the reminding states (handed off, paid,
+	// cancelled, written off, disputed) before the notice could go, or the workflow
+	// withdrew it; nothing was sent and nothing should be.
+	ErrTypeWithheld = "Withheld"
 )
 
 // NoticeRequest asks for one reminder to be sent on one channel. The notice key
@@ -62,6 +66,9 @@ type NoticeRequest struct {
 	DueDate      string    `json:"due_date"`
 	PaymentURL   string    `json:"payment_url,omitempty"`
 	ScheduledAt  time.Time `json:"scheduled_at"`
+	// NotAfter is when the policy hands the invoice off (its escalation): the notice
+	// is not sent from then on, however long its retries took. Zero: no hand-off.
+	NotAfter time.Time `json:"not_after,omitzero"`
 }
 
 // Key is the notice's business key: the same invoice, step and channel is one notice.
