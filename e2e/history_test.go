@@ -27,6 +27,12 @@ const recordEnv = "DUNWELL_RECORD_HISTORIES"
 // recorded under a new name.
 func recordHistory(t *testing.T, invoiceID, name string) {
 	t.Helper()
+	recordRun(t, invoiceID, "", name)
+}
+
+// recordRun is recordHistory for one run of the invoice's workflow ("": the latest).
+func recordRun(t *testing.T, invoiceID, runID, name string) {
+	t.Helper()
 	dir := os.Getenv(recordEnv)
 	if dir == "" {
 		return
@@ -37,7 +43,7 @@ func recordHistory(t *testing.T, invoiceID, name string) {
 		return
 	}
 	ctx := context.Background()
-	it := env.temporal.Client().GetWorkflowHistory(ctx, invoiceapi.WorkflowID(invoiceID), "", false, 0)
+	it := env.temporal.Client().GetWorkflowHistory(ctx, invoiceapi.WorkflowID(invoiceID), runID, false, 0)
 	var h historypb.History
 	for it.HasNext() {
 		ev, err := it.Next()

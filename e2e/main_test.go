@@ -87,7 +87,10 @@ func runTests(m *testing.M) (int, error) {
 	defer env.pg.Stop()
 	// The UI runs under /ui, proxied by the API like `make run` does, and decodes
 	// through the API's own /codec (see ui_browser_test.go).
-	uiArgs := append(invoiceapi.DevServerFlags(), "--ui-public-path", "/ui", "--ui-codec-endpoint", "/codec")
+	uiArgs := append(invoiceapi.DevServerFlags(), "--ui-public-path", "/ui", "--ui-codec-endpoint", "/codec",
+		// The server suggests continue-as-new at this history length, so a test can see
+		// a real run continue (see continue_test.go); the other tests stay far below it.
+		"--dynamic-config-value", fmt.Sprintf("limit.historyCount.suggestContinueAsNew=%d", suggestContinueAsNewAt))
 	if env.temporal, err = testenv.StartTemporal(ctx, testenv.TemporalOptions{ExtraArgs: uiArgs, EnableUI: true}); err != nil {
 		return 1, err
 	}

@@ -10,7 +10,7 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
-	"github.com/dunwell/dunwell/workflows"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 // TestNoReminderAfterHandOffWhileTheLedgerIsDown stops the ledger's PostgreSQL while
@@ -45,12 +45,12 @@ func TestNoReminderAfterHandOffWhileTheLedgerIsDown(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	h, err := env.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: workflows.WorkflowID(paid), UpdateName: workflows.UpdatePayment,
-		Args:         []any{workflows.PaymentInput{PaymentID: "outage-pay", Amount: 125_000, Currency: "USD"}},
+		WorkflowID: invoiceapi.WorkflowID(paid), UpdateName: invoiceapi.UpdatePayment,
+		Args:         []any{invoiceapi.PaymentInput{PaymentID: "outage-pay", Amount: 125_000, Currency: "USD"}},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	require.NoError(t, err)
-	var res workflows.PaymentResult
+	var res invoiceapi.PaymentResult
 	require.NoError(t, h.Get(ctx, &res))
 	require.Equal(t, "paid", string(res.Status))
 
@@ -98,7 +98,7 @@ func TestNoReminderAfterHandOffWhileTheLedgerIsDown(t *testing.T) {
 // its first attempt.
 func sendRetried(t *testing.T, id string) bool {
 	t.Helper()
-	d, err := env.client.DescribeWorkflowExecution(context.Background(), workflows.WorkflowID(id), "")
+	d, err := env.client.DescribeWorkflowExecution(context.Background(), invoiceapi.WorkflowID(id), "")
 	require.NoError(t, err)
 	for _, a := range d.PendingActivities {
 		if a.GetActivityType().GetName() == "SendNotice" && a.GetAttempt() >= 2 {
@@ -126,7 +126,7 @@ func noticeStatuses(t *testing.T, id string) string {
 // historyHas reports whether the invoice's workflow history holds an event of type et.
 func historyHas(t *testing.T, id string, et enums.EventType) bool {
 	t.Helper()
-	it := env.client.GetWorkflowHistory(context.Background(), workflows.WorkflowID(id), "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	it := env.client.GetWorkflowHistory(context.Background(), invoiceapi.WorkflowID(id), "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
 		require.NoError(t, err)
