@@ -55,7 +55,7 @@ func TestNoReminderAfterHandOffWhileTheLedgerIsDown(t *testing.T) {
 	require.Equal(t, "paid", string(res.Status))
 
 	// The hand-off time passes with the database still down.
-	sleepUntil(issued.Add(9 * time.Second))
+	time.Sleep(time.Until(issued.Add(9 * time.Second)))
 	require.NoError(t, env.pg.StartServer(ctx))
 	restarted = true
 
