@@ -144,7 +144,7 @@ func send[In any](u clientUpdate[In], in In) update {
 	}
 }
 
-func (s *Server) actionRoutes(mux *http.ServeMux) {
+func (s *Server) actionRoutes(mux *routeMux) {
 	for path, a := range map[string]action{
 		"dispute":         {"dispute", auth.ScopeOperator, s.buildDispute},
 		"dispute/resolve": {"dispute.resolve", auth.ScopeOperator, s.buildResolve},

@@ -157,7 +157,7 @@ func describe(bad map[string]string) string {
 
 // reportRoutes registers the reports, the customer view and the /reports page, all
 // behind the read scope.
-func (s *Server) reportRoutes(mux *http.ServeMux) {
+func (s *Server) reportRoutes(mux *routeMux) {
 	mux.Handle("GET /v1/reports/kpis", s.require(auth.ScopeRead, s.getKPIs()))
 	mux.Handle("GET /v1/reports/aging", s.require(auth.ScopeRead, s.getAging()))
 	mux.Handle("GET /v1/reports/steps", s.require(auth.ScopeRead, s.getSteps()))

@@ -87,12 +87,12 @@ type pageData struct {
 // session it answers the sign-in form instead of the API's JSON 401.
 func (s *Server) reportsPage() http.Handler {
 	if s.Auth == nil {
-		return http.HandlerFunc(s.noAuth)
+		return scoped{http.HandlerFunc(s.noAuth), auth.ScopeRead}
 	}
 	inner := s.Auth.Require(auth.ScopeRead)(http.HandlerFunc(s.renderReports))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return scoped{http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		inner.ServeHTTP(&signInOn401{ResponseWriter: w, s: s}, r)
-	})
+	}), auth.ScopeRead}
 }
 
 // signInOn401 replaces the middleware's 401 answer with the sign-in form.

@@ -8,6 +8,7 @@ package api
 
 import (
 	"context"
+	_ "embed" // the OpenAPI description
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -70,10 +71,75 @@ type Server struct {
 	keyLimits, addrLimits *limiters
 }
 
+// Route is one route the API serves: the method and path pattern it was registered
+// with (net/http.ServeMux syntax; Method is empty for a path prefix like "/ui/") and
+// the scope an API key needs for it ("" when no key is checked: webhooks carry a
+// signature instead, and health, session and sign-in are open or check the key
+// themselves).
+type Route struct {
+	Method, Path string
+	Scope        auth.Scope
+}
+
+// Routes lists every route Handler serves, in registration order, so that tests and
+// the OpenAPI description are checked against what the server really registers.
+func (s *Server) Routes() []Route {
+	_, routes := s.routes()
+	return routes
+}
+
 // Handler returns the API's routes.
 func (s *Server) Handler() http.Handler {
 	s.keyLimits, s.addrLimits = newLimiters(s.RateLimit), newLimiters(s.RateLimit)
-	mux := http.NewServeMux()
+	h, _ := s.routes()
+	return h
+}
+
+// openAPISpec is the API's OpenAPI description, served at GET /openapi.yaml.
+//
+//go:embed openapi.yaml
+var openAPISpec []byte
+
+func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	_, _ = w.Write(openAPISpec)
+}
+
+// routeMux is a ServeMux that remembers what was registered on it; a handler built
+// by Server.require carries its scope along.
+type routeMux struct {
+	*http.ServeMux
+	routes []Route
+}
+
+func newRouteMux() *routeMux { return &routeMux{ServeMux: http.NewServeMux()} }
+
+func (m *routeMux) Handle(pattern string, h http.Handler) {
+	m.ServeMux.Handle(pattern, h)
+	method, path, found := strings.Cut(pattern, " ")
+	if !found {
+		method, path = "", pattern
+	}
+	r := Route{Method: method, Path: path}
+	if sh, ok := h.(scoped); ok {
+		r.Scope = sh.scope
+	}
+	m.routes = append(m.routes, r)
+}
+
+func (m *routeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.Handle(pattern, http.HandlerFunc(h))
+}
+
+// scoped is a handler behind the key check for scope (see require).
+type scoped struct {
+	http.Handler
+	scope auth.Scope
+}
+
+func (s *Server) routes() (http.Handler, []Route) {
+	mux := newRouteMux()
 	// Every /v1/ route needs a key with its scope; it is checked before the body is read.
 	mux.Handle("POST /v1/invoices", s.require(auth.ScopeInvoicesWrite, s.issueInvoice))
 	mux.Handle("GET /v1/invoices/{id}", s.require(auth.ScopeRead, s.getInvoice))
@@ -95,6 +161,7 @@ func (s *Server) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
+	mux.HandleFunc("GET /openapi.yaml", serveOpenAPI)
 	mux.Handle("GET /signin", s.limitAddr(http.HandlerFunc(serveSignIn)))
 	if ui := s.uiProxy(); ui != nil {
 		mux.Handle("/ui/", ui)
@@ -104,21 +171,23 @@ func (s *Server) Handler() http.Handler {
 	})))
 	root := http.NewServeMux()
 	root.Handle("/", s.limitBody(mux))
+	routes := mux.routes
 	if s.Codec != nil {
 		// The codec has its own (larger) body limit. CORS answers the UI's preflights,
 		// which carry no credentials; everything else needs the read scope.
 		root.Handle("/codec/", codec.CORS(s.CodecOrigins, s.require(auth.ScopeRead, s.Codec.ServeHTTP)))
+		routes = append(routes, Route{Path: "/codec/", Scope: auth.ScopeRead})
 	}
-	return s.recoverer(s.dropUntrustedForwarding(root))
+	return s.recoverer(s.dropUntrustedForwarding(root)), routes
 }
 
 // require wraps h in the key check for scope and the key's rate limit, or refuses
 // every request when the server has no Auth (fail closed).
 func (s *Server) require(scope auth.Scope, h http.HandlerFunc) http.Handler {
 	if s.Auth == nil {
-		return http.HandlerFunc(s.noAuth)
+		return scoped{http.HandlerFunc(s.noAuth), scope}
 	}
-	return s.limitFailedAuth(s.Auth.Require(scope)(s.limitKey(h)))
+	return scoped{s.limitFailedAuth(s.Auth.Require(scope)(s.limitKey(h))), scope}
 }
 
 // startSession serves POST /v1/session (a session cookie for the codec endpoint).
