@@ -224,7 +224,9 @@ func startLiveAPI(t *testing.T) *liveAPI {
 	ok, docErrs := v.ValidateDocument()
 	require.True(t, ok, "openapi.yaml is not a valid OpenAPI 3.1 document: %v", docErrs)
 	return &liveAPI{url: hs.URL, validator: v, twilio: twilioToken,
-		sign: func(ts string, body []byte) (string, error) { return fakeprovider.SendGridSignature(eventKey, ts, body) },
+		sign: func(ts string, body []byte) (string, error) {
+			return fakeprovider.SendGridSignature(eventKey, ts, body)
+		},
 		covered: map[string]bool{}}
 }
 
