@@ -22,20 +22,18 @@ import (
 	valerrors "github.com/pb33f/libopenapi-validator/errors"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 	"gopkg.in/yaml.v3"
 
 	"github.com/dunwell/dunwell/activities"
 	"github.com/dunwell/dunwell/auth"
 	"github.com/dunwell/dunwell/internal/codec"
 	"github.com/dunwell/dunwell/internal/fakeprovider"
-	"github.com/dunwell/dunwell/internal/temporalx"
 	"github.com/dunwell/dunwell/internal/testenv"
 	"github.com/dunwell/dunwell/notify"
 	"github.com/dunwell/dunwell/policies"
 	"github.com/dunwell/dunwell/webhooks"
-	"github.com/dunwell/dunwell/workflows"
+	"github.com/dunwell/dunwell/worker/assembly"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 // The OpenAPI description (openapi.yaml, served at /openapi.yaml) is checked two
@@ -152,6 +150,8 @@ type apiCase struct {
 	contentType        string // default application/json when there is a body
 	headers            []string
 	want               int
+	// limited sends the request to the rate-limited server.
+	limited bool
 	// brokenRequest: the request breaks the description on purpose (a missing field
 	// or credential the description requires), so the validator must refuse it too.
 	brokenRequest bool
@@ -160,12 +160,14 @@ type apiCase struct {
 // liveAPI is the real API on a Temporal dev server with a worker, the package's
 // PostgreSQL, and fake providers.
 type liveAPI struct {
-	url       string
-	validator validator.Validator
-	twilio    string // the Twilio auth token
-	sgKey     *fakeprovider.Server
-	sign      func(timestamp string, body []byte) (string, error)
-	covered   map[string]bool // "METHOD /path/template" of every operation exercised
+	url string
+	// limitedURL is the same API with a rate limit of one request per key.
+	limitedURL string
+	validator  validator.Validator
+	twilio     string // the Twilio auth token
+	sgKey      *fakeprovider.Server
+	sign       func(timestamp string, body []byte) (string, error)
+	covered    map[string]bool // "METHOD /path/template" of every operation exercised
 }
 
 func startLiveAPI(t *testing.T) *liveAPI {
@@ -173,7 +175,7 @@ func startLiveAPI(t *testing.T) *liveAPI {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	tmp, err := testenv.StartTemporal(ctx, testenv.TemporalOptions{ExtraArgs: workflows.DevServerFlags()})
+	tmp, err := testenv.StartTemporal(ctx, testenv.TemporalOptions{ExtraArgs: invoiceapi.DevServerFlags()})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = tmp.Stop() })
 	c := tmp.Client()
@@ -190,12 +192,10 @@ func startLiveAPI(t *testing.T) *liveAPI {
 		FromNumber: "+15005550006", BaseURL: fakesSrv.URL, Timeout: 5 * time.Second})
 	require.NoError(t, err)
 	acts := &activities.Activities{Ledger: testStore, Email: email, SMS: sms}
-	w := worker.New(c, workflows.TaskQueue, temporalx.CollectionWorkerOptions())
-	w.RegisterWorkflowWithOptions(workflows.InvoiceCollection, workflow.RegisterOptions{Name: workflows.CollectionWorkflowName})
-	w.RegisterActivity(acts)
+	w := assembly.CollectionWorker(c, acts, assembly.CollectionWorkerOptions())
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
-	for _, sw := range temporalx.ProviderWorkers(c, acts, 20, 20) {
+	for _, sw := range assembly.ProviderWorkers(c, acts, 20, 20) {
 		require.NoError(t, sw.Start())
 		t.Cleanup(sw.Stop)
 	}
@@ -216,6 +216,11 @@ func startLiveAPI(t *testing.T) *liveAPI {
 	hs := httptest.NewServer(s.Handler())
 	t.Cleanup(hs.Close)
 	s.Delivery = &DeliveryWebhooks{PublicURL: hs.URL, TwilioAuthToken: twilioToken, SendGridPublicKey: sgKey}
+	// The same API with a rate limit of one request per key, for the 429 answers.
+	limited := *s
+	limited.RateLimit = RateLimit{PerSecond: 0.001, Burst: 1}
+	hsLimited := httptest.NewServer(limited.Handler())
+	t.Cleanup(hsLimited.Close)
 
 	doc, err := libopenapi.NewDocument(openAPISpec)
 	require.NoError(t, err)
@@ -223,7 +228,7 @@ func startLiveAPI(t *testing.T) *liveAPI {
 	require.Empty(t, errs, "building the validator")
 	ok, docErrs := v.ValidateDocument()
 	require.True(t, ok, "openapi.yaml is not a valid OpenAPI 3.1 document: %v", docErrs)
-	return &liveAPI{url: hs.URL, validator: v, twilio: twilioToken,
+	return &liveAPI{url: hs.URL, limitedURL: hsLimited.URL, validator: v, twilio: twilioToken,
 		sign: func(ts string, body []byte) (string, error) {
 			return fakeprovider.SendGridSignature(eventKey, ts, body)
 		},
@@ -235,7 +240,11 @@ func startLiveAPI(t *testing.T) *liveAPI {
 func (l *liveAPI) run(t *testing.T, c apiCase) answer {
 	t.Helper()
 	newReq := func() *http.Request {
-		req, err := http.NewRequest(c.method, l.url+c.path, strings.NewReader(c.body))
+		base := l.url
+		if c.limited {
+			base = l.limitedURL
+		}
+		req, err := http.NewRequest(c.method, base+c.path, strings.NewReader(c.body))
 		require.NoError(t, err)
 		ct := c.contentType
 		if ct == "" && c.body != "" {
@@ -508,6 +517,8 @@ func TestOpenAPIDescribesRealAnswers(t *testing.T) {
 	for _, c := range rest {
 		l.run(t, c)
 	}
+	l.run(t, apiCase{name: "first request of a limited key", method: "GET", path: base, headers: withRead, limited: true, want: http.StatusOK})
+	l.run(t, apiCase{name: "over the key's rate limit", method: "GET", path: base, headers: withRead, limited: true, want: http.StatusTooManyRequests})
 	encoded := l.run(t, apiCase{name: "codec encode for decode", method: "POST", path: "/codec/encode", body: payloads, headers: withRead, want: http.StatusOK})
 	l.run(t, apiCase{name: "codec decode", method: "POST", path: "/codec/decode", body: string(encoded.body), headers: withRead, want: http.StatusOK})
 
