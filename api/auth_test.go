@@ -7,16 +7,12 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"io"
 	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
@@ -321,7 +317,7 @@ func bearer(token string) []string { return []string{"Authorization", "Bearer " 
 // state allowed it); it does not prove anything about Temporal itself.
 //
 // The table must name every route registered behind s.require, and only those: the
-// test reads the package's sources (registeredV1Routes) and fails while a registered
+// test reads the server's routes (Server.Routes) and fails while a registered
 // route is missing here, so a new route must be added to the table with its scope.
 func TestEveryRouteRequiresItsScope(t *testing.T) {
 	t.Parallel()
@@ -415,6 +411,9 @@ func TestEveryRouteRequiresItsScope(t *testing.T) {
 	}
 	require.ElementsMatch(t, patterns, slices.Sorted(maps.Keys(bearerRoutes)),
 		"the table must list every /v1/ route registered behind s.require, and only those")
+	for _, rt := range routes {
+		require.Equal(t, string(rt.scope), bearerRoutes[rt.pattern], "%s: the scope it is registered with", rt.pattern)
+	}
 	require.ElementsMatch(t, []string{
 		"POST /v1/webhooks/stripe", "POST /v1/webhooks/payments", "POST /v1/webhooks/twilio", "POST /v1/webhooks/sendgrid",
 		"POST /v1/session", "DELETE /v1/session",
@@ -489,104 +488,25 @@ func TestEveryRouteRequiresItsScope(t *testing.T) {
 	}
 }
 
-// registeredV1Routes reads the package's (non-test) sources and returns every
-// /v1/ route pattern registered with Handle or HandleFunc, with where: bearer when
-// its handler is wrapped in s.require (an API key with a scope), other when not. A
-// pattern built as "literal"+key inside a range over a map literal (actionRoutes)
-// stands for one route per key of the map. It fails the test on a registration whose
-// pattern it cannot read, so that no route escapes TestEveryRouteRequiresItsScope.
+// registeredV1Routes returns every /v1/ route the server registers (Server.Routes),
+// as "METHOD /path": bearer maps those behind s.require to their scope, other lists
+// the rest.
 func registeredV1Routes(t *testing.T) (bearer, other map[string]string) {
 	t.Helper()
-	names, err := filepath.Glob("*.go")
-	require.NoError(t, err)
 	bearer, other = map[string]string{}, map[string]string{}
-	fset := token.NewFileSet()
-	for _, name := range names {
-		if strings.HasSuffix(name, "_test.go") {
+	s := &Server{Logger: slog.New(slog.DiscardHandler)}
+	for _, r := range s.Routes() {
+		if !strings.HasPrefix(r.Path, "/v1/") {
 			continue
 		}
-		f, err := parser.ParseFile(fset, name, nil, 0)
-		require.NoError(t, err)
-		var ranges []*ast.RangeStmt
-		ast.Inspect(f, func(n ast.Node) bool {
-			if rs, ok := n.(*ast.RangeStmt); ok {
-				ranges = append(ranges, rs)
-			}
-			return true
-		})
-		ast.Inspect(f, func(n ast.Node) bool {
-			call, ok := n.(*ast.CallExpr)
-			if !ok || len(call.Args) != 2 {
-				return true
-			}
-			if sel, ok := call.Fun.(*ast.SelectorExpr); !ok || (sel.Sel.Name != "Handle" && sel.Sel.Name != "HandleFunc") {
-				return true
-			}
-			where := fset.Position(call.Pos()).String()
-			into := other
-			if h, ok := call.Args[1].(*ast.CallExpr); ok {
-				if sel, ok := h.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "require" {
-					into = bearer
-				}
-			}
-			for _, p := range routePatterns(t, call.Args[0], call.Pos(), ranges, where) {
-				_, path, found := strings.Cut(p, " ")
-				if !found {
-					path = p
-				}
-				if strings.HasPrefix(path, "/v1/") {
-					into[p] = where
-				}
-			}
-			return true
-		})
+		require.NotEmpty(t, r.Method, "route %s has no method", r.Path)
+		if r.Scope != "" {
+			bearer[r.Method+" "+r.Path] = string(r.Scope)
+		} else {
+			other[r.Method+" "+r.Path] = ""
+		}
 	}
 	return bearer, other
-}
-
-// routePatterns evaluates a Handle call's pattern argument at pos: a string literal,
-// or "literal"+key where key ranges over the keys of a map literal around pos.
-func routePatterns(t *testing.T, e ast.Expr, pos token.Pos, ranges []*ast.RangeStmt, where string) []string {
-	t.Helper()
-	str := func(e ast.Expr) (string, bool) {
-		lit, ok := e.(*ast.BasicLit)
-		if !ok || lit.Kind != token.STRING {
-			return "", false
-		}
-		s, err := strconv.Unquote(lit.Value)
-		return s, err == nil
-	}
-	if s, ok := str(e); ok {
-		return []string{s}
-	}
-	if bin, ok := e.(*ast.BinaryExpr); ok && bin.Op == token.ADD {
-		prefix, okPrefix := str(bin.X)
-		key, okKey := bin.Y.(*ast.Ident)
-		for _, rs := range ranges {
-			k, ok := rs.Key.(*ast.Ident)
-			m, isLit := rs.X.(*ast.CompositeLit)
-			if !okPrefix || !okKey || !ok || !isLit || k.Name != key.Name || pos < rs.Pos() || pos >= rs.End() {
-				continue
-			}
-			var out []string
-			for _, el := range m.Elts {
-				kv, ok := el.(*ast.KeyValueExpr)
-				if !ok {
-					break
-				}
-				s, ok := str(kv.Key)
-				if !ok {
-					break
-				}
-				out = append(out, prefix+s)
-			}
-			if len(out) == len(m.Elts) {
-				return out
-			}
-		}
-	}
-	t.Fatalf("%s: cannot read this route's pattern; register it with a string literal or teach routePatterns (auth_test.go) to read it", where)
-	return nil
 }
 
 // TestOpenRoutes checks that health stays open and that unauthenticated requests are
