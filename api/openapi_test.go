@@ -165,7 +165,6 @@ type liveAPI struct {
 	limitedURL string
 	validator  validator.Validator
 	twilio     string // the Twilio auth token
-	sgKey      *fakeprovider.Server
 	sign       func(timestamp string, body []byte) (string, error)
 	covered    map[string]bool // "METHOD /path/template" of every operation exercised
 }
