@@ -48,6 +48,16 @@ func (s *State) RefundableOnPayment(id string) int64 {
 	return sum
 }
 
+// key is the refund's adjustment id and event key. Refunds and chargebacks have
+// their own namespaces: a provider may number a chargeback like a refund of the same
+// payment, and one must not be taken for a repeat of the other.
+func (r Refund) key() string {
+	if r.Kind == AdjChargeback {
+		return "chargeback/" + r.ID
+	}
+	return "refund/" + r.ID
+}
+
 func (s *State) findAdjustment(id string) (Adjustment, bool) {
 	for _, a := range s.Adjustments {
 		if a.ID == id {
@@ -62,7 +72,7 @@ func (s *State) findAdjustment(id string) (Adjustment, bool) {
 // refundable and, when it names its payment, by what that payment has left: a
 // provider's total refunded on a payment is compared with the refunds that named it.
 func (s *State) CheckRefund(r Refund, refundWindowOpen bool) (duplicate bool, err error) {
-	if prev, ok := s.findAdjustment("refund/" + r.ID); ok {
+	if prev, ok := s.findAdjustment(r.key()); ok {
 		if prev.Amount-prev.Credit != r.Amount {
 			return false, invalid("refund_id", "%s was already applied with another amount", r.ID)
 		}
@@ -94,15 +104,15 @@ func (s *State) ApplyRefund(r Refund) []Event {
 	s.Credit -= fromCredit
 	reopen := r.Amount - fromCredit
 	s.Balance += reopen
-	adj := &Adjustment{ID: "refund/" + r.ID, Kind: r.Kind, Amount: reopen, Credit: -fromCredit, PaymentID: r.PaymentID, At: r.At, Reason: r.Reason}
+	adj := &Adjustment{ID: r.key(), Kind: r.Kind, Amount: reopen, Credit: -fromCredit, PaymentID: r.PaymentID, At: r.At, Reason: r.Reason}
 	events := []Event{}
 	if s.Status == StatusPaid && s.Balance > 0 {
 		s.Status = StatusOpen // DeriveStatus below picks the right open status
 		s.ClosedAt = time.Time{}
-		events = append(events, Event{Key: "reopened/" + r.ID, Kind: EventReopened, At: r.At, By: r.By, Reason: r.Reason})
+		events = append(events, Event{Key: "reopened/" + r.key(), Kind: EventReopened, At: r.At, By: r.By, Reason: r.Reason})
 	}
 	// The refund event goes first so its adjustment lands before the reopening.
-	events = append([]Event{{Key: "refund/" + r.ID, Kind: EventRefunded, At: r.At, By: r.By, Reason: r.Reason, Adjustment: adj}}, events...)
+	events = append([]Event{{Key: r.key(), Kind: EventRefunded, At: r.At, By: r.By, Reason: r.Reason, Adjustment: adj}}, events...)
 	for _, e := range events {
 		s.record(e)
 	}
