@@ -3,26 +3,18 @@ package api
 import (
 	"context"
 	"crypto/ecdsa"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"regexp"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/sendgrid/sendgrid-go/helpers/eventwebhook"
-	twclient "github.com/twilio/twilio-go/client"
 
 	"github.com/dunwell/dunwell/internal/config"
 	"github.com/dunwell/dunwell/internal/metrics"
 	"github.com/dunwell/dunwell/ledger"
-	"github.com/dunwell/dunwell/notify"
+	"github.com/dunwell/dunwell/webhooks"
 	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
@@ -52,44 +44,7 @@ func NewSendGridKey(b64 string) (*ecdsa.PublicKey, error) {
 	return eventwebhook.ConvertPublicKeyBase64ToECDSA(b64)
 }
 
-// Event Webhook timestamps older than this are refused as stale. SendGrid retries a
-// failed post for up to 72 hours; a replay within the window is harmless because
-// every event is de-duplicated by its sg_event_id and delivery statuses never regress.
-const (
-	sendGridMaxAge  = 72*time.Hour + time.Hour
-	sendGridMaxSkew = 5 * time.Minute
-)
-
-// Twilio's opt-out, opt-in and help keywords: a single-word message, any case.
-var (
-	smsStopWords  = map[string]bool{"STOP": true, "STOPALL": true, "UNSUBSCRIBE": true, "CANCEL": true, "END": true, "QUIT": true, "OPTOUT": true, "REVOKE": true}
-	smsStartWords = map[string]bool{"START": true, "YES": true, "UNSTOP": true}
-	smsHelpWords  = map[string]bool{"HELP": true, "INFO": true}
-)
-
-var (
-	twilioSIDRE = regexp.MustCompile(`^[A-Z]{2}[0-9a-fA-F]{32}$`)
-	e164RE      = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
-	// noticeKeyRE is <invoice>/<step>/<channel>.
-	noticeKeyRE = regexp.MustCompile(`^([A-Za-z0-9._:-]{1,128})/([^/\s]{1,128})/(email|sms)$`)
-)
-
-// Twilio message statuses → the ledger's delivery statuses.
-var twilioStatuses = map[string]ledger.DeliveryStatus{
-	"accepted": ledger.DeliveryQueued, "scheduled": ledger.DeliveryQueued, "queued": ledger.DeliveryQueued,
-	"sending": ledger.DeliverySent, "sent": ledger.DeliverySent,
-	"delivered": ledger.DeliveryDelivered, "read": ledger.DeliveryDelivered,
-	"undelivered": ledger.DeliveryUndelivered, "failed": ledger.DeliveryFailed, "canceled": ledger.DeliveryFailed,
-}
-
-// Twilio error codes in a status callback that say the number can never get SMS:
-// the recipient replied STOP (21610), or the number is not a mobile (30006) or does
-// not exist (30005). They opt the number out like an email hard bounce.
-var twilioOptOutCodes = map[string]ledger.OptOutSource{
-	"21610": ledger.SourceStop, "30005": ledger.SourceInvalid, "30006": ledger.SourceInvalid,
-}
-
-// webhookResult answers an accepted webhook.
+// webhookResult answers an accepted delivery callback.
 type webhookResult struct {
 	// Status: "recorded", "unchanged" (a repeat) or "ignored" (nothing to do).
 	Status string `json:"status"`
@@ -102,113 +57,46 @@ const twiml = `<?xml version="1.0" encoding="UTF-8"?><Response></Response>`
 
 // twilioWebhook serves POST /v1/webhooks/twilio: message status callbacks (sent,
 // delivered, undelivered, failed) and inbound messages (STOP, START, HELP and their
-// synonyms), signed with X-Twilio-Signature.
+// synonyms), signed with X-Twilio-Signature. webhooks.VerifyTwilio and
+// webhooks.ParseTwilio say what it means; this applies it.
 func (s *Server) twilioWebhook(w http.ResponseWriter, r *http.Request) {
 	d := s.Delivery
 	if d == nil || d.PublicURL == "" || d.TwilioAuthToken == "" {
-		s.Logger.Error("Twilio webhook is not configured (DUNWELL_PUBLIC_URL, TWILIO_AUTH_TOKEN); refusing")
-		writeError(w, http.StatusServiceUnavailable, "the Twilio webhook is not configured", nil)
+		s.webhookNotConfigured(w, r, "DUNWELL_PUBLIC_URL, TWILIO_AUTH_TOKEN")
 		return
 	}
 	body, ok := readWebhookBody(w, r)
 	if !ok {
 		return
 	}
-	sig := r.Header.Get("X-Twilio-Signature")
-	if sig == "" {
-		metrics.WebhookEvent("twilio", "bad_signature")
-		writeError(w, http.StatusUnauthorized, "missing X-Twilio-Signature", nil)
+	if err := webhooks.VerifyTwilio(d.TwilioAuthToken, d.PublicURL+r.URL.RequestURI(), body, r.Header.Get(webhooks.HeaderTwilioSignature)); err != nil {
+		s.badSignature(w, r, err)
 		return
 	}
-	validator := twclient.NewRequestValidator(d.TwilioAuthToken)
-	if !validator.ValidateBody(d.PublicURL+r.URL.RequestURI(), body, sig) {
-		s.Logger.Warn("Twilio webhook: invalid signature", "path", r.URL.Path)
-		metrics.WebhookEvent("twilio", "bad_signature")
-		writeError(w, http.StatusUnauthorized, "invalid X-Twilio-Signature", nil)
-		return
-	}
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "the body is not form-encoded: "+err.Error(), nil)
+	cb, err := webhooks.ParseTwilio(body, r.URL.Query())
+	if !s.deliveryParsed(w, r, webhooks.SourceTwilio, err) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 	defer cancel()
-	status := form.Get("MessageStatus")
-	if status == "" {
-		status = form.Get("SmsStatus")
-	}
-	if status != "" && status != "received" {
-		s.twilioStatus(ctx, w, r, form, status)
-		return
-	}
-	s.twilioInbound(ctx, w, r, form)
-}
-
-// twilioStatus records a status callback for the notice named by the notice_key query
-// parameter (see notify.NoticeKeyParam), else by the message sid, and tells the
-// invoice's workflow about a final status.
-func (s *Server) twilioStatus(ctx context.Context, w http.ResponseWriter, r *http.Request, form url.Values, status string) {
-	sid := form.Get("MessageSid")
-	fields := map[string]string{}
-	if !twilioSIDRE.MatchString(sid) {
-		fields["MessageSid"] = "must be a Twilio message sid (SM followed by 32 hex digits)"
-	}
-	key := r.URL.Query().Get(notify.NoticeKeyParam)
-	if key != "" && (!noticeKeyRE.MatchString(key) || !strings.HasSuffix(key, "/"+ledger.ChannelSMS)) {
-		fields[notify.NoticeKeyParam] = "must be <invoice>/<step>/sms"
-	}
-	if len(fields) > 0 {
-		metrics.WebhookEvent("twilio", "invalid")
-		writeError(w, http.StatusBadRequest, "invalid status callback", fields)
-		return
-	}
-	ds, known := twilioStatuses[status]
-	if !known {
-		writeJSON(w, http.StatusOK, webhookResult{Status: "ignored", Reason: "status " + strconv.Quote(status) + " is not tracked"})
-		return
-	}
-	if key == "" {
-		n, err := s.Ledger.NoticeByProviderID(ctx, ledger.ChannelSMS, sid)
-		if errors.Is(err, ledger.ErrNotFound) {
-			writeJSON(w, http.StatusOK, webhookResult{Status: "ignored", Reason: "no notice has this message sid"})
+	res, outcome := webhookResult{Status: "ignored"}, "ignored"
+	if cb.Report != nil {
+		var applied bool
+		if res, applied, err = s.applyReport(ctx, *cb.Report); err != nil {
+			s.fail(w, r, "recording the "+reportSubject(*cb.Report), err)
 			return
 		}
-		if err != nil {
-			s.fail(w, r, "finding the notice", err)
-			return
+		if outcome = deliveryOutcome(res.Status); cb.Inbound && applied {
+			outcome = "applied"
 		}
-		key = n.Key
 	}
-	code := strings.TrimSpace(form.Get("ErrorCode"))
-	errText := ""
-	if code != "" && code != "0" {
-		if _, err := strconv.Atoi(code); err != nil {
-			writeError(w, http.StatusBadRequest, "invalid status callback", map[string]string{"ErrorCode": "must be a number"})
-			return
-		}
-		errText = "twilio error " + code
-	}
-	res, err := s.applyDelivery(ctx, ledger.DeliveryUpdate{
-		NoticeKey: key, Status: ds, Error: errText, ProviderID: sid, At: s.now().UTC(),
-	})
-	if err != nil {
-		s.fail(w, r, "recording the delivery status", err)
+	metrics.WebhookEvent(string(webhooks.SourceTwilio), outcome)
+	if cb.Inbound {
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, twiml)
 		return
 	}
-	if src, ok := twilioOptOutCodes[code]; ok && ds.Failed() {
-		to := strings.TrimSpace(form.Get("To"))
-		if e164RE.MatchString(to) {
-			if err := s.applyOptOut(ctx, ledger.OptOutChange{
-				EventID: "twilio:" + sid + ":" + code, Channel: ledger.ChannelSMS, Address: to,
-				CustomerIDs: s.customerOfNotice(ctx, key), OptedOut: true, Source: src, At: s.now().UTC(),
-			}); err != nil {
-				s.fail(w, r, "recording the opt-out", err)
-				return
-			}
-		}
-	}
-	metrics.WebhookEvent("twilio", deliveryOutcome(res.Status))
 	writeJSON(w, http.StatusOK, res)
 }
 
@@ -223,82 +111,23 @@ func deliveryOutcome(status string) string {
 	return "ignored"
 }
 
-// twilioInbound handles a text from a customer: STOP and its synonyms opt the number
-// out of SMS (and tell the customer's open invoices), START and its synonyms opt it
-// back in, HELP and anything else change nothing. Twilio's own opt-out handling
-// replies to the customer and blocks later sends too; this keeps Dunwell's ledger in
-// step with it, across senders.
-func (s *Server) twilioInbound(ctx context.Context, w http.ResponseWriter, r *http.Request, form url.Values) {
-	sid, from := form.Get("MessageSid"), strings.TrimSpace(form.Get("From"))
-	fields := map[string]string{}
-	if !twilioSIDRE.MatchString(sid) {
-		fields["MessageSid"] = "must be a Twilio message sid"
+// deliveryParsed answers a callback the parser did not accept (400 naming the
+// fields, or 200 ignored) and reports whether there is something to apply.
+func (s *Server) deliveryParsed(w http.ResponseWriter, r *http.Request, src webhooks.Source, err error) bool {
+	var fe webhooks.FieldError
+	switch ig, ignored := webhooks.IsIgnored(err); {
+	case err == nil:
+		return true
+	case ignored:
+		metrics.WebhookEvent(string(src), "ignored")
+		writeJSON(w, http.StatusOK, webhookResult{Status: "ignored", Reason: ig.Reason})
+	case errors.As(err, &fe):
+		metrics.WebhookEvent(string(src), "invalid")
+		writeError(w, http.StatusBadRequest, fe.Error(), fe)
+	default: // the parsers return only the two above
+		s.fail(w, r, "parsing the callback", err)
 	}
-	if !e164RE.MatchString(from) {
-		fields["From"] = "must be an E.164 phone number"
-	}
-	if _, ok := form["Body"]; !ok {
-		fields["Body"] = "is required"
-	}
-	if len(fields) > 0 {
-		metrics.WebhookEvent("twilio", "invalid")
-		writeError(w, http.StatusBadRequest, "invalid inbound message", fields)
-		return
-	}
-	var change *ledger.OptOutChange
-	switch smsKeyword(form) {
-	case "STOP":
-		change = &ledger.OptOutChange{OptedOut: true, Source: ledger.SourceStop}
-	case "START":
-		change = &ledger.OptOutChange{OptedOut: false, Source: ledger.SourceStart}
-	}
-	if change != nil {
-		change.EventID, change.Channel, change.Address, change.At = "twilio:"+sid, ledger.ChannelSMS, from, s.now().UTC()
-		if err := s.applyOptOut(ctx, *change); err != nil {
-			s.fail(w, r, "recording the opt-out", err)
-			return
-		}
-		metrics.WebhookEvent("twilio", "applied")
-	} else {
-		metrics.WebhookEvent("twilio", "ignored")
-	}
-	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
-	_, _ = io.WriteString(w, twiml)
-}
-
-// smsKeyword classifies an inbound message: "STOP", "START", "HELP" or "". Twilio's
-// Advanced Opt-Out names the class in OptOutType; otherwise the body must be one
-// keyword (surrounding spaces and a trailing full stop or exclamation mark allowed).
-func smsKeyword(form url.Values) string {
-	switch t := strings.ToUpper(form.Get("OptOutType")); t {
-	case "STOP", "START", "HELP":
-		return t
-	}
-	word := strings.ToUpper(strings.TrimRight(strings.TrimSpace(form.Get("Body")), ".!"))
-	switch {
-	case smsStopWords[word]:
-		return "STOP"
-	case smsStartWords[word]:
-		return "START"
-	case smsHelpWords[word]:
-		return "HELP"
-	}
-	return ""
-}
-
-// sgEvent is the part of a SendGrid event Dunwell reads; custom args (notice_key,
-// invoice_id) arrive as top-level fields.
-type sgEvent struct {
-	Event     string `json:"event"`
-	Email     string `json:"email"`
-	Timestamp int64  `json:"timestamp"`
-	EventID   string `json:"sg_event_id"`
-	MessageID string `json:"sg_message_id"`
-	NoticeKey string `json:"notice_key"`
-	InvoiceID string `json:"invoice_id"`
-	Type      string `json:"type"`   // bounce: "bounce" (hard) or "blocked"
-	Reason    string `json:"reason"` // bounce, dropped
+	return false
 }
 
 // sendGridResult answers an accepted batch of events.
@@ -311,74 +140,46 @@ type sendGridResult struct {
 	Skipped int `json:"skipped"`
 }
 
-// Reasons of a dropped event that mean the address is on SendGrid's suppression list
-// (others, like "Invalid SMTPAPI header", are about the request, not the address).
-var suppressedReasons = map[string]bool{"bounced address": true, "unsubscribed address": true, "spam reporting address": true, "invalid": true}
-
 // sendGridWebhook serves POST /v1/webhooks/sendgrid: a batch of Event Webhook events
 // signed with ECDSA (X-Twilio-Email-Event-Webhook-Signature and -Timestamp).
-// delivered, bounce and dropped update the notice's delivery status; a hard bounce,
-// a suppression drop, spamreport and unsubscribe opt the address out; a group
-// resubscribe opts it back in.
+// webhooks.VerifySendGrid and webhooks.ParseSendGrid say what they mean; this
+// applies them in order.
 func (s *Server) sendGridWebhook(w http.ResponseWriter, r *http.Request) {
 	if s.Delivery == nil || s.Delivery.SendGridPublicKey == nil {
-		s.Logger.Error("SendGrid webhook is not configured (SENDGRID_WEBHOOK_PUBLIC_KEY); refusing")
-		writeError(w, http.StatusServiceUnavailable, "the SendGrid webhook is not configured", nil)
+		s.webhookNotConfigured(w, r, "SENDGRID_WEBHOOK_PUBLIC_KEY")
 		return
 	}
 	body, ok := readWebhookBody(w, r)
 	if !ok {
 		return
 	}
-	sig, ts := r.Header.Get(eventwebhook.VerificationHTTPHeader), r.Header.Get(eventwebhook.TimestampHTTPHeader)
-	if sig == "" || ts == "" {
-		metrics.WebhookEvent("sendgrid", "bad_signature")
-		writeError(w, http.StatusUnauthorized, "missing "+eventwebhook.VerificationHTTPHeader+" or "+eventwebhook.TimestampHTTPHeader, nil)
+	if err := webhooks.VerifySendGrid(s.Delivery.SendGridPublicKey, body, r.Header.Get(webhooks.HeaderSendGridSignature),
+		r.Header.Get(webhooks.HeaderSendGridTimestamp), s.now()); err != nil {
+		s.badSignature(w, r, err)
 		return
 	}
-	valid, err := eventwebhook.VerifySignature(s.Delivery.SendGridPublicKey, body, sig, ts)
-	if err != nil || !valid {
-		s.Logger.Warn("SendGrid webhook: invalid signature")
-		metrics.WebhookEvent("sendgrid", "bad_signature")
-		writeError(w, http.StatusUnauthorized, "invalid "+eventwebhook.VerificationHTTPHeader, nil)
-		return
-	}
-	unix, err := strconv.ParseInt(ts, 10, 64)
-	if age := s.now().Sub(time.Unix(unix, 0)); err != nil || age > sendGridMaxAge || age < -sendGridMaxSkew {
-		metrics.WebhookEvent("sendgrid", "bad_signature")
-		writeError(w, http.StatusUnauthorized, "stale or malformed "+eventwebhook.TimestampHTTPHeader, nil)
-		return
-	}
-	var raw []json.RawMessage
-	if err := json.Unmarshal(body, &raw); err != nil {
-		writeError(w, http.StatusBadRequest, "the body must be a JSON array of events", nil)
+	batch, err := webhooks.ParseSendGrid(body)
+	if !s.deliveryParsed(w, r, webhooks.SourceSendGrid, err) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 	defer cancel()
-	res := sendGridResult{Events: len(raw)}
-	for _, item := range raw {
-		var e sgEvent
-		if err := json.Unmarshal(item, &e); err != nil || e.Event == "" {
-			res.Skipped++
-			metrics.WebhookEvent("sendgrid", "invalid")
-			continue
-		}
-		if e.EventID == "" {
-			sum := sha256.Sum256(item)
-			e.EventID = "h" + hex.EncodeToString(sum[:16])
-		}
-		applied, err := s.sendGridEvent(ctx, e)
+	res := sendGridResult{Events: batch.Events, Skipped: batch.Skipped, Ignored: batch.Unused}
+	for _, rep := range batch.Reports {
+		_, applied, err := s.applyReport(ctx, rep)
 		if err != nil {
-			s.fail(w, r, "applying event "+e.Event, err)
+			s.fail(w, r, "recording the "+reportSubject(rep), err)
 			return
 		}
 		if applied {
 			res.Applied++
-			metrics.WebhookEvent("sendgrid", "applied")
 		} else {
 			res.Ignored++
-			metrics.WebhookEvent("sendgrid", "ignored")
+		}
+	}
+	for outcome, n := range map[string]int{"invalid": res.Skipped, "ignored": res.Ignored, "applied": res.Applied} {
+		for range n {
+			metrics.WebhookEvent(string(webhooks.SourceSendGrid), outcome)
 		}
 	}
 	if res.Skipped > 0 {
@@ -387,79 +188,61 @@ func (s *Server) sendGridWebhook(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
-// sendGridEvent applies one event and reports whether it mattered.
-func (s *Server) sendGridEvent(ctx context.Context, e sgEvent) (bool, error) {
-	at := s.now().UTC()
-	if e.Timestamp > 0 && e.Timestamp < 1<<40 {
-		at = time.Unix(e.Timestamp, 0).UTC()
+// reportSubject names what a report records, for error messages.
+func reportSubject(rep webhooks.Report) string {
+	if rep.Delivery != nil {
+		return "delivery status"
 	}
-	key := e.NoticeKey
-	if !noticeKeyRE.MatchString(key) || !strings.HasSuffix(key, "/"+ledger.ChannelEmail) {
-		key = ""
-	}
-	var (
-		delivery ledger.DeliveryStatus
-		optOut   ledger.OptOutSource
-		optIn    bool
-	)
-	reason := strings.ToLower(strings.TrimSpace(e.Reason))
-	switch e.Event {
-	case "delivered":
-		delivery = ledger.DeliveryDelivered
-	case "bounce":
-		delivery = ledger.DeliveryBounced
-		if e.Type != "blocked" { // "blocked" is a soft bounce: the address exists
-			optOut = ledger.SourceBounce
-		}
-	case "dropped":
-		delivery = ledger.DeliveryDropped
-		if suppressedReasons[reason] {
-			optOut = ledger.SourceDropped
-		}
-	case "spamreport":
-		optOut = ledger.SourceSpamReport
-	case "unsubscribe", "group_unsubscribe":
-		optOut = ledger.SourceUnsubscribe
-	case "group_resubscribe":
-		optIn = true
-	default: // processed, deferred, open, click: nothing to do
-		return false, nil
-	}
-	applied := false
-	if delivery != "" && key != "" {
-		errText := ""
-		if delivery.Failed() {
-			errText = "sendgrid " + e.Event
-			if e.Type != "" {
-				errText += " (" + truncate(e.Type, 32) + ")"
+	return "opt-out"
+}
+
+// applyReport applies a delivery callback: the notice's delivery status first, then
+// the opt-out. The answer is the delivery's ("recorded", "unchanged", "ignored"), or
+// "recorded" for an opt-out alone; applied says whether either changed or confirmed
+// something. A status callback without a notice key finds its notice by the message
+// id; an unknown id is ignored, opt-out included.
+func (s *Server) applyReport(ctx context.Context, rep webhooks.Report) (res webhookResult, applied bool, err error) {
+	res = webhookResult{Status: "recorded"}
+	if d := rep.Delivery; d != nil {
+		key := d.NoticeKey
+		if key == "" {
+			n, err := s.Ledger.NoticeByProviderID(ctx, rep.Channel, d.MessageID)
+			if errors.Is(err, ledger.ErrNotFound) {
+				return webhookResult{Status: "ignored", Reason: "no notice has this message sid"}, false, nil
 			}
+			if err != nil {
+				return webhookResult{}, false, fmt.Errorf("finding the notice: %w", err)
+			}
+			key = n.Key
 		}
-		res, err := s.applyDelivery(ctx, ledger.DeliveryUpdate{NoticeKey: key, Status: delivery, Error: errText, At: at})
+		res, err = s.applyDelivery(ctx, ledger.DeliveryUpdate{
+			NoticeKey: key, Status: ledger.DeliveryStatus(d.Status), Error: d.Error, ProviderID: d.MessageID, At: s.at(d.At),
+		})
 		if err != nil {
-			return false, err
+			return webhookResult{}, false, err
 		}
 		applied = res.Status != "ignored"
+		if o := rep.OptOut; o != nil && o.InvoiceID == "" {
+			o.InvoiceID = webhooks.NoticeInvoice(key)
+		}
 	}
-	email := strings.TrimSpace(e.Email)
-	if (optOut != "" || optIn) && email != "" && len(email) <= 320 && strings.Contains(email, "@") {
-		change := ledger.OptOutChange{
-			EventID: "sendgrid:" + truncate(e.EventID, 200), Channel: ledger.ChannelEmail, Address: email,
-			OptedOut: !optIn, Source: optOut, At: at,
-		}
-		if optIn {
-			change.Source = ledger.SourceResubscribe
-		}
-		if key != "" {
-			change.CustomerIDs = s.customerOfNotice(ctx, key)
-		} else if e.InvoiceID != "" {
-			change.CustomerIDs = s.customerOfInvoice(ctx, e.InvoiceID)
-		}
+	if o := rep.OptOut; o != nil {
+		change := ledger.OptOutChange{EventID: o.EventID, Channel: rep.Channel, Address: o.Address,
+			CustomerIDs: s.customerOfInvoice(ctx, o.InvoiceID), OptedOut: o.OptedOut, Source: ledger.OptOutSource(o.Source), At: s.at(o.At)}
 		if err := s.applyOptOut(ctx, change); err != nil {
-			return false, err
+			return webhookResult{}, false, err
 		}
 		applied = true
 	}
-	return applied, nil
+	return res, applied, nil
+}
+
+// at is when a callback's event happened: what the provider said, else now.
+func (s *Server) at(t time.Time) time.Time {
+	if t.IsZero() {
+		return s.now().UTC()
+	}
+	return t
 }
 
 // applyDelivery records a delivery report and tells the invoice's workflow about a
@@ -530,15 +313,7 @@ func signalled(invoiceID, name string, err error) error {
 	return fmt.Errorf("signalling %s to invoice %s: %w", name, invoiceID, err)
 }
 
-// customerOfNotice returns the customer of the notice's invoice, if it is known.
-func (s *Server) customerOfNotice(ctx context.Context, key string) []string {
-	m := noticeKeyRE.FindStringSubmatch(key)
-	if m == nil {
-		return nil
-	}
-	return s.customerOfInvoice(ctx, m[1])
-}
-
+// customerOfInvoice returns the customer of the invoice, if it is known.
 func (s *Server) customerOfInvoice(ctx context.Context, invoiceID string) []string {
 	if invoiceID == "" || len(invoiceID) > 128 {
 		return nil
@@ -548,11 +323,4 @@ func (s *Server) customerOfInvoice(ctx context.Context, invoiceID string) []stri
 		return nil // unknown invoice: the address's known customers still apply
 	}
 	return []string{id}
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return strings.ToValidUTF8(s[:n], "")
 }

@@ -97,19 +97,21 @@ func (f *fakeWorkflows) Refund(ctx context.Context, id, _ string, in invoiceapi.
 	if err != nil {
 		return invoiceapi.EventResult{}, err
 	}
-	if _, dup := inv.refunds[in.RefundID]; dup {
+	// Refunds and chargebacks are deduplicated each in their own namespace.
+	key := string(in.Kind) + "/" + in.RefundID
+	if _, dup := inv.refunds[key]; dup {
 		return invoiceapi.EventResult{Duplicate: true, Balance: inv.balance}, nil
 	}
 	if _, ok := inv.payments[in.PaymentID]; !ok {
 		return invoiceapi.EventResult{}, &invoiceapi.ConflictError{Field: "payment_id", Reason: "payment not applied"}
 	}
-	inv.refunds[in.RefundID] = in.Amount
+	inv.refunds[key] = in.Amount
 	inv.balance += in.Amount
 	// The workflow books a refund in the ledger's adjustments, where a refund total
 	// (Stripe charge.refunded without its list) looks for it.
 	now := time.Now().UTC()
-	_, err = f.store.RecordEvent(ctx, ledger.LifecycleEvent{InvoiceID: id, EventKey: "refund/" + in.RefundID, Kind: "refunded",
-		At: now, Status: "open", Balance: inv.balance, Adjustment: &ledger.Adjustment{AdjustmentID: "refund/" + in.RefundID,
+	_, err = f.store.RecordEvent(ctx, ledger.LifecycleEvent{InvoiceID: id, EventKey: key, Kind: "refunded",
+		At: now, Status: "open", Balance: inv.balance, Adjustment: &ledger.Adjustment{AdjustmentID: key,
 			Kind: string(in.Kind), Currency: in.Currency, Amount: in.Amount, BalanceAfter: inv.balance, PaymentID: in.PaymentID, At: now}})
 	require.NoError(f.t, err)
 	return invoiceapi.EventResult{Balance: inv.balance}, nil

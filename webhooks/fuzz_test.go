@@ -1,15 +1,22 @@
 package webhooks
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"errors"
+	"net/url"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/dunwell/dunwell/collection"
 	"github.com/dunwell/dunwell/money"
 )
 
-// The fuzz tests run their seed corpus as part of `go test`; run them longer with
-// go test ./webhooks/ -run '^$' -fuzz FuzzParseStripe -fuzztime 30s.
+// The fuzz tests run their seed corpus as part of `go test`; run each longer with
+// go test ./webhooks/ -run '^$' -fuzz '^FuzzParseStripe$' -fuzztime 30s (and
+// FuzzParseGeneric, FuzzParseTwilio, FuzzParseSendGrid, FuzzVerifySendGrid).
 
 // checkParsed fails unless a parser's answer is a valid Event, a FieldError naming at
 // least one field (the API's 400), or an Ignored (200, nothing stored).
@@ -111,6 +118,134 @@ func FuzzParseGeneric(f *testing.F) {
 		checkParsed(t, ev, err)
 		if err == nil && (ev.Source != SourcePayments || ev.ID != id) {
 			t.Fatalf("wrong source or id: %+v", ev)
+		}
+	})
+}
+
+// checkReport fails unless a delivery report is one the API can apply as it is: a
+// known status of a valid notice key or message sid, an opt-out of a plausible
+// address with a known source.
+func checkReport(t *testing.T, r *Report) {
+	t.Helper()
+	if r == nil {
+		return
+	}
+	if r.Delivery == nil && r.OptOut == nil {
+		t.Fatalf("a report with nothing to apply: %+v", r)
+	}
+	if d := r.Delivery; d != nil {
+		switch d.Status {
+		case DeliveryQueued, DeliverySent, DeliveryDelivered, DeliveryBounced, DeliveryDropped, DeliveryUndelivered, DeliveryFailed:
+		default:
+			t.Fatalf("unknown delivery status: %+v", d)
+		}
+		if d.NoticeKey == "" && !twilioSIDRE.MatchString(d.MessageID) || d.NoticeKey != "" && !validNoticeKey(d.NoticeKey, r.Channel) {
+			t.Fatalf("a delivery report naming no notice of its channel: %+v", d)
+		}
+	}
+	if o := r.OptOut; o != nil {
+		switch {
+		case o.EventID == "" || len(o.EventID) > 255:
+			t.Fatalf("bad opt-out event id: %+v", o)
+		case r.Channel == ChannelSMS && !e164RE.MatchString(o.Address):
+			t.Fatalf("bad phone number: %+v", o)
+		case r.Channel == ChannelEmail && (len(o.Address) > 320 || !strings.Contains(o.Address, "@")):
+			t.Fatalf("bad email address: %+v", o)
+		case len(o.InvoiceID) > 128:
+			t.Fatalf("bad invoice id: %+v", o)
+		}
+		if o.OptedOut == (o.Source == OptOutStart || o.Source == OptOutResubscribe) {
+			t.Fatalf("opt-out direction and source disagree: %+v", o)
+		}
+	}
+}
+
+// checkDeliveryErr fails unless err is nil, a FieldError naming a field, or Ignored.
+func checkDeliveryErr(t *testing.T, err error) bool {
+	t.Helper()
+	var fe FieldError
+	switch {
+	case err == nil:
+		return true
+	case errors.As(err, &fe):
+		if len(fe) == 0 {
+			t.Fatalf("a FieldError without a field")
+		}
+	default:
+		if _, ok := IsIgnored(err); !ok {
+			t.Fatalf("an error that is neither a FieldError nor Ignored: %T %v", err, err)
+		}
+	}
+	return false
+}
+
+func FuzzParseTwilio(f *testing.F) {
+	for _, seed := range []struct{ body, key string }{
+		{"MessageSid=SM0123456789abcdef0123456789abcdef&MessageStatus=undelivered&ErrorCode=30003&To=%2B14155550111", "INV-1/first/sms"},
+		{"MessageSid=SM0123456789abcdef0123456789abcdef&SmsStatus=failed&ErrorCode=21610&To=%2B14155550111", ""},
+		{"MessageSid=SM0123456789abcdef0123456789abcdef&SmsStatus=received&From=%2B14155550114&Body=Stop.", ""},
+		{"MessageSid=SM0123456789abcdef0123456789abcdef&From=%2B14155550114&Body=x&OptOutType=START", ""},
+		{"MessageSid=SM0123456789abcdef0123456789abcdef&MessageStatus=sent", "INV-1/first/email"},
+		{"MessageStatus=delivered&ErrorCode=1e3", ""}, {"%zz", ""}, {"", ""}, {"Body", "a/b/sms"},
+	} {
+		f.Add([]byte(seed.body), seed.key)
+	}
+	f.Fuzz(func(t *testing.T, body []byte, key string) {
+		cb, err := ParseTwilio(body, url.Values{NoticeKeyParam: {key}})
+		if !checkDeliveryErr(t, err) {
+			return
+		}
+		checkReport(t, cb.Report)
+		if cb.Report != nil && (cb.Report.Source != SourceTwilio || cb.Report.Channel != ChannelSMS) {
+			t.Fatalf("wrong source or channel: %+v", cb.Report)
+		}
+		if cb.Inbound != (cb.Keyword != "" || cb.Report == nil || cb.Report.Delivery == nil) {
+			t.Fatalf("an inbound message with a delivery status, or a status callback with a keyword: %+v", cb)
+		}
+	})
+}
+
+func FuzzParseSendGrid(f *testing.F) {
+	for _, seed := range []string{
+		`[{"event":"bounce","type":"bounce","email":"a@example.com","timestamp":1800000000,"sg_event_id":"e2","notice_key":"INV-7/first/email","invoice_id":"INV-7"}]`,
+		`[{"event":"dropped","reason":"Bounced Address","email":"s@example.com","sg_event_id":"d1"},"x",{"event":"open"}]`,
+		`[{"event":"group_resubscribe","email":"a@example.com","timestamp":-1},{"event":"spamreport","email":"b@x","invoice_id":7}]`,
+		`[{"event":"delivered","notice_key":"INV-7/first/sms","timestamp":1e30}]`,
+		`{"event":"bounce"}`, `[]`, ``, `null`, "[\xff]",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		b, err := ParseSendGrid(body)
+		if !checkDeliveryErr(t, err) {
+			return
+		}
+		if b.Skipped+b.Unused+len(b.Reports) != b.Events {
+			t.Fatalf("events do not add up: %+v", b)
+		}
+		for i := range b.Reports {
+			r := &b.Reports[i]
+			checkReport(t, r)
+			if r.Source != SourceSendGrid || r.Channel != ChannelEmail || (r.Delivery != nil && r.Delivery.MessageID != "") {
+				t.Fatalf("wrong source, channel or message id: %+v", r)
+			}
+		}
+	})
+}
+
+// FuzzVerifySendGrid: no signature the fuzzer makes up verifies, and none panics the
+// verifier (sendgrid-go's helper decodes attacker-controlled base64 and ASN.1).
+func FuzzVerifySendGrid(f *testing.F) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add([]byte(`[]`), "MEUCIQD", "1800000000")
+	f.Add([]byte(`[{"event":"open"}]`), "bm9wZQ==", "x")
+	f.Add([]byte{}, "MAYCAQECAQE=", "0") // a well-formed DER signature with r = s = 1
+	f.Fuzz(func(t *testing.T, body []byte, sig, ts string) {
+		if err := VerifySendGrid(&key.PublicKey, body, sig, ts, time.Unix(1_800_000_000, 0)); err == nil {
+			t.Fatalf("a made-up signature verified: %q %q", sig, ts)
 		}
 	})
 }
