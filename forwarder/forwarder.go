@@ -19,12 +19,13 @@
 //
 // What happens to an event:
 //   - applied: every update answered (applied or duplicate); for a refund total
-//     (Stripe charge.refunded without its refunds list), which sends no update: the
-//     refunds applied to its payment cover it;
+//     (Stripe charge.refunded without its refunds list) or a payment total (Stripe
+//     invoice.paid naming no payment), which send no update: the refunds applied to
+//     its payment, or the payments applied to its invoice, cover it;
 //   - held: its invoice is not issued yet (applied as soon as it is), its workflow
 //     is not running yet, a refund or chargeback arrived before its payment, a
-//     chargeback's close before its opening, or a refund total before the refunds
-//     that cover it; retried with backoff;
+//     chargeback's close before its opening, or a refund or payment total before
+//     the refunds or payments that cover it; retried with backoff;
 //   - parked, for an operator (GET /v1/webhooks/events?status=parked, `starter
 //     webhooks parked`): still held after Config.ParkAfter, a currency other than the
 //     invoice's, or an update the workflow rejected;
@@ -72,6 +73,7 @@ type Store interface {
 	WebhookDisputeOpened(ctx context.Context, source, disputeID string) (bool, error)
 	PaymentRecorded(ctx context.Context, invoiceID, paymentID string) (bool, error)
 	RefundedOnPayment(ctx context.Context, invoiceID, paymentID string) (int64, error)
+	PaidThroughWebhooks(ctx context.Context, source, invoiceID string) (int64, error)
 }
 
 // Config configures a Forwarder. Store, Workflows and Logger are required.
@@ -251,7 +253,7 @@ func (f *Forwarder) apply(ctx context.Context, row ledger.WebhookEvent) outcome 
 	// A held event keeps the invoice an earlier attempt found for its payment.
 	invoiceID := cmp.Or(ev.InvoiceID, row.InvoiceID)
 	if invoiceID == "" {
-		id, err := st.WebhookInvoiceFor(ctx, string(ev.Source), ev.PaymentID)
+		id, err := f.invoiceOf(ctx, &ev)
 		switch {
 		case errors.Is(err, ledger.ErrNotFound):
 			return held(ledger.WaitPayment, "", "no payment %s from %s names its invoice yet", ev.PaymentID, ev.Source)
@@ -272,14 +274,27 @@ func (f *Forwarder) apply(ctx context.Context, row ledger.WebhookEvent) outcome 
 	if o, wait := f.dependency(ctx, &ev, invoiceID); wait {
 		return o
 	}
-	if ev.Kind == webhooks.KindRefundTotal {
+	switch ev.Kind {
+	case webhooks.KindRefundTotal:
 		return f.refundTotal(ctx, &ev, invoiceID)
+	case webhooks.KindPaymentTotal:
+		return f.paymentTotal(ctx, &ev, invoiceID)
 	}
 	a := applier{f: f, ev: &ev, invoiceID: invoiceID, result: map[string]any{}}
 	if err := a.run(ctx); err != nil {
 		return a.failed(ctx, err)
 	}
 	return outcome{status: ledger.WebhookApplied, invoiceID: invoiceID, result: a.result}
+}
+
+// invoiceOf finds the invoice of an event that does not name it: an earlier event
+// named it for the same payment, or for the Stripe invoice the payment is toward.
+func (f *Forwarder) invoiceOf(ctx context.Context, ev *webhooks.Event) (string, error) {
+	id, err := f.cfg.Store.WebhookInvoiceFor(ctx, string(ev.Source), ev.PaymentID)
+	if errors.Is(err, ledger.ErrNotFound) && ev.StripeInvoiceID != "" {
+		return f.cfg.Store.WebhookInvoiceFor(ctx, string(ev.Source), ev.StripeInvoiceID)
+	}
+	return id, err
 }
 
 // dependency holds an event that must wait for another one: a refund or chargeback
@@ -333,6 +348,33 @@ func (f *Forwarder) refundTotal(ctx context.Context, ev *webhooks.Event, invoice
 		charge, ev.PaymentID, invoiceID, stated, applied, invoiceID, ev.PaymentID)
 }
 
+// paymentTotal settles a statement that the Stripe payments of an invoice add up to
+// ev.Amount (a Stripe invoice.paid that names no payment, API versions from
+// 2025-03-31). Like a refund total it never applies money: the events that name the
+// payment do (payment_intent.succeeded, charge.succeeded, invoice_payment.paid), and
+// the workflow applies each payment id once, so the invoice and its PaymentIntent
+// count once whichever arrives first. It is marked applied once the payments those
+// events named cover it; until then it is held, and after ParkAfter parked, so that
+// money Dunwell never heard of by its payment reaches an operator.
+func (f *Forwarder) paymentTotal(ctx context.Context, ev *webhooks.Event, invoiceID string) outcome {
+	got, err := f.cfg.Store.PaidThroughWebhooks(ctx, string(ev.Source), invoiceID)
+	if err != nil {
+		return retry("summing the %s payments of invoice %s: %v", ev.Source, invoiceID, err)
+	}
+	stated, applied := money.Format(ev.Amount, ev.Currency)+" "+ev.Currency, money.Format(got, ev.Currency)+" "+ev.Currency
+	if got >= ev.Amount {
+		return outcome{status: ledger.WebhookApplied, invoiceID: invoiceID, result: map[string]any{"payment_total": map[string]any{
+			"stated_minor": ev.Amount, "applied_minor": got,
+			"note": fmt.Sprintf("Stripe invoice %s: amount_paid %s is covered by the %s payments applied to invoice %s (%s); this event moves no money",
+				ev.PaymentID, stated, ev.Source, invoiceID, applied),
+		}}}
+	}
+	return held(ledger.WaitPayments, invoiceID, "Stripe invoice %s (invoice %s) has amount_paid %s but the %s payments applied to it add up to %s: "+
+		"subscribe the endpoint to payment_intent.succeeded or invoice_payment.paid (its events name the payment), "+
+		"or apply the rest with POST /v1/invoices/%s/payments",
+		ev.PaymentID, invoiceID, stated, ev.Source, applied, invoiceID)
+}
+
 func held(waitingFor, invoiceID, format string, args ...any) outcome {
 	return outcome{status: ledger.WebhookHeld, waitingFor: waitingFor, invoiceID: invoiceID, why: fmt.Sprintf(format, args...)}
 }
@@ -361,7 +403,7 @@ func backoff(attempts int, ceiling time.Duration) time.Duration {
 // timer only checks ParkAfter.
 func holdCap(waitingFor string) time.Duration {
 	switch waitingFor {
-	case ledger.WaitInvoice, ledger.WaitRefunds:
+	case ledger.WaitInvoice, ledger.WaitRefunds, ledger.WaitPayments:
 		return 10 * time.Minute
 	case ledger.WaitWorkflow:
 		return 30 * time.Second

@@ -33,6 +33,9 @@ const (
 	// WaitRefunds: a refund total (Stripe charge.refunded without its refunds list)
 	// that the refunds applied to its payment do not cover yet.
 	WaitRefunds = "refunds"
+	// WaitPayments: a payment total (Stripe invoice.paid that names no payment) that
+	// the payments applied through events naming them do not cover yet.
+	WaitPayments = "payments"
 )
 
 // ErrWebhookConflict means the event id was already stored with a different body.
@@ -159,8 +162,8 @@ func (s *Store) StoreWebhookEvent(ctx context.Context, e NewWebhookEvent) (bool,
 // else claims them until the lease ends or the caller marks them. Due means pending or
 // held with its next attempt time reached, or held for something that has now
 // arrived: its invoice, its payment (in the ledger, or applied through a webhook when
-// the event does not name its invoice), its chargeback's opening, or the refunds that
-// cover a refund total.
+// the event does not name its invoice), its chargeback's opening, the refunds that
+// cover a refund total, or the payments that cover a payment total.
 // Concurrent claimers (several starter processes) skip each other's rows. Attempts is
 // counted here, so a crash mid-apply still counts. Oldest first.
 func (s *Store) ClaimWebhookEvents(ctx context.Context, limit int, lease time.Duration) ([]WebhookEvent, error) {
@@ -188,7 +191,9 @@ func (s *Store) ClaimWebhookEvents(ctx context.Context, limit int, lease time.Du
 						AND EXISTS (SELECT 1 FROM webhook_events o WHERE o.source = e.source AND o.dispute_id = e.dispute_id
 							AND o.kind = 'chargeback_opened' AND o.status = 'applied'))
 					OR (e.waiting_for = 'refunds' AND e.invoice_id <> ''
-						AND (`+refundedOnPayment("e.invoice_id", "e.payment_id")+`) >= e.amount_minor))))
+						AND (`+refundedOnPayment("e.invoice_id", "e.payment_id")+`) >= e.amount_minor)
+					OR (e.waiting_for = 'payments' AND e.invoice_id <> ''
+						AND (`+paidThroughWebhooks("e.source", "e.invoice_id")+`) >= e.amount_minor))))
 			ORDER BY e.received_at, e.id
 			LIMIT $1
 			FOR UPDATE OF e SKIP LOCKED)
@@ -334,14 +339,15 @@ func (s *Store) CountWebhookEvents(ctx context.Context) (map[WebhookStatus]int, 
 }
 
 // WebhookInvoiceFor returns the invoice of the payment paymentID as an earlier event
-// of source named it, or ErrNotFound.
+// of source named it, or ErrNotFound. paymentID may also be a Stripe invoice's id, as
+// its invoice.paid named it (a payment or a payment total).
 func (s *Store) WebhookInvoiceFor(ctx context.Context, source, paymentID string) (string, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
 	var id string
 	err := s.pool.QueryRow(ctx, `
 		SELECT invoice_id FROM webhook_events
-		WHERE source = $1 AND payment_id = $2 AND invoice_id <> '' AND kind = 'payment'
+		WHERE source = $1 AND payment_id = $2 AND invoice_id <> '' AND kind IN ('payment', 'payment_total')
 		ORDER BY received_at LIMIT 1`, source, paymentID).Scan(&id)
 	return id, wrap("find the invoice of payment "+paymentID, err)
 }
@@ -386,6 +392,26 @@ func (s *Store) RefundedOnPayment(ctx context.Context, invoiceID, paymentID stri
 func refundedOnPayment(invoiceID, paymentID string) string {
 	return `SELECT coalesce(sum(a.amount_minor - a.credit_minor), 0)::bigint FROM adjustments a
 		WHERE a.invoice_id = ` + invoiceID + ` AND a.payment_id = ` + paymentID + ` AND a.kind = 'refund'`
+}
+
+// PaidThroughWebhooks returns how much the payments of the invoice that events of
+// source named add up to in the ledger, each payment once however many events named
+// it (payment_intent.succeeded and charge.succeeded of one PaymentIntent, say).
+func (s *Store) PaidThroughWebhooks(ctx context.Context, source, invoiceID string) (int64, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	var sum int64
+	err := s.pool.QueryRow(ctx, paidThroughWebhooks("$1", "$2"), source, invoiceID).Scan(&sum)
+	return sum, wrap("sum the "+source+" payments of invoice "+invoiceID, err)
+}
+
+// paidThroughWebhooks is the query PaidThroughWebhooks runs and the wake condition of
+// an event held for payments (ClaimWebhookEvents), so the two never disagree.
+func paidThroughWebhooks(source, invoiceID string) string {
+	return `SELECT coalesce(sum(p.amount_minor), 0)::bigint FROM payments p
+		WHERE p.invoice_id = ` + invoiceID + ` AND EXISTS (SELECT 1 FROM webhook_events o
+			WHERE o.source = ` + source + ` AND o.kind = 'payment' AND o.payment_id = p.payment_id
+				AND o.invoice_id = p.invoice_id)`
 }
 
 func sortEvents(events []WebhookEvent) {

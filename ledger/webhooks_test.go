@@ -238,3 +238,43 @@ func TestWebhookRefundTotalWaitsForItsRefunds(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, sum)
 }
+
+func TestWebhookPaymentTotalWaitsForThePaymentsEventsNamed(t *testing.T) {
+	ctx := context.Background()
+	inv := issue(t)
+	total := webhookEvent("stripe", uid("evt"), inv)
+	total.EventType, total.Kind, total.PaymentID, total.Amount = "invoice.paid", "payment_total", "in_total", 300
+	_, err := testStore.StoreWebhookEvent(ctx, total)
+	require.NoError(t, err)
+	claimed := claimOnly(t, total.EventID)
+	require.Len(t, claimed, 1)
+	require.NoError(t, testStore.HoldWebhookEvent(ctx, claimed[0].ID, WaitPayments, inv, "payments do not cover it", time.Now().Add(time.Hour)))
+	found, err := testStore.WebhookInvoiceFor(ctx, "stripe", "in_total")
+	require.NoError(t, err)
+	require.Equal(t, inv, found, "the Stripe invoice leads to the invoice")
+
+	pay := func(paymentID string, amount int64, named ...string) {
+		t.Helper()
+		_, err := testStore.RecordPayment(ctx, PaymentRecord{InvoiceID: inv, PaymentID: paymentID, Currency: "EUR", Amount: amount,
+			Applied: amount, BalanceAfter: 0, PaidAt: t0, AppliedAt: t0})
+		require.NoError(t, err)
+		for _, source := range named {
+			for _, typ := range []string{"payment_intent.succeeded", "charge.succeeded"} {
+				ev := webhookEvent(source, uid("evt"), inv)
+				ev.EventType, ev.PaymentID, ev.Amount = typ, paymentID, amount
+				_, err := testStore.StoreWebhookEvent(ctx, ev)
+				require.NoError(t, err)
+			}
+		}
+	}
+	pay("pi_a", 100, "stripe")          // named twice: counted once
+	pay("manual-1", 500)                // an operator's payment: no Stripe event named it
+	pay("pay-generic", 500, "payments") // another source
+	sum, err := testStore.PaidThroughWebhooks(ctx, "stripe", inv)
+	require.NoError(t, err)
+	require.Equal(t, int64(100), sum)
+	require.Empty(t, claimOnly(t, total.EventID), "100 of 300: still waiting")
+
+	pay("pi_b", 200, "stripe")
+	require.Len(t, claimOnly(t, total.EventID), 1, "due as soon as the payments cover it")
+}

@@ -31,8 +31,14 @@ type Kind string
 // Kinds.
 const (
 	// KindPayment: money received (Stripe payment_intent.succeeded, charge.succeeded,
-	// invoice.paid; generic payment.succeeded).
+	// invoice.paid, invoice_payment.paid; generic payment.succeeded).
 	KindPayment Kind = "payment"
+	// KindPaymentTotal: a statement that the Stripe payments of the invoice add up to
+	// Amount (Stripe invoice.paid from API version 2025-03-31, which names no
+	// payment). It moves no money: the forwarder marks it applied once the payments
+	// applied through events that name them cover Amount, and parks it for an
+	// operator if they never do.
+	KindPaymentTotal Kind = "payment_total"
 	// KindRefund: money given back, one or more refunds of one payment (Stripe
 	// charge.refunded with its refunds list, refund.created, refund.updated; generic
 	// payment.refunded).
@@ -82,7 +88,11 @@ type Event struct {
 	// ChargeID is the Stripe charge a refund or refund total is of, for the messages
 	// an operator reads; PaymentID is what matches it to its payment.
 	ChargeID string `json:"charge_id,omitempty"`
-	Currency string `json:"currency"`
+	// StripeInvoiceID is the Stripe invoice (in_...) an invoice.paid or
+	// invoice_payment.paid is about: what leads the forwarder to the Dunwell invoice
+	// when the event does not name it.
+	StripeInvoiceID string `json:"stripe_invoice_id,omitempty"`
+	Currency        string `json:"currency"`
 	// Amount in minor units: the payment, the chargeback's amount, or the refunded
 	// total a KindRefundTotal event states.
 	Amount int64 `json:"amount_minor,omitempty"`

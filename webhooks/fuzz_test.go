@@ -44,8 +44,13 @@ func checkParsed(t *testing.T, ev Event, err error) {
 	}
 	switch ev.Kind {
 	case KindPayment:
-		if ev.Amount <= 0 || ev.Amount > money.MaxMinor || ev.InvoiceID == "" {
+		// invoice_payment.paid names the Stripe invoice instead of the Dunwell one.
+		if ev.Amount <= 0 || ev.Amount > money.MaxMinor || (ev.InvoiceID == "" && !collection.IDPattern.MatchString(ev.StripeInvoiceID)) {
 			t.Fatalf("accepted a bad payment: %+v", ev)
+		}
+	case KindPaymentTotal:
+		if ev.Amount <= 0 || ev.Amount > money.MaxMinor || ev.InvoiceID == "" || ev.PaymentID != ev.StripeInvoiceID {
+			t.Fatalf("accepted a bad payment total: %+v", ev)
 		}
 	case KindRefund:
 		if len(ev.Refunds) == 0 {
@@ -87,6 +92,9 @@ func FuzzParseStripe(f *testing.F) {
 		string(stripeBody("charge.dispute.created", `{"id":"dp_1","amount":5000,"currency":"usd","charge":"ch_1","status":"warning_needs_response"}`)),
 		string(stripeBody("charge.dispute.closed", `{"id":"dp_1","amount":5000,"currency":"usd","charge":{"id":"ch_1"},"status":"won"}`)),
 		string(stripeBody("customer.created", `{}`)),
+		string(stripeVersioned("invoice.paid", "2025-03-31.basil", `{"id":"in_2","amount_paid":990,"currency":"usd","metadata":{"invoice_id":"INV-6"}}`)),
+		string(stripeVersioned("invoice.paid", "2025-03-31.basil", `{"id":"in_3","amount_paid":990,"currency":"usd","metadata":{"invoice_id":"INV-6"},"payments":{"data":[{"amount_paid":990,"status":"paid","payment":{"type":"payment_intent","payment_intent":"pi_3"}}]}}`)),
+		string(stripeVersioned("invoice_payment.paid", "2025-03-31.basil", `{"id":"inpay_1","object":"invoice_payment","amount_paid":5,"currency":"usd","invoice":"in_2","payment":{"type":"charge","charge":{"id":"ch_1"}},"status":"paid"}`)),
 		`{"id":"evt_1","object":"event","type":"charge.succeeded","data":{"object":{"payment_intent":7}}}`,
 		`{"id":"evt_1","object":"event","type":"invoice.paid","data":{"object":{"amount_paid":1e30}}}`,
 		``, `null`, `[]`, `{"data":null}`, "\xff\xfe",

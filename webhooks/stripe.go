@@ -16,11 +16,12 @@ import (
 // rather than stripe-go's types: the parser reads a handful of fields that are the same
 // in every API version, and stays pure and fuzzable.
 type stripeEvent struct {
-	ID      string `json:"id"`
-	Object  string `json:"object"`
-	Type    string `json:"type"`
-	Created int64  `json:"created"`
-	Data    struct {
+	ID         string `json:"id"`
+	Object     string `json:"object"`
+	Type       string `json:"type"`
+	APIVersion string `json:"api_version"`
+	Created    int64  `json:"created"`
+	Data       struct {
 		Object json.RawMessage `json:"object"`
 	} `json:"data"`
 }
@@ -71,6 +72,39 @@ type stripeObject struct {
 	Refunds        *struct {
 		Data []stripeListedRefund `json:"data"`
 	} `json:"refunds"`
+	// An Invoice's payments (API versions from 2025-03-31, and only when the
+	// payload includes them: event payloads leave them out unless asked).
+	Payments *struct {
+		Data []stripeInvoicePayment `json:"data"`
+	} `json:"payments"`
+	// An InvoicePayment's invoice and payment.
+	Invoice expandable              `json:"invoice"`
+	Payment *stripePaymentOfInvoice `json:"payment"`
+}
+
+// stripeInvoicePayment is an InvoicePayment: one payment toward an invoice.
+type stripeInvoicePayment struct {
+	ID         string                  `json:"id"`
+	AmountPaid *int64                  `json:"amount_paid"`
+	Status     string                  `json:"status"`
+	Payment    *stripePaymentOfInvoice `json:"payment"`
+}
+
+// stripePaymentOfInvoice is the payment an InvoicePayment is: a PaymentIntent, or a
+// charge without one.
+type stripePaymentOfInvoice struct {
+	Type          string     `json:"type"`
+	PaymentIntent expandable `json:"payment_intent"`
+	Charge        expandable `json:"charge"`
+}
+
+// id is the payment's id as the payment events name it: the PaymentIntent, else the
+// charge; "" for a payment that is neither (an out-of-band payment record).
+func (p *stripePaymentOfInvoice) id() string {
+	if p == nil {
+		return ""
+	}
+	return cmp.Or(string(p.PaymentIntent), string(p.Charge))
 }
 
 // stripeListedRefund is one refund in a charge's refunds list.
@@ -85,7 +119,10 @@ type stripeListedRefund struct {
 //
 //	payment_intent.succeeded  payment of amount_received, id = the PaymentIntent
 //	charge.succeeded          payment of amount_captured, id = its PaymentIntent (else the charge)
-//	invoice.paid              payment of amount_paid, id = its PaymentIntent (else the invoice)
+//	invoice.paid              payment of amount_paid, id = its PaymentIntent (else the invoice);
+//	                          from API version 2025-03-31 see stripeInvoicePaid
+//	invoice_payment.paid      payment of amount_paid toward a Stripe invoice, id = its
+//	                          PaymentIntent (else its charge)
 //	refund.created            a succeeded Refund (re_...) of its payment; pending, failed
 //	refund.updated              or canceled ones are *Ignored
 //	charge.refunded           with its refunds list: one refund per listed refund (re_...);
@@ -173,7 +210,9 @@ func ParseStripe(body []byte) (Event, error) {
 		}
 		return stripePayment(out, cmp.Or(string(obj.PaymentIntent), obj.ID), amount, "data.object.amount_captured")
 	case "invoice.paid":
-		return stripePayment(out, cmp.Or(string(obj.PaymentIntent), obj.ID), obj.AmountPaid, "data.object.amount_paid")
+		return stripeInvoicePaid(out, &obj, ev.APIVersion)
+	case "invoice_payment.paid":
+		return stripeInvoicePaymentPaid(out, &obj)
 	case "charge.refunded":
 		return stripeRefund(out, &obj)
 	case "refund.created", "refund.updated":
@@ -187,6 +226,7 @@ var stripeKinds = map[string]Kind{
 	"payment_intent.succeeded": KindPayment,
 	"charge.succeeded":         KindPayment,
 	"invoice.paid":             KindPayment,
+	"invoice_payment.paid":     KindPayment,
 	"charge.refunded":          KindRefund,
 	"refund.created":           KindRefund,
 	"refund.updated":           KindRefund,
@@ -198,6 +238,11 @@ func stripePayment(out Event, paymentID string, amount *int64, field string) (Ev
 	if out.InvoiceID == "" {
 		return Event{}, ignored("%s has no metadata.invoice_id: not a Dunwell invoice", paymentID)
 	}
+	return stripeAmount(out, paymentID, amount, field)
+}
+
+// stripeAmount sets a payment's id and amount; a payment of nothing is *Ignored.
+func stripeAmount(out Event, paymentID string, amount *int64, field string) (Event, error) {
 	if amount == nil {
 		return Event{}, FieldError{field: "is required"}
 	}
@@ -209,6 +254,88 @@ func stripePayment(out Event, paymentID string, amount *int64, field string) (Ev
 	}
 	out.PaymentID, out.Amount = paymentID, *amount
 	return out, nil
+}
+
+// stripeBasil is the first API version whose Invoice has no payment_intent and whose
+// PaymentIntent and Charge no invoice (2025-03-31.basil): one invoice may be paid by
+// several payments, listed in its payments.
+const stripeBasil = "2025-03-31"
+
+// stripeInvoicePaid maps invoice.paid. Before API version 2025-03-31 the invoice names
+// its PaymentIntent, and the payment takes that id, so payment_intent.succeeded and
+// charge.succeeded of the same money are the same payment; an invoice paid without
+// one (out of band, from the customer's balance) is a payment by the invoice's own id.
+//
+// From 2025-03-31 the invoice names no payment, and its PaymentIntent does not name
+// the invoice: with metadata.invoice_id on both, taking the invoice's id for the
+// payment would apply the same money twice, once as in_... and once as pi_.... So:
+//   - an invoice whose payload includes its payments, exactly one of them paid, is a
+//     payment by that payment's id (its PaymentIntent, else its charge);
+//   - any other is KindPaymentTotal, a statement that the Stripe payments of the
+//     Dunwell invoice add up to amount_paid. It moves no money: the money comes
+//     through the events that name the payment (payment_intent.succeeded,
+//     charge.succeeded, invoice_payment.paid), whichever arrives first. The forwarder
+//     marks it applied once they cover it and parks it for an operator if they
+//     never do, as it does a refund total.
+func stripeInvoicePaid(out Event, obj *stripeObject, version string) (Event, error) {
+	out.StripeInvoiceID = obj.ID
+	if obj.PaymentIntent != "" || (version != "" && version < stripeBasil) || (version == "" && obj.Payments == nil) {
+		return stripePayment(out, cmp.Or(string(obj.PaymentIntent), obj.ID), obj.AmountPaid, "data.object.amount_paid")
+	}
+	var paid []stripeInvoicePayment
+	if obj.Payments != nil {
+		for i, p := range obj.Payments.Data {
+			field := fmt.Sprintf("data.object.payments.data[%d]", i)
+			if p.Status != "paid" {
+				continue
+			}
+			if id := p.Payment.id(); id != "" && !idPattern(id) {
+				return Event{}, FieldError{field + ".payment": "must name a Stripe PaymentIntent or charge"}
+			}
+			paid = append(paid, p)
+		}
+	}
+	if len(paid) == 1 && paid[0].Payment.id() != "" {
+		return stripePayment(out, paid[0].Payment.id(), paid[0].AmountPaid, "data.object.payments.data.amount_paid")
+	}
+	ev, err := stripePayment(out, obj.ID, obj.AmountPaid, "data.object.amount_paid")
+	if err != nil {
+		return Event{}, err
+	}
+	ev.Kind = KindPaymentTotal
+	return ev, nil
+}
+
+// stripeInvoicePaymentPaid maps invoice_payment.paid (API versions from 2025-03-31): one
+// payment toward a Stripe invoice. It names the payment and the invoice, not the
+// Dunwell invoice (an InvoicePayment has no metadata): the forwarder finds that
+// through the payment's own event or the invoice's invoice.paid. A payment that is
+// not a PaymentIntent or a charge (an out-of-band payment record) is *Ignored: the
+// invoice.paid statement it is part of reaches an operator if nothing else covers it.
+func stripeInvoicePaymentPaid(out Event, obj *stripeObject) (Event, error) {
+	fe := FieldError{}
+	if obj.Object != "" && obj.Object != "invoice_payment" {
+		fe["data.object.object"] = `must be "invoice_payment"`
+	}
+	if !idPattern(string(obj.Invoice)) {
+		fe["data.object.invoice"] = "must be the Stripe invoice id"
+	}
+	id := obj.Payment.id()
+	if id != "" && !idPattern(id) {
+		fe["data.object.payment"] = "must name a Stripe PaymentIntent or charge"
+	}
+	if len(fe) > 0 {
+		return Event{}, fe
+	}
+	switch {
+	case obj.Status != "paid":
+		return Event{}, ignored("invoice payment %s is %s, not paid", obj.ID, cmp.Or(obj.Status, "without a status"))
+	case id == "":
+		return Event{}, ignored("invoice payment %s is not a PaymentIntent or a charge", obj.ID)
+	}
+	out.StripeInvoiceID = string(obj.Invoice)
+	// Without metadata.invoice_id it is not ignored: the Stripe invoice leads to it.
+	return stripeAmount(out, id, obj.AmountPaid, "data.object.amount_paid")
 }
 
 // stripeRefund maps charge.refunded. With the charge's refunds list (API versions
