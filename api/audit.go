@@ -52,8 +52,9 @@ func (s *Server) getAudit(w http.ResponseWriter, r *http.Request) {
 // calling key (from the request context), the time, the request's method, path and
 // answer status, and e's action, outcome, invoice, reason and details (ids and amounts
 // only). It is for changes outside the ledger (workflow updates and starts), which
-// have already happened, so a failure to record is logged, not answered; a change in
-// the ledger writes its entry in its own transaction instead (auditEntry).
+// have already happened, and for calls that changed nothing, so a failure to record is
+// logged, not answered; a change in the ledger writes its entry in its own transaction
+// instead (auditEntry), and fails with it.
 func (s *Server) audit(r *http.Request, status int, e ledger.AuditEntry) {
 	e = s.auditEntry(r, status, e)
 	// Recorded even if the client has gone away: the operation happened.
@@ -65,7 +66,8 @@ func (s *Server) audit(r *http.Request, status int, e ledger.AuditEntry) {
 	}
 }
 
-// auditEntry completes e with the request's facts, as audit records it.
+// auditEntry completes e with the request's facts, as audit records it. A zero status
+// is for an entry written before the answer is known, in the ledger's transaction.
 func (s *Server) auditEntry(r *http.Request, status int, e ledger.AuditEntry) ledger.AuditEntry {
 	if key, ok := auth.KeyFrom(r.Context()); ok {
 		e.KeyID, e.KeyName = key.ID, key.Name
@@ -73,7 +75,10 @@ func (s *Server) auditEntry(r *http.Request, status int, e ledger.AuditEntry) le
 	if e.At.IsZero() {
 		e.At = s.now()
 	}
-	details := map[string]any{"method": r.Method, "path": r.URL.Path, "status": status}
+	details := map[string]any{"method": r.Method, "path": r.URL.Path}
+	if status != 0 {
+		details["status"] = status
+	}
 	if via := auth.CredentialFrom(r.Context()); via != "" {
 		details["credential"] = string(via)
 	}

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/dunwell/dunwell/auth"
@@ -86,27 +85,40 @@ func TestAuditTrail(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, call(t, srv, "GET", "/v1/invoices/"+inv+"/audit", "", bearer(payer)...).code)
 }
 
-// TestAuditFailureKeepsTheOperation: with the audit table gone, an invoice is still
-// issued (201) and the failure is logged.
-func TestAuditFailureKeepsTheOperation(t *testing.T) {
+// TestIssueNotRecordedWithoutItsAudit: an invoice and its audit entry are one
+// transaction. With the trail refusing issue entries, a new invoice is not recorded and
+// no workflow starts (500), a repeat starts none either; a conflict, which changes
+// nothing, is still answered and the lost entry logged.
+func TestIssueNotRecordedWithoutItsAudit(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := testPG.NewDatabase(ctx, t)
-	store := ledgertest.Open(t, url)
+	store := ledgertest.OnNewDatabase(t, testPG) // its own trail, to break
 	token, _ := newKey(t, store, auth.ScopeInvoicesWrite)
-	_, err := store.RecordAudit(ctx, ledger.AuditEntry{Action: "test.ok"})
-	require.NoError(t, err)
 	srv := newTestServer(t, store)
-	// Break only the audit trail.
-	conn, err := pgx.Connect(ctx, url)
-	require.NoError(t, err)
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, `ALTER TABLE audit_log RENAME TO audit_log_gone`)
+	old := uid("INV")
+	require.Equal(t, http.StatusCreated, call(t, srv, "POST", "/v1/invoices", invoiceJSON(old, "5.00"), bearer(token)...).code)
+	require.Equal(t, 1, srv.temporal.startCount())
+
+	_, err := store.Pool().Exec(ctx, `
+		CREATE FUNCTION refuse_issue() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN IF NEW.action = 'invoice.issue' THEN RAISE EXCEPTION 'audit unavailable'; END IF; RETURN NEW; END $$;
+		CREATE TRIGGER refuse_issue BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_issue();`)
 	require.NoError(t, err)
 
-	a := call(t, srv, "POST", "/v1/invoices", invoiceJSON(uid("INV"), "5.00"), bearer(token)...)
-	require.Equal(t, http.StatusCreated, a.code, string(a.body))
-	require.Equal(t, 1, srv.temporal.startCount())
+	inv := uid("INV")
+	a := call(t, srv, "POST", "/v1/invoices", invoiceJSON(inv, "5.00"), bearer(token)...)
+	require.Equal(t, http.StatusInternalServerError, a.code, string(a.body))
+	_, err = store.GetInvoice(ctx, inv)
+	require.ErrorIs(t, err, ledger.ErrNotFound, "the invoice was rolled back with its entry")
+	events, err := store.ListInvoiceEvents(ctx, inv)
+	require.NoError(t, err)
+	require.Empty(t, events)
+	a = call(t, srv, "POST", "/v1/invoices", invoiceJSON(old, "5.00"), bearer(token)...)
+	require.Equal(t, http.StatusInternalServerError, a.code, string(a.body))
+	require.Equal(t, 1, srv.temporal.startCount(), "no workflow started without its entry")
+
+	a = call(t, srv, "POST", "/v1/invoices", invoiceJSON(old, "6.00"), bearer(token)...)
+	require.Equal(t, http.StatusConflict, a.code, string(a.body))
 	require.Contains(t, srv.logs.String(), "Recording the audit entry failed")
 	require.NotContains(t, srv.logs.String(), token)
 }

@@ -64,32 +64,36 @@ func (s *Server) issueInvoice(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 	defer cancel()
 
-	outcome, err := s.Ledger.IssueInvoice(ctx, ledger.InvoiceRecord{
+	ref := collection.PolicyRef{ID: pol.ID, Version: pol.Version}
+	outcome, err := s.Ledger.IssueInvoiceAudited(ctx, ledger.InvoiceRecord{
 		InvoiceID: inv.ID, CustomerID: inv.Customer.ID, Currency: inv.Currency, AmountDue: inv.AmountDue,
 		IssuedAt: inv.IssuedAt, DueDate: inv.DueDate.String(), PolicyID: pol.ID, PolicyVersion: pol.Version,
 		Segment: inv.Customer.Segment, BodySHA256: fingerprint(inv),
+	}, func(o ledger.IssueOutcome) ledger.AuditEntry {
+		// Written with the invoice, before its workflow starts, so the answer is not
+		// known yet; a start that fails adds its own entry (failAction).
+		return s.auditEntry(r, 0, issueAudit(inv.ID, ref, o == ledger.IssueCreated))
 	})
 	if errors.Is(err, ledger.ErrInvoiceConflict) {
-		s.audit(r, http.StatusConflict, ledger.AuditEntry{Action: ledger.AuditIssueInvoice, Outcome: ledger.AuditConflict,
-			InvoiceID: inv.ID, Reason: "same invoice id, different details"})
+		e := issueAudit(inv.ID, ref, false)
+		e.Outcome, e.Reason = ledger.AuditConflict, "same invoice id, different details"
+		s.audit(r, http.StatusConflict, e)
 		writeError(w, http.StatusConflict, "invoice "+inv.ID+" was already issued with different details", nil)
 		return
 	}
 	if err != nil {
+		// Nothing was recorded, neither the invoice nor its entry: nothing to audit.
 		s.fail(w, r, "recording the invoice", err)
 		return
 	}
 	started, err := s.invoices().Issue(ctx, inv, pol, s.now())
-	resp := IssueResponse{InvoiceID: inv.ID, WorkflowID: invoiceapi.WorkflowID(inv.ID), Policy: collection.PolicyRef{ID: pol.ID, Version: pol.Version},
-		RunID: started.RunID}
+	resp := IssueResponse{InvoiceID: inv.ID, WorkflowID: invoiceapi.WorkflowID(inv.ID), Policy: ref, RunID: started.RunID}
 	switch {
 	case err != nil:
 		// The invoice is in the ledger; whether its workflow started is not known.
-		s.failAction(w, r, "starting the collection workflow", err, ledger.AuditEntry{Action: ledger.AuditIssueInvoice, InvoiceID: inv.ID,
-			Details: map[string]any{"policy": pol.ID, "policy_version": pol.Version}})
+		s.failAction(w, r, "starting the collection workflow", err, issueAudit(inv.ID, ref, false))
 	case started.Existing:
 		// Started by an earlier request (possibly one whose answer was lost).
-		s.auditIssue(r, http.StatusOK, resp)
 		writeJSON(w, http.StatusOK, resp)
 	default:
 		resp.Created = outcome == ledger.IssueCreated
@@ -97,19 +101,19 @@ func (s *Server) issueInvoice(w http.ResponseWriter, r *http.Request) {
 		if outcome != ledger.IssueCreated {
 			code = http.StatusOK // recorded before, but its start had failed: started now
 		}
-		s.auditIssue(r, code, resp)
 		writeJSON(w, code, resp)
 	}
 }
 
-// auditIssue records an issue call that was answered resp.
-func (s *Server) auditIssue(r *http.Request, status int, resp IssueResponse) {
+// issueAudit is the audit entry of an issue call for invoice id under policy pol:
+// created or existing.
+func issueAudit(id string, pol collection.PolicyRef, created bool) ledger.AuditEntry {
 	outcome := ledger.AuditExisting
-	if resp.Created {
+	if created {
 		outcome = ledger.AuditCreated
 	}
-	s.audit(r, status, ledger.AuditEntry{Action: ledger.AuditIssueInvoice, Outcome: outcome, InvoiceID: resp.InvoiceID,
-		Details: map[string]any{"policy": resp.Policy.ID, "policy_version": resp.Policy.Version}})
+	return ledger.AuditEntry{Action: ledger.AuditIssueInvoice, Outcome: outcome, InvoiceID: id,
+		Details: map[string]any{"policy": pol.ID, "policy_version": pol.Version}}
 }
 
 // auditPayment records a payment call: applied, duplicate or rejected (why).

@@ -10,10 +10,19 @@ import (
 )
 
 // IssueInvoice stores a new invoice with status "open" and its balance equal to the
-// amount due, and starts its audit trail. It is idempotent: if the invoice id exists
+// amount due, and starts its status trail. It is idempotent: if the invoice id exists
 // with the same BodySHA256 it returns IssueExisting and changes nothing; with a
 // different hash it returns ErrInvoiceConflict. Invalid input returns ErrInvalid.
 func (s *Store) IssueInvoice(ctx context.Context, r InvoiceRecord) (IssueOutcome, error) {
+	return s.IssueInvoiceAudited(ctx, r, nil)
+}
+
+// IssueInvoiceAudited is IssueInvoice that also writes audit(outcome) to the audit
+// trail in the same transaction, for a new invoice and for a repeat alike: an invoice
+// is never recorded without its entry, and an entry that cannot be written (invalid,
+// or refused by the database) leaves no invoice and returns the error. A conflict
+// writes nothing. A nil audit writes no entry.
+func (s *Store) IssueInvoiceAudited(ctx context.Context, r InvoiceRecord, audit func(IssueOutcome) AuditEntry) (IssueOutcome, error) {
 	const op = "issue invoice"
 	if err := validateInvoice(op, r); err != nil {
 		return 0, err
@@ -43,13 +52,19 @@ func (s *Store) IssueInvoice(ctx context.Context, r InvoiceRecord) (IssueOutcome
 				return fmt.Errorf("invoice %s: %w", r.InvoiceID, ErrInvoiceConflict)
 			}
 			outcome = IssueExisting
+		} else {
+			if _, err := tx.Exec(ctx, `
+				INSERT INTO invoice_events (invoice_id, status, balance_minor, at)
+				VALUES ($1, 'open', $2, $3)`,
+				r.InvoiceID, r.AmountDue, r.IssuedAt); err != nil {
+				return err
+			}
+			outcome = IssueCreated
+		}
+		if audit == nil {
 			return nil
 		}
-		_, err = tx.Exec(ctx, `
-			INSERT INTO invoice_events (invoice_id, status, balance_minor, at)
-			VALUES ($1, 'open', $2, $3)`,
-			r.InvoiceID, r.AmountDue, r.IssuedAt)
-		outcome = IssueCreated
+		_, err = insertAudit(ctx, tx, audit(outcome))
 		return err
 	})
 	if err != nil {

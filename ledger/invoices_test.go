@@ -38,6 +38,49 @@ func TestIssueInvoice(t *testing.T) {
 	require.Equal(t, StatusOpen, events[0].Status)
 }
 
+// TestIssueInvoiceAudited: the entry is written with the invoice, its outcome told by
+// the ledger; an entry that cannot be written leaves no invoice.
+func TestIssueInvoiceAudited(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	id := uid("inv")
+	rec := invoiceRecord(id, "body")
+	withID := func(o IssueOutcome) AuditEntry {
+		outcome := AuditExisting
+		if o == IssueCreated {
+			outcome = AuditCreated
+		}
+		return AuditEntry{Action: AuditIssueInvoice, Outcome: outcome, InvoiceID: id}
+	}
+	for _, want := range []IssueOutcome{IssueCreated, IssueExisting} {
+		out, err := testStore.IssueInvoiceAudited(ctx, rec, withID)
+		require.NoError(t, err)
+		require.Equal(t, want, out)
+	}
+	trail, err := testStore.ListAudit(ctx, id)
+	require.NoError(t, err)
+	require.Len(t, trail, 2)
+	require.Equal(t, AuditCreated, trail[0].Outcome)
+	require.Equal(t, AuditExisting, trail[1].Outcome)
+
+	_, err = testStore.IssueInvoiceAudited(ctx, invoiceRecord(id, "other body"), withID)
+	require.ErrorIs(t, err, ErrInvoiceConflict)
+	trail, err = testStore.ListAudit(ctx, id)
+	require.NoError(t, err)
+	require.Len(t, trail, 2, "a conflict writes nothing")
+
+	refused := uid("inv")
+	_, err = testStore.IssueInvoiceAudited(ctx, invoiceRecord(refused, "body"), func(IssueOutcome) AuditEntry {
+		return AuditEntry{Action: "Not An Action", InvoiceID: refused}
+	})
+	require.ErrorIs(t, err, ErrInvalid)
+	_, err = testStore.GetInvoice(ctx, refused)
+	require.ErrorIs(t, err, ErrNotFound, "rolled back with its entry")
+	events, err := testStore.ListInvoiceEvents(ctx, refused)
+	require.NoError(t, err)
+	require.Empty(t, events)
+}
+
 func TestIssueInvoiceInvalid(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
