@@ -8,12 +8,17 @@
 //
 // Browsers cannot add a header to the Temporal UI's codec calls, so POST /v1/session
 // (with a Bearer key) sets a short-lived, HMAC-signed session cookie that refers to
-// the key by id; Require accepts it instead of the header and re-checks the key on
-// every request, so revoking the key ends its sessions too.
+// the key by id and re-checks the key on every request, so revoking the key ends its
+// sessions too. The cookie is a browser credential with less power than its key:
+// Require accepts it for reads only, and RequireBrowser (the codec, the Temporal UI's
+// allowed actions) also for unsafe requests made by this server's own pages or a
+// configured UI origin. Every other write needs the Bearer header.
 //
 // Answers: 401 with "WWW-Authenticate: Bearer" and {"error": "..."} when the key is
-// missing, malformed, unknown or revoked; 403 naming the scope when the key lacks it;
-// 503 when the key store cannot be reached. Tokens are never logged.
+// missing, malformed, unknown or revoked, or is a session cookie on a write that needs
+// the header; 403 naming the scope when the key lacks it, or when a session's write
+// comes from another site; 503 when the key store cannot be reached. Tokens are never
+// logged.
 package auth
 
 import (
@@ -201,13 +206,28 @@ func New(store KeyStore, logger *slog.Logger, opts ...Option) (*Middleware, erro
 }
 
 // Require returns a wrapper that lets a request through to the handler only if it
-// carries a valid, unrevoked API key (Bearer header, or session cookie) that grants
-// scope; the key is then in the request context (KeyFrom). It runs before the handler
-// reads the body, so an unauthenticated request is answered without decoding it.
+// carries a valid, unrevoked API key that grants scope; the key is then in the request
+// context (KeyFrom). The key comes from the Bearer header, or, for reads (GET and
+// HEAD) only, from the session cookie: a session never writes through a Require'd
+// route (see RequireBrowser). It runs before the handler reads the body, so an
+// unauthenticated request is answered without decoding it.
 func (m *Middleware) Require(scope Scope) func(http.Handler) http.Handler {
+	return m.require(scope, nil)
+}
+
+// RequireBrowser is Require for the routes a signed-in browser acts on (the codec
+// endpoint, the Temporal UI's allowed actions): a session cookie may also make an
+// unsafe request there, if the request comes from this server's own origin or from
+// one of origins (see sameOrigin).
+func (m *Middleware) RequireBrowser(scope Scope, origins ...string) func(http.Handler) http.Handler {
+	return m.require(scope, normalOrigins(origins))
+}
+
+// require is Require (writeOrigins nil: sessions only read) or RequireBrowser.
+func (m *Middleware) require(scope Scope, writeOrigins []string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			key, via, ok := m.authenticate(w, r)
+			key, via, ok := m.authenticate(w, r, writeOrigins)
 			if !ok {
 				return
 			}
@@ -221,8 +241,9 @@ func (m *Middleware) Require(scope Scope) func(http.Handler) http.Handler {
 	}
 }
 
-// authenticate finds the request's key, or answers and returns false.
-func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request) (ledger.APIKey, Credential, bool) {
+// authenticate finds the request's key, or answers and returns false. writeOrigins
+// says whether (non-nil) and from where a session cookie may make an unsafe request.
+func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request, writeOrigins []string) (ledger.APIKey, Credential, bool) {
 	if values := r.Header.Values("Authorization"); len(values) > 0 {
 		token, ok := bearerToken(values)
 		if !ok {
@@ -233,7 +254,7 @@ func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request) (ledge
 		return key, ViaBearer, ok
 	}
 	if c, err := r.Cookie(SessionCookie); err == nil {
-		key, ok := m.fromSession(w, r, c.Value)
+		key, ok := m.fromSession(w, r, c.Value, writeOrigins)
 		return key, ViaSession, ok
 	}
 	unauthorized(w, "missing API key; send \"Authorization: Bearer <API key>\"", false)

@@ -269,7 +269,7 @@ func TestSession(t *testing.T) {
 	c := sessionCookie(t, rec)
 	require.True(t, c.HttpOnly)
 	require.True(t, c.Secure)
-	require.Equal(t, http.SameSiteNoneMode, c.SameSite)
+	require.Equal(t, http.SameSiteLaxMode, c.SameSite, "no UI on another site: Lax, even over TLS")
 	require.Equal(t, 1800, c.MaxAge)
 	require.NotContains(t, c.Value, token)
 	var resp SessionResponse
@@ -290,18 +290,19 @@ func TestSession(t *testing.T) {
 		h.ServeHTTP(rec, req)
 		return rec
 	}
-	r := call(http.MethodPost, "application/json", c)
+	r := call(http.MethodGet, "", c)
 	require.Equal(t, 200, r.Code, r.Body.String())
 	require.Equal(t, "operator-ui session", r.Body.String())
-	require.Equal(t, 200, call(http.MethodGet, "", c).Code)
-	require.Equal(t, 200, call(http.MethodPost, "application/json; charset=utf-8", c).Code)
 
-	// A cross-site form post carries the cookie too: refused.
-	for _, ct := range []string{"", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"} {
-		require.Equal(t, 401, call(http.MethodPost, ct, c).Code, ct)
+	// Through Require a session only reads, whatever the content type: the /v1/ writes
+	// (payments, keys, actions) need the Bearer header.
+	for _, ct := range []string{"application/json", "application/json; charset=utf-8", "", "text/plain", "application/x-www-form-urlencoded"} {
+		r := call(http.MethodPost, ct, c)
+		require.Equal(t, 401, r.Code, ct)
+		require.Contains(t, errorOf(t, r), "Bearer")
 	}
 
-	// Tampering: another key id, a bad signature, garbage.
+	// Tampering: another key id, a bad signature, garbage.	// Tampering: another key id, a bad signature, garbage.
 	forged := *c
 	parts := strings.Split(c.Value, ".")
 	parts[1] = "999"
@@ -379,4 +380,90 @@ func TestSessionNeedsBearer(t *testing.T) {
 	cleared := sessionCookie(t, rec)
 	require.Empty(t, cleared.Value)
 	require.Negative(t, cleared.MaxAge)
+}
+
+// TestSessionWritesFromTheBrowser: where RequireBrowser allows it, a session cookie
+// acts from the server's own pages (Sec-Fetch-Site: same-origin, or an Origin equal to
+// the server's) and from the configured UI origins, whatever the body's content type
+// (the Temporal UI sends text/plain bodies and cancels with none); any other page, or
+// a request that no browser header vouches for, is refused before the key is read.
+func TestSessionWritesFromTheBrowser(t *testing.T) {
+	t.Parallel()
+	store := newFakeStore()
+	token, _ := store.add(t, "operator-ui", ScopeOperator)
+	m, logs := newMiddleware(t, store)
+	c := sessionCookie(t, startSession(t, m, token, false))
+	h := m.RequireBrowser(ScopeOperator, "http://localhost:8233/")(echo)
+
+	call := func(contentType, body string, headers ...string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPost, "http://api.example:8080/ui/api/v1/namespaces/default/workflows/invoice-1/cancel", strings.NewReader(body))
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		for i := 0; i+1 < len(headers); i += 2 {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+		req.AddCookie(c)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	for _, tc := range []struct {
+		name        string
+		contentType string
+		body        string
+		headers     []string
+		code        int
+	}{
+		{"same-origin fetch, text/plain", "text/plain;charset=UTF-8", `{"x":1}`, []string{"Sec-Fetch-Site", "same-origin", "Origin", "http://api.example:8080"}, 200},
+		{"same-origin fetch, no body", "", "", []string{"Sec-Fetch-Site", "same-origin"}, 200},
+		{"older browser: Origin is the server's", "", "", []string{"Origin", "http://api.example:8080"}, 200},
+		{"the configured UI origin (same site)", "application/json", `{}`, []string{"Sec-Fetch-Site", "same-site", "Origin", "http://localhost:8233"}, 200},
+		{"cross-site form post", "application/x-www-form-urlencoded", "a=1", []string{"Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"}, 403},
+		{"cross-site JSON", "application/json", `{}`, []string{"Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"}, 403},
+		{"same-site page that is not the UI", "text/plain", "", []string{"Sec-Fetch-Site", "same-site", "Origin", "http://localhost:9999"}, 403},
+		{"older browser: another Origin", "text/plain", "", []string{"Origin", "https://evil.example"}, 403},
+		{"opaque origin", "text/plain", "", []string{"Origin", "null"}, 403},
+		{"no browser header at all", "application/json", `{}`, nil, 403},
+	} {
+		r := call(tc.contentType, tc.body, tc.headers...)
+		require.Equal(t, tc.code, r.Code, "%s: %s", tc.name, r.Body.String())
+		if tc.code == 403 {
+			require.Contains(t, errorOf(t, r), "own pages", tc.name)
+		}
+	}
+	require.Contains(t, logs.String(), "Cross-origin request with a session cookie refused")
+
+	// The Bearer header needs no browser header: CSRF is about cookies.
+	req := httptest.NewRequest(http.MethodPost, "/ui/x", strings.NewReader("x"))
+	req.Header.Set("Authorization", "Bearer "+token)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	require.Equal(t, 200, rec.Code, rec.Body.String())
+}
+
+// TestSessionSameSite: the cookie is SameSite=Lax unless, over TLS, a Temporal UI on
+// another host must send it with its codec calls.
+func TestSessionSameSite(t *testing.T) {
+	t.Parallel()
+	store := newFakeStore()
+	token, _ := store.add(t, "k", ScopeRead)
+	m, _ := newMiddleware(t, store)
+	start := func(tlsOn bool, origins ...string) *http.Cookie {
+		req := httptest.NewRequest(http.MethodPost, "http://api.example/v1/session", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		if tlsOn {
+			req.TLS = &tls.ConnectionState{}
+		}
+		rec := httptest.NewRecorder()
+		m.SessionHandler(origins...).ServeHTTP(rec, req)
+		require.Equal(t, http.StatusOK, rec.Code)
+		return sessionCookie(t, rec)
+	}
+	require.Equal(t, http.SameSiteLaxMode, start(true).SameSite, "UI under /ui/: same origin")
+	require.Equal(t, http.SameSiteLaxMode, start(true, "https://api.example:8233").SameSite, "another port is the same site")
+	cross := start(true, "https://temporal-ui.other.example")
+	require.Equal(t, http.SameSiteNoneMode, cross.SameSite)
+	require.True(t, cross.Secure)
+	require.Equal(t, http.SameSiteLaxMode, start(false, "https://temporal-ui.other.example").SameSite, "None needs Secure")
 }

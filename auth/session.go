@@ -8,8 +8,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"mime"
+	"net"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -49,13 +51,16 @@ type SessionResponse struct {
 
 // SessionHandler serves POST /v1/session: with a valid Bearer key (any scope) it sets
 // the session cookie, good for the session TTL, that Require accepts instead of the
-// header. The cookie is HttpOnly and, over TLS, "SameSite=None; Secure" so that the
-// Temporal UI on another site can send it with its codec calls. Browsers refuse
-// SameSite=None without Secure, so over plain HTTP (local development) it is
-// SameSite=Lax, which still reaches the API from a UI on the same host name
-// (http://localhost:8233 to http://localhost:8080). A session cannot make another
-// session: the header is required.
-func (m *Middleware) SessionHandler() http.Handler {
+// header for reads and RequireBrowser for the browser's actions. The cookie is
+// HttpOnly and SameSite=Lax, which keeps it off other sites' requests except
+// top-level navigations (which only read), and reaches the API from the Temporal UI
+// under /ui/ or on the same host name (http://localhost:8233 to
+// http://localhost:8080). Only when one of crossSiteOrigins (the Temporal UI origins
+// allowed to call the codec) is on another host, and over TLS, is it
+// "SameSite=None; Secure", so that UI can send it with its codec calls. A session
+// cannot make another session: the header is required.
+func (m *Middleware) SessionHandler(crossSiteOrigins ...string) http.Handler {
+	crossSiteOrigins = normalOrigins(crossSiteOrigins)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		values := r.Header.Values("Authorization")
 		if len(values) == 0 {
@@ -82,7 +87,10 @@ func (m *Middleware) SessionHandler() http.Handler {
 			SameSite: http.SameSiteLaxMode,
 		}
 		if isTLS(r) {
-			cookie.Secure, cookie.SameSite = true, http.SameSiteNoneMode
+			cookie.Secure = true
+			if crossSite(r, crossSiteOrigins) {
+				cookie.SameSite = http.SameSiteNoneMode
+			}
 		}
 		http.SetCookie(w, cookie)
 		m.log.Info("Session started", "key_id", key.ID, "key_name", key.Name, "expires_at", expires)
@@ -141,20 +149,28 @@ func (m *Middleware) verify(value string) (int64, bool) {
 // fromSession authenticates by session cookie. The key is re-read on every request,
 // so a revoked key's sessions stop at once and scope changes apply.
 //
-// A cookie is sent by the browser whatever page made the request, so a cookie alone
-// must not authorise a cross-site form post (CSRF). An unsafe request (not GET or
-// HEAD) authenticated by cookie must therefore be JSON: a cross-site page can only
-// send Content-Type: application/json after a CORS preflight that the API's CORS
-// policy approves for the configured UI origins only.
-func (m *Middleware) fromSession(w http.ResponseWriter, r *http.Request, value string) (ledger.APIKey, bool) {
+// The cookie is a browser credential: it authenticates reads anywhere, and unsafe
+// requests only where the route allows them (writeOrigins non-nil, RequireBrowser)
+// and only when they come from a page of this server's origin or of writeOrigins. A
+// browser sends the cookie whatever page made the request, so that check is what
+// keeps another site from acting with it (CSRF). It rests on headers the page cannot
+// set, not on the body's content type, so the Temporal UI's text/plain and empty-body
+// calls pass while a cross-site form post does not.
+func (m *Middleware) fromSession(w http.ResponseWriter, r *http.Request, value string, writeOrigins []string) (ledger.APIKey, bool) {
 	id, ok := m.verify(value)
 	if !ok {
 		unauthorized(w, "session expired or invalid; start a new one with POST /v1/session", true)
 		return ledger.APIKey{}, false
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-			unauthorized(w, "a session cookie authenticates only GET and application/json requests; send \"Authorization: Bearer <API key>\"", false)
+		if writeOrigins == nil {
+			unauthorized(w, "a session cookie only reads here (and acts in the Temporal UI); send \"Authorization: Bearer <API key>\" for "+r.Method+" "+r.URL.Path, false)
+			return ledger.APIKey{}, false
+		}
+		if !sameOrigin(r, writeOrigins) {
+			m.log.Warn("Cross-origin request with a session cookie refused", "method", r.Method, "path", r.URL.Path,
+				"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
+			writeError(w, http.StatusForbidden, "a session cookie acts only from this server's own pages (or a configured Temporal UI origin); this request came from "+originOf(r))
 			return ledger.APIKey{}, false
 		}
 	}
@@ -162,4 +178,77 @@ func (m *Middleware) fromSession(w http.ResponseWriter, r *http.Request, value s
 	defer cancel()
 	key, err := m.store.GetAPIKey(ctx, id)
 	return m.checkKey(w, r, key, err)
+}
+
+// sameOrigin reports whether an unsafe request was made by a page of this server's
+// origin or of one of origins. Browsers send Origin on every unsafe request and
+// Sec-Fetch-Site on every request, and a page's script can set neither; a request
+// with neither header is not from a browser page this check can vouch for, so it is
+// refused (a program sends the Bearer header instead).
+func sameOrigin(r *http.Request, origins []string) bool {
+	origin := r.Header.Get("Origin")
+	if origin != "" && origin != "null" && slices.Contains(origins, origin) {
+		return true
+	}
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		return site == "same-origin" // the browser's own verdict, behind any proxy
+	}
+	// Browsers before Sec-Fetch-Site (2020-2023): compare Origin with the server's.
+	return origin != "" && slices.Contains(ownOrigins(r), origin)
+}
+
+// ownOrigins are this server's origin as the browser sees it: the request's scheme
+// and Host, and the X-Forwarded-Host a trusted proxy names (the API drops the
+// forwarding headers of anyone else).
+func ownOrigins(r *http.Request) []string {
+	scheme := "http"
+	if isTLS(r) {
+		scheme = "https"
+	}
+	out := []string{scheme + "://" + r.Host}
+	if fh := r.Header.Get("X-Forwarded-Host"); fh != "" {
+		out = append(out, scheme+"://"+strings.TrimSpace(strings.Split(fh, ",")[0]))
+	}
+	return out
+}
+
+// originOf names where a request came from, for an error message.
+func originOf(r *http.Request) string {
+	if o := r.Header.Get("Origin"); o != "" {
+		return "origin " + strconv.Quote(o)
+	}
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		return "a " + site + " page"
+	}
+	return "no browser page (no Origin or Sec-Fetch-Site header)"
+}
+
+// normalOrigins trims origins to scheme://host[:port]; nil stays non-nil (empty), so
+// that RequireBrowser without origins still allows the server's own pages.
+func normalOrigins(origins []string) []string {
+	out := make([]string, 0, len(origins))
+	for _, o := range origins {
+		if o = strings.TrimSuffix(strings.TrimSpace(o), "/"); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// crossSite reports whether one of origins is on another host than the request: its
+// pages' requests are then cross-site, and a SameSite=Lax cookie would not go with
+// them. (Ports do not make a site: http://localhost:8233 and http://localhost:8080
+// are the same site.)
+func crossSite(r *http.Request, origins []string) bool {
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	for _, o := range origins {
+		u, err := url.Parse(o)
+		if err == nil && u.Hostname() != "" && !strings.EqualFold(u.Hostname(), host) {
+			return true
+		}
+	}
+	return false
 }
