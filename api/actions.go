@@ -144,7 +144,11 @@ func send[In any](u clientUpdate[In], in In) update {
 	}
 }
 
-func (s *Server) actionRoutes(mux *routeMux) {
+// actionRoutes registers the operator actions and returns them by route (the path
+// after /v1/invoices/{id}/): the Temporal UI proxy asks for the same scope and audits
+// under the same name.
+func (s *Server) actionRoutes(mux *routeMux) map[string]action {
+	routes := map[string]action{}
 	for path, a := range map[string]action{
 		"dispute":         {"dispute", auth.ScopeOperator, s.buildDispute},
 		"dispute/resolve": {"dispute.resolve", auth.ScopeOperator, s.buildResolve},
@@ -166,7 +170,9 @@ func (s *Server) actionRoutes(mux *routeMux) {
 		"due-date":           {"due-date", auth.ScopeInvoicesWrite, s.buildDueDate},
 	} {
 		mux.Handle("POST /v1/invoices/{id}/"+path, s.require(a.scope, s.runAction(a)))
+		routes[path] = a
 	}
+	return routes
 }
 
 // runAction is the shared path of every operator action: look the invoice up, build

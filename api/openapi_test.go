@@ -210,7 +210,7 @@ func startLiveAPI(t *testing.T) *liveAPI {
 	ring, err := codec.ParseKeyRing(mustKeySpec(t))
 	require.NoError(t, err)
 	s := &Server{Temporal: c, Ledger: testStore, Policies: set, Logger: logger, Auth: mustAuth(t), MaxBodyBytes: 64 << 10,
-		Codec: codec.HTTPHandler(ring), CodecOrigins: []string{codec.DefaultCORSOrigins},
+		Codec: codec.HTTPHandler(ring), CodecOrigins: []string{"http://localhost:8233"},
 		Webhooks: Webhooks{Stripe: sv, Payments: pv, Stored: func() {}}}
 	hs := httptest.NewServer(s.Handler())
 	t.Cleanup(hs.Close)
@@ -507,7 +507,7 @@ func TestOpenAPIDescribesRealAnswers(t *testing.T) {
 		{name: "codec encode", method: "POST", path: "/codec/encode", body: payloads, headers: withRead, want: http.StatusOK},
 		{name: "codec decode, not encrypted", method: "POST", path: "/codec/decode", body: `{"payloads": "none"}`, headers: withRead, want: http.StatusBadRequest, brokenRequest: true},
 		{name: "codec without a key", method: "POST", path: "/codec/decode", body: payloads, want: http.StatusUnauthorized, brokenRequest: true},
-		{name: "codec preflight", method: "OPTIONS", path: "/codec/encode", headers: []string{"Origin", codec.DefaultCORSOrigins, "Access-Control-Request-Method", "POST"}, want: http.StatusNoContent},
+		{name: "codec preflight", method: "OPTIONS", path: "/codec/encode", headers: []string{"Origin", "http://localhost:8233", "Access-Control-Request-Method", "POST"}, want: http.StatusNoContent},
 		{name: "codec preflight from elsewhere", method: "OPTIONS", path: "/codec/decode", headers: []string{"Origin", "https://evil.example"}, want: http.StatusForbidden},
 		{name: "health", method: "GET", path: "/healthz", want: http.StatusOK},
 		{name: "readiness", method: "GET", path: "/readyz", want: http.StatusOK},

@@ -150,7 +150,7 @@ func (s *Server) routes() (http.Handler, []Route) {
 	mux.HandleFunc("POST /v1/webhooks/payments", s.paymentsWebhook)
 	mux.Handle("GET /v1/webhooks/events", s.require(auth.ScopeRead, s.listWebhookEvents))
 	mux.Handle("POST /v1/webhooks/events/{id}/retry", s.require(auth.ScopeOperator, s.retryWebhookEvent))
-	s.actionRoutes(mux)
+	actions := s.actionRoutes(mux)
 	s.reportRoutes(mux)
 	mux.Handle("POST /v1/session", s.limitAddr(s.auditSignIn(s.startSession())))
 	mux.Handle("DELETE /v1/session", auth.EndSessionHandler())
@@ -163,7 +163,7 @@ func (s *Server) routes() (http.Handler, []Route) {
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.HandleFunc("GET /openapi.yaml", serveOpenAPI)
 	mux.Handle("GET /signin", s.limitAddr(http.HandlerFunc(serveSignIn)))
-	if ui := s.uiProxy(); ui != nil {
+	if ui := s.uiProxy(actions); ui != nil {
 		mux.Handle("/ui/", ui)
 	}
 	mux.Handle("/", s.limitAddr(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -174,8 +174,9 @@ func (s *Server) routes() (http.Handler, []Route) {
 	routes := mux.routes
 	if s.Codec != nil {
 		// The codec has its own (larger) body limit. CORS answers the UI's preflights,
-		// which carry no credentials; everything else needs the read scope.
-		root.Handle("/codec/", codec.CORS(s.CodecOrigins, s.require(auth.ScopeRead, s.Codec.ServeHTTP)))
+		// which carry no credentials; everything else needs the read scope. The UI
+		// posts to it with the session cookie, from /ui/ or from CodecOrigins.
+		root.Handle("/codec/", codec.CORS(s.CodecOrigins, s.requireBrowser(auth.ScopeRead, s.Codec.ServeHTTP, s.CodecOrigins...)))
 		routes = append(routes, Route{Path: "/codec/", Scope: auth.ScopeRead})
 	}
 	return s.recoverer(s.dropUntrustedForwarding(root)), routes
@@ -190,12 +191,23 @@ func (s *Server) require(scope auth.Scope, h http.HandlerFunc) http.Handler {
 	return scoped{s.limitFailedAuth(s.Auth.Require(scope)(s.limitKey(h))), scope}
 }
 
-// startSession serves POST /v1/session (a session cookie for the codec endpoint).
+// requireBrowser is require for the routes a signed-in browser acts on: a session
+// cookie may also make unsafe requests there from this server's pages or origins
+// (auth.RequireBrowser).
+func (s *Server) requireBrowser(scope auth.Scope, h http.HandlerFunc, origins ...string) http.Handler {
+	if s.Auth == nil {
+		return http.HandlerFunc(s.noAuth)
+	}
+	return s.limitFailedAuth(s.Auth.RequireBrowser(scope, origins...)(s.limitKey(h)))
+}
+
+// startSession serves POST /v1/session (a session cookie for the browser: the
+// Temporal UI, its codec calls, the reports page).
 func (s *Server) startSession() http.Handler {
 	if s.Auth == nil {
 		return http.HandlerFunc(s.noAuth)
 	}
-	return s.Auth.SessionHandler()
+	return s.Auth.SessionHandler(s.CodecOrigins...)
 }
 
 func (s *Server) noAuth(w http.ResponseWriter, r *http.Request) {

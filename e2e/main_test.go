@@ -137,7 +137,7 @@ func runTests(m *testing.M) (int, error) {
 		return 1, fmt.Errorf("creating the e2e API key: %w", err)
 	}
 	apiServer := &api.Server{Temporal: env.client, Ledger: env.ledger, Policies: set, Logger: logger, Auth: authn,
-		Codec: codec.HTTPHandler(env.codecKeys), CodecOrigins: []string{codec.DefaultCORSOrigins},
+		Codec:      codec.HTTPHandler(env.codecKeys),
 		UIUpstream: &url.URL{Scheme: "http", Host: env.temporal.UIHostPort()}}
 	env.api = httptest.NewServer(apiServer.Handler())
 	defer env.api.Close()

@@ -77,3 +77,83 @@ func TestTemporalUIDecodesThroughTheProxy(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join("..", "docs", "temporal-ui.png"), png, 0o644))
 	}
 }
+
+// TestTemporalUICancelsWithASession: signed in by the session cookie, an operator
+// requests the cancellation of an invoice on its page in the real Temporal UI. The
+// UI posts with no body and no JSON content type; the cookie acts because the page is
+// this server's own, and the proxy carries the request out as the API's cancel
+// action: the invoice is cancelled (its balance voided in the ledger) and the audit
+// trail names the key, the session and the UI route.
+func TestTemporalUICancelsWithASession(t *testing.T) {
+	t.Parallel()
+	bin := chromiumPath()
+	if bin == "" {
+		t.Skip("no Chromium on this machine: scripts/ensure-chromium.sh installs it (make test runs it)")
+	}
+	id := "E2E-UI-CANCEL"
+	inv := invoice(id)
+	inv["policy"] = "standard" // nothing happens for days: the invoice is open when the UI acts
+	code, body := call(t, http.MethodPost, "/v1/invoices", inv)
+	require.Equal(t, http.StatusCreated, code, body)
+
+	ctx := newBrowser(t, bin, 1400, 1000)
+	require.NoError(t, chromedp.Do(ctx, signIn(env.api.URL+"/ui/namespaces/default/workflows/"+"invoice-"+id)))
+	// click runs script (an expression that clicks and answers true, or answers false
+	// while the element is not there yet) until it clicks.
+	click := func(what, script string) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			clicked, err := chromedp.Run(ctx, chromedp.Evaluate[bool](script))
+			if err == nil && clicked {
+				return
+			}
+			if time.Now().After(deadline) {
+				dialogs, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('dialog')].map(d => d.open + ': ' + d.outerHTML.slice(0, 600)).join('\n')`))
+				t.Fatalf("the UI never offered %s (last error: %v); dialogs:\n%s", what, err, dialogs)
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+	}
+	click("Request Cancellation", `(() => {
+		const b = [...document.querySelectorAll('button')].find(b => b.innerText.trim() === 'Request Cancellation' && !b.disabled);
+		if (!b) return false;
+		b.click();
+		return true;
+	})()`)
+	click("the confirmation", `(() => {
+		const b = [...document.querySelectorAll('dialog[open] [data-testid="confirm-modal-button"]')]
+			.find(b => !b.disabled && b.closest('dialog').innerText.includes('Cancel Workflow'));
+		if (!b) return false;
+		b.click();
+		return true;
+	})()`)
+
+	var got map[string]any
+	eventually(t, 30*time.Second, "the invoice to be cancelled", func() bool {
+		_, got = call(t, http.MethodGet, "/v1/invoices/"+id, nil)
+		return got["status"] == "cancelled"
+	})
+	require.Equal(t, "0.00", got["balance"], "the cancel action voided the balance")
+	code, trail := call(t, http.MethodGet, "/v1/invoices/"+id+"/audit", nil)
+	require.Equal(t, http.StatusOK, code, trail)
+	var cancels []map[string]any
+	for _, e := range trail["entries"].([]any) {
+		if e := e.(map[string]any); e["action"] == "invoice.cancel" {
+			cancels = append(cancels, e)
+		}
+	}
+	require.Len(t, cancels, 1, "one audit row: %v", trail)
+	e := cancels[0]
+	require.Equal(t, "applied", e["outcome"])
+	require.Equal(t, "e2e", e["key_name"])
+	details := e["details"].(map[string]any)
+	require.Equal(t, string(auth.ViaSession), details["credential"])
+	require.Equal(t, "/ui/api/v1/namespaces/default/workflows/invoice-"+id+"/cancel", details["path"])
+
+	// The UI took the proxy's answer for the UI server's: it shows its success toast.
+	eventually(t, 15*time.Second, "the UI's success toast", func() bool {
+		shown, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+		return err == nil && strings.Contains(shown, "Workflow canceled.")
+	})
+}

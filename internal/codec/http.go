@@ -20,9 +20,6 @@ const MaxBodyBytes = 4 << 20
 // the codec endpoint from a browser.
 const EnvCORSOrigins = "DUNWELL_CODEC_CORS_ORIGINS"
 
-// DefaultCORSOrigins is the local Temporal UI.
-const DefaultCORSOrigins = "http://localhost:8233"
-
 // allowedHeaders are the request headers the Temporal UI sends to a codec endpoint.
 const allowedHeaders = "Content-Type, X-Namespace, Authorization"
 

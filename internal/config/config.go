@@ -53,7 +53,8 @@ type Config struct {
 	// reaches Temporal's history in plain text. Never in production.
 	CodecDisabled bool
 	// CodecCORSOrigins are the Temporal UI origins allowed to call the codec endpoint
-	// from a browser (DUNWELL_CODEC_CORS_ORIGINS).
+	// from a browser (DUNWELL_CODEC_CORS_ORIGINS); none by default, since the UI under
+	// /ui/ is on the API's own origin and needs no CORS.
 	CodecCORSOrigins []string
 	// PublicURL is where the providers reach `starter serve` (DUNWELL_PUBLIC_URL),
 	// e.g. https://dunwell.example.com behind a proxy: Twilio signs the URL it
@@ -156,7 +157,7 @@ type Twilio struct {
 //	DUNWELL_CODEC_KEYS      payload encryption keys, keyid:base64(32 bytes),... the first
 //	                        encrypts, all decrypt                     (required)
 //	DUNWELL_CODEC_DISABLED  "true" to run without payload encryption  (false; not with keys)
-//	DUNWELL_CODEC_CORS_ORIGINS  UI origins allowed to call /codec/    (http://localhost:8233)
+//	DUNWELL_CODEC_CORS_ORIGINS  UI origins allowed to call /codec/    (none; make run sets the local UI)
 //	DUNWELL_UI_UPSTREAM     Temporal UI to serve under /ui/, http://host:port (none)
 //	STRIPE_WEBHOOK_SECRET   Stripe endpoint secrets, whsec_...,...    (none: the endpoint answers 503)
 //	PAYMENTS_WEBHOOK_SECRET generic webhook keys, whsec_<base64>,...  (none: the endpoint answers 503)
@@ -374,7 +375,7 @@ func (c *Config) loadCodec(get func(string, string) string) error {
 		}
 		c.CodecKeys = ring
 	}
-	origins, err := codec.ParseCORSOrigins(get(codec.EnvCORSOrigins, codec.DefaultCORSOrigins))
+	origins, err := codec.ParseCORSOrigins(get(codec.EnvCORSOrigins, ""))
 	if err != nil {
 		errs = append(errs, err)
 	}
