@@ -221,14 +221,18 @@ func (s *Server) payInvoice(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	pay, fe := req.Validate(inv.Currency, inv.IssuedAt, s.now())
-	if fe != nil {
-		code := http.StatusBadRequest
-		if onlyFields(fe, "currency", "amount") && req.Currency != "" && req.Amount != "" {
-			code = http.StatusUnprocessableEntity
-			s.auditPayment(r, code, id, req.PaymentID, ledger.AuditRejected, fe.Error())
-		}
-		writeError(w, code, "invalid payment: "+fe.Error(), fe)
+	// A malformed request is not audited (nothing was attempted); one that does not fit
+	// the invoice is, like the workflow's own refusals.
+	now := s.now()
+	if err := req.Check(inv.IssuedAt, now); err != nil {
+		writeError(w, httpStatus(err), "invalid payment: "+err.Error(), errorFields(err))
+		return
+	}
+	pay, err := req.Fit(inv.Currency, now)
+	if err != nil {
+		code := httpStatus(err)
+		s.auditPayment(r, code, id, req.PaymentID, ledger.AuditRejected, err.Error())
+		writeError(w, code, "invalid payment: "+err.Error(), errorFields(err))
 		return
 	}
 	res, err := s.invoices().Pay(ctx, id, "", invoiceapi.PaymentInput{
@@ -282,19 +286,6 @@ func (s *Server) paymentFailed(w http.ResponseWriter, r *http.Request, id, payme
 		s.failAction(w, r, "applying the payment", err, ledger.AuditEntry{Action: ledger.AuditApplyPayment, InvoiceID: id,
 			Reason: "payment " + paymentID, Details: map[string]any{"payment_id": paymentID}})
 	}
-}
-
-func onlyFields(fe collection.FieldErrors, allowed ...string) bool {
-	for f := range fe {
-		ok := false
-		for _, a := range allowed {
-			ok = ok || f == a
-		}
-		if !ok {
-			return false
-		}
-	}
-	return true
 }
 
 // fail logs an unexpected error and answers 500 (or 503 when a dependency did not

@@ -261,46 +261,61 @@ type PaymentRequest struct {
 	PaidAt    string `json:"paid_at"`
 }
 
-// Validate converts the request into a Payment for the invoice in invoiceCurrency
-// issued at issuedAt. Problems are reported per field; paid_at is bounded as
-// CheckPaidAt says, now being when the request arrived.
-func (r *PaymentRequest) Validate(invoiceCurrency string, issuedAt, now time.Time) (p Payment, fe FieldErrors) {
-	fe = FieldErrors{}
+// Check is the first of a payment request's two checks: whether it is a well-formed
+// payment for an invoice issued at issuedAt, now being when it arrived. payment_id must
+// be an id; currency and amount must be given; paid_at, when given, must be an RFC 3339
+// timestamp within CheckPaidAt's bounds. It returns FieldErrors naming every field that
+// fails (the API answers 400), or nil. What the currency and the amount are worth for
+// the invoice is Fit's question.
+func (r *PaymentRequest) Check(issuedAt, now time.Time) error {
+	fe := FieldErrors{}
 	if r.PaymentID == "" {
 		fe["payment_id"] = "is required"
 	} else if !IDPattern.MatchString(r.PaymentID) {
 		fe["payment_id"] = IDProblem
 	}
-	p.PaymentID = r.PaymentID
 	if r.Currency == "" {
 		fe["currency"] = "is required"
-	} else if invoiceCurrency != "" && r.Currency != invoiceCurrency {
-		fe["currency"] = "is " + r.Currency + " but the invoice is in " + invoiceCurrency
 	}
 	if r.Amount == "" {
 		fe["amount"] = "is required"
-	} else if money.ValidCurrency(r.Currency) {
-		v, err := money.Parse(r.Amount, r.Currency)
-		switch {
-		case err != nil:
-			fe["amount"] = err.Error()
-		case v <= 0:
-			fe["amount"] = "must be greater than zero"
-		default:
-			p.Amount = v
+	}
+	if r.PaidAt != "" {
+		if t, err := time.Parse(time.RFC3339, r.PaidAt); err != nil {
+			fe["paid_at"] = "must be an RFC 3339 timestamp"
+		} else if why := paidAtProblem(t, issuedAt, now); why != "" {
+			fe["paid_at"] = why
 		}
 	}
-	if r.PaidAt == "" {
-		p.PaidAt = now.UTC()
-	} else if t, err := time.Parse(time.RFC3339, r.PaidAt); err != nil {
-		fe["paid_at"] = "must be an RFC 3339 timestamp"
-	} else if why := paidAtProblem(t, issuedAt, now); why != "" {
-		fe["paid_at"] = why
-	} else {
-		p.PaidAt = t.UTC()
-	}
 	if len(fe) > 0 {
-		return Payment{}, fe
+		return fe
+	}
+	return nil
+}
+
+// Fit is the second check, of a request Check accepted: whether it fits the invoice in
+// invoiceCurrency, and the Payment it makes. A currency other than the invoice's, or an
+// amount that currency cannot hold or that is not positive, is an *InvalidError naming
+// the field (the API answers 422), as the workflow's CheckPayment would refuse it. A
+// request without paid_at is dated now.
+func (r *PaymentRequest) Fit(invoiceCurrency string, now time.Time) (Payment, error) {
+	if r.Currency != invoiceCurrency {
+		return Payment{}, invalid("currency", "is %s but the invoice is in %s", r.Currency, invoiceCurrency)
+	}
+	amount, err := money.Parse(r.Amount, invoiceCurrency)
+	switch {
+	case err != nil:
+		return Payment{}, invalid("amount", "%s", err.Error())
+	case amount <= 0:
+		return Payment{}, invalid("amount", "must be greater than zero")
+	}
+	p := Payment{PaymentID: r.PaymentID, Amount: amount, PaidAt: now.UTC()}
+	if r.PaidAt != "" {
+		t, err := time.Parse(time.RFC3339, r.PaidAt)
+		if err != nil {
+			return Payment{}, invalid("paid_at", "must be an RFC 3339 timestamp")
+		}
+		p.PaidAt = t.UTC()
 	}
 	return p, nil
 }
