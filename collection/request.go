@@ -1,6 +1,7 @@
 package collection
 
 import (
+	"errors"
 	"net/mail"
 	"net/url"
 	"regexp"
@@ -120,8 +121,9 @@ func (r *InvoiceRequest) Validate(now time.Time) (Invoice, FieldErrors) {
 			cur = "CLF" // the ISO currency with the most decimals (4)
 		}
 		v, err := money.Parse(r.AmountDue, cur)
+		var decimals *money.DecimalsError
 		switch {
-		case err != nil && (currencyOK || !strings.Contains(err.Error(), "decimal places")):
+		case err != nil && (currencyOK || !errors.As(err, &decimals)):
 			fe["amount_due"] = err.Error()
 		case err == nil && v <= 0:
 			fe["amount_due"] = "must be greater than zero"

@@ -47,6 +47,17 @@ func ValidCurrency(code string) bool {
 	return err == nil
 }
 
+// DecimalsError is an amount written with more decimal places than its currency has
+// ("10.5" yen). Parse returns it so a caller can tell it from a malformed amount.
+type DecimalsError struct {
+	Amount, Currency string
+	Places, Allowed  int
+}
+
+func (e *DecimalsError) Error() string {
+	return fmt.Sprintf("%q has %d decimal places; %s allows %d", e.Amount, e.Places, e.Currency, e.Allowed)
+}
+
 // Parse converts a decimal string in major units ("1250.00", "1250", "0.5") into minor
 // units of currency code. It rejects signs, exponents, thousands separators, more
 // fraction digits than the currency allows, and amounts above MaxMinor. Zero and
@@ -72,7 +83,7 @@ func Parse(s, code string) (int64, error) {
 		}
 	}
 	if len(frac) > exp {
-		return 0, fmt.Errorf("%q has %d decimal places; %s allows %d", s, len(frac), code, exp)
+		return 0, &DecimalsError{Amount: s, Currency: code, Places: len(frac), Allowed: exp}
 	}
 	if len(whole) > 18 {
 		return 0, fmt.Errorf("%q is too large", s)

@@ -1,6 +1,9 @@
 package money
 
-import "testing"
+import (
+	"errors"
+	"testing"
+)
 
 func TestParse(t *testing.T) {
 	cases := []struct {
@@ -76,6 +79,22 @@ func TestRoundDiv(t *testing.T) {
 	for _, c := range cases {
 		if got := RoundDiv(c.num, c.den); got != c.want {
 			t.Errorf("RoundDiv(%d, %d) = %d, want %d", c.num, c.den, got, c.want)
+		}
+	}
+}
+
+func TestParseTellsTooManyDecimalsApart(t *testing.T) {
+	var dec *DecimalsError
+	_, err := Parse("10.5", "JPY")
+	if !errors.As(err, &dec) || dec.Places != 1 || dec.Allowed != 0 || dec.Currency != "JPY" {
+		t.Fatalf("Parse(10.5, JPY) = %v (%T); want a *DecimalsError", err, err)
+	}
+	if err.Error() != `"10.5" has 1 decimal places; JPY allows 0` {
+		t.Fatalf("message %q", err.Error())
+	}
+	for _, s := range []string{"ten", "", "1.", "99999999999999999999"} {
+		if _, err := Parse(s, "USD"); err == nil || errors.As(err, &dec) {
+			t.Errorf("Parse(%q, USD) = %v; want an error other than *DecimalsError", s, err)
 		}
 	}
 }
