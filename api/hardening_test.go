@@ -199,3 +199,27 @@ func TestCodecScope(t *testing.T) {
 	})
 	require.Equal(t, []string{"ScopeRead"}, mention)
 }
+
+// TestUIProxyRateLimit: the Temporal UI's API calls through /ui/ count against the
+// key like the API's own routes; its static files do not.
+func TestUIProxyRateLimit(t *testing.T) {
+	t.Parallel()
+	_, u := newFakeUI(t)
+	clock := &fakeClock{t: time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)}
+	srv := newTestServer(t, testStore, func(s *Server) {
+		s.UIUpstream = u
+		s.Now = clock.now
+		s.RateLimit = RateLimit{PerSecond: 0.5, Burst: 2}
+	})
+	key, _ := newKey(t, testStore, auth.ScopeRead)
+	const route = "/ui/api/v1/namespaces/default/workflows"
+	for i := 0; i < 2; i++ {
+		require.Equal(t, http.StatusOK, call(t, srv, "GET", route, "", bearer(key)...).code)
+	}
+	refused := call(t, srv, "GET", route, "", bearer(key)...)
+	require.Equal(t, http.StatusTooManyRequests, refused.code, string(refused.body))
+	require.NotEmpty(t, refused.header.Get("Retry-After"))
+	for i := 0; i < 5; i++ {
+		require.Equal(t, http.StatusOK, call(t, srv, "GET", "/ui/_app/immutable/app.js", "", bearer(key)...).code, "static files are not limited")
+	}
+}

@@ -55,6 +55,9 @@ type Server struct {
 	// UIUpstream, when set, is the Temporal UI server proxied under /ui/ (see
 	// uiproxy.go).
 	UIUpstream *url.URL
+	// Namespace is the Temporal namespace the invoices run in; the UI proxy lets
+	// writes through for it alone. Empty means "default".
+	Namespace string
 	// CodecOrigins are the Temporal UI origins allowed to call the codec endpoint.
 	CodecOrigins []string
 	// Delivery configures the Twilio and SendGrid webhooks; nil answers them 503.

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -85,7 +86,7 @@ var uiUpdateRoutes = map[string]string{
 // classifyUI decides what the proxy does with a request for path (the URL path as
 // the UI server will route it) and method. actions are the API's operator actions by
 // route (actionRoutes).
-func classifyUI(method, path, rawPath string, actions map[string]action) uiRoute {
+func classifyUI(method, path, rawPath, namespace string, actions map[string]action) uiRoute {
 	if method == http.MethodGet || method == http.MethodHead {
 		return uiRoute{kind: uiRead, scope: auth.ScopeRead}
 	}
@@ -103,6 +104,11 @@ func classifyUI(method, path, rawPath string, actions map[string]action) uiRoute
 		return deny("POST " + path + " is not an action Dunwell allows from the Temporal UI")
 	}
 	verb, name := seg[6], ""
+	if verb != "query" && seg[3] != namespace {
+		// An invoice id is only unique within its namespace: a write for invoice-X
+		// elsewhere must not act on Dunwell's invoice X.
+		return deny("only workflows in the namespace " + namespace + " may be acted on from the Temporal UI")
+	}
 	if len(seg) == 8 {
 		name = seg[7]
 	}
@@ -186,7 +192,7 @@ func (s *Server) uiProxy(actions map[string]action) http.Handler {
 		if strings.Contains(r.Header.Get("Accept"), "text/html") {
 			w = &signInOn401{ResponseWriter: w, s: s} // a browser: the sign-in form
 		}
-		route := classifyUI(r.Method, r.URL.Path, r.URL.RawPath, actions)
+		route := classifyUI(r.Method, r.URL.Path, r.URL.RawPath, cmp.Or(s.Namespace, "default"), actions)
 		var h http.HandlerFunc
 		switch route.kind {
 		case uiRead:
@@ -200,7 +206,15 @@ func (s *Server) uiProxy(actions map[string]action) http.Handler {
 			writeUIError(w, http.StatusForbidden, route.why)
 			return
 		}
-		s.Auth.RequireBrowser(route.scope)(h).ServeHTTP(w, r)
+		guarded := s.Auth.RequireBrowser(route.scope)
+		if strings.HasPrefix(r.URL.Path, "/ui/api/") {
+			// The UI's API calls count against the key like the API's own; its static
+			// files (dozens per page load) do not.
+			guarded = func(h http.Handler) http.Handler {
+				return s.limitFailedAuth(s.Auth.RequireBrowser(route.scope)(s.limitKey(h)))
+			}
+		}
+		guarded(h).ServeHTTP(w, r)
 	})
 }
 

@@ -196,6 +196,8 @@ func TestUIWriteMatrix(t *testing.T) {
 		{"OPTIONS", wf + "/cancel"},
 		{"POST", wf},
 		{"POST", "/ui/api/v1/namespaces/default/workflows/some-other-workflow/cancel"},
+		{"POST", "/ui/api/v1/namespaces/other/workflows/" + invoiceapi.WorkflowID(inv) + "/cancel"},
+		{"POST", "/ui/api/v1/namespaces/other/workflows/" + invoiceapi.WorkflowID(inv) + "/update/" + invoiceapi.UpdatePayment},
 		{"POST", "/ui/api/v1/namespaces/default/workflows/some-other-workflow/update/" + invoiceapi.UpdatePayment},
 		{"POST", "/ui/api/v1/namespaces/default/workflows/" + invoiceapi.WorkflowID(inv) + "/signal-with-start/x"},
 		{"POST", "/ui/api/v1/namespaces/default/workflows/execute-multi-operation"},

@@ -71,7 +71,7 @@ func serve(ctx context.Context, args []string) error {
 	defer stopForwarder()
 
 	apiServer := &api.Server{Temporal: c, Ledger: store, Policies: set, Logger: logger, Auth: authn,
-		MaxBodyBytes: cfg.APIMaxBodyBytes, CodecOrigins: cfg.CodecCORSOrigins, Webhooks: hooks, UIUpstream: cfg.UIUpstream,
+		MaxBodyBytes: cfg.APIMaxBodyBytes, CodecOrigins: cfg.CodecCORSOrigins, Webhooks: hooks, UIUpstream: cfg.UIUpstream, Namespace: cfg.Temporal.Namespace,
 		TrustedProxies: cfg.TrustedProxies, RateLimit: api.RateLimit{PerSecond: cfg.APIRateLimit.PerSecond, Burst: cfg.APIRateLimit.Burst}}
 	if cfg.CodecKeys != nil {
 		apiServer.Codec = codec.HTTPHandler(cfg.CodecKeys)
