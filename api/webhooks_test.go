@@ -363,13 +363,13 @@ func TestOpenAPIDocumentsTheWebhooks(t *testing.T) {
 	require.ElementsMatch(t, []string{webhooks.TypePaymentSucceeded, webhooks.TypePaymentRefunded, webhooks.TypeChargebackOpened, webhooks.TypeChargebackClosed},
 		doc.Components.Schemas["PaymentEvent"].Properties["type"].Enum)
 	stored := doc.Components.Schemas["StoredEvent"].Properties
-	require.ElementsMatch(t, []webhooks.Kind{webhooks.KindPayment, webhooks.KindRefund, webhooks.KindRefundTotal,
+	require.ElementsMatch(t, []webhooks.Kind{webhooks.KindPayment, webhooks.KindRefund, webhooks.KindRefundTotal, webhooks.KindPaymentTotal,
 		webhooks.KindChargebackOpened, webhooks.KindChargebackClosed}, toKinds(stored["kind"].Enum))
-	require.ElementsMatch(t, []string{ledger.WaitInvoice, ledger.WaitWorkflow, ledger.WaitPayment, ledger.WaitDispute, ledger.WaitRefunds},
+	require.ElementsMatch(t, []string{ledger.WaitInvoice, ledger.WaitWorkflow, ledger.WaitPayment, ledger.WaitDispute, ledger.WaitRefunds, ledger.WaitPayments},
 		stored["waiting_for"].Enum)
 	stripe, err := yaml.Marshal(doc.Paths["/v1/webhooks/stripe"])
 	require.NoError(t, err)
-	for _, typ := range []string{"refund.created", "refund.updated", "charge.refunded", "refund_total"} {
+	for _, typ := range []string{"refund.created", "refund.updated", "charge.refunded", "refund_total", "invoice_payment.paid"} {
 		require.Contains(t, string(stripe), typ, "the Stripe mapping names %s", typ)
 	}
 }
