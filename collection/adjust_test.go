@@ -6,36 +6,19 @@ import (
 )
 
 func TestCheckAdjust(t *testing.T) {
-	inv := testInvoice()
-	open := NewState(inv)
+	_, open, paid := openAndPaid()
 	open.ApplyAdjust(Adjust{ID: "a1", Kind: AdjAdjustment, Amount: 1000})
-	paid := NewState(inv)
-	paid.ApplyPayment(Payment{PaymentID: "p", Amount: inv.AmountDue})
-	for _, tc := range []struct {
-		name      string
-		st        State
-		a         Adjust
-		duplicate bool
-		kind      string
-		field     string
-		text      string
-	}{
+	runChecks(t, []checkCase[Adjust]{
 		{"raise", open, Adjust{ID: "a2", Amount: 500}, false, okay, "", ""},
 		{"lower to zero", open, Adjust{ID: "a2", Amount: -126000}, false, okay, "", ""},
 		{"a repeat", open, Adjust{ID: "a1", Amount: 1000}, true, okay, "", ""},
 		{"a repeat with another amount", open, Adjust{ID: "a1", Amount: 999}, false, isInvalid, "adjustment_id", "a1 was already applied with another amount"},
 		{"lower below zero", open, Adjust{ID: "a2", Amount: -126001}, false, isInvalid, "amount", "lowers the amount due by more than the balance of 1260.00"},
 		{"paid", paid, Adjust{ID: "a2", Amount: 500}, false, isConflict, "status", "the invoice is paid; its amount can no longer change"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			tc.a.Kind = AdjAdjustment
-			dup, err := tc.st.CheckAdjust(tc.a, "USD")
-			checkErr(t, err, tc.kind, tc.field, tc.text)
-			if dup != tc.duplicate {
-				t.Fatalf("duplicate = %v, want %v", dup, tc.duplicate)
-			}
-		})
-	}
+	}, func(st State, a Adjust) (bool, error) {
+		a.Kind = AdjAdjustment
+		return st.CheckAdjust(a, "USD")
+	})
 }
 
 func TestApplyAdjust(t *testing.T) {

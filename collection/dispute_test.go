@@ -6,33 +6,15 @@ import (
 )
 
 func TestCheckDispute(t *testing.T) {
-	inv := testInvoice()
-	open := NewState(inv)
+	inv, open, paid := openAndPaid()
 	disputed := NewState(inv)
 	disputed.OpenDispute(Dispute{ID: "d1", Reason: "wrong amount", OpenedAt: inv.IssuedAt})
-	paid := NewState(inv)
-	paid.ApplyPayment(Payment{PaymentID: "p", Amount: inv.AmountDue})
-	for _, tc := range []struct {
-		name      string
-		st        State
-		id        string
-		duplicate bool
-		kind      string
-		text      string
-	}{
-		{"open", open, "d1", false, okay, ""},
-		{"the same dispute again", disputed, "d1", true, okay, ""},
-		{"a second dispute", disputed, "d2", false, isConflict, "dispute d1 is already open; resolve it first"},
-		{"paid", paid, "d1", false, isConflict, "the invoice is paid; there is nothing to dispute"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dup, err := tc.st.CheckDispute(tc.id)
-			checkErr(t, err, tc.kind, "status", tc.text)
-			if dup != tc.duplicate {
-				t.Fatalf("duplicate = %v, want %v", dup, tc.duplicate)
-			}
-		})
-	}
+	runChecks(t, []checkCase[string]{
+		{"open", open, "d1", false, okay, "status", ""},
+		{"the same dispute again", disputed, "d1", true, okay, "status", ""},
+		{"a second dispute", disputed, "d2", false, isConflict, "status", "dispute d1 is already open; resolve it first"},
+		{"paid", paid, "d1", false, isConflict, "status", "the invoice is paid; there is nothing to dispute"},
+	}, func(st State, id string) (bool, error) { return st.CheckDispute(id) })
 }
 
 func TestOpenDisputeEndsTheOtherHolds(t *testing.T) {
@@ -54,22 +36,13 @@ func TestOpenDisputeEndsTheOtherHolds(t *testing.T) {
 }
 
 func TestCheckResolve(t *testing.T) {
-	inv := testInvoice()
-	open := NewState(inv)
+	inv, open, _ := openAndPaid()
 	disputed := NewState(inv)
 	disputed.OpenDispute(Dispute{ID: "d1", OpenedAt: inv.IssuedAt})
 	resolved := disputed.clip()
 	resolved.Dispute = &Dispute{ID: "d1", OpenedAt: inv.IssuedAt}
 	resolved.ResolveDispute(Resolution{DisputeID: "d1", At: inv.IssuedAt.Add(time.Hour)})
-	for _, tc := range []struct {
-		name      string
-		st        State
-		r         Resolution
-		duplicate bool
-		kind      string
-		field     string
-		text      string
-	}{
+	runChecks(t, []checkCase[Resolution]{
 		{"resolved", disputed, Resolution{DisputeID: "d1"}, false, okay, "", ""},
 		{"the open one, unnamed", disputed, Resolution{}, false, okay, "", ""},
 		{"upheld with a credit", disputed, Resolution{Upheld: true, AdjustAmount: 125000}, false, okay, "", ""},
@@ -82,15 +55,7 @@ func TestCheckResolve(t *testing.T) {
 		{"upheld with both", disputed, Resolution{Upheld: true, AdjustAmount: 5, Cancel: true}, false, isInvalid, "outcome", "not both"},
 		{"a negative credit", disputed, Resolution{Upheld: true, AdjustAmount: -5}, false, isInvalid, "adjust_amount_minor", "must be positive"},
 		{"more than the balance", disputed, Resolution{Upheld: true, AdjustAmount: 125001}, false, isInvalid, "adjust_amount_minor", "is more than the balance of 1250.00"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dup, err := tc.st.CheckResolve(tc.r, "USD")
-			checkErr(t, err, tc.kind, tc.field, tc.text)
-			if dup != tc.duplicate {
-				t.Fatalf("duplicate = %v, want %v", dup, tc.duplicate)
-			}
-		})
-	}
+	}, func(st State, r Resolution) (bool, error) { return st.CheckResolve(r, "USD") })
 }
 
 func TestResolveDispute(t *testing.T) {

@@ -6,32 +6,18 @@ import (
 )
 
 func TestCheckChangeDueDate(t *testing.T) {
-	inv := testInvoice() // issued 2026-11-01 (New York), due 2026-12-01
-	open := NewState(inv)
+	inv, open, paid := openAndPaid() // issued 2026-11-01 (New York), due 2026-12-01
 	escalated := NewState(inv)
 	escalated.Escalation = &Escalation{To: "agency"}
 	escalated.DeriveStatus()
-	paid := NewState(inv)
-	paid.ApplyPayment(Payment{PaymentID: "p", Amount: inv.AmountDue})
-	for _, tc := range []struct {
-		name  string
-		st    State
-		d     Date
-		kind  string
-		field string
-		text  string
-	}{
-		{"later", open, Date{2026, time.December, 15}, okay, "", ""},
-		{"earlier, on the issue date", open, Date{2026, time.November, 1}, okay, "", ""},
-		{"unchanged", open, Date{2026, time.December, 1}, isInvalid, "due_date", "is already 2026-12-01"},
-		{"before issue", open, Date{2026, time.October, 31}, isInvalid, "due_date", "2026-10-31 is before the issue date"},
-		{"handed off", escalated, Date{2026, time.December, 15}, isConflict, "status", "the invoice was handed off to agency; its due date can no longer change"},
-		{"paid", paid, Date{2026, time.December, 15}, isConflict, "status", "the invoice is paid; its due date can no longer change"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			checkErr(t, tc.st.CheckChangeDueDate(inv, tc.d), tc.kind, tc.field, tc.text)
-		})
-	}
+	runChecks(t, []checkCase[Date]{
+		{"later", open, Date{2026, time.December, 15}, false, okay, "", ""},
+		{"earlier, on the issue date", open, Date{2026, time.November, 1}, false, okay, "", ""},
+		{"unchanged", open, Date{2026, time.December, 1}, false, isInvalid, "due_date", "is already 2026-12-01"},
+		{"before issue", open, Date{2026, time.October, 31}, false, isInvalid, "due_date", "2026-10-31 is before the issue date"},
+		{"handed off", escalated, Date{2026, time.December, 15}, false, isConflict, "status", "the invoice was handed off to agency; its due date can no longer change"},
+		{"paid", paid, Date{2026, time.December, 15}, false, isConflict, "status", "the invoice is paid; its due date can no longer change"},
+	}, func(st State, d Date) (bool, error) { return false, st.CheckChangeDueDate(inv, d) })
 }
 
 func TestChangeDueDate(t *testing.T) {

@@ -16,6 +16,41 @@ const (
 	isInvalid  = "invalid"
 )
 
+// openAndPaid returns the test invoice with a fresh state and one paid in full,
+// the two states most check tables start from.
+func openAndPaid() (*Invoice, State, State) {
+	inv := testInvoice()
+	paid := NewState(inv)
+	paid.ApplyPayment(Payment{PaymentID: "p", Amount: inv.AmountDue})
+	return inv, NewState(inv), paid
+}
+
+// checkCase is one row of a check's table: the check on st with in is a repeat
+// (duplicate) or fails as kind, naming field and saying text.
+type checkCase[T any] struct {
+	name      string
+	st        State
+	in        T
+	duplicate bool
+	kind      string
+	field     string
+	text      string
+}
+
+// runChecks runs check on every row of a check table.
+func runChecks[T any](t *testing.T, cases []checkCase[T], check func(State, T) (bool, error)) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dup, err := check(tc.st, tc.in)
+			checkErr(t, err, tc.kind, tc.field, tc.text)
+			if dup != tc.duplicate {
+				t.Fatalf("duplicate = %v, want %v", dup, tc.duplicate)
+			}
+		})
+	}
+}
+
 // checkErr asserts that err is of kind (okay: nil), names field and says text (a
 // part of its reason), and that its message reads "field: reason".
 func checkErr(t *testing.T, err error, kind, field, text string) {
