@@ -15,8 +15,7 @@ import (
 )
 
 func TestCreateAndLookupAPIKey(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+	ctx := parallel(t)
 	name := uid("ci")
 	token, k, err := testStore.CreateAPIKey(ctx, name, []string{"read", "invoices:write", "read"})
 	require.NoError(t, err)
@@ -53,8 +52,7 @@ func TestCreateAndLookupAPIKey(t *testing.T) {
 }
 
 func TestCreateAPIKeyInvalid(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+	ctx := parallel(t)
 	for _, tc := range []struct {
 		name   string
 		scopes []string
@@ -77,8 +75,7 @@ func TestCreateAPIKeyInvalid(t *testing.T) {
 }
 
 func TestRevokeAPIKey(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+	ctx := parallel(t)
 	byName := uid("byname")
 	token1, k1, err := testStore.CreateAPIKey(ctx, byName, []string{"read"})
 	require.NoError(t, err)
@@ -129,8 +126,7 @@ func TestRevokeAPIKey(t *testing.T) {
 }
 
 func TestEnsureAPIKey(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+	ctx := parallel(t)
 	name := uid("dev")
 	token := TokenPrefix + "dev-" + strings.Repeat("x", 40) + uid("")
 
@@ -191,8 +187,7 @@ func TestEnsureAPIKey(t *testing.T) {
 }
 
 func TestAPIKeyLastUsedIsThrottled(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+	ctx := parallel(t)
 	token, k, err := testStore.CreateAPIKey(ctx, uid("busy"), []string{"read"})
 	require.NoError(t, err)
 	first, err := testStore.LookupAPIKey(ctx, token)
@@ -212,8 +207,7 @@ func TestAPIKeyLastUsedIsThrottled(t *testing.T) {
 }
 
 func TestAPIKeysMigrationDownAndUp(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+	ctx := parallel(t)
 	s, err := Open(ctx, testPG.NewDatabase(ctx, t), quiet)
 	require.NoError(t, err)
 	defer s.Close()

@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -10,8 +9,7 @@ import (
 )
 
 func TestRecordAndListAudit(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+	ctx := parallel(t)
 	_, key, err := testStore.CreateAPIKey(ctx, uid("auditor"), []string{"invoices:write", "payments:write"})
 	require.NoError(t, err)
 	inv := uid("inv")
@@ -56,8 +54,7 @@ func TestRecordAndListAudit(t *testing.T) {
 }
 
 func TestRecordAuditInvalid(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+	ctx := parallel(t)
 	for _, e := range []AuditEntry{
 		{Action: ""},
 		{Action: "Bad Action"},

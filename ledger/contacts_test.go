@@ -21,8 +21,7 @@ func issueFor(t *testing.T, customer string) string {
 }
 
 func TestReserveContactCapsPerCustomerAndDay(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+	ctx := parallel(t)
 	cust := uid("cust")
 	a, b, c := issueFor(t, cust), issueFor(t, cust), issueFor(t, cust)
 	other := issueFor(t, uid("cust"))
@@ -82,8 +81,7 @@ func TestReserveContactHoldsUnderConcurrency(t *testing.T) {
 }
 
 func TestReserveContactRejectsBadInput(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+	ctx := parallel(t)
 	inv := issue(t)
 	for _, r := range []ContactReservation{
 		{Key: "", CustomerID: "c", InvoiceID: inv, LocalDay: "2026-03-02", At: t0, Max: 1},

@@ -19,8 +19,7 @@ func sentNotice(t *testing.T, channel, providerID string) string {
 }
 
 func TestDeliveryMovesForwardAndNeverRegresses(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+	ctx := parallel(t)
 	sid := uid("SM")
 	key := sentNotice(t, ChannelSMS, sid)
 
@@ -64,8 +63,7 @@ func TestDeliveryMovesForwardAndNeverRegresses(t *testing.T) {
 }
 
 func TestDeliveryFinalFirstAndBadInput(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+	ctx := parallel(t)
 	key := sentNotice(t, ChannelEmail, uid("sg"))
 	_, out, err := testStore.RecordDelivery(ctx, DeliveryUpdate{NoticeKey: key, Status: DeliveryDelivered, At: t0})
 	require.NoError(t, err)

@@ -9,8 +9,7 @@ import (
 )
 
 func TestIssueInvoice(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+	ctx := parallel(t)
 	id := uid("inv")
 	rec := invoiceRecord(id, "body")
 
@@ -41,8 +40,7 @@ func TestIssueInvoice(t *testing.T) {
 // TestIssueInvoiceAudited: the entry is written with the invoice, its outcome told by
 // the ledger; an entry that cannot be written leaves no invoice.
 func TestIssueInvoiceAudited(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+	ctx := parallel(t)
 	id := uid("inv")
 	rec := invoiceRecord(id, "body")
 	withID := func(o IssueOutcome) AuditEntry {
@@ -82,8 +80,7 @@ func TestIssueInvoiceAudited(t *testing.T) {
 }
 
 func TestIssueInvoiceInvalid(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+	ctx := parallel(t)
 	for name, mutate := range map[string]func(*InvoiceRecord){
 		"negative amount": func(r *InvoiceRecord) { r.AmountDue = -1 },
 		"bad currency":    func(r *InvoiceRecord) { r.Currency = "eur" },
@@ -105,8 +102,7 @@ func TestGetInvoiceNotFound(t *testing.T) {
 }
 
 func TestSetInvoiceStatus(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+	ctx := parallel(t)
 	id := issue(t)
 	t1, t2 := t0.Add(31*24*time.Hour), t0.Add(40*24*time.Hour)
 
@@ -133,8 +129,7 @@ func TestSetInvoiceStatus(t *testing.T) {
 }
 
 func TestSetInvoiceStatusErrors(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+	ctx := parallel(t)
 	require.ErrorIs(t, testStore.SetInvoiceStatus(ctx, uid("missing"), StatusPaid, 0, t0), ErrNotFound)
 	id := issue(t)
 	require.ErrorIs(t, testStore.SetInvoiceStatus(ctx, id, "bogus", 0, t0), ErrInvalid)

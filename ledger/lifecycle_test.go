@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -9,8 +8,7 @@ import (
 )
 
 func TestRecordEventIdempotentWithAdjustment(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+	ctx := parallel(t)
 	id := issue(t)
 	at := t0.Add(48 * time.Hour)
 	e := LifecycleEvent{

@@ -81,3 +81,10 @@ func issue(t *testing.T) string {
 	require.Equal(t, IssueCreated, out)
 	return id
 }
+
+// parallel marks the test parallel, which the unique ids allow, and returns the
+// context its ledger calls run under.
+func parallel(t *testing.T) context.Context {
+	t.Parallel()
+	return t.Context()
+}

@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"context"
 	"sync"
 	"testing"
 	"time"
@@ -14,8 +13,7 @@ func claimFor(invoiceID, step, channel string) NoticeClaim {
 }
 
 func TestClaimNoticeFreshSentReclaim(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+	ctx := parallel(t)
 	c := claimFor(issue(t), "reminder-1", "email")
 
 	n, err := testStore.ClaimNotice(ctx, c)
@@ -43,8 +41,7 @@ func TestClaimNoticeFreshSentReclaim(t *testing.T) {
 }
 
 func TestClaimNoticeAfterCrash(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+	ctx := parallel(t)
 	c := claimFor(issue(t), "reminder-1", "sms")
 
 	n, err := testStore.ClaimNotice(ctx, c)
@@ -60,8 +57,7 @@ func TestClaimNoticeAfterCrash(t *testing.T) {
 }
 
 func TestCompleteNoticeKeepsSent(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+	ctx := parallel(t)
 	c := claimFor(issue(t), "final", "email")
 	_, err := testStore.ClaimNotice(ctx, c)
 	require.NoError(t, err)
@@ -79,8 +75,7 @@ func TestCompleteNoticeKeepsSent(t *testing.T) {
 }
 
 func TestCompleteNoticeFailed(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+	ctx := parallel(t)
 	c := claimFor(issue(t), "reminder-2", "sms")
 	_, err := testStore.ClaimNotice(ctx, c)
 	require.NoError(t, err)
@@ -95,8 +90,7 @@ func TestCompleteNoticeFailed(t *testing.T) {
 }
 
 func TestNoticeErrors(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+	ctx := parallel(t)
 	_, err := testStore.ClaimNotice(ctx, claimFor(uid("missing"), "s", "email"))
 	require.ErrorIs(t, err, ErrNotFound, "invoice must exist")
 
@@ -115,8 +109,7 @@ func TestNoticeErrors(t *testing.T) {
 }
 
 func TestClaimNoticeConcurrent(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+	ctx := parallel(t)
 	c := claimFor(issue(t), "reminder-1", "email")
 	const n = 10
 	rows := make([]NoticeRow, n)
@@ -144,8 +137,7 @@ func TestClaimNoticeConcurrent(t *testing.T) {
 // or disputed, or from the policy's hand-off time on; it may while the invoice is
 // open, and a hand-off time still ahead does not stop it.
 func TestClaimNoticeWithheldAfterHandOff(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+	ctx := parallel(t)
 	now := time.Now().UTC()
 
 	open := issue(t)

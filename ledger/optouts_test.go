@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -9,8 +8,7 @@ import (
 )
 
 func TestOptOutStopThenStartPerAddress(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+	ctx := parallel(t)
 	phone := "+1415555" + uid("")[1:5]
 	cust := uid("cust")
 	require.NoError(t, testStore.RememberAddress(ctx, ChannelSMS, phone, cust))
@@ -62,8 +60,7 @@ func TestOptOutStopThenStartPerAddress(t *testing.T) {
 }
 
 func TestOptOutUnknownAddressAndEmailCase(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+	ctx := parallel(t)
 	email := uid("Bounce") + "@Example.COM"
 	res, err := testStore.RecordOptOut(ctx, OptOutChange{EventID: uid("sendgrid:ev"), Channel: ChannelEmail, Address: email,
 		OptedOut: true, Source: SourceBounce, At: t0})
@@ -77,8 +74,7 @@ func TestOptOutUnknownAddressAndEmailCase(t *testing.T) {
 }
 
 func TestOptOutRejectsBadInput(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+	ctx := parallel(t)
 	good := OptOutChange{EventID: "x:1", Channel: ChannelSMS, Address: "+14155550100", OptedOut: true, Source: SourceStop, At: t0}
 	for name, mutate := range map[string]func(*OptOutChange){
 		"no event id": func(c *OptOutChange) { c.EventID = "" },
@@ -99,8 +95,7 @@ func TestOptOutRejectsBadInput(t *testing.T) {
 }
 
 func TestOpenInvoicesOfCustomers(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+	ctx := parallel(t)
 	open, paid := issue(t), issue(t)
 	require.NoError(t, testStore.SetInvoiceStatus(ctx, paid, StatusPaid, 0, t0.Add(time.Hour)))
 	cust, err := testStore.CustomerOf(ctx, open)

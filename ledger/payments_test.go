@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"context"
 	"errors"
 	"testing"
 	"time"
@@ -11,8 +10,7 @@ import (
 )
 
 func TestRecordPaymentIdempotent(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+	ctx := parallel(t)
 	id := issue(t)
 	p := PaymentRecord{
 		InvoiceID: id, PaymentID: "pay-1", Currency: "EUR",
@@ -43,8 +41,7 @@ func TestRecordPaymentIdempotent(t *testing.T) {
 }
 
 func TestRecordEscalationIdempotent(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+	ctx := parallel(t)
 	id := issue(t)
 	e := EscalationRecord{
 		InvoiceID: id, CustomerID: "cust-" + id, Target: TargetAgency, Currency: "EUR",
@@ -75,8 +72,7 @@ func TestRecordEscalationIdempotent(t *testing.T) {
 // TestCheckConstraints bypasses the Go-side validation to show the schema itself
 // refuses negative money and unknown enum values.
 func TestCheckConstraints(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+	ctx := parallel(t)
 	id := issue(t)
 	hash := make([]byte, 32)
 	for name, q := range map[string]struct {
@@ -113,8 +109,7 @@ func TestCheckConstraints(t *testing.T) {
 }
 
 func TestRecordPaymentKeepsInvoiceBalance(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+	ctx := parallel(t)
 	id := issue(t) // 12 345 due
 	pay := func(pid string, amount, applied int64) {
 		t.Helper()
@@ -134,8 +129,7 @@ func TestRecordPaymentKeepsInvoiceBalance(t *testing.T) {
 }
 
 func TestRecordPaymentAndEscalationRecordTheirStatus(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+	ctx := parallel(t)
 	id := issue(t)
 	at := t0.Add(3 * time.Hour)
 	_, err := testStore.RecordEscalation(ctx, EscalationRecord{

@@ -22,8 +22,7 @@ func TestOpenRejectsBadURL(t *testing.T) {
 }
 
 func TestMigrateTwice(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+	ctx := parallel(t)
 	url := testPG.NewDatabase(ctx, t)
 	for range 2 {
 		s, err := Open(ctx, url, quiet)
@@ -62,8 +61,7 @@ func embeddedMigrations(t *testing.T) int {
 }
 
 func TestConcurrentOpenMigratesOnce(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
+	ctx := parallel(t)
 	url := testPG.NewDatabase(ctx, t)
 	const n = 4
 	var wg sync.WaitGroup
