@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dunwell/dunwell/ledger"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 // The lifecycle through the real stack: HTTP API → Temporal update → workflow →
@@ -479,4 +480,60 @@ func auditActions(t *testing.T, id string) []string {
 		actions = append(actions, e.Action+":"+e.Outcome)
 	}
 	return actions
+}
+
+// TestCancelIsAppliedWhenASignalArrivesAsTheRunCloses: a cancel closes the run in the
+// workflow task that applies it. A delivery report that arrives while the worker runs
+// that task makes Temporal fail the task (the workflow must see the signal before it
+// closes) and answer the cancel "unexpected workflow task failure", though nothing of
+// it was applied. The API sends it again and answers 200. The task is held open by
+// locking the invoice's ledger row, which the cancel's ledger write (a local activity
+// in that task) waits for, until the signal has arrived.
+func TestCancelIsAppliedWhenASignalArrivesAsTheRunCloses(t *testing.T) {
+	t.Parallel()
+	id := "E2E-CANCEL-RACE"
+	inv := invoice(id)
+	inv["policy"] = "standard"
+	inv["issued_at"] = time.Now().UTC().Format(time.RFC3339)
+	inv["due_date"] = time.Now().AddDate(0, 0, 30).Format(time.DateOnly)
+	code, body := call(t, http.MethodPost, "/v1/invoices", inv)
+	require.Equal(t, http.StatusCreated, code, body)
+	eventually(t, 30*time.Second, "the workflow's first task done", func() bool { return state(t, id)["status"] == "open" })
+
+	ctx := context.Background()
+	tx, err := env.ledger.Pool().Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback(ctx) }()
+	var locker int
+	require.NoError(t, tx.QueryRow(ctx, `SELECT pg_backend_pid() FROM invoices WHERE invoice_id = $1 FOR UPDATE`, id).Scan(&locker))
+
+	type answer struct {
+		code int
+		body map[string]any
+	}
+	answered := make(chan answer, 1)
+	go func() {
+		code, body := act(t, id, "cancel", map[string]any{"reason": "order voided"})
+		answered <- answer{code, body}
+	}()
+	eventually(t, 30*time.Second, "the cancel's ledger write waiting for the row", func() bool {
+		var waiting int
+		require.NoError(t, env.ledger.Pool().QueryRow(ctx,
+			`SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, locker).Scan(&waiting))
+		return waiting > 0
+	})
+	require.NoError(t, env.client.SignalWorkflow(ctx, invoiceapi.WorkflowID(id), "", invoiceapi.SignalDelivery,
+		invoiceapi.DeliveryInput{NoticeKey: id + "/due-soon/email", Status: "delivered"}))
+	require.NoError(t, tx.Rollback(ctx))
+
+	var a answer
+	select {
+	case a = <-answered:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the cancel was not answered")
+	}
+	require.Equal(t, http.StatusOK, a.code, a.body)
+	require.Equal(t, "cancelled", a.body["status"])
+	waitClosed(t, id)
+	requireEventKinds(t, id, []string{"cancelled"})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -172,18 +173,47 @@ func (c *Client) event(ctx context.Context, invoiceID, updateID, name string, in
 	return res, c.update(ctx, invoiceID, updateID, name, in, &res)
 }
 
+// updateSends bounds how often one update is sent while the workflow task that saw it
+// keeps failing (see update); updateResendWait spaces the sends.
+const (
+	updateSends      = 5
+	updateResendWait = 50 * time.Millisecond
+)
+
+// update sends the update and waits for its outcome. Temporal fails the workflow task
+// that closes the run when a signal arrives while the worker runs it (the workflow has
+// to see the signal first), and answers the updates that task had received with
+// WorkflowNotReady ("unexpected workflow task failure"): they were not accepted, so
+// nothing of them was applied. Such an update is sent again, with the same id, to the
+// next workflow task, a few times; a workflow task that keeps failing stays a fault.
 func (c *Client) update(ctx context.Context, invoiceID, updateID, name string, arg, out any) error {
 	ctx, cancel := c.bound(ctx)
 	defer cancel()
-	handle, err := c.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   WorkflowID(invoiceID),
-		UpdateID:     updateID,
-		UpdateName:   name,
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-		Args:         []any{arg},
-	})
-	if err == nil {
-		err = handle.Get(ctx, out)
+	if updateID == "" {
+		updateID = uuid.NewString() // every send below is the one update
+	}
+	var err error
+	for send := 1; ; send++ {
+		var handle client.WorkflowUpdateHandle
+		handle, err = c.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+			WorkflowID:   WorkflowID(invoiceID),
+			UpdateID:     updateID,
+			UpdateName:   name,
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+			Args:         []any{arg},
+		})
+		if err == nil {
+			err = handle.Get(ctx, out)
+		}
+		var notReady *serviceerror.WorkflowNotReady
+		if !errors.As(err, &notReady) || send == updateSends {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return c.classify(ctx, invoiceID, name+" update", fmt.Errorf("%w (sending it again after: %w)", ctx.Err(), err))
+		case <-time.After(time.Duration(send) * updateResendWait):
+		}
 	}
 	return c.classify(ctx, invoiceID, name+" update", err)
 }

@@ -27,6 +27,10 @@ type fakeTemporal struct {
 	describe *enumspb.WorkflowExecutionStatus
 	// lastUpdate is the last update's options.
 	lastUpdate client.UpdateWorkflowOptions
+	// notReady: this many updates are answered first with the WorkflowNotReady of a
+	// failed workflow task; updateIDs lists the id of every update sent.
+	notReady  int
+	updateIDs []string
 }
 
 type fakeHandle struct {
@@ -44,6 +48,11 @@ func (h fakeHandle) Get(_ context.Context, out any) error {
 
 func (f *fakeTemporal) UpdateWorkflow(_ context.Context, o client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
 	f.lastUpdate = o
+	f.updateIDs = append(f.updateIDs, o.UpdateID)
+	if f.notReady > 0 {
+		f.notReady--
+		return nil, serviceerror.NewWorkflowNotReady("Unable to perform workflow execution update due to unexpected workflow task failure.")
+	}
 	var nf *serviceerror.NotFound
 	if errors.As(f.err, &nf) {
 		return nil, f.err // the server refuses at once
@@ -180,4 +189,29 @@ func TestIssueIsIdempotent(t *testing.T) {
 	require.Equal(t, Started{RunID: "run-old", Existing: true}, started)
 	_, err = (&Client{Temporal: &fakeTemporal{err: serviceerror.NewUnavailable("down")}}).Issue(t.Context(), inv, set, inv.IssuedAt)
 	require.ErrorIs(t, err, ErrUnavailable)
+}
+
+// An update whose workflow task failed (a signal arrived as the task closed the run)
+// was not applied: it is sent again, as the same update, and answers like any other.
+func TestUpdateIsSentAgainAfterItsWorkflowTaskFailed(t *testing.T) {
+	t.Parallel()
+	f := &fakeTemporal{notReady: 2}
+	c := &Client{Temporal: f}
+	res, err := c.Cancel(context.Background(), "INV-1", "", ReasonInput{Reason: "voided"})
+	require.NoError(t, err)
+	require.Equal(t, collection.StatusDisputed, res.Status)
+	require.Len(t, f.updateIDs, 3)
+	require.NotEmpty(t, f.updateIDs[0])
+	require.Equal(t, []string{f.updateIDs[0], f.updateIDs[0], f.updateIDs[0]}, f.updateIDs, "one update, sent three times")
+
+	// A workflow task that keeps failing (a bug in the workflow) is a fault, answered
+	// after a few sends.
+	f = &fakeTemporal{notReady: 100}
+	c = &Client{Temporal: f}
+	_, err = c.Cancel(context.Background(), "INV-1", "cancel-1", ReasonInput{Reason: "voided"})
+	var notReady *serviceerror.WorkflowNotReady
+	require.ErrorAs(t, err, &notReady)
+	require.NotErrorIs(t, err, ErrUnavailable)
+	require.Len(t, f.updateIDs, updateSends)
+	require.Equal(t, "cancel-1", f.updateIDs[updateSends-1])
 }
