@@ -228,7 +228,7 @@ func (s *Server) actionFailed(w http.ResponseWriter, r *http.Request, id, auditA
 	case errors.Is(err, invoiceapi.ErrNotFound):
 		writeError(w, code, "unknown invoice "+id, nil)
 	case errors.Is(err, invoiceapi.ErrClosed):
-		view, ok := s.closedState(w, r, id)
+		view, ok := s.workflowState(w, r, id, "querying the closed invoice")
 		if !ok {
 			return
 		}

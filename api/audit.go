@@ -147,7 +147,8 @@ func (s *Server) auditSignIn(next http.Handler) http.Handler {
 	})
 }
 
-// heldAnswer keeps an answer in memory until it may be sent.
+// heldAnswer keeps a handler's answer in memory until it may be sent, or be read
+// instead of sent.
 type heldAnswer struct {
 	header http.Header
 	status int

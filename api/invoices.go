@@ -141,18 +141,9 @@ func (s *Server) getInvoice(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
-	defer cancel()
-	view, err := s.invoices().State(ctx, id)
-	if httpStatus(err) == http.StatusNotFound {
-		writeError(w, http.StatusNotFound, "unknown invoice "+id, nil)
-		return
+	if view, ok := s.workflowState(w, r, id, "querying the invoice"); ok {
+		writeJSON(w, http.StatusOK, view)
 	}
-	if err != nil {
-		s.fail(w, r, "querying the invoice", err)
-		return
-	}
-	writeJSON(w, http.StatusOK, view)
 }
 
 // invoiceFor reads the invoice from the ledger, answering 404 (unknown) or 5xx itself
@@ -170,9 +161,9 @@ func (s *Server) invoiceFor(ctx context.Context, w http.ResponseWriter, r *http.
 	return inv, true
 }
 
-// closedState queries the state of a workflow that refused an update because it has
-// closed, answering 404 (unknown) or 5xx itself when it cannot.
-func (s *Server) closedState(w http.ResponseWriter, r *http.Request, id string) (collection.View, bool) {
+// workflowState queries an invoice workflow's state, answering 404 (unknown) or 5xx
+// itself when it cannot; what names the step in the log.
+func (s *Server) workflowState(w http.ResponseWriter, r *http.Request, id, what string) (collection.View, bool) {
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 	defer cancel()
 	view, err := s.invoices().State(ctx, id)
@@ -181,7 +172,7 @@ func (s *Server) closedState(w http.ResponseWriter, r *http.Request, id string) 
 		return view, false
 	}
 	if err != nil {
-		s.fail(w, r, "querying the closed invoice", err)
+		s.fail(w, r, what, err)
 		return view, false
 	}
 	return view, true
@@ -267,7 +258,7 @@ func (s *Server) paymentFailed(w http.ResponseWriter, r *http.Request, id, payme
 	case errors.Is(err, invoiceapi.ErrNotFound):
 		writeError(w, code, "unknown invoice "+id, nil)
 	case errors.Is(err, invoiceapi.ErrClosed):
-		view, ok := s.closedState(w, r, id)
+		view, ok := s.workflowState(w, r, id, "querying the closed invoice")
 		if !ok {
 			return
 		}

@@ -251,9 +251,9 @@ func (s *Server) uiCancel(w http.ResponseWriter, r *http.Request, route uiRoute,
 	r2.ContentLength = int64(len(arg))
 	r2.Header.Set("Content-Type", "application/json")
 	r2.SetPathValue("id", route.invoiceID)
-	rec := &recorder{header: http.Header{}}
+	rec := &heldAnswer{header: http.Header{}}
 	run.ServeHTTP(rec, r2)
-	if rec.code == http.StatusOK {
+	if rec.status == http.StatusOK {
 		writeJSON(w, http.StatusOK, struct{}{})
 		return
 	}
@@ -264,7 +264,7 @@ func (s *Server) uiCancel(w http.ResponseWriter, r *http.Request, route uiRoute,
 	if ra := rec.header.Get("Retry-After"); ra != "" {
 		w.Header().Set("Retry-After", ra)
 	}
-	writeUIError(w, rec.code, e.Error)
+	writeUIError(w, rec.status, e.Error)
 }
 
 // uiUpdate passes an update on an invoice's workflow to the UI server, waiting for its
@@ -413,28 +413,6 @@ func writeUIError(w http.ResponseWriter, status int, msg string) {
 		Message string   `json:"message"`
 		Details []string `json:"details"`
 	}{code, msg, []string{}})
-}
-
-// recorder keeps a handler's answer in memory.
-type recorder struct {
-	header http.Header
-	code   int
-	body   bytes.Buffer
-}
-
-func (r *recorder) Header() http.Header { return r.header }
-
-func (r *recorder) WriteHeader(code int) {
-	if r.code == 0 {
-		r.code = code
-	}
-}
-
-func (r *recorder) Write(b []byte) (int, error) {
-	if r.code == 0 {
-		r.code = http.StatusOK
-	}
-	return r.body.Write(b)
 }
 
 // stripCookie removes one cookie from the request's Cookie headers.
