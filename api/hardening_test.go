@@ -128,24 +128,40 @@ func (c *fakeClock) add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
+// limitedServer is a test server whose rate limit (a burst of 2, one request back
+// every 2 s) runs on a clock the test moves.
+func limitedServer(t *testing.T, mutate ...func(*Server)) (*testServer, *fakeClock) {
+	t.Helper()
+	clock := &fakeClock{t: time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)}
+	srv := newTestServer(t, testStore, append(mutate, func(s *Server) {
+		s.Now = clock.now
+		s.RateLimit = RateLimit{PerSecond: 0.5, Burst: 2}
+	})...)
+	return srv, clock
+}
+
+// spendBurst spends the key's burst on route and returns the answer to the request
+// after it, which the limit refuses.
+func spendBurst(t *testing.T, srv *testServer, route, token string) answer {
+	t.Helper()
+	for i := 0; i < 2; i++ {
+		require.Equal(t, http.StatusOK, call(t, srv, "GET", route, "", bearer(token)...).code)
+	}
+	refused := call(t, srv, "GET", route, "", bearer(token)...)
+	require.Equal(t, http.StatusTooManyRequests, refused.code, string(refused.body))
+	return refused
+}
+
 // TestRateLimitPerKey: each key has its own bucket (429 with Retry-After once it is
 // empty, refilled with time); requests without a valid key are limited by address,
 // sign-in included; the webhooks are not limited.
 func TestRateLimitPerKey(t *testing.T) {
 	t.Parallel()
-	clock := &fakeClock{t: time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)}
-	srv := newTestServer(t, testStore, func(s *Server) {
-		s.Now = clock.now
-		s.RateLimit = RateLimit{PerSecond: 0.5, Burst: 2}
-	})
+	srv, clock := limitedServer(t)
 	a, _ := newKey(t, testStore, auth.ScopeRead)
 	b, _ := newKey(t, testStore, auth.ScopeRead)
 	const route = "/v1/webhooks/events"
-	for i := 0; i < 2; i++ {
-		require.Equal(t, http.StatusOK, call(t, srv, "GET", route, "", bearer(a)...).code)
-	}
-	refused := call(t, srv, "GET", route, "", bearer(a)...)
-	require.Equal(t, http.StatusTooManyRequests, refused.code, string(refused.body))
+	refused := spendBurst(t, srv, route, a)
 	require.Equal(t, "2", refused.header.Get("Retry-After"), "one request comes back every 2 s")
 	require.Contains(t, refused.errorText(t), "rate limit")
 	require.Equal(t, http.StatusOK, call(t, srv, "GET", route, "", bearer(b)...).code, "another key has its own bucket")
@@ -205,19 +221,9 @@ func TestCodecScope(t *testing.T) {
 func TestUIProxyRateLimit(t *testing.T) {
 	t.Parallel()
 	_, u := newFakeUI(t)
-	clock := &fakeClock{t: time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)}
-	srv := newTestServer(t, testStore, func(s *Server) {
-		s.UIUpstream = u
-		s.Now = clock.now
-		s.RateLimit = RateLimit{PerSecond: 0.5, Burst: 2}
-	})
+	srv, _ := limitedServer(t, func(s *Server) { s.UIUpstream = u })
 	key, _ := newKey(t, testStore, auth.ScopeRead)
-	const route = "/ui/api/v1/namespaces/default/workflows"
-	for i := 0; i < 2; i++ {
-		require.Equal(t, http.StatusOK, call(t, srv, "GET", route, "", bearer(key)...).code)
-	}
-	refused := call(t, srv, "GET", route, "", bearer(key)...)
-	require.Equal(t, http.StatusTooManyRequests, refused.code, string(refused.body))
+	refused := spendBurst(t, srv, "/ui/api/v1/namespaces/default/workflows", key)
 	require.NotEmpty(t, refused.header.Get("Retry-After"))
 	for i := 0; i < 5; i++ {
 		require.Equal(t, http.StatusOK, call(t, srv, "GET", "/ui/_app/immutable/app.js", "", bearer(key)...).code, "static files are not limited")

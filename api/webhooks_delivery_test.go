@@ -159,6 +159,15 @@ func sentNotice(t *testing.T, customer, channel, address, providerID string) (in
 	return invoiceID, key
 }
 
+// sentSMS records an SMS notice sent to phone for a new customer and returns its
+// message sid, its invoice, its notice key and the callback query that names the key.
+func sentSMS(t *testing.T, phone string) (msid, invoiceID, key, query string) {
+	t.Helper()
+	msid = sid()
+	invoiceID, key = sentNotice(t, uid("C"), "sms", phone, msid)
+	return msid, invoiceID, key, "?notice_key=" + url.QueryEscape(key)
+}
+
 func sid() string { return fmt.Sprintf("SM%032x", time.Now().UnixNano()) }
 
 func statusForm(sid, status, to string) url.Values {
@@ -169,9 +178,7 @@ func statusForm(sid, status, to string) url.Values {
 func TestTwilioWebhookRefusesForgedAndMissingSignatures(t *testing.T) {
 	t.Parallel()
 	h := newHookServer(t)
-	msid := sid()
-	_, key := sentNotice(t, uid("C"), "sms", "+14155550111", msid)
-	q := "?notice_key=" + url.QueryEscape(key)
+	msid, _, key, q := sentSMS(t, "+14155550111")
 	form := statusForm(msid, "undelivered", "+14155550111")
 
 	for name, sign := range map[string]func(string, url.Values) string{
@@ -207,9 +214,7 @@ func TestTwilioWebhookRefusesForgedAndMissingSignatures(t *testing.T) {
 func TestTwilioStatusCallbacksRecordDeliveryAndSignal(t *testing.T) {
 	t.Parallel()
 	h := newHookServer(t)
-	msid := sid()
-	inv, key := sentNotice(t, uid("C"), "sms", "+14155550112", msid)
-	q := "?notice_key=" + url.QueryEscape(key)
+	msid, inv, key, q := sentSMS(t, "+14155550112")
 
 	a := h.twilio(t, q, statusForm(msid, "sent", "+14155550112"), nil)
 	require.Equal(t, http.StatusOK, a.code, string(a.body))
@@ -243,8 +248,7 @@ func TestTwilioStatusCallbacksRecordDeliveryAndSignal(t *testing.T) {
 	require.Empty(t, h.signals.take())
 
 	// Without notice_key the message sid finds the notice; an unknown sid is ignored.
-	msid2 := sid()
-	_, key2 := sentNotice(t, uid("C"), "sms", "+14155550113", msid2)
+	msid2, _, key2, _ := sentSMS(t, "+14155550113")
 	a = h.twilio(t, "", statusForm(msid2, "delivered", "+14155550113"), nil)
 	require.JSONEq(t, `{"status":"recorded"}`, string(a.body))
 	d, err = testStore.GetDelivery(context.Background(), key2)
