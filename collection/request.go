@@ -2,10 +2,11 @@ package collection
 
 import (
 	"errors"
+	"maps"
 	"net/mail"
 	"net/url"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,12 +23,7 @@ type FieldErrors map[string]string
 
 // Fields lists the bad field names, sorted.
 func (fe FieldErrors) Fields() []string {
-	out := make([]string, 0, len(fe))
-	for f := range fe {
-		out = append(out, f)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(fe))
 }
 
 // Error renders every problem, sorted by field.

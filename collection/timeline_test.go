@@ -37,11 +37,18 @@ contact:
   max_per_customer_per_day: 2
 `
 
-func TestTimelineOfTheStandardPolicy(t *testing.T) {
+// parseTimelinePolicy parses timelinePolicy, the shipped policy with contact rules.
+func parseTimelinePolicy(t *testing.T) *policy.Policy {
+	t.Helper()
 	p, err := policy.Parse("standard.yaml", []byte(timelinePolicy))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p
+}
+
+func TestTimelineOfTheStandardPolicy(t *testing.T) {
+	p := parseTimelinePolicy(t)
 	ny, _ := time.LoadLocation("America/New_York")
 	inv := testInvoice()
 	inv.Customer.Locale = "en-US"
@@ -125,10 +132,7 @@ func TestTimelineOfTheStandardPolicy(t *testing.T) {
 }
 
 func TestTimelineTokyoCustomerWithoutPhone(t *testing.T) {
-	p, err := policy.Parse("standard.yaml", []byte(timelinePolicy))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := parseTimelinePolicy(t)
 	tokyo, _ := time.LoadLocation("Asia/Tokyo")
 	inv := testInvoice()
 	inv.Currency, inv.AmountDue = "JPY", 150_000

@@ -2,8 +2,9 @@ package policy
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -107,12 +108,7 @@ func (a Amounts) Minor(currency string) (int64, bool) {
 
 // Currencies lists the currencies with an amount, sorted.
 func (a Amounts) Currencies() []string {
-	out := make([]string, 0, len(a))
-	for c := range a {
-		out = append(out, c)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(a))
 }
 
 func (a Amounts) validate(field string, add func(field, format string, args ...any)) {

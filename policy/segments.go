@@ -5,7 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -64,12 +65,7 @@ func ParseSegments(source string, data []byte) (Segments, error) {
 
 // names lists the segments, sorted.
 func (s Segments) names() []string {
-	out := make([]string, 0, len(s))
-	for k := range s {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(s))
 }
 
 // SetSegments installs the segment mapping; every policy it names must be in the
