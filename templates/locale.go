@@ -99,45 +99,58 @@ var monthNames = map[string][12]string{
 	"de": {"Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober", "November", "Dezember"},
 }
 
+// dateStyle parses a YYYY-MM-DD date and names how locale writes dates: "ja",
+// "de", "en-US" (also bare "en") or "en" (other English); ok is false for other
+// languages and unparsable dates, which keep the ISO form.
+func dateStyle(date, locale string) (d time.Time, style string, ok bool) {
+	d, err := time.Parse(time.DateOnly, date)
+	if err != nil {
+		return d, "", false
+	}
+	switch lang, region := splitLocale(locale); {
+	case lang == "ja", lang == "de":
+		return d, lang, true
+	case lang == "en" && (region == "US" || region == ""):
+		return d, "en-US", true
+	case lang == "en":
+		return d, "en", true
+	}
+	return d, "", false
+}
+
 // FormatDate writes a YYYY-MM-DD date for people reading locale: "December 1, 2026"
 // (en-US), "1 December 2026" (other English), "1. Dezember 2026" (de), "2026年12月1日"
 // (ja); other languages and unparsable dates keep the ISO form.
 func FormatDate(date, locale string) string {
-	d, err := time.Parse(time.DateOnly, date)
-	if err != nil {
+	d, style, ok := dateStyle(date, locale)
+	if !ok {
 		return date
 	}
-	lang, region := splitLocale(locale)
-	switch {
-	case lang == "ja":
+	switch style {
+	case "ja":
 		return fmt.Sprintf("%d年%d月%d日", d.Year(), int(d.Month()), d.Day())
-	case lang == "de":
+	case "de":
 		return fmt.Sprintf("%d. %s %d", d.Day(), monthNames["de"][d.Month()-1], d.Year())
-	case lang == "en" && (region == "US" || region == ""):
+	case "en-US":
 		return fmt.Sprintf("%s %d, %d", monthNames["en"][d.Month()-1], d.Day(), d.Year())
-	case lang == "en":
-		return fmt.Sprintf("%d %s %d", d.Day(), monthNames["en"][d.Month()-1], d.Year())
 	}
-	return date
+	return fmt.Sprintf("%d %s %d", d.Day(), monthNames["en"][d.Month()-1], d.Year())
+}
+
+// shortDateLayouts are the short forms for SMS by date style.
+var shortDateLayouts = map[string]string{
+	"ja":    "2006/01/02",
+	"de":    "02.01.2006",
+	"en-US": "1/2/2006",
+	"en":    "02/01/2006",
 }
 
 // FormatShortDate is the short form for SMS: "12/1/2026" (en-US), "01/12/2026"
 // (other English), "01.12.2026" (de), "2026/12/01" (ja), else ISO.
 func FormatShortDate(date, locale string) string {
-	d, err := time.Parse(time.DateOnly, date)
-	if err != nil {
+	d, style, ok := dateStyle(date, locale)
+	if !ok {
 		return date
 	}
-	lang, region := splitLocale(locale)
-	switch {
-	case lang == "ja":
-		return d.Format("2006/01/02")
-	case lang == "de":
-		return d.Format("02.01.2006")
-	case lang == "en" && (region == "US" || region == ""):
-		return d.Format("1/2/2006")
-	case lang == "en":
-		return d.Format("02/01/2006")
-	}
-	return date
+	return d.Format(shortDateLayouts[style])
 }
