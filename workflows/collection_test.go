@@ -140,18 +140,25 @@ func (s *collectionSuite) inputWithCharges(policyID string) invoiceapi.Collectio
 
 // pay sends the payment update after delay and checks the answer with check.
 func (s *collectionSuite) pay(delay time.Duration, p invoiceapi.PaymentInput, check func(invoiceapi.PaymentResult, error)) {
+	sendUpdate(s, delay, invoiceapi.UpdatePayment, p, check)
+}
+
+// sendUpdate sends the update name with arg after delay and hands its answer, or
+// its rejection with the zero R, to check.
+func sendUpdate[R any](s *collectionSuite, delay time.Duration, name string, arg any, check func(R, error)) {
 	s.env.RegisterDelayedCallback(func() {
-		s.env.UpdateWorkflow(invoiceapi.UpdatePayment, "", &testsuite.TestUpdateCallback{
-			OnReject: func(err error) { check(invoiceapi.PaymentResult{}, err) },
+		var zero R
+		s.env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { check(zero, err) },
 			OnAccept: func() {},
 			OnComplete: func(v any, err error) {
 				if err != nil {
-					check(invoiceapi.PaymentResult{}, err)
+					check(zero, err)
 					return
 				}
-				check(v.(invoiceapi.PaymentResult), nil)
+				check(v.(R), nil)
 			},
-		}, p)
+		}, arg)
 	}, delay)
 }
 

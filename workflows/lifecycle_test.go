@@ -27,19 +27,7 @@ import (
 
 // update sends a lifecycle update after delay and hands the answer to check.
 func (s *collectionSuite) update(delay time.Duration, name string, arg any, check func(invoiceapi.EventResult, error)) {
-	s.env.RegisterDelayedCallback(func() {
-		s.env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
-			OnReject: func(err error) { check(invoiceapi.EventResult{}, err) },
-			OnAccept: func() {},
-			OnComplete: func(v any, err error) {
-				if err != nil {
-					check(invoiceapi.EventResult{}, err)
-					return
-				}
-				check(v.(invoiceapi.EventResult), nil)
-			},
-		}, arg)
-	}, delay)
+	sendUpdate(s, delay, name, arg, check)
 }
 
 // expect returns a check that wants the update accepted with that status.
@@ -609,6 +597,15 @@ func (s *collectionSuite) TestOptInRestoresTheChannel() {
 	s.Equal(1, sms, "after START the Dec 8 reminder goes by SMS again")
 }
 
+// runStepApprovalPaidLater runs stepApprovalInput(def) with the invoice paid in
+// full on day 50 and checks that it ends paid with exactly steps sent.
+func (s *collectionSuite) runStepApprovalPaidLater(def string, steps ...string) {
+	s.pay(50*day, invoiceapi.PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(invoiceapi.PaymentResult, error) {})
+	s.env.ExecuteWorkflow(InvoiceCollection, s.stepApprovalInput(def))
+	s.Equal(collection.StatusPaid, s.result().Status)
+	s.Equal(steps, s.sentSteps())
+}
+
 // stepApprovalInput is the standard policy with the Dec 8 SMS reminder (overdue-7)
 // needing a person's approval.
 func (s *collectionSuite) stepApprovalInput(def string) invoiceapi.CollectionInput {
@@ -635,11 +632,8 @@ func (s *collectionSuite) TestStepApprovalTimeoutRejectsByDefault() {
 		s.Equal(collection.StatusOverdue, v.Status)
 		s.Contains(v.SkippedSteps, "overdue-7")
 	})
-	s.pay(50*day, invoiceapi.PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(invoiceapi.PaymentResult, error) {})
-	s.env.ExecuteWorkflow(InvoiceCollection, s.stepApprovalInput(""))
-
-	s.Equal(collection.StatusPaid, s.result().Status)
-	s.Equal([]string{"due-soon", "overdue-1", "overdue-14"}, s.sentSteps(), "the rejected step is never sent; dunning goes on")
+	// The rejected step is never sent; dunning goes on.
+	s.runStepApprovalPaidLater("", "due-soon", "overdue-1", "overdue-14")
 	s.Equal([]string{"approval_requested", "rejected"}, s.eventKinds())
 	s.Equal("system", s.events[1].Actor)
 }
@@ -648,11 +642,7 @@ func (s *collectionSuite) TestApprovedStepGoesOutInTheContactWindow() {
 	// Approved on Dec 9 at 04:00 New York: the reminder waits for 08:00.
 	s.update(37*day+18*time.Hour, invoiceapi.UpdateApprove, invoiceapi.ReasonInput{Reason: "customer ignored two emails", By: "key:lead"}, s.expect(collection.StatusOverdue))
 	s.update(37*day+19*time.Hour, invoiceapi.UpdateReject, invoiceapi.ReasonInput{}, s.rejected(invoiceapi.ErrTypeConflict))
-	s.pay(50*day, invoiceapi.PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(invoiceapi.PaymentResult, error) {})
-	s.env.ExecuteWorkflow(InvoiceCollection, s.stepApprovalInput(policy.DecisionReject))
-
-	s.Equal(collection.StatusPaid, s.result().Status)
-	s.Equal([]string{"due-soon", "overdue-1", "overdue-7", "overdue-14"}, s.sentSteps())
+	s.runStepApprovalPaidLater(policy.DecisionReject, "due-soon", "overdue-1", "overdue-7", "overdue-14")
 	s.Equal(time.Date(2026, 12, 9, 13, 0, 0, 0, time.UTC), s.sends[2].at.UTC(), "08:00 in New York")
 	s.Equal([]string{"approval_requested", "approved"}, s.eventKinds())
 	s.Equal("key:lead", s.events[1].Actor)
@@ -660,19 +650,11 @@ func (s *collectionSuite) TestApprovedStepGoesOutInTheContactWindow() {
 
 func (s *collectionSuite) TestRejectedStepIsSkipped() {
 	s.update(38*day, invoiceapi.UpdateReject, invoiceapi.ReasonInput{Reason: "in talks with the customer", By: "key:lead"}, s.expect(collection.StatusOverdue))
-	s.pay(50*day, invoiceapi.PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(invoiceapi.PaymentResult, error) {})
-	s.env.ExecuteWorkflow(InvoiceCollection, s.stepApprovalInput(policy.DecisionApprove))
-
-	s.Equal(collection.StatusPaid, s.result().Status)
-	s.Equal([]string{"due-soon", "overdue-1", "overdue-14"}, s.sentSteps())
+	s.runStepApprovalPaidLater(policy.DecisionApprove, "due-soon", "overdue-1", "overdue-14")
 }
 
 func (s *collectionSuite) TestStepApprovalTimeoutCanApprove() {
-	s.pay(50*day, invoiceapi.PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(invoiceapi.PaymentResult, error) {})
-	s.env.ExecuteWorkflow(InvoiceCollection, s.stepApprovalInput(policy.DecisionApprove))
-
-	s.Equal(collection.StatusPaid, s.result().Status)
-	s.Equal([]string{"due-soon", "overdue-1", "overdue-7", "overdue-14"}, s.sentSteps())
+	s.runStepApprovalPaidLater(policy.DecisionApprove, "due-soon", "overdue-1", "overdue-7", "overdue-14")
 	s.Equal(time.Date(2026, 12, 10, 15, 0, 0, 0, time.UTC), s.sends[2].at.UTC(), "sent when the two days ran out")
 	s.Equal([]string{"approval_requested", "approved"}, s.eventKinds())
 }
