@@ -26,23 +26,12 @@ type Webhooks struct {
 // in the list is wrong, never the secret itself.
 func (c *Config) loadWebhooks(get func(string, string) string) error {
 	var errs []error
-	if list, err := secretList(get("STRIPE_WEBHOOK_SECRET", "")); err != nil {
-		errs = append(errs, fmt.Errorf("STRIPE_WEBHOOK_SECRET: %w", err))
-	} else if list != nil {
-		v, err := webhooks.NewStripeVerifier(list)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("STRIPE_WEBHOOK_SECRET: %w", err))
-		}
-		c.Webhooks.Stripe = v
+	var err error
+	if c.Webhooks.Stripe, err = verifier(get, "STRIPE_WEBHOOK_SECRET", webhooks.NewStripeVerifier); err != nil {
+		errs = append(errs, err)
 	}
-	if list, err := secretList(get("PAYMENTS_WEBHOOK_SECRET", "")); err != nil {
-		errs = append(errs, fmt.Errorf("PAYMENTS_WEBHOOK_SECRET: %w", err))
-	} else if list != nil {
-		v, err := webhooks.NewStandardVerifier(list)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("PAYMENTS_WEBHOOK_SECRET: %w", err))
-		}
-		c.Webhooks.Payments = v
+	if c.Webhooks.Payments, err = verifier(get, "PAYMENTS_WEBHOOK_SECRET", webhooks.NewStandardVerifier); err != nil {
+		errs = append(errs, err)
 	}
 	park, err := time.ParseDuration(get("WEBHOOK_PARK_AFTER", "72h"))
 	if err != nil || park < time.Minute || park > 90*24*time.Hour {
@@ -50,6 +39,23 @@ func (c *Config) loadWebhooks(get func(string, string) string) error {
 	}
 	c.Webhooks.ParkAfter = park
 	return errors.Join(errs...)
+}
+
+// verifier builds a verifier from the comma-separated secrets in the variable env;
+// nil when it is unset.
+func verifier[V any](get func(string, string) string, env string, build func([]string) (*V, error)) (*V, error) {
+	list, err := secretList(get(env, ""))
+	if err != nil || list == nil {
+		if err != nil {
+			err = fmt.Errorf("%s: %w", env, err)
+		}
+		return nil, err
+	}
+	v, err := build(list)
+	if err != nil {
+		return v, fmt.Errorf("%s: %w", env, err)
+	}
+	return v, nil
 }
 
 // secretList splits a comma-separated list; nil for an empty value.

@@ -59,18 +59,14 @@ const openInvoicesTTL = 15 * time.Second
 var registry = newRegistry()
 
 var (
-	notices = promauto(prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "dunwell_notices_total", Help: "Notices by channel and outcome (sent, failed, retried).",
-	}, []string{"channel", "outcome"}))
-	payments = promauto(prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "dunwell_payments_applied_total", Help: "Payments newly applied to an invoice, by currency.",
-	}, []string{"currency"}))
-	webhooks = promauto(prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "dunwell_webhook_events_total", Help: "Webhook events by provider and outcome.",
-	}, []string{"provider", "outcome"}))
-	escalations = promauto(prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "dunwell_escalations_total", Help: "Invoices handed off, by target (agency, legal).",
-	}, []string{"target"}))
+	notices = counterVec("dunwell_notices_total",
+		"Notices by channel and outcome (sent, failed, retried).", "channel", "outcome")
+	payments = counterVec("dunwell_payments_applied_total",
+		"Payments newly applied to an invoice, by currency.", "currency")
+	webhooks = counterVec("dunwell_webhook_events_total",
+		"Webhook events by provider and outcome.", "provider", "outcome")
+	escalations = counterVec("dunwell_escalations_total",
+		"Invoices handed off, by target (agency, legal).", "target")
 )
 
 func newRegistry() *prometheus.Registry {
@@ -79,7 +75,9 @@ func newRegistry() *prometheus.Registry {
 	return r
 }
 
-func promauto[C prometheus.Collector](c C) C {
+// counterVec registers a counter vector with the process's registry.
+func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
 	registry.MustRegister(c)
 	return c
 }
