@@ -7,6 +7,20 @@ import (
 	"time"
 )
 
+// answer is a control route that ignores the request and answers 200 with the JSON
+// of what v returns.
+func answer(v func() any) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, v()) }
+}
+
+// noContent is a control route that runs act and answers 204.
+func noContent(act func()) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		act()
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
 // The control API lets other processes (and `make run` users with curl) drive the
 // fake the way tests do from Go:
 //
@@ -29,29 +43,15 @@ import (
 func (s *Server) controlRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /_fake/twilio/inbound", s.ctlInbound)
 	m.HandleFunc("POST /_fake/sendgrid/events", s.ctlSendGridEvent)
-	m.HandleFunc("GET /_fake/sendgrid/public-key", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"public_key": s.SendGridEventPublicKey()})
-	})
+	m.HandleFunc("GET /_fake/sendgrid/public-key", answer(func() any { return map[string]string{"public_key": s.SendGridEventPublicKey()} }))
 	m.HandleFunc("GET /_fake/outbox", s.ctlOutbox)
-	m.HandleFunc("DELETE /_fake/outbox", func(w http.ResponseWriter, _ *http.Request) {
-		s.ClearOutbox()
-		w.WriteHeader(http.StatusNoContent)
-	})
-	m.HandleFunc("GET /_fake/faults", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"faults": s.Faults()})
-	})
+	m.HandleFunc("DELETE /_fake/outbox", noContent(s.ClearOutbox))
+	m.HandleFunc("GET /_fake/faults", answer(func() any { return map[string]any{"faults": s.Faults()} }))
 	m.HandleFunc("POST /_fake/faults", s.ctlInject)
-	m.HandleFunc("DELETE /_fake/faults", func(w http.ResponseWriter, _ *http.Request) {
-		s.ClearFaults()
-		w.WriteHeader(http.StatusNoContent)
-	})
-	m.HandleFunc("GET /_fake/held", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"held": s.Held()})
-	})
+	m.HandleFunc("DELETE /_fake/faults", noContent(s.ClearFaults))
+	m.HandleFunc("GET /_fake/held", answer(func() any { return map[string]any{"held": s.Held()} }))
 	m.HandleFunc("GET /_fake/held/wait", s.ctlWaitHeld)
-	m.HandleFunc("POST /_fake/release", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]int{"released": s.Release()})
-	})
+	m.HandleFunc("POST /_fake/release", answer(func() any { return map[string]int{"released": s.Release()} }))
 	m.HandleFunc("GET /_fake/recipients", s.ctlRecipients)
 	m.HandleFunc("PUT /_fake/recipients", s.ctlSetRecipients)
 	m.HandleFunc("POST /_fake/reset", func(w http.ResponseWriter, _ *http.Request) {
