@@ -8,7 +8,31 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 )
+
+// transportDefaults checks and fills the settings both senders share: BaseURL
+// (defaultBase when empty), Timeout (DefaultTimeout when 0) and Transport
+// (http.DefaultTransport when nil). It returns the parsed BaseURL and what is wrong.
+func transportDefaults(provider, defaultBase string, baseURL *string, timeout *time.Duration, transport *http.RoundTripper) (*url.URL, []error) {
+	var errs []error
+	if *baseURL == "" {
+		*baseURL = defaultBase
+	}
+	base, err := parseBaseURL("BaseURL", *baseURL)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if *timeout < 0 {
+		errs = append(errs, fmt.Errorf("%s: Timeout %s must not be negative", provider, *timeout))
+	} else if *timeout == 0 {
+		*timeout = DefaultTimeout
+	}
+	if *transport == nil {
+		*transport = http.DefaultTransport
+	}
+	return base, errs
+}
 
 // parseBaseURL validates a provider base URL: absolute http(s), a host, no query.
 func parseBaseURL(name, raw string) (*url.URL, error) {

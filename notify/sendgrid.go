@@ -56,23 +56,10 @@ func NewSendGrid(cfg SendGridConfig) (*SendGridSender, error) {
 	} else if a, err := mail.ParseAddress(cfg.From); err != nil || a.Address != cfg.From {
 		errs = append(errs, fmt.Errorf("sendgrid: From %q must be a bare email address like billing@example.com", cfg.From))
 	}
-	if cfg.BaseURL == "" {
-		cfg.BaseURL = DefaultSendGridBaseURL
-	}
-	base, err := parseBaseURL("BaseURL", cfg.BaseURL)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	if cfg.Timeout < 0 {
-		errs = append(errs, fmt.Errorf("sendgrid: Timeout %s must not be negative", cfg.Timeout))
-	} else if cfg.Timeout == 0 {
-		cfg.Timeout = DefaultTimeout
-	}
+	base, bad := transportDefaults("sendgrid", DefaultSendGridBaseURL, &cfg.BaseURL, &cfg.Timeout, &cfg.Transport)
+	errs = append(errs, bad...)
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("notify: sendgrid config: %w", errors.Join(errs...))
-	}
-	if cfg.Transport == nil {
-		cfg.Transport = http.DefaultTransport
 	}
 	return &SendGridSender{
 		cfg:     cfg,

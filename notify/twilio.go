@@ -81,23 +81,10 @@ func NewTwilio(cfg TwilioConfig) (*TwilioSender, error) {
 			errs = append(errs, err)
 		}
 	}
-	if cfg.BaseURL == "" {
-		cfg.BaseURL = DefaultTwilioBaseURL
-	}
-	base, err := parseBaseURL("BaseURL", cfg.BaseURL)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	if cfg.Timeout < 0 {
-		errs = append(errs, fmt.Errorf("twilio: Timeout %s must not be negative", cfg.Timeout))
-	} else if cfg.Timeout == 0 {
-		cfg.Timeout = DefaultTimeout
-	}
+	base, bad := transportDefaults("twilio", DefaultTwilioBaseURL, &cfg.BaseURL, &cfg.Timeout, &cfg.Transport)
+	errs = append(errs, bad...)
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("notify: twilio config: %w", errors.Join(errs...))
-	}
-	if cfg.Transport == nil {
-		cfg.Transport = http.DefaultTransport
 	}
 	s := &TwilioSender{cfg: cfg}
 	if base.String() != DefaultTwilioBaseURL {
