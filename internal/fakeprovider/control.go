@@ -74,13 +74,8 @@ func (s *Server) Reset() {
 }
 
 func (s *Server) ctlInbound(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r)
 	var in struct{ From, To, Body string }
-	if err == nil {
-		err = json.Unmarshal(body, &in)
-	}
-	if err != nil {
-		ctlError(w, http.StatusBadRequest, "inbound SMS must be JSON like {\"from\":\"+14155550100\",\"body\":\"STOP\"}: "+err.Error())
+	if !readControlJSON(w, r, &in, "inbound SMS must be JSON like {\"from\":\"+14155550100\",\"body\":\"STOP\"}: ") {
 		return
 	}
 	status, err := s.InboundSMS(in.From, in.To, in.Body)
@@ -92,13 +87,8 @@ func (s *Server) ctlInbound(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) ctlSendGridEvent(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r)
 	var in struct{ Email, Event string }
-	if err == nil {
-		err = json.Unmarshal(body, &in)
-	}
-	if err != nil {
-		ctlError(w, http.StatusBadRequest, "event must be JSON like {\"email\":\"ada@example.com\",\"event\":\"bounce\"}: "+err.Error())
+	if !readControlJSON(w, r, &in, "event must be JSON like {\"email\":\"ada@example.com\",\"event\":\"bounce\"}: ") {
 		return
 	}
 	status, err := s.SendGridEvent(in.Email, in.Event)
@@ -124,17 +114,26 @@ func (s *Server) ctlOutbox(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"messages": msgs})
 }
 
-func (s *Server) ctlInject(w http.ResponseWriter, r *http.Request) {
+// readControlJSON decodes a control request's JSON body into v; otherwise it answers
+// 400 with example, which shows the shape wanted, and reports false.
+func readControlJSON(w http.ResponseWriter, r *http.Request, v any, example string) bool {
 	body, err := readBody(w, r)
-	var f Fault
 	if err == nil {
-		err = json.Unmarshal(body, &f)
+		err = json.Unmarshal(body, v)
 	}
 	if err != nil {
-		ctlError(w, http.StatusBadRequest, "fault must be JSON like {\"kind\":\"rate_limit\",\"provider\":\"twilio\",\"to\":\"+15551234567\",\"count\":2}: "+err.Error())
+		ctlError(w, http.StatusBadRequest, example+err.Error())
+		return false
+	}
+	return true
+}
+
+func (s *Server) ctlInject(w http.ResponseWriter, r *http.Request) {
+	var f Fault
+	if !readControlJSON(w, r, &f, "fault must be JSON like {\"kind\":\"rate_limit\",\"provider\":\"twilio\",\"to\":\"+15551234567\",\"count\":2}: ") {
 		return
 	}
-	f, err = s.Inject(f)
+	f, err := s.Inject(f)
 	if err != nil {
 		ctlError(w, http.StatusBadRequest, err.Error())
 		return
@@ -173,13 +172,8 @@ func (s *Server) ctlRecipients(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) ctlSetRecipients(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r)
 	var l recipientLists
-	if err == nil {
-		err = json.Unmarshal(body, &l)
-	}
-	if err != nil {
-		ctlError(w, http.StatusBadRequest, "recipients must be JSON like {\"invalid\":[\"+15005550001\"],\"bounce\":[\"x@example.com\"]}: "+err.Error())
+	if !readControlJSON(w, r, &l, "recipients must be JSON like {\"invalid\":[\"+15005550001\"],\"bounce\":[\"x@example.com\"]}: ") {
 		return
 	}
 	s.SetInvalid(l.Invalid...)
