@@ -69,47 +69,37 @@ func runShape(ctx context.Context, n, conc int, policyWait time.Duration, sh sha
 			firstErr = err
 		}
 	}
-	next := atomic.Int64{}
 	start := time.Now()
-	var issuers sync.WaitGroup
-	for range conc {
-		issuers.Add(1)
+	// fail counts every error, so the issuers never stop early and forEach has
+	// nothing to report.
+	_ = forEach(ctx, n, conc, func(ctx context.Context, i int) error {
+		sh.armPayment(i, func(time.Time) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := sh.pay(ctx, i); err != nil {
+					fail(fmt.Errorf("paying %s: %w", sh.id(i), err))
+				}
+			}()
+		})
+		if err := sh.issue(ctx, i); err != nil {
+			fail(fmt.Errorf("issuing %s: %w", sh.id(i), err))
+			return nil
+		}
+		wg.Add(1)
 		go func() {
-			defer issuers.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n || ctx.Err() != nil {
-					return
-				}
-				sh.armPayment(i, func(time.Time) {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						if err := sh.pay(ctx, i); err != nil {
-							fail(fmt.Errorf("paying %s: %w", sh.id(i), err))
-						}
-					}()
-				})
-				if err := sh.issue(ctx, i); err != nil {
-					fail(fmt.Errorf("issuing %s: %w", sh.id(i), err))
-					continue
-				}
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					if err := sh.wait(ctx, i); err != nil {
-						fail(fmt.Errorf("waiting for %s: %w", sh.id(i), err))
-						return
-					}
-					mu.Lock()
-					closed++
-					lastClosed = time.Now()
-					mu.Unlock()
-				}()
+			defer wg.Done()
+			if err := sh.wait(ctx, i); err != nil {
+				fail(fmt.Errorf("waiting for %s: %w", sh.id(i), err))
+				return
 			}
+			mu.Lock()
+			closed++
+			lastClosed = time.Now()
+			mu.Unlock()
 		}()
-	}
-	issuers.Wait()
+		return nil
+	})
 	issuedEnd = time.Now()
 	wg.Wait()
 	res.Closed, res.Errors = closed, errs
