@@ -2,46 +2,43 @@ package config
 
 import (
 	"log/slog"
+	"strconv"
 	"strings"
 	"testing"
 
 	"go.temporal.io/sdk/client"
 )
 
-func TestAPIMaxBodyBytes(t *testing.T) {
+// checkCount loads the config with the variable name unset, set to good and set to
+// each of bad, checking the value read and that each bad one is refused naming the
+// variable with want.
+func checkCount(t *testing.T, name string, read func(*Config) int64, def, good int64, want string, bad ...string) {
+	t.Helper()
 	base := map[string]string{"DATABASE_URL": "postgres://u@localhost/db", "DUNWELL_CODEC_KEYS": testKeys}
 	c, err := load(env(base))
-	if err != nil || c.APIMaxBodyBytes != 1<<20 {
+	if err != nil || read(c) != def {
 		t.Fatalf("default: %v, %v", c, err)
 	}
-	base["API_MAX_BODY_BYTES"] = "4096"
-	if c, err = load(env(base)); err != nil || c.APIMaxBodyBytes != 4096 {
-		t.Fatalf("4096: %v, %v", c, err)
+	base[name] = strconv.FormatInt(good, 10)
+	if c, err = load(env(base)); err != nil || read(c) != good {
+		t.Fatalf("%d: %v, %v", good, c, err)
 	}
-	for _, bad := range []string{"1k", "-1", "10", "999999999999"} {
-		base["API_MAX_BODY_BYTES"] = bad
-		if _, err := load(env(base)); err == nil || !strings.Contains(err.Error(), "API_MAX_BODY_BYTES") {
-			t.Errorf("%q: %v", bad, err)
+	for _, b := range bad {
+		base[name] = b
+		if _, err := load(env(base)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v", b, err)
 		}
 	}
 }
 
+func TestAPIMaxBodyBytes(t *testing.T) {
+	checkCount(t, "API_MAX_BODY_BYTES", func(c *Config) int64 { return c.APIMaxBodyBytes }, 1<<20, 4096,
+		"API_MAX_BODY_BYTES", "1k", "-1", "10", "999999999999")
+}
+
 func TestWorkflowCacheSize(t *testing.T) {
-	base := map[string]string{"DATABASE_URL": "postgres://u@localhost/db", "DUNWELL_CODEC_KEYS": testKeys}
-	c, err := load(env(base))
-	if err != nil || c.WorkflowCacheSize != DefaultWorkflowCacheSize {
-		t.Fatalf("default: %v, %v", c, err)
-	}
-	base["WORKER_WORKFLOW_CACHE_SIZE"] = "5000"
-	if c, err = load(env(base)); err != nil || c.WorkflowCacheSize != 5000 {
-		t.Fatalf("5000: %v, %v", c, err)
-	}
-	for _, bad := range []string{"many", "-1", "0", "9", "1e6", "2000000"} {
-		base["WORKER_WORKFLOW_CACHE_SIZE"] = bad
-		if _, err := load(env(base)); err == nil || !strings.Contains(err.Error(), "WORKER_WORKFLOW_CACHE_SIZE: must be a number of workflows") {
-			t.Errorf("%q: %v", bad, err)
-		}
-	}
+	checkCount(t, "WORKER_WORKFLOW_CACHE_SIZE", func(c *Config) int64 { return int64(c.WorkflowCacheSize) }, DefaultWorkflowCacheSize, 5000,
+		"WORKER_WORKFLOW_CACHE_SIZE: must be a number of workflows", "many", "-1", "0", "9", "1e6", "2000000")
 }
 
 func TestGrpcCompression(t *testing.T) {
