@@ -155,9 +155,5 @@ func operatorAction(ctx context.Context, name string, args []string, out io.Writ
 	if err != nil {
 		return fmt.Errorf("encoding the request: %w", err)
 	}
-	c, err := newAPIClient()
-	if err != nil {
-		return err
-	}
-	return c.do(ctx, http.MethodPost, "/v1/invoices/"+url.PathEscape(invoice)+"/"+actionPath[name], data, out)
+	return callAPI(ctx, http.MethodPost, "/v1/invoices/"+url.PathEscape(invoice)+"/"+actionPath[name], data, out)
 }

@@ -73,6 +73,15 @@ func (c *apiClient) do(ctx context.Context, method, path string, body []byte, ou
 	return err
 }
 
+// callAPI sends one request with a client configured from the environment.
+func callAPI(ctx context.Context, method, path string, body []byte, out io.Writer) error {
+	c, err := newAPIClient()
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, method, path, body, out)
+}
+
 func issue(ctx context.Context, args []string, stdin io.Reader, out io.Writer) error {
 	fs := flag.NewFlagSet("issue", flag.ContinueOnError)
 	file := fs.String("f", "", "invoice JSON file (- for standard input)")
@@ -86,11 +95,7 @@ func issue(ctx context.Context, args []string, stdin io.Reader, out io.Writer) e
 	if err != nil {
 		return err
 	}
-	c, err := newAPIClient()
-	if err != nil {
-		return err
-	}
-	return c.do(ctx, http.MethodPost, "/v1/invoices", body, out)
+	return callAPI(ctx, http.MethodPost, "/v1/invoices", body, out)
 }
 
 // maxStdin bounds what readInput takes from standard input (the API's default body
@@ -131,20 +136,12 @@ func pay(ctx context.Context, args []string, out io.Writer) error {
 		return usageError{"usage: starter pay -invoice ID -payment-id P -amount 10.00 -currency USD [-paid-at RFC3339]"}
 	}
 	body, _ := json.Marshal(req) // plain strings: cannot fail
-	c, err := newAPIClient()
-	if err != nil {
-		return err
-	}
-	return c.do(ctx, http.MethodPost, "/v1/invoices/"+url.PathEscape(*invoice)+"/payments", body, out)
+	return callAPI(ctx, http.MethodPost, "/v1/invoices/"+url.PathEscape(*invoice)+"/payments", body, out)
 }
 
 func status(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
 		return usageError{"usage: starter status INVOICE_ID"}
 	}
-	c, err := newAPIClient()
-	if err != nil {
-		return err
-	}
-	return c.do(ctx, http.MethodGet, "/v1/invoices/"+url.PathEscape(args[0]), nil, out)
+	return callAPI(ctx, http.MethodGet, "/v1/invoices/"+url.PathEscape(args[0]), nil, out)
 }

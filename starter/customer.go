@@ -35,12 +35,8 @@ func customer(ctx context.Context, args []string, out io.Writer) error {
 	if id == "" {
 		return usageError{usage}
 	}
-	c, err := newAPIClient()
-	if err != nil {
-		return err
-	}
 	var buf bytes.Buffer
-	if err := c.do(ctx, http.MethodGet, "/v1/customers/"+url.PathEscape(id), nil, &buf); err != nil {
+	if err := callAPI(ctx, http.MethodGet, "/v1/customers/"+url.PathEscape(id), nil, &buf); err != nil {
 		return err
 	}
 	if *asJSON {

@@ -157,11 +157,7 @@ func audit(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
 		return usageError{"usage: starter audit INVOICE_ID"}
 	}
-	c, err := newAPIClient()
-	if err != nil {
-		return err
-	}
-	return c.do(ctx, http.MethodGet, "/v1/invoices/"+url.PathEscape(args[0])+"/audit", nil, out)
+	return callAPI(ctx, http.MethodGet, "/v1/invoices/"+url.PathEscape(args[0])+"/audit", nil, out)
 }
 
 // setupAuth prepares API authentication for `starter serve`: it registers the

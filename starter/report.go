@@ -58,16 +58,12 @@ func report(ctx context.Context, args []string, out io.Writer) error {
 			q.Set(name, *v)
 		}
 	}
-	c, err := newAPIClient()
-	if err != nil {
-		return err
-	}
 	path := "/v1/reports/" + kind
 	if len(q) > 0 {
 		path += "?" + q.Encode()
 	}
 	var buf bytes.Buffer
-	if err := c.do(ctx, http.MethodGet, path, nil, &buf); err != nil {
+	if err := callAPI(ctx, http.MethodGet, path, nil, &buf); err != nil {
 		return err
 	}
 	if *asJSON {

@@ -37,11 +37,7 @@ func webhooksCmd(ctx context.Context, args []string, out io.Writer) error {
 		if _, err := strconv.ParseInt(args[1], 10, 64); err != nil {
 			return usageError{"starter webhooks retry ID: ID is the number in the list's \"id\" field"}
 		}
-		c, err := newAPIClient()
-		if err != nil {
-			return err
-		}
-		return c.do(ctx, http.MethodPost, "/v1/webhooks/events/"+args[1]+"/retry", nil, out)
+		return callAPI(ctx, http.MethodPost, "/v1/webhooks/events/"+args[1]+"/retry", nil, out)
 	}
 	if len(args) == 0 || args[0] != "parked" {
 		if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
@@ -61,11 +57,7 @@ func webhooksCmd(ctx context.Context, args []string, out io.Writer) error {
 	if *held {
 		q.Set("status", "parked,held")
 	}
-	c, err := newAPIClient()
-	if err != nil {
-		return err
-	}
-	return c.do(ctx, http.MethodGet, "/v1/webhooks/events?"+q.Encode(), nil, out)
+	return callAPI(ctx, http.MethodGet, "/v1/webhooks/events?"+q.Encode(), nil, out)
 }
 
 // setupWebhooks returns the API's webhook configuration and a function that runs the

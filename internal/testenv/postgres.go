@@ -18,7 +18,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -59,8 +58,7 @@ type Postgres struct {
 	lock     *os.File // flock'ed owner lock inside root
 
 	stopped  atomic.Bool
-	stopOnce sync.Once
-	stopErr  error
+	stopOnce onceErr
 }
 
 // StartPostgres returns a PostgreSQL database that belongs to the caller alone.
@@ -93,8 +91,7 @@ func (p *Postgres) Stop() error {
 	if p == nil {
 		return nil
 	}
-	p.stopOnce.Do(func() { p.stopErr = p.stop() })
-	return p.stopErr
+	return p.stopOnce.do(p.stop)
 }
 
 func (p *Postgres) stop() error {
@@ -249,8 +246,7 @@ type Cluster struct {
 	done    chan struct{} // closed once the server process has exited
 	waitErr error         // the server's exit status; read only after done is closed
 
-	stopOnce sync.Once
-	stopErr  error
+	stopOnce onceErr
 }
 
 // ClusterDataDir returns the data directory InitCluster creates inside dir.
@@ -439,8 +435,7 @@ func (c *Cluster) Stop() error {
 	if c == nil {
 		return nil
 	}
-	c.stopOnce.Do(func() { c.stopErr = c.stop() })
-	return c.stopErr
+	return c.stopOnce.do(c.stop)
 }
 
 func (c *Cluster) stop() error {

@@ -74,8 +74,7 @@ type Temporal struct {
 	pid        int
 	out        *tailBuffer
 
-	stopOnce sync.Once
-	stopErr  error
+	stopOnce onceErr
 }
 
 // sqlitePragmas: the dev server keeps everything in one SQLite database behind a
@@ -195,6 +194,18 @@ func (t *Temporal) ServerOutput() string { return t.out.String() }
 // Client is a client connected to the server and its namespace. Stop closes it.
 func (t *Temporal) Client() client.Client { return t.srv.Client() }
 
+// onceErr runs a function once and keeps its result for every later call: the Stop
+// methods are safe to call more than once.
+type onceErr struct {
+	once sync.Once
+	err  error
+}
+
+func (o *onceErr) do(f func() error) error {
+	o.once.Do(func() { o.err = f() })
+	return o.err
+}
+
 // Stop closes the client, stops the server (SIGINT, then SIGKILL after a grace
 // period) and removes its temporary directory; stop workers built on Client
 // first. It is safe to call more than once (later calls return the first call's
@@ -203,8 +214,7 @@ func (t *Temporal) Stop() error {
 	if t == nil {
 		return nil
 	}
-	t.stopOnce.Do(func() { t.stopErr = t.stop() })
-	return t.stopErr
+	return t.stopOnce.do(t.stop)
 }
 
 func (t *Temporal) stop() error {

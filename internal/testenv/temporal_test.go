@@ -29,13 +29,31 @@ func echoWorkflow(_ workflow.Context, in string) (string, error) { return in, ni
 
 var attrStatus = temporal.NewSearchAttributeKeyKeyword("CollectionStatus")
 
-func TestStartTemporalSearchAttributeFromFlagsIsQueryable(t *testing.T) {
+// devServerTest skips a test that starts a dev server under -short, runs it in
+// parallel and bounds it at two minutes.
+func devServerTest(t *testing.T) context.Context {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("starts a Temporal dev server")
 	}
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// stopAtEnd stops srv when the test ends, failing it with the server's output if
+// the stop fails.
+func stopAtEnd(t *testing.T, srv *Temporal) {
+	t.Cleanup(func() {
+		if err := srv.Stop(); err != nil {
+			t.Errorf("stop: %v\nserver output:\n%s", err, srv.ServerOutput())
+		}
+	})
+}
+
+func TestStartTemporalSearchAttributeFromFlagsIsQueryable(t *testing.T) {
+	ctx := devServerTest(t)
 
 	began := time.Now()
 	srv, err := StartTemporal(ctx, TemporalOptions{
@@ -43,11 +61,7 @@ func TestStartTemporalSearchAttributeFromFlagsIsQueryable(t *testing.T) {
 	})
 	require.NoError(t, err)
 	t.Logf("dev server ready at %s in %s", srv.HostPort(), time.Since(began).Round(time.Millisecond))
-	t.Cleanup(func() {
-		if err := srv.Stop(); err != nil {
-			t.Errorf("stop: %v\nserver output:\n%s", err, srv.ServerOutput())
-		}
-	})
+	stopAtEnd(t, srv)
 	require.Equal(t, "default", srv.Namespace())
 	require.Empty(t, srv.UIHostPort())
 
@@ -100,20 +114,11 @@ func TestStartTemporalSearchAttributeFromFlagsIsQueryable(t *testing.T) {
 }
 
 func TestStartTemporalWithDevServerFlagsRegistersOurSearchAttributes(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a Temporal dev server")
-	}
-	t.Parallel()
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
+	ctx := devServerTest(t)
 
 	srv, err := StartTemporal(ctx, TemporalOptions{ExtraArgs: invoiceapi.DevServerFlags()})
 	require.NoError(t, err)
-	t.Cleanup(func() {
-		if err := srv.Stop(); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	})
+	stopAtEnd(t, srv)
 	resp, err := srv.Client().OperatorService().ListSearchAttributes(ctx,
 		&operatorservice.ListSearchAttributesRequest{Namespace: srv.Namespace()})
 	require.NoError(t, err)
@@ -123,12 +128,7 @@ func TestStartTemporalWithDevServerFlagsRegistersOurSearchAttributes(t *testing.
 }
 
 func TestTemporalStopIsIdempotentAndLeavesNoProcess(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a Temporal dev server")
-	}
-	t.Parallel()
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
+	ctx := devServerTest(t)
 
 	srv, err := StartTemporal(ctx, TemporalOptions{Namespace: "testenv-ns", LogLevel: "error", EnableUI: true})
 	require.NoError(t, err)
