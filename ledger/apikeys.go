@@ -295,18 +295,8 @@ func (s *Store) touchAPIKey(ctx context.Context, k *APIKey) {
 
 // ListAPIKeys returns every key, active and revoked, oldest first.
 func (s *Store) ListAPIKeys(ctx context.Context) ([]APIKey, error) {
-	const op = "list api keys"
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	rows, err := s.pool.Query(ctx, `SELECT `+apiKeyColumns+` FROM api_keys ORDER BY id`)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	keys, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (APIKey, error) { return scanAPIKey(row) })
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	return keys, nil
+	return queryRows(ctx, s, "list api keys", func(row pgx.CollectableRow) (APIKey, error) { return scanAPIKey(row) },
+		`SELECT `+apiKeyColumns+` FROM api_keys ORDER BY id`)
 }
 
 // RevokeAPIKey revokes the key given by its id (all digits) or by its name (the

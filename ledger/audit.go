@@ -157,16 +157,7 @@ func (s *Store) ListAudit(ctx context.Context, invoiceID string) ([]AuditEntry, 
 // listAudit returns the newest entries matching where (a constant condition on $1),
 // oldest first.
 func (s *Store) listAudit(ctx context.Context, op, where string, arg any) ([]AuditEntry, error) {
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	rows, err := s.pool.Query(ctx, `
-		SELECT id, at, coalesce(key_id, 0), key_name, action, outcome, coalesce(invoice_id, ''), reason, details
-		FROM (SELECT * FROM audit_log WHERE `+where+` ORDER BY at DESC, id DESC LIMIT $2) newest
-		ORDER BY at, id`, arg, maxAuditList)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	entries, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (AuditEntry, error) {
+	return queryRows(ctx, s, op, func(row pgx.CollectableRow) (AuditEntry, error) {
 		var e AuditEntry
 		var details []byte
 		if err := row.Scan(&e.ID, &e.At, &e.KeyID, &e.KeyName, &e.Action, &e.Outcome, &e.InvoiceID, &e.Reason, &details); err != nil {
@@ -179,12 +170,8 @@ func (s *Store) listAudit(ctx context.Context, op, where string, arg any) ([]Aud
 			e.Details = nil
 		}
 		return e, nil
-	})
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	if entries == nil {
-		entries = []AuditEntry{}
-	}
-	return entries, nil
+	}, `
+		SELECT id, at, coalesce(key_id, 0), key_name, action, outcome, coalesce(invoice_id, ''), reason, details
+		FROM (SELECT * FROM audit_log WHERE `+where+` ORDER BY at DESC, id DESC LIMIT $2) newest
+		ORDER BY at, id`, arg, maxAuditList)
 }

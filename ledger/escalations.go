@@ -44,22 +44,18 @@ func (s *Store) RecordEscalation(ctx context.Context, r EscalationRecord) (bool,
 
 // GetEscalation returns the invoice's hand-off, or ErrNotFound.
 func (s *Store) GetEscalation(ctx context.Context, invoiceID string) (Escalation, error) {
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	var (
-		e   Escalation
-		due time.Time
-	)
-	err := s.pool.QueryRow(ctx, `
+	return queryOne(ctx, s, "get escalation "+invoiceID, func(row pgx.CollectableRow) (Escalation, error) {
+		var (
+			e   Escalation
+			due time.Time
+		)
+		err := row.Scan(&e.InvoiceID, &e.CustomerID, &e.Target, &e.Currency, &e.Balance, &due,
+			&e.EscalatedAt, &e.Status, &e.RecordedAt)
+		e.DueDate = due.Format(dateLayout)
+		e.EscalatedAt, e.RecordedAt = e.EscalatedAt.UTC(), e.RecordedAt.UTC()
+		return e, err
+	}, `
 		SELECT invoice_id, customer_id, target, currency, balance_minor, due_date,
 			escalated_at, status, recorded_at
-		FROM escalations WHERE invoice_id = $1`, invoiceID).Scan(
-		&e.InvoiceID, &e.CustomerID, &e.Target, &e.Currency, &e.Balance, &due,
-		&e.EscalatedAt, &e.Status, &e.RecordedAt)
-	if err != nil {
-		return Escalation{}, wrap("get escalation "+invoiceID, err)
-	}
-	e.DueDate = due.Format(dateLayout)
-	e.EscalatedAt, e.RecordedAt = e.EscalatedAt.UTC(), e.RecordedAt.UTC()
-	return e, nil
+		FROM escalations WHERE invoice_id = $1`, invoiceID)
 }

@@ -124,48 +124,38 @@ func setStatusTx(ctx context.Context, tx pgx.Tx, invoiceID, status string, balan
 
 // GetInvoice returns the stored invoice, or ErrNotFound.
 func (s *Store) GetInvoice(ctx context.Context, invoiceID string) (Invoice, error) {
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
+	return queryOne(ctx, s, "get invoice "+invoiceID, scanInvoice, `
+		SELECT invoice_id, customer_id, currency, amount_due_minor, issued_at, due_date,
+			policy_id, policy_version, segment, body_sha256, status, balance_minor,
+			status_at, created_at, updated_at, closed_at
+		FROM invoices WHERE invoice_id = $1`, invoiceID)
+}
+
+func scanInvoice(row pgx.CollectableRow) (Invoice, error) {
 	var (
 		inv Invoice
 		due time.Time
 	)
-	err := s.pool.QueryRow(ctx, `
-		SELECT invoice_id, customer_id, currency, amount_due_minor, issued_at, due_date,
-			policy_id, policy_version, segment, body_sha256, status, balance_minor,
-			status_at, created_at, updated_at, closed_at
-		FROM invoices WHERE invoice_id = $1`, invoiceID).Scan(
+	err := row.Scan(
 		&inv.InvoiceID, &inv.CustomerID, &inv.Currency, &inv.AmountDue, &inv.IssuedAt, &due,
 		&inv.PolicyID, &inv.PolicyVersion, &inv.Segment, &inv.BodySHA256, &inv.Status, &inv.Balance,
 		&inv.StatusAt, &inv.CreatedAt, &inv.UpdatedAt, &inv.ClosedAt)
-	if err != nil {
-		return Invoice{}, wrap(fmt.Sprintf("get invoice %s", invoiceID), err)
-	}
 	inv.DueDate = due.Format(dateLayout)
-	inv.IssuedAt = inv.IssuedAt.UTC()
-	inv.StatusAt = inv.StatusAt.UTC()
-	inv.CreatedAt = inv.CreatedAt.UTC()
-	inv.UpdatedAt = inv.UpdatedAt.UTC()
+	inv.IssuedAt, inv.StatusAt = inv.IssuedAt.UTC(), inv.StatusAt.UTC()
+	inv.CreatedAt, inv.UpdatedAt = inv.CreatedAt.UTC(), inv.UpdatedAt.UTC()
 	inv.ClosedAt = utcPtr(inv.ClosedAt)
-	return inv, nil
+	return inv, err
 }
 
 // ListInvoiceEvents returns the invoice's status audit trail, oldest first. An
 // unknown invoice yields an empty list.
 func (s *Store) ListInvoiceEvents(ctx context.Context, invoiceID string) ([]InvoiceEvent, error) {
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	rows, err := s.pool.Query(ctx, `
-		SELECT invoice_id, status, balance_minor, at, recorded_at
-		FROM invoice_events WHERE invoice_id = $1 ORDER BY at, event_id`, invoiceID)
-	if err != nil {
-		return nil, wrap("list invoice events", err)
-	}
-	events, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (InvoiceEvent, error) {
+	return queryRows(ctx, s, "list invoice events", func(row pgx.CollectableRow) (InvoiceEvent, error) {
 		var e InvoiceEvent
 		err := row.Scan(&e.InvoiceID, &e.Status, &e.Balance, &e.At, &e.RecordedAt)
 		e.At, e.RecordedAt = e.At.UTC(), e.RecordedAt.UTC()
 		return e, err
-	})
-	return events, wrap("list invoice events", err)
+	}, `
+		SELECT invoice_id, status, balance_minor, at, recorded_at
+		FROM invoice_events WHERE invoice_id = $1 ORDER BY at, event_id`, invoiceID)
 }

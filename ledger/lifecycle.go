@@ -138,41 +138,27 @@ func (s *Store) RecordEvent(ctx context.Context, e LifecycleEvent) (bool, error)
 
 // ListAdjustments returns the invoice's adjustments in time order.
 func (s *Store) ListAdjustments(ctx context.Context, invoiceID string) ([]Adjustment, error) {
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	rows, err := s.pool.Query(ctx, `
-		SELECT adjustment_id, kind, currency, amount_minor, credit_minor, balance_after_minor,
-			payment_id, reason, actor, at
-		FROM adjustments WHERE invoice_id = $1 ORDER BY at, recorded_at, adjustment_id`, invoiceID)
-	if err != nil {
-		return nil, wrap("list adjustments", err)
-	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Adjustment, error) {
+	return queryRows(ctx, s, "list adjustments", func(row pgx.CollectableRow) (Adjustment, error) {
 		var a Adjustment
 		err := row.Scan(&a.AdjustmentID, &a.Kind, &a.Currency, &a.Amount, &a.Credit, &a.BalanceAfter,
 			&a.PaymentID, &a.Reason, &a.Actor, &a.At)
 		a.At = a.At.UTC()
 		return a, err
-	})
-	return out, wrap("list adjustments", err)
+	}, `
+		SELECT adjustment_id, kind, currency, amount_minor, credit_minor, balance_after_minor,
+			payment_id, reason, actor, at
+		FROM adjustments WHERE invoice_id = $1 ORDER BY at, recorded_at, adjustment_id`, invoiceID)
 }
 
 // ListLifecycleEvents returns the invoice's lifecycle events in time order (without
 // Status, Balance and Adjustment, which live in their own tables).
 func (s *Store) ListLifecycleEvents(ctx context.Context, invoiceID string) ([]LifecycleEvent, error) {
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	rows, err := s.pool.Query(ctx, `
-		SELECT invoice_id, event_key, kind, reason, actor, details, at
-		FROM lifecycle_events WHERE invoice_id = $1 ORDER BY at, recorded_at, event_key`, invoiceID)
-	if err != nil {
-		return nil, wrap("list lifecycle events", err)
-	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (LifecycleEvent, error) {
+	return queryRows(ctx, s, "list lifecycle events", func(row pgx.CollectableRow) (LifecycleEvent, error) {
 		var e LifecycleEvent
 		err := row.Scan(&e.InvoiceID, &e.EventKey, &e.Kind, &e.Reason, &e.Actor, &e.Details, &e.At)
 		e.At = e.At.UTC()
 		return e, err
-	})
-	return out, wrap("list lifecycle events", err)
+	}, `
+		SELECT invoice_id, event_key, kind, reason, actor, details, at
+		FROM lifecycle_events WHERE invoice_id = $1 ORDER BY at, recorded_at, event_key`, invoiceID)
 }

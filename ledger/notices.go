@@ -140,20 +140,13 @@ func (s *Store) GetNotice(ctx context.Context, key string) (NoticeRow, error) {
 // ListNotices returns the invoice's notices in the order they were first claimed
 // (Fresh is always false). An unknown invoice yields an empty list.
 func (s *Store) ListNotices(ctx context.Context, invoiceID string) ([]NoticeRow, error) {
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	rows, err := s.pool.Query(ctx, `
-		SELECT `+noticeColumns+` FROM notices WHERE invoice_id = $1
-		ORDER BY claimed_at, notice_key`, invoiceID)
-	if err != nil {
-		return nil, wrap("list notices", err)
-	}
-	notices, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (NoticeRow, error) {
+	return queryRows(ctx, s, "list notices", func(row pgx.CollectableRow) (NoticeRow, error) {
 		var n NoticeRow
 		err := scanNotice(row, &n)
 		return n, err
-	})
-	return notices, wrap("list notices", err)
+	}, `
+		SELECT `+noticeColumns+` FROM notices WHERE invoice_id = $1
+		ORDER BY claimed_at, notice_key`, invoiceID)
 }
 
 // scanNotice scans noticeColumns (plus any extra destinations) into n.

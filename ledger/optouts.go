@@ -222,21 +222,14 @@ func (s *Store) OptedOut(ctx context.Context, channel, address string) (OptOut, 
 
 // ListOptOuts returns a customer's opt-out rows (opted out or back in), newest first.
 func (s *Store) ListOptOuts(ctx context.Context, customerID string) ([]OptOut, error) {
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	rows, err := s.pool.Query(ctx, `
-		SELECT channel, address, customer_id, opted_out, source, changed_at FROM opt_outs
-		WHERE customer_id = $1 ORDER BY changed_at DESC, channel`, customerID)
-	if err != nil {
-		return nil, wrap("list opt-outs", err)
-	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (OptOut, error) {
+	return queryRows(ctx, s, "list opt-outs", func(row pgx.CollectableRow) (OptOut, error) {
 		var o OptOut
 		err := row.Scan(&o.Channel, &o.Address, &o.CustomerID, &o.OptedOut, &o.Source, &o.ChangedAt)
 		o.ChangedAt = o.ChangedAt.UTC()
 		return o, err
-	})
-	return out, wrap("list opt-outs", err)
+	}, `
+		SELECT channel, address, customer_id, opted_out, source, changed_at FROM opt_outs
+		WHERE customer_id = $1 ORDER BY changed_at DESC, channel`, customerID)
 }
 
 // RememberAddress records that a customer is contacted at a channel address, so an
@@ -278,19 +271,9 @@ func (s *Store) OpenInvoicesOf(ctx context.Context, customerIDs []string) ([]str
 	if len(customerIDs) == 0 {
 		return nil, nil
 	}
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	rows, err := s.pool.Query(ctx, `
+	return queryRows(ctx, s, "open invoices of customers", pgx.RowTo[string], `
 		SELECT invoice_id FROM invoices WHERE customer_id = ANY($1) AND closed_at IS NULL
 		ORDER BY invoice_id LIMIT $2`, customerIDs, maxOpenInvoices)
-	if err != nil {
-		return nil, wrap("open invoices of customers", err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, wrap("open invoices of customers", err)
-	}
-	return out, nil
 }
 
 // CustomerOf returns an invoice's customer id, or ErrNotFound.

@@ -58,21 +58,14 @@ func (s *Store) RecordPayment(ctx context.Context, r PaymentRecord) (bool, error
 // ListPayments returns the payments applied to the invoice, in the order they were
 // applied. An unknown invoice yields an empty list.
 func (s *Store) ListPayments(ctx context.Context, invoiceID string) ([]PaymentRecord, error) {
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	rows, err := s.pool.Query(ctx, `
-		SELECT invoice_id, payment_id, currency, amount_minor, applied_minor, credit_minor,
-			balance_after_minor, paid_at, applied_at
-		FROM payments WHERE invoice_id = $1 ORDER BY applied_at, payment_id`, invoiceID)
-	if err != nil {
-		return nil, wrap("list payments", err)
-	}
-	payments, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (PaymentRecord, error) {
+	return queryRows(ctx, s, "list payments", func(row pgx.CollectableRow) (PaymentRecord, error) {
 		var p PaymentRecord
 		err := row.Scan(&p.InvoiceID, &p.PaymentID, &p.Currency, &p.Amount, &p.Applied,
 			&p.Credit, &p.BalanceAfter, &p.PaidAt, &p.AppliedAt)
 		p.PaidAt, p.AppliedAt = p.PaidAt.UTC(), p.AppliedAt.UTC()
 		return p, err
-	})
-	return payments, wrap("list payments", err)
+	}, `
+		SELECT invoice_id, payment_id, currency, amount_minor, applied_minor, credit_minor,
+			balance_after_minor, paid_at, applied_at
+		FROM payments WHERE invoice_id = $1 ORDER BY applied_at, payment_id`, invoiceID)
 }

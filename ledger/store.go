@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -129,4 +130,30 @@ func (s *Store) Ping(ctx context.Context) error {
 // withTimeout bounds one ledger operation by the Store's query timeout.
 func (s *Store) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, s.timeout)
+}
+
+// queryRows runs a read on the pool within the Store's query timeout and collects its
+// rows with scan; op names the read in errors. No rows is an empty, non-nil slice.
+func queryRows[T any](ctx context.Context, s *Store, op string, scan pgx.RowToFunc[T], sql string, args ...any) ([]T, error) {
+	return query(ctx, s, op, sql, args, func(rows pgx.Rows) ([]T, error) { return pgx.CollectRows(rows, scan) })
+}
+
+// queryOne is queryRows for a read of exactly one row: none is ErrNotFound.
+func queryOne[T any](ctx context.Context, s *Store, op string, scan pgx.RowToFunc[T], sql string, args ...any) (T, error) {
+	return query(ctx, s, op, sql, args, func(rows pgx.Rows) (T, error) { return pgx.CollectExactlyOneRow(rows, scan) })
+}
+
+func query[R any](ctx context.Context, s *Store, op, sql string, args []any, collect func(pgx.Rows) (R, error)) (R, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	var zero R
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return zero, wrap(op, err)
+	}
+	r, err := collect(rows)
+	if err != nil {
+		return zero, wrap(op, err)
+	}
+	return r, nil
 }

@@ -171,9 +171,7 @@ func (s *Store) ClaimWebhookEvents(ctx context.Context, limit int, lease time.Du
 	if limit <= 0 || lease <= 0 {
 		return nil, invalid(op, "limit and lease must be positive")
 	}
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	rows, err := s.pool.Query(ctx, `
+	events, err := queryRows(ctx, s, op, scanWebhookEvent, `
 		WITH due AS (
 			SELECT e.id FROM webhook_events e
 			WHERE e.status IN ('pending', 'held')
@@ -202,11 +200,7 @@ func (s *Store) ClaimWebhookEvents(ctx context.Context, limit int, lease time.Du
 		FROM due WHERE w.id = due.id
 		RETURNING `+prefixed("w.", webhookColumns), limit, lease.Milliseconds())
 	if err != nil {
-		return nil, wrap(op, err)
-	}
-	events, err := pgx.CollectRows(rows, scanWebhookEvent)
-	if err != nil {
-		return nil, wrap(op, err)
+		return nil, err
 	}
 	sortEvents(events)
 	return events, nil
@@ -298,27 +292,14 @@ func (s *Store) ListWebhookEvents(ctx context.Context, statuses []WebhookStatus,
 	for i, st := range statuses {
 		names[i] = string(st)
 	}
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	rows, err := s.pool.Query(ctx, `SELECT `+webhookColumns+` FROM webhook_events
+	return queryRows(ctx, s, op, scanWebhookEvent, `SELECT `+webhookColumns+` FROM webhook_events
 		WHERE status = ANY($1) ORDER BY received_at, id LIMIT $2`, names, limit)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	events, err := pgx.CollectRows(rows, scanWebhookEvent)
-	return events, wrap(op, err)
 }
 
 // GetWebhookEvent returns the stored event, or ErrNotFound.
 func (s *Store) GetWebhookEvent(ctx context.Context, source, eventID string) (WebhookEvent, error) {
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	rows, err := s.pool.Query(ctx, `SELECT `+webhookColumns+` FROM webhook_events WHERE source = $1 AND event_id = $2`, source, eventID)
-	if err != nil {
-		return WebhookEvent{}, wrap("get webhook event", err)
-	}
-	e, err := pgx.CollectExactlyOneRow(rows, scanWebhookEvent)
-	return e, wrap("get webhook event", err)
+	return queryOne(ctx, s, "get webhook event", scanWebhookEvent,
+		`SELECT `+webhookColumns+` FROM webhook_events WHERE source = $1 AND event_id = $2`, source, eventID)
 }
 
 // CountWebhookEvents counts stored events by status.
