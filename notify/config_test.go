@@ -11,16 +11,34 @@ import (
 	"github.com/dunwell/dunwell/notify"
 )
 
+// badConfig is one edit that makes a good config invalid, and what the error says.
+type badConfig[C any] struct {
+	edit func(*C)
+	want string
+}
+
+// requireRejects checks that build refuses each edit of good with an error carrying
+// prefix and the case's want.
+func requireRejects[C, S any](t *testing.T, good C, build func(C) (S, error), prefix string, cases map[string]badConfig[C]) {
+	t.Helper()
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			cfg := good
+			tc.edit(&cfg)
+			_, err := build(cfg)
+			require.ErrorContains(t, err, prefix)
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+}
+
 func TestNewSendGridValidates(t *testing.T) {
 	t.Parallel()
 	good := notify.SendGridConfig{APIKey: "SG.x", From: "billing@dunwell.test"}
 	_, err := notify.NewSendGrid(good)
 	require.NoError(t, err, "defaults fill BaseURL and Timeout")
 
-	for name, tc := range map[string]struct {
-		edit func(*notify.SendGridConfig)
-		want string
-	}{
+	requireRejects(t, good, notify.NewSendGrid, "notify: sendgrid config", map[string]badConfig[notify.SendGridConfig]{
 		"no key":           {func(c *notify.SendGridConfig) { c.APIKey = " " }, "APIKey is required"},
 		"key with newline": {func(c *notify.SendGridConfig) { c.APIKey = "SG.x\nX-Evil: 1" }, "APIKey must not contain"},
 		"no from":          {func(c *notify.SendGridConfig) { c.From = "" }, "From is required"},
@@ -31,15 +49,7 @@ func TestNewSendGridValidates(t *testing.T) {
 		"URL with query":   {func(c *notify.SendGridConfig) { c.BaseURL = "http://x/?a=b" }, "must be an http(s) URL"},
 		"bad URL":          {func(c *notify.SendGridConfig) { c.BaseURL = "http://[::1" }, "is not a URL"},
 		"negative timeout": {func(c *notify.SendGridConfig) { c.Timeout = -time.Second }, "must not be negative"},
-	} {
-		t.Run(name, func(t *testing.T) {
-			cfg := good
-			tc.edit(&cfg)
-			_, err := notify.NewSendGrid(cfg)
-			require.ErrorContains(t, err, "notify: sendgrid config")
-			require.ErrorContains(t, err, tc.want)
-		})
-	}
+	})
 
 	_, err = notify.NewSendGrid(notify.SendGridConfig{})
 	require.Error(t, err)
@@ -68,10 +78,7 @@ func TestNewTwilioValidates(t *testing.T) {
 		require.NoError(t, err)
 	}
 
-	for name, tc := range map[string]struct {
-		edit func(*notify.TwilioConfig)
-		want string
-	}{
+	requireRejects(t, good, notify.NewTwilio, "notify: twilio config", map[string]badConfig[notify.TwilioConfig]{
 		"no account":      {func(c *notify.TwilioConfig) { c.AccountSID = "" }, "AccountSID"},
 		"bad account":     {func(c *notify.TwilioConfig) { c.AccountSID = "AC123" }, "AccountSID"},
 		"no token":        {func(c *notify.TwilioConfig) { c.AuthToken = "" }, "AuthToken"},
@@ -84,15 +91,7 @@ func TestNewTwilioValidates(t *testing.T) {
 		"neg timeout":     {func(c *notify.TwilioConfig) { c.Timeout = -1 }, "Timeout"},
 		"creds in URL":    {func(c *notify.TwilioConfig) { c.BaseURL = "http://u:p@x" }, "without credentials"},
 		"fragment in URL": {func(c *notify.TwilioConfig) { c.BaseURL = "http://x#y" }, "BaseURL"},
-	} {
-		t.Run(name, func(t *testing.T) {
-			cfg := good
-			tc.edit(&cfg)
-			_, err := notify.NewTwilio(cfg)
-			require.ErrorContains(t, err, "notify: twilio config")
-			require.ErrorContains(t, err, tc.want)
-		})
-	}
+	})
 }
 
 func TestNew(t *testing.T) {
