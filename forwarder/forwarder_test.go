@@ -175,6 +175,32 @@ func newHarness(t *testing.T, cfg Config) *harness {
 	return &harness{t: t, store: store, wf: wf, fw: fw}
 }
 
+// parkClock is the clock of a harness from newParkingHarness.
+type parkClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *parkClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+// newParkingHarness is a harness whose held events park after an hour on a clock
+// that only pastParkAfter moves.
+func newParkingHarness(t *testing.T) (*harness, *parkClock) {
+	t.Helper()
+	clock := &parkClock{now: time.Now()}
+	return newHarness(t, Config{ParkAfter: time.Hour, Now: clock.Now}), clock
+}
+
+// pastParkAfter moves the clock two hours on and makes the held ev due now, so the
+// next drain finds it past ParkAfter.
+func (h *harness) pastParkAfter(clock *parkClock, ev webhooks.Event) {
+	h.t.Helper()
+	clock.mu.Lock()
+	clock.now = clock.now.Add(2 * time.Hour)
+	clock.mu.Unlock()
+	require.NoError(h.t, h.store.RetryWebhookEvent(context.Background(), h.status(ev).ID, "test: due now", time.Now().Add(-time.Second)))
+}
+
 type testWriter struct{ t *testing.T }
 
 func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
@@ -363,10 +389,7 @@ func TestForwardRefundTotalIsSatisfiedByRefundsAppliedBeforeOrAfterIt(t *testing
 
 func TestForwardRefundTotalNotCoveredIsParkedAfterTheWait(t *testing.T) {
 	t.Parallel()
-	clock := time.Now()
-	var mu sync.Mutex
-	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
-	h := newHarness(t, Config{ParkAfter: time.Hour, Now: now})
+	h, clock := newParkingHarness(t)
 	h.stripePaid("INV-UNCOVERED", "pi_9", 1000, 1000)
 	re := stripeRefundCreated("evt_re_9", "pi_9", "re_9", 50)
 	h.store1(re)
@@ -375,10 +398,7 @@ func TestForwardRefundTotalNotCoveredIsParkedAfterTheWait(t *testing.T) {
 	h.store1(total)
 	require.Equal(t, ledger.WaitRefunds, h.drainUntil(total, ledger.WebhookHeld).WaitingFor)
 
-	mu.Lock()
-	clock = clock.Add(2 * time.Hour)
-	mu.Unlock()
-	require.NoError(t, h.store.RetryWebhookEvent(context.Background(), h.status(total).ID, "test: due now", time.Now().Add(-time.Second)))
+	h.pastParkAfter(clock, total)
 	e := h.drainUntil(total, ledger.WebhookParked)
 	for _, want := range []string{"not applied after 1h0m0s", "charge ch_9", "amount_refunded 2.00 USD",
 		"add up to 0.50 USD", "subscribe the endpoint to refund.created or apply the rest with POST /v1/invoices/INV-UNCOVERED/refunds"} {
@@ -435,10 +455,7 @@ func TestForwardChargebackWonAndLostInAnyOrder(t *testing.T) {
 
 func TestForwardParksMismatchRejectionAndLongWaits(t *testing.T) {
 	t.Parallel()
-	clock := time.Now()
-	var mu sync.Mutex
-	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
-	h := newHarness(t, Config{ParkAfter: time.Hour, Now: now})
+	h, clock := newParkingHarness(t)
 	h.issue("INV-EUR", "EUR", 1000, true)
 	eur := payment("evt-usd", "INV-EUR", "pay-1", 100)
 	h.store1(eur)
@@ -457,10 +474,7 @@ func TestForwardParksMismatchRejectionAndLongWaits(t *testing.T) {
 	lost := payment("evt-lost", "INV-NEVER", "pay-1", 100)
 	h.store1(lost)
 	h.drainUntil(lost, ledger.WebhookHeld)
-	mu.Lock()
-	clock = clock.Add(2 * time.Hour)
-	mu.Unlock()
-	require.NoError(t, h.store.RetryWebhookEvent(context.Background(), h.status(lost).ID, "test: due now", time.Now().Add(-time.Second)))
+	h.pastParkAfter(clock, lost)
 	e := h.drainUntil(lost, ledger.WebhookParked)
 	require.Contains(t, e.LastError, "not applied after 1h0m0s")
 	require.Contains(t, e.LastError, "INV-NEVER is not issued yet")

@@ -3,9 +3,7 @@ package forwarder
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -110,20 +108,14 @@ func TestForwardStripeInvoicePaymentPaidLinksThePaymentToTheInvoice(t *testing.T
 // money.
 func TestForwardStripeInvoicePaidNotCoveredIsParkedAfterTheWait(t *testing.T) {
 	t.Parallel()
-	clock := time.Now()
-	var mu sync.Mutex
-	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
-	h := newHarness(t, Config{ParkAfter: time.Hour, Now: now})
+	h, clock := newParkingHarness(t)
 	h.stripePaid("INV-PART", "pi_part", 1000, 400)
 	paid := stripeEvent(t, "evt_in_part", "invoice.paid", basil,
 		`{"id":"in_part","object":"invoice","amount_paid":1000,"currency":"usd","metadata":{"invoice_id":"INV-PART"}}`)
 	h.store1(paid)
 	require.Equal(t, ledger.WaitPayments, h.drainUntil(paid, ledger.WebhookHeld).WaitingFor)
 
-	mu.Lock()
-	clock = clock.Add(2 * time.Hour)
-	mu.Unlock()
-	require.NoError(t, h.store.RetryWebhookEvent(context.Background(), h.status(paid).ID, "test: due now", time.Now().Add(-time.Second)))
+	h.pastParkAfter(clock, paid)
 	e := h.drainUntil(paid, ledger.WebhookParked)
 	for _, want := range []string{"not applied after 1h0m0s", "Stripe invoice in_part", "amount_paid 10.00 USD", "add up to 4.00 USD",
 		"invoice_payment.paid", "POST /v1/invoices/INV-PART/payments"} {
