@@ -135,14 +135,21 @@ func TestTemporalUICancelsWithASession(t *testing.T) {
 		return got["status"] == "cancelled"
 	})
 	require.Equal(t, "0.00", got["balance"], "the cancel action voided the balance")
-	code, trail := call(t, http.MethodGet, "/v1/invoices/"+id+"/audit", nil)
-	require.Equal(t, http.StatusOK, code, trail)
+	// The workflow answers the update before the API writes its audit row: wait for it.
+	var trail map[string]any
 	var cancels []map[string]any
-	for _, e := range trail["entries"].([]any) {
-		if e := e.(map[string]any); e["action"] == "invoice.cancel" {
-			cancels = append(cancels, e)
+	eventually(t, 15*time.Second, "the cancel's audit row", func() bool {
+		var code int
+		code, trail = call(t, http.MethodGet, "/v1/invoices/"+id+"/audit", nil)
+		require.Equal(t, http.StatusOK, code, trail)
+		cancels = nil
+		for _, e := range trail["entries"].([]any) {
+			if e := e.(map[string]any); e["action"] == "invoice.cancel" {
+				cancels = append(cancels, e)
+			}
 		}
-	}
+		return len(cancels) > 0
+	})
 	require.Len(t, cancels, 1, "one audit row: %v", trail)
 	e := cancels[0]
 	require.Equal(t, "applied", e["outcome"])
