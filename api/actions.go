@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/dunwell/dunwell/auth"
@@ -183,12 +184,11 @@ func (s *Server) runAction(a action) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
-		defer cancel()
-		inv, ok := s.invoiceFor(ctx, w, r, id)
+		inv, ctx, cancel, ok := s.invoiceFor(w, r, id)
 		if !ok {
 			return
 		}
+		defer cancel()
 		by := "api"
 		if key, ok := auth.KeyFrom(r.Context()); ok {
 			by = "key:" + key.Name
@@ -217,26 +217,48 @@ func (s *Server) runAction(a action) http.HandlerFunc {
 
 // actionFailed maps a rejected or failed update to an answer.
 func (s *Server) actionFailed(w http.ResponseWriter, r *http.Request, id, auditAction string, details map[string]any, err error) {
+	s.updateFailed(w, r, id, err, updateFailure{
+		rejected: func(code int, msg string, fields map[string]string) {
+			s.audit(r, code, ledger.AuditEntry{Action: auditAction, Outcome: ledger.AuditRejected, InvoiceID: id, Reason: msg, Details: details})
+			writeError(w, code, "rejected: "+msg, fields)
+		},
+		closed: func(code int, view collection.View) {
+			s.audit(r, code, ledger.AuditEntry{Action: auditAction, Outcome: ledger.AuditRejected, InvoiceID: id, Reason: "invoice " + string(view.Status), Details: details})
+			writeError(w, code, fmt.Sprintf("invoice %s is %s and closed; nothing was changed", id, view.Status),
+				map[string]string{"status": "the invoice is " + string(view.Status)})
+		},
+		failed: func() {
+			s.failAction(w, r, "applying "+auditAction, err, ledger.AuditEntry{Action: auditAction, InvoiceID: id, Details: details})
+		},
+	})
+}
+
+// updateFailure is how one kind of update audits and answers its failures: a
+// rejection (with the fields it names), a workflow that has closed (with its state),
+// and any other error.
+type updateFailure struct {
+	rejected func(code int, msg string, fields map[string]string)
+	closed   func(code int, view collection.View)
+	failed   func()
+}
+
+// updateFailed maps a rejected or failed update of invoice id to an answer; an unknown
+// invoice is a 404 for every kind of update.
+func (s *Server) updateFailed(w http.ResponseWriter, r *http.Request, id string, err error, f updateFailure) {
 	code := httpStatus(err)
 	if field, reason, ok := rejection(err); ok {
-		msg := err.Error()
-		s.audit(r, code, ledger.AuditEntry{Action: auditAction, Outcome: ledger.AuditRejected, InvoiceID: id, Reason: msg, Details: details})
-		writeError(w, code, "rejected: "+msg, fieldsOf(field, reason))
+		f.rejected(code, err.Error(), fieldsOf(field, reason))
 		return
 	}
 	switch {
 	case errors.Is(err, invoiceapi.ErrNotFound):
 		writeError(w, code, "unknown invoice "+id, nil)
 	case errors.Is(err, invoiceapi.ErrClosed):
-		view, ok := s.workflowState(w, r, id, "querying the closed invoice")
-		if !ok {
-			return
+		if view, ok := s.workflowState(w, r, id, "querying the closed invoice"); ok {
+			f.closed(code, view)
 		}
-		s.audit(r, code, ledger.AuditEntry{Action: auditAction, Outcome: ledger.AuditRejected, InvoiceID: id, Reason: "invoice " + string(view.Status), Details: details})
-		writeError(w, code, fmt.Sprintf("invoice %s is %s and closed; nothing was changed", id, view.Status),
-			map[string]string{"status": "the invoice is " + string(view.Status)})
 	default:
-		s.failAction(w, r, "applying "+auditAction, err, ledger.AuditEntry{Action: auditAction, InvoiceID: id, Details: details})
+		f.failed()
 	}
 }
 
@@ -342,6 +364,17 @@ func buildReason(required bool, u clientUpdate[invoiceapi.ReasonInput]) func(htt
 	}
 }
 
+// checkKindAndCurrency names in fe a kind that is none of allowed (want says which
+// are) and a currency that is not ISO 4217: the fields refunds and adjustments share.
+func checkKindAndCurrency[K comparable](fe collection.FieldErrors, kind K, want, currency string, allowed ...K) {
+	if !slices.Contains(allowed, kind) {
+		fe["kind"] = want
+	}
+	if !money.ValidCurrency(currency) {
+		fe["currency"] = "must be an ISO 4217 code like \"USD\""
+	}
+}
+
 func (s *Server) buildRefund(w http.ResponseWriter, r *http.Request, inv ledger.Invoice, by string) (built, bool) {
 	var req RefundRequest
 	if !decode(w, r, &req) {
@@ -352,12 +385,7 @@ func (s *Server) buildRefund(w http.ResponseWriter, r *http.Request, inv ledger.
 	if kind == "" {
 		kind = invoiceapi.KindRefund
 	}
-	if kind != invoiceapi.KindRefund && kind != invoiceapi.KindChargeback {
-		fe["kind"] = `must be "refund" or "chargeback"`
-	}
-	if !money.ValidCurrency(req.Currency) {
-		fe["currency"] = "must be an ISO 4217 code like \"USD\""
-	}
+	checkKindAndCurrency(fe, kind, `must be "refund" or "chargeback"`, req.Currency, invoiceapi.KindRefund, invoiceapi.KindChargeback)
 	var amount int64
 	if len(fe) == 0 {
 		amount = parseAmount(fe, "amount", req.Amount, req.Currency)
@@ -375,12 +403,7 @@ func (s *Server) buildAdjust(w http.ResponseWriter, r *http.Request, _ ledger.In
 	}
 	fe := collection.FieldErrors{}
 	kind := invoiceapi.AdjustKind(req.Kind)
-	if kind != invoiceapi.KindAdjustment && kind != invoiceapi.KindCreditNote {
-		fe["kind"] = `must be "adjustment" or "credit_note"`
-	}
-	if !money.ValidCurrency(req.Currency) {
-		fe["currency"] = "must be an ISO 4217 code like \"USD\""
-	}
+	checkKindAndCurrency(fe, kind, `must be "adjustment" or "credit_note"`, req.Currency, invoiceapi.KindAdjustment, invoiceapi.KindCreditNote)
 	var amount int64
 	if len(fe) == 0 {
 		text, negative := strings.CutPrefix(req.Amount, "-")

@@ -147,18 +147,21 @@ func (s *Server) getInvoice(w http.ResponseWriter, r *http.Request) {
 }
 
 // invoiceFor reads the invoice from the ledger, answering 404 (unknown) or 5xx itself
-// when it cannot.
-func (s *Server) invoiceFor(ctx context.Context, w http.ResponseWriter, r *http.Request, id string) (ledger.Invoice, bool) {
+// when it cannot. The read runs under a new context bounded by requestTimeout, which
+// it hands back, with its cancel, for the rest of the request's work.
+func (s *Server) invoiceFor(w http.ResponseWriter, r *http.Request, id string) (ledger.Invoice, context.Context, context.CancelFunc, bool) {
+	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 	inv, err := s.Ledger.GetInvoice(ctx, id)
+	if err == nil {
+		return inv, ctx, cancel, true
+	}
+	cancel()
 	if errors.Is(err, ledger.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "unknown invoice "+id, nil)
-		return inv, false
-	}
-	if err != nil {
+	} else {
 		s.fail(w, r, "reading the invoice", err)
-		return inv, false
 	}
-	return inv, true
+	return inv, nil, nil, false
 }
 
 // workflowState queries an invoice workflow's state, answering 404 (unknown) or 5xx
@@ -206,12 +209,11 @@ func (s *Server) payInvoice(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
-	defer cancel()
-	inv, ok := s.invoiceFor(ctx, w, r, id)
+	inv, ctx, cancel, ok := s.invoiceFor(w, r, id)
 	if !ok {
 		return
 	}
+	defer cancel()
 	// A malformed request is not audited (nothing was attempted); one that does not fit
 	// the invoice is, like the workflow's own refusals.
 	now := s.now()
@@ -247,36 +249,29 @@ func (s *Server) payInvoice(w http.ResponseWriter, r *http.Request) {
 // paymentFailed maps an update failure to an answer. A payment for an invoice whose
 // workflow has closed is a duplicate if the closed state lists it, else a conflict.
 func (s *Server) paymentFailed(w http.ResponseWriter, r *http.Request, id, paymentID, currency string, err error) {
-	code := httpStatus(err)
-	if field, reason, ok := rejection(err); ok {
-		msg := err.Error()
-		s.auditPayment(r, code, id, paymentID, ledger.AuditRejected, msg)
-		writeError(w, code, "payment rejected: "+msg, fieldsOf(field, reason))
-		return
-	}
-	switch {
-	case errors.Is(err, invoiceapi.ErrNotFound):
-		writeError(w, code, "unknown invoice "+id, nil)
-	case errors.Is(err, invoiceapi.ErrClosed):
-		view, ok := s.workflowState(w, r, id, "querying the closed invoice")
-		if !ok {
-			return
-		}
-		for _, p := range view.Payments {
-			if p.PaymentID == paymentID {
-				s.auditPayment(r, http.StatusOK, id, paymentID, ledger.AuditDuplicate, "invoice "+string(view.Status))
-				writeJSON(w, http.StatusOK, PaymentResponse{InvoiceID: id, PaymentID: paymentID, Duplicate: true,
-					Status: view.Status, Currency: currency, Applied: money.Format(0, currency), Balance: view.Balance, Credit: view.Credit})
-				return
+	s.updateFailed(w, r, id, err, updateFailure{
+		rejected: func(code int, msg string, fields map[string]string) {
+			s.auditPayment(r, code, id, paymentID, ledger.AuditRejected, msg)
+			writeError(w, code, "payment rejected: "+msg, fields)
+		},
+		closed: func(code int, view collection.View) {
+			for _, p := range view.Payments {
+				if p.PaymentID == paymentID {
+					s.auditPayment(r, http.StatusOK, id, paymentID, ledger.AuditDuplicate, "invoice "+string(view.Status))
+					writeJSON(w, http.StatusOK, PaymentResponse{InvoiceID: id, PaymentID: paymentID, Duplicate: true,
+						Status: view.Status, Currency: currency, Applied: money.Format(0, currency), Balance: view.Balance, Credit: view.Credit})
+					return
+				}
 			}
-		}
-		s.auditPayment(r, code, id, paymentID, ledger.AuditRejected, "invoice "+string(view.Status))
-		writeError(w, code, fmt.Sprintf("invoice %s is %s; payment %s was not applied", id, view.Status, paymentID),
-			map[string]string{"status": string(view.Status)})
-	default:
-		s.failAction(w, r, "applying the payment", err, ledger.AuditEntry{Action: ledger.AuditApplyPayment, InvoiceID: id,
-			Reason: "payment " + paymentID, Details: map[string]any{"payment_id": paymentID}})
-	}
+			s.auditPayment(r, code, id, paymentID, ledger.AuditRejected, "invoice "+string(view.Status))
+			writeError(w, code, fmt.Sprintf("invoice %s is %s; payment %s was not applied", id, view.Status, paymentID),
+				map[string]string{"status": string(view.Status)})
+		},
+		failed: func() {
+			s.failAction(w, r, "applying the payment", err, ledger.AuditEntry{Action: ledger.AuditApplyPayment, InvoiceID: id,
+				Reason: "payment " + paymentID, Details: map[string]any{"payment_id": paymentID}})
+		},
+	})
 }
 
 // fail logs an unexpected error and answers 500 (or 503 when a dependency did not
