@@ -12,20 +12,27 @@ func claimFor(invoiceID, step, channel string) NoticeClaim {
 	return NoticeClaim{Key: invoiceID + "/" + step + "/" + channel, InvoiceID: invoiceID, Step: step, Channel: channel}
 }
 
-func TestClaimNoticeFreshSentReclaim(t *testing.T) {
-	ctx := parallel(t)
-	c := claimFor(issue(t), "reminder-1", "email")
-
-	n, err := testStore.ClaimNotice(ctx, c)
+// firstClaim issues an invoice and claims its notice for step and channel, the first
+// claim of it.
+func firstClaim(t *testing.T, step, channel string) (NoticeClaim, NoticeRow) {
+	t.Helper()
+	c := claimFor(issue(t), step, channel)
+	n, err := testStore.ClaimNotice(t.Context(), c)
 	require.NoError(t, err)
 	require.True(t, n.Fresh)
+	return c, n
+}
+
+func TestClaimNoticeFreshSentReclaim(t *testing.T) {
+	ctx := parallel(t)
+	c, n := firstClaim(t, "reminder-1", "email")
 	require.False(t, n.NeedsReconcile())
 	require.Equal(t, NoticeSending, n.Status)
 	require.Equal(t, 1, n.Attempts)
 
 	require.NoError(t, testStore.CompleteNotice(ctx, c.Key, NoticeSent, "sg-123", "", t0))
 
-	n, err = testStore.ClaimNotice(ctx, c)
+	n, err := testStore.ClaimNotice(ctx, c)
 	require.NoError(t, err)
 	require.False(t, n.Fresh)
 	require.False(t, n.NeedsReconcile())
@@ -42,13 +49,9 @@ func TestClaimNoticeFreshSentReclaim(t *testing.T) {
 
 func TestClaimNoticeAfterCrash(t *testing.T) {
 	ctx := parallel(t)
-	c := claimFor(issue(t), "reminder-1", "sms")
-
-	n, err := testStore.ClaimNotice(ctx, c)
-	require.NoError(t, err)
-	require.True(t, n.Fresh)
+	c, _ := firstClaim(t, "reminder-1", "sms")
 	// The worker dies here: no CompleteNotice.
-	n, err = testStore.ClaimNotice(ctx, c)
+	n, err := testStore.ClaimNotice(ctx, c)
 	require.NoError(t, err)
 	require.False(t, n.Fresh)
 	require.True(t, n.NeedsReconcile())
@@ -58,13 +61,11 @@ func TestClaimNoticeAfterCrash(t *testing.T) {
 
 func TestCompleteNoticeKeepsSent(t *testing.T) {
 	ctx := parallel(t)
-	c := claimFor(issue(t), "final", "email")
-	_, err := testStore.ClaimNotice(ctx, c)
-	require.NoError(t, err)
+	c, _ := firstClaim(t, "final", "email")
 
 	require.NoError(t, testStore.CompleteNotice(ctx, c.Key, NoticeSent, "sg-1", "", t0))
 	require.NoError(t, testStore.CompleteNotice(ctx, c.Key, NoticeSent, "sg-1", "", t0), "repeat is a no-op")
-	err = testStore.CompleteNotice(ctx, c.Key, NoticeFailed, "", "bounced", t0)
+	err := testStore.CompleteNotice(ctx, c.Key, NoticeFailed, "", "bounced", t0)
 	require.ErrorIs(t, err, ErrNoticeFinal)
 
 	n, err := testStore.GetNotice(ctx, c.Key)
@@ -76,9 +77,7 @@ func TestCompleteNoticeKeepsSent(t *testing.T) {
 
 func TestCompleteNoticeFailed(t *testing.T) {
 	ctx := parallel(t)
-	c := claimFor(issue(t), "reminder-2", "sms")
-	_, err := testStore.ClaimNotice(ctx, c)
-	require.NoError(t, err)
+	c, _ := firstClaim(t, "reminder-2", "sms")
 	require.NoError(t, testStore.CompleteNotice(ctx, c.Key, NoticeUndeliverable, "", "number unreachable", t0))
 	n, err := testStore.ClaimNotice(ctx, c)
 	require.NoError(t, err)

@@ -213,16 +213,26 @@ func recordRefund(t *testing.T, invoiceID, refundID, paymentID, kind string, amo
 	require.NoError(t, err)
 }
 
-func TestWebhookRefundTotalWaitsForItsRefunds(t *testing.T) {
-	ctx := context.Background()
+// heldTotal stores a Stripe total of 300 (a refund or payment total) on a new invoice,
+// claims it and holds it waiting for waitingFor, as the forwarder does while what it
+// sums does not cover it yet. It returns the invoice and the event.
+func heldTotal(t *testing.T, eventType, kind, paymentID, waitingFor string) (string, NewWebhookEvent) {
+	t.Helper()
 	inv := issue(t)
 	ev := webhookEvent("stripe", uid("evt"), inv)
-	ev.EventType, ev.Kind, ev.PaymentID, ev.Amount = "charge.refunded", "refund_total", "pi_total", 300
-	_, err := testStore.StoreWebhookEvent(ctx, ev)
+	ev.EventType, ev.Kind, ev.PaymentID, ev.Amount = eventType, kind, paymentID, 300
+	_, err := testStore.StoreWebhookEvent(context.Background(), ev)
 	require.NoError(t, err)
 	claimed := claimOnly(t, ev.EventID)
 	require.Len(t, claimed, 1)
-	require.NoError(t, testStore.HoldWebhookEvent(ctx, claimed[0].ID, WaitRefunds, inv, "refunds do not cover it", time.Now().Add(time.Hour)))
+	require.NoError(t, testStore.HoldWebhookEvent(context.Background(), claimed[0].ID, waitingFor, inv,
+		waitingFor+" do not cover it", time.Now().Add(time.Hour)))
+	return inv, ev
+}
+
+func TestWebhookRefundTotalWaitsForItsRefunds(t *testing.T) {
+	ctx := context.Background()
+	inv, ev := heldTotal(t, "charge.refunded", "refund_total", "pi_total", WaitRefunds)
 
 	recordRefund(t, inv, "re_a", "pi_total", "refund", 100, 50)    // 150 of refund money
 	recordRefund(t, inv, "dp_1", "pi_total", "chargeback", 500, 0) // not a refund
@@ -241,14 +251,7 @@ func TestWebhookRefundTotalWaitsForItsRefunds(t *testing.T) {
 
 func TestWebhookPaymentTotalWaitsForThePaymentsEventsNamed(t *testing.T) {
 	ctx := context.Background()
-	inv := issue(t)
-	total := webhookEvent("stripe", uid("evt"), inv)
-	total.EventType, total.Kind, total.PaymentID, total.Amount = "invoice.paid", "payment_total", "in_total", 300
-	_, err := testStore.StoreWebhookEvent(ctx, total)
-	require.NoError(t, err)
-	claimed := claimOnly(t, total.EventID)
-	require.Len(t, claimed, 1)
-	require.NoError(t, testStore.HoldWebhookEvent(ctx, claimed[0].ID, WaitPayments, inv, "payments do not cover it", time.Now().Add(time.Hour)))
+	inv, total := heldTotal(t, "invoice.paid", "payment_total", "in_total", WaitPayments)
 	found, err := testStore.WebhookInvoiceFor(ctx, "stripe", "in_total")
 	require.NoError(t, err)
 	require.Equal(t, inv, found, "the Stripe invoice leads to the invoice")
