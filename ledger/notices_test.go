@@ -23,6 +23,15 @@ func firstClaim(t *testing.T, step, channel string) (NoticeClaim, NoticeRow) {
 	return c, n
 }
 
+// reclaim claims a notice claimed before, as a retried activity does.
+func reclaim(t *testing.T, c NoticeClaim) NoticeRow {
+	t.Helper()
+	n, err := testStore.ClaimNotice(t.Context(), c)
+	require.NoError(t, err)
+	require.False(t, n.Fresh)
+	return n
+}
+
 func TestClaimNoticeFreshSentReclaim(t *testing.T) {
 	ctx := parallel(t)
 	c, n := firstClaim(t, "reminder-1", "email")
@@ -32,9 +41,7 @@ func TestClaimNoticeFreshSentReclaim(t *testing.T) {
 
 	require.NoError(t, testStore.CompleteNotice(ctx, c.Key, NoticeSent, "sg-123", "", t0))
 
-	n, err := testStore.ClaimNotice(ctx, c)
-	require.NoError(t, err)
-	require.False(t, n.Fresh)
+	n = reclaim(t, c)
 	require.False(t, n.NeedsReconcile())
 	require.Equal(t, NoticeSent, n.Status)
 	require.Equal(t, "sg-123", n.ProviderID)
@@ -48,12 +55,10 @@ func TestClaimNoticeFreshSentReclaim(t *testing.T) {
 }
 
 func TestClaimNoticeAfterCrash(t *testing.T) {
-	ctx := parallel(t)
+	t.Parallel()
 	c, _ := firstClaim(t, "reminder-1", "sms")
 	// The worker dies here: no CompleteNotice.
-	n, err := testStore.ClaimNotice(ctx, c)
-	require.NoError(t, err)
-	require.False(t, n.Fresh)
+	n := reclaim(t, c)
 	require.True(t, n.NeedsReconcile())
 	require.Equal(t, NoticeSending, n.Status)
 	require.Equal(t, 2, n.Attempts)
@@ -79,9 +84,7 @@ func TestCompleteNoticeFailed(t *testing.T) {
 	ctx := parallel(t)
 	c, _ := firstClaim(t, "reminder-2", "sms")
 	require.NoError(t, testStore.CompleteNotice(ctx, c.Key, NoticeUndeliverable, "", "number unreachable", t0))
-	n, err := testStore.ClaimNotice(ctx, c)
-	require.NoError(t, err)
-	require.False(t, n.Fresh)
+	n := reclaim(t, c)
 	require.False(t, n.NeedsReconcile())
 	require.Equal(t, NoticeUndeliverable, n.Status)
 	require.Equal(t, "number unreachable", n.Error)
