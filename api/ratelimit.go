@@ -107,30 +107,27 @@ func tooMany(w http.ResponseWriter, after time.Duration) {
 // limitKey limits an authenticated request by its API key; it runs after the key
 // check, so the key is in the context.
 func (s *Server) limitKey(next http.Handler) http.Handler {
-	if s.keyLimits == nil {
-		return next
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		key, ok := auth.KeyFrom(r.Context())
-		id := "key:" + strconv.FormatInt(key.ID, 10)
-		if !ok { // not reached behind Require; limited by address rather than not at all
-			id = "ip:" + s.clientIP(r)
+	return s.limitBy(s.keyLimits, func(r *http.Request) string {
+		if key, ok := auth.KeyFrom(r.Context()); ok {
+			return "key:" + strconv.FormatInt(key.ID, 10)
 		}
-		if ok, after := s.keyLimits.take(id, s.now()); !ok {
-			tooMany(w, after)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+		return "ip:" + s.clientIP(r) // not reached behind Require; limited by address rather than not at all
+	}, next)
 }
 
 // limitAddr limits a route that needs no key by the client's address.
 func (s *Server) limitAddr(next http.Handler) http.Handler {
-	if s.addrLimits == nil {
+	return s.limitBy(s.addrLimits, s.clientIP, next)
+}
+
+// limitBy answers 429 to a request whose bucket in limits (named by bucket) is empty;
+// nil limits limit nothing.
+func (s *Server) limitBy(limits *limiters, bucket func(*http.Request) string, next http.Handler) http.Handler {
+	if limits == nil {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if ok, after := s.addrLimits.take(s.clientIP(r), s.now()); !ok {
+		if ok, after := limits.take(bucket(r), s.now()); !ok {
 			tooMany(w, after)
 			return
 		}
