@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -162,7 +164,7 @@ func (r *Reporter) Customer(ctx context.Context, customerID string) (Customer, e
 		t := c.LastContact.UTC()
 		c.LastContact = &t
 	}
-	for _, cur := range currencies(balances) {
+	for _, cur := range slices.Sorted(maps.Keys(balances)) {
 		c.Balances = append(c.Balances, *balances[cur])
 	}
 	if c.InvoicesPaid > 0 {

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"math"
 	"regexp"
-	"sort"
 	"strings"
 	"time"
 
@@ -220,14 +219,4 @@ func (r *Reporter) parallel(ctx context.Context, fns ...func(pgx.Tx) error) erro
 		all = append(all, <-errs) // the lead stays open until every import is done
 	}
 	return errors.Join(append(all, first)...)
-}
-
-// currencies returns the keys of m in order.
-func currencies[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for c := range m {
-		out = append(out, c)
-	}
-	sort.Strings(out)
-	return out
 }

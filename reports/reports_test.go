@@ -3,6 +3,7 @@ package reports_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"testing"
@@ -150,7 +151,7 @@ func expectKPIs(invoices []fixture.Invoice, p reports.Period, f reports.Filter) 
 		}
 	}
 	out := []reports.KPI{}
-	for _, c := range sortedKeys(by) {
+	for _, c := range slices.Sorted(maps.Keys(by)) {
 		k := by[c]
 		k.CollectionRate = ratio(k.CollectedOnIssued.Minor, k.Billed.Minor, 4)
 		k.WriteOffRate = ratio(k.WrittenOffOnIssued.Minor, k.Billed.Minor, 4)
@@ -208,7 +209,7 @@ func expectAging(invoices []fixture.Invoice, asOf time.Time, f reports.Filter) [
 		a.Total.Minor += b
 	}
 	out := []reports.Aging{}
-	for _, c := range sortedKeys(by) {
+	for _, c := range slices.Sorted(maps.Keys(by)) {
 		out = append(out, *by[c])
 	}
 	return out
@@ -264,15 +265,6 @@ func expectSteps(invoices []fixture.Invoice, p reports.Period, f reports.Filter,
 		}
 		out = append(out, *st)
 	}
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
 	return out
 }
 

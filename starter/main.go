@@ -77,6 +77,13 @@ func main() {
 	os.Exit(code)
 }
 
+// printCommands are the commands that take only their arguments and print to
+// standard output.
+var printCommands = map[string]func(context.Context, []string, io.Writer) error{
+	"pay": pay, "status": status, "audit": audit, "report": report, "customer": customer,
+	"keys": keys, "webhooks": webhooksCmd,
+}
+
 // run executes one command and returns the process exit code: 0 success, 1 failure,
 // 2 usage error.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -90,20 +97,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = serve(ctx, args[1:])
 	case "issue":
 		err = issue(ctx, args[1:], stdin, stdout)
-	case "pay":
-		err = pay(ctx, args[1:], stdout)
-	case "status":
-		err = status(ctx, args[1:], stdout)
-	case "audit":
-		err = audit(ctx, args[1:], stdout)
-	case "report":
-		err = report(ctx, args[1:], stdout)
-	case "customer":
-		err = customer(ctx, args[1:], stdout)
-	case "keys":
-		err = keys(ctx, args[1:], stdout)
-	case "webhooks":
-		err = webhooksCmd(ctx, args[1:], stdout)
 	case "dispute", "resolve-dispute", "promise", "plan", "pause", "resume", "approve", "reject",
 		"cancel", "write-off", "refund", "adjust", "change-policy", "due-date":
 		err = operatorAction(ctx, args[0], args[1:], stdout)
@@ -115,8 +108,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "unknown command %q\n\n%s", args[0], usage)
-		return 2
+		cmd, ok := printCommands[args[0]]
+		if !ok {
+			fmt.Fprintf(stderr, "unknown command %q\n\n%s", args[0], usage)
+			return 2
+		}
+		err = cmd(ctx, args[1:], stdout)
 	}
 	var usageErr usageError
 	switch {
