@@ -3,8 +3,6 @@ package reports
 import (
 	"context"
 	"fmt"
-	"maps"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -107,7 +105,7 @@ func (r *Reporter) Aging(ctx context.Context, asOf time.Time, f Filter) (AgingRe
 		a.Invoices += row.count
 		a.Total.Minor += row.amount
 	}
-	for _, c := range slices.Sorted(maps.Keys(by)) {
+	for _, c := range currencies(by) {
 		out.Currencies = append(out.Currencies, *by[c])
 	}
 	return out, nil

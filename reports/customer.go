@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -164,7 +162,7 @@ func (r *Reporter) Customer(ctx context.Context, customerID string) (Customer, e
 		t := c.LastContact.UTC()
 		c.LastContact = &t
 	}
-	for _, cur := range slices.Sorted(maps.Keys(balances)) {
+	for _, cur := range currencies(balances) {
 		c.Balances = append(c.Balances, *balances[cur])
 	}
 	if c.InvoicesPaid > 0 {

@@ -3,8 +3,6 @@ package reports
 import (
 	"context"
 	"fmt"
-	"maps"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -205,7 +203,7 @@ func (r *Reporter) KPIs(ctx context.Context, p Period, f Filter) (KPIReport, err
 	if err != nil {
 		return KPIReport{}, fmt.Errorf("reports: kpis: %w", err)
 	}
-	for _, c := range slices.Sorted(maps.Keys(by)) {
+	for _, c := range currencies(by) {
 		k := by[c]
 		k.finish(p.Days())
 		out.Currencies = append(out.Currencies, *k)

@@ -12,8 +12,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -220,3 +222,6 @@ func (r *Reporter) parallel(ctx context.Context, fns ...func(pgx.Tx) error) erro
 	}
 	return errors.Join(append(all, first)...)
 }
+
+// currencies returns the keys of m in order.
+func currencies[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
