@@ -23,10 +23,7 @@ import (
 var testPG *testenv.Postgres
 
 func TestMain(m *testing.M) {
-	os.Exit(testenv.RunWithPostgres(m, "forwarder", func(_ context.Context, pg *testenv.Postgres) (func(), error) {
-		testPG = pg
-		return nil, nil
-	}))
+	os.Exit(testenv.RunWithPostgres(m, "forwarder", testenv.KeepPostgres(&testPG)))
 }
 
 // fakeInvoice models what the collection workflow does with the updates the

@@ -1,7 +1,6 @@
 package reports_test
 
 import (
-	"context"
 	"os"
 	"testing"
 	"time"
@@ -17,10 +16,7 @@ import (
 var testPG *testenv.Postgres
 
 func TestMain(m *testing.M) {
-	os.Exit(testenv.RunWithPostgres(m, "reports", func(_ context.Context, pg *testenv.Postgres) (func(), error) {
-		testPG = pg
-		return nil, nil
-	}))
+	os.Exit(testenv.RunWithPostgres(m, "reports", testenv.KeepPostgres(&testPG)))
 }
 
 // newLedger opens a fresh, migrated ledger database for one test.

@@ -11,6 +11,15 @@ import (
 // setupTimeout bounds a test package's PostgreSQL start plus its setup.
 const setupTimeout = 2 * time.Minute
 
+// KeepPostgres is a RunWithPostgres setup that only stores the server in *dst, for
+// tests that make their own databases on it.
+func KeepPostgres(dst **Postgres) func(context.Context, *Postgres) (func(), error) {
+	return func(_ context.Context, pg *Postgres) (func(), error) {
+		*dst = pg
+		return nil, nil
+	}
+}
+
 // RunWithPostgres is the body of the TestMain of a package whose tests share one
 // PostgreSQL database: it starts it (StartPostgres), calls setup (if not nil) with it,
 // runs the tests and then calls the cleanup setup returned (if not nil) and stops the
