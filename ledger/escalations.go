@@ -17,10 +17,7 @@ func (s *Store) RecordEscalation(ctx context.Context, r EscalationRecord) (bool,
 		return false, err
 	}
 	due, _ := parseDate(op, r.DueDate) // validated above
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	inserted := false
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	return s.recordTx(ctx, op, func(ctx context.Context, tx pgx.Tx) (bool, error) {
 		tag, err := tx.Exec(ctx, `
 			INSERT INTO escalations (invoice_id, customer_id, target, currency, balance_minor,
 				due_date, escalated_at)
@@ -28,18 +25,14 @@ func (s *Store) RecordEscalation(ctx context.Context, r EscalationRecord) (bool,
 			ON CONFLICT (invoice_id) DO NOTHING`,
 			r.InvoiceID, r.CustomerID, r.Target, r.Currency, r.Balance, due, r.EscalatedAt)
 		if err != nil {
-			return err
+			return false, err
 		}
-		inserted = tag.RowsAffected() == 1
+		inserted := tag.RowsAffected() == 1
 		if !r.SetStatus {
-			return nil
+			return inserted, nil
 		}
-		return setStatusTx(ctx, tx, r.InvoiceID, StatusEscalated, r.Balance, r.EscalatedAt, false)
+		return inserted, setStatusTx(ctx, tx, r.InvoiceID, StatusEscalated, r.Balance, r.EscalatedAt, false)
 	})
-	if err != nil {
-		return false, wrap(op, err)
-	}
-	return inserted, nil
 }
 
 // GetEscalation returns the invoice's hand-off, or ErrNotFound.

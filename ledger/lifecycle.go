@@ -79,19 +79,15 @@ func (s *Store) RecordEvent(ctx context.Context, e LifecycleEvent) (bool, error)
 	if closes {
 		closedAt = &e.At
 	}
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	inserted := false
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	return s.recordTx(ctx, op, func(ctx context.Context, tx pgx.Tx) (bool, error) {
 		tag, err := tx.Exec(ctx, `
 			INSERT INTO lifecycle_events (invoice_id, event_key, kind, reason, actor, details, at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)
 			ON CONFLICT (invoice_id, event_key) DO NOTHING`,
 			e.InvoiceID, e.EventKey, e.Kind, e.Reason, e.Actor, detailsJSON, e.At)
 		if err != nil || tag.RowsAffected() == 0 {
-			return err // a repeat: the first application recorded everything
+			return false, err // a repeat: the first application recorded everything
 		}
-		inserted = true
 		if a := e.Adjustment; a != nil {
 			if _, err := tx.Exec(ctx, `
 				INSERT INTO adjustments (invoice_id, adjustment_id, kind, currency, amount_minor,
@@ -100,20 +96,20 @@ func (s *Store) RecordEvent(ctx context.Context, e LifecycleEvent) (bool, error)
 				ON CONFLICT (invoice_id, adjustment_id) DO NOTHING`,
 				e.InvoiceID, a.AdjustmentID, a.Kind, a.Currency, a.Amount, a.Credit,
 				a.BalanceAfter, a.PaymentID, a.Reason, a.Actor, a.At); err != nil {
-				return err
+				return true, err
 			}
 		}
 		if e.DueDate != "" {
 			if _, err := tx.Exec(ctx, `UPDATE invoices SET due_date = $2, updated_at = now() WHERE invoice_id = $1`,
 				e.InvoiceID, e.DueDate); err != nil {
-				return err
+				return true, err
 			}
 		}
 		if e.PolicyID != "" {
 			if _, err := tx.Exec(ctx, `
 				UPDATE invoices SET policy_id = $2, policy_version = $3, updated_at = now()
 				WHERE invoice_id = $1`, e.InvoiceID, e.PolicyID, e.PolicyVersion); err != nil {
-				return err
+				return true, err
 			}
 		}
 		if _, err := tx.Exec(ctx, `
@@ -121,19 +117,15 @@ func (s *Store) RecordEvent(ctx context.Context, e LifecycleEvent) (bool, error)
 			VALUES ($1, $2, $3, $4)
 			ON CONFLICT (invoice_id, status, at) DO NOTHING`,
 			e.InvoiceID, e.Status, e.Balance, e.At); err != nil {
-			return err
+			return true, err
 		}
 		_, err = tx.Exec(ctx, `
 			UPDATE invoices
 			SET status = $2, balance_minor = $3, status_at = $4, closed_at = $5, updated_at = now()
 			WHERE invoice_id = $1 AND status_at <= $4`,
 			e.InvoiceID, e.Status, e.Balance, e.At, closedAt)
-		return err
+		return true, err
 	})
-	if err != nil {
-		return false, wrap(op, err)
-	}
-	return inserted, nil
 }
 
 // ListAdjustments returns the invoice's adjustments in time order.

@@ -21,10 +21,7 @@ func (s *Store) RecordPayment(ctx context.Context, r PaymentRecord) (bool, error
 	if _, ok := invoiceStatuses[r.Status]; r.Status != "" && !ok {
 		return false, invalid(op, "invoice %s: unknown status %q", r.InvoiceID, r.Status)
 	}
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	inserted := false
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	return s.recordTx(ctx, op, func(ctx context.Context, tx pgx.Tx) (bool, error) {
 		tag, err := tx.Exec(ctx, `
 			INSERT INTO payments (invoice_id, payment_id, currency, amount_minor, applied_minor,
 				credit_minor, balance_after_minor, paid_at, applied_at)
@@ -33,9 +30,8 @@ func (s *Store) RecordPayment(ctx context.Context, r PaymentRecord) (bool, error
 			r.InvoiceID, r.PaymentID, r.Currency, r.Amount, r.Applied,
 			r.Credit, r.BalanceAfter, r.PaidAt, r.AppliedAt)
 		if err != nil || tag.RowsAffected() == 0 {
-			return err // a repeat: the first record already updated the balance
+			return false, err // a repeat: the first record already updated the balance
 		}
-		inserted = true
 		// GREATEST: the column never goes negative, whatever a caller recorded.
 		_, err = tx.Exec(ctx, `
 			UPDATE invoices i
@@ -45,14 +41,10 @@ func (s *Store) RecordPayment(ctx context.Context, r PaymentRecord) (bool, error
 				updated_at = now()
 			WHERE i.invoice_id = $1`, r.InvoiceID)
 		if err != nil || r.Status == "" {
-			return err
+			return true, err
 		}
-		return setStatusTx(ctx, tx, r.InvoiceID, r.Status, r.BalanceAfter, r.AppliedAt, invoiceStatuses[r.Status])
+		return true, setStatusTx(ctx, tx, r.InvoiceID, r.Status, r.BalanceAfter, r.AppliedAt, invoiceStatuses[r.Status])
 	})
-	if err != nil {
-		return false, wrap(op, err)
-	}
-	return inserted, nil
 }
 
 // ListPayments returns the payments applied to the invoice, in the order they were

@@ -157,3 +157,20 @@ func query[R any](ctx context.Context, s *Store, op, sql string, args []any, col
 	}
 	return r, nil
 }
+
+// recordTx runs record in one transaction within the Store's query timeout and
+// returns whether it stored something new; op names the write in errors.
+func (s *Store) recordTx(ctx context.Context, op string, record func(context.Context, pgx.Tx) (bool, error)) (bool, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	inserted := false
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		inserted, err = record(ctx, tx)
+		return err
+	})
+	if err != nil {
+		return false, wrap(op, err)
+	}
+	return inserted, nil
+}
