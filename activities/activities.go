@@ -63,11 +63,11 @@ type Activities struct {
 func (a *Activities) SendNotice(ctx context.Context, req invoiceapi.NoticeRequest) (invoiceapi.NoticeResult, error) {
 	logger := activity.GetLogger(ctx)
 	if err := validateNotice(req); err != nil {
-		return invoiceapi.NoticeResult{}, temporal.NewNonRetryableApplicationError(err.Error(), invoiceapi.ErrTypeBadRequest, err)
+		return invoiceapi.NoticeResult{}, badRequest(err)
 	}
 	msg, err := render(req)
 	if err != nil {
-		return invoiceapi.NoticeResult{}, temporal.NewNonRetryableApplicationError(err.Error(), invoiceapi.ErrTypeBadRequest, err)
+		return invoiceapi.NoticeResult{}, badRequest(err)
 	}
 	if info := templates.MeasureSMS(msg.sms); req.Channel == policy.SMS && info.MultiSegment() {
 		// Sent all the same, but flagged: it costs more, and long texts read badly.
