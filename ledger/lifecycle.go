@@ -112,6 +112,9 @@ func (s *Store) RecordEvent(ctx context.Context, e LifecycleEvent) (bool, error)
 				return true, err
 			}
 		}
+		// Not setStatusTx, which leaves the invoice row alone when the status trail
+		// already has (status, at): a new event at the instant of an earlier one (two
+		// in one workflow task share its time) still carries the later balance.
 		if _, err := tx.Exec(ctx, `
 			INSERT INTO invoice_events (invoice_id, status, balance_minor, at)
 			VALUES ($1, $2, $3, $4)

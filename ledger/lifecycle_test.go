@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -48,4 +49,27 @@ func TestRecordEventIdempotentWithAdjustment(t *testing.T) {
 	require.ErrorIs(t, err, ErrInvalid)
 	_, err = testStore.RecordEvent(ctx, LifecycleEvent{InvoiceID: id, EventKey: "k3", Kind: "paused", Status: "sleeping", At: at})
 	require.ErrorIs(t, err, ErrInvalid)
+}
+
+// Two events at one instant with one status (two adjustments in one workflow task,
+// which share its time) each move the balance: the invoice row takes the later one,
+// although the status trail keeps one row for that status and time.
+func TestRecordEventAtTheSameInstantKeepsTheLaterBalance(t *testing.T) {
+	ctx := parallel(t)
+	id := issue(t)
+	at := t0.Add(24 * time.Hour)
+	for i, balance := range []int64{12_000, 11_000} {
+		inserted, err := testStore.RecordEvent(ctx, LifecycleEvent{
+			InvoiceID: id, EventKey: fmt.Sprintf("adjust/%d", i), Kind: "adjusted", Actor: "key:ops",
+			At: at, Status: StatusOpen, Balance: balance,
+		})
+		require.NoError(t, err)
+		require.True(t, inserted)
+	}
+	inv, err := testStore.GetInvoice(ctx, id)
+	require.NoError(t, err)
+	require.EqualValues(t, 11_000, inv.Balance, "the second event's balance")
+	events, err := testStore.ListInvoiceEvents(ctx, id)
+	require.NoError(t, err)
+	require.Len(t, events, 2, "issued, then one row for open at that instant")
 }
