@@ -56,7 +56,7 @@ func (e *InvalidError) Unwrap() error { return ErrInvalid }
 
 // conflict refuses a change the invoice's status forbids.
 func conflict(s Status, format string, args ...any) error {
-	return &ConflictError{Status: s, Field: "status", Reason: fmt.Sprintf(format, args...)}
+	return conflictOn(s, "status", format, args...)
 }
 
 // conflictOn refuses the value of one field given the invoice's state.
