@@ -3,7 +3,6 @@ package ledger
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -278,12 +277,6 @@ func (s *Store) OpenInvoicesOf(ctx context.Context, customerIDs []string) ([]str
 
 // CustomerOf returns an invoice's customer id, or ErrNotFound.
 func (s *Store) CustomerOf(ctx context.Context, invoiceID string) (string, error) {
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	var id string
-	err := s.pool.QueryRow(ctx, `SELECT customer_id FROM invoices WHERE invoice_id = $1`, invoiceID).Scan(&id)
-	if err != nil {
-		return "", wrap(fmt.Sprintf("customer of invoice %s", invoiceID), err)
-	}
-	return id, nil
+	return queryOne(ctx, s, "customer of invoice "+invoiceID, pgx.RowTo[string],
+		`SELECT customer_id FROM invoices WHERE invoice_id = $1`, invoiceID)
 }

@@ -323,37 +323,25 @@ func (s *Store) CountWebhookEvents(ctx context.Context) (map[WebhookStatus]int, 
 // of source named it, or ErrNotFound. paymentID may also be a Stripe invoice's id, as
 // its invoice.paid named it (a payment or a payment total).
 func (s *Store) WebhookInvoiceFor(ctx context.Context, source, paymentID string) (string, error) {
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	var id string
-	err := s.pool.QueryRow(ctx, `
+	return queryOne(ctx, s, "find the invoice of payment "+paymentID, pgx.RowTo[string], `
 		SELECT invoice_id FROM webhook_events
 		WHERE source = $1 AND payment_id = $2 AND invoice_id <> '' AND kind IN ('payment', 'payment_total')
-		ORDER BY received_at LIMIT 1`, source, paymentID).Scan(&id)
-	return id, wrap("find the invoice of payment "+paymentID, err)
+		ORDER BY received_at LIMIT 1`, source, paymentID)
 }
 
 // WebhookDisputeOpened reports whether an event of source opening dispute disputeID
 // was applied.
 func (s *Store) WebhookDisputeOpened(ctx context.Context, source, disputeID string) (bool, error) {
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	var ok bool
-	err := s.pool.QueryRow(ctx, `
+	return queryOne(ctx, s, "find dispute "+disputeID, pgx.RowTo[bool], `
 		SELECT EXISTS (SELECT 1 FROM webhook_events WHERE source = $1 AND dispute_id = $2
-			AND kind = 'chargeback_opened' AND status = 'applied')`, source, disputeID).Scan(&ok)
-	return ok, wrap("find dispute "+disputeID, err)
+			AND kind = 'chargeback_opened' AND status = 'applied')`, source, disputeID)
 }
 
 // PaymentRecorded reports whether the ledger holds payment paymentID of the invoice
 // (the workflow records a payment before its update answers).
 func (s *Store) PaymentRecorded(ctx context.Context, invoiceID, paymentID string) (bool, error) {
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	var ok bool
-	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM payments WHERE invoice_id = $1 AND payment_id = $2)`,
-		invoiceID, paymentID).Scan(&ok)
-	return ok, wrap("find payment "+paymentID, err)
+	return queryOne(ctx, s, "find payment "+paymentID, pgx.RowTo[bool],
+		`SELECT EXISTS (SELECT 1 FROM payments WHERE invoice_id = $1 AND payment_id = $2)`, invoiceID, paymentID)
 }
 
 // RefundedOnPayment returns how much the refunds of the invoice's payment paymentID
@@ -361,11 +349,8 @@ func (s *Store) PaymentRecorded(ctx context.Context, invoiceID, paymentID string
 // not a refund). A refund's money is what re-opened the balance plus the credit it
 // took back (amount_minor - credit_minor, credit_minor being negative).
 func (s *Store) RefundedOnPayment(ctx context.Context, invoiceID, paymentID string) (int64, error) {
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	var sum int64
-	err := s.pool.QueryRow(ctx, refundedOnPayment("$1", "$2"), invoiceID, paymentID).Scan(&sum)
-	return sum, wrap("sum the refunds of payment "+paymentID, err)
+	return queryOne(ctx, s, "sum the refunds of payment "+paymentID, pgx.RowTo[int64],
+		refundedOnPayment("$1", "$2"), invoiceID, paymentID)
 }
 
 // refundedOnPayment is the query RefundedOnPayment runs and the wake condition of an
@@ -379,11 +364,8 @@ func refundedOnPayment(invoiceID, paymentID string) string {
 // source named add up to in the ledger, each payment once however many events named
 // it (payment_intent.succeeded and charge.succeeded of one PaymentIntent, say).
 func (s *Store) PaidThroughWebhooks(ctx context.Context, source, invoiceID string) (int64, error) {
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	var sum int64
-	err := s.pool.QueryRow(ctx, paidThroughWebhooks("$1", "$2"), source, invoiceID).Scan(&sum)
-	return sum, wrap("sum the "+source+" payments of invoice "+invoiceID, err)
+	return queryOne(ctx, s, "sum the "+source+" payments of invoice "+invoiceID, pgx.RowTo[int64],
+		paidThroughWebhooks("$1", "$2"), source, invoiceID)
 }
 
 // paidThroughWebhooks is the query PaidThroughWebhooks runs and the wake condition of
