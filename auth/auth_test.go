@@ -302,7 +302,7 @@ func TestSession(t *testing.T) {
 		require.Contains(t, errorOf(t, r), "Bearer")
 	}
 
-	// Tampering: another key id, a bad signature, garbage.	// Tampering: another key id, a bad signature, garbage.
+	// Tampering: another key id, a bad signature, garbage.
 	forged := *c
 	parts := strings.Split(c.Value, ".")
 	parts[1] = "999"
