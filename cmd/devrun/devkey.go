@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -67,6 +68,19 @@ func checkDevKeyDatabase(dbURL, pgHost, override string) error {
 			envDevKeyDatabaseHost, override, want)
 	}
 	return nil
+}
+
+// devKeyToken is the development key's token: DUNWELL_DEV_API_KEY when set, else the
+// published devAPIKey in the run's throwaway cluster, else (keptDB: a database that
+// outlives the run) a random one.
+func devKeyToken(keptDB bool) (string, error) {
+	if token := os.Getenv("DUNWELL_DEV_API_KEY"); token != "" {
+		return token, nil
+	}
+	if !keptDB {
+		return devAPIKey, nil
+	}
+	return ledger.NewAPIKeyToken()
 }
 
 // databaseHosts returns the hosts a postgres:// URL connects to, lower-cased and

@@ -92,3 +92,25 @@ func TestDevKeyRevokedAtExit(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, other.ID, got.ID)
 }
+
+// TestDevKeyToken: the published key only in the throwaway cluster, a fresh random
+// one in a database that outlives the run, the caller's whenever it names one.
+func TestDevKeyToken(t *testing.T) {
+	t.Setenv("DUNWELL_DEV_API_KEY", "")
+	token, err := devKeyToken(false)
+	require.NoError(t, err)
+	require.Equal(t, devAPIKey, token)
+	first, err := devKeyToken(true)
+	require.NoError(t, err)
+	second, err := devKeyToken(true)
+	require.NoError(t, err)
+	require.NotEqual(t, devAPIKey, first)
+	require.NotEqual(t, first, second)
+
+	t.Setenv("DUNWELL_DEV_API_KEY", "dw_mine")
+	for _, kept := range []bool{false, true} {
+		token, err := devKeyToken(kept)
+		require.NoError(t, err)
+		require.Equal(t, "dw_mine", token)
+	}
+}

@@ -38,7 +38,6 @@ import (
 	"github.com/dunwell/dunwell/internal/codec"
 	"github.com/dunwell/dunwell/internal/fakeprovider"
 	"github.com/dunwell/dunwell/internal/testenv"
-	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
@@ -104,7 +103,11 @@ func run(logger *slog.Logger) error {
 	if err := checkDevKeyDatabase(dbURL, os.Getenv("PGHOST"), os.Getenv(envDevKeyDatabaseHost)); err != nil {
 		return err
 	}
-	devToken := envOr("DUNWELL_DEV_API_KEY", devAPIKey)
+	keptDB := dbURL != "" // the database outlives the run
+	devToken, err := devKeyToken(keptDB)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	exe, err := os.Executable()
@@ -131,13 +134,7 @@ func run(logger *slog.Logger) error {
 		}
 	}
 
-	if dbURL != "" {
-		if os.Getenv("DUNWELL_DEV_API_KEY") == "" {
-			if devToken, err = ledger.NewAPIKeyToken(); err != nil {
-				return err
-			}
-		}
-	} else {
+	if !keptDB {
 		port, err := testenv.FreePort()
 		if err != nil {
 			return err
@@ -200,7 +197,7 @@ func run(logger *slog.Logger) error {
 	if err := s.start(ctx, "worker", filepath.Join(bin, "worker"), nil, env); err != nil {
 		return err
 	}
-	if os.Getenv("DATABASE_URL") != "" {
+	if keptDB {
 		// The API registers the key at start-up; it is taken back once the API has
 		// stopped (stops run after the processes end).
 		s.stops = append(s.stops, func() { revokeDevKey(logger, dbURL, devToken) })
