@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/dunwell/dunwell/internal/fakeprovider"
 	"github.com/dunwell/dunwell/ledger"
@@ -95,10 +94,7 @@ func noticeStatus(id, key string) string {
 func signalsOf(t *testing.T, id string) []string {
 	t.Helper()
 	var names []string
-	it := env.client.GetWorkflowHistory(context.Background(), invoiceapi.WorkflowID(id), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() {
-		ev, err := it.Next()
-		require.NoError(t, err)
+	for _, ev := range historyOf(t, id) {
 		if a := ev.GetWorkflowExecutionSignaledEventAttributes(); a != nil {
 			names = append(names, a.GetSignalName())
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/dunwell/dunwell/internal/fakeprovider"
@@ -85,16 +86,26 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 	}
 }
 
+// historyOf returns the events of the invoice's workflow's latest run.
+func historyOf(t *testing.T, id string) []*historypb.HistoryEvent {
+	t.Helper()
+	var events []*historypb.HistoryEvent
+	it := env.client.GetWorkflowHistory(context.Background(), invoiceapi.WorkflowID(id), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		require.NoError(t, err)
+		events = append(events, ev)
+	}
+	return events
+}
+
 // pendingTimers returns when each timer of the invoice's workflow that was started and
 // has neither fired nor been cancelled will fire, read from its history: what the
 // workflow sleeps until.
 func pendingTimers(t *testing.T, id string) []time.Time {
 	t.Helper()
 	started := map[int64]time.Time{}
-	it := env.client.GetWorkflowHistory(context.Background(), invoiceapi.WorkflowID(id), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() {
-		ev, err := it.Next()
-		require.NoError(t, err)
+	for _, ev := range historyOf(t, id) {
 		switch {
 		case ev.GetTimerStartedEventAttributes() != nil:
 			started[ev.GetEventId()] = ev.GetEventTime().AsTime().Add(ev.GetTimerStartedEventAttributes().GetStartToFireTimeout().AsDuration())

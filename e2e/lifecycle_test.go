@@ -71,12 +71,27 @@ func requireEventKinds(t *testing.T, id string, want []string) {
 	})
 }
 
-func noticeSteps(st map[string]any) []string {
+// noticeSteps lists the step of each notice in the invoice's state.
+func noticeSteps(st map[string]any) []string { return noticeField(st, "step") }
+
+// noticeField lists one text field of each notice in the invoice's state ("" where a
+// notice has none).
+func noticeField(st map[string]any, field string) []string {
 	var out []string
-	for _, n := range st["notices"].([]any) {
-		out = append(out, n.(map[string]any)["step"].(string))
+	notices, _ := st["notices"].([]any)
+	for _, n := range notices {
+		v, _ := n.(map[string]any)[field].(string)
+		out = append(out, v)
 	}
 	return out
+}
+
+// noticeSentAt is when the i-th notice in the invoice's state was sent.
+func noticeSentAt(t *testing.T, st map[string]any, i int) time.Time {
+	t.Helper()
+	at, err := time.Parse(time.RFC3339Nano, noticeField(st, "sent_at")[i])
+	require.NoError(t, err)
+	return at
 }
 
 func TestBrokenPromiseResumesDunning(t *testing.T) {
@@ -110,8 +125,7 @@ func TestBrokenPromiseResumesDunning(t *testing.T) {
 		st = state(t, id)
 		return slices.Equal([]string{"first", "second"}, noticeSteps(st))
 	})
-	second, err := time.Parse(time.RFC3339Nano, st["notices"].([]any)[1].(map[string]any)["sent_at"].(string))
-	require.NoError(t, err)
+	second := noticeSentAt(t, st, 1)
 	require.False(t, second.Before(promiseDeadline), "the second reminder went out at %v, before the promise's deadline %v", second, promiseDeadline)
 
 	code, body = pay(t, id, "pay-after-promise", "1250.00")
@@ -299,8 +313,7 @@ func TestDisputeDuringAScheduledReminderSendsNothing(t *testing.T) {
 		st = state(t, id)
 		return len(noticeSteps(st)) == 1
 	})
-	sentAt, err := time.Parse(time.RFC3339Nano, st["notices"].([]any)[0].(map[string]any)["sent_at"].(string))
-	require.NoError(t, err)
+	sentAt := noticeSentAt(t, st, 0)
 	earliest := issued.Add(3 * time.Second).Add(resolving.Sub(disputed))
 	require.False(t, sentAt.Before(earliest), "the first reminder went out at %v, before %v", sentAt, earliest)
 

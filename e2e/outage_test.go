@@ -2,12 +2,14 @@ package e2e
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/dunwell/dunwell/workflows/invoiceapi"
@@ -112,27 +114,11 @@ func sendRetried(t *testing.T, id string) bool {
 // by commas ("" for none).
 func noticeStatuses(t *testing.T, id string) string {
 	t.Helper()
-	out := ""
-	notices, _ := state(t, id)["notices"].([]any)
-	for i, n := range notices {
-		if i > 0 {
-			out += ","
-		}
-		out += n.(map[string]any)["status"].(string)
-	}
-	return out
+	return strings.Join(noticeField(state(t, id), "status"), ",")
 }
 
 // historyHas reports whether the invoice's workflow history holds an event of type et.
 func historyHas(t *testing.T, id string, et enums.EventType) bool {
 	t.Helper()
-	it := env.client.GetWorkflowHistory(context.Background(), invoiceapi.WorkflowID(id), "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() {
-		ev, err := it.Next()
-		require.NoError(t, err)
-		if ev.GetEventType() == et {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(historyOf(t, id), func(ev *historypb.HistoryEvent) bool { return ev.GetEventType() == et })
 }
