@@ -7,11 +7,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func stripeVersioned(typ, version, object string) []byte {
-	return []byte(fmt.Sprintf(`{"id":"evt_1","object":"event","api_version":%q,"created":1764774245,"type":%q,"data":{"object":%s}}`,
-		version, typ, object))
-}
-
 // From API version 2025-03-31 an invoice.paid names no PaymentIntent, and its
 // PaymentIntent no invoice: the invoice's id must not become a payment id of its own,
 // or the same money is applied twice (in_... and pi_...).

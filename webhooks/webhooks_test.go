@@ -121,9 +121,14 @@ func TestStandardVerify(t *testing.T) {
 	}
 }
 
-func stripeBody(typ, object string) []byte {
-	return []byte(fmt.Sprintf(`{"id":"evt_%s","object":"event","api_version":"2024-06-20","created":1764774245,"livemode":false,"type":%q,"data":{"object":%s}}`,
-		strings.ReplaceAll(typ, ".", "_"), typ, object))
+// stripeBody is a Stripe event of type typ about object, on an API version from
+// before 2025-03-31.
+func stripeBody(typ, object string) []byte { return stripeVersioned(typ, "2024-06-20", object) }
+
+// stripeVersioned is stripeBody on API version version.
+func stripeVersioned(typ, version, object string) []byte {
+	return []byte(fmt.Sprintf(`{"id":"evt_%s","object":"event","api_version":%q,"created":1764774245,"livemode":false,"type":%q,"data":{"object":%s}}`,
+		strings.ReplaceAll(typ, ".", "_"), version, typ, object))
 }
 
 func TestParseStripe(t *testing.T) {
