@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httputil"
@@ -178,8 +179,10 @@ func (s *Server) uiProxy(actions map[string]action) http.Handler {
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			s.Logger.Error("Temporal UI proxy failed", "path", r.URL.Path, "error", err)
+			// The one audit row of an update whose answer never came whole, whether the
+			// round trip failed or auditUIUpdate could not read the answer.
 			if a := uiAuditFrom(r.Context()); a != nil {
-				s.audit(a.r, http.StatusBadGateway, a.entry(ledger.AuditUnknown, "the Temporal UI server did not answer: "+err.Error()))
+				s.audit(a.r, http.StatusBadGateway, a.entry(ledger.AuditUnknown, "the Temporal UI server failed: "+err.Error()))
 			}
 			writeError(w, http.StatusBadGateway, "the Temporal UI is not reachable", nil)
 		},
@@ -343,13 +346,13 @@ func (a *uiAudit) entry(outcome, reason string) ledger.AuditEntry {
 }
 
 // auditUIUpdate audits an update from the UI server's answer, which it reads and
-// puts back for the browser.
+// puts back for the browser. An answer it cannot read is left to the proxy's
+// ErrorHandler, which answers 502 and audits it.
 func (s *Server) auditUIUpdate(a *uiAudit, resp *http.Response) error {
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxUIAnswer))
 	_ = resp.Body.Close()
 	if err != nil {
-		s.audit(a.r, http.StatusBadGateway, a.entry(ledger.AuditUnknown, "reading the Temporal UI server's answer: "+err.Error()))
-		return err // the ErrorHandler answers 502
+		return fmt.Errorf("reading its answer: %w", err)
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	resp.ContentLength = int64(len(body))

@@ -22,7 +22,8 @@ import (
 
 // fakeUI stands in for the Temporal UI server: it records what reaches it, answers an
 // update with a success outcome (a failure when its update id starts with "fail", a
-// 500 when "down"), anything else with its path, and sends its own CORS headers.
+// 500 when "down", an answer cut off mid-body when "broken"), anything else with its
+// path, and sends its own CORS headers.
 type fakeUI struct {
 	*httptest.Server
 	mu   sync.Mutex
@@ -56,6 +57,9 @@ func newFakeUI(t *testing.T) (*fakeUI, *url.URL) {
 			case strings.HasPrefix(id, "down"):
 				w.WriteHeader(http.StatusInternalServerError)
 				_, _ = io.WriteString(w, `{"code": 14, "message": "frontend unavailable"}`)
+			case strings.HasPrefix(id, "broken"):
+				w.Header().Set("Content-Length", "1000") // more than is sent: the read fails
+				_, _ = io.WriteString(w, `{"outcome": `)
 			default:
 				_, _ = io.WriteString(w, `{"outcome": {"success": {"payloads": []}}, "stage": "UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED"}`)
 			}
@@ -317,6 +321,12 @@ func TestUIWriteMatrix(t *testing.T) {
 	e = audits()[len(audits())-1]
 	require.Equal(t, ledger.AuditUnknown, e.Outcome)
 	require.Equal(t, "frontend unavailable", e.Reason)
+	trail := len(audits())
+	a = call(t, srv, http.MethodPost, wf+"/update/"+invoiceapi.UpdatePause, body("broken-1"), bearer(operator)...)
+	require.Equal(t, http.StatusBadGateway, a.code, string(a.body))
+	entries := audits()
+	require.Len(t, entries, trail+1, "one audit row for an answer that broke off")
+	require.Equal(t, ledger.AuditUnknown, entries[trail].Outcome)
 
 	// A cancellation of an invoice Dunwell does not know is the API's 404.
 	a = call(t, srv, http.MethodPost, "/ui/api/v1/namespaces/default/workflows/invoice-NOPE-1/cancel", "", bearer(admin)...)
