@@ -389,27 +389,26 @@ func (s *Server) auditUIUpdate(a *uiAudit, resp *http.Response) error {
 	return nil
 }
 
+// grpcCodes are the gRPC codes of the statuses the proxy answers with; any other is
+// Unknown (2).
+var grpcCodes = map[int]int{
+	http.StatusBadRequest:            3,  // InvalidArgument
+	http.StatusUnprocessableEntity:   3,  // InvalidArgument
+	http.StatusNotFound:              5,  // NotFound
+	http.StatusForbidden:             7,  // PermissionDenied
+	http.StatusRequestEntityTooLarge: 8,  // ResourceExhausted
+	http.StatusConflict:              9,  // FailedPrecondition
+	http.StatusInternalServerError:   13, // Internal
+	http.StatusServiceUnavailable:    14, // Unavailable
+	http.StatusUnauthorized:          16, // Unauthenticated
+}
+
 // writeUIError answers in the UI server's (grpc-gateway's) error shape, which the UI
 // shows: {"code": <gRPC code>, "message": "...", "details": []}.
 func writeUIError(w http.ResponseWriter, status int, msg string) {
-	code := 2 // Unknown
-	switch status {
-	case http.StatusBadRequest, http.StatusUnprocessableEntity:
-		code = 3 // InvalidArgument
-	case http.StatusNotFound:
-		code = 5 // NotFound
-	case http.StatusForbidden:
-		code = 7 // PermissionDenied
-	case http.StatusConflict:
-		code = 9 // FailedPrecondition
-	case http.StatusRequestEntityTooLarge:
-		code = 8 // ResourceExhausted
-	case http.StatusUnauthorized:
-		code = 16 // Unauthenticated
-	case http.StatusServiceUnavailable:
-		code = 14 // Unavailable
-	case http.StatusInternalServerError:
-		code = 13 // Internal
+	code, ok := grpcCodes[status]
+	if !ok {
+		code = 2 // Unknown
 	}
 	writeJSON(w, status, struct {
 		Code    int      `json:"code"`
