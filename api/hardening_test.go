@@ -183,6 +183,19 @@ func TestRateLimitPerKey(t *testing.T) {
 	}
 }
 
+// TestLimitersWaitMakesNoBucket: asking whether an address may try a key (every keyed
+// request asks) keeps no bucket for it; only a refused key spends, and then waits.
+func TestLimitersWaitMakesNoBucket(t *testing.T) {
+	t.Parallel()
+	l := newLimiters(RateLimit{PerSecond: 0.5, Burst: 1})
+	now := time.Unix(1_800_000_000, 0)
+	require.Zero(t, l.wait("203.0.113.7", now))
+	require.Empty(t, l.buckets, "asking makes no bucket")
+	ok, _ := l.take("203.0.113.7", now)
+	require.True(t, ok)
+	require.Equal(t, 2*time.Second, l.wait("203.0.113.7", now))
+}
+
 // TestCodecScope: decoding for viewing is what the Temporal UI does with the codec
 // endpoint, so it needs read, and auth's scope documentation says the same thing.
 func TestCodecScope(t *testing.T) {

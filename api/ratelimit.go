@@ -85,9 +85,17 @@ func (l *limiters) take(id string, now time.Time) (bool, time.Duration) {
 }
 
 // wait returns how long until id's bucket holds a whole request, without spending it
-// (0: now).
+// (0: now). It makes no bucket: one that does not exist is full, and every request
+// with a valid key asks, so making one would fill the map with the address of every
+// caller that never failed.
 func (l *limiters) wait(id string, now time.Time) time.Duration {
-	missing := 1 - l.bucket(id, now).TokensAt(now)
+	l.mu.Lock()
+	b := l.buckets[id]
+	l.mu.Unlock()
+	if b == nil {
+		return 0
+	}
+	missing := 1 - b.TokensAt(now)
 	if missing <= 0 {
 		return 0
 	}
