@@ -57,13 +57,19 @@ func (s *Server) getAudit(w http.ResponseWriter, r *http.Request) {
 // instead (auditEntry), and fails with it.
 func (s *Server) audit(r *http.Request, status int, e ledger.AuditEntry) {
 	e = s.auditEntry(r, status, e)
-	// Recorded even if the client has gone away: the operation happened.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), auditTimeout)
-	defer cancel()
-	if _, err := s.Ledger.RecordAudit(ctx, e); err != nil {
+	if err := s.recordAudit(r, e); err != nil {
 		s.Logger.Error("Recording the audit entry failed", "action", e.Action, "outcome", e.Outcome,
 			"invoice_id", e.InvoiceID, "key_id", e.KeyID, "error", err)
 	}
+}
+
+// recordAudit writes the complete entry e of request r, within auditTimeout and even
+// if the client has gone away: what it records happened.
+func (s *Server) recordAudit(r *http.Request, e ledger.AuditEntry) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), auditTimeout)
+	defer cancel()
+	_, err := s.Ledger.RecordAudit(ctx, e)
+	return err
 }
 
 // auditEntry completes e with the request's facts, as audit records it. A zero status
@@ -129,9 +135,7 @@ func (s *Server) auditSignIn(next http.Handler) http.Handler {
 			e.Reason = refused.Error
 		}
 		e = s.auditEntry(r, held.status, e)
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), auditTimeout)
-		defer cancel()
-		if _, err := s.Ledger.RecordAudit(ctx, e); err != nil {
+		if err := s.recordAudit(r, e); err != nil {
 			s.Logger.Error("Recording the sign-in failed", "outcome", e.Outcome, "key_id", e.KeyID, "error", err)
 			if e.Outcome == ledger.AuditStarted {
 				w.Header().Set("Retry-After", "1")
