@@ -290,17 +290,27 @@ func (a answer) errorText(t testing.TB) string {
 	return e.Error
 }
 
-func call(t testing.TB, srv *testServer, method, path, body string, headers ...string) answer {
+// newRequest builds a request with body, sent as contentType (application/json when
+// empty and there is a body), and headers given as name, value pairs.
+func newRequest(t testing.TB, method, url, body, contentType string, headers []string) *http.Request {
 	t.Helper()
-	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	require.NoError(t, err)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
+	if contentType == "" && body != "" {
+		contentType = "application/json"
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Add(headers[i], headers[i+1])
 	}
-	resp, err := srv.Client().Do(req)
+	return req
+}
+
+func call(t testing.TB, srv *testServer, method, path, body string, headers ...string) answer {
+	t.Helper()
+	resp, err := srv.Client().Do(newRequest(t, method, srv.URL+path, body, "", headers))
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
