@@ -209,15 +209,13 @@ func (s *Server) uiProxy(actions map[string]action) http.Handler {
 			writeUIError(w, http.StatusForbidden, route.why)
 			return
 		}
-		guarded := s.Auth.RequireBrowser(route.scope)
 		if strings.HasPrefix(r.URL.Path, "/ui/api/") {
 			// The UI's API calls count against the key like the API's own; its static
 			// files (dozens per page load) do not.
-			guarded = func(h http.Handler) http.Handler {
-				return s.limitFailedAuth(s.Auth.RequireBrowser(route.scope)(s.limitKey(h)))
-			}
+			s.requireBrowser(route.scope, h).ServeHTTP(w, r)
+			return
 		}
-		guarded(h).ServeHTTP(w, r)
+		s.Auth.RequireBrowser(route.scope)(h).ServeHTTP(w, r)
 	})
 }
 
