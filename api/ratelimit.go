@@ -10,6 +10,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/dunwell/dunwell/auth"
+	"github.com/dunwell/dunwell/internal/config"
 )
 
 // RateLimit bounds how fast one caller may use the API: a token bucket per API key
@@ -24,12 +25,7 @@ import (
 // would only make the provider retry later and delay a payment or an opt-out, and
 // providers send from shared addresses, so a per-address bucket would throttle one
 // merchant's events by another's. Their bodies are bounded like every request's.
-type RateLimit struct {
-	// PerSecond is the sustained rate in requests per second; 0 turns limiting off.
-	PerSecond float64
-	// Burst is how many requests may arrive at once; below 1 means 1.
-	Burst int
-}
+type RateLimit = config.APIRateLimit
 
 // limitSweepEvery is how often idle buckets are dropped: a bucket that has refilled
 // is the same as a new one, so forgetting it changes nothing and keeps the

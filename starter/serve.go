@@ -72,7 +72,7 @@ func serve(ctx context.Context, args []string) error {
 
 	apiServer := &api.Server{Temporal: c, Ledger: store, Policies: set, Logger: logger, Auth: authn,
 		MaxBodyBytes: cfg.APIMaxBodyBytes, CodecOrigins: cfg.CodecCORSOrigins, Webhooks: hooks, UIUpstream: cfg.UIUpstream, Namespace: cfg.Temporal.Namespace,
-		TrustedProxies: cfg.TrustedProxies, RateLimit: api.RateLimit{PerSecond: cfg.APIRateLimit.PerSecond, Burst: cfg.APIRateLimit.Burst}}
+		TrustedProxies: cfg.TrustedProxies, RateLimit: cfg.APIRateLimit}
 	if cfg.CodecKeys != nil {
 		apiServer.Codec = codec.HTTPHandler(cfg.CodecKeys)
 	}

@@ -10,8 +10,10 @@ import (
 // APIRateLimit is DUNWELL_RATE_LIMIT: requests per second and burst, per API key (and
 // per client address for requests without a valid key). PerSecond 0: no limit.
 type APIRateLimit struct {
+	// PerSecond is the sustained rate in requests per second; 0 turns limiting off.
 	PerSecond float64
-	Burst     int
+	// Burst is how many requests may arrive at once; below 1 means 1.
+	Burst int
 }
 
 // DefaultAPIRateLimit leaves room for a billing system issuing a month-end batch
