@@ -13,28 +13,24 @@ import (
 // handlers branch on what it answers, never on an error's text or the field it names.
 //
 //   - collection.FieldErrors: 400, the request is malformed (every bad field named);
-//   - *invoiceapi.InvalidError, *collection.InvalidError: 422, the value makes no
-//     sense for this invoice;
-//   - *invoiceapi.ConflictError, *collection.ConflictError and invoiceapi.ErrClosed:
-//     409, the invoice's state forbids it;
+//   - *collection.InvalidError (invoiceapi.InvalidError is the same type): 422, the
+//     value makes no sense for this invoice;
+//   - *collection.ConflictError and invoiceapi.ErrClosed: 409, the invoice's state
+//     forbids it;
 //   - invoiceapi.ErrNotFound: 404;
 //   - invoiceapi.Unavailable (Temporal did not answer in time or shed load), or a
 //     PostgreSQL deadline that passed: 503, retry later;
 //   - anything else: 500.
 func httpStatus(err error) int {
-	var (
-		malformed collection.FieldErrors
-		invalid   *invoiceapi.InvalidError
-		conflict  *invoiceapi.ConflictError
-	)
+	var malformed collection.FieldErrors
 	switch {
 	case err == nil:
 		return http.StatusOK
 	case errors.As(err, &malformed):
 		return http.StatusBadRequest
-	case errors.As(err, &invalid), errors.Is(err, collection.ErrInvalid):
+	case errors.Is(err, collection.ErrInvalid):
 		return http.StatusUnprocessableEntity
-	case errors.As(err, &conflict), errors.Is(err, collection.ErrConflict), errors.Is(err, invoiceapi.ErrClosed):
+	case errors.Is(err, collection.ErrConflict), errors.Is(err, invoiceapi.ErrClosed):
 		return http.StatusConflict
 	case errors.Is(err, invoiceapi.ErrNotFound):
 		return http.StatusNotFound
@@ -45,23 +41,18 @@ func httpStatus(err error) int {
 }
 
 // rejection returns the field and reason of a refusal (a *ConflictError or
-// *InvalidError of the workflow's or of collection's checks), and whether err is one.
+// *InvalidError, from the workflow or from the checks run before it), and whether err
+// is one.
 func rejection(err error) (field, reason string, ok bool) {
 	var (
-		invalid     *invoiceapi.InvalidError
-		conflict    *invoiceapi.ConflictError
-		preInvalid  *collection.InvalidError
-		preConflict *collection.ConflictError
+		invalid  *collection.InvalidError
+		conflict *collection.ConflictError
 	)
 	switch {
 	case errors.As(err, &invalid):
 		return invalid.Field, invalid.Reason, true
 	case errors.As(err, &conflict):
 		return conflict.Field, conflict.Reason, true
-	case errors.As(err, &preInvalid):
-		return preInvalid.Field, preInvalid.Reason, true
-	case errors.As(err, &preConflict):
-		return preConflict.Field, preConflict.Reason, true
 	}
 	return "", "", false
 }

@@ -24,14 +24,8 @@ func rejection(err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &conflict):
-		field := conflict.Field
-		if field == "" {
-			field = "status"
-		}
-		return invoiceapi.EncodeError(&invoiceapi.ConflictError{Field: field, Reason: conflict.Reason})
-	case errors.As(err, &invalid):
-		return invoiceapi.EncodeError(&invoiceapi.InvalidError{Field: invalid.Field, Reason: invalid.Reason})
+	case errors.As(err, &conflict), errors.As(err, &invalid):
+		return invoiceapi.EncodeError(err)
 	}
 	// Every check returns one of the two; anything else is still the caller's input.
 	return invoiceapi.EncodeError(&invoiceapi.InvalidError{Reason: err.Error()})

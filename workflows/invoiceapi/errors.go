@@ -4,6 +4,8 @@ import (
 	"errors"
 
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/dunwell/dunwell/collection"
 )
 
 // The errors a Client returns. Callers branch on them with errors.Is and errors.As;
@@ -28,32 +30,14 @@ const (
 )
 
 // ConflictError is a request the invoice's current state forbids (a payment for a
-// closed invoice, a second dispute, a refund past the refund window). The API answers
-// it with 409.
-type ConflictError struct {
-	// Field is the request field the conflict is about ("status" when it is the
-	// invoice's state as a whole).
-	Field  string
-	Reason string
-}
-
-func (e *ConflictError) Error() string { return fieldMessage(e.Field, e.Reason) }
+// closed invoice, a second dispute, a refund past the refund window): the API answers
+// 409. It is collection's own, so a refusal of the pure checks crosses the update
+// boundary as the same type the API and the forwarder branch on.
+type ConflictError = collection.ConflictError
 
 // InvalidError is a request whose value makes no sense for this invoice (another
-// currency, more than the balance, a date in the past). The API answers it with 422.
-type InvalidError struct {
-	Field  string
-	Reason string
-}
-
-func (e *InvalidError) Error() string { return fieldMessage(e.Field, e.Reason) }
-
-func fieldMessage(field, reason string) string {
-	if field == "" {
-		return reason
-	}
-	return field + ": " + reason
-}
+// currency, more than the balance, a date in the past): the API answers 422.
+type InvalidError = collection.InvalidError
 
 // rejection is the details payload of a Conflict or Invalid application error.
 type rejection struct {

@@ -66,10 +66,11 @@ func TestEncodeAndDecodeLeaveOtherErrorsAlone(t *testing.T) {
 }
 
 // An application error of a rejection type but without details (as a workflow that
-// forgot EncodeError's details would send) still decodes, its whole message the reason.
+// forgot EncodeError's details would send) still decodes, its whole message the reason;
+// a conflict that names no field reads as one about the invoice's status.
 func TestDecodeWithoutDetailsKeepsTheMessage(t *testing.T) {
 	t.Parallel()
 	got := DecodeError(crossBoundary(temporal.NewNonRetryableApplicationError("the invoice is paid", ErrTypeConflict, nil)))
 	require.Equal(t, &ConflictError{Reason: "the invoice is paid"}, got)
-	require.Equal(t, "the invoice is paid", got.Error())
+	require.Equal(t, "status: the invoice is paid", got.Error())
 }
