@@ -68,6 +68,12 @@ type set struct {
 
 var sets = mustLoad()
 
+// funcs are the helpers the texts may call.
+var funcs = map[string]any{
+	// join lists invoice numbers: join ", " .Invoices.
+	"join": func(sep string, items []string) string { return strings.Join(items, sep) },
+}
+
 func mustLoad() map[string]set {
 	langs, err := fs.ReadDir(files, "messages")
 	if err != nil {
@@ -77,8 +83,8 @@ func mustLoad() map[string]set {
 	for _, l := range langs {
 		pattern := path.Join("messages", l.Name(), "*.tmpl")
 		out[l.Name()] = set{
-			text: texttemplate.Must(texttemplate.New("").Option("missingkey=error").ParseFS(files, pattern)),
-			html: htmltemplate.Must(htmltemplate.New("").Option("missingkey=error").ParseFS(files, pattern)),
+			text: texttemplate.Must(texttemplate.New("").Option("missingkey=error").Funcs(funcs).ParseFS(files, pattern)),
+			html: htmltemplate.Must(htmltemplate.New("").Option("missingkey=error").Funcs(funcs).ParseFS(files, pattern)),
 		}
 	}
 	if _, ok := out[DefaultLanguage]; !ok {
