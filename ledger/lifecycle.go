@@ -91,11 +91,11 @@ func (s *Store) RecordEvent(ctx context.Context, e LifecycleEvent) (bool, error)
 		if a := e.Adjustment; a != nil {
 			if _, err := tx.Exec(ctx, `
 				INSERT INTO adjustments (invoice_id, adjustment_id, kind, currency, amount_minor,
-					credit_minor, balance_after_minor, payment_id, reason, actor, at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+					credit_minor, balance_after_minor, payment_id, reason, actor, at, event_key)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 				ON CONFLICT (invoice_id, adjustment_id) DO NOTHING`,
 				e.InvoiceID, a.AdjustmentID, a.Kind, a.Currency, a.Amount, a.Credit,
-				a.BalanceAfter, a.PaymentID, a.Reason, a.Actor, a.At); err != nil {
+				a.BalanceAfter, a.PaymentID, a.Reason, a.Actor, a.At, e.EventKey); err != nil {
 				return true, err
 			}
 		}
