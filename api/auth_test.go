@@ -410,6 +410,9 @@ func TestEveryRouteRequiresItsScope(t *testing.T) {
 		{"GET /v1/reports/aging", "", none, auth.ScopeRead, http.StatusOK, ""},
 		{"GET /v1/reports/steps", "", none, auth.ScopeRead, http.StatusOK, ""},
 		{"GET /v1/customers/{id}", "C-1", none, auth.ScopeRead, http.StatusOK, ""},
+		// timeline.go
+		{"GET /v1/customers/{id}/timeline", "C-1", none, auth.ScopeRead, http.StatusOK, ""},
+		{"POST /v1/customers/{id}/notes", "C-1", func() string { return `{"text": "called, no answer"}` }, auth.ScopeOperator, http.StatusCreated, ""},
 	}
 
 	// The table is complete: exactly the /v1/ routes registered behind s.require; the

@@ -155,6 +155,7 @@ func (s *Server) routes() (http.Handler, []Route) {
 	mux.Handle("POST /v1/webhooks/events/{id}/retry", s.require(auth.ScopeOperator, s.retryWebhookEvent))
 	actions := s.actionRoutes(mux)
 	s.reportRoutes(mux)
+	s.timelineRoutes(mux)
 	mux.Handle("POST /v1/session", s.limitAddr(s.auditSignIn(s.startSession())))
 	mux.Handle("DELETE /v1/session", auth.EndSessionHandler())
 	// Provider webhooks: no API key, the provider's signature instead (webhooks_delivery.go).

@@ -19,6 +19,10 @@ const MaxNoteLength = 4000
 // details name the customer and the note, never the text.
 const AuditNoteCreate = "customer.note"
 
+// ErrUnknownCustomer means the ledger holds no invoice of the customer; it is an
+// ErrNotFound.
+var ErrUnknownCustomer = fmt.Errorf("customer %w", ErrNotFound)
+
 // ErrInvoiceOfAnotherCustomer means a note named an invoice that exists but belongs
 // to another customer.
 var ErrInvoiceOfAnotherCustomer = errors.New("invoice belongs to another customer")
@@ -64,7 +68,7 @@ func (s *Store) CustomerExists(ctx context.Context, customerID string) (bool, er
 // AddNote stores n (NoteID and CreatedAt are set by the ledger) and writes
 // audit(note) to the audit trail in the same transaction: a note is never stored
 // without its entry. An invalid text or author returns ErrInvalid; a customer without
-// invoices, or an invoice the ledger does not hold, ErrNotFound; an invoice of another
+// invoices ErrUnknownCustomer, an invoice the ledger does not hold ErrNotFound; an invoice of another
 // customer ErrInvoiceOfAnotherCustomer. A nil audit writes no entry.
 func (s *Store) AddNote(ctx context.Context, n Note, audit func(Note) AuditEntry) (Note, error) {
 	const op = "add note"
@@ -88,7 +92,7 @@ func (s *Store) AddNote(ctx context.Context, n Note, audit func(Note) AuditEntry
 				return err
 			}
 			if !known {
-				return fmt.Errorf("customer %s: %w", n.CustomerID, ErrNotFound)
+				return fmt.Errorf("%s: %w", n.CustomerID, ErrUnknownCustomer)
 			}
 		} else {
 			// The customer of the invoice; the customer itself is known if any of its
@@ -103,7 +107,7 @@ func (s *Store) AddNote(ctx context.Context, n Note, audit func(Note) AuditEntry
 			case err != nil:
 				return err
 			case !known:
-				return fmt.Errorf("customer %s: %w", n.CustomerID, ErrNotFound)
+				return fmt.Errorf("%s: %w", n.CustomerID, ErrUnknownCustomer)
 			case owner == "":
 				return fmt.Errorf("invoice %s: %w", n.InvoiceID, ErrNotFound)
 			case owner != n.CustomerID:

@@ -127,7 +127,7 @@ type TimelinePage struct {
 // with the event that made it), disputes, promises, plans, pauses and the other
 // lifecycle events, escalations, opt-outs and opt-ins of its addresses, calls through
 // the API about it or its invoices (the audit log; a note's entry is the note), and
-// notes. A customer without invoices is ErrNotFound; a bad query ErrInvalid.
+// notes. A customer without invoices is ErrUnknownCustomer; a bad query ErrInvalid.
 func (s *Store) Timeline(ctx context.Context, q TimelineQuery) (TimelinePage, error) {
 	const op = "read timeline"
 	if q.CustomerID == "" {
@@ -159,7 +159,7 @@ func (s *Store) Timeline(ctx context.Context, q TimelineQuery) (TimelinePage, er
 			return err
 		}
 		if !known {
-			return fmt.Errorf("customer %s: %w", q.CustomerID, ErrNotFound)
+			return fmt.Errorf("%s: %w", q.CustomerID, ErrUnknownCustomer)
 		}
 		rows, err := tx.Query(ctx, timelineSQL, q.CustomerID, before, q.Before.Source, q.Before.Key, q.Limit+1, kinds)
 		if err != nil {

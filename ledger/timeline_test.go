@@ -199,7 +199,7 @@ func TestTimelineRefusals(t *testing.T) {
 	cust := uid("cust")
 	issueAt(t, cust, t0)
 	_, err := testStore.Timeline(ctx, TimelineQuery{CustomerID: uid("nobody"), Limit: 10})
-	require.ErrorIs(t, err, ErrNotFound)
+	require.ErrorIs(t, err, ErrUnknownCustomer)
 	for _, q := range []TimelineQuery{
 		{CustomerID: cust, Limit: 0},
 		{CustomerID: cust, Limit: MaxTimelineLimit + 1},
@@ -261,8 +261,8 @@ func TestAddNote(t *testing.T) {
 		{Note{CustomerID: cust, Text: strings.Repeat("x", MaxNoteLength+1), Author: "key:ops"}, ErrInvalid},
 		{Note{CustomerID: cust, Text: "esc \x1b", Author: "key:ops"}, ErrInvalid},
 		{Note{CustomerID: cust, Text: "no author"}, ErrInvalid},
-		{Note{CustomerID: uid("nobody"), Text: "who?", Author: "key:ops"}, ErrNotFound},
-		{Note{CustomerID: uid("nobody"), InvoiceID: inv, Text: "who?", Author: "key:ops"}, ErrNotFound},
+		{Note{CustomerID: uid("nobody"), Text: "who?", Author: "key:ops"}, ErrUnknownCustomer},
+		{Note{CustomerID: uid("nobody"), InvoiceID: inv, Text: "who?", Author: "key:ops"}, ErrUnknownCustomer},
 		{Note{CustomerID: cust, InvoiceID: uid("missing"), Text: "which?", Author: "key:ops"}, ErrNotFound},
 		{Note{CustomerID: cust, InvoiceID: theirs, Text: "wrong one", Author: "key:ops"}, ErrInvoiceOfAnotherCustomer},
 	} {
