@@ -46,6 +46,9 @@ type Config struct {
 	// ReportRows is the size of the ledger the reports are timed over (about that many
 	// rows across invoices, payments, adjustments, notices, escalations and events).
 	ReportRows int `json:"report_rows"`
+	// Cluster runs every step on a Temporal cluster (internal/testenv's, as `make
+	// cluster` runs it) instead of the dev server.
+	Cluster bool `json:"cluster"`
 	// Only, when set, names the steps to run (see Steps); empty runs them all.
 	Only []string `json:"only,omitempty"`
 	// Out is where the JSON results are written; ProfileDir where the pprof files go.

@@ -146,6 +146,9 @@ func WriteMarkdown(w io.Writer, r *Results) error {
 	if r.Config.Short {
 		mode = "SHORT"
 	}
+	if r.Config.Cluster {
+		mode += ", Temporal cluster"
+	}
 	fmt.Fprintf(&b, "\n## Dunwell benchmark (%s, %d CPUs, %s, %.0fs)\n\n", mode, r.Host.CPUs, r.Host.GoVersion, r.DurationSec)
 	b.WriteString("| measurement | figure | target | result |\n|---|---|---|---|\n")
 	for _, row := range r.Rows {

@@ -61,6 +61,9 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		CPUs: runtime.NumCPU(), GoVersion: runtime.Version(),
 		Note: "one process holds the worker, the API, the fakes and the load generator; the Temporal dev server (in-memory store) and PostgreSQL are child processes on the same CPUs",
 	}}
+	if cfg.Cluster {
+		res.Host.Note = "one process holds the worker, the API, the fakes and the load generator; the Temporal cluster (frontend, history, matching and worker processes on PostgreSQL, the send queues on one partition) and the ledger's PostgreSQL are child processes on the same CPUs"
+	}
 	pols, err := benchPolicies(cfg)
 	if err != nil {
 		return nil, err
@@ -70,8 +73,8 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		return nil, err
 	}
 	defer stackLog.Close()
-	log.Info("Starting PostgreSQL, the Temporal dev server, the fakes, the API and the worker")
-	s, err := startStack(ctx, log, pols, stackLog, cfg.WorkflowCache)
+	log.Info("Starting PostgreSQL, Temporal, the fakes, the API and the worker", "cluster", cfg.Cluster)
+	s, err := startStack(ctx, log, pols, stackLog, cfg.WorkflowCache, cfg.Cluster)
 	if err != nil {
 		return nil, err
 	}

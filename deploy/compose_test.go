@@ -26,6 +26,7 @@ import (
 const (
 	svcPostgres = "postgresql"
 	svcTemporal = "temporal"
+	svcSchema   = "temporal-schema"
 	svcInit     = "temporal-init"
 	svcUI       = "temporal-ui"
 	svcFake     = "fakeproviders"
@@ -114,11 +115,12 @@ func hostPort(t *testing.T, p *types.Project, what, hp string) (host, port strin
 func TestComposeServicesExist(t *testing.T) {
 	p := loadCompose(t)
 	require.Equal(t, "dunwell", p.Name)
-	for _, name := range []string{svcPostgres, svcTemporal, svcInit, svcUI, svcFake, svcWorker, svcStarter} {
+	for _, name := range []string{svcPostgres, svcSchema, svcTemporal, svcInit, svcUI, svcFake, svcWorker, svcStarter} {
 		s := service(t, p, name)
 		require.NotEmpty(t, s.Restart, "service %s has no restart policy", name)
 	}
 	require.Equal(t, "no", service(t, p, svcInit).Restart, "the init service is one-shot")
+	require.Equal(t, "no", service(t, p, svcSchema).Restart, "the schema step is one-shot")
 }
 
 func TestComposeBuildsOurServicesFromTheDockerfile(t *testing.T) {
@@ -220,12 +222,37 @@ func TestComposeTemporalUsesPostgres(t *testing.T) {
 
 	tmp := service(t, p, svcTemporal)
 	requireDependsOn(t, tmp, svcPostgres, types.ServiceConditionHealthy)
+	requireDependsOn(t, tmp, svcSchema, types.ServiceConditionCompletedSuccessfully)
 	require.Equal(t, "postgres12", env(t, tmp, "DB"))
 	require.Equal(t, "5432", env(t, tmp, "DB_PORT"))
 	require.Equal(t, svcPostgres, env(t, tmp, "POSTGRES_SEEDS"))
 	require.Equal(t, env(t, pg, "POSTGRES_USER"), env(t, tmp, "POSTGRES_USER"))
 	require.Equal(t, env(t, pg, "POSTGRES_PASSWORD"), env(t, tmp, "POSTGRES_PWD"))
-	require.True(t, strings.HasPrefix(tmp.Image, "temporalio/auto-setup:"), "temporal image %s", tmp.Image)
+	// The server image, not the deprecated auto-setup one: the schema is a step of its own.
+	require.True(t, strings.HasPrefix(tmp.Image, "temporalio/server:"), "temporal image %s", tmp.Image)
+}
+
+// TestComposeSetsUpTemporalSchema: the schema step creates both of Temporal's
+// databases on the same PostgreSQL with Temporal's schema tool, from the schema files
+// of the server's version, before the server starts.
+func TestComposeSetsUpTemporalSchema(t *testing.T) {
+	p := loadCompose(t)
+	pg := service(t, p, svcPostgres)
+	s := service(t, p, svcSchema)
+	requireDependsOn(t, s, svcPostgres, types.ServiceConditionHealthy)
+	require.Equal(t, "postgres12", env(t, s, "SQL_PLUGIN"))
+	require.Equal(t, svcPostgres, env(t, s, "SQL_HOST"))
+	require.Equal(t, "5432", env(t, s, "SQL_PORT"))
+	require.Equal(t, env(t, pg, "POSTGRES_USER"), env(t, s, "SQL_USER"))
+	require.Equal(t, env(t, pg, "POSTGRES_PASSWORD"), env(t, s, "SQL_PASSWORD"))
+	_, serverVersion, _ := strings.Cut(service(t, p, svcTemporal).Image, ":")
+	require.True(t, strings.HasPrefix(s.Image, "temporalio/admin-tools:"+serverVersion+"-"),
+		"schema image %s is not the admin tools of server %s", s.Image, serverVersion)
+	script := strings.Join(append(slices.Clone(s.Entrypoint), s.Command...), " ")
+	for _, want := range []string{"temporal-sql-tool", "create-database", "setup-schema --version 0.0", "update-schema",
+		"temporal:temporal", "temporal_visibility:visibility", "/etc/temporal/schema/postgresql/v12/"} {
+		require.Contains(t, script, want, "temporal-schema")
+	}
 }
 
 func TestComposePorts(t *testing.T) {
@@ -250,6 +277,8 @@ func TestComposeRegistersEverySearchAttribute(t *testing.T) {
 	s := service(t, p, svcInit)
 	requireDependsOn(t, s, svcTemporal, types.ServiceConditionStarted)
 	script := strings.Join(append(slices.Clone(s.Entrypoint), s.Command...), " ")
+	require.Contains(t, script, "namespace create --address temporal:7233 --namespace default",
+		"the server image creates no namespace: temporal-init must")
 
 	_, create, ok := strings.Cut(script, "search-attribute create")
 	require.True(t, ok, "temporal-init does not run `temporal operator search-attribute create`")

@@ -4,7 +4,8 @@
 // stops everything, leaving nothing running, on Ctrl-C.
 //
 // Ports: Temporal 7233, Temporal UI 8233, API 8080, fake providers 8025 (override with
-// FAKES_ADDR). Provider keys set in the environment (SENDGRID_API_KEY,
+// FAKES_ADDR). With TEMPORAL_ADDRESS set (e.g. to the cluster `make cluster` prints),
+// devrun starts no dev server and no UI: the worker and the API use that Temporal. Provider keys set in the environment (SENDGRID_API_KEY,
 // TWILIO_ACCOUNT_SID) switch that provider to the real service.
 //
 // The development key: with the throwaway cluster, the published devAPIKey. With
@@ -128,7 +129,13 @@ func run(logger *slog.Logger) error {
 		return fmt.Errorf("opening the run directory: %w", err)
 	}
 
-	for _, addr := range []string{temporalAddr, "127.0.0.1:" + uiPort, apiAddr} {
+	// An external Temporal (TEMPORAL_ADDRESS, e.g. `make cluster`): no dev server, no UI.
+	external := os.Getenv("TEMPORAL_ADDRESS")
+	addrs := []string{temporalAddr, "127.0.0.1:" + uiPort, apiAddr}
+	if external != "" {
+		addrs = []string{apiAddr}
+	}
+	for _, addr := range addrs {
 		if inUse(addr) {
 			return fmt.Errorf("%s is already in use: is another `make run` going?", addr)
 		}
@@ -160,14 +167,10 @@ func run(logger *slog.Logger) error {
 		logger.Info("Generated a payload encryption key for this run", "variable", codec.EnvKeys)
 	}
 
-	args := append([]string{"server", "start-dev", "--ip", "127.0.0.1", "--port", "7233", "--ui-port", uiPort,
-		"--namespace", "default", "--log-level", "warn", "--ui-codec-endpoint", codecEndpoint,
-		"--ui-public-path", uiPublicPath}, invoiceapi.DevServerFlags()...)
-	if err := s.start(ctx, "temporal", filepath.Join(bin, "temporal"), args, nil); err != nil {
-		return err
-	}
-	if err := waitTCP(ctx, temporalAddr); err != nil {
-		return fmt.Errorf("waiting for Temporal: %w", err)
+	if external == "" {
+		if err := s.startDevServer(ctx, bin); err != nil {
+			return err
+		}
 	}
 
 	fakesAddr := envOr("FAKES_ADDR", "127.0.0.1:8025")
@@ -193,7 +196,7 @@ func run(logger *slog.Logger) error {
 		return fmt.Errorf("waiting for the fake providers: %w", err)
 	}
 
-	env := serviceEnv(dbURL, "http://"+fakesAddr, codecKeys, eventPub, devToken)
+	env := serviceEnv(dbURL, "http://"+fakesAddr, codecKeys, eventPub, devToken, external == "")
 	if err := s.start(ctx, "worker", filepath.Join(bin, "worker"), nil, env); err != nil {
 		return err
 	}
@@ -207,6 +210,20 @@ func run(logger *slog.Logger) error {
 	}
 	if err := waitHTTP(ctx, "http://"+apiAddr+"/readyz"); err != nil {
 		return fmt.Errorf("waiting for the API: %w", err)
+	}
+	if external != "" {
+		fmt.Printf(`
+Dunwell is running on the Temporal at %s (no dev server, no UI).
+  API             http://%s   (try: curl http://%s/healthz)
+  API key         %s   (development only; export DUNWELL_API_KEY=... for the CLI)
+  Fake outbox     http://%s/
+  PostgreSQL      %s
+
+Press Ctrl-C to stop everything.
+`, external, apiAddr, apiAddr, devToken, fakesAddr, dbURL)
+		<-ctx.Done()
+		logger.Info("Stopping")
+		return nil
 	}
 	fmt.Printf(`
 Dunwell is running.
@@ -226,11 +243,26 @@ Press Ctrl-C to stop everything.
 	return nil
 }
 
+// startDevServer starts the Temporal dev server with its UI and waits for it.
+func (s *stack) startDevServer(ctx context.Context, bin string) error {
+	args := append([]string{"server", "start-dev", "--ip", "127.0.0.1", "--port", "7233", "--ui-port", uiPort,
+		"--namespace", "default", "--log-level", "warn", "--ui-codec-endpoint", codecEndpoint,
+		"--ui-public-path", uiPublicPath}, invoiceapi.DevServerFlags()...)
+	if err := s.start(ctx, "temporal", filepath.Join(bin, "temporal"), args, nil); err != nil {
+		return err
+	}
+	if err := waitTCP(ctx, temporalAddr); err != nil {
+		return fmt.Errorf("waiting for Temporal: %w", err)
+	}
+	return nil
+}
+
 // serviceEnv is the worker's and starter's environment: the caller's, with local
 // defaults for whatever it does not set. codecKeys is the run's generated key ring,
 // empty when the caller set DUNWELL_CODEC_KEYS or DUNWELL_CODEC_DISABLED; devToken is
-// the development key the API registers.
-func serviceEnv(dbURL, fakesURL, codecKeys, eventPub, devToken string) []string {
+// the development key the API registers; devUI says the dev server's UI runs (the API
+// proxies it).
+func serviceEnv(dbURL, fakesURL, codecKeys, eventPub, devToken string, devUI bool) []string {
 	env := os.Environ()
 	set := func(k, v string) {
 		if os.Getenv(k) == "" {
@@ -263,8 +295,10 @@ func serviceEnv(dbURL, fakesURL, codecKeys, eventPub, devToken string) []string 
 	if codecKeys != "" {
 		set(codec.EnvKeys, codecKeys)
 	}
-	set(codec.EnvCORSOrigins, "http://localhost:"+uiPort+",http://127.0.0.1:"+uiPort)
-	set("DUNWELL_UI_UPSTREAM", "http://127.0.0.1:"+uiPort)
+	if devUI {
+		set(codec.EnvCORSOrigins, "http://localhost:"+uiPort+",http://127.0.0.1:"+uiPort)
+		set("DUNWELL_UI_UPSTREAM", "http://127.0.0.1:"+uiPort)
+	}
 	return env
 }
 

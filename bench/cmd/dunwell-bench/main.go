@@ -45,6 +45,7 @@ func run() error {
 	reportRows := flag.Int("report-rows", 0, "ledger rows the KPI and aging reports are timed over")
 	onlyReports := flag.Bool("only-reports", false, "start only PostgreSQL and time the reports (step 7)")
 	only := flag.String("only", "", "comma-separated steps to run, of "+strings.Join(bench.Steps, ",")+" (default: all)")
+	onCluster := flag.Bool("cluster", false, "run on a Temporal cluster (frontend, history, matching, worker on PostgreSQL, as make cluster) instead of the dev server")
 	timeout := flag.Duration("timeout", 30*time.Minute, "abort the whole run after this long")
 	flag.Parse()
 
@@ -54,6 +55,7 @@ func run() error {
 			*dst = v
 		}
 	}
+	cfg.Cluster = *onCluster
 	setInt(&cfg.Invoices, *invoices)
 	setInt(&cfg.Concurrency, *conc)
 	setInt(&cfg.PaymentInvoices, *payInv)
