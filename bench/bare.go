@@ -10,11 +10,17 @@ import (
 
 // The ceiling: a bare workflow with the shape of a collected invoice — the same
 // timers, activities, local activities and payment update as InvoiceCollection on
-// the compressed policy — and nothing else: no decision logic, no search-attribute
-// upserts, no version marker, no database, no provider. Its activities return at once.
+// the compressed policy, each send on its channel's own queue polled by a send
+// worker, as Dunwell's are — and nothing else: no decision logic, no
+// search-attribute upserts, no version marker, no database, no provider. Its
+// activities return at once.
 
 // bareTaskQueue keeps the ceiling's worker apart from Dunwell's.
 const bareTaskQueue = "bench-ceiling"
+
+// bareSendQueues are the ceiling's send queues, one per channel like
+// invoiceapi.EmailTaskQueue and SMSTaskQueue: reminder i goes to queue i%2.
+var bareSendQueues = []string{"bench-ceiling-email", "bench-ceiling-sms"}
 
 // bareUpdate is the ceiling's payment update, named like Dunwell's.
 const bareUpdate = "payment"
@@ -50,7 +56,6 @@ func BareInvoice(ctx workflow.Context, in BareInput) (string, error) {
 	}); err != nil {
 		return "", err
 	}
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 15 * time.Second})
 	start := workflow.Now(ctx)
 	isPaid := func() bool { return paid }
 	for i, off := range in.Reminders {
@@ -62,6 +67,8 @@ func BareInvoice(ctx workflow.Context, in BareInput) (string, error) {
 		if paid {
 			break
 		}
+		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			TaskQueue: bareSendQueues[i%len(bareSendQueues)], StartToCloseTimeout: 15 * time.Second})
 		if err := workflow.ExecuteActivity(actx, acts.BareSend, id, i).Get(ctx, nil); err != nil {
 			return "", err
 		}
@@ -128,3 +135,18 @@ func (a *bareActivities) BareRecordPayment(context.Context, string, BarePayment)
 
 // BareRecordStatus stands for the ledger write of the hand-off and its status.
 func (a *bareActivities) BareRecordStatus(context.Context, string, string) error { return nil }
+
+// bareUpdateQueue is the payment ceiling's task queue.
+const bareUpdateQueue = "bench-update-ceiling"
+
+// BareAccount answers the payment update at once and does nothing else, asleep
+// between updates for up to sleep: the least work a payment can cost Temporal (one
+// workflow task per update), the payment latency ceiling.
+func BareAccount(ctx workflow.Context, sleep time.Duration) error {
+	if err := workflow.SetUpdateHandler(ctx, bareUpdate, func(workflow.Context, BarePayment) (string, error) {
+		return "ok", nil
+	}); err != nil {
+		return err
+	}
+	return workflow.Sleep(ctx, sleep)
+}

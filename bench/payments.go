@@ -3,12 +3,17 @@ package bench
 import (
 	"context"
 	"fmt"
+	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
 
+	"github.com/dunwell/dunwell/worker/assembly"
 	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
@@ -25,7 +30,22 @@ type PaymentLatency struct {
 	SustainedHz float64 `json:"sustained_hz"`
 	Bounded     bool    `json:"bounded"`
 	FirstError  string  `json:"first_error,omitempty"`
+	// Ceiling is the payment ceiling in the same run: bare workflows answering a
+	// no-op update (BareAccount), sent through the Temporal client at rising rates by
+	// the same open loop. CeilingHz is its highest rate with p99 under the ladder
+	// bound (CeilingBounded as Bounded), Ratio = SustainedHz / CeilingHz.
+	Ceiling        []Latencies `json:"ceiling"`
+	CeilingHz      float64     `json:"ceiling_hz"`
+	CeilingBounded bool        `json:"ceiling_bounded"`
+	Ratio          float64     `json:"ratio"`
+	// AtHalfCeiling is Dunwell's payments at half CeilingHz.
+	AtHalfCeiling Latencies `json:"at_half_ceiling"`
+	CeilingError  string    `json:"ceiling_error,omitempty"`
 }
+
+// ceilingRateCap ends the payment ceiling's ladder: past the configured rates it
+// rises by half each step up to here.
+const ceilingRateCap = 3000
 
 // runPayments issues cfg.PaymentInvoices large invoices that sleep for an hour, then
 // pays them small amounts round-robin at cfg.PaymentRate for cfg.PaymentDuration,
@@ -84,7 +104,67 @@ func runPayments(ctx context.Context, s *stack, cfg Config, profile func(name st
 	if v, _ := firstErr.Load().(string); v != "" {
 		res.FirstError = v
 	}
+	if err := runPaymentCeiling(ctx, s, cfg, &res, ok); err != nil {
+		res.CeilingError = err.Error()
+	}
+	if res.CeilingHz > 0 {
+		res.Ratio = round2(res.SustainedHz / res.CeilingHz)
+		res.AtHalfCeiling = openLoop(ctx, res.CeilingHz/2, cfg.LadderStep, pay)
+		s.log.Info("Payments at half the ceiling", "rate", res.CeilingHz/2, "p99_ms", res.AtHalfCeiling.P99ms, "errors", res.AtHalfCeiling.Errors)
+	}
 	return res, nil
+}
+
+// runPaymentCeiling starts cfg.PaymentInvoices BareAccount workflows on a worker of
+// their own, updates each once (so all are started and asleep), then sends no-op
+// updates at the ladder's rates and beyond until p99 passes the bound.
+func runPaymentCeiling(ctx context.Context, s *stack, cfg Config, res *PaymentLatency, ok func(Latencies) bool) error {
+	w := worker.New(s.client, bareUpdateQueue, assembly.CollectionWorkerOptions()) // as Dunwell's worker
+	w.RegisterWorkflow(BareAccount)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("starting the payment ceiling's worker: %w", err)
+	}
+	defer w.Stop()
+	n := cfg.PaymentInvoices
+	id := func(k int) string { return fmt.Sprintf("bare-account-%06d", k%n) }
+	var seq atomic.Int64
+	update := func(ctx context.Context, k int) error {
+		h, err := s.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+			WorkflowID: id(k), UpdateName: bareUpdate, WaitForStage: client.WorkflowUpdateStageCompleted,
+			Args: []any{BarePayment{PaymentID: fmt.Sprintf("bare-%d", seq.Add(1)), Amount: 1}},
+		})
+		if err != nil {
+			return err
+		}
+		return h.Get(ctx, nil)
+	}
+	if err := forEach(ctx, n, cfg.Concurrency, func(ctx context.Context, k int) error {
+		if _, err := s.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id(k), TaskQueue: bareUpdateQueue}, BareAccount, time.Hour); err != nil {
+			return err
+		}
+		return update(ctx, k)
+	}); err != nil {
+		return fmt.Errorf("starting the bare accounts: %w", err)
+	}
+	rates := slices.Clone(cfg.LadderRates)
+	for i := 0; ctx.Err() == nil; i++ {
+		if i >= len(rates) {
+			next := math.Round(rates[len(rates)-1] * 1.5)
+			if next > ceilingRateCap {
+				break
+			}
+			rates = append(rates, next)
+		}
+		l := openLoop(ctx, rates[i], cfg.LadderStep, update)
+		res.Ceiling = append(res.Ceiling, l)
+		s.log.Info("Payment ceiling step", "rate", rates[i], "p50_ms", l.P50ms, "p99_ms", l.P99ms, "errors", l.Errors)
+		if !ok(l) {
+			res.CeilingBounded = true
+			break
+		}
+		res.CeilingHz = rates[i]
+	}
+	return nil
 }
 
 // waitVisible waits until visibility counts n running workflows whose id starts with

@@ -33,7 +33,7 @@ func rows(r *Results) []Row {
 	c, d := r.Ceiling, r.Dunwell
 	run := r.Config.Runs
 	if run("ceiling") {
-		add("1. Ceiling: bare workflow, same shape", withErr(fmt.Sprintf("%.1f invoices/s (%d closed, makespan %.1fs)", c.PerSecond, c.Closed, c.MakespanSec), c.FirstError), "—", "info")
+		add("1. Ceiling: bare workflow, same shape (local activities, send queues)", withErr(fmt.Sprintf("%.1f invoices/s (%d closed, makespan %.1fs)", c.PerSecond, c.Closed, c.MakespanSec), c.FirstError), "—", "info")
 	}
 	if run("dunwell") {
 		add("2. Dunwell through the API (issue, 2 reminders, pay)", withErr(fmt.Sprintf("%.1f invoices/s (%d closed, makespan %.1fs, issue %.1f/s)", d.PerSecond, d.Closed, d.MakespanSec, d.IssuePerSecond), d.FirstError), "—", "info")
@@ -80,6 +80,22 @@ func paymentRows(p PaymentLatency) []Row {
 		bound = " or more (ladder top)"
 	}
 	add("4. Highest payment rate with p99 < 100 ms", fmt.Sprintf("%.0f req/s%s [%s]", p.SustainedHz, bound, strings.Join(ladder, "; ")), "—", "info")
+	if len(p.Ceiling) > 0 || p.CeilingError != "" {
+		steps := make([]string, 0, len(p.Ceiling))
+		for _, l := range p.Ceiling {
+			steps = append(steps, fmt.Sprintf("%.0f/s: p99 %.0f ms%s", l.RateHz, l.P99ms, errNote(l.Errors)))
+		}
+		top := ""
+		if !p.CeilingBounded && len(p.Ceiling) > 0 {
+			top = " or more (ladder top)"
+		}
+		add("4. Payment ceiling: bare no-op Update, highest rate with p99 < 100 ms", withErr(fmt.Sprintf("%.0f req/s%s [%s]", p.CeilingHz, top, strings.Join(steps, "; ")), p.CeilingError), "—", "info")
+		add("4. Payment rate: Dunwell / ceiling", fmt.Sprintf("%.2f", p.Ratio), "≥ 0.80", verdict(p.Ratio >= 0.8))
+		if h := p.AtHalfCeiling; h.RateHz > 0 {
+			add(fmt.Sprintf("4. Payment latency at half the ceiling (%.0f req/s)", h.RateHz),
+				fmt.Sprintf("p50 %.1f ms, p99 %.1f ms (%d ok, %d errors)", h.P50ms, h.P99ms, h.Count, h.Errors), "p99 < 100 ms", verdict(h.Count > 0 && h.Errors == 0 && h.P99ms < 100))
+		}
+	}
 
 	return out
 }

@@ -125,11 +125,19 @@ func runCeiling(ctx context.Context, s *stack, cfg Config) (Throughput, error) {
 	acts := &bareActivities{}
 	w := worker.New(s.client, bareTaskQueue, assembly.CollectionWorkerOptions()) // as Dunwell's worker
 	w.RegisterWorkflow(BareInvoice)
-	w.RegisterActivity(acts)
 	if err := w.Start(); err != nil {
 		return Throughput{}, fmt.Errorf("starting the ceiling worker: %w", err)
 	}
 	defer w.Stop()
+	// The sends run on send queues of their own, unlimited, as Dunwell's do in this step.
+	for _, q := range bareSendQueues {
+		sw := worker.New(s.client, q, assembly.SendWorkerOptions(0))
+		sw.RegisterActivity(acts)
+		if err := sw.Start(); err != nil {
+			return Throughput{}, fmt.Errorf("starting the ceiling's send worker: %w", err)
+		}
+		defer sw.Stop()
+	}
 	in := BareInput{Reminders: []time.Duration{cfg.Reminder1, cfg.Reminder2}, EscalateAfter: time.Hour}
 	warm := bareShape(s, acts, in, "warmup")
 	if res := runShape(ctx, ceilingWarmup, cfg.Concurrency, cfg.Reminder2, warm); res.Errors > 0 {
