@@ -30,6 +30,9 @@ type Activities struct {
 	// EmailTemplateIDs maps template names to SendGrid dynamic templates: those
 	// emails are rendered by SendGrid from the reminder's data (see templateData).
 	EmailTemplateIDs map[string]string
+	// Business is who every reminder says it comes from: name, postal address, the
+	// reply-to a person reads, phone (config DUNWELL_BUSINESS_*).
+	Business templates.Business
 }
 
 // SendNotice sends one reminder on one channel, exactly once per notice key:
@@ -65,7 +68,7 @@ func (a *Activities) SendNotice(ctx context.Context, req invoiceapi.NoticeReques
 	if err := validateNotice(req); err != nil {
 		return invoiceapi.NoticeResult{}, badRequest(err)
 	}
-	msg, err := render(req)
+	msg, err := render(req, a.Business)
 	if err != nil {
 		return invoiceapi.NoticeResult{}, badRequest(err)
 	}
@@ -248,10 +251,11 @@ type message struct {
 	sms   string
 }
 
-func render(req invoiceapi.NoticeRequest) (message, error) {
+// render renders a notice as the message business sends about the invoice.
+func render(req invoiceapi.NoticeRequest, business templates.Business) (message, error) {
 	d := templates.Data{
 		CustomerName: req.CustomerName, InvoiceID: req.InvoiceID, Currency: req.Currency, Balance: req.Balance,
-		DueDate: req.DueDate, PaymentURL: req.PaymentURL, Locale: req.Locale,
+		DueDate: req.DueDate, PaymentURL: req.PaymentURL, Locale: req.Locale, Business: business, Terms: req.Terms,
 		// From the scheduled time, not the clock: every retry renders the same text,
 		// which reconciliation by content relies on.
 		DaysOverdue: templates.DaysOverdue(req.DueDate, req.ScheduledAt),
@@ -273,7 +277,7 @@ func (a *Activities) send(ctx context.Context, req invoiceapi.NoticeRequest, m m
 		Subject: m.email.Subject, Text: m.email.Text, HTML: m.email.HTML,
 	}
 	if id := a.EmailTemplateIDs[req.Template]; id != "" {
-		email.TemplateID, email.TemplateData = id, templateData(req, m)
+		email.TemplateID, email.TemplateData = id, templateData(req, a.Business, m)
 	}
 	return a.Email.SendEmail(ctx, email)
 }
@@ -281,12 +285,13 @@ func (a *Activities) send(ctx context.Context, req invoiceapi.NoticeRequest, m m
 // templateData is what a SendGrid dynamic template gets: the reminder's variables,
 // formatted for the customer's locale, and Dunwell's own rendering of the subject,
 // text and opt-out-carrying body for templates that only wrap them.
-func templateData(req invoiceapi.NoticeRequest, m message) map[string]any {
+func templateData(req invoiceapi.NoticeRequest, b templates.Business, m message) map[string]any {
 	d := templates.Data{Currency: req.Currency, Balance: req.Balance, DueDate: req.DueDate, Locale: req.Locale}
 	return map[string]any{
 		"customer_name": req.CustomerName, "invoice_id": req.InvoiceID, "amount": d.Amount(), "currency": req.Currency,
 		"due_date": d.Due(), "due_date_iso": req.DueDate, "days_overdue": templates.DaysOverdue(req.DueDate, req.ScheduledAt),
 		"payment_url": req.PaymentURL, "locale": req.Locale,
+		"business_name": b.Name, "business_address": b.Address, "reply_to": b.ReplyTo, "business_phone": b.Phone,
 		"subject": m.email.Subject, "text": m.email.Text, "html": m.email.HTML,
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"sync/atomic"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/notify"
 	"github.com/dunwell/dunwell/policy"
+	"github.com/dunwell/dunwell/templates"
 	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
@@ -248,7 +250,7 @@ func TestCrashWindowsSendExactlyOnce(t *testing.T) {
 		req = request(t, ch)
 		_, err = testStore.ClaimNotice(ctx, ledger.NoticeClaim{Key: req.Key(), InvoiceID: req.InvoiceID, Step: req.Step, Channel: string(ch)})
 		require.NoError(t, err)
-		msg, err := render(req)
+		msg, err := render(req, r.acts.Business)
 		require.NoError(t, err)
 		_, err = r.acts.send(ctx, req, msg) // the crashed attempt's call
 		require.NoError(t, err)
@@ -265,6 +267,28 @@ func TestCrashWindowsSendExactlyOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, first.AlreadySent)
 	require.Len(t, r.fake.OutboxFor(req.To), 1)
+}
+
+func TestEmailNamesTheBusinessAndTheTerms(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, 5*time.Second)
+	r.acts.Business = templates.Business{Name: "Acme Supplies", Address: "1 Main St, Springfield", ReplyTo: "ar@acme.example", Phone: "+1 555 0100"}
+	req := request(t, policy.Email)
+	req.Terms = templates.TermsOf(&policy.Policy{ID: "strict", LateFee: &policy.LateFee{Percent: 500}, Interest: &policy.Interest{Rate: 1200}})
+	_, err := r.send(req)
+	require.NoError(t, err)
+	out := r.fake.OutboxFor(req.To)
+	require.Len(t, out, 1)
+	for _, want := range []string{"Acme Supplies", "1 Main St, Springfield", "ar@acme.example", "call us on +1 555 0100",
+		"A late fee of 5% of the unpaid amount is charged once the invoice is overdue.", "Interest of 12% a year"} {
+		require.Contains(t, out[0].Text, want)
+	}
+	require.Contains(t, out[0].HTML, "Acme Supplies")
+
+	sms := request(t, policy.SMS)
+	_, err = r.send(sms)
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(r.fake.OutboxFor(sms.To)[0].Text, "Acme Supplies: "), r.fake.OutboxFor(sms.To)[0].Text)
 }
 
 func TestDynamicTemplateEmail(t *testing.T) {
@@ -289,7 +313,7 @@ func TestDynamicTemplateEmail(t *testing.T) {
 	req = request(t, policy.Email)
 	_, err = testStore.ClaimNotice(context.Background(), ledger.NoticeClaim{Key: req.Key(), InvoiceID: req.InvoiceID, Step: req.Step, Channel: "email"})
 	require.NoError(t, err)
-	msg, err := render(req)
+	msg, err := render(req, r.acts.Business)
 	require.NoError(t, err)
 	_, err = r.acts.send(context.Background(), req, msg)
 	require.NoError(t, err)

@@ -39,16 +39,17 @@ func TestNewSendGridValidates(t *testing.T) {
 	require.NoError(t, err, "defaults fill BaseURL and Timeout")
 
 	requireRejects(t, good, notify.NewSendGrid, "notify: sendgrid config", map[string]badConfig[notify.SendGridConfig]{
-		"no key":           {func(c *notify.SendGridConfig) { c.APIKey = " " }, "APIKey is required"},
-		"key with newline": {func(c *notify.SendGridConfig) { c.APIKey = "SG.x\nX-Evil: 1" }, "APIKey must not contain"},
-		"no from":          {func(c *notify.SendGridConfig) { c.From = "" }, "From is required"},
-		"from with name":   {func(c *notify.SendGridConfig) { c.From = "Billing <billing@dunwell.test>" }, "bare email address"},
-		"from not email":   {func(c *notify.SendGridConfig) { c.From = "billing" }, "bare email address"},
-		"relative URL":     {func(c *notify.SendGridConfig) { c.BaseURL = "api.sendgrid.com" }, "must be an http(s) URL"},
-		"ftp URL":          {func(c *notify.SendGridConfig) { c.BaseURL = "ftp://x" }, "must be an http(s) URL"},
-		"URL with query":   {func(c *notify.SendGridConfig) { c.BaseURL = "http://x/?a=b" }, "must be an http(s) URL"},
-		"bad URL":          {func(c *notify.SendGridConfig) { c.BaseURL = "http://[::1" }, "is not a URL"},
-		"negative timeout": {func(c *notify.SendGridConfig) { c.Timeout = -time.Second }, "must not be negative"},
+		"no key":             {func(c *notify.SendGridConfig) { c.APIKey = " " }, "APIKey is required"},
+		"key with newline":   {func(c *notify.SendGridConfig) { c.APIKey = "SG.x\nX-Evil: 1" }, "APIKey must not contain"},
+		"no from":            {func(c *notify.SendGridConfig) { c.From = "" }, "From is required"},
+		"from with name":     {func(c *notify.SendGridConfig) { c.From = "Billing <billing@dunwell.test>" }, "bare email address"},
+		"from not email":     {func(c *notify.SendGridConfig) { c.From = "billing" }, "bare email address"},
+		"reply-to with name": {func(c *notify.SendGridConfig) { c.ReplyTo = "Accounts <a@dunwell.test>" }, "ReplyTo \"Accounts <a@dunwell.test>\" must be a bare email address"},
+		"relative URL":       {func(c *notify.SendGridConfig) { c.BaseURL = "api.sendgrid.com" }, "must be an http(s) URL"},
+		"ftp URL":            {func(c *notify.SendGridConfig) { c.BaseURL = "ftp://x" }, "must be an http(s) URL"},
+		"URL with query":     {func(c *notify.SendGridConfig) { c.BaseURL = "http://x/?a=b" }, "must be an http(s) URL"},
+		"bad URL":            {func(c *notify.SendGridConfig) { c.BaseURL = "http://[::1" }, "is not a URL"},
+		"negative timeout":   {func(c *notify.SendGridConfig) { c.Timeout = -time.Second }, "must not be negative"},
 	})
 
 	_, err = notify.NewSendGrid(notify.SendGridConfig{})

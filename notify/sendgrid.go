@@ -25,6 +25,10 @@ type SendGridConfig struct {
 	APIKey string
 	// From is the sender address (required); FromName its display name.
 	From, FromName string
+	// ReplyTo, when set, is where the recipients' replies go (SendGrid's reply_to): a
+	// mailbox a person reads, since every reminder invites a reply to dispute. Its
+	// display name is FromName.
+	ReplyTo string
 	// BaseURL is the API base URL; empty means DefaultSendGridBaseURL.
 	BaseURL string
 	// Timeout bounds one call; 0 means DefaultTimeout.
@@ -56,6 +60,11 @@ func NewSendGrid(cfg SendGridConfig) (*SendGridSender, error) {
 	} else if a, err := mail.ParseAddress(cfg.From); err != nil || a.Address != cfg.From {
 		errs = append(errs, fmt.Errorf("sendgrid: From %q must be a bare email address like billing@example.com", cfg.From))
 	}
+	if cfg.ReplyTo != "" {
+		if a, err := mail.ParseAddress(cfg.ReplyTo); err != nil || a.Address != cfg.ReplyTo {
+			errs = append(errs, fmt.Errorf("sendgrid: ReplyTo %q must be a bare email address like accounts@example.com", cfg.ReplyTo))
+		}
+	}
 	base, bad := transportDefaults("sendgrid", DefaultSendGridBaseURL, &cfg.BaseURL, &cfg.Timeout, &cfg.Transport)
 	errs = append(errs, bad...)
 	if len(errs) > 0 {
@@ -79,6 +88,9 @@ func (s *SendGridSender) SendEmail(ctx context.Context, m Email) (Receipt, error
 	}
 	body := sgmail.NewV3Mail()
 	body.SetFrom(sgmail.NewEmail(s.cfg.FromName, s.cfg.From))
+	if s.cfg.ReplyTo != "" {
+		body.SetReplyTo(sgmail.NewEmail(s.cfg.FromName, s.cfg.ReplyTo))
+	}
 	body.Subject = m.Subject
 	p := sgmail.NewPersonalization()
 	p.AddTos(sgmail.NewEmail(m.ToName, m.To))

@@ -32,10 +32,21 @@ func TestSendEmailLandsInOutbox(t *testing.T) {
 	require.Equal(t, "Ann Example", m.ToName)
 	require.Equal(t, "billing@dunwell.test", m.From)
 	require.Equal(t, "Dunwell Billing", m.FromName)
+	require.Empty(t, m.ReplyTo)
 	require.Equal(t, "Invoice INV-7 is overdue", m.Subject)
 	require.Equal(t, "Please pay INV-7.", m.Text)
 	require.Equal(t, "<p>Please pay <b>INV-7</b>.</p>", m.HTML)
 	require.Equal(t, map[string]string{"notice_key": "INV-7/first/email", "invoice_id": "INV-7"}, m.CustomArgs)
+}
+
+func TestSendEmailReplyTo(t *testing.T) {
+	t.Parallel()
+	fp, base := newFake(t, fakeprovider.Options{})
+	sg := newSendGrid(t, base, func(c *notify.SendGridConfig) { c.ReplyTo = "accounts@dunwell.test" })
+	_, err := sg.SendEmail(testCtx(t), testEmail("ann@example.com", "INV-7/first/email"))
+	require.NoError(t, err)
+	require.Equal(t, "accounts@dunwell.test", fp.Outbox()[0].ReplyTo)
+	require.Equal(t, "billing@dunwell.test", fp.Outbox()[0].From)
 }
 
 func TestSendEmailHTMLOnly(t *testing.T) {

@@ -4,10 +4,14 @@
 // workflow determinism.
 //
 // Every message carries the amount due (formatted for the locale and currency), the
-// due date, the days overdue, the payment link when there is one, and an opt-out
-// line. Texts live in messages/<language>/*.tmpl: each template NAME defines
+// due date, the days overdue, the payment link when there is one, who sends it
+// (Business), and an opt-out line; an email also states the terms (the policy's late
+// fee and interest in words), how to dispute, and the sender's address. Account
+// messages (account.go) do the same for several invoices of one customer at once. Texts live in messages/<language>/*.tmpl: each template NAME defines
 // NAME.subject, NAME.body (the paragraph the email says) and NAME.sms; the email's
-// text and HTML layouts around the body are in each language's common.tmpl. A locale
+// text and HTML layouts around the body are in each language's common.tmpl, the lines
+// every message shares (terms, dispute, sign-off) in voice.tmpl, and the account
+// messages in account.tmpl. A locale
 // whose language has no texts uses English.
 //
 // A rendered text must be the same on every retry of a send (reconciliation with
@@ -46,6 +50,20 @@ type Data struct {
 	// Locale is the customer's BCP 47 locale ("en-US", "de-DE", "ja-JP"); empty
 	// means English with ISO dates and "1,250.00 USD".
 	Locale string
+	// Business is who sends the message; Terms are the invoice's policy's charges
+	// (Terms{}: not stated).
+	Business Business
+	Terms    Terms
+}
+
+// TermsText is the invoice's terms as the "terms" text states them; nil when they
+// are not known.
+func (d Data) TermsText() *termsText {
+	if !d.Terms.Known() {
+		return nil
+	}
+	t := d.Terms.textOf(d.Currency, d.Locale)
+	return &t
 }
 
 // Amount formats the balance for the locale ("$1,250.00", "1.250,00 €", "1,250.00 USD").
@@ -159,7 +177,7 @@ func RenderEmail(name string, d Data) (Email, error) {
 	if err := s.html.ExecuteTemplate(&html, "email.html", layout); err != nil {
 		return Email{}, fmt.Errorf("rendering %s html: %w", name, err)
 	}
-	return Email{Subject: oneLine(subj.String()), Text: strings.TrimSpace(text.String()), HTML: strings.TrimSpace(html.String())}, nil
+	return Email{Subject: oneLine(subj.String()), Text: tidy(text.String()), HTML: tidy(html.String())}, nil
 }
 
 // RenderSMS renders template name as an SMS text in d.Locale's language, on one line.

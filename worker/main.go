@@ -79,7 +79,10 @@ func run() error {
 		logger.Info("Registered search attributes", "namespace", cfg.Temporal.Namespace, "added", added)
 	}
 
-	acts := &activities.Activities{Ledger: store, Email: email, SMS: sms, EmailTemplateIDs: cfg.SendGrid.TemplateIDs}
+	acts := &activities.Activities{Ledger: store, Email: email, SMS: sms, EmailTemplateIDs: cfg.SendGrid.TemplateIDs, Business: cfg.Business}
+	if missing := config.MissingBusiness(cfg.Business); len(missing) > 0 {
+		logger.Warn("Reminders cannot say who sends them or where a reply reaches a person: set these variables", "unset", missing)
+	}
 	// Process-wide, before the first worker: sleeping invoices need not stay in memory.
 	worker.SetStickyWorkflowCacheSize(cfg.WorkflowCacheSize)
 	w := assembly.CollectionWorker(c, acts, assembly.CollectionWorkerOptions())
@@ -107,7 +110,7 @@ func run() error {
 func senderConfig(cfg *config.Config) notify.Config {
 	return notify.Config{
 		SendGrid: notify.SendGridConfig{
-			APIKey: cfg.SendGrid.APIKey, From: cfg.SendGrid.From, FromName: cfg.SendGrid.FromName,
+			APIKey: cfg.SendGrid.APIKey, From: cfg.SendGrid.From, FromName: cfg.SendGrid.FromName, ReplyTo: cfg.SendGrid.ReplyTo,
 			BaseURL: cfg.SendGrid.BaseURL, Timeout: cfg.ProviderTimeout,
 		},
 		Twilio: notify.TwilioConfig{

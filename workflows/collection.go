@@ -12,6 +12,7 @@ import (
 	"github.com/dunwell/dunwell/collection"
 	"github.com/dunwell/dunwell/money"
 	"github.com/dunwell/dunwell/policy"
+	"github.com/dunwell/dunwell/templates"
 	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
@@ -475,6 +476,7 @@ func (c *collector) noticeRequest(step policy.Step, ch policy.Channel, at time.T
 		InvoiceID: c.inv.ID, CustomerID: c.inv.Customer.ID, Step: step.Name, Channel: ch, Template: step.Template,
 		To: to, CustomerName: c.inv.Customer.Name, Locale: c.inv.Customer.Locale, Currency: c.inv.Currency,
 		Balance: c.st.Balance, DueDate: c.inv.DueDate.String(), PaymentURL: c.inv.PaymentURL, ScheduledAt: at,
+		Terms: templates.TermsOf(&c.pol),
 	}
 }
 

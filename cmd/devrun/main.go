@@ -283,6 +283,11 @@ func serviceEnv(dbURL, fakesURL, codecKeys, eventPub, devToken string, devUI boo
 		set("SENDGRID_WEBHOOK_PUBLIC_KEY", eventPub)
 	}
 	set("EMAIL_FROM", "billing@dunwell.local")
+	// Who the demo reminders say they come from (see config.ParseBusiness).
+	set("DUNWELL_BUSINESS_NAME", "Dunwell Demo Supplies")
+	set("DUNWELL_BUSINESS_ADDRESS", "1 Example Street, Springfield")
+	set("DUNWELL_REPLY_TO", "accounts@dunwell.local")
+	set("DUNWELL_BUSINESS_PHONE", "+1 555 010 0100")
 	if os.Getenv("TWILIO_ACCOUNT_SID") == "" {
 		set("TWILIO_ACCOUNT_SID", "AC00000000000000000000000000000000")
 		set("TWILIO_AUTH_TOKEN", devTwilioToken)

@@ -71,6 +71,10 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// APIRateLimit bounds API requests per key (DUNWELL_RATE_LIMIT).
 	APIRateLimit APIRateLimit
+	// Business is who the reminders come from (DUNWELL_BUSINESS_NAME,
+	// DUNWELL_BUSINESS_ADDRESS, DUNWELL_REPLY_TO, DUNWELL_BUSINESS_PHONE); see
+	// ParseBusiness.
+	Business templates.Business
 	// WorkflowCacheSize is how many workflows one worker process keeps in memory
 	// between their tasks (WORKER_WORKFLOW_CACHE_SIZE). See DefaultWorkflowCacheSize.
 	WorkflowCacheSize int
@@ -101,6 +105,8 @@ type SendGrid struct {
 	BaseURL  string
 	From     string
 	FromName string
+	// ReplyTo is where replies to reminders go (DUNWELL_REPLY_TO); empty: From.
+	ReplyTo string
 	// WebhookPublicKey is the Event Webhook's signature verification key: base64 of
 	// the DER (PKIX) ECDSA public key SendGrid shows (SENDGRID_WEBHOOK_PUBLIC_KEY).
 	WebhookPublicKey string
@@ -137,7 +143,10 @@ type Twilio struct {
 //	DATABASE_URL            PostgreSQL URL of the ledger              (required)
 //	SENDGRID_API_KEY        SendGrid key                              (required for email)
 //	SENDGRID_BASE_URL       SendGrid API base URL                     (https://api.sendgrid.com)
-//	EMAIL_FROM, EMAIL_FROM_NAME  sender of reminders                  (required / Dunwell)
+//	EMAIL_FROM, EMAIL_FROM_NAME  sender of reminders                  (required / DUNWELL_BUSINESS_NAME, else Dunwell)
+//	DUNWELL_BUSINESS_NAME, DUNWELL_BUSINESS_ADDRESS  who reminders come from, and its postal address (none; the worker warns)
+//	DUNWELL_REPLY_TO        email address replies reach, read by a person (none: replies go to EMAIL_FROM)
+//	DUNWELL_BUSINESS_PHONE  phone number reminders give for questions and disputes (none)
 //	TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN   Twilio credentials        (required for SMS)
 //	TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID   SMS sender   (one required)
 //	TWILIO_STATUS_CALLBACK_URL   delivery status webhook  (DUNWELL_PUBLIC_URL/v1/webhooks/twilio, if set)
@@ -187,7 +196,8 @@ func load(getenv func(string) string) (*Config, error) {
 		DatabaseURL: get("DATABASE_URL", ""),
 		SendGrid: SendGrid{
 			APIKey: get("SENDGRID_API_KEY", ""), BaseURL: get("SENDGRID_BASE_URL", "https://api.sendgrid.com"),
-			From: get("EMAIL_FROM", ""), FromName: get("EMAIL_FROM_NAME", "Dunwell"),
+			From: get("EMAIL_FROM", ""), FromName: get("EMAIL_FROM_NAME", get(EnvBusinessName, "Dunwell")),
+			ReplyTo: get(EnvReplyTo, ""),
 		},
 		Twilio: Twilio{
 			AccountSID: get("TWILIO_ACCOUNT_SID", ""), AuthToken: get("TWILIO_AUTH_TOKEN", ""),
@@ -199,6 +209,9 @@ func load(getenv func(string) string) (*Config, error) {
 		DefaultPolicy: get("DEFAULT_POLICY", "standard"),
 		ListenAddr:    get("LISTEN_ADDR", "127.0.0.1:8080"),
 	}
+	business, berrs := ParseBusiness(func(name string) string { return get(name, "") })
+	c.Business = business
+	errs = append(errs, berrs...)
 	if _, _, err := net.SplitHostPort(c.Temporal.Address); err != nil {
 		bad("TEMPORAL_ADDRESS", "must be host:port, got %q", c.Temporal.Address)
 	}

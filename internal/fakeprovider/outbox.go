@@ -28,7 +28,9 @@ type Message struct {
 	ToName     string `json:"to_name,omitempty"`
 	From       string `json:"from,omitempty"`
 	FromName   string `json:"from_name,omitempty"`
-	Subject    string `json:"subject,omitempty"`
+	// ReplyTo is an email's reply_to address.
+	ReplyTo string `json:"reply_to,omitempty"`
+	Subject string `json:"subject,omitempty"`
 	// Text is the text/plain part of an email, or an SMS body.
 	Text string `json:"text,omitempty"`
 	HTML string `json:"html,omitempty"`

@@ -19,6 +19,7 @@ import (
 // accepted and ignored, as SendGrid does for most of them.
 type sgMail struct {
 	From             *sgAddress          `json:"from"`
+	ReplyTo          *sgAddress          `json:"reply_to"`
 	Subject          string              `json:"subject"`
 	Personalizations []sgPersonalization `json:"personalizations"`
 	Content          []sgContent         `json:"content"`
@@ -229,6 +230,10 @@ func (s *Server) sendGridMessages(m *sgMail) []Message {
 	}
 	now := time.Now().UTC()
 	var out []Message
+	replyTo := ""
+	if m.ReplyTo != nil {
+		replyTo = m.ReplyTo.Email
+	}
 	for _, p := range m.Personalizations {
 		args := maps.Clone(m.CustomArgs)
 		if len(p.CustomArgs) > 0 {
@@ -243,7 +248,7 @@ func (s *Server) sendGridMessages(m *sgMail) []Message {
 		}
 		for _, to := range p.To {
 			out = append(out, Message{
-				Provider: SendGrid, To: to.Email, ToName: to.Name, From: m.From.Email, FromName: m.From.Name,
+				Provider: SendGrid, To: to.Email, ToName: to.Name, From: m.From.Email, FromName: m.From.Name, ReplyTo: replyTo,
 				Subject: subject, Text: text, HTML: html, CustomArgs: maps.Clone(args), Received: now,
 				TemplateID: m.TemplateID, TemplateData: maps.Clone(p.DynamicTemplateData),
 			})

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/dunwell/dunwell/policy"
+	"github.com/dunwell/dunwell/templates"
 )
 
 // Names of the workflow's activities: the method names of activities.Activities,
@@ -69,6 +70,8 @@ type NoticeRequest struct {
 	// NotAfter is when the policy hands the invoice off (its escalation): the notice
 	// is not sent from then on, however long its retries took. Zero: no hand-off.
 	NotAfter time.Time `json:"not_after,omitzero"`
+	// Terms are the policy's late fee and interest, which the message states.
+	Terms templates.Terms `json:"terms,omitzero"`
 }
 
 // Key is the notice's business key: the same invoice, step and channel is one notice.
