@@ -49,3 +49,38 @@ func TestTemplatePreview(t *testing.T) {
 	}
 	require.Equal(t, 2, run(context.Background(), []string{"template"}, nil, &out, &errOut))
 }
+
+func TestTemplateAccount(t *testing.T) {
+	t.Setenv("DUNWELL_BUSINESS_NAME", "Acme Supplies")
+	t.Setenv("DUNWELL_BUSINESS_ADDRESS", "1 Main St, Springfield")
+	t.Setenv("DUNWELL_REPLY_TO", "ar@acme.example")
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"template", "account", "-invoices", "3", "-currencies", "USD,EUR", "-fees", "25.00",
+		"-template", "overdue_firm", "-json"}, nil, &out, &errOut)
+	require.Equal(t, 0, code, errOut.String())
+	var got struct{ Subject, Text, HTML string }
+	require.NoError(t, json.Unmarshal(out.Bytes(), &got))
+	require.True(t, strings.HasPrefix(got.Subject, "Action needed: 3 invoices overdue with Acme Supplies"), got.Subject)
+	for _, want := range []string{"INV-1001", "INV-1002", "INV-1003", "Total due in USD: $2,800.00", "Total due in EUR: 1,400.00 EUR",
+		"including $25.00 in late fees", "A late fee of 1.5%", "1 Main St, Springfield", "ar@acme.example"} {
+		require.Contains(t, got.Text, want)
+	}
+	require.Contains(t, got.HTML, "<table")
+
+	out.Reset()
+	code = run(context.Background(), []string{"template", "account", "-invoices", "10", "-channel", "sms", "-locale", "ja-JP", "-policy", ""}, nil, &out, &errOut)
+	require.Equal(t, 0, code, errOut.String())
+	require.Contains(t, out.String(), "請求書10件")
+	require.Contains(t, out.String(), "2 segment(s)")
+
+	errOut.Reset()
+	code = run(context.Background(), []string{"template", "account", "-invoices", "0", "-currencies", "usd", "-policy", "nope", "-channel", "fax"}, nil, &out, &errOut)
+	require.Equal(t, 2, code)
+	for _, want := range []string{"-invoices", "-currencies", "-policy", "-channel"} {
+		require.Contains(t, errOut.String(), want)
+	}
+	t.Setenv("DUNWELL_REPLY_TO", "not an address")
+	errOut.Reset()
+	require.Equal(t, 2, run(context.Background(), []string{"template", "account"}, nil, &out, &errOut))
+	require.Contains(t, errOut.String(), "DUNWELL_REPLY_TO")
+}
