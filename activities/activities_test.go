@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"os"
-	"sync/atomic"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
