@@ -272,11 +272,11 @@ SELECT at, src, key, kind, invoice_id, actor, details FROM (
 	FROM opt_out_events o WHERE o.customer_ids @> ARRAY[$1::text]
 
 	UNION ALL
-	SELECT l.at, 'i_audit', lpad(l.id::text, 20, '0'), CASE WHEN l.details->>'actor' = 'customer' THEN 'customer_action' ELSE 'operator_action' END,
-		coalesce(l.invoice_id, ''),
-		coalesce(nullif(l.details->>'actor', ''), 'key:' || nullif(l.key_name, ''), 'unknown'),
-		(l.details - 'method' - 'path' - 'credential') || jsonb_strip_nulls(jsonb_build_object('event', l.action,
-			'outcome', nullif(l.outcome, ''), 'reason', nullif(l.reason, '')))
+	SELECT l.at, 'i_audit', lpad(l.id::text, 20, '0'),
+		CASE WHEN who.actor = 'customer' THEN 'customer_action' ELSE 'operator_action' END,
+		coalesce(l.invoice_id, ''), who.actor,
+		(l.details - 'method' - 'path' - 'credential' - 'actor' - 'customer_id') || jsonb_strip_nulls(jsonb_build_object(
+			'event', l.action, 'outcome', nullif(l.outcome, ''), 'reason', nullif(l.reason, '')))
 	FROM (
 		SELECT a.* FROM inv JOIN audit_log a USING (invoice_id)
 		UNION ALL
@@ -284,6 +284,10 @@ SELECT at, src, key, kind, invoice_id, actor, details FROM (
 		WHERE a.details ? 'customer_id' AND a.details->>'customer_id' = $1
 			AND (a.invoice_id IS NULL OR a.invoice_id NOT IN (SELECT invoice_id FROM inv))
 	) l
+	-- Who: the actor the entry names (the portal's "customer"), else the API key.
+	CROSS JOIN LATERAL (SELECT coalesce(nullif(l.details->>'actor', ''),
+		CASE WHEN l.key_id IS NOT NULL THEN 'key:' || l.key_name ELSE nullif(l.key_name, '') END,
+		nullif(l.details->>'by', ''), 'unknown') AS actor) who
 	WHERE l.action <> 'customer.note' -- AuditNoteCreate: the note is its own entry
 
 	UNION ALL

@@ -69,7 +69,9 @@ func TestTimelineGathersEverySourceNewestFirst(t *testing.T) {
 			BalanceAfter: 12_845, At: t0.Add(96 * time.Hour)}})
 	require.NoError(t, err)
 	// The operator's call that disputed it, and a customer's portal visit.
-	_, err = testStore.RecordAudit(ctx, AuditEntry{At: t0.Add(72 * time.Hour), KeyName: "ops", Action: "invoice.dispute",
+	_, key, err := testStore.CreateAPIKey(ctx, uid("ops"), []string{"operator"})
+	require.NoError(t, err)
+	_, err = testStore.RecordAudit(ctx, AuditEntry{At: t0.Add(72 * time.Hour), KeyID: key.ID, KeyName: key.Name, Action: "invoice.dispute",
 		Outcome: AuditApplied, InvoiceID: a, Details: map[string]any{"method": "POST", "path": "/v1/invoices/" + a + "/dispute", "status": 200}})
 	require.NoError(t, err)
 	_, err = testStore.RecordAudit(ctx, AuditEntry{At: t0.Add(80 * time.Hour), Action: "portal.visit",
@@ -96,7 +98,7 @@ func TestTimelineGathersEverySourceNewestFirst(t *testing.T) {
 		{"escalation", "escalated", a, "dunwell"},
 		{"charge", "late_fee_charged", a, "dunwell"},
 		{"customer_action", "portal.visit", "", "customer"},
-		{"operator_action", "invoice.dispute", a, "key:ops"},
+		{"operator_action", "invoice.dispute", a, "key:" + key.Name},
 		{"dispute", "dispute_opened", a, "key:ops"},
 		{"payment", "paid", b, "customer"},
 		{"opt_out", "opted_out", "", "customer"},
@@ -122,6 +124,7 @@ func TestTimelineGathersEverySourceNewestFirst(t *testing.T) {
 	require.Equal(t, "goods damaged", byEvent["dispute_opened"].Details["reason"])
 	require.Equal(t, map[string]any{"event": "invoice.dispute", "outcome": "applied", "status": float64(200)},
 		byEvent["invoice.dispute"].Details, "method, path and credential are left out")
+	require.Equal(t, map[string]any{"event": "portal.visit"}, byEvent["portal.visit"].Details, "actor and customer are the entry's own fields")
 	require.Equal(t, map[string]any{"event": "opted_out", "channel": "sms", "source": "stop"},
 		byEvent["opted_out"].Details, "no address")
 	require.Equal(t, t0.Add(48*time.Hour), byEvent["paid"].At)

@@ -180,7 +180,7 @@ var optOutSources = map[string]string{
 	"stop": "STOP by text", "unsubscribe": "unsubscribed", "spamreport": "reported as spam",
 	"bounce": "the address bounced", "dropped": "the provider refused the address",
 	"invalid": "the address cannot receive", "start": "START by text",
-	"resubscribe": "resubscribed", "operator": "an operator's decision",
+	"resubscribe": "resubscribed", "operator": "an operator's decision", "portal": "through the portal",
 }
 
 func optOut(d details) string {
