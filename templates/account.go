@@ -192,12 +192,14 @@ type termsGroup struct {
 // accountView is what the account templates render.
 type accountView struct {
 	AccountMessage
-	// Lang is the language of the texts ("en" for a locale without its own).
-	Lang   string
-	Tone   string
-	Count  int
-	Rows   []accountRow
-	Totals []total
+	// Lang is the language of the texts ("en" for a locale without its own);
+	// Subject is the rendered subject (the HTML document's title).
+	Lang    string
+	Subject string
+	Tone    string
+	Count   int
+	Rows    []accountRow
+	Totals  []total
 	// Strongest lists the invoices at the message's tone (for "final notice: ...").
 	Strongest []string
 	// Terms lists each distinct set of terms; AllSameTerms when one set covers every
@@ -287,6 +289,7 @@ func RenderAccountEmail(m AccountMessage) (Email, error) {
 	if err := s.text.ExecuteTemplate(&subj, "account.subject", v); err != nil {
 		return Email{}, fmt.Errorf("rendering account subject: %w", err)
 	}
+	v.Subject = oneLine(subj.String())
 	if err := s.text.ExecuteTemplate(&text, "account.text", v); err != nil {
 		return Email{}, fmt.Errorf("rendering account text: %w", err)
 	}

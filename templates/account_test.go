@@ -88,6 +88,10 @@ func TestAccountEmailListsEveryInvoiceWithTotalsPerCurrency(t *testing.T) {
 						t.Errorf("text does not name the business (%q):\n%s", want, e.Text)
 					}
 				}
+				lang, _ := splitLocale(locale)
+				if !strings.HasPrefix(e.HTML, "<!DOCTYPE html>\n<html lang=\""+lang+"\">") || !strings.HasSuffix(e.HTML, "</html>") {
+					t.Errorf("html is not a document in its language:\n%s", e.HTML)
+				}
 				if !strings.Contains(e.HTML, `<table`) || !strings.Contains(e.HTML, `<caption`) || !strings.Contains(e.HTML, `scope="col"`) {
 					t.Errorf("html has no accessible table:\n%s", e.HTML)
 				}

@@ -165,12 +165,19 @@ func RenderEmail(name string, d Data) (Email, error) {
 	if err := s.html.ExecuteTemplate(&htmlBody, name+".body", d); err != nil {
 		return Email{}, fmt.Errorf("rendering %s html body: %w", name, err)
 	}
+	lang, _ := splitLocale(d.Locale)
+	if _, ok := sets[lang]; !ok || !hasTemplate(sets[lang], name) {
+		lang = DefaultLanguage
+	}
 	layout := struct {
 		Data
 		Body string
 		// HTMLBody was escaped by html/template when it was rendered.
 		HTMLBody htmltemplate.HTML //nolint:gosec // output of html/template
-	}{d, strings.TrimSpace(body.String()), htmltemplate.HTML(strings.TrimSpace(htmlBody.String()))}
+		// Lang is the language of the texts, Subject the rendered subject (the HTML
+		// document's title).
+		Lang, Subject string
+	}{d, strings.TrimSpace(body.String()), htmltemplate.HTML(strings.TrimSpace(htmlBody.String())), lang, oneLine(subj.String())}
 	if err := s.text.ExecuteTemplate(&text, "email.text", layout); err != nil {
 		return Email{}, fmt.Errorf("rendering %s text: %w", name, err)
 	}

@@ -163,3 +163,55 @@ func TestDaysOverdue(t *testing.T) {
 		}
 	}
 }
+
+func TestSingleInvoiceMessagesHaveTheVoice(t *testing.T) {
+	biz := Business{Name: "Acme & Sons", Address: "1 Main St, Springfield", ReplyTo: "ar@acme.example", Phone: "+1 555 0100"}
+	cases := map[string]struct {
+		label, terms, dispute, signoff, smsFrom string
+	}{
+		"en-US": {"Terms: ", "A late fee of 1.5% of the unpaid amount is charged 5 days after the due date", "reply to this email or call us on +1 555 0100",
+			"Kind regards,\nAcme & Sons\n1 Main St, Springfield", "Acme & Sons: "},
+		"de-DE": {"Konditionen: ", "Eine Mahngebühr von 1,5\u00a0% des offenen Betrags wird 5 Tage nach dem Fälligkeitsdatum berechnet",
+			"antworten Sie einfach auf diese E-Mail oder rufen Sie uns unter +1 555 0100 an", "Mit freundlichen Grüßen\nAcme & Sons", "Acme & Sons: "},
+		"ja-JP": {"条件：", "延滞手数料：未払額の1.5%（以後30日ごと、上限：請求額の10%）が、支払期日の5日後にかかります。",
+			"このメールにご返信いただくか、+1 555 0100までお電話ください", "今後ともよろしくお願いいたします。\nAcme & Sons", "【Acme & Sons】"},
+	}
+	for locale, c := range cases {
+		for _, name := range Names() {
+			d := sample(locale)
+			d.Business, d.Terms = biz, standardTerms()
+			e, err := RenderEmail(name, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range []string{c.label + c.terms, c.dispute, c.signoff, "ar@acme.example"} {
+				if !strings.Contains(e.Text, w) {
+					t.Errorf("%s %s: text lacks %q:\n%s", locale, name, w, e.Text)
+				}
+			}
+			for _, w := range []string{"Acme &amp; Sons", "1 Main St, Springfield", "mailto:ar@acme.example", "&#43;1 555 0100", htmlEscape(c.terms)} {
+				if !strings.Contains(e.HTML, w) {
+					t.Errorf("%s %s: html lacks %q:\n%s", locale, name, w, e.HTML)
+				}
+			}
+			lang, _ := splitLocale(locale)
+			if !strings.HasPrefix(e.HTML, "<!DOCTYPE html>\n<html lang=\""+lang+"\">") || !strings.Contains(e.HTML, "<title>"+htmlEscape(e.Subject)+"</title>") {
+				t.Errorf("%s %s: html is not a document in its language with the subject as title:\n%s", locale, name, e.HTML)
+			}
+			sms, err := RenderSMS(name, d)
+			if err != nil || !strings.HasPrefix(sms, c.smsFrom) {
+				t.Errorf("%s %s: sms does not name the business: %q %v", locale, name, sms, err)
+			}
+		}
+	}
+	// Without terms and business (Terms{}, Business{}), nothing is claimed.
+	e, err := RenderEmail("overdue", sample("en-US"))
+	if err != nil || strings.Contains(e.Text, "Terms:") || strings.Contains(e.Text, "call us") {
+		t.Errorf("unknown terms or phone stated: %v\n%s", err, e.Text)
+	}
+	d := sample("en-US")
+	d.Terms = noChargeTerms()
+	if e, _ := RenderEmail("overdue", d); !strings.Contains(e.Text, "Terms: No late fee or interest is charged.") {
+		t.Errorf("a policy without charges should say so:\n%s", e.Text)
+	}
+}
