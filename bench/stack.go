@@ -109,10 +109,10 @@ func startStack(ctx context.Context, log *slog.Logger, pols *policy.Set, stackLo
 	s.closers = append(s.closers, func() { _ = s.pg.Stop() })
 	if onCluster {
 		// The cluster `make cluster` runs: four services on a PostgreSQL of their own,
-		// the send queues (Dunwell's and the spike ceiling's) on one partition.
+		// the send queues (Dunwell's and the ceilings') on one partition.
 		c, err := testenv.StartTemporalCluster(startCtx, testenv.TemporalClusterOptions{
 			SearchAttributes:      invoiceapi.SearchAttributes,
-			SinglePartitionQueues: []string{invoiceapi.EmailTaskQueue, invoiceapi.SMSTaskQueue, bareSendQueue},
+			SinglePartitionQueues: append([]string{invoiceapi.EmailTaskQueue, invoiceapi.SMSTaskQueue, bareSendQueue}, bareSendQueues...),
 			Logger:                quiet,
 		})
 		if err != nil {
