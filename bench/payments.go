@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
@@ -43,22 +41,34 @@ type PaymentLatency struct {
 	CeilingError  string    `json:"ceiling_error,omitempty"`
 }
 
-// ceilingRateCap ends the payment ceiling's ladder: past the configured rates it
-// rises by half each step up to here.
-const ceilingRateCap = 3000
+// The payment ceiling's ladder starts at ceilingRateFrom updates per second and rises
+// by half each step, up to ceilingRateCap.
+const (
+	ceilingRateFrom = 25.0
+	ceilingRateCap  = 3000.0
+)
 
-// runPayments issues cfg.PaymentInvoices large invoices that sleep for an hour, then
-// pays them small amounts round-robin at cfg.PaymentRate for cfg.PaymentDuration,
+// runPayments measures the payment ceiling (runPaymentCeiling), then issues
+// cfg.PaymentInvoices large invoices that sleep for an hour and pays them small amounts
+// round-robin at cfg.PaymentRate for cfg.PaymentDuration, at half the ceiling's rate,
 // then at each ladder rate in turn.
 func runPayments(ctx context.Context, s *stack, cfg Config, profile func(name string) func()) (PaymentLatency, error) {
+	ok := func(l Latencies) bool {
+		return l.Errors == 0 && l.P99ms < float64(cfg.LadderP99)/float64(time.Millisecond)
+	}
+	// The ceiling first, on a server with nothing behind it, as the throughput's.
+	var res PaymentLatency
+	if err := runPaymentCeiling(ctx, s, cfg, &res, ok); err != nil {
+		res.CeilingError = err.Error()
+	}
 	inv := newInvoices("pay", cfg.PaymentInvoices)
 	for i := range inv {
 		inv[i].Amount = "1000000.00"
 	}
 	if err := issueAll(ctx, s, inv, policySleep, cfg.Concurrency, func(benchInvoice) time.Time { return time.Now() }, nil); err != nil {
-		return PaymentLatency{}, err
+		return res, err
 	}
-	res := PaymentLatency{Invoices: len(inv)}
+	res.Invoices = len(inv)
 	var seq atomic.Int64
 	var firstErr atomic.Value
 	pay := func(ctx context.Context, k int) error {
@@ -71,22 +81,28 @@ func runPayments(ctx context.Context, s *stack, cfg Config, profile func(name st
 	}
 	// Measure a settled system: issuing leaves the server with work behind the API's
 	// answers (first workflow tasks, visibility records) that stalled the first payments
-	// for over a second. The invoices are asleep once visibility shows each one's first
-	// task done (its TemporalChangeVersion upsert).
+	// for over a second. The invoices are asleep once each one's first task is done
+	// and none is pending.
 	settleStart := time.Now()
-	if err := waitVisible(ctx, s, invoiceapi.WorkflowID("pay-"), len(inv)); err != nil {
-		return PaymentLatency{}, err
+	ids := make([]string, len(inv))
+	for i, b := range inv {
+		ids[i] = invoiceapi.WorkflowID(b.ID)
+	}
+	if err := waitAsleep(ctx, s, ids); err != nil {
+		return res, err
 	}
 	res.SettleSec = round2(time.Since(settleStart).Seconds())
 	s.log.Info("Payment invoices asleep", "invoices", len(inv), "settle_sec", res.SettleSec)
 	stop := profile("payments")
 	res.Fixed = openLoop(ctx, cfg.PaymentRate, cfg.PaymentDuration, pay)
 	stop()
-	ok := func(l Latencies) bool {
-		return l.Errors == 0 && l.P99ms < float64(cfg.LadderP99)/float64(time.Millisecond)
-	}
 	if ok(res.Fixed) {
 		res.SustainedHz = cfg.PaymentRate
+	}
+	// Before the ladder, whose last step overloads the server on purpose.
+	if res.CeilingHz > 0 {
+		res.AtHalfCeiling = openLoop(ctx, res.CeilingHz/2, cfg.LadderStep, pay)
+		s.log.Info("Payments at half the ceiling", "rate", res.CeilingHz/2, "p99_ms", res.AtHalfCeiling.P99ms, "errors", res.AtHalfCeiling.Errors)
 	}
 	for _, rate := range cfg.LadderRates {
 		if ctx.Err() != nil {
@@ -104,20 +120,16 @@ func runPayments(ctx context.Context, s *stack, cfg Config, profile func(name st
 	if v, _ := firstErr.Load().(string); v != "" {
 		res.FirstError = v
 	}
-	if err := runPaymentCeiling(ctx, s, cfg, &res, ok); err != nil {
-		res.CeilingError = err.Error()
-	}
 	if res.CeilingHz > 0 {
 		res.Ratio = round2(res.SustainedHz / res.CeilingHz)
-		res.AtHalfCeiling = openLoop(ctx, res.CeilingHz/2, cfg.LadderStep, pay)
-		s.log.Info("Payments at half the ceiling", "rate", res.CeilingHz/2, "p99_ms", res.AtHalfCeiling.P99ms, "errors", res.AtHalfCeiling.Errors)
 	}
 	return res, nil
 }
 
 // runPaymentCeiling starts cfg.PaymentInvoices BareAccount workflows on a worker of
 // their own, updates each once (so all are started and asleep), then sends no-op
-// updates at the ladder's rates and beyond until p99 passes the bound.
+// updates at rising rates (ceilingRateFrom, then half as much again each step) until
+// p99 passes the bound.
 func runPaymentCeiling(ctx context.Context, s *stack, cfg Config, res *PaymentLatency, ok func(Latencies) bool) error {
 	w := worker.New(s.client, bareUpdateQueue, assembly.CollectionWorkerOptions()) // as Dunwell's worker
 	w.RegisterWorkflow(BareAccount)
@@ -146,44 +158,52 @@ func runPaymentCeiling(ctx context.Context, s *stack, cfg Config, res *PaymentLa
 	}); err != nil {
 		return fmt.Errorf("starting the bare accounts: %w", err)
 	}
-	rates := slices.Clone(cfg.LadderRates)
-	for i := 0; ctx.Err() == nil; i++ {
-		if i >= len(rates) {
-			next := math.Round(rates[len(rates)-1] * 1.5)
-			if next > ceilingRateCap {
-				break
-			}
-			rates = append(rates, next)
-		}
-		l := openLoop(ctx, rates[i], cfg.LadderStep, update)
+	for rate := ceilingRateFrom; rate <= ceilingRateCap && ctx.Err() == nil; rate = math.Round(rate * 1.5) {
+		l := openLoop(ctx, rate, cfg.LadderStep, update)
 		res.Ceiling = append(res.Ceiling, l)
-		s.log.Info("Payment ceiling step", "rate", rates[i], "p50_ms", l.P50ms, "p99_ms", l.P99ms, "errors", l.Errors)
+		s.log.Info("Payment ceiling step", "rate", rate, "p50_ms", l.P50ms, "p99_ms", l.P99ms, "errors", l.Errors)
 		if !ok(l) {
 			res.CeilingBounded = true
 			break
 		}
-		res.CeilingHz = rates[i]
+		res.CeilingHz = rate
 	}
 	return nil
 }
 
-// waitVisible waits until visibility counts n running workflows whose id starts with
-// prefix and whose first workflow task has run (it upserts TemporalChangeVersion).
-func waitVisible(ctx context.Context, s *stack, prefix string, n int) error {
-	query := fmt.Sprintf("WorkflowId STARTS_WITH '%s' AND ExecutionStatus = 'Running' AND TemporalChangeVersion IS NOT NULL", prefix)
+// waitAsleep waits until every workflow of ids has run its first workflow task and
+// has none pending: Describe shows no pending workflow task and more than the three
+// events before the first task completes (started, task scheduled, task started).
+func waitAsleep(ctx context.Context, s *stack, ids []string) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
+	asleep := make([]atomic.Bool, len(ids))
 	for {
-		res, err := s.client.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: query})
+		var left atomic.Int64
+		err := forEach(ctx, len(ids), 8, func(ctx context.Context, i int) error {
+			if asleep[i].Load() {
+				return nil
+			}
+			d, err := s.client.DescribeWorkflowExecution(ctx, ids[i], "")
+			if err != nil {
+				return fmt.Errorf("describing %s: %w", ids[i], err)
+			}
+			if d.GetPendingWorkflowTask() == nil && d.GetWorkflowExecutionInfo().GetHistoryLength() > 3 {
+				asleep[i].Store(true)
+			} else {
+				left.Add(1)
+			}
+			return nil
+		})
 		if err != nil {
-			return fmt.Errorf("counting %s* workflows: %w", prefix, err)
+			return err
 		}
-		if res.GetCount() >= int64(n) {
+		if left.Load() == 0 {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("only %d of %d %s* workflows asleep: %w", res.GetCount(), n, prefix, ctx.Err())
+			return fmt.Errorf("%d of %d workflows not asleep yet: %w", left.Load(), len(ids), ctx.Err())
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
