@@ -18,13 +18,32 @@ import (
 // as an *EntryError naming the entry and field, and no transaction with it. r should
 // be bounded by the caller (the API's size limit).
 func Parse(format Format, r io.Reader) (Statement, error) {
+	var (
+		st  Statement
+		err error
+	)
 	switch format {
 	case FormatOFX:
-		return parseOFX(r)
+		st, err = parseOFX(r)
 	case "", FormatCamt053, FormatCamt054:
-		return parseCamt(r, format)
+		st, err = parseCamt(r, format)
+	default:
+		return Statement{}, entryErr("", "", "unknown format %q", format)
 	}
-	return Statement{}, entryErr("", "", "unknown format %q", format)
+	if err != nil {
+		return Statement{}, err
+	}
+	// The bank's reference identifies a transaction: two in one file with the same
+	// one would be stored as one, so the file is refused instead.
+	seen := make(map[[2]string]string, len(st.Transactions))
+	for _, t := range st.Transactions {
+		k := [2]string{t.Account, t.Ref}
+		if prev, ok := seen[k]; ok {
+			return Statement{}, entryErr(t.Entry, "", "has the same bank reference %q as %s", t.Ref, prev)
+		}
+		seen[k] = t.Entry
+	}
+	return st, nil
 }
 
 // parseOFX reads an OFX 1.x (SGML) or 2.x (XML) bank statement download with

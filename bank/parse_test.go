@@ -167,3 +167,11 @@ func TestFormatOf(t *testing.T) {
 	_, err = FormatOf("application/json")
 	require.ErrorContains(t, err, `Content-Type "application/json" is not a statement format`)
 }
+
+func TestParseRefusesARepeatedReference(t *testing.T) {
+	b, err := os.ReadFile("../docs/examples/statement.camt053.xml")
+	require.NoError(t, err)
+	s := strings.Replace(string(b), "<AcctSvcrRef>20261207-000002</AcctSvcrRef>", "<AcctSvcrRef>20261207-000001</AcctSvcrRef>", 1)
+	_, err = Parse("", strings.NewReader(s))
+	require.ErrorContains(t, err, `Stmt[1]/Ntry[2] (20261207-000001): has the same bank reference "20261207-000001" as Stmt[1]/Ntry[1] (20261207-000001)`)
+}

@@ -15,12 +15,18 @@ type Source string
 const (
 	SourceStripe   Source = "stripe"
 	SourcePayments Source = "payments"
+	// SourceBank: credits of imported bank statements, matched to invoices (bank/,
+	// ledger.ImportBankStatement); they reach the forwarder through the same outbox.
+	SourceBank Source = "bank"
 )
 
 // Actor is who the workflow records as the author of a webhook's events.
 func (s Source) Actor() string {
-	if s == SourceStripe {
+	switch s {
+	case SourceStripe:
 		return "stripe"
+	case SourceBank:
+		return "bank-statement"
 	}
 	return "payments-webhook"
 }
