@@ -413,6 +413,13 @@ func TestEveryRouteRequiresItsScope(t *testing.T) {
 		// timeline.go
 		{"GET /v1/customers/{id}/timeline", "C-1", none, auth.ScopeRead, http.StatusOK, ""},
 		{"POST /v1/customers/{id}/notes", "C-1", func() string { return `{"text": "called, no answer"}` }, auth.ScopeOperator, http.StatusCreated, ""},
+		// bank.go: the import answers 415 to this JSON body, which shows the handler ran.
+		{"POST /v1/bank-statements", "", func() string { return "{}" }, auth.ScopePaymentsWrite, http.StatusUnsupportedMediaType, ""},
+		{"GET /v1/bank-transactions", "", none, auth.ScopeRead, http.StatusOK, ""},
+		{"GET /v1/bank-transactions/{id}", "999999999", none, auth.ScopeRead, http.StatusNotFound, ""},
+		{"POST /v1/bank-transactions/{id}/match", "999999999", func() string { return `{"invoice_ids": ["INV-x"]}` }, auth.ScopeOperator, http.StatusNotFound, ""},
+		{"POST /v1/bank-transactions/{id}/ignore", "999999999", reason("not ours"), auth.ScopeOperator, http.StatusNotFound, ""},
+		{"GET /v1/reports/bank", "", none, auth.ScopeRead, http.StatusOK, ""},
 	}
 
 	// The table is complete: exactly the /v1/ routes registered behind s.require; the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -211,7 +212,7 @@ func startLiveAPI(t *testing.T) *liveAPI {
 	require.NoError(t, err)
 	s := &Server{Temporal: c, Ledger: testStore, Policies: set, Logger: logger, Auth: mustAuth(t), MaxBodyBytes: 64 << 10,
 		Codec: codec.HTTPHandler(ring), CodecOrigins: []string{"http://localhost:8233"},
-		Webhooks: Webhooks{Stripe: sv, Payments: pv, Stored: func() {}}}
+		Webhooks: Webhooks{Stripe: sv, Payments: pv, Stored: func() {}}, Bank: BankConfig{MaxBytes: 64 << 10}}
 	hs := httptest.NewServer(s.Handler())
 	t.Cleanup(hs.Close)
 	s.Delivery = &DeliveryWebhooks{PublicURL: hs.URL, TwilioAuthToken: twilioToken, SendGridPublicKey: sgKey}
@@ -461,6 +462,51 @@ func TestOpenAPIDescribesRealAnswers(t *testing.T) {
 	}
 	parked := parkEvent(t, webhooks.SourcePayments, evID)
 	l.run(t, apiCase{name: "retry a parked event", method: "POST", path: fmt.Sprintf("/v1/webhooks/events/%d/retry", parked), headers: withAll, want: http.StatusOK})
+
+	// Cash application: a statement paying a fresh invoice in part, and two credits
+	// for the unmatched queue.
+	bankInv := issue(t)
+	acct := uid("ACCT")
+	statement := camtStatement(acct,
+		camtEntry{ref: "B1", amount: "20.00", text: "invoice " + bankInv},
+		camtEntry{ref: "B2", amount: "5.00"},
+		camtEntry{ref: "B3", amount: "6.00"})
+	imported := l.run(t, apiCase{name: "import a statement", method: "POST", path: "/v1/bank-statements", body: statement, contentType: "application/xml", headers: withAll, want: http.StatusCreated})
+	var bres BankImportResponse
+	require.NoError(t, json.Unmarshal(imported.body, &bres))
+	tx := func(i int) string { return fmt.Sprintf("/v1/bank-transactions/%d", bres.Items[i].ID) }
+	page := func(i int) string { return fmt.Sprintf("/bank/%d", bres.Items[i].ID) }
+	form := "application/x-www-form-urlencoded"
+	bankCases := []apiCase{
+		{name: "import it again", method: "POST", path: "/v1/bank-statements", body: statement, contentType: "application/vnd.iso20022.camt.053+xml", headers: withAll, want: http.StatusOK},
+		{name: "import a malformed statement", method: "POST", path: "/v1/bank-statements", body: statement[:200], contentType: "application/xml", headers: withAll, want: http.StatusBadRequest},
+		{name: "import an OFX that is not", method: "POST", path: "/v1/bank-statements", body: "hello", contentType: "application/x-ofx", headers: withAll, want: http.StatusBadRequest},
+		{name: "import as JSON", method: "POST", path: "/v1/bank-statements", body: "{}", headers: withAll, want: http.StatusUnsupportedMediaType, brokenRequest: true},
+		{name: "import too large", method: "POST", path: "/v1/bank-statements", body: camtStatement(acct, camtEntry{ref: "B9", amount: "1.00", text: strings.Repeat("x", 70<<10)}),
+			contentType: "application/xml", headers: withAll, want: http.StatusRequestEntityTooLarge},
+		{name: "import with a read key", method: "POST", path: "/v1/bank-statements", body: statement, contentType: "application/xml", headers: withRead, want: http.StatusForbidden},
+		{name: "unmatched queue", method: "GET", path: "/v1/bank-transactions?status=unmatched&limit=50", headers: withRead, want: http.StatusOK},
+		{name: "matched transactions", method: "GET", path: "/v1/bank-transactions?status=matched", headers: withRead, want: http.StatusOK},
+		{name: "transactions of no status", method: "GET", path: "/v1/bank-transactions?status=lost", headers: withRead, want: http.StatusBadRequest, brokenRequest: true},
+		{name: "one transaction", method: "GET", path: tx(0), headers: withRead, want: http.StatusOK},
+		{name: "unknown transaction", method: "GET", path: "/v1/bank-transactions/999999999", headers: withRead, want: http.StatusNotFound},
+		{name: "match by hand", method: "POST", path: tx(1) + "/match", body: fmt.Sprintf(`{"invoice_ids": [%q]}`, bankInv), headers: withAll, want: http.StatusOK},
+		{name: "match it again", method: "POST", path: tx(1) + "/match", body: fmt.Sprintf(`{"invoice_ids": [%q]}`, bankInv), headers: withAll, want: http.StatusConflict},
+		{name: "match to an unknown invoice", method: "POST", path: tx(2) + "/match", body: `{"invoice_ids": ["NOPE-1"]}`, headers: withAll, want: http.StatusUnprocessableEntity},
+		{name: "match to nothing", method: "POST", path: tx(2) + "/match", body: `{"invoice_ids": []}`, headers: withAll, want: http.StatusBadRequest, brokenRequest: true},
+		{name: "match with a read key", method: "POST", path: tx(2) + "/match", body: fmt.Sprintf(`{"invoice_ids": [%q]}`, bankInv), headers: withRead, want: http.StatusForbidden},
+		{name: "ignore without a reason", method: "POST", path: tx(2) + "/ignore", body: `{"reason": ""}`, headers: withAll, want: http.StatusBadRequest, brokenRequest: true},
+		{name: "ignore", method: "POST", path: tx(2) + "/ignore", body: `{"reason": "refunded"}`, headers: withAll, want: http.StatusOK},
+		{name: "ignore again", method: "POST", path: tx(2) + "/ignore", body: `{"reason": "refunded"}`, headers: withAll, want: http.StatusConflict},
+		{name: "cash application report", method: "GET", path: "/v1/reports/bank?from=" + day(-7), headers: withRead, want: http.StatusOK},
+		{name: "bank page", method: "GET", path: "/bank", headers: withRead, want: http.StatusOK},
+		{name: "bank page without a key", method: "GET", path: "/bank", want: http.StatusUnauthorized, brokenRequest: true},
+		{name: "page match of a matched credit", method: "POST", path: page(1) + "/match", body: "invoice_id=" + bankInv, contentType: form, headers: withAll, want: http.StatusConflict},
+		{name: "page ignore of an ignored credit", method: "POST", path: page(2) + "/ignore", body: "reason=again", contentType: form, headers: withAll, want: http.StatusConflict},
+	}
+	for _, c := range bankCases {
+		l.run(t, c)
+	}
 
 	// Reports, the customer view, sessions, pages, the codec and the service routes.
 	session := l.run(t, apiCase{name: "start a session", method: "POST", path: "/v1/session", headers: withRead, want: http.StatusOK})

@@ -70,6 +70,8 @@ type Server struct {
 	// RateLimit bounds requests per API key and, for requests without a valid key,
 	// per client address (see ratelimit.go); zero: no limit.
 	RateLimit RateLimit
+	// Bank configures cash application: statement imports and matching (bank.go).
+	Bank BankConfig
 
 	keyLimits, addrLimits *limiters
 }
@@ -156,6 +158,7 @@ func (s *Server) routes() (http.Handler, []Route) {
 	actions := s.actionRoutes(mux)
 	s.reportRoutes(mux)
 	s.timelineRoutes(mux)
+	s.bankRoutes(mux)
 	mux.Handle("POST /v1/session", s.limitAddr(s.auditSignIn(s.startSession())))
 	mux.Handle("DELETE /v1/session", auth.EndSessionHandler())
 	// Provider webhooks: no API key, the provider's signature instead (webhooks_delivery.go).
@@ -176,6 +179,10 @@ func (s *Server) routes() (http.Handler, []Route) {
 	root := http.NewServeMux()
 	root.Handle("/", s.limitBody(mux))
 	routes := mux.routes
+	// A bank statement has its own, larger size limit (BankConfig.MaxBytes).
+	root.Handle(bankImportRoute, s.bankImportHandler())
+	method, path, _ := strings.Cut(bankImportRoute, " ")
+	routes = append(routes, Route{Method: method, Path: path, Scope: auth.ScopePaymentsWrite})
 	if s.Codec != nil {
 		// The codec has its own (larger) body limit. CORS answers the UI's preflights,
 		// which carry no credentials; everything else needs the read scope. The UI

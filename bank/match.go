@@ -93,6 +93,8 @@ type Matcher struct {
 	customers map[string][]*Invoice // open invoices per customer, oldest first once sorted
 	sorted    map[string]bool
 	payers    map[string]string // PayerKeys -> customer id
+	// currencies the invoices are in, to tell a transfer no invoice could take
+	currencies map[string]bool
 }
 
 // NewMatcher indexes invoices and the payers remembered per customer (PayerKeys to
@@ -102,16 +104,18 @@ func NewMatcher(invoices []Invoice, payers map[string]string, cfg Config) *Match
 		cfg.Threshold = DefaultThreshold
 	}
 	m := &Matcher{
-		threshold: cfg.Threshold,
-		byID:      make(map[string]*Invoice, len(invoices)),
-		byRF:      make(map[string]*Invoice, len(invoices)),
-		byAmount:  make(map[string][]*Invoice, len(invoices)),
-		customers: map[string][]*Invoice{},
-		sorted:    map[string]bool{},
-		payers:    payers,
+		threshold:  cfg.Threshold,
+		byID:       make(map[string]*Invoice, len(invoices)),
+		byRF:       make(map[string]*Invoice, len(invoices)),
+		byAmount:   make(map[string][]*Invoice, len(invoices)),
+		customers:  map[string][]*Invoice{},
+		sorted:     map[string]bool{},
+		payers:     payers,
+		currencies: map[string]bool{},
 	}
 	for i := range invoices {
 		inv := &invoices[i]
+		m.currencies[inv.Currency] = true
 		m.byID[strings.ToUpper(inv.ID)] = inv
 		m.byRF[rf.ForInvoice(inv.ID)] = inv
 		if !inv.Closed && inv.Balance > 0 {
@@ -152,6 +156,8 @@ func (m *Matcher) Match(tx *Transaction) Decision {
 		return Decision{Why: "a reversal: recorded, nothing to apply"}
 	case tx.Booking != Booked:
 		return Decision{Why: fmt.Sprintf("not booked (%s): recorded, applied only once booked", tx.Booking)}
+	case !m.currencies[tx.Currency]:
+		return Decision{Why: fmt.Sprintf("no invoice is in %s: it waits for an operator (a refund, or an invoice issued later)", tx.Currency)}
 	}
 	if d, ok := m.byReference(tx); ok {
 		return m.decide(d, tx)

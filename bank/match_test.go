@@ -139,3 +139,11 @@ func TestPayerKeys(t *testing.T) {
 		PayerKeys(Party{Name: " Ada   Lovelace", Account: "gb29 nwbk 6016 1331 9268 19"}))
 	require.Empty(t, PayerKeys(Party{}))
 }
+
+func TestMatchCurrencyNoInvoiceHas(t *testing.T) {
+	m := NewMatcher(matchInvoices(), payers, Config{})
+	tx := credit(5000, func(t *Transaction) { t.Currency = "CHF"; t.Text = "INV-3" })
+	d := m.Match(&tx)
+	require.False(t, d.Apply)
+	require.Contains(t, d.Why, "no invoice is in CHF")
+}

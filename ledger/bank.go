@@ -412,8 +412,12 @@ func (s *Store) GetBankTransaction(ctx context.Context, id int64) (BankTransacti
 
 // BankMatch is an operator's match of an unmatched transaction.
 type BankMatch struct {
-	ID          int64
-	Allocations []bank.Allocation // amounts sum to the transaction's; checked by the caller
+	ID int64
+	// Allocations, with amounts adding up to the transaction's; or InvoiceIDs, among
+	// which the amount is spread like the matcher does (bank.Allocate: in order, each
+	// up to its balance, the rest on the last).
+	Allocations []bank.Allocation
+	InvoiceIDs  []string
 	By          string
 	Event       BankEvent
 	// Audit makes the entry from the matched transaction, written in the same
@@ -428,8 +432,8 @@ type BankMatch struct {
 // currency or closed (with the invoice named).
 func (s *Store) MatchBankTransaction(ctx context.Context, m BankMatch) (BankTransaction, error) {
 	const op = "match bank transaction"
-	if len(m.Allocations) == 0 || m.Event == nil {
-		return BankTransaction{}, invalid(op, "allocations and an event builder are required")
+	if (len(m.Allocations) == 0) == (len(m.InvoiceIDs) == 0) || m.Event == nil {
+		return BankTransaction{}, invalid(op, "allocations or invoice ids (one of them), and an event builder, are required")
 	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
@@ -446,9 +450,12 @@ func (s *Store) MatchBankTransaction(ctx context.Context, m BankMatch) (BankTran
 		if bt.Status != BankUnmatched {
 			return fmt.Errorf("transaction %d is %s: %w", m.ID, bt.Status, ErrBankState)
 		}
-		ids := make([]string, len(m.Allocations))
-		for i, a := range m.Allocations {
-			ids[i] = a.InvoiceID
+		ids := m.InvoiceIDs
+		if len(ids) == 0 {
+			ids = make([]string, len(m.Allocations))
+			for i, a := range m.Allocations {
+				ids[i] = a.InvoiceID
+			}
 		}
 		invs, err := bankInvoices(ctx, tx, `WHERE i.invoice_id = ANY($1)`, ids)
 		if err != nil {
@@ -459,24 +466,39 @@ func (s *Store) MatchBankTransaction(ctx context.Context, m BankMatch) (BankTran
 			byID[invs[i].ID] = &invs[i]
 		}
 		customer := ""
-		for i, a := range m.Allocations {
-			inv, ok := byID[a.InvoiceID]
+		var chosen []*bank.Invoice
+		for i, id := range ids {
+			inv, ok := byID[id]
 			switch {
 			case !ok:
-				return &BankAllocationError{Index: i, InvoiceID: a.InvoiceID, Reason: "unknown invoice", NotFound: true}
+				return &BankAllocationError{Index: i, InvoiceID: id, Reason: "unknown invoice", NotFound: true}
 			case inv.Currency != bt.Currency:
-				return &BankAllocationError{Index: i, InvoiceID: a.InvoiceID, Reason: fmt.Sprintf("the invoice is in %s, the transfer in %s", inv.Currency, bt.Currency)}
+				return &BankAllocationError{Index: i, InvoiceID: id, Reason: fmt.Sprintf("the invoice is in %s, the transfer in %s", inv.Currency, bt.Currency)}
 			case inv.Closed:
-				return &BankAllocationError{Index: i, InvoiceID: a.InvoiceID, Reason: fmt.Sprintf("the invoice is %s (closed) and takes no payment; match an open invoice of the customer (the surplus is kept there as credit) or ignore the transfer with the refund as reason", inv.Status)}
+				return &BankAllocationError{Index: i, InvoiceID: id, Reason: fmt.Sprintf("the invoice is %s (closed) and takes no payment; match an open invoice of the customer (the surplus is kept there as credit) or ignore the transfer with the refund as reason", inv.Status)}
 			}
 			if customer == "" {
 				customer = inv.CustomerID
 			}
-			if err := queueBankEvent(ctx, tx, m.Event, bt.ID, &bt.Details, a, inv.IssuedAt); err != nil {
+			chosen = append(chosen, inv)
+		}
+		allocations := m.Allocations
+		if len(allocations) == 0 {
+			allocations = bank.Allocate(bt.Amount, chosen)
+		}
+		var sum int64
+		for _, a := range allocations {
+			sum += a.Amount
+		}
+		if sum != bt.Amount {
+			return &BankAllocationError{Index: -1, Reason: fmt.Sprintf("the allocations add up to %d but the transfer is %d (minor units)", sum, bt.Amount)}
+		}
+		for _, a := range allocations {
+			if err := queueBankEvent(ctx, tx, m.Event, bt.ID, &bt.Details, a, byID[a.InvoiceID].IssuedAt); err != nil {
 				return err
 			}
 		}
-		allocs, _ := json.Marshal(m.Allocations) // plain data
+		allocs, _ := json.Marshal(allocations) // plain data
 		if _, err := tx.Exec(ctx, `UPDATE bank_transactions SET status = 'matched', method = 'operator', confidence = 100,
 				allocations = $2, customer_id = $3, matched_at = now(), matched_by = $4, updated_at = now()
 			WHERE id = $1`, bt.ID, allocs, customer, m.By); err != nil {
@@ -513,6 +535,9 @@ type BankAllocationError struct {
 }
 
 func (e *BankAllocationError) Error() string {
+	if e.Index < 0 {
+		return e.Reason
+	}
 	return fmt.Sprintf("allocation %d (invoice %s): %s", e.Index, e.InvoiceID, e.Reason)
 }
 
