@@ -25,13 +25,13 @@ const (
 // ContentTypes maps each accepted Content-Type to its format; "" is a camt file whose
 // message (053 or 054) the document's namespace says.
 var ContentTypes = map[string]Format{
-	"application/xml":                           "",
-	"text/xml":                                  "",
-	"application/vnd.iso20022.camt.053+xml":     FormatCamt053,
-	"application/vnd.iso20022.camt.054+xml":     FormatCamt054,
-	"application/x-ofx":                         FormatOFX,
-	"application/ofx":                           FormatOFX,
-	"application/vnd.intu.qfx":                  FormatOFX,
+	"application/xml":                       "",
+	"text/xml":                              "",
+	"application/vnd.iso20022.camt.053+xml": FormatCamt053,
+	"application/vnd.iso20022.camt.054+xml": FormatCamt054,
+	"application/x-ofx":                     FormatOFX,
+	"application/ofx":                       FormatOFX,
+	"application/vnd.intu.qfx":              FormatOFX,
 }
 
 // FormatOf returns the format a Content-Type names ("" for plain XML: the namespace

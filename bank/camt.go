@@ -392,4 +392,3 @@ func cmpPtr[T any](a, b *T) *T {
 	}
 	return b
 }
-

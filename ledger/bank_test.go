@@ -160,7 +160,10 @@ func TestBankMatchAndIgnore(t *testing.T) {
 	audited := 0
 	match := BankMatch{ID: id, By: "ops", Event: testBankEvent,
 		Allocations: []bank.Allocation{{InvoiceID: a, Amount: 5000}, {InvoiceID: b, Amount: 15000}},
-		Audit:       func(BankTransaction) AuditEntry { audited++; return AuditEntry{Action: AuditBankMatch, Outcome: AuditApplied} }}
+		Audit: func(BankTransaction) AuditEntry {
+			audited++
+			return AuditEntry{Action: AuditBankMatch, Outcome: AuditApplied}
+		}}
 	got, err := testStore.MatchBankTransaction(ctx, match)
 	require.NoError(t, err)
 	require.Equal(t, BankMatched, got.Status)
