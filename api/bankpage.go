@@ -147,9 +147,7 @@ func (s *Server) bankPageMatch(w http.ResponseWriter, r *http.Request) {
 			ids = append(ids, v)
 		}
 	}
-	for _, v := range strings.FieldsFunc(r.PostForm.Get("invoice_ids"), func(r rune) bool { return r == ',' || r == ' ' || r == ';' }) {
-		ids = append(ids, v)
-	}
+	ids = append(ids, strings.FieldsFunc(r.PostForm.Get("invoice_ids"), func(r rune) bool { return r == ',' || r == ' ' || r == ';' })...)
 	if _, p := s.doBankMatch(r, id, BankMatchRequest{InvoiceIDs: ids}); p != nil {
 		s.renderBank(w, r, cmp.Or(p.status, http.StatusBadRequest), bankPageData{Error: fmt.Sprintf("Transaction %d not matched: %s", id, p.msg)})
 		return
