@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
 	"reflect"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/dunwell/dunwell/money"
@@ -74,7 +76,9 @@ func (m AccountMessage) Validate() error {
 	if len(m.Lines) > MaxAccountLines {
 		bad("lines", "%d invoices, more than the %d one message may list", len(m.Lines), MaxAccountLines)
 	}
-	for name, v := range map[string]string{"customer_name": m.CustomerName, "locale": m.Locale, "portal_url": m.PortalURL,
+	// The customer's name and locale are not checked: whatever the API accepted is
+	// rendered (the name on one line), so no customer is left without a message.
+	for name, v := range map[string]string{"portal_url": m.PortalURL,
 		"business.name": m.Business.Name, "business.address": m.Business.Address, "business.reply_to": m.Business.ReplyTo, "business.phone": m.Business.Phone} {
 		if p := textProblem(v); p != "" {
 			bad(name, "%s", p)
@@ -145,8 +149,10 @@ func textProblem(v string) string {
 	return ""
 }
 
+// webURL is the API's test of a payment URL: absolute http(s) with a host.
 func webURL(s string) bool {
-	return (strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://")) && !strings.ContainsAny(s, " \"'<>")
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 }
 
 // total is what a customer owes in one currency.
@@ -215,6 +221,7 @@ func viewOf(m AccountMessage) (accountView, error) {
 	if err := m.Validate(); err != nil {
 		return accountView{}, err
 	}
+	m.CustomerName = strings.Join(strings.FieldsFunc(m.CustomerName, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }), " ")
 	v := accountView{AccountMessage: m, Count: len(m.Lines), Tone: "due_soon", Link: m.PortalURL, Lang: accountLang(m.Locale)}
 	for _, l := range m.Lines {
 		if toneRank[l.Template] > toneRank[v.Tone] {

@@ -267,7 +267,6 @@ func TestAccountMessageValidation(t *testing.T) {
 		{"lines[0].template", func(m *AccountMessage) { m.Lines[0].Template = "rude" }},
 		{"lines[0].payment_url", func(m *AccountMessage) { m.Lines[0].PaymentURL = "javascript:alert(1)" }},
 		{"portal_url", func(m *AccountMessage) { m.PortalURL = "ftp://x" }},
-		{"customer_name", func(m *AccountMessage) { m.CustomerName = "Ada\r\nBcc: x" }},
 		{"business.name", func(m *AccountMessage) { m.Business.Name = "\x00" }},
 		{"lines[1].amount_due_minor", func(m *AccountMessage) {
 			m.Lines[1].Currency = m.Lines[0].Currency
@@ -290,6 +289,13 @@ func TestAccountMessageValidation(t *testing.T) {
 	}
 	if err := ok.Validate(); err != nil {
 		t.Fatal(err)
+	}
+	// A name the API accepted is rendered, on one line.
+	m := account("en-US", 1)
+	m.CustomerName = "Ada\r\n\tLovelace\x00"
+	e, err := RenderAccountEmail(m)
+	if err != nil || !strings.Contains(e.Text, "Hello Ada Lovelace,") {
+		t.Errorf("name not rendered on one line: %v\n%s", err, e.Text)
 	}
 }
 
