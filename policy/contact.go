@@ -29,6 +29,11 @@ type Contact struct {
 	// allowed moment of a later day. Decided by an activity that reads the ledger
 	// (activities.ReserveContact), so the workflow stays deterministic. 0: no cap.
 	MaxPerCustomerPerDay int `yaml:"max_per_customer_per_day,omitempty" json:"max_per_customer_per_day,omitempty"`
+	// MaxPerCustomerPerWeek caps the messages one customer receives in any 7 days
+	// across all their invoices, for policies that consolidate (the customer's account
+	// workflow counts them); a reminder beyond it waits until the oldest of those is a
+	// week old. 0: no cap.
+	MaxPerCustomerPerWeek int `yaml:"max_per_customer_per_week,omitempty" json:"max_per_customer_per_week,omitempty"`
 }
 
 // DefaultContactHours is the legal window most jurisdictions allow.
@@ -118,6 +123,9 @@ func (c *Contact) validate(add func(field, format string, args ...any)) {
 	}
 	if c.MaxPerCustomerPerDay < 0 || c.MaxPerCustomerPerDay > 50 {
 		add("contact.max_per_customer_per_day", "must be between 0 (no cap) and 50")
+	}
+	if c.MaxPerCustomerPerWeek < 0 || c.MaxPerCustomerPerWeek > 100 {
+		add("contact.max_per_customer_per_week", "must be between 0 (no cap) and 100")
 	}
 	if cal := c.HolidayCalendar; cal != "" && cal != "customer" && !KnownHolidayCalendar(cal) {
 		add("contact.holiday_calendar", "%q is not a supported country (%s) or \"customer\"", cal, strings.Join(HolidayCalendars(), ", "))

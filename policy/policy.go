@@ -87,6 +87,9 @@ type Policy struct {
 	Interest *Interest `yaml:"interest,omitempty" json:"interest,omitempty"`
 	// Discount is an early-payment discount; nil: none.
 	Discount *Discount `yaml:"early_payment_discount,omitempty" json:"early_payment_discount,omitempty"`
+	// Consolidate: whether the customer's reminders of one window go out as one
+	// message (see Consolidate); a policy file without it consolidates.
+	Consolidate *Consolidate `yaml:"consolidate,omitempty" json:"consolidate,omitempty"`
 }
 
 // Step is one reminder.
@@ -388,6 +391,7 @@ func (p *Policy) Validate() error {
 	}
 	p.validateCharges(add)
 	p.Contact.validate(add)
+	p.Consolidate.validate(add)
 	if len(errs) > 0 {
 		return &ValidationError{Fields: errs}
 	}
@@ -432,6 +436,9 @@ func Parse(source string, data []byte) (*Policy, error) {
 	var extra yaml.Node
 	if dec.Decode(&extra) != io.EOF {
 		return nil, &ValidationError{Source: source, Fields: []FieldError{{Field: "(file)", Problem: "must hold one YAML document; found a second one (---)", Line: extra.Line}}}
+	}
+	if p.Consolidate == nil {
+		p.Consolidate = &Consolidate{} // the default: one message per customer and window
 	}
 	if err := p.Validate(); err != nil {
 		var ve *ValidationError
