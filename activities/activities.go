@@ -14,6 +14,7 @@ import (
 	"github.com/dunwell/dunwell/notify"
 	"github.com/dunwell/dunwell/policy"
 	"github.com/dunwell/dunwell/templates"
+	"github.com/dunwell/dunwell/workflows/accountapi"
 	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
@@ -30,6 +31,9 @@ type Activities struct {
 	// EmailTemplateIDs maps template names to SendGrid dynamic templates: those
 	// emails are rendered by SendGrid from the reminder's data (see templateData).
 	EmailTemplateIDs map[string]string
+	// Accounts reaches customers' account workflows (AttachToAccount,
+	// RequestReminder); nil in a worker that runs no collection workflows.
+	Accounts *accountapi.Client
 	// Business is who every reminder says it comes from: name, postal address, the
 	// reply-to a person reads, phone (config DUNWELL_BUSINESS_*).
 	Business templates.Business
@@ -99,39 +103,104 @@ func (a *Activities) SendNotice(ctx context.Context, req invoiceapi.NoticeReques
 		return invoiceapi.NoticeResult{}, temporal.NewNonRetryableApplicationError(
 			"notice "+req.Key()+" failed permanently earlier: "+row.Error, invoiceapi.ErrTypeRecipientInvalid, nil)
 	}
-	if row.NeedsReconcile() {
-		// An earlier attempt claimed this notice and never recorded the outcome: the
-		// provider may have accepted it. Ask before sending again.
-		receipt, found, err := a.find(ctx, req, msg, row.ClaimedAt.Add(-reconcileMargin))
-		if err != nil && notify.IsPermanent(err) {
-			text := "outcome unknown: an interrupted send could not be checked with the provider: " + err.Error()
-			if lerr := a.Ledger.CompleteNotice(ctx, req.Key(), ledger.NoticeFailed, "", text, time.Now().UTC()); lerr != nil {
-				return invoiceapi.NoticeResult{}, ledgerFailed("recording notice "+req.Key()+" as unknown", lerr)
-			}
-			return invoiceapi.NoticeResult{}, temporal.NewNonRetryableApplicationError(text, invoiceapi.ErrTypeOutcomeUnknown, err)
-		}
-		if err != nil {
-			return invoiceapi.NoticeResult{}, fmt.Errorf("reconciling notice %s with the provider: %w", req.Key(), err)
-		}
-		if found {
-			logger.Info("Notice found at the provider after an interrupted attempt; not sending again", "key", req.Key(), "provider_id", receipt.ProviderID)
-			return a.complete(ctx, req, receipt, true)
-		}
-	}
-	if row.Withheld == "" && withdrawn(ctx) {
-		row.Withheld = "the workflow withdrew it: the invoice left the reminding states while the send waited"
-	}
-	if row.Withheld != "" {
-		return invoiceapi.NoticeResult{}, a.withhold(ctx, req, row.Withheld)
-	}
-	if err := a.checkOptOut(ctx, req); err != nil {
+	o := a.noticeOutbound(req, msg)
+	r, already, err := a.deliver(ctx, o, claim{reconcile: row.NeedsReconcile(), claimedAt: row.ClaimedAt, withheld: row.Withheld})
+	if err != nil {
 		return invoiceapi.NoticeResult{}, err
 	}
-	receipt, err := a.send(ctx, req, msg)
-	if err != nil {
-		return invoiceapi.NoticeResult{}, a.sendFailed(ctx, req, err)
+	return invoiceapi.NoticeResult{ProviderID: r.ProviderID, SentAt: r.at, AlreadySent: already}, nil
+}
+
+// outbound is one message to send exactly once: a single notice (SendNotice) or a
+// customer's consolidated message (SendAccountMessage). Both are claimed in the
+// ledger by their own kind of row first; deliver does the rest the same way.
+type outbound struct {
+	kind       string // "notice" or "message", for errors and logs
+	key        string
+	channel    policy.Channel
+	to, toName string
+	customerID string
+	invoiceID  string // the email's invoice_id custom arg; empty for an account message
+	template   string
+	msg        message
+	// data, when the template has a SendGrid dynamic template, is its data.
+	data func() map[string]any
+	// record stores the outcome in the ledger: sent with the provider's id, or failed
+	// with the reason.
+	record func(ctx context.Context, sent bool, providerID, errText string, at time.Time) error
+}
+
+// claim is what the ledger's claim said about an outbound not settled yet.
+type claim struct {
+	// reconcile: an earlier attempt claimed it and never recorded the outcome.
+	reconcile bool
+	claimedAt time.Time
+	// withheld says why it may no longer go out ("" if it may).
+	withheld string
+}
+
+// receipt is a sent outbound: the provider's id and when it was recorded.
+type receipt struct {
+	notify.Receipt
+	at time.Time
+}
+
+// deliver sends a claimed outbound exactly once (see SendNotice for the crash windows):
+// it reconciles an interrupted earlier attempt with the provider, withholds what may no
+// longer go, refuses an opted-out address, sends, and records the outcome.
+func (a *Activities) deliver(ctx context.Context, o outbound, c claim) (receipt, bool, error) {
+	logger := activity.GetLogger(ctx)
+	if c.reconcile {
+		// An earlier attempt claimed this and never recorded the outcome: the
+		// provider may have accepted it. Ask before sending again.
+		r, found, err := a.find(ctx, o, c.claimedAt.Add(-reconcileMargin))
+		if err != nil && notify.IsPermanent(err) {
+			text := "outcome unknown: an interrupted send could not be checked with the provider: " + err.Error()
+			if lerr := o.record(ctx, false, "", text, time.Now().UTC()); lerr != nil {
+				return receipt{}, false, ledgerFailed("recording "+o.kind+" "+o.key+" as unknown", lerr)
+			}
+			return receipt{}, false, temporal.NewNonRetryableApplicationError(text, invoiceapi.ErrTypeOutcomeUnknown, err)
+		}
+		if err != nil {
+			return receipt{}, false, fmt.Errorf("reconciling %s %s with the provider: %w", o.kind, o.key, err)
+		}
+		if found {
+			logger.Info("Found at the provider after an interrupted attempt; not sending again", "kind", o.kind, "key", o.key, "provider_id", r.ProviderID)
+			res, err := a.complete(ctx, o, r)
+			return res, true, err
+		}
 	}
-	return a.complete(ctx, req, receipt, false)
+	if c.withheld == "" && withdrawn(ctx) {
+		c.withheld = "the workflow withdrew it: the invoice left the reminding states while the send waited"
+	}
+	if c.withheld != "" {
+		return receipt{}, false, a.withhold(ctx, o, c.withheld)
+	}
+	if err := a.checkOptOut(ctx, o); err != nil {
+		return receipt{}, false, err
+	}
+	r, err := a.send(ctx, o)
+	if err != nil {
+		return receipt{}, false, a.sendFailed(ctx, o, err)
+	}
+	res, err := a.complete(ctx, o, r)
+	return res, false, err
+}
+
+// noticeOutbound is a single notice as an outbound, recorded in notices.
+func (a *Activities) noticeOutbound(req invoiceapi.NoticeRequest, m message) outbound {
+	return outbound{
+		kind: "notice", key: req.Key(), channel: req.Channel, to: req.To, toName: req.CustomerName,
+		customerID: req.CustomerID, invoiceID: req.InvoiceID, template: req.Template, msg: m,
+		data: func() map[string]any { return templateData(req, a.Business, m) },
+		record: func(ctx context.Context, sent bool, providerID, errText string, at time.Time) error {
+			status := ledger.NoticeFailed
+			if sent {
+				status = ledger.NoticeSent
+			}
+			return a.Ledger.CompleteNotice(ctx, req.Key(), status, providerID, errText, at)
+		},
+	}
 }
 
 // staleSendAfter: a send that starts this long after the workflow scheduled it (a
@@ -159,27 +228,27 @@ func withdrawn(ctx context.Context) bool {
 // withhold settles a claimed notice that must not go out any more: it is recorded as
 // failed with the reason, and the non-retryable ErrTypeWithheld tells the workflow
 // that nothing was sent.
-func (a *Activities) withhold(ctx context.Context, req invoiceapi.NoticeRequest, why string) error {
+func (a *Activities) withhold(ctx context.Context, o outbound, why string) error {
 	text := "not sent: " + why
 	// A cancelled ctx must not stop the ledger from recording why nothing was sent.
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if err := a.Ledger.CompleteNotice(lctx, req.Key(), ledger.NoticeFailed, "", text, time.Now().UTC()); err != nil {
-		return ledgerFailed("recording withheld notice "+req.Key(), err)
+	if err := o.record(lctx, false, "", text, time.Now().UTC()); err != nil {
+		return ledgerFailed("recording withheld "+o.kind+" "+o.key, err)
 	}
-	activity.GetLogger(ctx).Info("Notice withheld", "key", req.Key(), "reason", why)
-	metrics.Notice(string(req.Channel), "withheld")
-	return temporal.NewNonRetryableApplicationError("notice "+req.Key()+" "+text, invoiceapi.ErrTypeWithheld, nil)
+	activity.GetLogger(ctx).Info("Withheld", "kind", o.kind, "key", o.key, "reason", why)
+	metrics.Notice(string(o.channel), "withheld")
+	return temporal.NewNonRetryableApplicationError(o.kind+" "+o.key+" "+text, invoiceapi.ErrTypeWithheld, nil)
 }
 
-func (a *Activities) complete(ctx context.Context, req invoiceapi.NoticeRequest, r notify.Receipt, alreadySent bool) (invoiceapi.NoticeResult, error) {
+func (a *Activities) complete(ctx context.Context, o outbound, r notify.Receipt) (receipt, error) {
 	now := time.Now().UTC()
-	if err := a.Ledger.CompleteNotice(ctx, req.Key(), ledger.NoticeSent, r.ProviderID, "", now); err != nil {
+	if err := o.record(ctx, true, r.ProviderID, "", now); err != nil {
 		// The provider accepted; a retry will find the message through reconciliation.
-		return invoiceapi.NoticeResult{}, ledgerFailed("recording notice "+req.Key()+" as sent", err)
+		return receipt{}, ledgerFailed("recording "+o.kind+" "+o.key+" as sent", err)
 	}
-	metrics.Notice(string(req.Channel), "sent")
-	return invoiceapi.NoticeResult{ProviderID: r.ProviderID, SentAt: now, AlreadySent: alreadySent}, nil
+	metrics.Notice(string(o.channel), "sent")
+	return receipt{Receipt: r, at: now}, nil
 }
 
 // checkOptOut refuses to send to an opted-out address: the notice is marked failed
@@ -188,23 +257,23 @@ func (a *Activities) complete(ctx context.Context, req invoiceapi.NoticeRequest,
 // out stays sent) and right before the provider call, so correctness never depends
 // on the workflow having heard the opt-out signal. It also records where the
 // customer is contacted, so an inbound STOP from that address finds the customer.
-func (a *Activities) checkOptOut(ctx context.Context, req invoiceapi.NoticeRequest) error {
-	o, out, err := a.Ledger.OptedOut(ctx, string(req.Channel), req.To)
+func (a *Activities) checkOptOut(ctx context.Context, o outbound) error {
+	opt, out, err := a.Ledger.OptedOut(ctx, string(o.channel), o.to)
 	if err != nil {
-		return ledgerFailed("checking opt-outs for notice "+req.Key(), err)
+		return ledgerFailed("checking opt-outs for "+o.kind+" "+o.key, err)
 	}
 	if out {
-		text := fmt.Sprintf("the recipient opted out of %s (%s)", req.Channel, o.Source)
-		if err := a.Ledger.CompleteNotice(ctx, req.Key(), ledger.NoticeFailed, "", text, time.Now().UTC()); err != nil {
-			return ledgerFailed("recording opted-out notice "+req.Key(), err)
+		text := fmt.Sprintf("the recipient opted out of %s (%s)", o.channel, opt.Source)
+		if err := o.record(ctx, false, "", text, time.Now().UTC()); err != nil {
+			return ledgerFailed("recording opted-out "+o.kind+" "+o.key, err)
 		}
-		activity.GetLogger(ctx).Info("Recipient opted out; not sending", "key", req.Key(), "source", o.Source)
-		metrics.Notice(string(req.Channel), "opted_out")
-		return temporal.NewNonRetryableApplicationError("notice "+req.Key()+": "+text, invoiceapi.ErrTypeRecipientInvalid, nil)
+		activity.GetLogger(ctx).Info("Recipient opted out; not sending", "kind", o.kind, "key", o.key, "source", opt.Source)
+		metrics.Notice(string(o.channel), "opted_out")
+		return temporal.NewNonRetryableApplicationError(o.kind+" "+o.key+": "+text, invoiceapi.ErrTypeRecipientInvalid, nil)
 	}
-	if req.CustomerID != "" {
-		if err := a.Ledger.RememberAddress(ctx, string(req.Channel), req.To, req.CustomerID); err != nil {
-			return ledgerFailed("recording the address of notice "+req.Key(), err)
+	if o.customerID != "" {
+		if err := a.Ledger.RememberAddress(ctx, string(o.channel), o.to, o.customerID); err != nil {
+			return ledgerFailed("recording the address of "+o.kind+" "+o.key, err)
 		}
 	}
 	return nil
@@ -214,16 +283,16 @@ func (a *Activities) checkOptOut(ctx context.Context, req invoiceapi.NoticeReque
 const twilioOptedOut = 21610
 
 // sendFailed classifies a provider error for Temporal's retry machinery.
-func (a *Activities) sendFailed(ctx context.Context, req invoiceapi.NoticeRequest, err error) error {
+func (a *Activities) sendFailed(ctx context.Context, o outbound, err error) error {
 	var perr *notify.Error
 	if errors.As(err, &perr) && perr.Code == twilioOptedOut {
 		// Twilio knows of a STOP we never heard of: record it, so no later notice tries.
 		_, oerr := a.Ledger.RecordOptOut(ctx, ledger.OptOutChange{
-			EventID: "twilio-21610:" + req.Key(), Channel: ledger.ChannelSMS, Address: req.To,
-			CustomerIDs: nonEmpty(req.CustomerID), OptedOut: true, Source: ledger.SourceStop, At: time.Now().UTC(),
+			EventID: "twilio-21610:" + o.key, Channel: ledger.ChannelSMS, Address: o.to,
+			CustomerIDs: nonEmpty(o.customerID), OptedOut: true, Source: ledger.SourceStop, At: time.Now().UTC(),
 		})
 		if oerr != nil {
-			return ledgerFailed("recording the opt-out Twilio reported for notice "+req.Key(), oerr)
+			return ledgerFailed("recording the opt-out Twilio reported for "+o.kind+" "+o.key, oerr)
 		}
 	}
 	if notify.IsPermanent(err) {
@@ -231,18 +300,18 @@ func (a *Activities) sendFailed(ctx context.Context, req invoiceapi.NoticeReques
 		if notify.IsRecipientInvalid(err) {
 			errType = invoiceapi.ErrTypeRecipientInvalid
 		}
-		if lerr := a.Ledger.CompleteNotice(ctx, req.Key(), ledger.NoticeFailed, "", err.Error(), time.Now().UTC()); lerr != nil {
-			return ledgerFailed(fmt.Sprintf("recording failed notice %s (provider said: %v)", req.Key(), err), lerr)
+		if lerr := o.record(ctx, false, "", err.Error(), time.Now().UTC()); lerr != nil {
+			return ledgerFailed(fmt.Sprintf("recording failed %s %s (provider said: %v)", o.kind, o.key, err), lerr)
 		}
-		metrics.Notice(string(req.Channel), "failed")
-		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("sending notice %s: %v", req.Key(), err), errType, err)
+		metrics.Notice(string(o.channel), "failed")
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("sending %s %s: %v", o.kind, o.key, err), errType, err)
 	}
-	metrics.Notice(string(req.Channel), "retried")
+	metrics.Notice(string(o.channel), "retried")
 	if d := notify.RetryAfter(err); d > 0 {
-		return temporal.NewApplicationErrorWithOptions(fmt.Sprintf("sending notice %s: %v", req.Key(), err), invoiceapi.ErrTypeRateLimited,
+		return temporal.NewApplicationErrorWithOptions(fmt.Sprintf("sending %s %s: %v", o.kind, o.key, err), invoiceapi.ErrTypeRateLimited,
 			temporal.ApplicationErrorOptions{NextRetryDelay: d, Cause: err})
 	}
-	return fmt.Errorf("sending notice %s: %w", req.Key(), err)
+	return fmt.Errorf("sending %s %s: %w", o.kind, o.key, err)
 }
 
 // message is a rendered notice for either channel.
@@ -268,16 +337,16 @@ func render(req invoiceapi.NoticeRequest, business templates.Business) (message,
 	return message{email: e}, err
 }
 
-func (a *Activities) send(ctx context.Context, req invoiceapi.NoticeRequest, m message) (notify.Receipt, error) {
-	if req.Channel == policy.SMS {
-		return a.SMS.SendSMS(ctx, notify.SMS{Key: req.Key(), To: req.To, Body: m.sms})
+func (a *Activities) send(ctx context.Context, o outbound) (notify.Receipt, error) {
+	if o.channel == policy.SMS {
+		return a.SMS.SendSMS(ctx, notify.SMS{Key: o.key, To: o.to, Body: o.msg.sms})
 	}
 	email := notify.Email{
-		Key: req.Key(), InvoiceID: req.InvoiceID, To: req.To, ToName: req.CustomerName,
-		Subject: m.email.Subject, Text: m.email.Text, HTML: m.email.HTML,
+		Key: o.key, InvoiceID: o.invoiceID, To: o.to, ToName: o.toName,
+		Subject: o.msg.email.Subject, Text: o.msg.email.Text, HTML: o.msg.email.HTML,
 	}
-	if id := a.EmailTemplateIDs[req.Template]; id != "" {
-		email.TemplateID, email.TemplateData = id, templateData(req, a.Business, m)
+	if id := a.EmailTemplateIDs[o.template]; id != "" && o.data != nil {
+		email.TemplateID, email.TemplateData = id, o.data()
 	}
 	return a.Email.SendEmail(ctx, email)
 }
@@ -296,11 +365,11 @@ func templateData(req invoiceapi.NoticeRequest, b templates.Business, m message)
 	}
 }
 
-func (a *Activities) find(ctx context.Context, req invoiceapi.NoticeRequest, m message, since time.Time) (notify.Receipt, bool, error) {
-	if req.Channel == policy.SMS {
-		return a.SMS.FindSMS(ctx, notify.SMS{Key: req.Key(), To: req.To, Body: m.sms}, since)
+func (a *Activities) find(ctx context.Context, o outbound, since time.Time) (notify.Receipt, bool, error) {
+	if o.channel == policy.SMS {
+		return a.SMS.FindSMS(ctx, notify.SMS{Key: o.key, To: o.to, Body: o.msg.sms}, since)
 	}
-	return a.Email.FindEmail(ctx, req.Key(), since)
+	return a.Email.FindEmail(ctx, o.key, since)
 }
 
 func validateNotice(r invoiceapi.NoticeRequest) error {

@@ -252,7 +252,7 @@ func TestCrashWindowsSendExactlyOnce(t *testing.T) {
 		require.NoError(t, err)
 		msg, err := render(req, r.acts.Business)
 		require.NoError(t, err)
-		_, err = r.acts.send(ctx, req, msg) // the crashed attempt's call
+		_, err = r.acts.send(ctx, r.acts.noticeOutbound(req, msg)) // the crashed attempt's call
 		require.NoError(t, err)
 		res, err = r.send(req)
 		require.NoError(t, err)
@@ -315,7 +315,7 @@ func TestDynamicTemplateEmail(t *testing.T) {
 	require.NoError(t, err)
 	msg, err := render(req, r.acts.Business)
 	require.NoError(t, err)
-	_, err = r.acts.send(context.Background(), req, msg)
+	_, err = r.acts.send(context.Background(), r.acts.noticeOutbound(req, msg))
 	require.NoError(t, err)
 	res, err := r.send(req)
 	require.NoError(t, err)

@@ -51,6 +51,10 @@ type Notice struct {
 	SentAt     time.Time      `json:"sent_at"`
 	ProviderID string         `json:"provider_id,omitempty"`
 	Error      string         `json:"error,omitempty"`
+	// MessageKey names the customer's consolidated message that carried this step
+	// (policy consolidate), which listed the customer's other invoices of the window
+	// too; empty for a notice sent on its own.
+	MessageKey string `json:"message_key,omitempty"`
 	// MovedFrom is the policy's time when the contact rules moved the reminder;
 	// MoveReason says why.
 	MovedFrom  *time.Time `json:"moved_from,omitempty"`
@@ -131,6 +135,9 @@ type State struct {
 	Fallbacks []Fallback `json:"fallbacks,omitempty"`
 	// Deferred holds a reminder the per-customer daily cap refused until a later day.
 	Deferred *Deferral `json:"deferred,omitempty"`
+	// Account: the invoice attached to its customer's account workflow (its policy
+	// consolidates), which it tells when it closes.
+	Account bool `json:"account,omitempty"`
 }
 
 // Deferral moves policy step Step to At, for Reason.

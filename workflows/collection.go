@@ -68,7 +68,17 @@ func InvoiceCollection(ctx workflow.Context, in invoiceapi.CollectionInput) (inv
 	if err := c.registerHandlers(ctx); err != nil {
 		return invoiceapi.CollectionResult{}, err
 	}
-	return c.run(ctx)
+	c.outcomes = workflow.GetSignalChannel(ctx, invoiceapi.SignalReminderOutcome)
+	if in.State == nil && c.pol.Consolidates() {
+		if err := c.attachToAccount(ctx); err != nil {
+			return invoiceapi.CollectionResult{}, err
+		}
+	}
+	res, err := c.run(ctx)
+	if !workflow.IsContinueAsNewError(err) {
+		c.detachFromAccount(ctx)
+	}
+	return res, err
 }
 
 // collector carries one run's state; handlers and the main loop share it (Temporal runs
@@ -87,6 +97,9 @@ type collector struct {
 	optOuts    workflow.ReceiveChannel
 	optIns     workflow.ReceiveChannel
 	deliveries workflow.ReceiveChannel
+	// outcomes receive the customer account's answers to reminder requests (see
+	// accountremind.go).
+	outcomes workflow.ReceiveChannel
 	// statusRecorded: the final status was written to the ledger by the event that
 	// set it (cancel, write-off, a settling credit note), so the end of the run does
 	// not write it again.
@@ -274,6 +287,9 @@ func (c *collector) perform(ctx workflow.Context, a collection.Action) error {
 // remind sends policy step a.Step on the first channel that works, falling back to the
 // step's next channel when a provider says the recipient can never be reached.
 func (c *collector) remind(ctx workflow.Context, a collection.Action) error {
+	if c.pol.Consolidates() {
+		return c.remindViaAccount(ctx, a)
+	}
 	step := c.pol.Steps[a.Step]
 	if ok, err := c.reserveContact(ctx, a, step); err != nil || !ok {
 		return err

@@ -17,6 +17,7 @@ import (
 	"github.com/dunwell/dunwell/collection"
 	"github.com/dunwell/dunwell/policies"
 	"github.com/dunwell/dunwell/policy"
+	"github.com/dunwell/dunwell/workflows/accountapi"
 	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
@@ -62,6 +63,13 @@ func (unmocked) RecordStatus(context.Context, invoiceapi.StatusRecord) error   {
 func (unmocked) RecordEvent(context.Context, invoiceapi.EventRecord) error     { return errUnmocked }
 func (unmocked) ReserveContact(context.Context, invoiceapi.ContactCapRequest) (invoiceapi.ContactCapResult, error) {
 	return invoiceapi.ContactCapResult{}, errUnmocked
+}
+func (unmocked) AttachToAccount(context.Context, accountapi.AttachRequest) error { return errUnmocked }
+func (unmocked) RequestReminder(context.Context, accountapi.ReminderRequest) error {
+	return errUnmocked
+}
+func (unmocked) SendAccountMessage(context.Context, accountapi.MessageRequest) (accountapi.MessageResult, error) {
+	return accountapi.MessageResult{}, errUnmocked
 }
 
 func TestCollectionWorkflow(t *testing.T) { suite.Run(t, new(collectionSuite)) }
@@ -130,7 +138,10 @@ func (s *collectionSuite) inputWithCharges(policyID string) invoiceapi.Collectio
 	s.Require().NoError(err)
 	p, ok := set.Get(policyID)
 	s.Require().True(ok)
-	return invoiceapi.CollectionInput{Policy: *p, Invoice: collection.Invoice{
+	single := *p
+	// These tests prove the single-notice path; account_test.go the consolidated one.
+	single.Consolidate = &policy.Consolidate{Off: true}
+	return invoiceapi.CollectionInput{Policy: single, Invoice: collection.Invoice{
 		ID: "INV-1", Currency: "USD", AmountDue: 125000,
 		Customer: collection.Customer{ID: "C-1", Name: "Ada", Email: "ada@example.com", Phone: "+14155550100", Timezone: "America/New_York"},
 		IssuedAt: time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC),

@@ -521,6 +521,12 @@ func (c *collector) drainSignals(ctx workflow.Context) {
 	for c.deliveries.ReceiveAsync(&d) {
 		c.delivery(ctx, d)
 	}
+	// An account's answer that arrives outside a reminder's wait is for a request
+	// this run no longer waits for (it timed out): nothing to apply.
+	var o invoiceapi.ReminderOutcome
+	for c.outcomes != nil && c.outcomes.ReceiveAsync(&o) {
+		c.logger.Warn("Ignoring a late answer of the customer's account", "step", o.Step, "channel", o.Channel, "status", o.Status)
+	}
 }
 
 // delivery records a provider's delivery report on its notice; a permanent failure

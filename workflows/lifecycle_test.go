@@ -540,6 +540,7 @@ func (s *collectionSuite) TestMovingToAnotherPolicyKeepsStateAndSendsNoStepTwice
 	s.Require().True(ok)
 	next := *strict
 	next.LateFee, next.Interest, next.Discount = nil, nil, nil
+	next.Consolidate = &policy.Consolidate{Off: true}
 	s.update(time.Hour, invoiceapi.UpdateChangePolicy, invoiceapi.ChangePolicyInput{Policy: next, Reason: "x"}, s.expect(collection.StatusOpen))
 	s.update(2*time.Hour, invoiceapi.UpdateChangePolicy, invoiceapi.ChangePolicyInput{Policy: next, Reason: "again"}, s.rejected(invoiceapi.ErrTypeConflict))
 	s.update(31*day+2*time.Hour, invoiceapi.UpdateChangePolicy, invoiceapi.ChangePolicyInput{Policy: s.input("standard").Policy, Reason: "back to standard"}, s.expect(collection.StatusOverdue))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dunwell/dunwell/activities"
 	"github.com/dunwell/dunwell/workflows"
+	"github.com/dunwell/dunwell/workflows/accountapi"
 	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
@@ -27,11 +28,16 @@ const (
 )
 
 // CollectionWorker returns the (unstarted) worker of invoiceapi.TaskQueue with the
-// collection workflow and acts registered under their contract names. opts usually
-// starts from CollectionWorkerOptions.
+// collection workflow, the customer account workflow and acts registered under their
+// contract names; acts reaches the accounts through c unless it has its own client.
+// opts usually starts from CollectionWorkerOptions.
 func CollectionWorker(c client.Client, acts *activities.Activities, opts worker.Options) worker.Worker {
+	if acts.Accounts == nil {
+		acts.Accounts = &accountapi.Client{Temporal: c}
+	}
 	w := worker.New(c, invoiceapi.TaskQueue, opts)
 	w.RegisterWorkflowWithOptions(workflows.InvoiceCollection, workflow.RegisterOptions{Name: invoiceapi.CollectionWorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.CustomerAccount, workflow.RegisterOptions{Name: accountapi.WorkflowName})
 	// The ledger activities run here, as local activities or as their fallback.
 	w.RegisterActivity(acts)
 	return w
