@@ -220,25 +220,32 @@ func (w *workerProcess) kill() {
 	w.cmd = nil
 }
 
-// e2ePolicies is the shipped policies plus the fast ones in testdata/policies.
+// e2ePolicies is the shipped policies plus the fast ones in testdata/policies, all
+// sending one notice per invoice (consolidate: off): most tests here prove that path.
+// accounts_test.go proves the consolidated one with "demo-accounts", the shipped demo
+// policy as it is (it consolidates, with a 5 s gather).
 func e2ePolicies() (*policy.Set, error) {
 	shipped, err := policies.Shipped()
 	if err != nil {
 		return nil, err
 	}
-	var all []*policy.Policy
-	for _, id := range shipped.IDs() {
-		p, _ := shipped.Get(id)
-		all = append(all, p)
-	}
 	extra, err := policies.Load("testdata/policies", "e2e-lifecycle")
 	if err != nil {
 		return nil, err
 	}
-	for _, id := range extra.IDs() {
-		p, _ := extra.Get(id)
-		all = append(all, p)
+	var all []*policy.Policy
+	for _, set := range []*policy.Set{shipped, extra} {
+		for _, id := range set.IDs() {
+			p, _ := set.Get(id)
+			single := *p
+			single.Consolidate = &policy.Consolidate{Off: true}
+			all = append(all, &single)
+		}
 	}
+	demo, _ := shipped.Get("demo")
+	accounts := *demo
+	accounts.ID = "demo-accounts"
+	all = append(all, &accounts)
 	set, err := policy.NewSet(policies.DefaultID, all...)
 	if err != nil {
 		return nil, err
