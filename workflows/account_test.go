@@ -104,7 +104,7 @@ func (s *accountSuite) SetupTest() {
 			if len(listed) > 0 {
 				m.Lines = listed
 				s.messages = append(s.messages, m)
-				res.ProviderID, res.SentAt = "msg-"+m.Key, s.env.Now()
+				res.ProviderID, res.SentAt = "msg-"+m.Key, m.ScheduledAt
 			}
 			return res, nil
 		}).Maybe()
