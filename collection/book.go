@@ -25,6 +25,9 @@ func (s *State) BookCharges(p *policy.Policy, inv *Invoice, at time.Time, pendin
 	if s.Status.Terminal() {
 		return nil
 	}
+	// Reference-rate interest grows a day at a time, so the balance quoted on a day
+	// holds all day: it is always booked.
+	withInterest = withInterest || p.Interest.IsReference()
 	payments := s.Payments
 	if pending != nil {
 		payments = append(append([]Payment{}, s.Payments...), *pending)
@@ -42,6 +45,13 @@ func (s *State) BookCharges(p *policy.Policy, inv *Invoice, at time.Time, pendin
 	if d := c.LateFeesTotal - s.Fees; d > 0 {
 		s.Fees += d
 		book(EventLateFeeCharged, AdjLateFee, fmt.Sprintf("late-fee/%d", s.countEvents(EventLateFeeCharged)+1), d)
+	}
+	if d := c.Compensation - s.Compensation; d > 0 {
+		s.Compensation += d
+		book(EventCompensationCharged, AdjCompensation, "compensation", d)
+	}
+	if withInterest {
+		s.ChargesAt = at
 	}
 	if d := c.Interest - s.Interest; d > 0 && withInterest {
 		s.Interest += d
@@ -70,15 +80,33 @@ func (s *State) clip() State {
 	return c
 }
 
-// NextChargeAt is when the next late fee falls due (now if one is due and not yet
-// booked), or zero.
+// NextChargeAt is when the next charge falls due (now if one is due and not yet
+// booked): a late fee, the compensation, or (reference-rate interest) the next day
+// late; zero when none will.
 func (s *State) NextChargeAt(p *policy.Policy, inv *Invoice, now time.Time) time.Time {
-	if p.LateFee == nil || s.Status.Terminal() {
-		return time.Time{}
+	at, _ := s.nextCharge(p, inv, now)
+	return at
+}
+
+// nextCharge is NextChargeAt, and whether that charge is only a day's interest.
+func (s *State) nextCharge(p *policy.Policy, inv *Invoice, now time.Time) (time.Time, bool) {
+	daily := p.Interest.IsReference()
+	if (p.LateFee == nil && p.Compensation == nil && !daily) || s.Status.Terminal() {
+		return time.Time{}, false
 	}
 	c := ComputeCharges(p, inv, s.Payments, now)
-	if c.LateFeesTotal > s.Fees {
-		return now
+	if c.LateFeesTotal > s.Fees || c.Compensation > s.Compensation {
+		return now, false
 	}
-	return c.NextLateFeeAt
+	if daily && c.Interest > s.Interest {
+		return now, true
+	}
+	next, interestOnly := c.NextLateFeeAt, false
+	if t := c.CompensationAt; c.Compensation == 0 && t.After(now) && (next.IsZero() || t.Before(next)) {
+		next = t
+	}
+	if t := c.NextInterestAt; !t.IsZero() && (next.IsZero() || t.Before(next)) {
+		next, interestOnly = t, true
+	}
+	return next, interestOnly
 }

@@ -37,8 +37,12 @@ import (
 //   - Rounding: every amount is computed exactly and rounded once, half up, to the
 //     currency's minor unit (money.MulDivRound): whole yen, cents, fils.
 //
+//   - Compensation (statutory.go): a fixed sum tiered by the principal unpaid, charged
+//     once at charge start + grace. Reference-rate interest is counted per day late
+//     and split by half-year (statutory.go).
+//
 // The invariant, at every instant: Balance - Credit = Principal + LateFeesTotal +
-// Interest - DiscountTaken - Paid.
+// Compensation + Interest - DiscountTaken - Paid.
 
 // LateFee is one late fee charged.
 type LateFee struct {
@@ -59,6 +63,15 @@ type Charges struct {
 	Interest        int64     `json:"interest_minor"`
 	// InterestFrom is when interest starts (zero without interest).
 	InterestFrom time.Time `json:"interest_from,omitzero"`
+	// InterestLines split reference-rate interest by rate period (half-year), each
+	// with its rate; NextInterestAt is when it next grows if nothing is paid (zero
+	// when it will not). Both only for a policy with interest.reference.
+	InterestLines  []InterestLine `json:"interest_lines,omitempty"`
+	NextInterestAt time.Time      `json:"next_interest_at,omitzero"`
+	// Compensation is the fixed compensation for recovery costs charged by At;
+	// CompensationAt when it is (or would be) charged.
+	Compensation   int64     `json:"compensation_minor,omitempty"`
+	CompensationAt time.Time `json:"compensation_at,omitzero"`
 	// DiscountOffered is the discount still available at At: paying Balance -
 	// DiscountOffered now settles the invoice. DiscountUntil ends the window.
 	DiscountOffered int64     `json:"discount_offered_minor"`
@@ -70,7 +83,8 @@ type Charges struct {
 	// payments, never below zero; Credit is any over-payment.
 	Balance int64 `json:"balance_minor"`
 	Credit  int64 `json:"credit_minor"`
-	// Outstanding splits Balance by what payments settle first.
+	// Outstanding splits Balance by what payments settle first (fees include the
+	// compensation).
 	OutstandingPrincipal int64 `json:"outstanding_principal_minor"`
 	OutstandingFees      int64 `json:"outstanding_fees_minor"`
 	OutstandingInterest  int64 `json:"outstanding_interest_minor"`
@@ -216,9 +230,14 @@ func ComputeCharges(p *policy.Policy, inv *Invoice, payments []Payment, at time.
 
 	c.LateFees, c.LateFeesTotal, c.NextLateFeeAt = lateFees(p, inv, unpaid, at)
 	c.InterestFrom = InterestFrom(p, inv)
-	c.Interest = interest(p, inv, c.InterestFrom, paid, unpaid, at)
+	if p.Interest.IsReference() {
+		c.InterestLines, c.Interest, c.NextInterestAt = referenceInterest(p, inv, c.InterestFrom, unpaid, at)
+	} else {
+		c.Interest = interest(p, inv, c.InterestFrom, paid, unpaid, at)
+	}
+	c.Compensation, c.CompensationAt = compensation(p, inv, unpaid, at)
 
-	owed := c.Principal - c.DiscountTaken + c.LateFeesTotal + c.Interest
+	owed := c.Principal - c.DiscountTaken + c.LateFeesTotal + c.Compensation + c.Interest
 	c.Balance = owed - c.Paid
 	if c.Balance < 0 {
 		c.Credit, c.Balance = -c.Balance, 0
@@ -234,7 +253,7 @@ func ComputeCharges(p *policy.Policy, inv *Invoice, payments []Payment, at time.
 		return amount - s
 	}
 	c.OutstandingPrincipal = settle(c.Principal - c.DiscountTaken)
-	c.OutstandingFees = settle(c.LateFeesTotal)
+	c.OutstandingFees = settle(c.LateFeesTotal + c.Compensation)
 	c.OutstandingInterest = settle(c.Interest)
 	return c
 }

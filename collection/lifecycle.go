@@ -50,8 +50,10 @@ const (
 	EventLateFeeCharged    = "late_fee_charged"
 	EventInterestCharged   = "interest_charged"
 	EventDiscountTaken     = "discount_taken"
-	EventPolicyChanged     = "policy_changed"
-	EventDueDateChanged    = "due_date_changed"
+	// EventCompensationCharged: the fixed compensation for recovery costs.
+	EventCompensationCharged = "compensation_charged"
+	EventPolicyChanged       = "policy_changed"
+	EventDueDateChanged      = "due_date_changed"
 )
 
 // Adjustment kinds, as in the ledger's adjustments table.
@@ -65,6 +67,9 @@ const (
 	AdjLateFee    = "late_fee"
 	AdjInterest   = "interest"
 	AdjDiscount   = "discount"
+	// AdjCompensation is the fixed compensation for recovery costs (statutory
+	// late-payment terms), charged once.
+	AdjCompensation = "compensation"
 )
 
 // Adjustment is a change of the balance that is not a payment.

@@ -34,7 +34,8 @@ const (
 	ActionApprovalTimeout ActionKind = "approval_timeout"
 	// ActionFallback: re-send step Step on Channel after a delivery failure.
 	ActionFallback ActionKind = "fallback"
-	// ActionCharge: a late fee falls due; it is booked with the interest to date.
+	// ActionCharge: a late fee, the compensation or a day's reference-rate interest
+	// falls due; it is booked with the interest to date.
 	ActionCharge ActionKind = "late_fee"
 )
 
@@ -246,6 +247,9 @@ func Describe(p *policy.Policy, inv *Invoice, a Action) string {
 		}
 		return fmt.Sprintf("escalation approval times out at %s", when)
 	case ActionCharge:
+		if p.Compensation != nil || p.Interest.IsReference() {
+			return fmt.Sprintf("late charges booked at %s", when)
+		}
 		return fmt.Sprintf("late fee charged at %s", when)
 	case ActionFallback:
 		return fmt.Sprintf("%s again by %s (the last message was not delivered) at %s", p.Steps[a.Step].Name, a.Channel, when)

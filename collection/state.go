@@ -98,6 +98,11 @@ type State struct {
 	Fees     int64 `json:"fees_minor"`
 	Interest int64 `json:"interest_minor,omitempty"`
 	Discount int64 `json:"discount_minor,omitempty"`
+	// Compensation is the fixed compensation for recovery costs booked (once).
+	Compensation int64 `json:"compensation_minor,omitempty"`
+	// ChargesAt is when interest was last booked: the interest lines of the state
+	// view are computed at that instant.
+	ChargesAt time.Time `json:"charges_at,omitzero"`
 	// StepsDone counts the policy steps already handled (sent, failed or skipped), in
 	// policy order.
 	StepsDone  int         `json:"steps_done"`

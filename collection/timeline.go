@@ -18,6 +18,7 @@ const (
 	EventSkipped       EventKind = "skipped"
 	EventOverdue       EventKind = "overdue"
 	EventLateFee       EventKind = "late_fee"
+	EventCompensation  EventKind = "compensation"
 	EventInterestStart EventKind = "interest_starts"
 	EventDiscountEnds  EventKind = "discount_ends"
 	EventEscalation    EventKind = "escalation"
@@ -40,7 +41,8 @@ type TimelineEvent struct {
 	// time.
 	MovedFrom  time.Time `json:"moved_from,omitzero"`
 	MoveReason string    `json:"move_reason,omitempty"`
-	// Amount is the late fee charged (late_fee events).
+	// Amount is the late fee (late_fee events) or compensation (compensation events)
+	// charged.
 	Amount int64 `json:"amount_minor,omitempty"`
 	// Charges is what the invoice owes at that moment, fees and interest included.
 	Charges Charges `json:"charges"`
@@ -53,6 +55,9 @@ type Timeline struct {
 	Events []TimelineEvent `json:"events"`
 	// Notes are caveats that apply to the whole timeline.
 	Notes []string `json:"notes,omitempty"`
+	// Final is what the invoice owes at the end of the timeline, with the
+	// compensation and the interest lines.
+	Final Charges `json:"final"`
 }
 
 // maxTimelineActions bounds the simulation; a policy has far fewer steps.
@@ -75,6 +80,14 @@ func BuildTimeline(p *policy.Policy, inv *Invoice) Timeline {
 		a := Next(p, inv, &s, now)
 		if a.Kind == ActionNone {
 			break
+		}
+		if a.Kind == ActionCharge {
+			// A day's reference-rate interest, with nothing else left to happen: the
+			// timeline ends (interest goes on a day at a time; a note says so).
+			if _, interestOnly := s.nextCharge(p, inv, now); interestOnly && nextDunning(p, inv, &s, now).Kind == ActionNone {
+				tl.Notes = append(tl.Notes, "interest goes on accruing per day late until the invoice is paid")
+				break
+			}
 		}
 		if a.At.After(now) {
 			now = a.At
@@ -133,13 +146,18 @@ func BuildTimeline(p *policy.Policy, inv *Invoice) Timeline {
 	}
 	if from := final.InterestFrom; !from.IsZero() && !from.After(end) {
 		tl.add(p, inv, TimelineEvent{At: from, Kind: EventInterestStart,
-			Note: fmt.Sprintf("%s a year on the unpaid principal", p.Interest.Rate)})
+			Note: p.Interest.Describe() + " on the unpaid principal"})
+	}
+	if final.Compensation > 0 {
+		tl.add(p, inv, TimelineEvent{At: final.CompensationAt, Kind: EventCompensation, Amount: final.Compensation,
+			Note: "fixed compensation for recovery costs, charged once"})
 	}
 	if until := DiscountUntil(p, inv); !until.IsZero() && !until.After(end) {
 		tl.add(p, inv, TimelineEvent{At: until, Kind: EventDiscountEnds,
 			Note: fmt.Sprintf("%s off for paying in full before this", p.Discount.Percent)})
 	}
 	sort.SliceStable(tl.Events, func(i, j int) bool { return tl.Events[i].At.Before(tl.Events[j].At) })
+	tl.Final = final
 
 	if !final.NextLateFeeAt.IsZero() {
 		tl.Notes = append(tl.Notes, "late fees go on after the last event shown, up to the policy's cap")

@@ -18,7 +18,7 @@ import (
 	"github.com/dunwell/dunwell/templates"
 )
 
-//go:embed *.yaml
+//go:embed *.yaml rates/*.yaml
 var shipped embed.FS
 
 // DefaultID is the policy used when neither the invoice nor the configuration names one.
@@ -47,6 +47,10 @@ func load(fsys fs.FS, dir, defaultID string) (*policy.Set, error) {
 		return nil, fmt.Errorf("reading policies: %w", err)
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	rates, err := loadRates(fsys, filepath.Join(dir, policy.RatesDir))
+	if err != nil {
+		return nil, err
+	}
 	var ps []*policy.Policy
 	for _, e := range entries {
 		ext := strings.ToLower(filepath.Ext(e.Name()))
@@ -57,7 +61,7 @@ func load(fsys fs.FS, dir, defaultID string) (*policy.Set, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading policy %s: %w", e.Name(), err)
 		}
-		p, err := ParseFile(e.Name(), data)
+		p, err := ParseFile(e.Name(), data, rates)
 		if err != nil {
 			return nil, err
 		}
@@ -81,8 +85,10 @@ func load(fsys fs.FS, dir, defaultID string) (*policy.Set, error) {
 }
 
 // ParseFile parses and validates one policy file, including that every step names a
-// template Dunwell has. Errors name the file, line, field and problem.
-func ParseFile(name string, data []byte) (*policy.Policy, error) {
+// template Dunwell has and that a reference rate names one of rates (see LoadRates),
+// whose half-year rates it then carries. Errors name the file, line, field and
+// problem.
+func ParseFile(name string, data []byte, rates map[string]*policy.RateTable) (*policy.Policy, error) {
 	p, err := policy.Parse(name, data)
 	if err != nil {
 		return nil, err
@@ -90,6 +96,13 @@ func ParseFile(name string, data []byte) (*policy.Policy, error) {
 	var root yaml.Node
 	_ = yaml.Unmarshal(data, &root) // it parsed above
 	ve := &policy.ValidationError{Source: name}
+	var rerr *policy.ValidationError
+	if errors.As(p.ResolveRates(rates), &rerr) {
+		for _, f := range rerr.Fields {
+			f.Line = policy.LineOf(&root, f.Field)
+			ve.Fields = append(ve.Fields, f)
+		}
+	}
 	for i, st := range p.Steps {
 		if !templates.Known(st.Template) {
 			f := fmt.Sprintf("steps[%d].template", i)
@@ -101,4 +114,45 @@ func ParseFile(name string, data []byte) (*policy.Policy, error) {
 		return nil, ve
 	}
 	return p, nil
+}
+
+// LoadRates reads the rates files (*.yaml) of dir/rates, or the shipped ones when dir
+// is empty, by name ("ecb_mro"). A directory without rates/ has none. Errors name the
+// file, line, field and problem.
+func LoadRates(dir string) (map[string]*policy.RateTable, error) {
+	if dir == "" {
+		return loadRates(shipped, policy.RatesDir)
+	}
+	return loadRates(os.DirFS(dir), policy.RatesDir)
+}
+
+func loadRates(fsys fs.FS, dir string) (map[string]*policy.RateTable, error) {
+	tables := map[string]*policy.RateTable{}
+	entries, err := fs.ReadDir(fsys, dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return tables, nil
+	case err != nil:
+		return nil, fmt.Errorf("reading rates: %w", err)
+	}
+	for _, e := range entries {
+		ext := strings.ToLower(filepath.Ext(e.Name()))
+		if e.IsDir() || (ext != ".yaml" && ext != ".yml") {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		data, err := fs.ReadFile(fsys, path)
+		if err != nil {
+			return nil, fmt.Errorf("reading rates %s: %w", path, err)
+		}
+		t, err := policy.ParseRates(path, strings.TrimSuffix(e.Name(), filepath.Ext(e.Name())), data)
+		if err != nil {
+			return nil, err
+		}
+		if prev, dup := tables[t.Name]; dup {
+			return nil, fmt.Errorf("%s: rate %q is also defined by %s", path, t.Name, prev.File)
+		}
+		tables[t.Name] = t
+	}
+	return tables, nil
 }

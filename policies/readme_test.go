@@ -26,7 +26,11 @@ func TestReadmeExampleIsValidAndComplete(t *testing.T) {
 	if example == "" {
 		t.Fatal("README.md has no example policy")
 	}
-	p, err := ParseFile("README.md", []byte(example))
+	rates, err := LoadRates("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ParseFile("README.md", []byte(example), rates)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -182,15 +182,31 @@ type LateFee struct {
 	Cap *Cap `yaml:"cap,omitempty" json:"cap,omitempty"`
 }
 
-// Interest is simple annual interest on the unpaid principal, day count actual/365.
+// Interest is simple annual interest on the unpaid principal, day count actual/365:
+// a fixed Rate, or a Reference rate (policies/rates/<reference>.yaml) plus a Margin,
+// fixed per half-year, counted per day late (see statutory.go).
 type Interest struct {
-	// Rate is the annual rate ("8%").
-	Rate Rate `yaml:"rate" json:"rate"`
+	// Rate is the annual rate ("8%"); exclusive with Reference.
+	Rate Rate `yaml:"rate,omitempty" json:"rate,omitempty"`
+	// Reference names a rates file ("ecb_mro", "boe_base"); the annual rate is its
+	// rate plus Margin.
+	Reference string `yaml:"reference,omitempty" json:"reference,omitempty"`
+	// Margin is added to the reference rate ("8%").
+	Margin Rate `yaml:"margin,omitempty" json:"margin,omitempty"`
+	// Fixing is how the reference rate of a day late is chosen: "half_year" (the
+	// default) or "when_late".
+	Fixing Fixing `yaml:"fixing,omitempty" json:"fixing,omitempty"`
+	// MissingRate is what happens when a needed rate is not in the file: "refuse"
+	// (the default) or {fallback: "4%"}.
+	MissingRate *MissingRate `yaml:"missing_rate,omitempty" json:"missing_rate,omitempty"`
 	// Start is when interest starts, counted from the charge start like the grace
 	// period ("0d", "+30d"); unset: when the grace period ends.
 	Start *Offset `yaml:"start,omitempty" json:"start,omitempty"`
 	// Cap limits the interest in total.
 	Cap *Cap `yaml:"cap,omitempty" json:"cap,omitempty"`
+	// Rates are the reference rates per half-year, resolved from the rates file when
+	// the policy is loaded; they travel in the invoice's policy snapshot.
+	Rates *ReferenceRates `yaml:"-" json:"rates,omitempty"`
 }
 
 // Discount is an early-payment discount: paying the invoice in full, less the
@@ -235,14 +251,13 @@ func (p *Policy) validateCharges(add func(field, format string, args ...any)) {
 		f.Cap.validate("late_fee.cap", add)
 	}
 	if in := p.Interest; in != nil {
-		if in.Rate <= 0 {
-			add("interest.rate", "must be an annual percentage above 0 like \"8%%\"")
-		}
+		in.validateReference(add)
 		if in.Start != nil && in.Start.isNegative() {
 			add("interest.start", "must not be negative")
 		}
 		in.Cap.validate("interest.cap", add)
 	}
+	p.Compensation.validate(add)
 	if d := p.Discount; d != nil {
 		if d.Percent <= 0 || d.Percent >= MaxRate {
 			add("early_payment_discount.percent", "must be above 0%% and below 100%%")
@@ -273,6 +288,11 @@ func (p *Policy) CheckCurrency(currency string) error {
 	}
 	if in := p.Interest; in != nil && in.Cap != nil && in.Cap.Percent == 0 {
 		need("interest.cap.amount", in.Cap.Amount)
+	}
+	if p.Compensation != nil {
+		if _, ok := p.Compensation[currency]; !ok {
+			missing = append(missing, "compensation")
+		}
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("policy %s has no %s amount for %s", p.ID, strings.Join(missing, " or "), currency)

@@ -85,6 +85,9 @@ type Policy struct {
 	LateFee *LateFee `yaml:"late_fee,omitempty" json:"late_fee,omitempty"`
 	// Interest accrues on the unpaid principal; nil: none.
 	Interest *Interest `yaml:"interest,omitempty" json:"interest,omitempty"`
+	// Compensation is a fixed sum for recovery costs, tiered by the debt, per
+	// currency, charged once when late fees would start; nil: none.
+	Compensation Compensation `yaml:"compensation,omitempty" json:"compensation,omitempty"`
 	// Discount is an early-payment discount; nil: none.
 	Discount *Discount `yaml:"early_payment_discount,omitempty" json:"early_payment_discount,omitempty"`
 	// Consolidate: whether the customer's reminders of one window go out as one

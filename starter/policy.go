@@ -24,6 +24,8 @@ const policyUsage = `usage: starter policy <validate|preview> ...
 
   starter policy validate FILE|DIR...              check policy files (and segments.yaml); non-zero exit on any error
   starter policy preview FILE|ID -f invoice.json   print the timeline an unpaid invoice would follow
+        [-at YYYY-MM-DD]                           ... and what it owes on that day (customer's date), split
+                                                   into compensation and interest per half-year with each rate
         [-json]                                    ... as JSON instead of a table
 
 Both run locally: no server, no database. FILE is a policy file; ID names a shipped
@@ -73,6 +75,12 @@ func policyValidate(args []string, out, errOut io.Writer) error {
 				files = append(files, filepath.Join(a, e.Name()))
 			}
 		}
+		rates, _ := os.ReadDir(filepath.Join(a, policy.RatesDir)) // none: no rates to check
+		for _, e := range rates {
+			if !e.IsDir() && isPolicyFileName(e.Name()) {
+				files = append(files, filepath.Join(a, policy.RatesDir, e.Name()))
+			}
+		}
 	}
 	bad := 0
 	for _, f := range files {
@@ -105,6 +113,16 @@ func validateFile(path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if filepath.Base(filepath.Dir(path)) == policy.RatesDir {
+		name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+		t, err := policy.ParseRates(path, name, data)
+		if err != nil {
+			return "", err
+		}
+		first, last := t.Changes[0], t.Changes[len(t.Changes)-1]
+		return fmt.Sprintf("rates %s: %d changes from %s, %s since %s, through %s", t.Name, len(t.Changes),
+			first.Date.Format(time.DateOnly), last.Rate, last.Date.Format(time.DateOnly), t.Through.Format(time.DateOnly)), nil
+	}
 	if filepath.Base(path) == policy.SegmentsFile {
 		set, err := siblingSet(filepath.Dir(path))
 		if err != nil {
@@ -121,11 +139,25 @@ func validateFile(path string) (string, error) {
 		sort.Strings(names)
 		return "segments: " + strings.Join(names, ", "), nil
 	}
-	p, err := policies.ParseFile(path, data)
+	rates, err := ratesBeside(path)
+	if err != nil {
+		return "", err
+	}
+	p, err := policies.ParseFile(path, data, rates)
 	if err != nil {
 		return "", err
 	}
 	return summarise(p), nil
+}
+
+// ratesBeside loads the rates files of the rates/ directory beside a policy file, or
+// the shipped ones when there is none.
+func ratesBeside(path string) (map[string]*policy.RateTable, error) {
+	dir := filepath.Dir(path)
+	if st, err := os.Stat(filepath.Join(dir, policy.RatesDir)); err == nil && st.IsDir() {
+		return policies.LoadRates(dir)
+	}
+	return policies.LoadRates("")
 }
 
 // siblingSet is every valid policy of dir, for checking a segments file.
@@ -135,6 +167,10 @@ func siblingSet(dir string) (*policy.Set, error) {
 		return nil, err
 	}
 	var ps []*policy.Policy
+	rates, err := ratesBeside(filepath.Join(dir, policy.SegmentsFile))
+	if err != nil {
+		return nil, err
+	}
 	for _, e := range entries {
 		if e.IsDir() || !isPolicyFileName(e.Name()) || e.Name() == policy.SegmentsFile {
 			continue
@@ -143,7 +179,7 @@ func siblingSet(dir string) (*policy.Set, error) {
 		if err != nil {
 			continue
 		}
-		if p, err := policies.ParseFile(e.Name(), data); err == nil {
+		if p, err := policies.ParseFile(e.Name(), data, rates); err == nil {
 			ps = append(ps, p)
 		}
 	}
@@ -158,8 +194,13 @@ func summarise(p *policy.Policy) string {
 	if p.LateFee != nil {
 		parts = append(parts, "late fee")
 	}
-	if p.Interest != nil {
-		parts = append(parts, "interest "+p.Interest.Rate.String())
+	if in := p.Interest; in.IsReference() {
+		parts = append(parts, fmt.Sprintf("interest %s + %s", in.Reference, in.Margin))
+	} else if in != nil {
+		parts = append(parts, "interest "+in.Rate.String())
+	}
+	if c := p.Compensation; c != nil {
+		parts = append(parts, "compensation in "+strings.Join(c.Currencies(), ", "))
 	}
 	if p.Discount != nil {
 		parts = append(parts, "discount "+p.Discount.Percent.String())
@@ -196,11 +237,12 @@ func policyPreview(args []string, stdin io.Reader, out, errOut io.Writer) error 
 	fset.SetOutput(io.Discard)
 	invoiceFile := fset.String("f", "", "invoice JSON file (- for standard input)")
 	asJSON := fset.Bool("json", false, "print the timeline as JSON")
+	atDay := fset.String("at", "", "show what the invoice owes on this day (YYYY-MM-DD, customer's date) if unpaid")
 	// Flags may come before or after the policy: "preview standard -f inv.json".
 	var positional []string
 	for rest := args; ; {
 		if err := fset.Parse(rest); err != nil {
-			return usageError{err.Error() + "\nusage: starter policy preview FILE|ID -f invoice.json [-json]"}
+			return usageError{err.Error() + "\nusage: starter policy preview FILE|ID -f invoice.json [-at YYYY-MM-DD] [-json]"}
 		}
 		if fset.NArg() == 0 {
 			break
@@ -209,7 +251,7 @@ func policyPreview(args []string, stdin io.Reader, out, errOut io.Writer) error 
 		rest = fset.Args()[1:]
 	}
 	if len(positional) != 1 || *invoiceFile == "" {
-		return usageError{"usage: starter policy preview FILE|ID -f invoice.json [-json]"}
+		return usageError{"usage: starter policy preview FILE|ID -f invoice.json [-at YYYY-MM-DD] [-json]"}
 	}
 	p, err := loadPolicyArg(positional[0])
 	if err != nil {
@@ -231,6 +273,27 @@ func policyPreview(args []string, stdin io.Reader, out, errOut io.Writer) error 
 		return errors.New("invalid invoice")
 	}
 	tl := collection.BuildTimeline(p, &inv)
+	if *atDay != "" {
+		d, err := time.ParseInLocation(time.DateOnly, *atDay, inv.Location())
+		if err != nil {
+			return usageError{fmt.Sprintf("-at: %q is not a date like 2025-07-25", *atDay)}
+		}
+		// The last instant of that local day: every charge of the day is in.
+		tl.Final = collection.ComputeCharges(p, &inv, nil, d.AddDate(0, 0, 1).Add(-time.Nanosecond))
+	}
+	if err := collection.CheckRates(p, &inv); err != nil {
+		fmt.Fprintf(errOut, "warning: the API refuses this invoice: %v\n", err)
+	}
+	for _, ln := range tl.Final.InterestLines {
+		switch {
+		case ln.Missing:
+			fmt.Fprintf(errOut, "warning: no %s rate for %s in %s: no interest is charged for its %d days late (missing_rate: refuse)\n",
+				ln.Reference, ln.Half, p.Interest.Rates.File, ln.Days)
+		case ln.Fallback:
+			fmt.Fprintf(errOut, "warning: no %s rate for %s in %s: the policy's fallback %s is used\n",
+				ln.Reference, ln.Half, p.Interest.Rates.File, ln.ReferenceRate)
+		}
+	}
 	if *asJSON {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
@@ -243,7 +306,11 @@ func policyPreview(args []string, stdin io.Reader, out, errOut io.Writer) error 
 func loadPolicyArg(arg string) (*policy.Policy, error) {
 	data, err := os.ReadFile(arg)
 	if err == nil {
-		return policies.ParseFile(arg, data)
+		rates, err := ratesBeside(arg)
+		if err != nil {
+			return nil, err
+		}
+		return policies.ParseFile(arg, data, rates)
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("reading %s: %w", arg, err)
@@ -313,7 +380,7 @@ func printTimeline(out io.Writer, p *policy.Policy, inv *collection.Invoice, tl 
 			notes = append(notes, fmt.Sprintf("or %s with the early-payment discount", money.Format(c.PayNow(), cur)))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.At.In(loc).Format(when), e.Kind, what, chans,
-			money.Format(e.Charges.LateFeesTotal, cur), money.Format(e.Charges.Interest, cur),
+			money.Format(e.Charges.LateFeesTotal+e.Charges.Compensation, cur), money.Format(e.Charges.Interest, cur),
 			money.Format(e.Charges.Balance, cur), strings.Join(notes, "; "))
 	}
 	if err := tw.Flush(); err != nil {
@@ -325,5 +392,53 @@ func printTimeline(out io.Writer, p *policy.Policy, inv *collection.Invoice, tl 
 	if len(tl.Notes) > 0 {
 		fmt.Fprintln(out)
 	}
-	return nil
+	return printOwed(out, p, inv, tl.Final)
+}
+
+// printOwed writes what the invoice owes at c.At: principal, late fees, the
+// compensation and each interest line with its period and rate.
+func printOwed(out io.Writer, p *policy.Policy, inv *collection.Invoice, c collection.Charges) error {
+	if c.LateFeesTotal == 0 && c.Compensation == 0 && c.Interest == 0 {
+		return nil
+	}
+	loc, cur := inv.Location(), inv.Currency
+	at := c.At.In(loc)
+	late := ""
+	if !at.Before(inv.DueEnd()) {
+		day := time.Date(at.Year(), at.Month(), at.Day(), 0, 0, 0, 0, time.UTC)
+		late = fmt.Sprintf(", %d days late", int(day.Sub(inv.DueDate.In(time.UTC)).Hours()/24))
+	}
+	fmt.Fprintf(out, "\nOwed on %s%s, if nothing is paid:\n", at.Format(time.DateOnly), late)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	row := func(what, detail string, amount int64) {
+		fmt.Fprintf(tw, "  %s\t%s\t%14s %s\n", what, detail, money.Format(amount, cur), cur)
+	}
+	row("principal", "", c.UnpaidPrincipal)
+	if c.LateFeesTotal > 0 {
+		row("late fees", fmt.Sprintf("%d charged", len(c.LateFees)), c.LateFeesTotal)
+	}
+	if c.Compensation > 0 {
+		row("compensation", "fixed, charged "+c.CompensationAt.In(loc).Format(time.DateOnly), c.Compensation)
+	}
+	if len(c.InterestLines) == 0 && c.Interest > 0 {
+		row("interest", p.Interest.Describe(), c.Interest)
+	}
+	for _, ln := range c.InterestLines {
+		detail := fmt.Sprintf("%s to %s, %d days, %s %s + %s = %s", ln.From, ln.Through, ln.Days, ln.Reference, ln.ReferenceRate, ln.Margin, ln.Rate)
+		switch {
+		case ln.Missing:
+			detail = fmt.Sprintf("%s to %s, %d days, no %s rate: none charged", ln.From, ln.Through, ln.Days, ln.Reference)
+		case ln.Fallback:
+			detail += " (fallback)"
+		}
+		if ln.Capped {
+			detail += " (capped)"
+		}
+		row("interest "+ln.Half.String(), detail, ln.Amount)
+	}
+	if c.DiscountTaken > 0 {
+		row("discount", "", -c.DiscountTaken)
+	}
+	row("total", "", c.Balance)
+	return tw.Flush()
 }
