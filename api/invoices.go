@@ -51,6 +51,8 @@ func (s *Server) issueInvoice(w http.ResponseWriter, r *http.Request) {
 	} else if err == nil && fe["currency"] == "" {
 		if cerr := pol.CheckCurrency(inv.Currency); cerr != nil {
 			fe["currency"] = cerr.Error()
+		} else if rerr := collection.CheckRates(pol, &inv); rerr != nil && fe["due_date"] == "" {
+			fe["due_date"] = rerr.Error()
 		}
 	}
 	if len(fe) > 0 {

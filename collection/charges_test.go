@@ -303,7 +303,7 @@ func TestPaymentsSettlePrincipalThenFeesThenInterest(t *testing.T) {
 // and the outstanding parts add up to the balance.
 func checkInvariant(t *testing.T, c Charges) {
 	t.Helper()
-	if c.Balance-c.Credit != c.Principal+c.LateFeesTotal+c.Interest-c.DiscountTaken-c.Paid {
+	if c.Balance-c.Credit != c.Principal+c.LateFeesTotal+c.Compensation+c.Interest-c.DiscountTaken-c.Paid {
 		t.Errorf("invariant broken: %+v", c)
 	}
 	if c.Balance < 0 || c.Credit < 0 || (c.Balance > 0 && c.Credit > 0) {

@@ -20,16 +20,22 @@ type View struct {
 	Fees       string `json:"fees"`
 	// Interest and Discount are the interest charged and the early-payment discount
 	// taken so far (both already in Balance).
-	Interest     string          `json:"interest"`
-	Discount     string          `json:"discount"`
-	DueDate      string          `json:"due_date"`
-	Policy       PolicyRef       `json:"policy"`
-	Stage        string          `json:"dunning_stage"`
-	NextAction   NextActionView  `json:"next_action"`
-	Notices      []Notice        `json:"notices"`
-	Payments     []PaymentView   `json:"payments"`
-	Escalation   *EscalationView `json:"escalation"`
-	SkippedSteps []string        `json:"skipped_steps,omitempty"`
+	Interest string `json:"interest"`
+	Discount string `json:"discount"`
+	// Compensation is the fixed compensation for recovery costs charged (in Balance;
+	// "0.00" when none).
+	Compensation string `json:"compensation"`
+	// InterestLines split reference-rate interest by half-year, each with its period,
+	// days late and rate; they add up to Interest.
+	InterestLines []InterestLineView `json:"interest_lines,omitempty"`
+	DueDate       string             `json:"due_date"`
+	Policy        PolicyRef          `json:"policy"`
+	Stage         string             `json:"dunning_stage"`
+	NextAction    NextActionView     `json:"next_action"`
+	Notices       []Notice           `json:"notices"`
+	Payments      []PaymentView      `json:"payments"`
+	Escalation    *EscalationView    `json:"escalation"`
+	SkippedSteps  []string           `json:"skipped_steps,omitempty"`
 	// ApprovedSteps are the reminder steps that needed a person's approval and got it.
 	ApprovedSteps []string   `json:"approved_steps,omitempty"`
 	ClosedAt      *time.Time `json:"closed_at,omitempty"`
@@ -49,6 +55,33 @@ type View struct {
 	Deferred    *Deferral    `json:"deferred,omitempty"`
 	Adjustments []Adjustment `json:"adjustments"`
 	Events      []Event      `json:"events"`
+}
+
+// InterestLineView is one interest line: the days late of one half-year at its rate.
+type InterestLineView struct {
+	Half          string `json:"half"`
+	From          string `json:"from"`
+	Through       string `json:"through"`
+	Days          int    `json:"days"`
+	Reference     string `json:"reference"`
+	ReferenceRate string `json:"reference_rate"`
+	Margin        string `json:"margin"`
+	Rate          string `json:"rate"`
+	Amount        string `json:"amount"`
+	Fallback      bool   `json:"fallback,omitempty"`
+	Missing       bool   `json:"missing,omitempty"`
+	Capped        bool   `json:"capped,omitempty"`
+}
+
+// InterestLineViews renders interest lines in major units of currency.
+func InterestLineViews(lines []InterestLine, currency string) []InterestLineView {
+	var out []InterestLineView
+	for _, ln := range lines {
+		out = append(out, InterestLineView{Half: ln.Half.String(), From: ln.From, Through: ln.Through, Days: ln.Days,
+			Reference: ln.Reference, ReferenceRate: ln.ReferenceRate.String(), Margin: ln.Margin.String(), Rate: ln.Rate.String(),
+			Amount: money.Format(ln.Amount, currency), Fallback: ln.Fallback, Missing: ln.Missing, Capped: ln.Capped})
+	}
+	return out
 }
 
 // PolicyRef names the policy version an invoice runs under.
@@ -112,6 +145,11 @@ func NewView(p *policy.Policy, inv *Invoice, s *State, next Action) View {
 		Deferred:           s.Deferred,
 		Adjustments:        append([]Adjustment{}, s.Adjustments...),
 		Events:             append([]Event{}, s.Events...),
+	}
+	v.Compensation = money.Format(s.Compensation, cur)
+	if p.Interest.IsReference() && !s.ChargesAt.IsZero() {
+		// The lines of the interest booked: computed where it was last booked.
+		v.InterestLines = InterestLineViews(ComputeCharges(p, inv, s.Payments, s.ChargesAt).InterestLines, cur)
 	}
 	if !next.At.IsZero() {
 		at := next.At.UTC()

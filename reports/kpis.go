@@ -25,7 +25,7 @@ const asOfSQL = `
 	CROSS JOIN LATERAL (
 		SELECT COALESCE(sum(a.amount_minor), 0)::bigint AS total,
 			COALESCE(sum(a.amount_minor) FILTER (WHERE a.kind IN
-				('adjustment', 'credit_note', 'late_fee', 'interest', 'discount')), 0)::bigint AS billing,
+				('adjustment', 'credit_note', 'late_fee', 'interest', 'discount', 'compensation')), 0)::bigint AS billing,
 			COALESCE(sum(a.amount_minor) FILTER (WHERE a.kind IN ('refund', 'chargeback')), 0)::bigint AS refunded,
 			COALESCE(-sum(a.amount_minor) FILTER (WHERE a.kind = 'write_off'), 0)::bigint AS written_off,
 			COALESCE(-sum(a.amount_minor) FILTER (WHERE a.kind = 'void'), 0)::bigint AS voided,

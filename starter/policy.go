@@ -282,7 +282,7 @@ func policyPreview(args []string, stdin io.Reader, out, errOut io.Writer) error 
 		tl.Final = collection.ComputeCharges(p, &inv, nil, d.AddDate(0, 0, 1).Add(-time.Nanosecond))
 	}
 	if err := collection.CheckRates(p, &inv); err != nil {
-		fmt.Fprintf(errOut, "warning: the API refuses this invoice: %v\n", err)
+		fmt.Fprintf(errOut, "warning: the API refuses this invoice (due_date): %v\n", err)
 	}
 	for _, ln := range tl.Final.InterestLines {
 		switch {
