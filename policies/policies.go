@@ -123,7 +123,12 @@ func LoadRates(dir string) (map[string]*policy.RateTable, error) {
 	if dir == "" {
 		return loadRates(shipped, policy.RatesDir)
 	}
-	return loadRates(os.DirFS(dir), policy.RatesDir)
+	tables, err := loadRates(os.DirFS(dir), policy.RatesDir)
+	var ve *policy.ValidationError
+	if errors.As(err, &ve) {
+		ve.Source = filepath.Join(dir, ve.Source)
+	}
+	return tables, err
 }
 
 func loadRates(fsys fs.FS, dir string) (map[string]*policy.RateTable, error) {

@@ -100,13 +100,86 @@ func TestShippedSegmentsAndCharges(t *testing.T) {
 	if demo.LateFee == nil || demo.GracePeriod.Exact.Seconds() >= demo.Escalation.After.Exact.Seconds() {
 		t.Errorf("demo's late fee must show up within its cycle: %+v", demo)
 	}
+	// The statutory policies price only the currency their law names; every other
+	// policy prices any currency.
+	only := map[string]string{"eu-b2b": "EUR", "uk-b2b": "GBP"}
 	for _, id := range set.IDs() {
 		p, _ := set.Get(id)
 		for _, cur := range []string{"USD", "EUR", "JPY", "KWD", "GBP"} {
-			if err := p.CheckCurrency(cur); err != nil {
+			err := p.CheckCurrency(cur)
+			switch want, statutory := only[id]; {
+			case err != nil && (!statutory || cur == want):
 				t.Errorf("shipped policy %s cannot price %s: %v", id, cur, err)
+			case err == nil && statutory && cur != want:
+				t.Errorf("shipped policy %s prices %s; want a refusal (its compensation is in %s)", id, cur, want)
 			}
 		}
+	}
+}
+
+func TestShippedStatutoryRates(t *testing.T) {
+	set, err := Shipped()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		policy string
+		half   policy.HalfYear
+		want   string // the annual rate: reference + 8%
+	}{
+		{"eu-b2b", policy.HalfYear{Year: 2022, Half: 2}, "8%"},     // in force on 1 July 2022: 0% (the rise took effect on 27 July)
+		{"eu-b2b", policy.HalfYear{Year: 2023, Half: 1}, "10.5%"},  // 2.50% since 21 December 2022
+		{"eu-b2b", policy.HalfYear{Year: 2025, Half: 1}, "11.15%"}, // 3.15% since 18 December 2024
+		{"eu-b2b", policy.HalfYear{Year: 2025, Half: 2}, "10.15%"}, // 2.15% since 11 June 2025
+		{"uk-b2b", policy.HalfYear{Year: 2023, Half: 2}, "13%"},    // 5.00% at the close of 30 June 2023
+		{"uk-b2b", policy.HalfYear{Year: 2025, Half: 1}, "12.75%"}, // 4.75% at the close of 31 December 2024
+		{"uk-b2b", policy.HalfYear{Year: 2025, Half: 2}, "12.25%"}, // 4.25% at the close of 30 June 2025
+	}
+	for _, tc := range tests {
+		p, _ := set.Get(tc.policy)
+		annual, _, _, ok := p.Interest.RateFor(tc.half)
+		if !ok || annual.String() != tc.want {
+			t.Errorf("%s %s: %s (ok %v), want %s", tc.policy, tc.half, annual, ok, tc.want)
+		}
+	}
+	p, _ := set.Get("eu-b2b")
+	if _, _, _, ok := p.Interest.RateFor(policy.HalfYear{Year: 2026, Half: 1}); ok {
+		t.Error("eu-b2b has a rate for 2026-H1, after the file's through date")
+	}
+}
+
+func TestLoadRatesFromPolicyDir(t *testing.T) {
+	ref := "id: r\nversion: 1\nsteps:\n  - {name: s, offset: +1d, channels: [email], template: overdue}\ninterest:\n  reference: mine\n  margin: 8%\n"
+	dir := t.TempDir()
+	write := func(name, data string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("r.yaml", ref)
+	// No rates/ beside it: the reference names no file.
+	_, err := Load(dir, "r")
+	if err == nil || !strings.Contains(err.Error(), "r.yaml: invalid policy: line 6: interest.reference: no rates file rates/mine.yaml (rates files: none)") {
+		t.Fatalf("Load without the rates file = %v", err)
+	}
+	// A bad rates file is reported with its file, line and field.
+	write("rates/mine.yaml", "through: 2025-12-31\nrates:\n  - {date: 2025-01-01, rate: 1.12345%}\n")
+	_, err = Load(dir, "r")
+	if err == nil || !strings.Contains(err.Error(), "rates/mine.yaml: invalid rates file: line 3: rates[0].rate: \"1.12345%\" has 5 decimals") {
+		t.Fatalf("Load with a bad rates file = %v", err)
+	}
+	write("rates/mine.yaml", "through: 2025-12-31\nrates:\n  - {date: 2025-01-01, rate: 1.5%}\n")
+	set, err := Load(dir, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := set.Get("r")
+	if annual, _, _, ok := p.Interest.RateFor(policy.HalfYear{Year: 2025, Half: 2}); !ok || annual.String() != "9.5%" {
+		t.Errorf("POLICY_DIR's own rate: %s %v, want 9.5%%", annual, ok)
 	}
 }
 

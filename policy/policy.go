@@ -286,6 +286,8 @@ type FieldError struct {
 type ValidationError struct {
 	Source string // file name, when loaded from one
 	Fields []FieldError
+	// What the file is, for the message: "policy" (when empty) or "rates file".
+	What string
 }
 
 func (e *ValidationError) Error() string {
@@ -293,7 +295,11 @@ func (e *ValidationError) Error() string {
 	if e.Source != "" {
 		b.WriteString(e.Source + ": ")
 	}
-	b.WriteString("invalid policy: ")
+	what := e.What
+	if what == "" {
+		what = "policy"
+	}
+	b.WriteString("invalid " + what + ": ")
 	for i, f := range e.Fields {
 		if i > 0 {
 			b.WriteString("; ")

@@ -77,6 +77,15 @@ type ratesDoc struct {
 // line, field and problem: a date out of order, a rate with more than 4 decimals or
 // negative, a missing through.
 func ParseRates(source, name string, data []byte) (*RateTable, error) {
+	t, err := parseRates(source, name, data)
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		ve.What = "rates file"
+	}
+	return t, err
+}
+
+func parseRates(source, name string, data []byte) (*RateTable, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, decodeError(source, nil, err)

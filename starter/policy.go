@@ -222,6 +222,9 @@ func printProblems(w io.Writer, file string, err error) {
 		fmt.Fprintf(w, "%s: %v\n", file, err)
 		return
 	}
+	if ve.What != "" && ve.Source != "" {
+		file = ve.Source // a rates file the policy needs
+	}
 	for _, f := range ve.Fields {
 		loc := file
 		if f.Line > 0 {

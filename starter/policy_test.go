@@ -147,3 +147,59 @@ func TestPolicyPreviewRejectsBadInput(t *testing.T) {
 		require.Equal(t, 2, code, "args %q", args)
 	}
 }
+
+// The issue's "done when": a EUR 10,000 invoice 45 days late across 30 June / 1 July
+// shows the EUR 40 compensation and the interest of each half-year at its own rate.
+func TestPolicyPreviewStatutory(t *testing.T) {
+	code, out, errOut := starterRun(t, "", "policy", "preview", "eu-b2b", "-f", "testdata/invoice-eu.json", "-at", "2025-07-25")
+	require.Equal(t, 0, code, errOut)
+	require.Empty(t, errOut)
+	for _, want := range []string{
+		"compensation                                          40.00  3.05      10043.05  fixed compensation for recovery costs, charged once",
+		"Owed on 2025-07-25, 45 days late, if nothing is paid:",
+		"compensation      fixed, charged 2025-06-11                                                40.00 EUR",
+		"interest 2025-H1  2025-06-11 to 2025-06-30, 20 days, ecb_mro 3.15% + 8% = 11.15%           61.10 EUR",
+		"interest 2025-H2  2025-07-01 to 2025-07-25, 25 days, ecb_mro 2.15% + 8% = 10.15%           69.52 EUR",
+		"total                                                                                   10170.62 EUR",
+	} {
+		require.Contains(t, out, want, out)
+	}
+
+	// JSON: the same figures in the timeline's final charges.
+	code, out, errOut = starterRun(t, "", "policy", "preview", "eu-b2b", "-f", "testdata/invoice-eu.json", "-at", "2025-07-25", "-json")
+	require.Equal(t, 0, code, errOut)
+	var tl collection.Timeline
+	require.NoError(t, json.Unmarshal([]byte(out), &tl))
+	require.Equal(t, int64(4000), tl.Final.Compensation)
+	require.Len(t, tl.Final.InterestLines, 2)
+	require.Equal(t, int64(6110), tl.Final.InterestLines[0].Amount)
+	require.Equal(t, int64(6952), tl.Final.InterestLines[1].Amount)
+
+	// UK: one rate for the whole debt (Bank Rate at the close of 31 December 2024)
+	// and the GBP 70 tier for a debt of 1,000 to 10,000.
+	data, err := os.ReadFile("testdata/invoice-eu.json")
+	require.NoError(t, err)
+	uk := strings.NewReplacer(`"EUR"`, `"GBP"`, `"10000.00"`, `"9999.99"`, "Europe/Berlin", "Europe/London").Replace(string(data))
+	code, out, errOut = starterRun(t, uk, "policy", "preview", "uk-b2b", "-f", "-", "-at", "2025-07-25")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "compensation      fixed, charged 2025-06-11                                                 70.00 GBP")
+	require.Contains(t, out, "interest 2025-H1  2025-06-11 to 2025-07-25, 45 days, boe_base 4.75% + 8% = 12.75%          157.19 GBP")
+
+	// A half-year the rates file does not cover: warned, and no interest charged.
+	late := strings.ReplaceAll(string(data), "2025-", "2026-")
+	code, out, errOut = starterRun(t, late, "policy", "preview", "eu-b2b", "-f", "-", "-at", "2026-07-25")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, errOut, "warning: the API refuses this invoice (due_date): policy eu-b2b needs the ecb_mro rate for 2026-H1")
+	require.Contains(t, errOut, "warning: no ecb_mro rate for 2026-H2 in rates/ecb_mro.yaml: no interest is charged for its 25 days late")
+	require.Contains(t, out, "2026-H1  2026-06-11 to 2026-06-30, 20 days, no ecb_mro rate: none charged")
+
+	// A bad day for -at.
+	code, _, errOut = starterRun(t, "", "policy", "preview", "eu-b2b", "-f", "testdata/invoice-eu.json", "-at", "25.07.2025")
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, `-at: "25.07.2025" is not a date`)
+
+	// A GBP invoice under eu-b2b is refused: its compensation is in EUR only.
+	code, _, errOut = starterRun(t, uk, "policy", "preview", "eu-b2b", "-f", "-")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "currency: policy eu-b2b has no compensation amount for GBP")
+}
