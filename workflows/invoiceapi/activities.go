@@ -155,7 +155,7 @@ type EventRecord struct {
 type Adjustment struct {
 	AdjustmentID string `json:"adjustment_id"`
 	// Kind: refund, chargeback, adjustment, credit_note, write_off, void, late_fee,
-	// interest or discount.
+	// interest, discount or compensation.
 	Kind     string `json:"kind"`
 	Currency string `json:"currency"`
 	// Amount is the effect on the balance (positive re-opens or raises it); Credit the
