@@ -229,7 +229,7 @@ SELECT at, src, key, kind, invoice_id, actor, details FROM (
 			WHEN e.kind IN ('paused', 'resumed') THEN 'pause'
 			WHEN e.kind IN ('approval_requested', 'approved', 'rejected') THEN 'approval'
 			WHEN e.kind = 'refunded' THEN 'refund'
-			WHEN e.kind IN ('late_fee_charged', 'interest_charged', 'discount_taken') THEN 'charge'
+			WHEN e.kind IN ('late_fee_charged', 'interest_charged', 'discount_taken', 'compensation_charged') THEN 'charge'
 			WHEN e.kind IN ('cancelled', 'written_off') THEN 'closure'
 			WHEN e.kind IN ('policy_changed', 'due_date_changed') THEN 'change'
 			ELSE 'adjustment' END, -- adjusted, reopened

@@ -130,6 +130,8 @@ func lifecycle(event string, d details, inv string) string {
 		s = fmt.Sprintf("Late fee of %s charged on %s", amount(), inv)
 	case "interest_charged", "interest":
 		s = fmt.Sprintf("Interest of %s charged on %s", amount(), inv)
+	case "compensation_charged", "compensation":
+		s = fmt.Sprintf("Compensation for recovery costs of %s charged on %s", amount(), inv)
 	case "discount_taken", "discount":
 		s = fmt.Sprintf("Early-payment discount of %s on %s", negate(amount()), inv)
 	case "policy_changed":

@@ -51,6 +51,8 @@ func TestSummary(t *testing.T) {
 			"Late fee of 5.00 EUR charged on invoice INV-1 (balance now 128.45 EUR)"},
 		{"legacy late fee", Entry{Kind: "charge", InvoiceID: "INV-1", Details: map[string]any{"event": "late_fee", "reason": "", "adjustment": fee}},
 			"Late fee of 5.00 EUR charged on invoice INV-1 (balance now 128.45 EUR)"},
+		{"compensation", Entry{Kind: "charge", InvoiceID: "INV-1", Details: map[string]any{"event": "compensation_charged", "currency": "EUR", "adjustment": fee}},
+			"Compensation for recovery costs of 5.00 EUR charged on invoice INV-1 (balance now 128.45 EUR)"},
 		{"refund", Entry{Kind: "refund", InvoiceID: "INV-1", Details: map[string]any{"event": "refunded", "adjustment": map[string]any{
 			"kind": "refund", "currency": "EUR", "amount_minor": float64(1000), "balance_after_minor": float64(1000)}}},
 			"Refund of 10.00 EUR on invoice INV-1 (balance now 10.00 EUR)"},
