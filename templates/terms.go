@@ -3,9 +3,11 @@ package templates
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/dunwell/dunwell/money"
 	"github.com/dunwell/dunwell/policy"
 )
 
@@ -39,6 +41,9 @@ type Terms struct {
 	// LateFee and Interest are the policy's, copied; nil: none.
 	LateFee  *policy.LateFee  `json:"late_fee,omitempty"`
 	Interest *policy.Interest `json:"interest,omitempty"`
+	// Compensation is the policy's fixed compensation for recovery costs, copied;
+	// nil: none.
+	Compensation policy.Compensation `json:"compensation,omitempty"`
 }
 
 // TermsOf returns the terms of policy p (a deep copy: the terms never share maps with
@@ -61,7 +66,14 @@ func TermsOf(p *policy.Policy) Terms {
 			c.Start = &s
 		}
 		c.Cap = cloneCap(in.Cap)
+		c.Rates = nil // the terms say how the rate is set, not its history
 		t.Interest = &c
+	}
+	if p.Compensation != nil {
+		t.Compensation = policy.Compensation{}
+		for cur, tiers := range p.Compensation {
+			t.Compensation[cur] = slices.Clone(tiers)
+		}
 	}
 	return t
 }
@@ -124,8 +136,27 @@ type termsText struct {
 	Every    *period
 	FeeCap   capText
 	Interest string // annual rate ("8%"); empty: none
-	IntWhen  when
-	IntCap   capText
+	// Reference names the reference rate interest follows ("the European Central
+	// Bank's main refinancing rate"), Margin is added to it; FixedWhenLate: one rate
+	// for the whole debt, else fixed each half-year. Empty Reference: none.
+	Reference     string
+	Margin        string
+	FixedWhenLate bool
+	IntWhen       when
+	IntCap        capText
+	// Comp is the fixed compensation for recovery costs, tier by tier (the last
+	// without Below); empty: none.
+	Comp []compTier
+}
+
+// compTier is one tier of the compensation, formatted.
+type compTier struct{ Below, Amount string }
+
+// referenceNames are the words for the shipped reference rates; another name is
+// written as it is in the policy.
+var referenceNames = map[string]string{
+	"ecb_mro":  "the European Central Bank's main refinancing rate",
+	"boe_base": "the Bank of England base rate",
 }
 
 // textOf formats terms for an invoice in currency, read in locale.
@@ -146,14 +177,39 @@ func (t Terms) textOf(currency, locale string) termsText {
 			out.FeeCap = capOf(f.Cap, currency, locale)
 		}
 	}
-	if in := t.Interest; in != nil && in.Rate > 0 {
-		out.Interest = formatRate(in.Rate, locale)
+	if in := t.Interest; in != nil && (in.Rate > 0 || in.IsReference()) {
+		if in.IsReference() {
+			out.Reference, out.Margin = referenceNames[in.Reference], formatRate(in.Margin, locale)
+			if out.Reference == "" {
+				out.Reference = "the reference rate " + in.Reference
+			}
+			out.FixedWhenLate = in.EffectiveFixing() == policy.FixWhenLate
+		} else {
+			out.Interest = formatRate(in.Rate, locale)
+		}
 		if in.Start != nil {
 			out.IntWhen = when{FromIssue: t.FromIssue, After: periodOf(*in.Start)}
 		}
 		out.IntCap = capOf(in.Cap, currency, locale)
 	}
-	out.None = out.Fee == "" && out.Interest == ""
+	for _, tier := range t.Compensation[currency] {
+		amount, err := money.Parse(tier.Amount, currency)
+		if err != nil {
+			out.Comp = nil // validated away; never state a wrong sum
+			break
+		}
+		ct := compTier{Amount: FormatAmount(amount, currency, locale)}
+		if tier.Below != "" {
+			below, err := money.Parse(tier.Below, currency)
+			if err != nil {
+				out.Comp = nil
+				break
+			}
+			ct.Below = FormatAmount(below, currency, locale)
+		}
+		out.Comp = append(out.Comp, ct)
+	}
+	out.None = out.Fee == "" && out.Interest == "" && out.Reference == "" && len(out.Comp) == 0
 	return out
 }
 
@@ -200,8 +256,13 @@ func (t Terms) String() string {
 			parts = append(parts, fmt.Sprintf("late fee %v", f.Amount))
 		}
 	}
-	if in := t.Interest; in != nil {
+	if in := t.Interest; in.IsReference() {
+		parts = append(parts, fmt.Sprintf("interest %s + %s a year", in.Reference, in.Margin))
+	} else if in != nil {
 		parts = append(parts, "interest "+in.Rate.String()+" a year")
+	}
+	if c := t.Compensation; c != nil {
+		parts = append(parts, "compensation in "+strings.Join(c.Currencies(), ", "))
 	}
 	if len(parts) == 0 {
 		parts = append(parts, "no late fee or interest")
