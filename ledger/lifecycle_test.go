@@ -73,3 +73,22 @@ func TestRecordEventAtTheSameInstantKeepsTheLaterBalance(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, events, 2, "issued, then one row for open at that instant")
 }
+
+// The statutory compensation is an adjustment of its own kind (migration 00014).
+func TestRecordCompensation(t *testing.T) {
+	ctx := parallel(t)
+	id := issue(t)
+	at := t0.Add(24 * time.Hour)
+	e := LifecycleEvent{
+		InvoiceID: id, EventKey: "compensation", Kind: "compensation_charged", Actor: "policy", At: at,
+		Status: StatusOverdue, Balance: 16_345,
+		Adjustment: &Adjustment{AdjustmentID: "compensation", Kind: "compensation", Currency: "EUR", Amount: 4000,
+			BalanceAfter: 16_345, Actor: "policy", At: at},
+	}
+	inserted, err := testStore.RecordEvent(ctx, e)
+	require.NoError(t, err)
+	require.True(t, inserted)
+	adj, err := testStore.ListAdjustments(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, []Adjustment{*e.Adjustment}, adj)
+}
