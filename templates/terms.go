@@ -3,7 +3,6 @@ package templates
 import (
 	"fmt"
 	"maps"
-	"slices"
 	"strings"
 	"time"
 
@@ -46,8 +45,8 @@ type Terms struct {
 	Compensation policy.Compensation `json:"compensation,omitempty"`
 }
 
-// TermsOf returns the terms of policy p (a deep copy: the terms never share maps with
-// the policy). A nil policy has unknown terms (Terms{}).
+// TermsOf returns the terms of policy p (a copy: the terms never share maps with the
+// policy). A nil policy has unknown terms (Terms{}).
 func TermsOf(p *policy.Policy) Terms {
 	if p == nil {
 		return Terms{}
@@ -69,12 +68,9 @@ func TermsOf(p *policy.Policy) Terms {
 		c.Rates = nil // the terms say how the rate is set, not its history
 		t.Interest = &c
 	}
-	if p.Compensation != nil {
-		t.Compensation = policy.Compensation{}
-		for cur, tiers := range p.Compensation {
-			t.Compensation[cur] = slices.Clone(tiers)
-		}
-	}
+	// The tiers' slices are shared with the policy: both only ever read them. (No
+	// loop over the map: a workflow calls TermsOf.)
+	t.Compensation = maps.Clone(p.Compensation)
 	return t
 }
 
