@@ -21,7 +21,9 @@ import (
 type AccountLine struct {
 	InvoiceID string `json:"invoice_id"`
 	Currency  string `json:"currency"`
-	// AmountDue includes Fees and Interest; all three in minor units.
+	// AmountDue includes Fees and Interest; all three in minor units. Fees and
+	// Interest are what was charged so far: the message says the amount includes them
+	// only when it can (a partly paid invoice may owe less than its charges).
 	AmountDue int64 `json:"amount_due_minor"`
 	Fees      int64 `json:"fees_minor,omitempty"`
 	Interest  int64 `json:"interest_minor,omitempty"`
@@ -110,9 +112,6 @@ func (m AccountMessage) Validate() error {
 		}
 		if l.Interest < 0 {
 			bad(f("interest_minor"), "must not be negative")
-		}
-		if l.Fees >= 0 && l.Interest >= 0 && l.AmountDue >= 0 && (l.Fees > math.MaxInt64-l.Interest || l.Fees+l.Interest > l.AmountDue) {
-			bad(f("amount_due_minor"), "must include the fees and interest (%d + %d)", l.Fees, l.Interest)
 		}
 		if _, err := time.Parse(time.DateOnly, l.DueDate); err != nil || !isoDate.MatchString(l.DueDate) {
 			bad(f("due_date"), "%q is not a date like 2026-12-01", l.DueDate)
@@ -232,11 +231,13 @@ func viewOf(m AccountMessage) (accountView, error) {
 	for _, l := range m.Lines {
 		r := accountRow{AccountLine: l, Amount: FormatAmount(l.AmountDue, l.Currency, m.Locale),
 			Due: FormatDate(l.DueDate, m.Locale), DueShort: FormatShortDate(l.DueDate, m.Locale)}
-		if l.Fees > 0 {
-			r.FeesAmount = FormatAmount(l.Fees, l.Currency, m.Locale)
-		}
-		if l.Interest > 0 {
-			r.InterestAmount = FormatAmount(l.Interest, l.Currency, m.Locale)
+		if l.Fees <= l.AmountDue && l.Interest <= l.AmountDue-l.Fees {
+			if l.Fees > 0 {
+				r.FeesAmount = FormatAmount(l.Fees, l.Currency, m.Locale)
+			}
+			if l.Interest > 0 {
+				r.InterestAmount = FormatAmount(l.Interest, l.Currency, m.Locale)
+			}
 		}
 		v.Rows = append(v.Rows, r)
 		if l.Template == v.Tone {
