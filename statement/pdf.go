@@ -1,0 +1,281 @@
+package statement
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"time"
+
+	"codeberg.org/go-pdf/fpdf"
+
+	"github.com/dunwell/dunwell/templates"
+)
+
+// Letterhead is who the statement comes from.
+type Letterhead struct {
+	// Name is the business's name; Address its postal address (lines separated by
+	// newlines or ", "); ReplyTo where the customer reaches a person.
+	Name, Address, ReplyTo string
+}
+
+// PDFOptions are what the PDF shows besides the statement.
+type PDFOptions struct {
+	From Letterhead
+	// CustomerName, when known, is shown above the customer id.
+	CustomerName string
+	// Locale formats amounts and dates ("de-DE"); empty: ISO dates and codes.
+	Locale string
+	// Created is the PDF's creation date (zero: the statement date), so the same
+	// statement renders to the same bytes.
+	Created time.Time
+}
+
+// Page geometry (A4 portrait, millimetres).
+const (
+	pageMargin = 15.0
+	pageWidth  = 210.0 - 2*pageMargin
+	rowHeight  = 5.5
+)
+
+// openItemColumns are the open item table's headings and widths (sum: pageWidth).
+var openItemColumns = []struct {
+	title string
+	width float64
+	align string
+}{
+	{"Invoice", 30, "L"}, {"Issued", 20, "L"}, {"Due", 20, "L"}, {"Original", 22, "R"}, {"Fees", 17, "R"},
+	{"Interest", 17, "R"}, {"Paid / adj.", 22, "R"}, {"Balance", 24, "R"}, {"Days", 8, "R"},
+}
+
+// PDF renders the statement as a PDF document: the letterhead, the customer and the
+// date, then per currency the open items with their aging and total, the payments
+// and credits since the last statement, and the terms. Amounts and dates follow
+// o.Locale (templates.FormatAmount, FormatDate); the core fonts carry Latin text
+// (Windows-1252), so other scripts are written in their ISO forms.
+func PDF(st Statement, o PDFOptions) ([]byte, error) {
+	pdf := fpdf.New("P", "mm", "A4", "")
+	pdf.SetMargins(pageMargin, pageMargin, pageMargin)
+	pdf.SetAutoPageBreak(true, pageMargin+5)
+	created := o.Created
+	if created.IsZero() {
+		created, _ = time.Parse(time.DateOnly, st.AsOf)
+	}
+	pdf.SetCreationDate(created)
+	pdf.SetModificationDate(created)
+	tr := pdf.UnicodeTranslatorFromDescriptor("cp1252")
+	txt := func(s string) string {
+		return tr(strings.NewReplacer("\uffe5", "\u00a5", "\u202f", " ", "\u2013", "-").Replace(s))
+	}
+	r := renderer{pdf: pdf, txt: txt, locale: o.Locale}
+	pdf.SetTitle(txt("Statement of account "+st.CustomerID+" "+st.AsOf), false)
+	if o.From.Name != "" {
+		pdf.SetAuthor(txt(o.From.Name), false)
+	}
+	pdf.AliasNbPages("")
+	pdf.SetFooterFunc(func() {
+		pdf.SetY(-pageMargin - 2)
+		pdf.SetFont("Helvetica", "", 7)
+		pdf.CellFormat(pageWidth/2, 4, txt(o.From.Name+"  "+st.CustomerID+"  "+st.AsOf), "", 0, "L", false, 0, "")
+		pdf.CellFormat(pageWidth/2, 4, fmt.Sprintf("Page %d of {nb}", pdf.PageNo()), "", 0, "R", false, 0, "")
+	})
+	pdf.AddPage()
+	r.header(st, o)
+	if len(st.Currencies) == 0 {
+		pdf.SetFont("Helvetica", "", 10)
+		pdf.MultiCell(pageWidth, rowHeight, "Nothing is open on this account and nothing was paid or credited in the period.", "", "L", false)
+	}
+	terms := []string{}
+	for _, sec := range st.Currencies {
+		r.section(sec)
+		for _, it := range sec.OpenItems {
+			if it.Terms != "" && !contains(terms, it.Terms) {
+				terms = append(terms, it.Terms)
+			}
+		}
+	}
+	r.terms(st, o, terms)
+	var buf bytes.Buffer
+	if err := pdf.Output(&buf); err != nil {
+		return nil, fmt.Errorf("statement: rendering the PDF of %s: %w", st.CustomerID, err)
+	}
+	return buf.Bytes(), nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+type renderer struct {
+	pdf    *fpdf.Fpdf
+	txt    func(string) string
+	locale string
+}
+
+func (r renderer) amount(m Money) string {
+	return r.txt(templates.FormatAmount(m.Minor, m.Currency, r.locale))
+}
+
+func (r renderer) date(d string) string {
+	if strings.HasPrefix(strings.ToLower(r.locale), "ja") {
+		return templates.FormatShortDate(d, r.locale)
+	}
+	return r.txt(templates.FormatDate(d, r.locale))
+}
+
+// shortDate is the table form of a date.
+func (r renderer) shortDate(d string) string { return templates.FormatShortDate(d, r.locale) }
+
+func (r renderer) header(st Statement, o PDFOptions) {
+	pdf, txt := r.pdf, r.txt
+	pdf.SetFont("Helvetica", "B", 16)
+	name := o.From.Name
+	if name == "" {
+		name = "Statement of account"
+	}
+	pdf.CellFormat(pageWidth, 8, txt(name), "", 1, "L", false, 0, "")
+	pdf.SetFont("Helvetica", "", 9)
+	for _, line := range addressLines(o.From.Address) {
+		pdf.CellFormat(pageWidth, 4.5, txt(line), "", 1, "L", false, 0, "")
+	}
+	if o.From.ReplyTo != "" {
+		pdf.CellFormat(pageWidth, 4.5, txt("Questions about this statement: "+o.From.ReplyTo), "", 1, "L", false, 0, "")
+	}
+	pdf.Ln(6)
+	pdf.SetFont("Helvetica", "B", 13)
+	pdf.CellFormat(pageWidth, 7, "Statement of account", "", 1, "L", false, 0, "")
+	pdf.SetFont("Helvetica", "", 10)
+	customer := st.CustomerID
+	if o.CustomerName != "" {
+		customer = o.CustomerName + " (" + st.CustomerID + ")"
+	}
+	rows := [][2]string{{"Customer", customer}, {"Statement date", r.date(st.AsOf)}}
+	if st.Since != "" {
+		rows = append(rows, [2]string{"Activity since", r.date(st.Since)})
+	}
+	for _, row := range rows {
+		pdf.SetFont("Helvetica", "B", 10)
+		pdf.CellFormat(35, rowHeight, row[0], "", 0, "L", false, 0, "")
+		pdf.SetFont("Helvetica", "", 10)
+		pdf.CellFormat(pageWidth-35, rowHeight, txt(row[1]), "", 1, "L", false, 0, "")
+	}
+	pdf.Ln(4)
+}
+
+// addressLines splits a postal address into its lines.
+func addressLines(a string) []string {
+	var out []string
+	for _, l := range strings.Split(strings.ReplaceAll(a, ", ", "\n"), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+var bucketTitles = map[string]string{"current": "Current", "1_30": "1-30 days", "31_60": "31-60 days", "61_90": "61-90 days", "90_plus": "Over 90 days"}
+
+func (r renderer) section(sec Section) {
+	pdf, txt := r.pdf, r.txt
+	pdf.SetFont("Helvetica", "B", 12)
+	pdf.SetFillColor(230, 236, 245)
+	pdf.CellFormat(pageWidth, 7, txt("Account in "+sec.Currency+": balance "+r.amount(sec.Balance)), "", 1, "L", true, 0, "")
+	pdf.Ln(1)
+	if len(sec.OpenItems) > 0 {
+		r.tableHead()
+		pdf.SetFont("Helvetica", "", 8)
+		for _, it := range sec.OpenItems {
+			paidAdj := Money{it.Paid.Minor - it.Adjusted.Minor, it.Paid.Currency}
+			cells := []string{it.InvoiceID, r.shortDate(it.Issued), r.shortDate(it.Due), r.amount(it.Original),
+				r.amount(it.FeesTotal), r.amount(it.Interest), r.amount(paidAdj), r.amount(it.Balance), fmt.Sprint(it.DaysOverdue)}
+			for i, c := range openItemColumns {
+				pdf.CellFormat(c.width, rowHeight, txt(cells[i]), "B", 0, c.align, false, 0, "")
+			}
+			pdf.Ln(-1)
+		}
+		pdf.SetFont("Helvetica", "B", 9)
+		pdf.CellFormat(pageWidth-32, rowHeight+1, "Total due", "", 0, "R", false, 0, "")
+		pdf.CellFormat(32, rowHeight+1, r.amount(sec.Balance), "", 1, "R", false, 0, "")
+		pdf.Ln(1)
+		// Aging: one row of headings and one of amounts.
+		w := pageWidth / float64(len(sec.Aging))
+		pdf.SetFont("Helvetica", "B", 8)
+		for _, b := range sec.Aging {
+			pdf.CellFormat(w, rowHeight, bucketTitles[b.Bucket], "1", 0, "C", true, 0, "")
+		}
+		pdf.Ln(-1)
+		pdf.SetFont("Helvetica", "", 8)
+		for _, b := range sec.Aging {
+			pdf.CellFormat(w, rowHeight, r.amount(b.Amount), "1", 0, "C", false, 0, "")
+		}
+		pdf.Ln(-1)
+	} else {
+		pdf.SetFont("Helvetica", "", 9)
+		pdf.CellFormat(pageWidth, rowHeight, "No open items in "+sec.Currency+".", "", 1, "L", false, 0, "")
+	}
+	pdf.Ln(2)
+	pdf.SetFont("Helvetica", "B", 9)
+	pdf.CellFormat(pageWidth, rowHeight, txt("Payments received in the period: "+r.amount(sec.PaidSince)), "", 1, "L", false, 0, "")
+	pdf.SetFont("Helvetica", "", 8)
+	for _, p := range sec.Payments {
+		pdf.CellFormat(25, rowHeight-1, r.shortDate(p.Date), "", 0, "L", false, 0, "")
+		pdf.CellFormat(40, rowHeight-1, txt(p.InvoiceID), "", 0, "L", false, 0, "")
+		pdf.CellFormat(pageWidth-65-35, rowHeight-1, txt(p.PaymentID), "", 0, "L", false, 0, "")
+		pdf.CellFormat(35, rowHeight-1, r.amount(p.Amount), "", 1, "R", false, 0, "")
+	}
+	if len(sec.Credits) > 0 {
+		pdf.SetFont("Helvetica", "B", 9)
+		pdf.CellFormat(pageWidth, rowHeight, "Refunds, credits and adjustments in the period", "", 1, "L", false, 0, "")
+		pdf.SetFont("Helvetica", "", 8)
+		for _, c := range sec.Credits {
+			what := strings.ReplaceAll(c.Kind, "_", " ")
+			if c.Reason != "" {
+				what += ": " + c.Reason
+			}
+			pdf.CellFormat(25, rowHeight-1, r.shortDate(c.Date), "", 0, "L", false, 0, "")
+			pdf.CellFormat(40, rowHeight-1, txt(c.InvoiceID), "", 0, "L", false, 0, "")
+			pdf.CellFormat(pageWidth-65-35, rowHeight-1, txt(truncate(what, 70)), "", 0, "L", false, 0, "")
+			pdf.CellFormat(35, rowHeight-1, r.amount(c.Amount), "", 1, "R", false, 0, "")
+		}
+	}
+	pdf.Ln(5)
+}
+
+func (r renderer) tableHead() {
+	pdf := r.pdf
+	pdf.SetFont("Helvetica", "B", 8)
+	for _, c := range openItemColumns {
+		pdf.CellFormat(c.width, rowHeight, c.title, "1", 0, c.align, true, 0, "")
+	}
+	pdf.Ln(-1)
+}
+
+func (r renderer) terms(st Statement, o PDFOptions, terms []string) {
+	pdf, txt := r.pdf, r.txt
+	pdf.SetFont("Helvetica", "B", 10)
+	pdf.CellFormat(pageWidth, rowHeight+1, "Terms", "", 1, "L", false, 0, "")
+	pdf.SetFont("Helvetica", "", 8.5)
+	lines := append([]string{}, terms...)
+	lines = append(lines,
+		"Amounts are shown per currency; balances in different currencies are never added together.",
+		"Days are counted past the due date on the statement date. Payments made after "+r.date(st.AsOf)+" are not shown.")
+	contact := "If anything on this statement looks wrong, or you dispute an item, please tell us"
+	if o.From.ReplyTo != "" {
+		contact += " at " + o.From.ReplyTo
+	}
+	lines = append(lines, contact+" and quote the invoice number.")
+	for _, l := range lines {
+		pdf.MultiCell(pageWidth, 4.5, txt(l), "", "L", false)
+	}
+}
+
+func truncate(s string, n int) string {
+	if len([]rune(s)) <= n {
+		return s
+	}
+	return string([]rune(s)[:n-1]) + "…"
+}
