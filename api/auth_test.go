@@ -420,6 +420,7 @@ func TestEveryRouteRequiresItsScope(t *testing.T) {
 		{"POST /v1/bank-transactions/{id}/match", "999999999", func() string { return `{"invoice_ids": ["INV-x"]}` }, auth.ScopeOperator, http.StatusNotFound, ""},
 		{"POST /v1/bank-transactions/{id}/ignore", "999999999", reason("not ours"), auth.ScopeOperator, http.StatusNotFound, ""},
 		{"GET /v1/reports/bank", "", none, auth.ScopeRead, http.StatusOK, ""},
+		{"GET /v1/customers/{id}/statement", "C-1", none, auth.ScopeRead, http.StatusOK, ""},
 	}
 
 	// The table is complete: exactly the /v1/ routes registered behind s.require; the

@@ -28,6 +28,7 @@ import (
 	"github.com/dunwell/dunwell/internal/codec"
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/policy"
+	"github.com/dunwell/dunwell/statement"
 )
 
 // DefaultMaxBodyBytes bounds a request body unless Server.MaxBodyBytes says
@@ -67,6 +68,9 @@ type Server struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-* headers are believed
 	// (see proxies.go); empty: nobody's.
 	TrustedProxies []netip.Prefix
+	// StatementFrom is the letterhead of the statement PDFs (GET
+	// /v1/customers/{id}/statement).
+	StatementFrom statement.Letterhead
 	// RateLimit bounds requests per API key and, for requests without a valid key,
 	// per client address (see ratelimit.go); zero: no limit.
 	RateLimit RateLimit
@@ -159,6 +163,7 @@ func (s *Server) routes() (http.Handler, []Route) {
 	s.reportRoutes(mux)
 	s.timelineRoutes(mux)
 	s.bankRoutes(mux)
+	mux.Handle("GET /v1/customers/{id}/statement", s.require(auth.ScopeRead, s.getStatement))
 	mux.Handle("POST /v1/session", s.limitAddr(s.auditSignIn(s.startSession())))
 	mux.Handle("DELETE /v1/session", auth.EndSessionHandler())
 	// Provider webhooks: no API key, the provider's signature instead (webhooks_delivery.go).

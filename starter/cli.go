@@ -35,13 +35,16 @@ func newAPIClient() (*apiClient, error) {
 
 // do sends a request and writes the JSON answer to out. A 4xx/5xx answer is an error
 // carrying the API's message and fields.
-func (c *apiClient) do(ctx context.Context, method, path string, body []byte, out io.Writer) error {
+func (c *apiClient) do(ctx context.Context, method, path string, body []byte, out io.Writer, headers ...string) error {
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("building the request: %w", err)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
 	}
 	if key := os.Getenv("DUNWELL_API_KEY"); key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)

@@ -11,6 +11,7 @@
 //	starter customer ID                   print a customer's balances and payment behaviour
 //	starter timeline ID [-limit N]        print every interaction with a customer, newest first
 //	starter note ID -text TEXT            add a note to a customer's timeline
+//	starter statement ID [-o file.pdf]    a customer's statement (JSON, or the PDF to a file)
 //	starter keys create|list|revoke       manage API keys (directly in PostgreSQL)
 //	starter webhooks parked [--held]      payment webhook events parked for an operator
 //	starter webhooks retry ID             send a parked webhook event back to be applied
@@ -48,6 +49,7 @@ commands:
   customer  a customer's behaviour:    starter customer C-42 [--json]
   timeline  a customer's interactions: starter timeline C-42 [-limit N] [-kind note,payment] [-before CURSOR] [--json]
   note      note on a customer:        starter note C-42 -text "Called: will pay Friday" [-invoice INV-1]
+  statement a customer's statement:    starter statement C-42 [-o statement.pdf] [-as-of DATE] [-since DATE]
   keys      manage API keys (admin):   starter keys create --name ci --scope invoices:write,read
                                        starter keys list | starter keys revoke ID|NAME
   webhooks  parked payment webhooks:   starter webhooks parked [--held] | starter webhooks retry ID
@@ -85,7 +87,7 @@ func main() {
 // standard output.
 var printCommands = map[string]func(context.Context, []string, io.Writer) error{
 	"pay": pay, "status": status, "audit": audit, "report": report, "customer": customer,
-	"timeline": timelineCmd, "note": noteCmd, "keys": keys, "webhooks": webhooksCmd,
+	"timeline": timelineCmd, "note": noteCmd, "keys": keys, "webhooks": webhooksCmd, "statement": statementCmd,
 }
 
 // run executes one command and returns the process exit code: 0 success, 1 failure,

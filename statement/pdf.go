@@ -117,37 +117,43 @@ type renderer struct {
 }
 
 func (r renderer) amount(m Money) string {
-	return r.txt(templates.FormatAmount(m.Minor, m.Currency, r.locale))
+	return templates.FormatAmount(m.Minor, m.Currency, r.locale)
+}
+
+// cell writes one cell of text (translated to the font's code page here, and only
+// here).
+func (r renderer) cell(w, h float64, s, border string, ln int, align string, fill bool) {
+	r.pdf.CellFormat(w, h, r.txt(s), border, ln, align, fill, 0, "")
 }
 
 func (r renderer) date(d string) string {
 	if strings.HasPrefix(strings.ToLower(r.locale), "ja") {
 		return templates.FormatShortDate(d, r.locale)
 	}
-	return r.txt(templates.FormatDate(d, r.locale))
+	return templates.FormatDate(d, r.locale)
 }
 
 // shortDate is the table form of a date.
 func (r renderer) shortDate(d string) string { return templates.FormatShortDate(d, r.locale) }
 
 func (r renderer) header(st Statement, o PDFOptions) {
-	pdf, txt := r.pdf, r.txt
+	pdf := r.pdf
 	pdf.SetFont("Helvetica", "B", 16)
 	name := o.From.Name
 	if name == "" {
 		name = "Statement of account"
 	}
-	pdf.CellFormat(pageWidth, 8, txt(name), "", 1, "L", false, 0, "")
+	r.cell(pageWidth, 8, name, "", 1, "L", false)
 	pdf.SetFont("Helvetica", "", 9)
 	for _, line := range addressLines(o.From.Address) {
-		pdf.CellFormat(pageWidth, 4.5, txt(line), "", 1, "L", false, 0, "")
+		r.cell(pageWidth, 4.5, line, "", 1, "L", false)
 	}
 	if o.From.ReplyTo != "" {
-		pdf.CellFormat(pageWidth, 4.5, txt("Questions about this statement: "+o.From.ReplyTo), "", 1, "L", false, 0, "")
+		r.cell(pageWidth, 4.5, "Questions about this statement: "+o.From.ReplyTo, "", 1, "L", false)
 	}
 	pdf.Ln(6)
 	pdf.SetFont("Helvetica", "B", 13)
-	pdf.CellFormat(pageWidth, 7, "Statement of account", "", 1, "L", false, 0, "")
+	r.cell(pageWidth, 7, "Statement of account", "", 1, "L", false)
 	pdf.SetFont("Helvetica", "", 10)
 	customer := st.CustomerID
 	if o.CustomerName != "" {
@@ -159,9 +165,9 @@ func (r renderer) header(st Statement, o PDFOptions) {
 	}
 	for _, row := range rows {
 		pdf.SetFont("Helvetica", "B", 10)
-		pdf.CellFormat(35, rowHeight, row[0], "", 0, "L", false, 0, "")
+		r.cell(35, rowHeight, row[0], "", 0, "L", false)
 		pdf.SetFont("Helvetica", "", 10)
-		pdf.CellFormat(pageWidth-35, rowHeight, txt(row[1]), "", 1, "L", false, 0, "")
+		r.cell(pageWidth-35, rowHeight, row[1], "", 1, "L", false)
 	}
 	pdf.Ln(4)
 }
@@ -180,10 +186,10 @@ func addressLines(a string) []string {
 var bucketTitles = map[string]string{"current": "Current", "1_30": "1-30 days", "31_60": "31-60 days", "61_90": "61-90 days", "90_plus": "Over 90 days"}
 
 func (r renderer) section(sec Section) {
-	pdf, txt := r.pdf, r.txt
+	pdf := r.pdf
 	pdf.SetFont("Helvetica", "B", 12)
 	pdf.SetFillColor(230, 236, 245)
-	pdf.CellFormat(pageWidth, 7, txt("Account in "+sec.Currency+": balance "+r.amount(sec.Balance)), "", 1, "L", true, 0, "")
+	r.cell(pageWidth, 7, "Account in "+sec.Currency+": balance "+r.amount(sec.Balance), "", 1, "L", true)
 	pdf.Ln(1)
 	if len(sec.OpenItems) > 0 {
 		r.tableHead()
@@ -193,53 +199,53 @@ func (r renderer) section(sec Section) {
 			cells := []string{it.InvoiceID, r.shortDate(it.Issued), r.shortDate(it.Due), r.amount(it.Original),
 				r.amount(it.FeesTotal), r.amount(it.Interest), r.amount(paidAdj), r.amount(it.Balance), fmt.Sprint(it.DaysOverdue)}
 			for i, c := range openItemColumns {
-				pdf.CellFormat(c.width, rowHeight, txt(cells[i]), "B", 0, c.align, false, 0, "")
+				r.cell(c.width, rowHeight, cells[i], "B", 0, c.align, false)
 			}
 			pdf.Ln(-1)
 		}
 		pdf.SetFont("Helvetica", "B", 9)
-		pdf.CellFormat(pageWidth-32, rowHeight+1, "Total due", "", 0, "R", false, 0, "")
-		pdf.CellFormat(32, rowHeight+1, r.amount(sec.Balance), "", 1, "R", false, 0, "")
+		r.cell(pageWidth-32, rowHeight+1, "Total due", "", 0, "R", false)
+		r.cell(32, rowHeight+1, r.amount(sec.Balance), "", 1, "R", false)
 		pdf.Ln(1)
 		// Aging: one row of headings and one of amounts.
 		w := pageWidth / float64(len(sec.Aging))
 		pdf.SetFont("Helvetica", "B", 8)
 		for _, b := range sec.Aging {
-			pdf.CellFormat(w, rowHeight, bucketTitles[b.Bucket], "1", 0, "C", true, 0, "")
+			r.cell(w, rowHeight, bucketTitles[b.Bucket], "1", 0, "C", true)
 		}
 		pdf.Ln(-1)
 		pdf.SetFont("Helvetica", "", 8)
 		for _, b := range sec.Aging {
-			pdf.CellFormat(w, rowHeight, r.amount(b.Amount), "1", 0, "C", false, 0, "")
+			r.cell(w, rowHeight, r.amount(b.Amount), "1", 0, "C", false)
 		}
 		pdf.Ln(-1)
 	} else {
 		pdf.SetFont("Helvetica", "", 9)
-		pdf.CellFormat(pageWidth, rowHeight, "No open items in "+sec.Currency+".", "", 1, "L", false, 0, "")
+		r.cell(pageWidth, rowHeight, "No open items in "+sec.Currency+".", "", 1, "L", false)
 	}
 	pdf.Ln(2)
 	pdf.SetFont("Helvetica", "B", 9)
-	pdf.CellFormat(pageWidth, rowHeight, txt("Payments received in the period: "+r.amount(sec.PaidSince)), "", 1, "L", false, 0, "")
+	r.cell(pageWidth, rowHeight, "Payments received in the period: "+r.amount(sec.PaidSince), "", 1, "L", false)
 	pdf.SetFont("Helvetica", "", 8)
 	for _, p := range sec.Payments {
-		pdf.CellFormat(25, rowHeight-1, r.shortDate(p.Date), "", 0, "L", false, 0, "")
-		pdf.CellFormat(40, rowHeight-1, txt(p.InvoiceID), "", 0, "L", false, 0, "")
-		pdf.CellFormat(pageWidth-65-35, rowHeight-1, txt(p.PaymentID), "", 0, "L", false, 0, "")
-		pdf.CellFormat(35, rowHeight-1, r.amount(p.Amount), "", 1, "R", false, 0, "")
+		r.cell(25, rowHeight-1, r.shortDate(p.Date), "", 0, "L", false)
+		r.cell(40, rowHeight-1, p.InvoiceID, "", 0, "L", false)
+		r.cell(pageWidth-65-35, rowHeight-1, p.PaymentID, "", 0, "L", false)
+		r.cell(35, rowHeight-1, r.amount(p.Amount), "", 1, "R", false)
 	}
 	if len(sec.Credits) > 0 {
 		pdf.SetFont("Helvetica", "B", 9)
-		pdf.CellFormat(pageWidth, rowHeight, "Refunds, credits and adjustments in the period", "", 1, "L", false, 0, "")
+		r.cell(pageWidth, rowHeight, "Refunds, credits and adjustments in the period", "", 1, "L", false)
 		pdf.SetFont("Helvetica", "", 8)
 		for _, c := range sec.Credits {
 			what := strings.ReplaceAll(c.Kind, "_", " ")
 			if c.Reason != "" {
 				what += ": " + c.Reason
 			}
-			pdf.CellFormat(25, rowHeight-1, r.shortDate(c.Date), "", 0, "L", false, 0, "")
-			pdf.CellFormat(40, rowHeight-1, txt(c.InvoiceID), "", 0, "L", false, 0, "")
-			pdf.CellFormat(pageWidth-65-35, rowHeight-1, txt(truncate(what, 70)), "", 0, "L", false, 0, "")
-			pdf.CellFormat(35, rowHeight-1, r.amount(c.Amount), "", 1, "R", false, 0, "")
+			r.cell(25, rowHeight-1, r.shortDate(c.Date), "", 0, "L", false)
+			r.cell(40, rowHeight-1, c.InvoiceID, "", 0, "L", false)
+			r.cell(pageWidth-65-35, rowHeight-1, truncate(what, 70), "", 0, "L", false)
+			r.cell(35, rowHeight-1, r.amount(c.Amount), "", 1, "R", false)
 		}
 	}
 	pdf.Ln(5)
@@ -249,15 +255,15 @@ func (r renderer) tableHead() {
 	pdf := r.pdf
 	pdf.SetFont("Helvetica", "B", 8)
 	for _, c := range openItemColumns {
-		pdf.CellFormat(c.width, rowHeight, c.title, "1", 0, c.align, true, 0, "")
+		r.cell(c.width, rowHeight, c.title, "1", 0, c.align, true)
 	}
 	pdf.Ln(-1)
 }
 
 func (r renderer) terms(st Statement, o PDFOptions, terms []string) {
-	pdf, txt := r.pdf, r.txt
+	pdf := r.pdf
 	pdf.SetFont("Helvetica", "B", 10)
-	pdf.CellFormat(pageWidth, rowHeight+1, "Terms", "", 1, "L", false, 0, "")
+	r.cell(pageWidth, rowHeight+1, "Terms", "", 1, "L", false)
 	pdf.SetFont("Helvetica", "", 8.5)
 	lines := append([]string{}, terms...)
 	lines = append(lines,
@@ -269,7 +275,7 @@ func (r renderer) terms(st Statement, o PDFOptions, terms []string) {
 	}
 	lines = append(lines, contact+" and quote the invoice number.")
 	for _, l := range lines {
-		pdf.MultiCell(pageWidth, 4.5, txt(l), "", "L", false)
+		pdf.MultiCell(pageWidth, 4.5, r.txt(l), "", "L", false)
 	}
 }
 

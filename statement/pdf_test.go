@@ -27,7 +27,7 @@ func pdfText(t *testing.T, b []byte) string {
 
 func TestPDF(t *testing.T) {
 	st := Compute(account(), Options{AsOf: day("2026-12-07"), Since: day("2026-11-08"),
-		Terms: func(p string) string { return "Policy " + p + ": a late fee of 40.00 after 7 days." }})
+		Terms: func(p, _ string) string { return "Policy " + p + ": a late fee of 40.00 after 7 days." }})
 	tests := []struct {
 		locale string
 		want   []string

@@ -190,8 +190,9 @@ type Options struct {
 	AsOf time.Time
 	// Since is the first day of the activity shown; zero: from the beginning.
 	Since time.Time
-	// Terms, when set, states the terms of an invoice's policy.
-	Terms func(policyID string) string
+	// Terms, when set, states in words the terms of an invoice's policy for an
+	// amount in currency (its late fee and interest).
+	Terms func(policyID, currency string) string
 }
 
 // Day is the UTC calendar day of t, at midnight.
@@ -284,7 +285,7 @@ func Compute(d Data, o Options) Statement {
 			continue
 		}
 		if o.Terms != nil {
-			item.Terms = o.Terms(inv.PolicyID)
+			item.Terms = o.Terms(inv.PolicyID, inv.Currency)
 		}
 		sec := section(inv.Currency)
 		sec.OpenItems = append(sec.OpenItems, item)

@@ -53,7 +53,7 @@ func account() Data {
 
 func TestCompute(t *testing.T) {
 	st := Compute(account(), Options{AsOf: day("2026-12-07"), Since: day("2026-11-08"),
-		Terms: func(p string) string { return "terms of " + p }})
+		Terms: func(p, _ string) string { return "terms of " + p }})
 	require.Equal(t, "C-42", st.CustomerID)
 	require.Equal(t, "2026-12-07", st.AsOf)
 	require.Equal(t, "2026-11-08", st.Since)
