@@ -28,7 +28,7 @@ import (
 	"github.com/dunwell/dunwell/internal/codec"
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/policy"
-	"github.com/dunwell/dunwell/statement"
+	"github.com/dunwell/dunwell/templates"
 )
 
 // DefaultMaxBodyBytes bounds a request body unless Server.MaxBodyBytes says
@@ -68,9 +68,9 @@ type Server struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-* headers are believed
 	// (see proxies.go); empty: nobody's.
 	TrustedProxies []netip.Prefix
-	// StatementFrom is the letterhead of the statement PDFs (GET
+	// Business is who the statements come from: the letterhead of their PDFs (GET
 	// /v1/customers/{id}/statement).
-	StatementFrom statement.Letterhead
+	Business templates.Business
 	// RateLimit bounds requests per API key and, for requests without a valid key,
 	// per client address (see ratelimit.go); zero: no limit.
 	RateLimit RateLimit

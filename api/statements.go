@@ -14,6 +14,7 @@ import (
 
 	"github.com/dunwell/dunwell/collection"
 	"github.com/dunwell/dunwell/statement"
+	"github.com/dunwell/dunwell/templates"
 )
 
 // Media types a statement is served as.
@@ -31,8 +32,8 @@ var localeRE = regexp.MustCompile(`^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
 // getStatement answers GET /v1/customers/{id}/statement: the customer's statement as
 // JSON, or as a PDF when the client prefers application/pdf (406 when it accepts
 // neither). ?as_of= (default today, UTC) dates it; ?since= starts its activity
-// (default: the day after the last statement sent). A PDF's amounts and dates follow
-// the first language of Accept-Language.
+// (default: the day after the last statement sent). The terms in words, and a PDF's
+// amounts and dates, follow the first language of Accept-Language.
 func (s *Server) getStatement(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if !collection.IDPattern.MatchString(id) {
@@ -50,6 +51,8 @@ func (s *Server) getStatement(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid parameters: "+describe(bad), bad)
 		return
 	}
+	locale := acceptLanguage(r)
+	opts.Terms = s.termsIn(locale)
 	ctx, cancel := context.WithTimeout(r.Context(), reportTimeout)
 	defer cancel()
 	st, err := statement.Build(ctx, s.Ledger, id, opts)
@@ -66,7 +69,7 @@ func (s *Server) getStatement(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, st)
 		return
 	}
-	b, err := statement.PDF(st, statement.PDFOptions{From: s.StatementFrom, Locale: acceptLanguage(r)})
+	b, err := statement.PDF(st, statement.PDFOptions{From: s.Business, Locale: locale})
 	if err != nil {
 		s.fail(w, r, "rendering the statement", err)
 		return
@@ -76,6 +79,26 @@ func (s *Server) getStatement(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b) // the client went away; nothing to do
+}
+
+// termsIn states each policy's terms in words for locale; a policy the server does
+// not know (retired since) states none.
+func (s *Server) termsIn(locale string) func(policyID, currency string) string {
+	return func(policyID, currency string) string {
+		if s.Policies == nil {
+			return ""
+		}
+		p, err := s.Policies.Select(policyID)
+		if err != nil {
+			return ""
+		}
+		text, err := templates.TermsOf(p).Text(currency, locale)
+		if err != nil {
+			s.Logger.Warn("Statement: the terms could not be stated", "policy", policyID, "error", err)
+			return ""
+		}
+		return text
+	}
 }
 
 // parseStatementQuery validates the statement's parameters; the map names every bad

@@ -15,7 +15,7 @@ import (
 
 	"github.com/dunwell/dunwell/auth"
 	"github.com/dunwell/dunwell/ledger"
-	"github.com/dunwell/dunwell/statement"
+	"github.com/dunwell/dunwell/templates"
 )
 
 // statementCustomer issues a customer's invoices in three currencies straight into
@@ -51,7 +51,7 @@ func statementServer(t *testing.T) (*testServer, string) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	srv := newTestServer(t, testStore, func(s *Server) {
 		s.Now = func() time.Time { return now }
-		s.StatementFrom = statement.Letterhead{Name: "Acme Ltd", Address: "1 High Street, Leeds", ReplyTo: "ar@acme.example"}
+		s.Business = templates.Business{Name: "Acme Ltd", Address: "1 High Street, Leeds", ReplyTo: "ar@acme.example"}
 	})
 	token, _ := newKey(t, testStore, auth.ScopeRead)
 	return srv, token
@@ -75,6 +75,7 @@ func TestStatementJSON(t *testing.T) {
 					InvoiceID   string `json:"invoice_id"`
 					Paid        string `json:"paid"`
 					DaysOverdue int    `json:"days_overdue"`
+					Terms       string `json:"terms"`
 				} `json:"open_items"`
 				Aging []struct {
 					Bucket string `json:"bucket"`
@@ -93,6 +94,7 @@ func TestStatementJSON(t *testing.T) {
 		require.Equal(t, ids[0], eur.OpenItems[0].InvoiceID)
 		require.Equal(t, "200.00", eur.OpenItems[0].Paid)
 		require.Equal(t, 28, eur.OpenItems[0].DaysOverdue)
+		require.Contains(t, eur.OpenItems[0].Terms, "charged", "the standard policy's terms in words")
 		require.Equal(t, "1000.00", eur.Aging[1].Amount)
 		require.Equal(t, "200.00", eur.PaidSince)
 		require.Equal(t, "JPY", st.Currencies[1].Currency)

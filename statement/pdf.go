@@ -11,16 +11,11 @@ import (
 	"github.com/dunwell/dunwell/templates"
 )
 
-// Letterhead is who the statement comes from.
-type Letterhead struct {
-	// Name is the business's name; Address its postal address (lines separated by
-	// newlines or ", "); ReplyTo where the customer reaches a person.
-	Name, Address, ReplyTo string
-}
-
 // PDFOptions are what the PDF shows besides the statement.
 type PDFOptions struct {
-	From Letterhead
+	// From is the letterhead: the business's name, postal address (lines separated
+	// by newlines or ", "), phone and the reply-to address that reaches a person.
+	From templates.Business
 	// CustomerName, when known, is shown above the customer id.
 	CustomerName string
 	// Locale formats amounts and dates ("de-DE"); empty: ISO dates and codes.
@@ -147,6 +142,9 @@ func (r renderer) header(st Statement, o PDFOptions) {
 	pdf.SetFont("Helvetica", "", 9)
 	for _, line := range addressLines(o.From.Address) {
 		r.cell(pageWidth, 4.5, line, "", 1, "L", false)
+	}
+	if o.From.Phone != "" {
+		r.cell(pageWidth, 4.5, "Phone: "+o.From.Phone, "", 1, "L", false)
 	}
 	if o.From.ReplyTo != "" {
 		r.cell(pageWidth, 4.5, "Questions about this statement: "+o.From.ReplyTo, "", 1, "L", false)

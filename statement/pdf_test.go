@@ -8,6 +8,8 @@ import (
 
 	"github.com/ledongthuc/pdf"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dunwell/dunwell/templates"
 )
 
 // pdfText parses b with a PDF reader and returns the text of every page.
@@ -39,7 +41,7 @@ func TestPDF(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.locale, func(t *testing.T) {
 			b, err := PDF(st, PDFOptions{
-				From:   Letterhead{Name: "Acme Widgets GmbH", Address: "Hauptstraße 1, 10115 Berlin", ReplyTo: "accounts@acme.example"},
+				From:   templates.Business{Name: "Acme Widgets GmbH", Address: "Hauptstraße 1, 10115 Berlin", ReplyTo: "accounts@acme.example"},
 				Locale: tt.locale, CustomerName: "Globex",
 			})
 			require.NoError(t, err)
