@@ -18,7 +18,6 @@ import (
 	"github.com/dunwell/dunwell/internal/metrics"
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/policies"
-	"github.com/dunwell/dunwell/templates"
 )
 
 // shutdownGrace lets requests in flight (a payment update waits for the workflow)
@@ -74,8 +73,7 @@ func serve(ctx context.Context, args []string) error {
 	apiServer := &api.Server{Temporal: c, Ledger: store, Policies: set, Logger: logger, Auth: authn,
 		MaxBodyBytes: cfg.APIMaxBodyBytes, CodecOrigins: cfg.CodecCORSOrigins, Webhooks: hooks, UIUpstream: cfg.UIUpstream, Namespace: cfg.Temporal.Namespace,
 		TrustedProxies: cfg.TrustedProxies, RateLimit: cfg.APIRateLimit,
-		// The statements' letterhead: the name the emails are sent under.
-		Business: templates.Business{Name: cfg.SendGrid.FromName}}
+		Business: cfg.Business}
 	if cfg.CodecKeys != nil {
 		apiServer.Codec = codec.HTTPHandler(cfg.CodecKeys)
 	}
