@@ -20,8 +20,7 @@ type PDFOptions struct {
 	CustomerName string
 	// Locale formats amounts and dates ("de-DE"); empty: ISO dates and codes.
 	Locale string
-	// Created is the PDF's creation date (zero: the statement date), so the same
-	// statement renders to the same bytes.
+	// Created is the PDF's creation date (zero: the statement date).
 	Created time.Time
 }
 
