@@ -123,13 +123,6 @@ func (s *Store) StatementCustomers(ctx context.Context, segments, customers []st
 		ORDER BY customer_id`, all, nonNil(segments), nonNil(customers))
 }
 
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
 // LastStatement returns the date (YYYY-MM-DD) of the last statement sent to the
 // customer dated before asOf, and whether there is one.
 func (s *Store) LastStatement(ctx context.Context, customerID string, asOf time.Time) (string, bool, error) {
