@@ -90,7 +90,11 @@ func paymentRows(p PaymentLatency) []Row {
 			top = " or more (ladder top)"
 		}
 		add("4. Payment ceiling: bare no-op Update, highest rate with p99 < 100 ms", withErr(fmt.Sprintf("%.0f req/s%s [%s]", p.CeilingHz, top, strings.Join(steps, "; ")), p.CeilingError), "—", "info")
-		add("4. Payment rate: Dunwell / ceiling", fmt.Sprintf("%.2f", p.Ratio), "≥ 0.80", verdict(p.Ratio >= 0.8))
+		if p.CeilingHz > 0 {
+			add("4. Payment rate: Dunwell / ceiling", fmt.Sprintf("%.2f", p.Ratio), "≥ 0.80", verdict(p.Ratio >= 0.8))
+		} else {
+			add("4. Payment rate: Dunwell / ceiling", "no ratio: the bare updates missed p99 < 100 ms at the lowest rate (machine overloaded)", "≥ 0.80", "MISS")
+		}
 		if h := p.AtHalfCeiling; h.RateHz > 0 {
 			add(fmt.Sprintf("4. Payment latency at half the ceiling (%.0f req/s)", h.RateHz),
 				fmt.Sprintf("p50 %.1f ms, p99 %.1f ms (%d ok, %d errors)", h.P50ms, h.P99ms, h.Count, h.Errors), "p99 < 100 ms", verdict(h.Count > 0 && h.Errors == 0 && h.P99ms < 100))
