@@ -27,7 +27,21 @@ type Email struct {
 	// message from TemplateData instead of Subject, Text and HTML.
 	TemplateID   string
 	TemplateData map[string]any
+	// Attachments are files sent with the message (a statement's PDF).
+	Attachments []Attachment
 }
+
+// Attachment is one file attached to an email.
+type Attachment struct {
+	// Filename is the name the recipient sees ("statement-C-42.pdf"); Type its media
+	// type ("application/pdf").
+	Filename, Type string
+	Content        []byte
+}
+
+// MaxAttachmentBytes bounds the attachments of one email together (SendGrid takes
+// up to 30 MB per message, base64 included).
+const MaxAttachmentBytes = 10 << 20
 
 // SMS is one reminder text message.
 type SMS struct {

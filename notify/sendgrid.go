@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -111,6 +112,10 @@ func (s *SendGridSender) SendEmail(ctx context.Context, m Email) (Receipt, error
 		}
 	}
 	body.AddPersonalizations(p)
+	for _, a := range m.Attachments {
+		body.AddAttachment(sgmail.NewAttachment().SetFilename(a.Filename).SetType(a.Type).
+			SetDisposition("attachment").SetContent(base64.StdEncoding.EncodeToString(a.Content)))
+	}
 	// SendGrid adds its unsubscribe link to every message; a click comes back as an
 	// "unsubscribe" event on the Event Webhook and opts the address out.
 	body.SetTrackingSettings(sgmail.NewTrackingSettings().SetSubscriptionTracking(sgmail.NewSubscriptionTrackingSetting().SetEnable(true)))
@@ -143,8 +148,31 @@ func checkEmail(m Email) string {
 	case m.Text == "" && m.HTML == "":
 		return "no body: Text or HTML is required"
 	}
+	return checkAttachments(m.Attachments)
+}
+
+// checkAttachments says what is wrong with attachments, or "".
+func checkAttachments(as []Attachment) string {
+	total := 0
+	for i, a := range as {
+		switch {
+		case strings.TrimSpace(a.Filename) == "" || len(a.Filename) > 255 ||
+			strings.ContainsFunc(a.Filename, func(r rune) bool { return r < ' ' || r == 0x7f || r == '/' || r == '\\' || r == '"' }):
+			return fmt.Sprintf("attachment %d: the filename is required, at most 255 bytes, without slashes, quotes or control characters", i)
+		case !mediaTypeRE.MatchString(a.Type):
+			return fmt.Sprintf("attachment %s: the type must be a media type like application/pdf", a.Filename)
+		case len(a.Content) == 0:
+			return fmt.Sprintf("attachment %s is empty", a.Filename)
+		}
+		total += len(a.Content)
+	}
+	if total > MaxAttachmentBytes {
+		return fmt.Sprintf("the attachments are %d bytes together; at most %d", total, MaxAttachmentBytes)
+	}
 	return ""
 }
+
+var mediaTypeRE = regexp.MustCompile(`^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$`)
 
 // FindEmail asks the Email Activity API for a message carrying custom arg
 // notice_key = key whose last event is at or after since (zero: any time). The

@@ -252,3 +252,37 @@ func TestSendEmailConnectionRefusedIsTransient(t *testing.T) {
 	e := requireKind(t, err, notify.KindTransient)
 	require.Zero(t, e.StatusCode)
 }
+
+func TestSendEmailAttachments(t *testing.T) {
+	t.Parallel()
+	fp, base := newFake(t, fakeprovider.Options{})
+	sg := newSendGrid(t, base)
+	m := testEmail("ann@example.com", "statement/C-42/2026-12-01")
+	pdf := []byte("%PDF-1.3\n...\n%%EOF\n")
+	m.Attachments = []notify.Attachment{{Filename: "statement-C-42-2026-12-01.pdf", Type: "application/pdf", Content: pdf}}
+	_, err := sg.SendEmail(testCtx(t), m)
+	require.NoError(t, err)
+	out := fp.Outbox()
+	require.Len(t, out, 1)
+	require.Len(t, out[0].Attachments, 1)
+	a := out[0].Attachments[0]
+	require.Equal(t, "statement-C-42-2026-12-01.pdf", a.Filename)
+	require.Equal(t, "application/pdf", a.Type)
+	require.Equal(t, len(pdf), a.Size)
+	got, err := a.Bytes()
+	require.NoError(t, err)
+	require.Equal(t, pdf, got)
+
+	for _, bad := range []notify.Attachment{
+		{Filename: "", Type: "application/pdf", Content: pdf},
+		{Filename: "../x.pdf", Type: "application/pdf", Content: pdf},
+		{Filename: "x.pdf", Type: "pdf", Content: pdf},
+		{Filename: "x.pdf", Type: "application/pdf"},
+		{Filename: "x.pdf", Type: "application/pdf", Content: make([]byte, notify.MaxAttachmentBytes+1)},
+	} {
+		m.Attachments = []notify.Attachment{bad}
+		_, err := sg.SendEmail(testCtx(t), m)
+		require.True(t, notify.IsPermanent(err), "%+v: %v", bad.Filename, err)
+	}
+	require.Len(t, fp.Outbox(), 1, "nothing sent for a bad attachment")
+}

@@ -1,6 +1,7 @@
 package fakeprovider
 
 import (
+	"encoding/base64"
 	"maps"
 	"slices"
 	"time"
@@ -37,19 +38,33 @@ type Message struct {
 	// CustomArgs are SendGrid custom_args (top level merged with the personalization).
 	CustomArgs map[string]string `json:"custom_args,omitempty"`
 	// TemplateID and TemplateData are a SendGrid dynamic template and its data.
-	TemplateID          string         `json:"template_id,omitempty"`
-	TemplateData        map[string]any `json:"template_data,omitempty"`
-	StatusCallback      string         `json:"status_callback,omitempty"`
-	MessagingServiceSID string         `json:"messaging_service_sid,omitempty"`
+	TemplateID   string         `json:"template_id,omitempty"`
+	TemplateData map[string]any `json:"template_data,omitempty"`
+	// Attachments are a SendGrid mail's files.
+	Attachments         []Attachment `json:"attachments,omitempty"`
+	StatusCallback      string       `json:"status_callback,omitempty"`
+	MessagingServiceSID string       `json:"messaging_service_sid,omitempty"`
 	// Status is the delivery status the lookup APIs report.
 	Status   string    `json:"status"`
 	Received time.Time `json:"received"`
 }
 
+// Attachment is one file of a SendGrid mail, as sent: Content is its base64.
+type Attachment struct {
+	Filename string `json:"filename"`
+	Type     string `json:"type"`
+	Size     int    `json:"size"` // decoded bytes
+	Content  string `json:"content"`
+}
+
+// Bytes returns the attachment's decoded content.
+func (a Attachment) Bytes() ([]byte, error) { return base64.StdEncoding.DecodeString(a.Content) }
+
 // clone returns a copy that shares no maps with m.
 func (m Message) clone() Message {
 	m.CustomArgs = maps.Clone(m.CustomArgs)
 	m.TemplateData = maps.Clone(m.TemplateData)
+	m.Attachments = slices.Clone(m.Attachments)
 	return m
 }
 

@@ -3,6 +3,7 @@ package fakeprovider
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -25,6 +26,15 @@ type sgMail struct {
 	Content          []sgContent         `json:"content"`
 	TemplateID       string              `json:"template_id"`
 	CustomArgs       map[string]string   `json:"custom_args"`
+	Attachments      []sgAttachment      `json:"attachments"`
+}
+
+// sgAttachment is one attachment of a mail: base64 content, its type and filename.
+type sgAttachment struct {
+	Content     string `json:"content"`
+	Type        string `json:"type"`
+	Filename    string `json:"filename"`
+	Disposition string `json:"disposition"`
 }
 
 type sgPersonalization struct {
@@ -204,6 +214,19 @@ func (s *Server) validateMail(m *sgMail) []sgError {
 			add("content", "Unless a valid template_id is provided, the content parameter is required. There must be at least one defined content block. We typically suggest both text/plain and text/html blocks are included, but only one block is required.")
 		}
 	}
+	for i, a := range m.Attachments {
+		if a.Content == "" {
+			add(fmt.Sprintf("attachments.%d.content", i), "The attachment content is required.")
+		} else if _, err := base64.StdEncoding.DecodeString(a.Content); err != nil {
+			add(fmt.Sprintf("attachments.%d.content", i), "The attachment content must be base64 encoded.")
+		}
+		if a.Filename == "" {
+			add(fmt.Sprintf("attachments.%d.filename", i), "The attachment filename is required.")
+		}
+		if a.Disposition != "" && a.Disposition != "attachment" && a.Disposition != "inline" {
+			add(fmt.Sprintf("attachments.%d.disposition", i), "The disposition must be attachment or inline.")
+		}
+	}
 	for i, c := range m.Content {
 		if c.Type == "" || c.Value == "" {
 			add(fmt.Sprintf("content.%d", i), "The content type and value are required and must be at least one character.")
@@ -228,6 +251,11 @@ func (s *Server) sendGridMessages(m *sgMail) []Message {
 			html = c.Value
 		}
 	}
+	var attachments []Attachment
+	for _, a := range m.Attachments {
+		b, _ := base64.StdEncoding.DecodeString(a.Content) // validated
+		attachments = append(attachments, Attachment{Filename: a.Filename, Type: a.Type, Size: len(b), Content: a.Content})
+	}
 	now := time.Now().UTC()
 	var out []Message
 	replyTo := ""
@@ -251,6 +279,7 @@ func (s *Server) sendGridMessages(m *sgMail) []Message {
 				Provider: SendGrid, To: to.Email, ToName: to.Name, From: m.From.Email, FromName: m.From.Name, ReplyTo: replyTo,
 				Subject: subject, Text: text, HTML: html, CustomArgs: maps.Clone(args), Received: now,
 				TemplateID: m.TemplateID, TemplateData: maps.Clone(p.DynamicTemplateData),
+				Attachments: slices.Clone(attachments),
 			})
 		}
 	}

@@ -236,3 +236,24 @@ func FuzzMailSend(f *testing.F) {
 		}
 	})
 }
+
+func TestMailSendAttachments(t *testing.T) {
+	t.Parallel()
+	s, base := newTestServer(t, Options{})
+	ctx := testCtx(t)
+	withAttachment := func(content, filename string) string {
+		body := mailJSON("ann@example.com", "Statement", "statement/C-1/2026-12-01")
+		return strings.TrimSuffix(strings.TrimSpace(body), "}") +
+			`, "attachments": [{"content": "` + content + `", "type": "application/pdf", "filename": "` + filename + `", "disposition": "attachment"}]}`
+	}
+	resp := postMail(t, ctx, base, withAttachment("JVBERi0xLjM=", "statement.pdf"))
+	require.Equal(t, http.StatusAccepted, resp.status, resp.body)
+	a := s.Outbox()[0].Attachments
+	require.Equal(t, []Attachment{{Filename: "statement.pdf", Type: "application/pdf", Size: 8, Content: "JVBERi0xLjM="}}, a)
+
+	resp = postMail(t, ctx, base, withAttachment("not base64!", ""))
+	require.Equal(t, http.StatusBadRequest, resp.status)
+	require.Contains(t, resp.body, "attachments.0.content")
+	require.Contains(t, resp.body, "attachments.0.filename")
+	require.Len(t, s.Outbox(), 1)
+}
