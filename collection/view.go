@@ -3,6 +3,7 @@ package collection
 import (
 	"time"
 
+	"github.com/dunwell/dunwell/bank/rf"
 	"github.com/dunwell/dunwell/money"
 	"github.com/dunwell/dunwell/policy"
 )
@@ -10,14 +11,18 @@ import (
 // View is the collection state as the `state` query and GET /v1/invoices/{id} return
 // it: money as decimal strings in major units of the invoice's currency.
 type View struct {
-	InvoiceID  string `json:"invoice_id"`
-	CustomerID string `json:"customer_id"`
-	Status     Status `json:"status"`
-	Currency   string `json:"currency"`
-	AmountDue  string `json:"amount_due"`
-	Balance    string `json:"balance"`
-	Credit     string `json:"credit"`
-	Fees       string `json:"fees"`
+	InvoiceID string `json:"invoice_id"`
+	// RFReference is the invoice's ISO 11649 creditor reference (bank/rf.ForInvoice):
+	// a transfer that quotes it is matched to this invoice when the statement is
+	// imported.
+	RFReference string `json:"rf_reference"`
+	CustomerID  string `json:"customer_id"`
+	Status      Status `json:"status"`
+	Currency    string `json:"currency"`
+	AmountDue   string `json:"amount_due"`
+	Balance     string `json:"balance"`
+	Credit      string `json:"credit"`
+	Fees        string `json:"fees"`
 	// Interest and Discount are the interest charged and the early-payment discount
 	// taken so far (both already in Balance).
 	Interest string `json:"interest"`
@@ -116,6 +121,7 @@ func NewView(p *policy.Policy, inv *Invoice, s *State, next Action) View {
 	cur := inv.Currency
 	v := View{
 		InvoiceID:    inv.ID,
+		RFReference:  rf.ForInvoice(inv.ID),
 		CustomerID:   inv.Customer.ID,
 		Status:       s.Status,
 		Currency:     cur,

@@ -36,12 +36,21 @@ func newAPIClient() (*apiClient, error) {
 // do sends a request and writes the JSON answer to out. A 4xx/5xx answer is an error
 // carrying the API's message and fields.
 func (c *apiClient) do(ctx context.Context, method, path string, body []byte, out io.Writer, headers ...string) error {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
+	contentType := ""
+	if body != nil {
+		contentType = "application/json"
+	}
+	return c.send(ctx, method, path, contentType, bytes.NewReader(body), out, headers...)
+}
+
+// send is do with any body and Content-Type (a bank statement streamed from its file).
+func (c *apiClient) send(ctx context.Context, method, path, contentType string, body io.Reader, out io.Writer, headers ...string) error {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
 		return fmt.Errorf("building the request: %w", err)
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])

@@ -53,6 +53,8 @@ commands:
   keys      manage API keys (admin):   starter keys create --name ci --scope invoices:write,read
                                        starter keys list | starter keys revoke ID|NAME
   webhooks  parked payment webhooks:   starter webhooks parked [--held] | starter webhooks retry ID
+  bank      bank statements:           starter bank import statement.camt053.xml | starter bank unmatched
+                                       starter bank match ID INV [INV ...] | starter bank ignore ID -reason TEXT
   policy    check and preview policies (local): starter policy validate policies/
                                        starter policy preview standard -f invoice.json
   template  preview a reminder:        starter template preview -name overdue -channel sms -locale de-DE -currency EUR
@@ -88,6 +90,7 @@ func main() {
 var printCommands = map[string]func(context.Context, []string, io.Writer) error{
 	"pay": pay, "status": status, "audit": audit, "report": report, "customer": customer,
 	"timeline": timelineCmd, "note": noteCmd, "keys": keys, "webhooks": webhooksCmd, "statement": statementCmd,
+	"bank": bankCmd,
 }
 
 // run executes one command and returns the process exit code: 0 success, 1 failure,

@@ -30,6 +30,8 @@ import (
 	"strings"
 	texttemplate "text/template"
 	"time"
+
+	"github.com/dunwell/dunwell/bank/rf"
 )
 
 //go:embed messages/*/*.tmpl
@@ -65,6 +67,11 @@ func (d Data) TermsText() *termsText {
 	t := d.Terms.textOf(d.Currency, d.Locale)
 	return &t
 }
+
+// RFReference is the invoice's ISO 11649 creditor reference in groups of four
+// ("RF47 1234 ..."), for a message to ask that a bank transfer quote it: Dunwell then
+// matches the transfer to the invoice by itself (docs/bank.md).
+func (d Data) RFReference() string { return rf.Format(rf.ForInvoice(d.InvoiceID)) }
 
 // Amount formats the balance for the locale ("$1,250.00", "1.250,00 €", "1,250.00 USD").
 func (d Data) Amount() string { return FormatAmount(d.Balance, d.Currency, d.Locale) }
