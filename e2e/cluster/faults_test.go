@@ -308,12 +308,14 @@ func state(t *testing.T, id string) map[string]any {
 	return out
 }
 
-// notices counts the distinct notices of invoices with the prefix that the fake
-// SendGrid accepted, and the extra copies of any accepted more than once.
+// notices counts the distinct notices of invoices with the prefix (each invoice is
+// its customer's only one, so one message per invoice) that the fake SendGrid
+// accepted, and the extra copies of any accepted more than once.
 func notices(prefix string) (distinct, duplicates int) {
 	seen := map[string]int{}
 	for _, m := range env.fakes.Outbox() {
-		if k := m.CustomArgs["notice_key"]; strings.HasPrefix(k, prefix) {
+		// An account message's key starts with its customer's id, C-<invoice id>.
+		if k := m.CustomArgs["notice_key"]; strings.HasPrefix(k, prefix) || strings.HasPrefix(k, "C-"+prefix) {
 			seen[k]++
 		}
 	}
