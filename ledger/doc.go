@@ -7,6 +7,12 @@
 // notices by <invoice>/<step>/<channel>, payments by (invoice, payment id),
 // escalations by invoice and status changes by (invoice, status, time).
 //
+// A customer's consolidated reminder (one message listing several of their invoices,
+// sent by their account workflow) is a row of account_messages keyed by
+// <customer>/<channel>/<window day>/<batch> (ClaimMessage, CompleteMessage); each
+// invoice step it covered has its notices row naming it in notices.message_key
+// (MessageOfNotice, ListMessages). See docs/accounts.md.
+//
 // Money is int64 minor units plus an ISO 4217 currency code. The schema is created
 // and upgraded by Open, from goose migrations embedded in the binary.
 package ledger
