@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/dunwell/dunwell/internal/fakeprovider"
 	"github.com/dunwell/dunwell/ledger"
@@ -90,6 +91,18 @@ func TestThreeInvoicesOneEmailOneSMS(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, key, stored, "the ledger links %s's step to the message", id)
 	}
+
+	// Paid, the invoices close and detach; with nothing open, the account completes.
+	for _, id := range ids {
+		code, body := pay(t, id, "pay-"+id, "1275.00")
+		require.Equal(t, http.StatusOK, code, body)
+	}
+	eventually(t, 60*time.Second, "the account to complete", func() bool {
+		d, err := env.client.DescribeWorkflowExecution(context.Background(), accountapi.WorkflowID("C-E2E-ACCT"), "")
+		return err == nil && d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
+	})
+	recordHistory(t, ids[0], "consolidated-reminders-then-paid")
+	recordWorkflow(t, accountapi.WorkflowID("C-E2E-ACCT"), "", "account-one-message-per-step-then-closed")
 }
 
 // TestAccountCrashAfterEmailAcceptedSendsOnce: the provider accepted the consolidated

@@ -33,6 +33,12 @@ func recordHistory(t *testing.T, invoiceID, name string) {
 // recordRun is recordHistory for one run of the invoice's workflow ("": the latest).
 func recordRun(t *testing.T, invoiceID, runID, name string) {
 	t.Helper()
+	recordWorkflow(t, invoiceapi.WorkflowID(invoiceID), runID, name)
+}
+
+// recordWorkflow records one run of any workflow (an invoice's, a customer's account).
+func recordWorkflow(t *testing.T, workflowID, runID, name string) {
+	t.Helper()
 	dir := os.Getenv(recordEnv)
 	if dir == "" {
 		return
@@ -43,7 +49,7 @@ func recordRun(t *testing.T, invoiceID, runID, name string) {
 		return
 	}
 	ctx := context.Background()
-	it := env.temporal.Client().GetWorkflowHistory(ctx, invoiceapi.WorkflowID(invoiceID), runID, false, 0)
+	it := env.temporal.Client().GetWorkflowHistory(ctx, workflowID, runID, false, 0)
 	var h historypb.History
 	for it.HasNext() {
 		ev, err := it.Next()
@@ -63,5 +69,5 @@ func recordRun(t *testing.T, invoiceID, runID, name string) {
 	require.NoError(t, err)
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 	require.NoError(t, os.WriteFile(path, data, 0o644))
-	t.Logf("recorded %d events of %s to %s", len(h.Events), invoiceapi.WorkflowID(invoiceID), path)
+	t.Logf("recorded %d events of %s to %s", len(h.Events), workflowID, path)
 }

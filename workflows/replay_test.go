@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/dunwell/dunwell/workflows/accountapi"
 	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
@@ -30,6 +31,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 			require.NoError(t, err)
 			replayer := worker.NewWorkflowReplayer()
 			replayer.RegisterWorkflowWithOptions(InvoiceCollection, workflow.RegisterOptions{Name: invoiceapi.CollectionWorkflowName})
+			replayer.RegisterWorkflowWithOptions(CustomerAccount, workflow.RegisterOptions{Name: accountapi.WorkflowName})
 			require.NoError(t, replayer.ReplayWorkflowHistory(nil, history))
 		})
 	}
