@@ -15,11 +15,19 @@ const (
 	// policyEscalate: like policyFlow but escalates to the agency shortly after Reminder2.
 	policyEscalate = "bench-escalate"
 	// policySpike: one email a second after issue (the spike sets issued_at so that
-	// every invoice is due at the same instant), agency after an hour.
+	// every invoice is due at the same instant), agency after an hour. It
+	// consolidates: the reminders of one customer go out as one message (spikeGather).
 	policySpike = "bench-spike"
 	// policySleep: nothing happens for an hour: open invoices asleep on a timer.
 	policySleep = "bench-sleep"
 )
+
+// spikeGather is how long a spike customer's account waits for the reminders of its
+// other invoices before it sends their one message.
+const spikeGather = time.Second
+
+// spikeInvoicesPerCustomer: the spike issues N invoices over N/5 customers.
+const spikeInvoicesPerCustomer = 5
 
 // escalateAfter is how long after Reminder2 the escalation scenario escalates.
 const escalateAfter = 2 * time.Second
@@ -45,10 +53,12 @@ func benchPolicies(cfg Config) (*policy.Set, error) {
 			Escalation: &policy.Escalation{After: exact(esc), To: policy.ToAgency},
 		}
 	}
+	spike := one(policySpike, time.Second, time.Hour)
+	spike.Consolidate = &policy.Consolidate{Gather: exact(spikeGather)}
 	ps := []*policy.Policy{
 		two(policyFlow, time.Hour),
 		two(policyEscalate, cfg.Reminder2+escalateAfter),
-		one(policySpike, time.Second, time.Hour),
+		spike,
 		one(policySleep, time.Hour, 2*time.Hour),
 	}
 	for _, p := range ps {

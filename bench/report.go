@@ -107,7 +107,7 @@ func paymentRows(p PaymentLatency) []Row {
 func spikeRows(sp Spike) []Row {
 	var out []Row
 	add := func(m, fig, target, v string) { out = append(out, Row{m, fig, target, v}) }
-	add(fmt.Sprintf("5. Spike: %d due at once, provider limit %d/s, email queue limit %.0f/s", sp.Invoices, sp.Rate, sp.QueueRate),
+	add(fmt.Sprintf("5. Spike: %d invoices of %d customers due at once, provider limit %d/s, email queue limit %.0f/s", sp.Invoices, sp.Customers, sp.Rate, sp.QueueRate),
 		withErr(fmt.Sprintf("drained in %.1fs vs N/R %.1fs → %.1f/s = %.2f R (%d sent; first send %.1fs after the due instant, then %.2f R)",
 			sp.DrainSec, sp.IdealSec, sp.EffectiveRate, sp.RateRatio, sp.Sent, sp.FirstSendSec, sp.SteadyRatio), sp.Error),
 		"≥ 0.95 R", verdict(sp.Complete && sp.RateRatio >= 0.95))
@@ -118,6 +118,8 @@ func spikeRows(sp Spike) []Row {
 			add("5. Spike: Dunwell / ceiling", fmt.Sprintf("%.2f", sp.RateRatio/c.RateRatio), "—", "info")
 		}
 	}
+	add("5. Spike: messages per customer and step", fmt.Sprintf("at most %d (%d messages reached %d of %d customers)", sp.MaxPerCustomer, sp.Sent, sp.Reached, sp.Customers),
+		"≤ 1", verdict(sp.Complete && sp.MaxPerCustomer <= 1))
 	add("5. Spike: duplicates", fmt.Sprintf("%d", sp.Duplicates), "0", verdict(sp.Complete && sp.Duplicates == 0))
 	add("5. Spike: 429s seen by the provider", fmt.Sprintf("%d (%d to a message refused just before)", sp.Provider429, sp.Repeat429), "no 429 twice in a row", verdict(sp.Repeat429 == 0))
 	if sp.LateIssued > 0 {

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -15,10 +16,18 @@ import (
 // to the same Rate, as SENDGRID_RATE_PER_SECOND sets it in production.
 type Spike struct {
 	Invoices int `json:"invoices"`
-	Rate     int `json:"rate_per_sec"`
+	// Customers hold the invoices, spikeInvoicesPerCustomer each; their reminders go
+	// out as one message per customer (the spike policy consolidates).
+	Customers int `json:"customers"`
+	// MaxPerCustomer is the most messages one customer got at the spike's one step
+	// (target 1); Reached how many customers got any.
+	MaxPerCustomer int `json:"max_messages_per_customer"`
+	Reached        int `json:"customers_reached"`
+	Rate           int `json:"rate_per_sec"`
 	// QueueRate is the email task queue's activities-per-second limit.
 	QueueRate float64 `json:"queue_rate_per_sec"`
-	// IdealSec is Invoices / Rate: the provider cannot take them faster.
+	// IdealSec is Customers / Rate (one message each): the provider cannot take them
+	// faster.
 	IdealSec float64 `json:"ideal_sec"`
 	Drain
 	Sent int `json:"sent"`
@@ -67,16 +76,24 @@ func drainOf(due, first, last time.Time, sent, r int) Drain {
 	return d
 }
 
-// runSpike issues cfg.SpikeInvoices invoices whose one reminder is due at the same
-// instant, chosen so that issuing (at issueRate invoices/s, measured earlier) ends
-// before it, and watches the fake SendGrid drain them under its rate limit.
+// runSpike issues cfg.SpikeInvoices invoices over a fifth as many customers, whose
+// one reminder is due at the same instant, chosen so that issuing (at issueRate
+// invoices/s, measured earlier) ends before it, and watches the fake SendGrid drain
+// the customers' messages (one each) under its rate limit.
 func runSpike(ctx context.Context, s *stack, cfg Config, issueRate float64) Spike {
 	n, r := cfg.SpikeInvoices, cfg.SpikeRate
-	res := Spike{Invoices: n, Rate: r, IdealSec: round2(float64(n) / float64(r))}
-	s.log.Info("Spike ceiling: bare workflows of the same shape", "workflows", n, "rate", r)
-	res.Ceiling = runSpikeCeiling(ctx, s, n, r)
+	customers := max(1, n/spikeInvoicesPerCustomer)
+	res := Spike{Invoices: n, Customers: customers, Rate: r, IdealSec: round2(float64(customers) / float64(r))}
+	s.log.Info("Spike ceiling: bare workflows of the same shape", "workflows", customers, "rate", r)
+	res.Ceiling = runSpikeCeiling(ctx, s, customers, r)
 	s.log.Info("Spike ceiling done", "rate_ratio", res.Ceiling.RateRatio, "steady_ratio", res.Ceiling.SteadyRatio, "error", res.Ceiling.Error)
 	inv := newInvoices("spike", n)
+	for i := range inv {
+		c := &inv[i].Customer
+		c.ID = fmt.Sprintf("C-spike-%06d", i%customers)
+		c.Email = c.ID + "@example.com"
+		c.Phone = inv[i%customers].Customer.Phone
+	}
 	if issueRate <= 0 {
 		issueRate = 40 // not measured in this run (-only): a cautious guess for 2 cores
 	}
@@ -115,7 +132,7 @@ func runSpike(ctx context.Context, s *stack, cfg Config, issueRate float64) Spik
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	for time.Now().Before(deadline) && ctx.Err() == nil {
-		if sent, _, _ := s.sends.snapshot(); sent >= n {
+		if sent, _, _ := s.sends.snapshot(); sent >= customers {
 			res.Complete = true
 			break
 		}
@@ -127,9 +144,20 @@ func runSpike(ctx context.Context, s *stack, cfg Config, issueRate float64) Spik
 	st := s.limiter.Stats(fakeprovider.SendGrid)
 	res.Sent, res.Duplicates = sent, dups
 	res.Provider429, res.Repeat429 = st.Limited, st.RepeatLimited
-	res.Drain = drainOf(due, s.sends.first(), last, sent, r)
+	// The accounts wait spikeGather for their customers' other reminders by design:
+	// the drain counts from the end of that wait.
+	res.Drain = drainOf(due.Add(spikeGather), s.sends.first(), last, sent, r)
+	// SendGrid's key is "sendgrid:<customer>/email/<window>/<batch>" for a message.
+	res.MaxPerCustomer, res.Reached = s.sends.maxPerGroup(func(key string) string {
+		k, ok := strings.CutPrefix(key, "sendgrid:C-spike-")
+		if !ok {
+			return ""
+		}
+		c, _, _ := strings.Cut(k, "/")
+		return c
+	})
 	if !res.Complete && res.Error == "" {
-		res.Error = fmt.Sprintf("only %d of %d reminders were accepted within %s", sent, n, limit)
+		res.Error = fmt.Sprintf("only %d of %d customers' messages were accepted within %s", sent, customers, limit)
 	}
 	return res
 }
