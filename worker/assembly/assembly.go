@@ -37,6 +37,7 @@ func CollectionWorker(c client.Client, acts *activities.Activities, opts worker.
 	}
 	w := worker.New(c, invoiceapi.TaskQueue, opts)
 	w.RegisterWorkflowWithOptions(workflows.InvoiceCollection, workflow.RegisterOptions{Name: invoiceapi.CollectionWorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.StatementRun, workflow.RegisterOptions{Name: workflows.StatementRunWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.CustomerAccount, workflow.RegisterOptions{Name: accountapi.WorkflowName})
 	// The ledger activities run here, as local activities or as their fallback.
 	w.RegisterActivity(acts)
