@@ -207,12 +207,37 @@ SELECT at, src, key, kind, invoice_id, actor, details FROM (
 		jsonb_strip_nulls(jsonb_build_object('event', n.status, 'step', n.step, 'channel', n.channel,
 			'status', n.status, 'attempts', n.attempts, 'error', nullif(n.error, '')))
 	FROM inv JOIN notices n USING (invoice_id)
+	WHERE n.message_key IS NULL -- a step a consolidated message covered: the message says it
+
+	UNION ALL
+	-- One entry per consolidated message, naming the invoice steps it covered and
+	-- those it left out (and why).
+	SELECT coalesce(m.sent_at, m.claimed_at), 'b_message', m.message_key, 'message', '', 'dunwell',
+		jsonb_strip_nulls(jsonb_build_object('event', m.status, 'message_key', m.message_key, 'channel', m.channel,
+			'status', m.status, 'window_day', m.window_day, 'attempts', m.attempts, 'error', nullif(m.error, ''),
+			'covered', m.covered, 'left_out', CASE WHEN jsonb_array_length(m.left_out) > 0 THEN m.left_out END))
+	FROM account_messages m WHERE m.customer_id = $1
 
 	UNION ALL
 	SELECT d.at, 'c_delivery', d.notice_key, 'delivery', n.invoice_id, 'provider',
 		jsonb_strip_nulls(jsonb_build_object('event', d.status, 'step', n.step, 'channel', n.channel,
 			'status', d.status, 'final', d.final, 'error', nullif(d.error, '')))
 	FROM inv JOIN notices n USING (invoice_id) JOIN notice_deliveries d ON d.notice_key = n.notice_key
+	WHERE n.message_key IS NULL
+
+	UNION ALL
+	-- A consolidated message's delivery, once (its latest report on any of its
+	-- notices, which share the provider's message).
+	SELECT * FROM (
+		SELECT DISTINCT ON (m.message_key) d.at, 'c_delivery', m.message_key, 'delivery', '', 'provider',
+			jsonb_strip_nulls(jsonb_build_object('event', d.status, 'message_key', m.message_key, 'channel', m.channel,
+				'status', d.status, 'final', d.final, 'error', nullif(d.error, ''), 'covered', m.covered))
+		FROM account_messages m
+		JOIN notices n ON n.message_key = m.message_key
+		JOIN notice_deliveries d ON d.notice_key = n.notice_key
+		WHERE m.customer_id = $1
+		ORDER BY m.message_key, d.at DESC, d.notice_key
+	) md
 
 	UNION ALL
 	SELECT p.paid_at, 'd_payment', p.invoice_id || '/' || p.payment_id, 'payment', p.invoice_id, 'customer',

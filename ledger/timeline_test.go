@@ -282,3 +282,49 @@ func TestAddNote(t *testing.T) {
 	require.Len(t, page.Entries, 1, "only the first note")
 	require.Equal(t, "Promised by phone", page.Entries[0].Details["text"])
 }
+
+// A consolidated message is one entry naming the invoice steps it covered and left
+// out, and its delivery one entry, however many invoices it listed.
+func TestTimelineConsolidatedMessages(t *testing.T) {
+	ctx := parallel(t)
+	cust := uid("cust")
+	a, b, c := issueAt(t, cust, t0), issueAt(t, cust, t0), issueAt(t, cust, t0)
+	key := cust + "/email/2026-03-02/1"
+	sent := t0.Add(24 * time.Hour)
+	_, err := testStore.pool.Exec(ctx, `
+		INSERT INTO account_messages (message_key, customer_id, channel, window_day, status, provider_id,
+			covered, left_out, attempts, claimed_at, sent_at, updated_at)
+		VALUES ($1, $2, 'email', '2026-03-02', 'sent', 'sg-1', $3, $4, 1, $5, $5, $5)`,
+		key, cust, []map[string]string{{"invoice_id": a, "step": "first"}, {"invoice_id": b, "step": "first"}},
+		[]map[string]string{{"invoice_id": c, "step": "first", "reason": "paid"}}, sent)
+	require.NoError(t, err)
+	for _, inv := range []string{a, b} {
+		_, err := testStore.pool.Exec(ctx, `
+			INSERT INTO notices (notice_key, invoice_id, step, channel, status, provider_id, attempts,
+				claimed_at, sent_at, updated_at, message_key)
+			VALUES ($1, $2, 'first', 'email', 'sent', 'sg-1', 1, $3, $3, $3, $4)`, inv+"/first/email", inv, sent, key)
+		require.NoError(t, err)
+	}
+	for i, inv := range []string{a, b} {
+		_, _, err := testStore.RecordDelivery(ctx, DeliveryUpdate{NoticeKey: inv + "/first/email", Status: DeliveryDelivered,
+			At: sent.Add(time.Duration(i+1) * time.Minute)})
+		require.NoError(t, err)
+	}
+	// c's own reminder, before it was paid: a single notice.
+	_, err = testStore.ClaimNotice(ctx, NoticeClaim{Key: c + "/due/sms", InvoiceID: c, Step: "due", Channel: "sms"})
+	require.NoError(t, err)
+	require.NoError(t, testStore.CompleteNotice(ctx, c+"/due/sms", NoticeSent, "tw-1", "", t0.Add(time.Hour)))
+
+	page, err := testStore.Timeline(ctx, TimelineQuery{CustomerID: cust, Limit: 50, Kinds: []string{TimelineMessage, TimelineDelivery}})
+	require.NoError(t, err)
+	require.Equal(t, []seen{
+		{"delivery", "delivered", "", "provider"},
+		{"message", "sent", "", "dunwell"},
+		{"message", "sent", c, "dunwell"},
+	}, seenOf(page.Entries))
+	require.Equal(t, sent.Add(2*time.Minute), page.Entries[0].At, "the latest report")
+	msg := page.Entries[1].Details
+	require.Equal(t, key, msg["message_key"])
+	require.Equal(t, []any{map[string]any{"invoice_id": a, "step": "first"}, map[string]any{"invoice_id": b, "step": "first"}}, msg["covered"])
+	require.Equal(t, []any{map[string]any{"invoice_id": c, "step": "first", "reason": "paid"}}, msg["left_out"])
+}

@@ -161,6 +161,9 @@ func message(d details, inv string) string {
 	if ch == "Email" {
 		ch = "email"
 	}
+	if d.has("covered") {
+		return consolidated(d, ch)
+	}
 	switch d.str("status") {
 	case "sent":
 		return fmt.Sprintf("Reminder %q sent by %s for %s", step, ch, inv)
@@ -173,7 +176,66 @@ func message(d details, inv string) string {
 	}
 }
 
+// consolidated words one message about several invoices: the invoice steps it
+// covered and those it left out, with why.
+func consolidated(d details, ch string) string {
+	covered := lines(d["covered"], false)
+	var s string
+	switch d.str("status") {
+	case "sent":
+		s = fmt.Sprintf("Reminder sent by %s for %s: %s", ch, invoices(len(covered)), strings.Join(covered, ", "))
+	case "failed":
+		if len(covered) == 0 {
+			s = fmt.Sprintf("No reminder by %s: every invoice was left out", ch)
+		} else {
+			why := ""
+			if e := d.str("error"); e != "" {
+				why = " (" + e + ")"
+			}
+			s = fmt.Sprintf("Reminder by %s for %s failed%s: %s", ch, invoices(len(covered)), why, strings.Join(covered, ", "))
+		}
+	default:
+		s = fmt.Sprintf("Reminder being sent by %s for %s (attempt %d): %s", ch, invoices(len(covered)), int64(d.num("attempts")), strings.Join(covered, ", "))
+	}
+	if left := lines(d["left_out"], true); len(left) > 0 {
+		s += "; left out " + strings.Join(left, ", ")
+	}
+	return s
+}
+
+// lines lists a message's invoice steps as "INV-1 (first)", or with the reason it
+// was left out as "INV-2 (paid)".
+func lines(v any, reasons bool) []string {
+	list, _ := v.([]any)
+	out := make([]string, 0, len(list))
+	for _, item := range list {
+		l := details(asMap(item))
+		what := l.str("step")
+		if reasons && l.str("reason") != "" {
+			what = l.str("reason")
+		}
+		out = append(out, fmt.Sprintf("%s (%s)", l.str("invoice_id"), what))
+	}
+	return out
+}
+
+func asMap(v any) map[string]any {
+	m, _ := v.(map[string]any)
+	return m
+}
+
+func invoices(n int) string {
+	if n == 1 {
+		return "1 invoice"
+	}
+	return fmt.Sprintf("%d invoices", n)
+}
+
 func delivery(d details, inv string) string {
+	if d.has("covered") {
+		covered := lines(d["covered"], false)
+		return fmt.Sprintf("%s reminder for %s %s%s", channel(d), invoices(len(covered)), d.str("status"), colon(d.str("error")))
+	}
 	s := fmt.Sprintf("%s of reminder %q for %s %s", channel(d), d.str("step"), inv, d.str("status"))
 	return s + colon(d.str("error"))
 }
