@@ -289,31 +289,25 @@ func TestTimelineConsolidatedMessages(t *testing.T) {
 	ctx := parallel(t)
 	cust := uid("cust")
 	a, b, c := issueAt(t, cust, t0), issueAt(t, cust, t0), issueAt(t, cust, t0)
+	// c's own reminder went out before it was paid; then c was paid.
+	_, err := testStore.ClaimNotice(ctx, NoticeClaim{Key: c + "/due/sms", InvoiceID: c, Step: "due", Channel: "sms"})
+	require.NoError(t, err)
+	require.NoError(t, testStore.CompleteNotice(ctx, c+"/due/sms", NoticeSent, "tw-1", "", t0.Add(time.Hour)))
+	require.NoError(t, testStore.SetInvoiceStatus(ctx, c, StatusPaid, 0, t0.Add(2*time.Hour)))
+
+	// One email for the three invoices' first step: c is left out.
 	key := cust + "/email/2026-03-02/1"
 	sent := t0.Add(24 * time.Hour)
-	_, err := testStore.pool.Exec(ctx, `
-		INSERT INTO account_messages (message_key, customer_id, channel, window_day, status, provider_id,
-			covered, left_out, attempts, claimed_at, sent_at, updated_at)
-		VALUES ($1, $2, 'email', '2026-03-02', 'sent', 'sg-1', $3, $4, 1, $5, $5, $5)`,
-		key, cust, []map[string]string{{"invoice_id": a, "step": "first"}, {"invoice_id": b, "step": "first"}},
-		[]map[string]string{{"invoice_id": c, "step": "first", "reason": "paid"}}, sent)
+	m, err := testStore.ClaimMessage(ctx, MessageClaim{Key: key, CustomerID: cust, Channel: "email", WindowDay: "2026-03-02",
+		Lines: []MessageLine{{InvoiceID: a, Step: "first"}, {InvoiceID: b, Step: "first"}, {InvoiceID: c, Step: "first"}}})
 	require.NoError(t, err)
-	for _, inv := range []string{a, b} {
-		_, err := testStore.pool.Exec(ctx, `
-			INSERT INTO notices (notice_key, invoice_id, step, channel, status, provider_id, attempts,
-				claimed_at, sent_at, updated_at, message_key)
-			VALUES ($1, $2, 'first', 'email', 'sent', 'sg-1', 1, $3, $3, $3, $4)`, inv+"/first/email", inv, sent, key)
-		require.NoError(t, err)
-	}
+	require.Len(t, m.LeftOut, 1)
+	require.NoError(t, testStore.CompleteMessage(ctx, key, MessageSent, "sg-1", "", sent))
 	for i, inv := range []string{a, b} {
 		_, _, err := testStore.RecordDelivery(ctx, DeliveryUpdate{NoticeKey: inv + "/first/email", Status: DeliveryDelivered,
 			At: sent.Add(time.Duration(i+1) * time.Minute)})
 		require.NoError(t, err)
 	}
-	// c's own reminder, before it was paid: a single notice.
-	_, err = testStore.ClaimNotice(ctx, NoticeClaim{Key: c + "/due/sms", InvoiceID: c, Step: "due", Channel: "sms"})
-	require.NoError(t, err)
-	require.NoError(t, testStore.CompleteNotice(ctx, c+"/due/sms", NoticeSent, "tw-1", "", t0.Add(time.Hour)))
 
 	page, err := testStore.Timeline(ctx, TimelineQuery{CustomerID: cust, Limit: 50, Kinds: []string{TimelineMessage, TimelineDelivery}})
 	require.NoError(t, err)
@@ -326,5 +320,5 @@ func TestTimelineConsolidatedMessages(t *testing.T) {
 	msg := page.Entries[1].Details
 	require.Equal(t, key, msg["message_key"])
 	require.Equal(t, []any{map[string]any{"invoice_id": a, "step": "first"}, map[string]any{"invoice_id": b, "step": "first"}}, msg["covered"])
-	require.Equal(t, []any{map[string]any{"invoice_id": c, "step": "first", "reason": "paid"}}, msg["left_out"])
+	require.Equal(t, []any{map[string]any{"invoice_id": c, "step": "first", "reason": m.LeftOut[0].Reason}}, msg["left_out"])
 }
