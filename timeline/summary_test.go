@@ -30,7 +30,7 @@ func TestSummary(t *testing.T) {
 		{"sending", Entry{Kind: "message", InvoiceID: "INV-1", Details: map[string]any{"step": "first", "channel": "sms", "status": "sending", "attempts": float64(2)}},
 			`Reminder "first" being sent by SMS for invoice INV-1 (attempt 2)`},
 		{"consolidated", Entry{Kind: "message", Details: map[string]any{"event": "sent", "channel": "email", "status": "sent",
-			"covered": []any{map[string]any{"invoice_id": "INV-1", "step": "first"}, map[string]any{"invoice_id": "INV-2", "step": "due"}},
+			"covered":  []any{map[string]any{"invoice_id": "INV-1", "step": "first"}, map[string]any{"invoice_id": "INV-2", "step": "due"}},
 			"left_out": []any{map[string]any{"invoice_id": "INV-3", "step": "first", "reason": "paid"}}}},
 			"Reminder sent by email for 2 invoices: INV-1 (first), INV-2 (due); left out INV-3 (paid)"},
 		{"consolidated, all left out", Entry{Kind: "message", Details: map[string]any{"channel": "sms", "status": "failed", "covered": []any{},
