@@ -186,10 +186,10 @@ func (c *collector) reminderRequest(step policy.Step, ch policy.Channel, at time
 		CustomerID: cu.ID, Channel: ch,
 		To: accountapi.Recipient{Name: cu.Name, Email: cu.Email, Phone: cu.Phone, Locale: cu.Locale, Timezone: cu.Timezone},
 		Line: accountapi.Line{
-			InvoiceID: c.inv.ID, Currency: c.inv.Currency, AmountDue: c.st.Balance, Fees: c.st.Fees, Interest: c.st.Interest,
+			InvoiceID: c.inv.ID, Currency: c.inv.Currency, AmountDue: c.st.Balance, Fees: c.st.Fees + c.st.Compensation, Interest: c.st.Interest,
 			DueDate: c.inv.DueDate.String(), PaymentURL: c.inv.PaymentURL, Step: step.Name, Template: step.Template,
 			Terms: accountapi.Terms{PolicyID: c.pol.ID, Anchor: c.pol.Anchor, LateFee: c.pol.LateFee, Interest: c.pol.Interest,
-				GracePeriod: c.pol.GracePeriod},
+				GracePeriod: c.pol.GracePeriod, Compensation: c.pol.Compensation},
 			NotAfter: c.handOffAt(),
 		},
 		Gather: c.pol.GatherDelay(),

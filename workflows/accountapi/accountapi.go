@@ -91,11 +91,14 @@ type Terms struct {
 	LateFee     *policy.LateFee  `json:"late_fee,omitempty"`
 	Interest    *policy.Interest `json:"interest,omitempty"`
 	GracePeriod policy.Offset    `json:"grace_period,omitzero"`
+	// Compensation is the policy's fixed compensation for recovery costs; nil: none.
+	Compensation policy.Compensation `json:"compensation,omitempty"`
 }
 
 // Policy returns a policy carrying only the terms, for templates.TermsOf.
 func (t Terms) Policy() *policy.Policy {
-	return &policy.Policy{ID: t.PolicyID, Anchor: t.Anchor, LateFee: t.LateFee, Interest: t.Interest, GracePeriod: t.GracePeriod}
+	return &policy.Policy{ID: t.PolicyID, Anchor: t.Anchor, LateFee: t.LateFee, Interest: t.Interest, GracePeriod: t.GracePeriod,
+		Compensation: t.Compensation}
 }
 
 // Line is one invoice in a message, as of its reminder.
