@@ -20,7 +20,7 @@ const (
 type OptOutSource string
 
 // Opt-out sources. The first six opt out; SourceStart and SourceResubscribe opt back
-// in; SourceOperator may do either.
+// in; SourceOperator and SourcePortal may do either.
 const (
 	SourceStop        OptOutSource = "stop"        // an SMS keyword: STOP, STOPALL, UNSUBSCRIBE, ...
 	SourceUnsubscribe OptOutSource = "unsubscribe" // an email unsubscribe (link or group)
@@ -31,11 +31,13 @@ const (
 	SourceStart       OptOutSource = "start"       // an SMS keyword: START, YES, UNSTOP
 	SourceResubscribe OptOutSource = "resubscribe" // an email group resubscribe
 	SourceOperator    OptOutSource = "operator"    // an operator's decision
+	SourcePortal      OptOutSource = "portal"      // the customer's choice on the portal (either way)
 )
 
 var optOutSources = map[OptOutSource]bool{
 	SourceStop: true, SourceUnsubscribe: true, SourceSpamReport: true, SourceBounce: true,
 	SourceDropped: true, SourceInvalid: true, SourceStart: true, SourceResubscribe: true, SourceOperator: true,
+	SourcePortal: true,
 }
 
 // NormalizeAddress is how addresses are stored and compared: email addresses trimmed
