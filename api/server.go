@@ -76,8 +76,10 @@ type Server struct {
 	RateLimit RateLimit
 	// Bank configures cash application: statement imports and matching (bank.go).
 	Bank BankConfig
+	// Portal configures the customer's portal (portal.go).
+	Portal Portal
 
-	keyLimits, addrLimits *limiters
+	keyLimits, addrLimits, linkLimits *limiters
 }
 
 // Route is one route the API serves: the method and path pattern it was registered
@@ -100,6 +102,9 @@ func (s *Server) Routes() []Route {
 // Handler returns the API's routes.
 func (s *Server) Handler() http.Handler {
 	s.keyLimits, s.addrLimits = newLimiters(s.RateLimit), newLimiters(s.RateLimit)
+	if s.RateLimit.PerSecond > 0 {
+		s.linkLimits = newLimiters(portalLinkLimit)
+	}
 	h, _ := s.routes()
 	return h
 }
@@ -164,6 +169,7 @@ func (s *Server) routes() (http.Handler, []Route) {
 	s.timelineRoutes(mux)
 	s.bankRoutes(mux)
 	mux.Handle("GET /v1/customers/{id}/statement", s.require(auth.ScopeRead, s.getStatement))
+	s.portalRoutes(mux)
 	mux.Handle("POST /v1/session", s.limitAddr(s.auditSignIn(s.startSession())))
 	mux.Handle("DELETE /v1/session", auth.EndSessionHandler())
 	// Provider webhooks: no API key, the provider's signature instead (webhooks_delivery.go).

@@ -60,6 +60,11 @@ type View struct {
 	Deferred    *Deferral    `json:"deferred,omitempty"`
 	Adjustments []Adjustment `json:"adjustments"`
 	Events      []Event      `json:"events"`
+	// PaymentURL is where the billing system takes payment of this invoice, if it gave
+	// one; Locale and Timezone are the customer's (all three for the customer's portal).
+	PaymentURL string `json:"payment_url,omitempty"`
+	Locale     string `json:"locale,omitempty"`
+	Timezone   string `json:"timezone,omitempty"`
 }
 
 // InterestLineView is one interest line: the days late of one half-year at its rate.
@@ -151,6 +156,9 @@ func NewView(p *policy.Policy, inv *Invoice, s *State, next Action) View {
 		Deferred:           s.Deferred,
 		Adjustments:        append([]Adjustment{}, s.Adjustments...),
 		Events:             append([]Event{}, s.Events...),
+		PaymentURL:         inv.PaymentURL,
+		Locale:             inv.Customer.Locale,
+		Timezone:           inv.Customer.Timezone,
 	}
 	v.Compensation = money.Format(s.Compensation, cur)
 	if p.Interest.IsReference() && !s.ChargesAt.IsZero() {

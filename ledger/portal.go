@@ -103,12 +103,6 @@ func (s *Store) RevokePortalLinks(ctx context.Context, customerID string, now ti
 	return tag.RowsAffected(), nil
 }
 
-// CustomerExists reports whether any invoice was issued to the customer.
-func (s *Store) CustomerExists(ctx context.Context, customerID string) (bool, error) {
-	return queryOne(ctx, s, "customer exists", pgx.RowTo[bool],
-		`SELECT EXISTS (SELECT 1 FROM invoices WHERE customer_id = $1)`, customerID)
-}
-
 // maxCustomerPayments bounds CustomerPayments.
 const maxCustomerPayments = 100
 
@@ -283,4 +277,22 @@ func (s *Store) DecidePlanRequest(ctx context.Context, id int64, status, by, rea
 		return PlanRequest{}, wrap(op, err)
 	}
 	return out, nil
+}
+
+// ContactAddress is a channel address a customer was contacted at.
+type ContactAddress struct {
+	Channel string
+	Address string
+}
+
+// CustomerAddresses lists the addresses the customer was contacted at or that opted
+// out or in for the customer, by channel and address.
+func (s *Store) CustomerAddresses(ctx context.Context, customerID string) ([]ContactAddress, error) {
+	return queryRows(ctx, s, "list customer addresses", func(row pgx.CollectableRow) (ContactAddress, error) {
+		var a ContactAddress
+		return a, row.Scan(&a.Channel, &a.Address)
+	}, `
+		SELECT channel, address FROM contact_addresses WHERE customer_id = $1
+		UNION SELECT channel, address FROM opt_outs WHERE customer_id = $1
+		ORDER BY 1, 2 LIMIT 100`, customerID)
 }

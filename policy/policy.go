@@ -93,6 +93,10 @@ type Policy struct {
 	// Consolidate: whether the customer's reminders of one window go out as one
 	// message (see Consolidate); a policy file without it consolidates.
 	Consolidate *Consolidate `yaml:"consolidate,omitempty" json:"consolidate,omitempty"`
+	// SelfServicePromise and SelfServicePlan are what a customer may settle on the
+	// portal without an operator (selfservice.go); nil: the defaults there.
+	SelfServicePromise *SelfServicePromise `yaml:"self_service_promise,omitempty" json:"self_service_promise,omitempty"`
+	SelfServicePlan    *SelfServicePlan    `yaml:"self_service_plan,omitempty" json:"self_service_plan,omitempty"`
 }
 
 // Step is one reminder.
@@ -401,6 +405,7 @@ func (p *Policy) Validate() error {
 	p.validateCharges(add)
 	p.Contact.validate(add)
 	p.Consolidate.validate(add)
+	p.validateSelfService(add)
 	if len(errs) > 0 {
 		return &ValidationError{Fields: errs}
 	}

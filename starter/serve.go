@@ -73,7 +73,11 @@ func serve(ctx context.Context, args []string) error {
 	apiServer := &api.Server{Temporal: c, Ledger: store, Policies: set, Logger: logger, Auth: authn,
 		MaxBodyBytes: cfg.APIMaxBodyBytes, CodecOrigins: cfg.CodecCORSOrigins, Webhooks: hooks, UIUpstream: cfg.UIUpstream, Namespace: cfg.Temporal.Namespace,
 		TrustedProxies: cfg.TrustedProxies, RateLimit: cfg.APIRateLimit,
-		Business: cfg.Business}
+		Business: cfg.Business,
+		Portal: api.Portal{PublicURL: cfg.PublicURL, LinkTTL: cfg.PortalLinkTTL}}
+	if cfg.PublicURL == "" {
+		logger.Warn("POST /v1/customers/{id}/portal-link answers 503: set DUNWELL_PUBLIC_URL")
+	}
 	if cfg.CodecKeys != nil {
 		apiServer.Codec = codec.HTTPHandler(cfg.CodecKeys)
 	}

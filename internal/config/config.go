@@ -60,6 +60,12 @@ type Config struct {
 	// e.g. https://dunwell.example.com behind a proxy: Twilio signs the URL it
 	// called, so the webhook checks signatures against this, not the Host header.
 	PublicURL string
+	// PortalLinkTTL is how long a customer's portal link works
+	// (DUNWELL_PORTAL_LINK_TTL).
+	PortalLinkTTL time.Duration
+	// StripeAPIKey, when set, lets customers pay on the portal through Stripe
+	// Checkout (STRIPE_API_KEY); StripeBaseURL is Stripe's API (STRIPE_BASE_URL).
+	StripeAPIKey, StripeBaseURL string
 	// UIUpstream, when set, is the Temporal UI server (started with --ui-public-path
 	// /ui) that `starter serve` proxies under /ui/ behind the API keys
 	// (DUNWELL_UI_UPSTREAM), so the UI and the codec endpoint share one origin.
@@ -154,7 +160,10 @@ type Twilio struct {
 //	SENDGRID_RATE_PER_SECOND, TWILIO_RATE_PER_SECOND   sends per second per provider,
 //	                        across all workers                        (10 / 1)
 //	SENDGRID_WEBHOOK_PUBLIC_KEY  Event Webhook verification key, base64 (none: webhook answers 503)
-//	DUNWELL_PUBLIC_URL      the starter's public base URL, for Twilio signatures (none: webhook answers 503)
+//	DUNWELL_PUBLIC_URL      the starter's public base URL, for Twilio signatures and portal links (none: both answer 503)
+//	DUNWELL_PORTAL_LINK_TTL how long a customer's portal link works, 1h to 8760h (720h)
+//	STRIPE_API_KEY          Stripe secret key: the portal pays through Stripe Checkout (none: the invoices' payment_url)
+//	STRIPE_BASE_URL         Stripe API base URL                       (https://api.stripe.com)
 //	SENDGRID_TEMPLATE_IDS   name=d-<32 hex>,... SendGrid dynamic templates per Dunwell template (none)
 //	PROVIDER_TIMEOUT        timeout of one provider call              (10s)
 //	POLICY_DIR              directory of policy files                 (the shipped policies)
@@ -238,6 +247,15 @@ func load(getenv func(string) string) (*Config, error) {
 	if c.TrustedProxies, err = ParseTrustedProxies(get("DUNWELL_TRUSTED_PROXIES", "")); err != nil {
 		bad("DUNWELL_TRUSTED_PROXIES", "%v", err)
 	}
+	ttl, err := time.ParseDuration(get("DUNWELL_PORTAL_LINK_TTL", "720h"))
+	if err != nil || ttl < time.Hour || ttl > 8760*time.Hour {
+		bad("DUNWELL_PORTAL_LINK_TTL", "must be a duration from 1h to 8760h (a year) like \"720h\", got %q", get("DUNWELL_PORTAL_LINK_TTL", ""))
+	}
+	c.PortalLinkTTL = ttl
+	c.StripeAPIKey, c.StripeBaseURL = get("STRIPE_API_KEY", ""), get("STRIPE_BASE_URL", "https://api.stripe.com")
+	if c.StripeAPIKey != "" && !strings.HasPrefix(c.StripeAPIKey, "sk_") && !strings.HasPrefix(c.StripeAPIKey, "rk_") {
+		bad("STRIPE_API_KEY", "must be a Stripe secret or restricted key (sk_... or rk_...)")
+	}
 	if c.APIRateLimit, err = ParseAPIRateLimit(get("DUNWELL_RATE_LIMIT", DefaultAPIRateLimit)); err != nil {
 		bad("DUNWELL_RATE_LIMIT", "%v", err)
 	}
@@ -246,7 +264,7 @@ func load(getenv func(string) string) (*Config, error) {
 	} else if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		bad("DATABASE_URL", "must be a postgres:// URL")
 	}
-	for name, v := range map[string]string{"SENDGRID_BASE_URL": c.SendGrid.BaseURL, "TWILIO_BASE_URL": c.Twilio.BaseURL} {
+	for name, v := range map[string]string{"SENDGRID_BASE_URL": c.SendGrid.BaseURL, "TWILIO_BASE_URL": c.Twilio.BaseURL, "STRIPE_BASE_URL": c.StripeBaseURL} {
 		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad(name, "must be an http(s) URL, got %q", v)
 		}

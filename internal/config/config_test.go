@@ -23,7 +23,8 @@ func TestLoadDefaults(t *testing.T) {
 	if c.Temporal.Address != "127.0.0.1:7233" || c.Temporal.Namespace != "default" || c.Temporal.TLS != nil {
 		t.Errorf("temporal defaults: %+v", c.Temporal)
 	}
-	if c.ProviderTimeout != 10*time.Second || c.ListenAddr != "127.0.0.1:8080" || c.DefaultPolicy != "standard" {
+	if c.ProviderTimeout != 10*time.Second || c.ListenAddr != "127.0.0.1:8080" || c.DefaultPolicy != "standard" ||
+		c.PortalLinkTTL != 30*24*time.Hour || c.StripeAPIKey != "" {
 		t.Errorf("defaults: %+v", c)
 	}
 	if err := c.RequireProviders(); err == nil || !strings.Contains(err.Error(), "SENDGRID_API_KEY") {
@@ -45,13 +46,14 @@ func TestLoadNamesEveryBadVariable(t *testing.T) {
 	_, err := load(env(map[string]string{
 		"TEMPORAL_ADDRESS": "nohost", "SENDGRID_BASE_URL": "ftp://x", "PROVIDER_TIMEOUT": "soon",
 		"LOG_LEVEL": "loud", "LOG_FORMAT": "xml", "TEMPORAL_TLS": "maybe", "LISTEN_ADDR": "8080",
-		"DUNWELL_CODEC_CORS_ORIGINS": "*",
+		"DUNWELL_CODEC_CORS_ORIGINS": "*", "DUNWELL_PORTAL_LINK_TTL": "30m", "STRIPE_API_KEY": "pk_live_x",
+		"STRIPE_BASE_URL": "stripe",
 	}))
 	if err == nil {
 		t.Fatal("want error")
 	}
 	for _, name := range []string{"TEMPORAL_ADDRESS", "DATABASE_URL", "SENDGRID_BASE_URL", "PROVIDER_TIMEOUT", "LOG_LEVEL", "LOG_FORMAT", "TEMPORAL_TLS", "LISTEN_ADDR",
-		"DUNWELL_CODEC_KEYS", "DUNWELL_CODEC_CORS_ORIGINS"} {
+		"DUNWELL_CODEC_KEYS", "DUNWELL_CODEC_CORS_ORIGINS", "DUNWELL_PORTAL_LINK_TTL", "STRIPE_API_KEY", "STRIPE_BASE_URL"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}

@@ -5,6 +5,7 @@
 //	dunwell_payments_applied_total{currency}      payments newly applied to an invoice
 //	dunwell_webhook_events_total{provider,outcome} webhook events by outcome
 //	dunwell_escalations_total{target}             invoices handed to an agency or legal
+//	dunwell_portal_total{event,outcome}           customer portal visits and actions (applied, pending, refused, ...)
 //	dunwell_open_invoices{status,currency}        open invoices, read from the ledger
 //	dunwell_open_balance_minor_units{status,currency}  their balance in minor units
 //
@@ -67,6 +68,8 @@ var (
 		"Webhook events by provider and outcome.", "provider", "outcome")
 	escalations = counterVec("dunwell_escalations_total",
 		"Invoices handed off, by target (agency, legal).", "target")
+	portal = counterVec("dunwell_portal_total",
+		"Customer portal visits and actions, by event (visit, promise, dispute, plan, preferences, pay) and outcome.", "event", "outcome")
 )
 
 func newRegistry() *prometheus.Registry {
@@ -98,6 +101,11 @@ func WebhookEvent(provider, outcome string) { webhooks.WithLabelValues(provider,
 
 // Escalation counts an invoice handed off to target.
 func Escalation(target string) { escalations.WithLabelValues(target).Inc() }
+
+// Portal counts a customer portal event: a visit or an action ("visit", "promise",
+// "dispute", "plan", "preferences", "pay") and its outcome ("shown", "applied",
+// "pending", "refused", "failed", "gone", "not_found", "forbidden").
+func Portal(event, outcome string) { portal.WithLabelValues(event, outcome).Inc() }
 
 // TemporalHandler returns a Temporal SDK metrics handler that reports into the
 // registry with Prometheus naming (temporal_request, temporal_workflow_task_...), and
