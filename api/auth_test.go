@@ -102,6 +102,13 @@ type fakeTemporal struct {
 	payments map[string]bool
 	starts   int
 	updates  []string // the names of the updates sent, in order
+	// views, when set for a workflow id, is the state its query answers; args are
+	// the arguments of the updates sent, by workflow id; rejects answers an update by
+	// name with an error instead (the workflow's validator refusing it).
+	views   map[string]collection.View
+	args    map[string][]any
+	rejects map[string]error
+	signals []string
 }
 
 // updateArgs is the argument type of each update the workflow registers
@@ -125,7 +132,8 @@ var updateArgs = map[string]reflect.Type{
 }
 
 func newFakeTemporal() *fakeTemporal {
-	return &fakeTemporal{started: map[string]bool{}, payments: map[string]bool{}}
+	return &fakeTemporal{started: map[string]bool{}, payments: map[string]bool{}, views: map[string]collection.View{},
+		args: map[string][]any{}, rejects: map[string]error{}}
 }
 
 type fakeRun struct {
@@ -163,6 +171,9 @@ func (f *fakeTemporal) QueryWorkflow(_ context.Context, workflowID, _, _ string,
 	defer f.mu.Unlock()
 	if !f.started[workflowID] {
 		return nil, serviceerror.NewNotFound("workflow not found")
+	}
+	if v, ok := f.views[workflowID]; ok {
+		return fakeValue{v}, nil
 	}
 	return fakeValue{collection.View{InvoiceID: strings.TrimPrefix(workflowID, "invoice-"), Status: collection.StatusOpen}}, nil
 }
@@ -207,7 +218,11 @@ func (f *fakeTemporal) UpdateWorkflow(_ context.Context, o client.UpdateWorkflow
 	if !known || len(o.Args) != 1 || reflect.TypeOf(o.Args[0]) != want {
 		return nil, serviceerror.NewInvalidArgument(fmt.Sprintf("fake: update %q with arguments %#v", o.UpdateName, o.Args))
 	}
+	if err := f.rejects[o.UpdateName]; err != nil {
+		return nil, err
+	}
 	f.updates = append(f.updates, o.UpdateName)
+	f.args[o.WorkflowID] = append(f.args[o.WorkflowID], o.Args[0])
 	if o.UpdateName != invoiceapi.UpdatePayment {
 		return fakeUpdate{event: invoiceapi.EventResult{Status: collection.StatusOpen}}, nil
 	}
@@ -219,6 +234,17 @@ func (f *fakeTemporal) UpdateWorkflow(_ context.Context, o client.UpdateWorkflow
 	}
 	f.payments[key] = true
 	return fakeUpdate{payment: res}, nil
+}
+
+// SignalWorkflow records a signal to a started workflow ("<workflow id> <name>").
+func (f *fakeTemporal) SignalWorkflow(_ context.Context, workflowID, _, name string, _ any) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.started[workflowID] {
+		return serviceerror.NewNotFound("workflow not found")
+	}
+	f.signals = append(f.signals, workflowID+" "+name)
+	return nil
 }
 
 // updateNames returns the names of the updates sent so far, in order.

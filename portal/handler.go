@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dunwell/dunwell/collection"
@@ -541,7 +542,11 @@ func (s *Server) refusal(w http.ResponseWriter, r *http.Request, v *visit, d *pa
 	if ref.Key == "err_closed" || ref.Key == "err_state" {
 		args[1] = v.w.T("status_" + fmt.Sprint(args[1]))
 	}
-	s.refused(w, r, v, d, inv, event, http.StatusUnprocessableEntity, v.w.T(ref.Key, args...), ref.Field)
+	msg := v.w.T(ref.Key, args...)
+	if unchanged := v.w.T("unchanged"); !strings.Contains(msg, unchanged) {
+		msg += " " + unchanged
+	}
+	s.refused(w, r, v, d, inv, event, http.StatusUnprocessableEntity, msg, ref.Field)
 }
 
 // updateFailed answers an update the workflow refused or that did not complete.
@@ -552,11 +557,10 @@ func (s *Server) updateFailed(w http.ResponseWriter, r *http.Request, v *visit, 
 	)
 	switch {
 	case errors.As(err, &conflict):
-		status := conflict.Status
-		if status == "" {
-			status = inv.facts.Status
-		}
-		s.refused(w, r, v, d, inv, event, http.StatusConflict, v.w.T("err_state", inv.ID, v.w.T("status_"+string(status))), "invoice")
+		// The workflow's reason is its own (English) sentence; the page checked what it
+		// could in the customer's words before, so this is rare: a state that changed
+		// since the page was shown.
+		s.refused(w, r, v, d, inv, event, http.StatusConflict, v.w.T("err_rejected", conflict.Reason), "invoice")
 	case errors.As(err, &invalid):
 		s.refused(w, r, v, d, inv, event, http.StatusUnprocessableEntity, v.w.T("err_rejected", invalid.Error()), invalid.Field)
 	case errors.Is(err, invoiceapi.ErrClosed):
