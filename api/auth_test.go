@@ -357,7 +357,7 @@ func bearer(token string) []string { return []string{"Authorization", "Bearer " 
 // route is missing here, so a new route must be added to the table with its scope.
 func TestEveryRouteRequiresItsScope(t *testing.T) {
 	t.Parallel()
-	srv := newTestServer(t, testStore)
+	srv := newTestServer(t, testStore, func(s *Server) { s.Portal.PublicURL = testPublicURL })
 	ctx := context.Background()
 
 	// An issued invoice (of customer C-1) for the routes that need one.
@@ -376,6 +376,22 @@ func TestEveryRouteRequiresItsScope(t *testing.T) {
 	ev, err := testStore.GetWebhookEvent(ctx, "payments", evID)
 	require.NoError(t, err)
 	require.NoError(t, testStore.ParkWebhookEvent(ctx, ev.ID, "parked by TestEveryRouteRequiresItsScope"))
+
+	// A portal link of C-1 and two plan requests asked through it, for the portal routes.
+	inv2 := uid("INV")
+	require.Equal(t, http.StatusCreated, call(t, srv, "POST", "/v1/invoices", invoiceJSON(inv2, "100.00"), bearer(admin)...).code)
+	portalLink, err := testStore.CreatePortalLink(ctx, sum[:], "C-1", "test", time.Now().Add(time.Hour))
+	require.NoError(t, err)
+	planRequest := func(invoiceID string) ledger.PlanRequest {
+		p, err := testStore.CreatePlanRequest(ctx, ledger.PlanRequest{InvoiceID: invoiceID, CustomerID: "C-1", LinkID: portalLink.ID, Currency: "EUR",
+			Installments: []ledger.PlanInstallment{{DueDate: "2026-04-30", Amount: 5000}, {DueDate: "2026-05-31", Amount: 5000}}},
+			func(p ledger.PlanRequest) ledger.AuditEntry {
+				return ledger.AuditEntry{Action: ledger.AuditPlanRequest, InvoiceID: p.InvoiceID}
+			})
+		require.NoError(t, err)
+		return p
+	}
+	approvable, rejectable := planRequest(inv), planRequest(inv2)
 
 	unknown, err := ledger.NewAPIKeyToken()
 	require.NoError(t, err)
@@ -447,6 +463,13 @@ func TestEveryRouteRequiresItsScope(t *testing.T) {
 		{"POST /v1/bank-transactions/{id}/ignore", "999999999", reason("not ours"), auth.ScopeOperator, http.StatusNotFound, ""},
 		{"GET /v1/reports/bank", "", none, auth.ScopeRead, http.StatusOK, ""},
 		{"GET /v1/customers/{id}/statement", "C-1", none, auth.ScopeRead, http.StatusOK, ""},
+		// portal.go
+		{"POST /v1/customers/{id}/portal-link", "C-1", none, auth.ScopeOperator, http.StatusCreated, ""},
+		{"DELETE /v1/customers/{id}/portal-links/{link}", "C-1/portal-links/" + strconv.FormatInt(portalLink.ID, 10) + "#", none, auth.ScopeOperator, http.StatusOK, ""},
+		{"DELETE /v1/customers/{id}/portal-links", "C-1", none, auth.ScopeOperator, http.StatusOK, ""},
+		{"GET /v1/plan-requests", "", none, auth.ScopeRead, http.StatusOK, ""},
+		{"POST /v1/plan-requests/{id}/approve", strconv.FormatInt(approvable.ID, 10), reason("fine"), auth.ScopeOperator, http.StatusOK, invoiceapi.UpdatePlan},
+		{"POST /v1/plan-requests/{id}/reject", strconv.FormatInt(rejectable.ID, 10), reason("no"), auth.ScopeOperator, http.StatusOK, ""},
 	}
 
 	// The table is complete: exactly the /v1/ routes registered behind s.require; the
@@ -471,6 +494,7 @@ func TestEveryRouteRequiresItsScope(t *testing.T) {
 	for _, rt := range routes {
 		method, path, _ := strings.Cut(rt.pattern, " ")
 		path = strings.ReplaceAll(path, "{id}", rt.id)
+		path, _, _ = strings.Cut(path, "#") // an id that stands for more of the path ends in #
 		// Keys made for this route: its scope only; every other scope; and a revoked
 		// key that had every scope.
 		right, _ := newKey(t, testStore, rt.scope)

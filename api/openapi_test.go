@@ -30,8 +30,10 @@ import (
 	"github.com/dunwell/dunwell/internal/codec"
 	"github.com/dunwell/dunwell/internal/fakeprovider"
 	"github.com/dunwell/dunwell/internal/testenv"
+	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/notify"
 	"github.com/dunwell/dunwell/policies"
+	"github.com/dunwell/dunwell/portal"
 	"github.com/dunwell/dunwell/webhooks"
 	"github.com/dunwell/dunwell/worker/assembly"
 	"github.com/dunwell/dunwell/workflows/invoiceapi"
@@ -212,7 +214,7 @@ func startLiveAPI(t *testing.T) *liveAPI {
 	require.NoError(t, err)
 	s := &Server{Temporal: c, Ledger: testStore, Policies: set, Logger: logger, Auth: mustAuth(t), MaxBodyBytes: 64 << 10,
 		Codec: codec.HTTPHandler(ring), CodecOrigins: []string{"http://localhost:8233"},
-		Webhooks: Webhooks{Stripe: sv, Payments: pv, Stored: func() {}}, Bank: BankConfig{MaxBytes: 64 << 10}}
+		Webhooks: Webhooks{Stripe: sv, Payments: pv, Stored: func() {}}, Bank: BankConfig{MaxBytes: 64 << 10}, Portal: Portal{PublicURL: testPublicURL}}
 	hs := httptest.NewServer(s.Handler())
 	t.Cleanup(hs.Close)
 	s.Delivery = &DeliveryWebhooks{PublicURL: hs.URL, TwilioAuthToken: twilioToken, SendGridPublicKey: sgKey}
@@ -567,6 +569,67 @@ func TestOpenAPIDescribesRealAnswers(t *testing.T) {
 	for _, c := range rest {
 		l.run(t, c)
 	}
+	// The customer's portal: a link, its page and forms (a same-origin browser page
+	// posting; the client follows the 303 to the page), the plan a customer asked for
+	// beyond the policy's limits, and the revocations.
+	portalInvoices := []string{issue(t), issue(t), issue(t)}
+	created := l.run(t, apiCase{name: "portal link", method: "POST", path: "/v1/customers/" + customer + "/portal-link", headers: withAll, want: http.StatusCreated})
+	var link PortalLinkResponse
+	require.NoError(t, json.Unmarshal(created.body, &link))
+	portalPage := strings.TrimPrefix(link.URL, testPublicURL)
+	tok, err := portal.ParseToken(strings.TrimPrefix(portalPage, portal.PathPrefix))
+	require.NoError(t, err)
+	browser := []string{"Sec-Fetch-Site", "same-origin"}
+	portalForm := func(v url.Values) string {
+		v.Set("csrf", tok.CSRF())
+		return v.Encode()
+	}
+	const formType = "application/x-www-form-urlencoded"
+	portalCases := []apiCase{
+		{name: "portal link of an unknown customer", method: "POST", path: "/v1/customers/" + uid("C") + "/portal-link", headers: withAll, want: http.StatusNotFound},
+		{name: "portal link with a read key", method: "POST", path: "/v1/customers/" + customer + "/portal-link", headers: withRead, want: http.StatusForbidden},
+		{name: "portal page", method: "GET", path: portalPage, want: http.StatusOK},
+		{name: "portal page of a tampered link", method: "GET", path: portal.PathPrefix + strings.Repeat("A", portal.TokenLength), want: http.StatusNotFound},
+		{name: "portal promise", method: "POST", path: portalPage + "/promise", contentType: formType, headers: browser,
+			body: portalForm(url.Values{"invoice": {portalInvoices[0]}, "date": {day(5)}, "amount": {"20.00"}}), want: http.StatusOK},
+		{name: "portal promise beyond the limit", method: "POST", path: portalPage + "/promise", contentType: formType, headers: browser,
+			body: portalForm(url.Values{"invoice": {portalInvoices[1]}, "date": {day(300)}, "amount": {"20.00"}}), want: http.StatusUnprocessableEntity},
+		{name: "portal promise without its CSRF token", method: "POST", path: portalPage + "/promise", contentType: formType, headers: browser,
+			body: url.Values{"invoice": {portalInvoices[1]}, "date": {day(5)}, "amount": {"20.00"}}.Encode(), want: http.StatusForbidden},
+		{name: "portal dispute", method: "POST", path: portalPage + "/dispute", contentType: formType, headers: browser,
+			body: portalForm(url.Values{"invoice": {portalInvoices[1]}, "reason": {"wrong_amount"}, "text": {"we ordered three"}}), want: http.StatusOK},
+		{name: "portal dispute of another customer's invoice", method: "POST", path: portalPage + "/dispute", contentType: formType, headers: browser,
+			body: portalForm(url.Values{"invoice": {uid("INV")}, "reason": {"wrong_amount"}}), want: http.StatusNotFound},
+		{name: "portal plan beyond the limits", method: "POST", path: portalPage + "/plan", contentType: formType, headers: browser,
+			body: portalForm(url.Values{"invoice": {portalInvoices[2]}, "count": {"6"}, "first_date": {day(3)}}), want: http.StatusOK},
+		{name: "portal preferences", method: "POST", path: portalPage + "/preferences", contentType: formType, headers: browser,
+			body: portalForm(url.Values{"email": {"on"}, "sms": {"on"}}), want: http.StatusOK},
+		{name: "portal pay without Stripe", method: "POST", path: portalPage + "/pay", contentType: formType, headers: browser,
+			body: portalForm(url.Values{"invoice": {portalInvoices[0]}}), want: http.StatusNotFound},
+		{name: "plan requests", method: "GET", path: "/v1/plan-requests?status=pending", headers: withRead, want: http.StatusOK},
+		{name: "plan requests, bad status", method: "GET", path: "/v1/plan-requests?status=maybe", headers: withRead, want: http.StatusBadRequest, brokenRequest: true},
+		{name: "approve an unknown plan request", method: "POST", path: "/v1/plan-requests/999999999/approve", headers: withAll, want: http.StatusNotFound},
+		{name: "reject an unknown plan request", method: "POST", path: "/v1/plan-requests/999999999/reject", body: `{"reason": "no"}`, headers: withAll, want: http.StatusNotFound},
+	}
+	for _, c := range portalCases {
+		l.run(t, c)
+	}
+	pending, err := testStore.ListPlanRequests(ctx, ledger.PlanPending)
+	require.NoError(t, err)
+	var planID int64
+	for _, p := range pending {
+		if p.InvoiceID == portalInvoices[2] {
+			planID = p.ID
+		}
+	}
+	require.NotZero(t, planID, "the plan beyond the limits waits for an operator")
+	l.run(t, apiCase{name: "approve a plan request", method: "POST", path: fmt.Sprintf("/v1/plan-requests/%d/approve", planID), body: `{"reason": "fine"}`, headers: withAll, want: http.StatusOK})
+	l.run(t, apiCase{name: "reject a decided plan request", method: "POST", path: fmt.Sprintf("/v1/plan-requests/%d/reject", planID), headers: withAll, want: http.StatusConflict})
+	l.run(t, apiCase{name: "revoke the portal link", method: "DELETE", path: fmt.Sprintf("/v1/customers/%s/portal-links/%d", customer, link.ID), headers: withAll, want: http.StatusOK})
+	l.run(t, apiCase{name: "portal page of a revoked link", method: "GET", path: portalPage, want: http.StatusGone})
+	l.run(t, apiCase{name: "revoke an unknown portal link", method: "DELETE", path: fmt.Sprintf("/v1/customers/%s/portal-links/999999999", customer), headers: withAll, want: http.StatusNotFound})
+	l.run(t, apiCase{name: "revoke all portal links", method: "DELETE", path: "/v1/customers/" + customer + "/portal-links", headers: withAll, want: http.StatusOK})
+
 	l.run(t, apiCase{name: "first request of a limited key", method: "GET", path: base, headers: withRead, limited: true, want: http.StatusOK})
 	l.run(t, apiCase{name: "over the key's rate limit", method: "GET", path: base, headers: withRead, limited: true, want: http.StatusTooManyRequests})
 	encoded := l.run(t, apiCase{name: "codec encode for decode", method: "POST", path: "/codec/encode", body: payloads, headers: withRead, want: http.StatusOK})

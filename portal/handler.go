@@ -149,7 +149,14 @@ func (s *Server) form(event string, act func(http.ResponseWriter, *http.Request,
 		}
 		defer cancel()
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-		if !s.sameOrigin(r) || r.ParseForm() != nil || !v.token.CheckCSRF(r.PostForm.Get("csrf")) {
+		parsed := r.ParseForm()
+		var tooLarge *http.MaxBytesError
+		if errors.As(parsed, &tooLarge) {
+			metrics.Portal(event, "refused")
+			s.problem(w, http.StatusRequestEntityTooLarge, v.w, "forbidden")
+			return
+		}
+		if !s.sameOrigin(r) || parsed != nil || !v.token.CheckCSRF(r.PostForm.Get("csrf")) {
 			metrics.Portal(event, "forbidden")
 			s.problem(w, http.StatusForbidden, v.w, "forbidden")
 			return

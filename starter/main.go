@@ -55,6 +55,8 @@ commands:
   webhooks  parked payment webhooks:   starter webhooks parked [--held] | starter webhooks retry ID
   bank      bank statements:           starter bank import statement.camt053.xml | starter bank unmatched
                                        starter bank match ID INV [INV ...] | starter bank ignore ID -reason TEXT
+  portal-link  a link to a customer's portal page: starter portal-link C-42 | starter portal-link revoke C-42 [LINK_ID]
+  plan-requests  plans asked for on the portal: starter plan-requests [pending|all] | starter plan-requests approve|reject ID [-reason TEXT]
   policy    check and preview policies (local): starter policy validate policies/
                                        starter policy preview standard -f invoice.json
   template  preview a reminder:        starter template preview -name overdue -channel sms -locale de-DE -currency EUR
@@ -91,6 +93,7 @@ var printCommands = map[string]func(context.Context, []string, io.Writer) error{
 	"pay": pay, "status": status, "audit": audit, "report": report, "customer": customer,
 	"timeline": timelineCmd, "note": noteCmd, "keys": keys, "webhooks": webhooksCmd, "statement": statementCmd,
 	"bank": bankCmd,
+	"portal-link": portalLink, "plan-requests": planRequests,
 }
 
 // run executes one command and returns the process exit code: 0 success, 1 failure,

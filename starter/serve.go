@@ -74,7 +74,7 @@ func serve(ctx context.Context, args []string) error {
 		MaxBodyBytes: cfg.APIMaxBodyBytes, CodecOrigins: cfg.CodecCORSOrigins, Webhooks: hooks, UIUpstream: cfg.UIUpstream, Namespace: cfg.Temporal.Namespace,
 		TrustedProxies: cfg.TrustedProxies, RateLimit: cfg.APIRateLimit,
 		Business: cfg.Business,
-		Portal: api.Portal{PublicURL: cfg.PublicURL, LinkTTL: cfg.PortalLinkTTL}}
+		Portal:   api.Portal{PublicURL: cfg.PublicURL, LinkTTL: cfg.PortalLinkTTL}}
 	if cfg.PublicURL == "" {
 		logger.Warn("POST /v1/customers/{id}/portal-link answers 503: set DUNWELL_PUBLIC_URL")
 	}
