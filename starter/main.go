@@ -92,7 +92,7 @@ func main() {
 var printCommands = map[string]func(context.Context, []string, io.Writer) error{
 	"pay": pay, "status": status, "audit": audit, "report": report, "customer": customer,
 	"timeline": timelineCmd, "note": noteCmd, "keys": keys, "webhooks": webhooksCmd, "statement": statementCmd,
-	"bank": bankCmd,
+	"bank":        bankCmd,
 	"portal-link": portalLink, "plan-requests": planRequests,
 }
 
