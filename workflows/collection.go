@@ -65,6 +65,9 @@ func InvoiceCollection(ctx workflow.Context, in invoiceapi.CollectionInput) (inv
 	} else {
 		c.st = collection.NewState(&c.inv)
 	}
+	// A query may come before the main loop plans (attaching to the account takes an
+	// activity): it reads the plan, never a zero action.
+	c.next = collection.Next(&c.pol, &c.inv, &c.st, workflow.Now(ctx))
 	if err := c.registerHandlers(ctx); err != nil {
 		return invoiceapi.CollectionResult{}, err
 	}
