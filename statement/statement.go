@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dunwell/dunwell/collection"
 	"github.com/dunwell/dunwell/money"
 )
 
@@ -35,10 +36,11 @@ func bucketOf(days int) int {
 }
 
 // Adjustment kinds that are charges: they appear on an open item as fees or interest,
-// not among the credits. A fee kind added later (a compensation fee) is listed here.
+// not among the credits. They are the ledger's kinds as the collection package books
+// them (the late fee, and the statutory compensation for recovery costs).
 var (
-	FeeKinds     = []string{"late_fee"}
-	InterestKind = "interest"
+	FeeKinds     = []string{collection.AdjLateFee, collection.AdjCompensation}
+	InterestKind = collection.AdjInterest
 )
 
 // Data is what the ledger holds about one customer, up to the statement's cut-off.

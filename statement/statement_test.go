@@ -202,3 +202,26 @@ func TestMoneyJSON(t *testing.T) {
 	require.NoError(t, err)
 	require.JSONEq(t, `"5"`, string(b))
 }
+
+// The statutory compensation for recovery costs is a charge: it shows among the open
+// item's fees and in its balance, never among the credits.
+func TestCompensationIsAFee(t *testing.T) {
+	d := Data{
+		CustomerID: "C-EU",
+		Invoices: []Invoice{
+			{InvoiceID: "INV-EU1", Currency: "EUR", AmountDue: 1_000_000, IssuedAt: day("2025-05-01"), DueDate: "2025-06-10", Status: "overdue", PolicyID: "eu-b2b"},
+		},
+		Adjustments: []Adjustment{
+			{InvoiceID: "INV-EU1", AdjustmentID: "compensation", Kind: "compensation", Currency: "EUR", Amount: 4_000, At: day("2025-06-11")},
+			{InvoiceID: "INV-EU1", AdjustmentID: "interest/45", Kind: "interest", Currency: "EUR", Amount: 13_062, At: day("2025-07-25")},
+		},
+	}
+	st := Compute(d, Options{AsOf: day("2025-07-25"), Since: day("2025-06-01")})
+	require.Len(t, st.Currencies, 1)
+	sec := st.Currencies[0]
+	require.Empty(t, sec.Credits)
+	item := sec.OpenItems[0]
+	require.Equal(t, []Fee{{Kind: "compensation", Amount: Money{4_000, "EUR"}}}, item.Fees)
+	require.Equal(t, int64(13_062), item.Interest.Minor)
+	require.Equal(t, int64(1_000_000+4_000+13_062), item.Balance.Minor)
+}
