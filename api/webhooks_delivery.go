@@ -215,9 +215,13 @@ func (s *Server) applyReport(ctx context.Context, rep webhooks.Report) (res webh
 			}
 			key = n.Key
 		}
-		res, err = s.applyDelivery(ctx, ledger.DeliveryUpdate{
-			NoticeKey: key, Status: ledger.DeliveryStatus(d.Status), Error: d.Error, ProviderID: d.MessageID, At: s.at(d.At),
-		})
+		u := ledger.DeliveryUpdate{Status: ledger.DeliveryStatus(d.Status), Error: d.Error, ProviderID: d.MessageID, At: s.at(d.At)}
+		if webhooks.MessageCustomer(key) != "" {
+			res, err = s.applyMessageDelivery(ctx, key, u)
+		} else {
+			u.NoticeKey = key
+			res, err = s.applyDelivery(ctx, u)
+		}
 		if err != nil {
 			return webhookResult{}, false, err
 		}
@@ -227,8 +231,14 @@ func (s *Server) applyReport(ctx context.Context, rep webhooks.Report) (res webh
 		}
 	}
 	if o := rep.OptOut; o != nil {
+		customers := s.customerOfInvoice(ctx, o.InvoiceID)
+		if d := rep.Delivery; customers == nil && d != nil {
+			if c := webhooks.MessageCustomer(d.NoticeKey); c != "" {
+				customers = []string{c}
+			}
+		}
 		change := ledger.OptOutChange{EventID: o.EventID, Channel: rep.Channel, Address: o.Address,
-			CustomerIDs: s.customerOfInvoice(ctx, o.InvoiceID), OptedOut: o.OptedOut, Source: ledger.OptOutSource(o.Source), At: s.at(o.At)}
+			CustomerIDs: customers, OptedOut: o.OptedOut, Source: ledger.OptOutSource(o.Source), At: s.at(o.At)}
 		if err := s.applyOptOut(ctx, change); err != nil {
 			return webhookResult{}, false, err
 		}
@@ -275,6 +285,34 @@ func (s *Server) applyDelivery(ctx context.Context, u ledger.DeliveryUpdate) (we
 		return webhookResult{Status: "unchanged"}, nil
 	}
 	return webhookResult{Status: "recorded"}, nil
+}
+
+// applyMessageDelivery records a delivery report of a customer's message (one message
+// about several invoices) on the notice of each invoice step it covered, and tells each
+// invoice's workflow as applyDelivery does, so a bounce falls back per invoice. An
+// unknown message, or one that covered nothing, is ignored.
+func (s *Server) applyMessageDelivery(ctx context.Context, messageKey string, u ledger.DeliveryUpdate) (webhookResult, error) {
+	keys, err := s.Ledger.NoticesOfMessage(ctx, messageKey)
+	if err != nil {
+		return webhookResult{}, fmt.Errorf("finding the notices of message %s: %w", messageKey, err)
+	}
+	if len(keys) == 0 {
+		return webhookResult{Status: "ignored", Reason: "unknown message"}, nil
+	}
+	// The most telling result wins: recorded on any notice, else unchanged, else ignored.
+	rank := map[string]int{"ignored": 0, "unchanged": 1, "recorded": 2}
+	res := webhookResult{Status: "ignored", Reason: "every notice of the message already has a final status"}
+	for _, key := range keys {
+		u.NoticeKey = key
+		r, err := s.applyDelivery(ctx, u)
+		if err != nil {
+			return webhookResult{}, err
+		}
+		if rank[r.Status] > rank[res.Status] {
+			res = r
+		}
+	}
+	return res, nil
 }
 
 // applyOptOut records an opt-out (or opt-in) and tells every open invoice of the

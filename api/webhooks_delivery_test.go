@@ -453,3 +453,51 @@ func TestOpenAPIDocumentsTheDeliveryWebhooks(t *testing.T) {
 	require.Contains(t, doc.Paths["/v1/webhooks/twilio"], "post")
 	require.Contains(t, doc.Paths["/v1/webhooks/sendgrid"], "post")
 }
+
+// A status callback of one SMS about several invoices names the customer's message: it
+// is recorded on each covered invoice's notice and each invoice's workflow hears of it,
+// so a failure falls back per invoice. An unknown message is ignored.
+func TestTwilioStatusCallbackOfAMessageReachesEveryInvoice(t *testing.T) {
+	t.Parallel()
+	h := newHookServer(t)
+	ctx := context.Background()
+	customer, phone, msid := uid("C"), "+14155550114", sid()
+	var invoices []string
+	claim := ledger.MessageClaim{CustomerID: customer, Channel: "sms", WindowDay: "2026-12-07"}
+	claim.Key = customer + "/sms/2026-12-07/0a1b2c3d4e5f"
+	for range 2 {
+		id := uid("INV")
+		sum := sha256.Sum256([]byte(id))
+		_, err := testStore.IssueInvoice(ctx, ledger.InvoiceRecord{InvoiceID: id, CustomerID: customer, Currency: "USD",
+			AmountDue: 1000, IssuedAt: time.Now().UTC(), DueDate: "2026-12-01", PolicyID: "demo", BodySHA256: sum[:]})
+		require.NoError(t, err)
+		invoices = append(invoices, id)
+		claim.Lines = append(claim.Lines, ledger.MessageLine{InvoiceID: id, Step: "second-reminder"})
+	}
+	m, err := testStore.ClaimMessage(ctx, claim)
+	require.NoError(t, err)
+	require.Len(t, m.Covered, 2)
+	require.NoError(t, testStore.RememberAddress(ctx, "sms", phone, customer))
+	require.NoError(t, testStore.CompleteMessage(ctx, claim.Key, ledger.MessageSent, msid, "", time.Now().UTC()))
+
+	form := statusForm(msid, "undelivered", phone)
+	form.Set("ErrorCode", "30003")
+	a := h.twilio(t, "?notice_key="+url.QueryEscape(claim.Key), form, nil)
+	require.Equal(t, http.StatusOK, a.code, string(a.body))
+	require.JSONEq(t, `{"status":"recorded"}`, string(a.body))
+	sigs := h.signals.take()
+	require.Len(t, sigs, 2, "one delivery signal per covered invoice")
+	for i, id := range invoices {
+		key := id + "/second-reminder/sms"
+		d, err := testStore.GetDelivery(ctx, key)
+		require.NoError(t, err)
+		require.Equal(t, ledger.DeliveryUndelivered, d.Status)
+		require.Contains(t, []string{sigs[0].workflowID, sigs[1].workflowID}, invoiceapi.WorkflowID(id), "invoice %d", i)
+	}
+
+	a = h.twilio(t, "?notice_key="+url.QueryEscape(customer+"/sms/2026-12-07/ffff"), statusForm(sid(), "delivered", phone), nil)
+	require.Equal(t, http.StatusOK, a.code, string(a.body))
+	require.Contains(t, string(a.body), "unknown message")
+	a = h.twilio(t, "?notice_key="+url.QueryEscape(customer+"/email/2026-12-07/ffff"), statusForm(sid(), "delivered", phone), nil)
+	require.Equal(t, http.StatusBadRequest, a.code, "an email message's key on an SMS callback")
+}

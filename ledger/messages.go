@@ -269,6 +269,24 @@ func (s *Store) MessageOfNotice(ctx context.Context, noticeKey string) (string, 
 	return *key, nil
 }
 
+// NoticesOfMessage returns the keys of the invoice notices a message covered, in key
+// order: a provider's delivery report names the message, and each covered invoice
+// hears of it through its own notice. None for a message that covered nothing or is
+// unknown.
+func (s *Store) NoticesOfMessage(ctx context.Context, messageKey string) ([]string, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `SELECT notice_key FROM notices WHERE message_key = $1 ORDER BY notice_key`, messageKey)
+	if err != nil {
+		return nil, wrap("notices of message "+messageKey, err)
+	}
+	keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, wrap("notices of message "+messageKey, err)
+	}
+	return keys, nil
+}
+
 func scanMessage(row pgx.Row, m *MessageRow, extra ...any) error {
 	var covered, leftOut []byte
 	dest := append([]any{&m.Key, &m.CustomerID, &m.Channel, &m.WindowDay, &m.Status, &m.ProviderID, &m.Error,

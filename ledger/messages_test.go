@@ -65,6 +65,12 @@ func TestMessageCoversEachInvoiceStepOnce(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, c.Key, key)
 	}
+	covered, err := testStore.NoticesOfMessage(ctx, c.Key)
+	require.NoError(t, err)
+	require.Len(t, covered, 3, "one notice per covered invoice step")
+	none, err := testStore.NoticesOfMessage(ctx, customer+"/email/2026-04-02/unknown")
+	require.NoError(t, err)
+	require.Empty(t, none)
 
 	// A later message of the same window cannot cover the same steps again.
 	c2 := c

@@ -109,8 +109,24 @@ func NoticeInvoice(key string) string {
 	return m[1]
 }
 
-// validNoticeKey reports whether key is a notice key of channel.
+// messageKeyRE is <customer>/<channel>/<customer-local day>/<batch digest>: one
+// message about several invoices of a customer (see accountapi.MessageKey).
+var messageKeyRE = regexp.MustCompile(`^([A-Za-z0-9._:-]{1,128})/(email|sms)/(\d{4}-\d{2}-\d{2})/([0-9a-f]{1,64})$`)
+
+// MessageCustomer returns the customer of a message key, or "" if key is not one.
+func MessageCustomer(key string) string {
+	m := messageKeyRE.FindStringSubmatch(key)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
+
+// validNoticeKey reports whether key names a notice or a customer's message of channel.
 func validNoticeKey(key, channel string) bool {
-	m := noticeKeyRE.FindStringSubmatch(key)
-	return m != nil && m[3] == channel
+	if m := noticeKeyRE.FindStringSubmatch(key); m != nil {
+		return m[3] == channel
+	}
+	m := messageKeyRE.FindStringSubmatch(key)
+	return m != nil && m[2] == channel
 }

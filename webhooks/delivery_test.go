@@ -75,6 +75,13 @@ func TestParseTwilioStatus(t *testing.T) {
 	require.Equal(t, &Report{Source: SourceTwilio, Channel: ChannelSMS, Delivery: &DeliveryReport{
 		NoticeKey: "INV-1/first/sms", MessageID: smsSID, Status: DeliveryUndelivered, Error: "twilio error 30003"}}, cb.Report)
 
+	// A message about several invoices of a customer is named by its message key.
+	cb, err = parseTwilio(t, status("delivered"), "C-1/sms/2026-12-07/0a1b2c3d4e5f")
+	require.NoError(t, err)
+	require.Equal(t, "C-1/sms/2026-12-07/0a1b2c3d4e5f", cb.Report.Delivery.NoticeKey)
+	require.Equal(t, "C-1", MessageCustomer(cb.Report.Delivery.NoticeKey))
+	require.Empty(t, MessageCustomer("INV-1/first/sms"))
+
 	// Without notice_key the API finds the notice by the sid; SmsStatus alone counts.
 	cb, err = parseTwilio(t, url.Values{"MessageSid": {smsSID}, "SmsStatus": {"sent"}}, "")
 	require.NoError(t, err)
@@ -110,10 +117,12 @@ func TestParseTwilioStatus(t *testing.T) {
 		key   string
 		field string
 	}{
-		"sid":        {status("delivered", "MessageSid", "nope"), "", "MessageSid"},
-		"key":        {status("delivered"), "bad", NoticeKeyParam},
-		"email key":  {status("delivered"), "INV-1/first/email", NoticeKeyParam},
-		"error code": {status("failed", "ErrorCode", "x1"), "", "ErrorCode"},
+		"sid":           {status("delivered", "MessageSid", "nope"), "", "MessageSid"},
+		"key":           {status("delivered"), "bad", NoticeKeyParam},
+		"email key":     {status("delivered"), "INV-1/first/email", NoticeKeyParam},
+		"email message": {status("delivered"), "C-1/email/2026-12-07/0a1b2c", NoticeKeyParam},
+		"message day":   {status("delivered"), "C-1/sms/2026-12/0a1b2c", NoticeKeyParam},
+		"error code":    {status("failed", "ErrorCode", "x1"), "", "ErrorCode"},
 	} {
 		_, err := parseTwilio(t, tc.form, tc.key)
 		var fe FieldError

@@ -101,7 +101,7 @@ func twilioStatus(form url.Values, key, status string) (TwilioCallback, error) {
 		fe["MessageSid"] = "must be a Twilio message sid (SM followed by 32 hex digits)"
 	}
 	if key != "" && !validNoticeKey(key, ChannelSMS) {
-		fe[NoticeKeyParam] = "must be <invoice>/<step>/sms"
+		fe[NoticeKeyParam] = "must be <invoice>/<step>/sms or <customer>/sms/<day>/<message>"
 	}
 	if len(fe) > 0 {
 		return TwilioCallback{}, fe
