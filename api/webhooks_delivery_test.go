@@ -461,7 +461,7 @@ func TestTwilioStatusCallbackOfAMessageReachesEveryInvoice(t *testing.T) {
 	t.Parallel()
 	h := newHookServer(t)
 	ctx := context.Background()
-	customer, phone, msid := uid("C"), "+14155550114", sid()
+	customer, phone, msid := uid("C"), "+14155550197", sid()
 	var invoices []string
 	claim := ledger.MessageClaim{CustomerID: customer, Channel: "sms", WindowDay: "2026-12-07"}
 	claim.Key = customer + "/sms/2026-12-07/0a1b2c3d4e5f"
