@@ -98,30 +98,43 @@ func (s *Store) CompleteNotice(ctx context.Context, key string, status NoticeSta
 	if status == NoticeSent {
 		sentAt = &at
 	}
+	return s.settleClaim(ctx, op, noticeClaims, key, string(status), providerID, errText, sentAt, at)
+}
+
+// claimTable is a table of rows claimed as 'sending' before a provider call and
+// settled after it (notices, statements).
+type claimTable struct{ table, keyColumn, noun string }
+
+var noticeClaims = claimTable{"notices", "notice_key", "notice"}
+
+// settleClaim moves the row key of t out of 'sending' to status. Settling again with
+// the stored status is a no-op; another final status keeps the stored outcome and
+// returns ErrNoticeFinal; an unknown key returns ErrNotFound.
+func (s *Store) settleClaim(ctx context.Context, op string, t claimTable, key, status, providerID, errText string, sentAt *time.Time, at time.Time) error {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
 	tag, err := s.pool.Exec(ctx, `
-		UPDATE notices
+		UPDATE `+t.table+`
 		SET status = $2, provider_id = $3, error = $4, sent_at = $5, updated_at = $6
-		WHERE notice_key = $1 AND status = 'sending'`,
-		key, string(status), providerID, errText, sentAt, at)
+		WHERE `+t.keyColumn+` = $1 AND status = 'sending'`,
+		key, status, providerID, errText, sentAt, at)
 	if err != nil {
 		return wrap(op+" "+key, err)
 	}
 	if tag.RowsAffected() == 1 {
 		return nil
 	}
-	var stored NoticeStatus
-	err = s.pool.QueryRow(ctx, `SELECT status FROM notices WHERE notice_key = $1`, key).Scan(&stored)
+	var stored string
+	err = s.pool.QueryRow(ctx, `SELECT status FROM `+t.table+` WHERE `+t.keyColumn+` = $1`, key).Scan(&stored)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		return fmt.Errorf("ledger: %s: notice %s: %w", op, key, ErrNotFound)
+		return fmt.Errorf("ledger: %s: %s %s: %w", op, t.noun, key, ErrNotFound)
 	case err != nil:
 		return wrap(op+" "+key, err)
 	case stored == status:
 		return nil
 	default:
-		return fmt.Errorf("ledger: %s: notice %s is %s: %w", op, key, stored, ErrNoticeFinal)
+		return fmt.Errorf("ledger: %s: %s %s is %s: %w", op, t.noun, key, stored, ErrNoticeFinal)
 	}
 }
 

@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -273,28 +272,7 @@ func (s *Store) CompleteStatement(ctx context.Context, key, status, providerID, 
 	if len(errText) > 1000 {
 		errText = errText[:1000]
 	}
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	tag, err := s.pool.Exec(ctx, `
-		UPDATE statements SET status = $2, provider_id = $3, error = $4, sent_at = $5, updated_at = $6
-		WHERE statement_key = $1 AND status = 'sending'`, key, status, providerID, errText, sentAt, at)
-	if err != nil {
-		return wrap(op+" "+key, err)
-	}
-	if tag.RowsAffected() == 1 {
-		return nil
-	}
-	var stored string
-	err = s.pool.QueryRow(ctx, `SELECT status FROM statements WHERE statement_key = $1`, key).Scan(&stored)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return fmt.Errorf("ledger: %s: statement %s: %w", op, key, ErrNotFound)
-	case err != nil:
-		return wrap(op+" "+key, err)
-	case stored == status:
-		return nil
-	}
-	return fmt.Errorf("ledger: %s: statement %s is %s: %w", op, key, stored, ErrNoticeFinal)
+	return s.settleClaim(ctx, op, claimTable{"statements", "statement_key", "statement"}, key, status, providerID, errText, sentAt, at)
 }
 
 // GetStatement returns one stored statement by key (Fresh false), or ErrNotFound.
