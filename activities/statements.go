@@ -17,9 +17,12 @@ import (
 )
 
 // StatementRequest asks to email a customer's statement dated AsOf (YYYY-MM-DD).
+// With PeriodStart (YYYY-MM-DD, not after AsOf) a statement already sent dated
+// from PeriodStart to before AsOf counts as this one: at most one per period.
 type StatementRequest struct {
-	CustomerID string `json:"customer_id"`
-	AsOf       string `json:"as_of"`
+	CustomerID  string `json:"customer_id"`
+	AsOf        string `json:"as_of"`
+	PeriodStart string `json:"period_start,omitempty"`
 }
 
 // StatementResult says what SendStatement did: "sent" (now or by an earlier attempt,
@@ -41,6 +44,18 @@ func (a *Activities) SendStatement(ctx context.Context, req StatementRequest) (S
 	asOf, err := time.Parse(time.DateOnly, req.AsOf)
 	if req.CustomerID == "" || err != nil {
 		return StatementResult{}, badRequest(fmt.Errorf("statement request: customer_id is required and as_of must be a date like 2026-12-01 (got %q, %q)", req.CustomerID, req.AsOf))
+	}
+	if req.PeriodStart != "" {
+		if ps, err := time.Parse(time.DateOnly, req.PeriodStart); err != nil || ps.After(asOf) {
+			return StatementResult{}, badRequest(fmt.Errorf("statement request: period_start must be a date not after as_of (got %q)", req.PeriodStart))
+		}
+		prev, found, err := a.Ledger.SentStatementBetween(ctx, req.CustomerID, req.PeriodStart, req.AsOf)
+		if err != nil {
+			return StatementResult{}, ledgerFailed("finding the statements of "+req.CustomerID+" since "+req.PeriodStart, err)
+		}
+		if found {
+			return StatementResult{Outcome: "sent", ProviderID: prev.ProviderID, AlreadySent: true}, nil
+		}
 	}
 	st, err := statement.Build(ctx, a.Ledger, req.CustomerID, statement.Options{AsOf: asOf})
 	if errors.Is(err, statement.ErrUnknownCustomer) {

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -284,4 +285,30 @@ func (s *Store) GetStatement(ctx context.Context, key string) (StatementRow, err
 		return StatementRow{}, wrap("get statement "+key, err)
 	}
 	return r, nil
+}
+
+// SentStatementBetween returns the customer's statement sent with a date from from
+// through before (both YYYY-MM-DD), the latest, and whether there is one: a
+// scheduled run does not send a customer a second statement in the same period.
+func (s *Store) SentStatementBetween(ctx context.Context, customerID, from, before string) (StatementRow, bool, error) {
+	const op = "sent statement in period"
+	if _, err := time.Parse(dateLayout, from); err != nil {
+		return StatementRow{}, false, invalid(op, "from %q is not a date", from)
+	}
+	if _, err := time.Parse(dateLayout, before); err != nil {
+		return StatementRow{}, false, invalid(op, "before %q is not a date", before)
+	}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	var r StatementRow
+	err := scanStatement(s.pool.QueryRow(ctx, `SELECT `+statementColumns+` FROM statements
+		WHERE customer_id = $1 AND status = 'sent' AND as_of >= $2::date AND as_of < $3::date
+		ORDER BY as_of DESC LIMIT 1`, customerID, from, before), &r)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return StatementRow{}, false, nil
+	}
+	if err != nil {
+		return StatementRow{}, false, wrap(op+" of "+customerID, err)
+	}
+	return r, true, nil
 }

@@ -54,7 +54,8 @@ func load(fsys fs.FS, dir, defaultID string) (*policy.Set, error) {
 	var ps []*policy.Policy
 	for _, e := range entries {
 		ext := strings.ToLower(filepath.Ext(e.Name()))
-		if e.IsDir() || (ext != ".yaml" && ext != ".yml" && ext != ".json") || e.Name() == policy.SegmentsFile {
+		if e.IsDir() || (ext != ".yaml" && ext != ".yml" && ext != ".json") || e.Name() == policy.SegmentsFile ||
+			e.Name() == policy.StatementsFile {
 			continue
 		}
 		data, err := fs.ReadFile(fsys, filepath.Join(dir, e.Name()))
@@ -160,4 +161,22 @@ func loadRates(fsys fs.FS, dir string) (map[string]*policy.RateTable, error) {
 		tables[t.Name] = t
 	}
 	return tables, nil
+}
+
+// StatementSchedules reads statements.yaml of dir (or the shipped one when dir is
+// empty): when customers are sent their statements. A directory without the file has
+// no schedules. Errors name the file, line, field and problem.
+func StatementSchedules(dir string) ([]policy.StatementSchedule, error) {
+	fsys, source := fs.FS(shipped), policy.StatementsFile
+	if dir != "" {
+		fsys, source = os.DirFS(dir), filepath.Join(dir, policy.StatementsFile)
+	}
+	data, err := fs.ReadFile(fsys, policy.StatementsFile)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("reading %s: %w", source, err)
+	}
+	return policy.ParseStatementSchedules(source, data)
 }

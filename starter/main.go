@@ -12,6 +12,7 @@
 //	starter timeline ID [-limit N]        print every interaction with a customer, newest first
 //	starter note ID -text TEXT            add a note to a customer's timeline
 //	starter statement ID [-o file.pdf]    a customer's statement (JSON, or the PDF to a file)
+//	starter statements schedule|list|trigger  statement schedules (directly in Temporal)
 //	starter keys create|list|revoke       manage API keys (directly in PostgreSQL)
 //	starter webhooks parked [--held]      payment webhook events parked for an operator
 //	starter webhooks retry ID             send a parked webhook event back to be applied
@@ -50,6 +51,7 @@ commands:
   timeline  a customer's interactions: starter timeline C-42 [-limit N] [-kind note,payment] [-before CURSOR] [--json]
   note      note on a customer:        starter note C-42 -text "Called: will pay Friday" [-invoice INV-1]
   statement a customer's statement:    starter statement C-42 [-o statement.pdf] [-as-of DATE] [-since DATE]
+  statements  statement schedules (admin): starter statements schedule | list | trigger NAME
   keys      manage API keys (admin):   starter keys create --name ci --scope invoices:write,read
                                        starter keys list | starter keys revoke ID|NAME
   webhooks  parked payment webhooks:   starter webhooks parked [--held] | starter webhooks retry ID
@@ -92,7 +94,7 @@ func main() {
 var printCommands = map[string]func(context.Context, []string, io.Writer) error{
 	"pay": pay, "status": status, "audit": audit, "report": report, "customer": customer,
 	"timeline": timelineCmd, "note": noteCmd, "keys": keys, "webhooks": webhooksCmd, "statement": statementCmd,
-	"bank":        bankCmd,
+	"bank": bankCmd, "statements": statementsCmd,
 	"portal-link": portalLink, "plan-requests": planRequests,
 }
 

@@ -123,6 +123,17 @@ func validateFile(path string) (string, error) {
 		return fmt.Sprintf("rates %s: %d changes from %s, %s since %s, through %s", t.Name, len(t.Changes),
 			first.Date.Format(time.DateOnly), last.Rate, last.Date.Format(time.DateOnly), t.Through.Format(time.DateOnly)), nil
 	}
+	if filepath.Base(path) == policy.StatementsFile {
+		scheds, err := policy.ParseStatementSchedules(path, data)
+		if err != nil {
+			return "", err
+		}
+		var parts []string
+		for _, s := range scheds {
+			parts = append(parts, s.Name+": "+s.Describe())
+		}
+		return fmt.Sprintf("statement schedules (%d): %s", len(scheds), strings.Join(parts, "; ")), nil
+	}
 	if filepath.Base(path) == policy.SegmentsFile {
 		set, err := siblingSet(filepath.Dir(path))
 		if err != nil {
@@ -172,7 +183,7 @@ func siblingSet(dir string) (*policy.Set, error) {
 		return nil, err
 	}
 	for _, e := range entries {
-		if e.IsDir() || !isPolicyFileName(e.Name()) || e.Name() == policy.SegmentsFile {
+		if e.IsDir() || !isPolicyFileName(e.Name()) || e.Name() == policy.SegmentsFile || e.Name() == policy.StatementsFile {
 			continue
 		}
 		data, err := os.ReadFile(filepath.Join(dir, e.Name()))

@@ -62,6 +62,12 @@ func serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("connecting to Temporal at %s: %w", cfg.Temporal.Address, err)
 	}
 	defer c.Close()
+	// The statement schedules follow statements.yaml (create, update, delete).
+	sched, _, err := ensureStatementSchedules(ctx, cfg, c)
+	if err != nil {
+		return fmt.Errorf("statement schedules: %w", err)
+	}
+	logger.Info("Statement schedules ensured", "created", sched.Created, "updated", sched.Updated, "deleted", sched.Deleted)
 
 	hooks, runForwarder, err := setupWebhooks(cfg, store, c, logger)
 	if err != nil {

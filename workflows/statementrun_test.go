@@ -57,3 +57,30 @@ func TestStatementRun(t *testing.T) {
 	require.Len(t, sentAt, 1)
 	require.GreaterOrEqual(t, sentAt[0].Sub(start), 10*time.Second, "after the retry interval")
 }
+
+// TestStatementRunPeriod: a scheduled run dates its statements in its zone and asks
+// each send to count a statement already sent since the period began.
+func TestStatementRunPeriod(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.SetStartTime(time.Date(2026, 12, 31, 23, 30, 0, 0, time.UTC)) // 1 January in Berlin
+	env.RegisterActivityWithOptions(func(context.Context, activities.StatementSelection) ([]string, error) { return nil, nil },
+		activity.RegisterOptions{Name: "StatementCustomers"})
+	env.RegisterActivityWithOptions(func(context.Context, activities.StatementRequest) (activities.StatementResult, error) {
+		return activities.StatementResult{}, nil
+	}, activity.RegisterOptions{Name: "SendStatement"})
+	env.OnActivity("StatementCustomers", mock.Anything, mock.Anything).Return([]string{"C-1"}, nil)
+	env.OnActivity("SendStatement", mock.Anything, activities.StatementRequest{CustomerID: "C-1", AsOf: "2027-01-01", PeriodStart: "2027-01-01"}).
+		Return(activities.StatementResult{Outcome: "sent", AlreadySent: true}, nil)
+	env.ExecuteWorkflow(StatementRun, StatementRunInput{Schedule: "monthly", Timezone: "Europe/Berlin", Period: "month"})
+	require.NoError(t, env.GetWorkflowError())
+	var res StatementRunResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, "2027-01-01", res.AsOf)
+	require.Equal(t, "2027-01-01", res.PeriodStart)
+	require.Equal(t, 1, res.AlreadySent)
+
+	bad := s.NewTestWorkflowEnvironment()
+	bad.ExecuteWorkflow(StatementRun, StatementRunInput{Period: "year"})
+	require.ErrorContains(t, bad.GetWorkflowError(), `period "year" is not day, week or month`)
+}
