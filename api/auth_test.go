@@ -361,7 +361,7 @@ func TestEveryRouteRequiresItsScope(t *testing.T) {
 	ctx := context.Background()
 
 	// An issued invoice (of customer C-1) for the routes that need one.
-	admin, _ := newKey(t, testStore, auth.AllScopes()...)
+	admin, adminKey := newKey(t, testStore, auth.AllScopes()...)
 	inv := uid("INV")
 	require.Equal(t, http.StatusCreated, call(t, srv, "POST", "/v1/invoices", invoiceJSON(inv, "100.00"), bearer(admin)...).code)
 
@@ -455,6 +455,9 @@ func TestEveryRouteRequiresItsScope(t *testing.T) {
 		// timeline.go
 		{"GET /v1/customers/{id}/timeline", "C-1", none, auth.ScopeRead, http.StatusOK, ""},
 		{"POST /v1/customers/{id}/notes", "C-1", func() string { return `{"text": "called, no answer"}` }, auth.ScopeOperator, http.StatusCreated, ""},
+		// assignees.go
+		{"PUT /v1/customers/{id}/assignee", "C-1", func() string { return fmt.Sprintf(`{"assignee": %q}`, adminKey.Name) }, auth.ScopeOperator, http.StatusOK, ""},
+		{"DELETE /v1/customers/{id}/assignee", "C-1", none, auth.ScopeOperator, http.StatusOK, ""},
 		// bank.go: the import answers 415 to this JSON body, which shows the handler ran.
 		{"POST /v1/bank-statements", "", func() string { return "{}" }, auth.ScopePaymentsWrite, http.StatusUnsupportedMediaType, ""},
 		{"GET /v1/bank-transactions", "", none, auth.ScopeRead, http.StatusOK, ""},

@@ -19,6 +19,9 @@ type customerView struct {
 	// Account is the account workflow's state (docs/accounts.md); null when the
 	// customer never had one or it is past the namespace's retention.
 	Account *accountView `json:"account"`
+	// Assignee is whose portfolio the customer is in (docs/collectors.md): its
+	// assignee is "" when an operator unassigned it; null when it never was assigned.
+	Assignee *AssigneeView `json:"assignee"`
 }
 
 // accountView is what the API shows of an account: no addresses, no policy terms.
@@ -74,6 +77,12 @@ func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, "reading the customer", err)
 	default:
 		view := customerView{Customer: c}
+		if a, ok, err := s.Ledger.Assignee(ctx, id); err != nil {
+			s.fail(w, r, "reading the customer's collector", err)
+			return
+		} else if ok {
+			view.Assignee = newAssigneeView(a)
+		}
 		acct, err := (&accountapi.Client{Temporal: s.Temporal}).State(ctx, id)
 		switch {
 		case errors.Is(err, accountapi.ErrNotFound):

@@ -88,6 +88,7 @@ func (s *Server) issueInvoice(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, "recording the invoice", err)
 		return
 	}
+	s.assignByRule(ctx, inv.Customer.ID, inv.Customer.Segment)
 	started, err := s.invoices().Issue(ctx, inv, pol, s.now())
 	resp := IssueResponse{InvoiceID: inv.ID, WorkflowID: invoiceapi.WorkflowID(inv.ID), Policy: ref, RunID: started.RunID}
 	switch {

@@ -328,7 +328,7 @@ func TestOpenAPIDescribesRealAnswers(t *testing.T) {
 	}
 	l := startLiveAPI(t)
 	ctx := context.Background()
-	all, _ := newKey(t, testStore, auth.AllScopes()...)
+	all, allKey := newKey(t, testStore, auth.AllScopes()...)
 	reader, _ := newKey(t, testStore, auth.ScopeRead)
 	withAll, withRead := bearer(all), bearer(reader)
 	today := time.Now().UTC()
@@ -540,6 +540,12 @@ func TestOpenAPIDescribesRealAnswers(t *testing.T) {
 		{name: "note with a read key", method: "POST", path: "/v1/customers/" + customer + "/notes", body: `{"text": "x"}`, headers: withRead, want: http.StatusForbidden},
 		{name: "note as text", method: "POST", path: "/v1/customers/" + customer + "/notes", body: `x`, contentType: "text/plain", headers: withAll, want: http.StatusUnsupportedMediaType, brokenRequest: true},
 		{name: "note too large", method: "POST", path: "/v1/customers/" + customer + "/notes", body: `{"text": "` + strings.Repeat("x", 70<<10) + `"}`, headers: withAll, want: http.StatusRequestEntityTooLarge, brokenRequest: true},
+		{name: "assign", method: "PUT", path: "/v1/customers/" + customer + "/assignee", body: fmt.Sprintf(`{"assignee": %q}`, allKey.Name), headers: withAll, want: http.StatusOK},
+		{name: "customer with an assignee", method: "GET", path: "/v1/customers/" + customer, headers: withRead, want: http.StatusOK},
+		{name: "assign no collector", method: "PUT", path: "/v1/customers/" + customer + "/assignee", body: `{"assignee": "nobody-such"}`, headers: withAll, want: http.StatusUnprocessableEntity},
+		{name: "assign nobody", method: "PUT", path: "/v1/customers/" + customer + "/assignee", body: `{"assignee": ""}`, headers: withAll, want: http.StatusBadRequest},
+		{name: "assign for an unknown customer", method: "PUT", path: "/v1/customers/" + uid("C") + "/assignee", body: `{"assignee": "ada"}`, headers: withAll, want: http.StatusNotFound},
+		{name: "unassign", method: "DELETE", path: "/v1/customers/" + customer + "/assignee", headers: withAll, want: http.StatusOK},
 		{name: "timeline", method: "GET", path: "/v1/customers/" + customer + "/timeline", headers: withRead, want: http.StatusOK},
 		{name: "timeline page", method: "GET", path: "/v1/customers/" + customer + "/timeline?limit=2&kind=note,payment&before=" + url.QueryEscape(today.Add(time.Hour).Format(time.RFC3339)), headers: withRead, want: http.StatusOK},
 		{name: "timeline of an unknown customer", method: "GET", path: "/v1/customers/" + uid("C") + "/timeline", headers: withRead, want: http.StatusNotFound},

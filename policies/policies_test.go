@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/dunwell/dunwell/policy"
 )
 
@@ -183,6 +185,41 @@ func TestLoadRatesFromPolicyDir(t *testing.T) {
 	}
 }
 
+// TestCollectorRules: the collectors mapping of segments.yaml names a segment's
+// collector, else its band's; no rule, no collector; a band is read only when a band
+// rule exists.
+func TestCollectorRules(t *testing.T) {
+	dir := t.TempDir()
+	good := "id: a\nversion: 1\nsteps:\n  - {name: s, offset: +1d, channels: [email], template: overdue}\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.yaml"), []byte(good), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "segments.yaml"),
+		[]byte("segments:\n  vip: a\ncollectors:\n  vip: ada\n  band:at_risk: grace\n"), 0o600))
+	set, err := Load(dir, "a")
+	require.NoError(t, err)
+	require.Equal(t, policy.Collectors{"vip": "ada", "band:at_risk": "grace"}, set.Collectors())
+	band := func(b string) func() (string, error) { return func() (string, error) { return b, nil } }
+	for _, c := range []struct {
+		segment, band, collector, rule string
+		ok                             bool
+	}{
+		{"vip", "at_risk", "ada", "segment:vip", true},
+		{"smb", "at_risk", "grace", "band:at_risk", true},
+		{"smb", "prompt", "", "", false},
+		{"", "", "", "", false},
+	} {
+		collector, rule, ok := set.CollectorFor(c.segment, band(c.band))
+		require.Equal(t, []any{c.collector, c.rule, c.ok}, []any{collector, rule, ok}, "segment %q band %q", c.segment, c.band)
+	}
+	_, _, ok := set.CollectorFor("smb", nil)
+	require.False(t, ok, "no band function: no band rule")
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "segments.yaml"), []byte("collectors:\n  vip: ada\n"), 0o600))
+	set, err = Load(dir, "a")
+	require.NoError(t, err)
+	_, _, ok = set.CollectorFor("smb", func() (string, error) { panic("the band is read only when a band rule exists") })
+	require.False(t, ok)
+}
+
 func TestLoadReportsBadFilesPrecisely(t *testing.T) {
 	good := "id: a\nversion: 1\nsteps:\n  - {name: s, offset: +1d, channels: [email], template: overdue}\n"
 	cases := map[string]struct {
@@ -197,6 +234,12 @@ func TestLoadReportsBadFilesPrecisely(t *testing.T) {
 			`segments.yaml: invalid policy: line 1: segment: unknown field`},
 		"bad policy id in segments": {map[string]string{"a.yaml": good, "segments.yaml": "segments:\n  vip: Not An Id\n"},
 			`line 2: segments.vip: "Not An Id" is not a policy id`},
+		"bad collector name": {map[string]string{"a.yaml": good, "segments.yaml": "segments:\n  vip: a\ncollectors:\n  vip: ada\n  smb: 9 lives\n"},
+			`segments.yaml: invalid policy: line 5: collectors.smb: "9 lives" is not a collector's API key name`},
+		"bare band key for a collector": {map[string]string{"a.yaml": good, "segments.yaml": "collectors:\n  'band:': ada\n"},
+			`line 2: collectors.band:: a band key names its band, like band:at_risk`},
+		"collectors not a mapping": {map[string]string{"a.yaml": good, "segments.yaml": "collectors: [ada]\n"},
+			`segments.yaml: invalid policy: line 1`},
 	}
 	for name, c := range cases {
 		dir := t.TempDir()

@@ -582,6 +582,9 @@ type Set struct {
 	Default string
 	// segments maps customer segments to policy ids (see SetSegments).
 	segments Segments
+	// collectors maps customer segments to their default collectors (see
+	// ParseCollectors).
+	collectors Collectors
 }
 
 // NewSet builds a set; defaultID must be one of the policies.

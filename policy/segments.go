@@ -20,9 +20,11 @@ const SegmentsFile = "segments.yaml"
 // invoices follow when they name none.
 type Segments map[string]string
 
-// segmentsDoc is the file's format: one mapping under "segments".
+// segmentsDoc is the file's format: one mapping under "segments", and the
+// collectors' rules under "collectors" (see ParseCollectors).
 type segmentsDoc struct {
-	Segments Segments `yaml:"segments"`
+	Segments   Segments   `yaml:"segments"`
+	Collectors Collectors `yaml:"collectors"`
 }
 
 // ParseSegments decodes and checks a segments file. Policy ids are checked against
@@ -92,6 +94,11 @@ func (s *Set) LoadSegments(source string, data []byte) error {
 	if err != nil {
 		return err
 	}
+	coll, err := ParseCollectors(source, data)
+	if err != nil {
+		return err
+	}
+	s.collectors = coll
 	err = s.SetSegments(seg)
 	var ve *ValidationError
 	if errors.As(err, &ve) {

@@ -261,6 +261,20 @@ func optOut(d details) string {
 // action words an audit entry generically: who called what, on which invoice, with
 // what outcome and why.
 func action(e Entry, d details) string {
+	switch d.str("event") {
+	case "customer.assign":
+		if d.str("outcome") == "rejected" {
+			break
+		}
+		if rule := d.str("rule"); rule != "" {
+			return fmt.Sprintf("Assigned to collector %s by the rule for %s", d.str("collector"), strings.ReplaceAll(rule, ":", " "))
+		}
+		return fmt.Sprintf("%s: assigned to collector %s", e.Actor, d.str("collector"))
+	case "customer.unassign":
+		if d.str("outcome") != "rejected" {
+			return e.Actor + ": unassigned from every collector"
+		}
+	}
 	s := e.Actor + ": " + d.str("event")
 	if e.InvoiceID != "" {
 		s += " on invoice " + e.InvoiceID
