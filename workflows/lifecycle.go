@@ -347,8 +347,14 @@ func (c *collector) plan(ctx workflow.Context, in invoiceapi.PlanInput) (invoice
 	items, _ := c.planItems(in)
 	e := c.st.AgreePlan(&c.inv, collection.Plan{Installments: items, GraceDays: in.GraceDays, AgreedAt: workflow.Now(ctx), By: in.By})
 	e.Reason = in.Reason
+	// The schedule (dates and amounts only) lets the reports forecast the installments.
+	schedule := make([]map[string]any, len(items))
+	for i, it := range items {
+		schedule[i] = map[string]any{"due_date": it.DueDate.String(), "amount_minor": it.Amount}
+	}
 	return c.result(false), c.recordEvents(ctx, []collection.Event{e}, map[string]any{
 		"installments": len(items), "first_due": items[0].DueDate.String(), "last_due": items[len(items)-1].DueDate.String(), "grace_days": in.GraceDays,
+		"schedule": schedule,
 	})
 }
 
