@@ -22,6 +22,8 @@ type reportQuery struct {
 	asOf       time.Time
 	filter     reports.Filter
 	withinDays int
+	months     int // the trend's
+	weeks      int // the forecast's
 }
 
 // Which query parameters each report takes.
@@ -29,6 +31,8 @@ var (
 	kpiParams   = []string{"from", "to", "currency", "segment", "policy"}
 	agingParams = []string{"as_of", "currency", "segment", "policy"}
 	stepParams  = []string{"from", "to", "currency", "segment", "policy", "within_days"}
+	trendParams = []string{"to", "months", "currency", "segment", "policy"}
+	castParams  = []string{"weeks", "currency", "segment", "policy"}
 )
 
 // parseReportQuery validates q against the parameters a report takes; the map names
@@ -81,15 +85,21 @@ func parseReportQuery(q url.Values, allowed []string, today time.Time) (reportQu
 	for k, v := range rq.filter.Validate() {
 		bad[k] = v
 	}
-	rq.withinDays = reports.DefaultWithinDays
-	if s := get("within_days"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > reports.MaxWithinDays {
-			bad["within_days"] = "must be a whole number of days from 1 to " + strconv.Itoa(reports.MaxWithinDays)
-		} else {
-			rq.withinDays = n
+	count := func(name string, def, most int, unit string) int {
+		s := get(name)
+		if s == "" {
+			return def
 		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > most {
+			bad[name] = "must be a whole number of " + unit + " from 1 to " + strconv.Itoa(most)
+			return def
+		}
+		return n
 	}
+	rq.withinDays = count("within_days", reports.DefaultWithinDays, reports.MaxWithinDays, "days")
+	rq.months = count("months", reports.DefaultTrendMonths, reports.MaxTrendMonths, "months")
+	rq.weeks = count("weeks", reports.DefaultForecastWeeks, reports.MaxForecastWeeks, "weeks")
 	return rq, bad
 }
 
@@ -141,6 +151,20 @@ func (s *Server) getSteps() http.HandlerFunc {
 	})
 }
 
+// getTrend answers GET /v1/reports/trend.
+func (s *Server) getTrend() http.HandlerFunc {
+	return s.report(trendParams, "trend", func(ctx context.Context, rep *reports.Reporter, rq reportQuery) (any, error) {
+		return rep.Trend(ctx, rq.period.To, rq.months, rq.filter)
+	})
+}
+
+// getForecast answers GET /v1/reports/forecast.
+func (s *Server) getForecast() http.HandlerFunc {
+	return s.report(castParams, "cash-in forecast", func(ctx context.Context, rep *reports.Reporter, rq reportQuery) (any, error) {
+		return rep.Forecast(ctx, rq.weeks, rq.filter)
+	})
+}
+
 // describe lists the bad parameters in order: "currency: must be ...; to: ...".
 func describe(bad map[string]string) string {
 	names := make([]string, 0, len(bad))
@@ -161,6 +185,8 @@ func (s *Server) reportRoutes(mux *routeMux) {
 	mux.Handle("GET /v1/reports/kpis", s.require(auth.ScopeRead, s.getKPIs()))
 	mux.Handle("GET /v1/reports/aging", s.require(auth.ScopeRead, s.getAging()))
 	mux.Handle("GET /v1/reports/steps", s.require(auth.ScopeRead, s.getSteps()))
+	mux.Handle("GET /v1/reports/trend", s.require(auth.ScopeRead, s.getTrend()))
+	mux.Handle("GET /v1/reports/forecast", s.require(auth.ScopeRead, s.getForecast()))
 	mux.Handle("GET /v1/customers/{id}", s.require(auth.ScopeRead, s.getCustomer))
 	mux.Handle("GET /reports", s.reportsPage())
 }

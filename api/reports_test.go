@@ -46,11 +46,23 @@ func TestReportsAnswerWhatTheReporterComputes(t *testing.T) {
 	require.NoError(t, err)
 	defaults, err := rep.Aging(ctx, rep.Today(), reports.Filter{})
 	require.NoError(t, err)
+	trend, err := rep.Trend(ctx, p.To, 6, reports.Filter{Policy: "gentle"})
+	require.NoError(t, err)
+	trendDefaults, err := rep.Trend(ctx, rep.Today(), reports.DefaultTrendMonths, reports.Filter{})
+	require.NoError(t, err)
+	forecast, err := rep.Forecast(ctx, 8, reports.Filter{Currency: "EUR"})
+	require.NoError(t, err)
+	forecastDefaults, err := rep.Forecast(ctx, reports.DefaultForecastWeeks, reports.Filter{})
+	require.NoError(t, err)
 	for path, want := range map[string]any{
 		"/v1/reports/kpis?from=2025-04-01&to=2025-06-30&segment=smb":     kpis,
 		"/v1/reports/aging?as_of=2025-06-30&currency=JPY":                aging,
 		"/v1/reports/steps?from=2025-04-01&to=2025-06-30&within_days=14": steps,
 		"/v1/reports/aging": defaults,
+		"/v1/reports/trend?to=2025-06-30&months=6&policy=gentle": trend,
+		"/v1/reports/trend":                         trendDefaults,
+		"/v1/reports/forecast?weeks=8&currency=EUR": forecast,
+		"/v1/reports/forecast":                      forecastDefaults,
 	} {
 		a := call(t, srv, http.MethodGet, path, "", bearer(token)...)
 		require.Equal(t, http.StatusOK, a.code, "%s: %s", path, a.body)
@@ -80,6 +92,10 @@ func TestReportsNameEveryBadParameter(t *testing.T) {
 		"/v1/reports/aging?as_of=2025-02-30&segment=x%3By&from=2025-01-01":         {"as_of", "segment", "from"},
 		"/v1/reports/steps?within_days=0&currency=XYZ&to=2025-01-01&to=2025-01-02": {"within_days", "currency", "to"},
 		"/v1/customers/C-1?x=1": {"x"},
+		"/v1/reports/trend?months=37&to=2025-02-30&from=2025-01-01": {"months", "to", "from"},
+		"/v1/reports/trend?months=x&currency=EURO":                  {"months", "currency"},
+		"/v1/reports/forecast?weeks=0&to=2025-01-01&segment=a%20b":  {"weeks", "to", "segment"},
+		"/v1/reports/forecast?weeks=27&weeks=3":                     {"weeks"},
 	}
 	for path, fields := range cases {
 		a := call(t, srv, http.MethodGet, path, "", bearer(token)...)
@@ -94,7 +110,8 @@ func TestReportsNameEveryBadParameter(t *testing.T) {
 	}
 	// The read scope is required.
 	writer, _ := newKey(t, store, auth.ScopeInvoicesWrite)
-	for _, path := range []string{"/v1/reports/kpis", "/v1/reports/aging", "/v1/reports/steps", "/v1/customers/C-1"} {
+	for _, path := range []string{"/v1/reports/kpis", "/v1/reports/aging", "/v1/reports/steps", "/v1/reports/trend",
+		"/v1/reports/forecast", "/v1/customers/C-1"} {
 		require.Equal(t, http.StatusForbidden, call(t, srv, http.MethodGet, path, "", bearer(writer)...).code, path)
 		require.Equal(t, http.StatusUnauthorized, call(t, srv, http.MethodGet, path, "").code, path)
 	}

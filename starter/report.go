@@ -17,7 +17,9 @@ import (
 
 const reportUsage = `usage: starter report kpis  [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--currency C] [--segment S] [--policy P] [--json]
        starter report aging [--as-of YYYY-MM-DD] [--currency C] [--segment S] [--policy P] [--json]
-       starter report steps [--from ...] [--to ...] [--within-days N] [--currency C] [--segment S] [--policy P] [--json]`
+       starter report steps [--from ...] [--to ...] [--within-days N] [--currency C] [--segment S] [--policy P] [--json]
+       starter report trend [--to YYYY-MM-DD] [--months N] [--currency C] [--segment S] [--policy P] [--json]
+       starter report forecast [--weeks N] [--currency C] [--segment S] [--policy P] [--json]`
 
 // report prints a report from GET /v1/reports/{kind} as a table, or the API's JSON
 // with --json.
@@ -39,6 +41,11 @@ func report(ctx context.Context, args []string, out io.Writer) error {
 		}
 	case "aging":
 		str("as-of", "as_of", "the day (default today)")
+	case "trend":
+		str("to", "to", "last day of the last month (default today)")
+		str("months", "months", "how many months (default 12)")
+	case "forecast":
+		str("weeks", "weeks", "how many weeks from today (default 12)")
 	default:
 		return usageError{fmt.Sprintf("unknown report %q\n%s", kind, reportUsage)}
 	}
@@ -75,6 +82,10 @@ func report(ctx context.Context, args []string, out io.Writer) error {
 		return kpiTable(buf.Bytes(), out)
 	case "aging":
 		return agingTable(buf.Bytes(), out)
+	case "trend":
+		return trendTable(buf.Bytes(), out)
+	case "forecast":
+		return forecastTable(buf.Bytes(), out)
 	default:
 		return stepsTable(buf.Bytes(), out)
 	}
@@ -187,4 +198,85 @@ func stepsTable(data []byte, out io.Writer) error {
 		fmt.Fprintln(tw)
 	}
 	return tw.Flush()
+}
+
+func trendTable(data []byte, out io.Writer) error {
+	var r struct {
+		From       string `json:"from"`
+		To         string `json:"to"`
+		Currencies []struct {
+			Currency string           `json:"currency"`
+			Months   []map[string]any `json:"months"`
+		} `json:"currencies"`
+	}
+	if err := json.Unmarshal(data, &r); err != nil {
+		return fmt.Errorf("reading the trend: %w", err)
+	}
+	fmt.Fprintf(out, "DSO and collection rate by month, %s to %s\n", r.From, r.To)
+	if len(r.Currencies) == 0 {
+		fmt.Fprintln(out, "no receivables in the period")
+		return nil
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
+	cols := []string{"amount_issued", "closing_receivables", "dso", "amount_due", "collected_on_due", "collection_rate"}
+	fmt.Fprintln(tw, "currency\tmonth\t"+strings.Join(cols, "\t")+"\t")
+	for _, c := range r.Currencies {
+		for _, m := range c.Months {
+			month := cell(m["month"])
+			if m["partial"] == true {
+				month += " (to " + cell(m["to"]) + ")"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t", c.Currency, month)
+			for _, col := range cols {
+				fmt.Fprintf(tw, "%s\t", cell(m[col]))
+			}
+			fmt.Fprintln(tw)
+		}
+	}
+	return tw.Flush()
+}
+
+func forecastTable(data []byte, out io.Writer) error {
+	var r struct {
+		From       string `json:"from"`
+		To         string `json:"to"`
+		Currencies []struct {
+			Currency        string           `json:"currency"`
+			Weeks           []map[string]any `json:"weeks"`
+			InWeeks         string           `json:"in_weeks"`
+			AfterWeeks      string           `json:"after_weeks"`
+			PastExpected    string           `json:"past_expected"`
+			PromiseDiscount string           `json:"promise_discount"`
+			Held            string           `json:"held"`
+			Open            string           `json:"open"`
+		} `json:"currencies"`
+	}
+	if err := json.Unmarshal(data, &r); err != nil {
+		return fmt.Errorf("reading the forecast: %w", err)
+	}
+	fmt.Fprintf(out, "Cash-in forecast by week, %s to %s (per currency)\n", r.From, r.To)
+	if len(r.Currencies) == 0 {
+		fmt.Fprintln(out, "nothing open")
+		return nil
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
+	cols := []string{"promises", "plans", "due", "total"}
+	fmt.Fprintln(tw, "currency\tweek\tfrom\tto\t"+strings.Join(cols, "\t")+"\t")
+	for _, c := range r.Currencies {
+		for _, w := range c.Weeks {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t", c.Currency, cell(w["week"]), cell(w["from"]), cell(w["to"]))
+			for _, col := range cols {
+				fmt.Fprintf(tw, "%s\t", cell(w[col]))
+			}
+			fmt.Fprintln(tw)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, c := range r.Currencies {
+		fmt.Fprintf(out, "%s: open %s = in the weeks %s + after them %s + expected before today %s + promise discount %s + held %s\n",
+			c.Currency, c.Open, c.InWeeks, c.AfterWeeks, c.PastExpected, c.PromiseDiscount, c.Held)
+	}
+	return nil
 }

@@ -75,3 +75,29 @@ func TestReportAgingStepsAndCustomer(t *testing.T) {
 	require.ErrorAs(t, report(context.Background(), []string{"aging", "--from", "x"}, &out), &ue)
 	require.ErrorAs(t, customer(context.Background(), nil, &out), &ue)
 }
+
+func TestReportTrendAndForecastTables(t *testing.T) {
+	seen := fakeAPI(t, `{"from":"2026-01-01","to":"2026-02-10","months":2,"currencies":[{"currency":"USD","months":[
+		{"month":"2026-01","to":"2026-01-31","partial":false,"amount_issued":"100.00","closing_receivables":"50.00","dso":15.5,
+		 "amount_due":"80.00","collected_on_due":"40.00","collection_rate":0.5},
+		{"month":"2026-02","to":"2026-02-10","partial":true,"amount_issued":"0.00","closing_receivables":"50.00","dso":null,
+		 "amount_due":"0.00","collected_on_due":"0.00","collection_rate":null}]}]}`)
+	var out bytes.Buffer
+	require.NoError(t, report(context.Background(), []string{"trend", "--to", "2026-02-10", "--months", "2"}, &out))
+	require.Equal(t, []string{"/v1/reports/trend?months=2&to=2026-02-10"}, *seen)
+	require.Regexp(t, `USD\s+2026-01\s+100\.00\s+50\.00\s+15\.5\s+80\.00\s+40\.00\s+0\.5`, out.String())
+	require.Regexp(t, `USD\s+2026-02 \(to 2026-02-10\)\s+0\.00\s+50\.00\s+-`, out.String())
+
+	seen = fakeAPI(t, `{"from":"2026-01-01","to":"2026-01-14","currencies":[{"currency":"JPY","weeks":[
+		{"week":1,"from":"2026-01-01","to":"2026-01-07","promises":"100","plans":"0","due":"50","total":"150"},
+		{"week":2,"from":"2026-01-08","to":"2026-01-14","promises":"0","plans":"20","due":"0","total":"20"}],
+		"in_weeks":"170","after_weeks":"5","past_expected":"3","promise_discount":"2","held":"0","open":"180"}]}`)
+	out.Reset()
+	require.NoError(t, report(context.Background(), []string{"forecast", "--weeks", "2", "--currency", "JPY"}, &out))
+	require.Equal(t, []string{"/v1/reports/forecast?currency=JPY&weeks=2"}, *seen)
+	require.Regexp(t, `JPY\s+1\s+2026-01-01\s+2026-01-07\s+100\s+0\s+50\s+150`, out.String())
+	require.Contains(t, out.String(), "JPY: open 180 = in the weeks 170 + after them 5 + expected before today 3 + promise discount 2 + held 0")
+
+	var ue usageError
+	require.ErrorAs(t, report(context.Background(), []string{"forecast", "--from", "2026-01-01"}, &out), &ue)
+}
