@@ -135,7 +135,7 @@ func TestCustomerView(t *testing.T) {
 
 func TestReportsPage(t *testing.T) {
 	t.Parallel()
-	srv, _, token := reportServer(t)
+	srv, store, token := reportServer(t)
 	// Without a key: the sign-in form, as a 401.
 	a := call(t, srv, http.MethodGet, "/reports", "")
 	require.Equal(t, http.StatusUnauthorized, a.code)
@@ -161,7 +161,16 @@ func TestReportsPage(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal(kpis.body, &raw))
 	require.Len(t, raw.Currencies, 1)
-	for _, name := range []string{"amount_issued", "collected", "closing_receivables", "collection_rate", "dso", "invoices_paid"} {
+	// Each figure carries the API's value and shows it for people (English by default).
+	en := reports.FormatFor()
+	for name, human := range map[string]func(any) string{
+		"amount_issued":       func(v any) string { return en.Money(jpy(t, v)) },
+		"collected":           func(v any) string { return en.Money(jpy(t, v)) },
+		"closing_receivables": func(v any) string { return en.Money(jpy(t, v)) },
+		"collection_rate":     func(v any) string { f := v.(float64); return en.Percent(&f) },
+		"dso":                 func(v any) string { f := v.(float64); return en.Number(&f, 2) },
+		"invoices_paid":       func(v any) string { return en.Count(int64(v.(float64))) },
+	} {
 		want := raw.Currencies[0][name]
 		text := "–"
 		switch v := want.(type) {
@@ -170,14 +179,60 @@ func TestReportsPage(t *testing.T) {
 		case float64:
 			text = strconv.FormatFloat(v, 'f', -1, 64)
 		}
-		require.Contains(t, page, `data-kpi="`+name+`" data-currency="JPY">`+text+`<`, name)
+		require.Contains(t, page, `data-kpi="`+name+`" data-currency="JPY" data-value="`+text+`">`+human(want)+`<`, name)
 	}
 	require.Contains(t, page, `data-aging-currency="JPY"`)
 	require.NotContains(t, page, `data-currency="USD"`)
+	require.Contains(t, page, `<html lang="en-US">`)
+	require.Contains(t, page, "KPIs, Apr 01, 2025 to Jun 30, 2025")
+
+	// The trend: a chart and its table, per shown currency, with the API's figures.
+	trend, err := reports.New(store.Pool()).Trend(context.Background(), time.Date(2025, 6, 30, 0, 0, 0, 0, time.UTC), 12,
+		reports.Filter{Currency: "JPY"})
+	require.NoError(t, err)
+	require.Len(t, trend.Currencies, 1)
+	require.Contains(t, page, `<figure class="chart" data-trend-currency="JPY">`)
+	require.Contains(t, page, `<polyline points=`)
+	for _, m := range trend.Currencies[0].Months {
+		key := "JPY/" + m.Month
+		require.Contains(t, page, `data-trend="`+key+`/dso" data-value="`+reports.FloatText(m.DSO)+`">`+en.Number(m.DSO, 2)+`<`, key)
+		require.Contains(t, page, `data-trend="`+key+`/collection_rate" data-value="`+reports.FloatText(m.CollectionRate)+`">`+en.Percent(m.CollectionRate)+`<`, key)
+		require.Contains(t, page, `data-trend="`+key+`/closing_receivables" data-value="`+m.ClosingReceivables.String()+`">`+en.Money(m.ClosingReceivables)+`<`, key)
+	}
+	// The forecast: one table per shown currency, its weeks from today.
+	require.Contains(t, page, `data-forecast-currency="JPY"`)
+	require.Contains(t, page, `data-forecast="JPY/12"`)
+	require.Contains(t, page, "Cash-in forecast by week, Mar 01, 2026 to May 23, 2026")
+
+	// The figures follow lang, else the browser's Accept-Language.
+	for _, c := range []struct{ query, accept, lang, heading, issued string }{
+		{"&lang=de-DE", "", `lang="de-DE"`, "KPIs, 01.04.2025 to 30.06.2025", "¥ 146.797"},
+		{"", "fr-FR,fr;q=0.9", `lang="fr-FR"`, "KPIs, 01 avr 2025 to 30 juin 2025", "JPY 146\u00a0797"},
+		{"&lang=de-CH", "fr", `lang="de-CH"`, "KPIs, 01.04.2025 to 30.06.2025", "¥ 146’797"},
+	} {
+		headers := []string{"Cookie", cookie}
+		if c.accept != "" {
+			headers = append(headers, "Accept-Language", c.accept)
+		}
+		a = call(t, srv, http.MethodGet, "/reports?from=2025-04-01&to=2025-06-30&currency=JPY"+c.query, "", headers...)
+		require.Equal(t, http.StatusOK, a.code, string(a.body))
+		require.Contains(t, string(a.body), c.lang)
+		require.Contains(t, string(a.body), c.heading)
+		require.Contains(t, string(a.body), `data-value="146797">`+c.issued+`<`)
+	}
 
 	// Bad parameters: 400 naming them, on the page.
-	a = call(t, srv, http.MethodGet, "/reports?from=nope&currency=usd", "", "Cookie", cookie)
+	a = call(t, srv, http.MethodGet, "/reports?from=nope&currency=usd&lang=%21%21", "", "Cookie", cookie)
 	require.Equal(t, http.StatusBadRequest, a.code)
+	require.Contains(t, string(a.body), "lang: must be a language tag")
 	require.Contains(t, string(a.body), "from: must be a date")
 	require.Contains(t, string(a.body), "currency: must be an ISO 4217 code")
+}
+
+// jpy reads a JSON money string of JPY.
+func jpy(t *testing.T, v any) reports.Money {
+	t.Helper()
+	n, err := strconv.ParseInt(v.(string), 10, 64)
+	require.NoError(t, err)
+	return reports.Money{Minor: n, Currency: "JPY"}
 }

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"time"
 
+	"golang.org/x/text/language"
+
 	"github.com/dunwell/dunwell/auth"
 	"github.com/dunwell/dunwell/reports"
 )
@@ -24,8 +26,9 @@ var pageFS embed.FS
 
 var pageTemplates = template.Must(template.New("reportspage.html").ParseFS(pageFS, "reportspage.html"))
 
-// pageParams are the query parameters of /reports.
-var pageParams = []string{"from", "to", "currency", "within_days"}
+// pageParams are the query parameters of /reports: lang (a language tag) overrides
+// the browser's Accept-Language for the figures' formatting.
+var pageParams = []string{"from", "to", "currency", "within_days", "months", "weeks", "lang"}
 
 // Chart geometry, in SVG user units.
 const (
@@ -38,7 +41,8 @@ const (
 	stepsLabelWidth         = 300
 )
 
-type pageCell struct{ Currency, Value string }
+// pageCell is a figure: Value as people read it, Raw as the API's JSON carries it.
+type pageCell struct{ Currency, Value, Raw string }
 
 type pageRow struct {
 	Key, Label string
@@ -47,6 +51,7 @@ type pageRow struct {
 
 type pageBar struct {
 	Bucket, Amount    string
+	Raw               string
 	Invoices          int64
 	X, Y, W, H, TextX int
 	LabelY, AmountY   int
@@ -54,6 +59,7 @@ type pageBar struct {
 
 type pageAging struct {
 	Currency, Total string
+	TotalRaw        string
 	Invoices        int64
 	Width, Height   int
 	BaseY           int
@@ -62,13 +68,16 @@ type pageAging struct {
 
 type pageStep struct {
 	Label, Rate, Days string
+	RateRaw           string
 	Sent, PaidWithin  int64
 	Y, TextY, W, BarX int
 	RateX             int
 }
 
 type pageData struct {
+	Lang               string
 	From, To, Currency string
+	FromText, ToText   string
 	WithinDays         int
 	Currencies         []string
 	Errors             map[string]string
@@ -80,6 +89,11 @@ type pageData struct {
 	Steps              []pageStep
 	StepsWidth         int
 	StepsHeight        int
+	Trend              []pageTrend
+	TrendFrom, TrendTo string
+	Forecast           []pageForecast
+	ForecastFrom       string
+	ForecastTo         string
 	GeneratedAt        string
 }
 
@@ -136,7 +150,19 @@ func setPageHeaders(h http.Header, script bool) {
 func (s *Server) renderReports(w http.ResponseWriter, r *http.Request) {
 	rep := s.reporter()
 	rq, bad := parseReportQuery(r.URL.Query(), pageParams, rep.Today())
-	d := pageData{From: rq.period.From.Format(time.DateOnly), To: rq.period.To.Format(time.DateOnly),
+	var lang string
+	if v := r.URL.Query()["lang"]; len(v) > 1 {
+		bad["lang"] = "must be given at most once"
+	} else if len(v) == 1 {
+		if _, err := language.Parse(v[0]); err != nil {
+			bad["lang"] = "must be a language tag like de-DE"
+		} else {
+			lang = v[0]
+		}
+	}
+	f := reports.FormatFor(lang, r.Header.Get("Accept-Language"))
+	d := pageData{Lang: f.Lang(), From: rq.period.From.Format(time.DateOnly), To: rq.period.To.Format(time.DateOnly),
+		FromText: f.Date(rq.period.From), ToText: f.Date(rq.period.To),
 		Currency: rq.filter.Currency, WithinDays: rq.withinDays, Errors: bad,
 		GeneratedAt: s.now().UTC().Format(time.RFC3339)}
 	if key, ok := auth.KeyFrom(r.Context()); ok {
@@ -148,7 +174,7 @@ func (s *Server) renderReports(w http.ResponseWriter, r *http.Request) {
 	} else {
 		ctx, cancel := context.WithTimeout(r.Context(), reportTimeout)
 		defer cancel()
-		if err := s.fillPage(ctx, rep, rq, &d); err != nil {
+		if err := s.fillPage(ctx, rep, rq, f, &d); err != nil {
 			s.fail(w, r, "computing the reports page", err)
 			return
 		}
@@ -165,7 +191,7 @@ func (s *Server) renderReports(w http.ResponseWriter, r *http.Request) {
 
 // fillPage runs the three reports. KPIs and aging are per currency anyway, so the
 // currency picker selects their columns; step effectiveness is filtered by it.
-func (s *Server) fillPage(ctx context.Context, rep *reports.Reporter, rq reportQuery, d *pageData) error {
+func (s *Server) fillPage(ctx context.Context, rep *reports.Reporter, rq reportQuery, f reports.Format, d *pageData) error {
 	kpis, err := rep.KPIs(ctx, rq.period, reports.Filter{})
 	if err != nil {
 		return err
@@ -178,7 +204,15 @@ func (s *Server) fillPage(ctx context.Context, rep *reports.Reporter, rq reportQ
 	if err != nil {
 		return err
 	}
-	d.AsOf = aging.AsOf
+	trend, err := rep.Trend(ctx, rq.period.To, rq.months, reports.Filter{})
+	if err != nil {
+		return err
+	}
+	forecast, err := rep.Forecast(ctx, rq.weeks, reports.Filter{})
+	if err != nil {
+		return err
+	}
+	d.AsOf = f.DateText(aging.AsOf)
 	for _, k := range kpis.Currencies {
 		d.Currencies = append(d.Currencies, k.Currency)
 	}
@@ -200,13 +234,13 @@ func (s *Server) fillPage(ctx context.Context, rep *reports.Reporter, rq reportQ
 	for _, m := range reports.Measures {
 		row := pageRow{Key: m.Name, Label: m.Label}
 		for _, k := range cols {
-			row.Cells = append(row.Cells, pageCell{Currency: k.Currency, Value: m.Value(k)})
+			row.Cells = append(row.Cells, pageCell{Currency: k.Currency, Value: m.Human(f, k), Raw: m.Value(k)})
 		}
 		d.KPIRows = append(d.KPIRows, row)
 	}
 	for _, a := range aging.Currencies {
 		if shown(a.Currency) {
-			d.Aging = append(d.Aging, agingChart(a))
+			d.Aging = append(d.Aging, agingChart(f, a))
 		}
 	}
 	d.StepsWidth = stepsLabelWidth + stepsBarMax + 140
@@ -214,7 +248,8 @@ func (s *Server) fillPage(ctx context.Context, rep *reports.Reporter, rq reportQ
 		y := 8 + i*stepsRowHeight
 		ps := pageStep{
 			Label: st.Policy + " · " + st.Step + " · " + st.Channel + " · " + cmp.Or(st.Segment, "no segment"),
-			Rate:  reports.FloatText(st.PaidWithinRate), Days: reports.FloatText(st.AverageDaysToPay),
+			Rate: f.Percent(st.PaidWithinRate), RateRaw: reports.FloatText(st.PaidWithinRate),
+			Days: f.Number(st.AverageDaysToPay, 2),
 			Sent: st.Sent, PaidWithin: st.PaidWithin, Y: y, TextY: y + 15, BarX: stepsLabelWidth,
 		}
 		if st.PaidWithinRate != nil {
@@ -224,6 +259,18 @@ func (s *Server) fillPage(ctx context.Context, rep *reports.Reporter, rq reportQ
 		d.Steps = append(d.Steps, ps)
 	}
 	d.StepsHeight = 16 + len(d.Steps)*stepsRowHeight
+	d.TrendFrom, d.TrendTo = f.DateText(trend.From), f.DateText(trend.To)
+	for _, t := range trend.Currencies {
+		if shown(t.Currency) {
+			d.Trend = append(d.Trend, trendChart(f, t))
+		}
+	}
+	d.ForecastFrom, d.ForecastTo = f.DateText(forecast.From), f.DateText(forecast.To)
+	for _, fc := range forecast.Currencies {
+		if shown(fc.Currency) {
+			d.Forecast = append(d.Forecast, forecastChart(f, fc))
+		}
+	}
 	return nil
 }
 
@@ -231,8 +278,9 @@ func (s *Server) fillPage(ctx context.Context, rep *reports.Reporter, rq reportQ
 var bucketLabels = map[string]string{"current": "current", "1_30": "1–30", "31_60": "31–60", "61_90": "61–90", "90_plus": "90+"}
 
 // agingChart lays out one currency's bars, scaled to its largest bucket.
-func agingChart(a reports.Aging) pageAging {
-	c := pageAging{Currency: a.Currency, Total: a.Total.String(), Invoices: a.Invoices, Width: agingWidth, Height: agingHeight,
+func agingChart(f reports.Format, a reports.Aging) pageAging {
+	c := pageAging{Currency: a.Currency, Total: f.Money(a.Total), TotalRaw: a.Total.String(), Invoices: a.Invoices,
+		Width: agingWidth, Height: agingHeight,
 		BaseY: agingHeight - agingBottom}
 	var top int64
 	for _, b := range a.Buckets {
@@ -248,7 +296,7 @@ func agingChart(a reports.Aging) pageAging {
 			h = 2 // a non-zero bucket stays visible
 		}
 		x := agingGap + i*(agingBarWidth+agingGap)
-		c.Bars = append(c.Bars, pageBar{Bucket: bucketLabels[b.Bucket], Amount: b.Amount.String(),
+		c.Bars = append(c.Bars, pageBar{Bucket: bucketLabels[b.Bucket], Amount: f.Money(b.Amount), Raw: b.Amount.String(),
 			Invoices: b.Invoices, X: x, W: agingBarWidth, H: h, Y: c.BaseY - h, TextX: x + agingBarWidth/2,
 			LabelY: c.BaseY + 16, AmountY: c.BaseY - h - 6})
 	}
