@@ -9,12 +9,15 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
 	"github.com/dunwell/dunwell/internal/testenv"
+	"github.com/dunwell/dunwell/money"
+	"github.com/dunwell/dunwell/reports"
 	"github.com/dunwell/dunwell/reports/fixture"
 )
 
@@ -71,14 +74,23 @@ func TestReportsPageInChromiumShowsTheAPIsFigures(t *testing.T) {
 		signIn(page),
 		chromedp.WaitVisible(chromedp.ID("kpis")),
 	), "signing in on %s", page)
-	shown, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]string](
-		`Object.fromEntries([...document.querySelectorAll('td[data-kpi]')].map(
-			e => [e.dataset.kpi + '/' + e.dataset.currency, e.textContent.trim()]))`))
-	require.NoError(t, err)
-	aging, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]string](
-		`Object.fromEntries([...document.querySelectorAll('[data-aging]')].map(
-			e => [e.dataset.aging, e.textContent.trim()]))`))
-	require.NoError(t, err)
+	// Each figure: what people read (textContent) and the API's value (data-value).
+	figures := func(selector, key string) (shown, values map[string]string) {
+		t.Helper()
+		var err error
+		shown, err = chromedp.Run(ctx, chromedp.Evaluate[map[string]string](
+			`Object.fromEntries([...document.querySelectorAll('`+selector+`')].map(e => [`+key+`, e.textContent.trim()]))`))
+		require.NoError(t, err)
+		values, err = chromedp.Run(ctx, chromedp.Evaluate[map[string]string](
+			`Object.fromEntries([...document.querySelectorAll('`+selector+`')].map(e => [`+key+`, e.dataset.value]))`))
+		require.NoError(t, err)
+		return shown, values
+	}
+	shown, values := figures("td[data-kpi]", "e.dataset.kpi + '/' + e.dataset.currency")
+	aging, agingValues := figures("[data-aging]", "e.dataset.aging")
+	trendShown, trendValues := figures("td[data-trend]", "e.dataset.trend")
+	castShown, castValues := figures("td[data-forecast]", "e.dataset.forecast")
+	en := reports.FormatFor() // the browser asks for en-US
 
 	var kpis struct {
 		Currencies []map[string]any `json:"currencies"`
@@ -92,7 +104,9 @@ func TestReportsPageInChromiumShowsTheAPIsFigures(t *testing.T) {
 			if name == "currency" || name == "days_to_pay_total" || name == "days_delinquent_total" {
 				continue
 			}
-			require.Equal(t, text(v), shown[name+"/"+cur], "%s %s on the page", cur, name)
+			key := name + "/" + cur
+			require.Equal(t, text(v), values[key], "%s %s on the page", cur, name)
+			require.Equal(t, human(t, en, name, cur, v), shown[key], "%s %s as people read it", cur, name)
 			compared++
 		}
 	}
@@ -113,11 +127,83 @@ func TestReportsPageInChromiumShowsTheAPIsFigures(t *testing.T) {
 	for _, c := range ag.Currencies {
 		for _, b := range c.Buckets {
 			label := map[string]string{"current": "current", "1_30": "1–30", "31_60": "31–60", "61_90": "61–90", "90_plus": "90+"}[b.Bucket]
-			require.Equal(t, b.Amount, aging[c.Currency+"/"+label], "%s aging %s on the page", c.Currency, b.Bucket)
+			require.Equal(t, b.Amount, agingValues[c.Currency+"/"+label], "%s aging %s on the page", c.Currency, b.Bucket)
+			require.Equal(t, human(t, en, "amount", c.Currency, b.Amount), aging[c.Currency+"/"+label], "%s aging %s", c.Currency, b.Bucket)
 			n++
 		}
 	}
 	require.Len(t, aging, n)
+	// Thousands separators: the year's USD receivables run to five digits at least.
+	require.Regexp(t, `^\$ \d{1,3}(,\d{3})+\.\d{2}$`, shown["amount_issued/USD"])
+	require.Regexp(t, `^\d+(\.\d)?%$`, shown["collection_rate/USD"])
+
+	// The trend: a chart per currency, drawn, and its table equal to the API's.
+	var trend struct {
+		Currencies []struct {
+			Currency string           `json:"currency"`
+			Months   []map[string]any `json:"months"`
+		} `json:"currencies"`
+	}
+	getJSON(t, "/v1/reports/trend?to="+to, &trend)
+	require.Len(t, trend.Currencies, 4)
+	n = 0
+	for _, c := range trend.Currencies {
+		require.Len(t, c.Months, 12)
+		for _, m := range c.Months {
+			for _, name := range []string{"dso", "collection_rate", "closing_receivables"} {
+				key := c.Currency + "/" + m["month"].(string) + "/" + name
+				require.Equal(t, text(m[name]), trendValues[key], key)
+				require.Equal(t, human(t, en, name, c.Currency, m[name]), trendShown[key], key)
+				n++
+			}
+		}
+	}
+	require.Len(t, trendShown, n)
+	drawn, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]int](
+		`Object.fromEntries([...document.querySelectorAll('figure[data-trend-currency]')].map(f => [f.dataset.trendCurrency,
+			f.querySelectorAll('svg polyline, svg circle[cx]').length + f.querySelectorAll('svg rect').length]))`))
+	require.NoError(t, err)
+	require.Len(t, drawn, 4)
+	for cur, marks := range drawn {
+		require.Greater(t, marks, 12, "%s: the trend chart draws its months", cur)
+	}
+	box, err := chromedp.Run(ctx, chromedp.Evaluate[float64](
+		`document.querySelector('figure[data-trend-currency="USD"] svg').getBoundingClientRect().height`))
+	require.NoError(t, err)
+	require.Positive(t, box, "the USD trend chart is laid out")
+
+	// The forecast: its weeks' totals equal the API's (both computed as of today). Other
+	// tests issue USD and EUR invoices meanwhile, which move those currencies' weeks:
+	// JPY and KWD are only the fixture's.
+	var cast struct {
+		Currencies []struct {
+			Currency string `json:"currency"`
+			Weeks    []struct {
+				Week  int    `json:"week"`
+				Total string `json:"total"`
+			} `json:"weeks"`
+		} `json:"currencies"`
+	}
+	getJSON(t, "/v1/reports/forecast", &cast)
+	n = 0
+	for _, c := range cast.Currencies {
+		if c.Currency != "JPY" && c.Currency != "KWD" {
+			continue
+		}
+		for _, w := range c.Weeks {
+			key := fmt.Sprintf("%s/%d", c.Currency, w.Week)
+			require.Equal(t, w.Total, castValues[key], key)
+			require.Equal(t, human(t, en, "amount", c.Currency, w.Total), castShown[key], key)
+			n++
+		}
+	}
+	require.Equal(t, 2*12, n, "JPY and KWD, twelve weeks each")
+	for key := range castShown {
+		if strings.HasPrefix(key, "JPY/") || strings.HasPrefix(key, "KWD/") {
+			n--
+		}
+	}
+	require.Zero(t, n, "the page shows the JPY and KWD weeks, no more, no fewer")
 
 	// The currency picker narrows the page to one currency.
 	require.NoError(t, chromedp.Do(ctx,
@@ -133,6 +219,30 @@ func TestReportsPageInChromiumShowsTheAPIsFigures(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"JPY"}, columns)
 	keepScreenshot(t, png)
+}
+
+// human formats a JSON figure as the page shows it to people in English: money
+// with its currency, rates as percentages, counts grouped, days with 2 decimals.
+func human(t *testing.T, f reports.Format, name, currency string, v any) string {
+	t.Helper()
+	switch x := v.(type) {
+	case nil:
+		return "–"
+	case string:
+		minor, err := money.Parse(x, currency)
+		require.NoError(t, err, "%s %s", name, x)
+		return f.Money(reports.Money{Minor: minor, Currency: currency})
+	case float64:
+		switch {
+		case strings.HasSuffix(name, "_rate"):
+			return f.Percent(&x)
+		case strings.HasPrefix(name, "invoices_"):
+			return f.Count(int64(x))
+		default:
+			return f.Number(&x, 2)
+		}
+	}
+	return fmt.Sprint(v)
 }
 
 // keepScreenshot writes the page's screenshot to the test output directory and, with
