@@ -248,7 +248,7 @@ func (s *Server) fillPage(ctx context.Context, rep *reports.Reporter, rq reportQ
 		y := 8 + i*stepsRowHeight
 		ps := pageStep{
 			Label: st.Policy + " · " + st.Step + " · " + st.Channel + " · " + cmp.Or(st.Segment, "no segment"),
-			Rate: f.Percent(st.PaidWithinRate), RateRaw: reports.FloatText(st.PaidWithinRate),
+			Rate:  f.Percent(st.PaidWithinRate), RateRaw: reports.FloatText(st.PaidWithinRate),
 			Days: f.Number(st.AverageDaysToPay, 2),
 			Sent: st.Sent, PaidWithin: st.PaidWithin, Y: y, TextY: y + 15, BarX: stepsLabelWidth,
 		}

@@ -11,8 +11,8 @@ import (
 func TestFormatWritesFiguresForPeople(t *testing.T) {
 	rate, days, none := 0.33333, 41.333, (*float64)(nil)
 	for _, c := range []struct {
-		prefs                                      []string
-		lang                                       string
+		prefs                                     []string
+		lang                                      string
 		count, usd, jpy, kwd, pct, days, day, mon string
 	}{
 		{nil, "en-US", "1,234,567", "$ 1,234,567.89", "¥ 1,250", "KWD 1.250", "33.3%", "41.33", "Mar 05, 2026", "Mar 2026"},

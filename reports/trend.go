@@ -165,10 +165,9 @@ func (r *Reporter) Trend(ctx context.Context, to time.Time, months int, f Filter
 		delta int64
 	}
 	type monthRow struct {
-		cur       string
-		month     time.Time
-		n, a, b   int64
-		collected bool
+		cur     string
+		month   time.Time
+		n, a, b int64
 	}
 	var (
 		moves          []moveRow
