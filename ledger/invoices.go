@@ -100,7 +100,8 @@ func (s *Store) SetInvoiceStatus(ctx context.Context, invoiceID, status string, 
 }
 
 // setStatusTx records a status change inside a transaction (see SetInvoiceStatus): an
-// invoice_events row, and the invoice row unless a newer status is stored.
+// invoice_events row, and the invoice row unless a newer status is stored; a closing
+// status closes the invoice's open tasks.
 func setStatusTx(ctx context.Context, tx pgx.Tx, invoiceID, status string, balance int64, at time.Time, closes bool) error {
 	var closedAt *time.Time
 	if closes {
@@ -114,11 +115,16 @@ func setStatusTx(ctx context.Context, tx pgx.Tx, invoiceID, status string, balan
 	if err != nil || tag.RowsAffected() == 0 {
 		return err // a repeat: the first application already updated the invoice
 	}
-	_, err = tx.Exec(ctx, `
+	tag, err = tx.Exec(ctx, `
 		UPDATE invoices
 		SET status = $2, balance_minor = $3, status_at = $4, closed_at = $5, updated_at = now()
 		WHERE invoice_id = $1 AND status_at <= $4`,
 		invoiceID, status, balance, at, closedAt)
+	if err != nil || !closes || tag.RowsAffected() == 0 {
+		return err
+	}
+	// Nobody needs to act on a closed invoice: its open tasks close with it.
+	_, err = closeTasksOfInvoiceTx(ctx, tx, invoiceID, closedReason(status), at)
 	return err
 }
 

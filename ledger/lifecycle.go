@@ -122,11 +122,15 @@ func (s *Store) RecordEvent(ctx context.Context, e LifecycleEvent) (bool, error)
 			e.InvoiceID, e.Status, e.Balance, e.At); err != nil {
 			return true, err
 		}
-		_, err = tx.Exec(ctx, `
+		tag, err = tx.Exec(ctx, `
 			UPDATE invoices
 			SET status = $2, balance_minor = $3, status_at = $4, closed_at = $5, updated_at = now()
 			WHERE invoice_id = $1 AND status_at <= $4`,
 			e.InvoiceID, e.Status, e.Balance, e.At, closedAt)
+		if err != nil || closedAt == nil || tag.RowsAffected() == 0 {
+			return true, err
+		}
+		_, err = closeTasksOfInvoiceTx(ctx, tx, e.InvoiceID, closedReason(e.Status), e.At)
 		return true, err
 	})
 }

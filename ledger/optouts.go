@@ -14,13 +14,22 @@ import (
 const (
 	ChannelEmail = "email"
 	ChannelSMS   = "sms"
+	// ChannelCall is a phone number's calls: its opt-out stops call tasks (the
+	// customer asked not to be called, or a collector found the number wrong).
+	ChannelCall = "call"
 )
+
+// optOutChannel reports whether channel may be opted out of.
+func optOutChannel(channel string) bool {
+	return channel == ChannelEmail || channel == ChannelSMS || channel == ChannelCall
+}
 
 // OptOutSource says what opted an address out, or back in.
 type OptOutSource string
 
 // Opt-out sources. The first six opt out; SourceStart and SourceResubscribe opt back
-// in; SourceOperator and SourcePortal may do either.
+// in; SourceOperator and SourcePortal may do either; SourceWrongNumber opts a phone
+// out of SMS and calls.
 const (
 	SourceStop        OptOutSource = "stop"        // an SMS keyword: STOP, STOPALL, UNSUBSCRIBE, ...
 	SourceUnsubscribe OptOutSource = "unsubscribe" // an email unsubscribe (link or group)
@@ -32,12 +41,13 @@ const (
 	SourceResubscribe OptOutSource = "resubscribe" // an email group resubscribe
 	SourceOperator    OptOutSource = "operator"    // an operator's decision
 	SourcePortal      OptOutSource = "portal"      // the customer's choice on the portal (either way)
+	SourceWrongNumber OptOutSource = "wrong_number" // a collector's call reached someone else
 )
 
 var optOutSources = map[OptOutSource]bool{
 	SourceStop: true, SourceUnsubscribe: true, SourceSpamReport: true, SourceBounce: true,
 	SourceDropped: true, SourceInvalid: true, SourceStart: true, SourceResubscribe: true, SourceOperator: true,
-	SourcePortal: true,
+	SourcePortal: true, SourceWrongNumber: true,
 }
 
 // NormalizeAddress is how addresses are stored and compared: email addresses trimmed
@@ -81,7 +91,7 @@ func validateOptOut(op string, c OptOutChange) error {
 	switch {
 	case c.EventID == "" || len(c.EventID) > 300:
 		return invalid(op, "event id must be 1-300 characters")
-	case c.Channel != ChannelEmail && c.Channel != ChannelSMS:
+	case !optOutChannel(c.Channel):
 		return invalid(op, "unknown channel %q", c.Channel)
 	case strings.TrimSpace(c.Address) == "" || len(c.Address) > 320:
 		return invalid(op, "address must be 1-320 characters")
@@ -199,7 +209,7 @@ type OptOut struct {
 // is not opted out.
 func (s *Store) OptedOut(ctx context.Context, channel, address string) (OptOut, bool, error) {
 	const op = "check opt-out"
-	if channel != ChannelEmail && channel != ChannelSMS {
+	if !optOutChannel(channel) {
 		return OptOut{}, false, invalid(op, "unknown channel %q", channel)
 	}
 	addr := NormalizeAddress(channel, address)

@@ -34,6 +34,7 @@ const (
 	TimelineOperatorAction = "operator_action" // a call through the API, from the audit log
 	TimelineCustomerAction = "customer_action" // something the customer did (the portal), from the audit log
 	TimelineNote           = "note"            // what an operator wrote
+	TimelineTask           = "task"            // a task for a person opened, done (its outcome and note) or closed
 )
 
 // TimelineKinds lists every timeline kind.
@@ -41,7 +42,7 @@ var TimelineKinds = []string{
 	TimelineInvoice, TimelineMessage, TimelineDelivery, TimelinePayment, TimelineRefund,
 	TimelineAdjustment, TimelineCharge, TimelineDispute, TimelinePromise, TimelinePlan,
 	TimelinePause, TimelineApproval, TimelineClosure, TimelineChange, TimelineOptOut,
-	TimelineEscalation, TimelineOperatorAction, TimelineCustomerAction, TimelineNote,
+	TimelineEscalation, TimelineOperatorAction, TimelineCustomerAction, TimelineNote, TimelineTask,
 }
 
 // MaxTimelineLimit bounds one page of a timeline.
@@ -313,12 +314,28 @@ SELECT at, src, key, kind, invoice_id, actor, details FROM (
 	CROSS JOIN LATERAL (SELECT coalesce(nullif(l.details->>'actor', ''),
 		CASE WHEN l.key_id IS NOT NULL THEN 'key:' || l.key_name ELSE nullif(l.key_name, '') END,
 		nullif(l.details->>'by', ''), 'unknown') AS actor) who
-	WHERE l.action <> 'customer.note' -- AuditNoteCreate: the note is its own entry
+	WHERE l.action NOT IN ('customer.note', 'task.complete') -- the note, the task's outcome: their own entries
 
 	UNION ALL
 	SELECT c.created_at, 'j_note', lpad(c.note_id::text, 20, '0'), 'note', coalesce(c.invoice_id, ''), c.author,
 		jsonb_build_object('event', 'noted', 'note_id', c.note_id, 'text', c.text)
 	FROM customer_notes c WHERE c.customer_id = $1
+
+	UNION ALL
+	-- A task: opened, then done (the outcome and note a person recorded) or closed.
+	SELECT k.at, 'k_task', lpad(t.task_id::text, 20, '0') || '/' || k.event, 'task', coalesce(t.invoice_id, ''), k.actor,
+		jsonb_strip_nulls(jsonb_build_object('event', k.event, 'task_id', t.task_id, 'task_kind', t.kind,
+			'step', nullif(t.step, ''), 'assignee', nullif(t.assignee, ''), 'invoice_ids', t.invoice_ids,
+			'outcome', CASE WHEN k.event = 'done' THEN t.outcome END,
+			'note', CASE WHEN k.event = 'done' THEN nullif(t.note, '') END,
+			'promise_date', CASE WHEN k.event = 'done' THEN t.promise_date END,
+			'promise_amount_minor', CASE WHEN k.event = 'done' THEN t.promise_amount_minor END,
+			'currency', (SELECT i.currency FROM invoices i WHERE i.invoice_id = t.invoice_id),
+			'reason', CASE WHEN k.event = 'closed' THEN t.closed_reason END))
+	FROM tasks t
+	CROSS JOIN LATERAL (VALUES ('opened', t.created_at, 'dunwell'), ('done', t.completed_at, t.completed_by),
+		('closed', t.closed_at, 'dunwell')) k (event, at, actor)
+	WHERE t.customer_id = $1 AND k.at IS NOT NULL
 ) t
 WHERE ($2::timestamptz IS NULL OR (t.at, t.src, t.key) < ($2, $3::text, $4::text))
 	AND ($6::text[] IS NULL OR t.kind = ANY ($6))

@@ -54,6 +54,8 @@ func Summary(e Entry) string {
 		s = optOut(d)
 	case "operator_action", "customer_action":
 		s = action(e, d)
+	case "task":
+		return task(e, d)
 	case "note":
 		s = "Note: " + firstLine(d.str("text"), MaxNoteSummary)
 		if e.InvoiceID != "" {
@@ -67,6 +69,42 @@ func Summary(e Entry) string {
 		s += ": " + firstLine(r, MaxNoteSummary)
 	}
 	return s
+}
+
+// task words a task's entry: opened, done with its outcome and note, or closed.
+func task(e Entry, d details) string {
+	what := d.str("task_kind") + " task"
+	if d.str("task_kind") == "call" {
+		what = "Call"
+	}
+	about := ""
+	if e.InvoiceID != "" {
+		about = " about invoice " + e.InvoiceID
+	}
+	switch d.str("event") {
+	case "opened":
+		s := capitalize(what) + about + " opened"
+		if a := d.str("assignee"); a != "" {
+			s += " for " + a
+		}
+		return s
+	case "done":
+		s := capitalize(what) + about + ": " + strings.ReplaceAll(d.str("outcome"), "_", " ")
+		if p := d.str("promise_date"); p != "" {
+			s += " to pay"
+			if d.has("promise_amount_minor") {
+				s += " " + d.money("promise_amount_minor", d.str("currency"))
+			}
+			s += " by " + p
+		}
+		if n := d.str("note"); n != "" {
+			s += ": " + firstLine(n, MaxNoteSummary)
+		}
+		return s
+	case "closed":
+		return capitalize(what) + about + " closed: " + firstLine(d.str("reason"), MaxNoteSummary)
+	}
+	return capitalize(what) + about + " " + d.str("event")
 }
 
 // lifecycle words the lifecycle events (disputes, promises, plans, pauses, money).
