@@ -31,16 +31,16 @@ type OptOutSource string
 // in; SourceOperator and SourcePortal may do either; SourceWrongNumber opts a phone
 // out of SMS and calls.
 const (
-	SourceStop        OptOutSource = "stop"        // an SMS keyword: STOP, STOPALL, UNSUBSCRIBE, ...
-	SourceUnsubscribe OptOutSource = "unsubscribe" // an email unsubscribe (link or group)
-	SourceSpamReport  OptOutSource = "spamreport"  // the recipient marked an email as spam
-	SourceBounce      OptOutSource = "bounce"      // a hard bounce: the address does not exist
-	SourceDropped     OptOutSource = "dropped"     // the provider refused to send (suppressed address)
-	SourceInvalid     OptOutSource = "invalid"     // the provider said the address can never receive
-	SourceStart       OptOutSource = "start"       // an SMS keyword: START, YES, UNSTOP
-	SourceResubscribe OptOutSource = "resubscribe" // an email group resubscribe
-	SourceOperator    OptOutSource = "operator"    // an operator's decision
-	SourcePortal      OptOutSource = "portal"      // the customer's choice on the portal (either way)
+	SourceStop        OptOutSource = "stop"         // an SMS keyword: STOP, STOPALL, UNSUBSCRIBE, ...
+	SourceUnsubscribe OptOutSource = "unsubscribe"  // an email unsubscribe (link or group)
+	SourceSpamReport  OptOutSource = "spamreport"   // the recipient marked an email as spam
+	SourceBounce      OptOutSource = "bounce"       // a hard bounce: the address does not exist
+	SourceDropped     OptOutSource = "dropped"      // the provider refused to send (suppressed address)
+	SourceInvalid     OptOutSource = "invalid"      // the provider said the address can never receive
+	SourceStart       OptOutSource = "start"        // an SMS keyword: START, YES, UNSTOP
+	SourceResubscribe OptOutSource = "resubscribe"  // an email group resubscribe
+	SourceOperator    OptOutSource = "operator"     // an operator's decision
+	SourcePortal      OptOutSource = "portal"       // the customer's choice on the portal (either way)
 	SourceWrongNumber OptOutSource = "wrong_number" // a collector's call reached someone else
 )
 
