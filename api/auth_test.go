@@ -129,6 +129,7 @@ var updateArgs = map[string]reflect.Type{
 	invoiceapi.UpdateWriteOff:       reflect.TypeFor[invoiceapi.ReasonInput](),
 	invoiceapi.UpdateChangePolicy:   reflect.TypeFor[invoiceapi.ChangePolicyInput](),
 	invoiceapi.UpdateChangeDueDate:  reflect.TypeFor[invoiceapi.ChangeDueDateInput](),
+	invoiceapi.UpdateCallOutcome:    reflect.TypeFor[invoiceapi.CallOutcomeInput](),
 }
 
 func newFakeTemporal() *fakeTemporal {
@@ -202,6 +203,8 @@ func (u fakeUpdate) Get(_ context.Context, ptr any) error {
 		*p = u.payment
 	case *invoiceapi.EventResult:
 		*p = u.event
+	case *invoiceapi.CallOutcomeResult:
+		p.EventResult = u.event
 	default:
 		return fmt.Errorf("fake update: cannot decode the result into %T", ptr)
 	}
@@ -393,6 +396,14 @@ func TestEveryRouteRequiresItsScope(t *testing.T) {
 	}
 	approvable, rejectable := planRequest(inv), planRequest(inv2)
 
+	// Tasks: a call about inv to complete, a reply of C-1 to snooze and assign.
+	callTask, _, err := testStore.CreateTask(ctx, ledger.NewTask{Key: "call:" + inv + "/call", Kind: ledger.TaskCall,
+		CustomerID: "C-1", InvoiceID: inv, Step: "call"})
+	require.NoError(t, err)
+	replyTask, _, err := testStore.CreateTask(ctx, ledger.NewTask{Key: "reply:" + uid("msg"), Kind: ledger.TaskReply, CustomerID: "C-1"})
+	require.NoError(t, err)
+	callID, replyID := strconv.FormatInt(callTask.ID, 10), strconv.FormatInt(replyTask.ID, 10)
+
 	unknown, err := ledger.NewAPIKeyToken()
 	require.NoError(t, err)
 	tokens := []string{admin, unknown}
@@ -473,6 +484,12 @@ func TestEveryRouteRequiresItsScope(t *testing.T) {
 		{"GET /v1/plan-requests", "", none, auth.ScopeRead, http.StatusOK, ""},
 		{"POST /v1/plan-requests/{id}/approve", strconv.FormatInt(approvable.ID, 10), reason("fine"), auth.ScopeOperator, http.StatusOK, invoiceapi.UpdatePlan},
 		{"POST /v1/plan-requests/{id}/reject", strconv.FormatInt(rejectable.ID, 10), reason("no"), auth.ScopeOperator, http.StatusOK, ""},
+		// tasks.go
+		{"GET /v1/tasks", "", none, auth.ScopeRead, http.StatusOK, ""},
+		{"GET /v1/tasks/{id}", callID, none, auth.ScopeRead, http.StatusOK, ""},
+		{"POST /v1/tasks/{id}/complete", callID, func() string { return `{"outcome": "no_answer"}` }, auth.ScopeOperator, http.StatusOK, invoiceapi.UpdateCallOutcome},
+		{"POST /v1/tasks/{id}/snooze", replyID, func() string { return `{"until": "2999-01-01"}` }, auth.ScopeOperator, http.StatusOK, ""},
+		{"POST /v1/tasks/{id}/assign", replyID, func() string { return `{"assignee": "ann"}` }, auth.ScopeOperator, http.StatusOK, ""},
 	}
 
 	// The table is complete: exactly the /v1/ routes registered behind s.require; the

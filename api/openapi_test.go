@@ -640,6 +640,8 @@ func TestOpenAPIDescribesRealAnswers(t *testing.T) {
 	l.run(t, apiCase{name: "revoke an unknown portal link", method: "DELETE", path: fmt.Sprintf("/v1/customers/%s/portal-links/999999999", customer), headers: withAll, want: http.StatusNotFound})
 	l.run(t, apiCase{name: "revoke all portal links", method: "DELETE", path: "/v1/customers/" + customer + "/portal-links", headers: withAll, want: http.StatusOK})
 
+	l.runTaskCases(t, customer, issue(t), withAll, withRead)
+
 	l.run(t, apiCase{name: "first request of a limited key", method: "GET", path: base, headers: withRead, limited: true, want: http.StatusOK})
 	l.run(t, apiCase{name: "over the key's rate limit", method: "GET", path: base, headers: withRead, limited: true, want: http.StatusTooManyRequests})
 	encoded := l.run(t, apiCase{name: "codec encode for decode", method: "POST", path: "/codec/encode", body: payloads, headers: withRead, want: http.StatusOK})

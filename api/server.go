@@ -168,6 +168,7 @@ func (s *Server) routes() (http.Handler, []Route) {
 	s.reportRoutes(mux)
 	s.timelineRoutes(mux)
 	s.assigneeRoutes(mux)
+	s.taskRoutes(mux)
 	s.bankRoutes(mux)
 	mux.Handle("GET /v1/customers/{id}/statement", s.require(auth.ScopeRead, s.getStatement))
 	s.portalRoutes(mux)
