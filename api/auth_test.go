@@ -35,6 +35,7 @@ import (
 	"github.com/dunwell/dunwell/internal/testenv"
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/policies"
+	"github.com/dunwell/dunwell/policy"
 	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
@@ -106,7 +107,10 @@ type fakeTemporal struct {
 	// the arguments of the updates sent, by workflow id; rejects answers an update by
 	// name with an error instead (the workflow's validator refusing it).
 	views   map[string]collection.View
-	args    map[string][]any
+	// policies is the policy snapshot each started invoice runs under (the policy
+	// query), as the start input carried it unless a test changes it.
+	policies map[string]policy.Policy
+	args     map[string][]any
 	rejects map[string]error
 	signals []string
 }
@@ -134,7 +138,7 @@ var updateArgs = map[string]reflect.Type{
 
 func newFakeTemporal() *fakeTemporal {
 	return &fakeTemporal{started: map[string]bool{}, payments: map[string]bool{}, views: map[string]collection.View{},
-		args: map[string][]any{}, rejects: map[string]error{}}
+		policies: map[string]policy.Policy{}, args: map[string][]any{}, rejects: map[string]error{}}
 }
 
 type fakeRun struct {
@@ -145,7 +149,7 @@ type fakeRun struct {
 func (r fakeRun) GetID() string    { return r.id }
 func (r fakeRun) GetRunID() string { return "run-" + r.id }
 
-func (f *fakeTemporal) ExecuteWorkflow(_ context.Context, o client.StartWorkflowOptions, _ any, _ ...any) (client.WorkflowRun, error) {
+func (f *fakeTemporal) ExecuteWorkflow(_ context.Context, o client.StartWorkflowOptions, _ any, args ...any) (client.WorkflowRun, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.starts++
@@ -153,6 +157,11 @@ func (f *fakeTemporal) ExecuteWorkflow(_ context.Context, o client.StartWorkflow
 		return nil, serviceerror.NewWorkflowExecutionAlreadyStarted("already started", "", "run-"+o.ID)
 	}
 	f.started[o.ID] = true
+	if len(args) == 1 {
+		if in, ok := args[0].(invoiceapi.CollectionInput); ok {
+			f.policies[o.ID] = in.Policy
+		}
+	}
 	return fakeRun{id: o.ID}, nil
 }
 
@@ -167,11 +176,14 @@ func (v fakeValue) Get(ptr any) error {
 	return json.Unmarshal(b, ptr)
 }
 
-func (f *fakeTemporal) QueryWorkflow(_ context.Context, workflowID, _, _ string, _ ...any) (converter.EncodedValue, error) {
+func (f *fakeTemporal) QueryWorkflow(_ context.Context, workflowID, _, query string, _ ...any) (converter.EncodedValue, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.started[workflowID] {
 		return nil, serviceerror.NewNotFound("workflow not found")
+	}
+	if query == invoiceapi.QueryPolicy {
+		return fakeValue{f.policies[workflowID]}, nil
 	}
 	if v, ok := f.views[workflowID]; ok {
 		return fakeValue{v}, nil

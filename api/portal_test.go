@@ -16,6 +16,7 @@ import (
 	"github.com/dunwell/dunwell/auth"
 	"github.com/dunwell/dunwell/collection"
 	"github.com/dunwell/dunwell/ledger"
+	"github.com/dunwell/dunwell/policy"
 	"github.com/dunwell/dunwell/portal"
 	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
@@ -422,4 +423,36 @@ func TestPortalRateLimitsPerLink(t *testing.T) {
 	a := f.page(t, f.path)
 	require.Equal(t, http.StatusTooManyRequests, a.code)
 	require.NotEmpty(t, a.header.Get("Retry-After"))
+}
+
+// TestPortalShowsTheTermsOfTheInvoicesOwnPolicy: the page and its limits follow the
+// policy snapshot the invoice runs under, not the policy's current version.
+func TestPortalShowsTheTermsOfTheInvoicesOwnPolicy(t *testing.T) {
+	t.Parallel()
+	f := newPortalFixture(t, 1)
+	inv := f.invoices[0]
+	rate, err := policy.ParseRate("4%")
+	require.NoError(t, err)
+	maxLength, err := policy.ParseOffset("10d")
+	require.NoError(t, err)
+	f.srv.temporal.mu.Lock()
+	snap := f.srv.temporal.policies[invoiceapi.WorkflowID(inv)]
+	require.Equal(t, "standard", snap.ID, "the start input carried the snapshot")
+	snap.LateFee.Percent, snap.Interest = rate, nil
+	snap.SelfServicePromise = &policy.SelfServicePromise{MaxLength: maxLength}
+	f.srv.temporal.policies[invoiceapi.WorkflowID(inv)] = snap
+	view := f.srv.temporal.views[invoiceapi.WorkflowID(inv)]
+	view.Fees, view.Balance = "4.00", "104.00"
+	f.srv.temporal.views[invoiceapi.WorkflowID(inv)] = view
+	f.srv.temporal.mu.Unlock()
+
+	body := string(f.page(t, f.path).body)
+	require.Contains(t, body, "late fee of 4%")
+	require.NotContains(t, body, "1.5%", "the shipped policy's current fee is not this invoice's")
+	require.NotContains(t, body, "interest of 8%")
+	a := f.post(t, "promise", url.Values{"invoice": {inv}, "date": {day(t, 11)}, "amount": {"10.00"}})
+	require.Equal(t, http.StatusUnprocessableEntity, a.code, "the snapshot's 10 days bound the promise")
+	require.Contains(t, string(a.body), "must be no later than")
+	a = f.post(t, "promise", url.Values{"invoice": {inv}, "date": {day(t, 10)}, "amount": {"10.00"}})
+	require.Equal(t, http.StatusSeeOther, a.code, string(a.body))
 }

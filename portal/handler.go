@@ -46,7 +46,6 @@ const Actor = "customer"
 type Server struct {
 	Ledger   *ledger.Store
 	Invoices *invoiceapi.Client
-	Policies *policy.Set
 	Logger   *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -315,15 +314,16 @@ func (s *Server) load(v *visit) (*pageData, error) {
 		ids = ids[:maxShown]
 	}
 	var views []collection.View
+	var policies []*policy.Policy
 	for _, id := range ids {
-		view, err := s.Invoices.State(v.ctx, id)
+		view, pol, err := s.state(v.ctx, id)
 		if errors.Is(err, invoiceapi.ErrNotFound) {
 			continue // issued in the ledger, its workflow not started yet
 		}
 		if err != nil {
 			return nil, err
 		}
-		views = append(views, view)
+		views, policies = append(views, view), append(policies, pol)
 	}
 	if len(views) > 0 && views[0].Locale != "" {
 		v.w = words(language(views[0].Locale))
@@ -340,8 +340,8 @@ func (s *Server) load(v *visit) (*pageData, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, view := range views {
-		d.Invoices = append(d.Invoices, s.invoice(v, view, pending))
+	for i, view := range views {
+		d.Invoices = append(d.Invoices, s.invoice(v, view, policies[i], pending))
 	}
 	if len(d.Invoices) > 0 {
 		d.Today = d.Invoices[0].facts.Today.String()
@@ -363,8 +363,24 @@ func (s *Server) load(v *visit) (*pageData, error) {
 	return d, err
 }
 
-// invoice lays one invoice out for the page.
-func (s *Server) invoice(v *visit, view collection.View, pending []ledger.PlanRequest) pageInvoice {
+// state reads an invoice's state and the snapshot of the policy it runs under: the
+// terms that apply to this invoice (its fees, interest and self-service limits), not
+// the policy's current version.
+func (s *Server) state(ctx context.Context, invoiceID string) (collection.View, *policy.Policy, error) {
+	view, err := s.Invoices.State(ctx, invoiceID)
+	if err != nil {
+		return view, nil, err
+	}
+	pol, err := s.Invoices.Policy(ctx, invoiceID)
+	if err != nil {
+		return view, nil, err
+	}
+	return view, &pol, nil
+}
+
+// invoice lays one invoice out for the page, under pol, the invoice's own snapshot of
+// its policy.
+func (s *Server) invoice(v *visit, view collection.View, pol *policy.Policy, pending []ledger.PlanRequest) pageInvoice {
 	loc, err := time.LoadLocation(view.Timezone)
 	if err != nil {
 		loc = time.UTC
@@ -375,10 +391,6 @@ func (s *Server) invoice(v *visit, view collection.View, pending []ledger.PlanRe
 	}
 	f := Facts{InvoiceID: view.InvoiceID, Status: view.Status, Currency: view.Currency, Balance: minor(view.Balance),
 		Locale: view.Locale, Today: collection.DateOf(s.now().In(loc))}
-	pol, ok := s.Policies.Get(view.Policy.ID)
-	if !ok {
-		pol = &policy.Policy{ID: view.Policy.ID}
-	}
 	fmtAmount := func(dec string) string { return f.amount(minor(dec)) }
 	until := PromiseLimit(pol, f.Today)
 	pi := pageInvoice{
@@ -503,9 +515,9 @@ func (s *Server) target(w http.ResponseWriter, r *http.Request, v *visit, event 
 				}
 			}
 			// The customer's, but closed: its state still says why nothing can be done.
-			view, err := s.Invoices.State(v.ctx, id)
+			view, pol, err := s.state(v.ctx, id)
 			if err == nil {
-				inv := s.invoice(v, view, nil)
+				inv := s.invoice(v, view, pol, nil)
 				return d, &inv, true
 			}
 			if !errors.Is(err, invoiceapi.ErrNotFound) {

@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/dunwell/dunwell/collection"
+	"github.com/dunwell/dunwell/policy"
 	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
@@ -15,6 +16,11 @@ func (c *collector) registerHandlers(ctx workflow.Context) error {
 		return collection.NewView(&c.pol, &c.inv, &c.st, c.next), nil
 	}); err != nil {
 		return fmt.Errorf("registering the state query: %w", err)
+	}
+	if err := workflow.SetQueryHandler(ctx, invoiceapi.QueryPolicy, func() (policy.Policy, error) {
+		return c.pol, nil
+	}); err != nil {
+		return fmt.Errorf("registering the policy query: %w", err)
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, invoiceapi.UpdatePayment, c.applyPayment, workflow.UpdateHandlerOptions{
 		Validator: c.validatePayment,

@@ -55,6 +55,26 @@ func (c *Client) Issue(ctx context.Context, inv collection.Invoice, pol *policy.
 	return Started{RunID: run.GetRunID()}, nil
 }
 
+// Policy queries the snapshot of the policy the invoice runs under (its terms); it
+// answers for a closed workflow too, as State does.
+func (c *Client) Policy(ctx context.Context, invoiceID string) (policy.Policy, error) {
+	ctx, cancel := c.bound(ctx)
+	defer cancel()
+	var pol policy.Policy
+	val, err := c.Temporal.QueryWorkflow(ctx, WorkflowID(invoiceID), "", QueryPolicy)
+	if err == nil {
+		err = val.Get(&pol)
+	}
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return pol, fmt.Errorf("invoice %s: %w", invoiceID, ErrNotFound)
+	}
+	if err != nil {
+		return pol, c.fault(invoiceID, "policy query", err)
+	}
+	return pol, nil
+}
+
 // State queries the invoice's state; it answers for a closed workflow too, until the
 // namespace's retention removes it.
 func (c *Client) State(ctx context.Context, invoiceID string) (collection.View, error) {

@@ -44,6 +44,10 @@ const (
 	UpdatePayment = "payment"
 	// QueryState returns collection.View.
 	QueryState = "state"
+	// QueryPolicy returns the snapshot of the policy the invoice runs under
+	// (policy.Policy): the terms that apply to this invoice, whatever the policy's
+	// current version says.
+	QueryPolicy = "policy"
 )
 
 // WorkflowID is the id of the invoice's collection workflow.
