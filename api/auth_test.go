@@ -106,13 +106,13 @@ type fakeTemporal struct {
 	// views, when set for a workflow id, is the state its query answers; args are
 	// the arguments of the updates sent, by workflow id; rejects answers an update by
 	// name with an error instead (the workflow's validator refusing it).
-	views   map[string]collection.View
+	views map[string]collection.View
 	// policies is the policy snapshot each started invoice runs under (the policy
 	// query), as the start input carried it unless a test changes it.
 	policies map[string]policy.Policy
 	args     map[string][]any
-	rejects map[string]error
-	signals []string
+	rejects  map[string]error
+	signals  []string
 }
 
 // updateArgs is the argument type of each update the workflow registers
