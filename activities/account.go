@@ -107,7 +107,11 @@ func (a *Activities) SendAccountMessage(ctx context.Context, req accountapi.Mess
 		logger.Info("Message not sent: every invoice was left out", "key", req.Key)
 		return res, nil
 	}
-	msg, err := a.renderAccount(req, row.Covered)
+	portalURL, err := a.portalURL(ctx, req.CustomerID, req.Key)
+	if err != nil {
+		return accountapi.MessageResult{}, err
+	}
+	msg, err := a.renderAccount(req, row.Covered, portalURL)
 	if err != nil {
 		return accountapi.MessageResult{}, badRequest(err)
 	}
@@ -136,10 +140,11 @@ func (a *Activities) SendAccountMessage(ctx context.Context, req accountapi.Mess
 }
 
 // renderAccount renders the message from the lines the claim covered, in the order
-// the account listed them. Days overdue count from ScheduledAt, so every retry
-// renders the same text (reconciliation by content relies on it).
-func (a *Activities) renderAccount(req accountapi.MessageRequest, covered []ledger.MessageLine) (message, error) {
-	m := templates.AccountMessage{Business: a.Business, CustomerName: req.To.Name, Locale: req.To.Locale}
+// the account listed them, with the customer's portal link (portalURL, "" for none).
+// Days overdue count from ScheduledAt and the link is the message's own, so every
+// retry renders the same text (reconciliation by content relies on it).
+func (a *Activities) renderAccount(req accountapi.MessageRequest, covered []ledger.MessageLine, portalURL string) (message, error) {
+	m := templates.AccountMessage{Business: a.Business, CustomerName: req.To.Name, Locale: req.To.Locale, PortalURL: portalURL}
 	for _, l := range req.Lines {
 		if !slices.ContainsFunc(covered, func(c ledger.MessageLine) bool { return c.InvoiceID == l.InvoiceID }) {
 			continue

@@ -37,6 +37,8 @@ type Activities struct {
 	// Business is who every reminder says it comes from: name, postal address, the
 	// reply-to a person reads, phone (config DUNWELL_BUSINESS_*).
 	Business templates.Business
+	// Portal, when set, makes the customer's portal link every message carries.
+	Portal *PortalLinks
 }
 
 // SendNotice sends one reminder on one channel, exactly once per notice key:

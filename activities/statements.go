@@ -103,7 +103,12 @@ func (a *Activities) SendStatement(ctx context.Context, req StatementRequest) (S
 	if err != nil {
 		return StatementResult{}, badRequest(err)
 	}
+	portalURL, err := a.portalURL(ctx, req.CustomerID, key)
+	if err != nil {
+		return StatementResult{}, err
+	}
 	subject, text := statementEmail(st, a.Business)
+	text += portalLine(portalURL)
 	r, err := a.Email.SendEmail(ctx, notify.Email{
 		Key: key, To: row.Address, Subject: subject, Text: text,
 		Attachments: []notify.Attachment{{Filename: "statement-" + req.CustomerID + "-" + st.AsOf + ".pdf", Type: "application/pdf", Content: pdf}},

@@ -74,6 +74,37 @@ func (s *Store) CreatePortalLink(ctx context.Context, tokenSHA256 []byte, custom
 		RETURNING `+portalLinkColumns, tokenSHA256, customerID, createdBy, expiresAt)
 }
 
+// EnsurePortalLink stores the link of a message (a token derived from the message's
+// key, so a retry brings the same hash) unless it is stored already, and returns the
+// stored link: its first expiry holds, and a link revoked since stays revoked. The
+// customer must have an invoice (else ErrNotFound); a hash stored for another
+// customer is an error (a derived token names its message, and so its customer).
+func (s *Store) EnsurePortalLink(ctx context.Context, tokenSHA256 []byte, customerID, createdBy string, expiresAt time.Time) (PortalLink, error) {
+	const op = "ensure portal link"
+	switch {
+	case len(tokenSHA256) != 32:
+		return PortalLink{}, invalid(op, "token hash must be 32 bytes")
+	case customerID == "" || len(customerID) > 128:
+		return PortalLink{}, invalid(op, "customer id must be 1-128 characters")
+	case len(createdBy) > 200:
+		return PortalLink{}, invalid(op, "created_by is longer than 200 characters")
+	}
+	link, err := queryOne(ctx, s, op, scanPortalLink, `
+		WITH ins AS (
+			INSERT INTO portal_links (token_sha256, customer_id, created_by, expires_at)
+			SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM invoices WHERE customer_id = $2)
+			ON CONFLICT (token_sha256) DO NOTHING
+			RETURNING `+portalLinkColumns+`)
+		SELECT `+portalLinkColumns+` FROM ins
+		UNION ALL
+		SELECT `+portalLinkColumns+` FROM portal_links WHERE token_sha256 = $1 AND NOT EXISTS (SELECT 1 FROM ins)`,
+		tokenSHA256, customerID, createdBy, expiresAt)
+	if err == nil && link.CustomerID != customerID {
+		return PortalLink{}, fmt.Errorf("%s: the token is stored for another customer", op)
+	}
+	return link, err
+}
+
 // PortalLinkByHash returns the link whose token hashes to tokenSHA256, revoked and
 // expired ones included (the caller tells them apart); ErrNotFound if none.
 func (s *Store) PortalLinkByHash(ctx context.Context, tokenSHA256 []byte) (PortalLink, error) {

@@ -61,6 +61,36 @@ func TestPortalLinksAreFoundByHashAndRevoked(t *testing.T) {
 	require.False(t, got.Usable(now))
 }
 
+func TestEnsurePortalLinkStoresAMessagesLinkOnce(t *testing.T) {
+	ctx := parallel(t)
+	cust := uid("cust")
+	issueFor(t, cust)
+	now := time.Now().UTC()
+	h := randomHash(t)
+
+	first, err := testStore.EnsurePortalLink(ctx, h, cust, "message C/email/2026-12-07/x", now.Add(time.Hour))
+	require.NoError(t, err)
+	again, err := testStore.EnsurePortalLink(ctx, h, cust, "message C/email/2026-12-07/x", now.Add(48*time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, first, again, "a retry finds the first link, with its first expiry")
+
+	_, err = testStore.RevokePortalLink(ctx, cust, first.ID, now)
+	require.NoError(t, err)
+	revoked, err := testStore.EnsurePortalLink(ctx, h, cust, "message C/email/2026-12-07/x", now.Add(time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, first.ID, revoked.ID)
+	require.False(t, revoked.Usable(now), "a revoked link stays revoked")
+
+	other := uid("cust")
+	issueFor(t, other)
+	_, err = testStore.EnsurePortalLink(ctx, h, other, "message", now.Add(time.Hour))
+	require.ErrorContains(t, err, "another customer", "a hash is one customer's")
+	_, err = testStore.EnsurePortalLink(ctx, randomHash(t), uid("nobody"), "message", now.Add(time.Hour))
+	require.ErrorIs(t, err, ErrNotFound, "a customer without invoices gets no link")
+	_, err = testStore.EnsurePortalLink(ctx, []byte("short"), cust, "message", now.Add(time.Hour))
+	require.ErrorIs(t, err, ErrInvalid)
+}
+
 func TestPlanRequestsWaitForOneDecision(t *testing.T) {
 	ctx := parallel(t)
 	cust := uid("cust")

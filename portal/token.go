@@ -8,6 +8,9 @@
 // tokens rather than signed ones: a link must be revocable one by one, so every
 // request looks the link up anyway, and a lookup by hash needs no secret to keep,
 // share between replicas or rotate; a copy of the database holds no usable link.
+// The link a reminder or statement carries is derived from the message's key instead
+// (DeriveToken), so that a retried send carries the same link; it is looked up and
+// revoked exactly like a random one.
 package portal
 
 import (
@@ -40,6 +43,24 @@ func NewToken() (Token, error) {
 		return Token{}, fmt.Errorf("portal token: %w", err)
 	}
 	return t, nil
+}
+
+// deriveLabel separates derived link tokens from any other use of the key.
+const deriveLabel = "dunwell portal link v1\x00"
+
+// DeriveToken returns the token of the link a message carries: an HMAC-SHA256 of the
+// message's key under key (the worker's link key, see activities.PortalLinks), cut to
+// the token's 128 bits. The same message always gets the same link, so a send that
+// is retried renders the same text and creates no second link, while the token is
+// still stored only hashed: without the key nobody can compute it, and a link is
+// honoured only once it is stored.
+func DeriveToken(key []byte, messageKey string) Token {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(deriveLabel))
+	m.Write([]byte(messageKey))
+	var t Token
+	copy(t.raw[:], m.Sum(nil))
+	return t
 }
 
 // ParseToken reads a token from a URL path segment. Anything but exactly

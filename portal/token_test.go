@@ -62,3 +62,15 @@ func FuzzParseToken(f *testing.F) {
 		require.Len(t, tok.Hash(), 32)
 	})
 }
+
+func TestDeriveTokenIsOnePerMessageAndKey(t *testing.T) {
+	key, other := []byte(strings.Repeat("k", 32)), []byte(strings.Repeat("o", 32))
+	a := DeriveToken(key, "C-42/sms/2026-12-07/abc")
+	require.Equal(t, a, DeriveToken(key, "C-42/sms/2026-12-07/abc"), "a retry derives the same link")
+	require.NotEqual(t, a, DeriveToken(key, "C-42/email/2026-12-07/abc"), "each message has its own")
+	require.NotEqual(t, a, DeriveToken(other, "C-42/sms/2026-12-07/abc"), "another key, another link")
+	back, err := ParseToken(a.String())
+	require.NoError(t, err, "a derived token parses as any other")
+	require.Equal(t, a.Hash(), back.Hash())
+	require.Len(t, a.String(), TokenLength)
+}

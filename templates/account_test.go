@@ -204,7 +204,9 @@ func TestAccountSMSFitsTwoSegments(t *testing.T) {
 	names := []string{"Acme Supplies", "", "Müller & Söhne Großhandel Gesellschaft mit beschränkter Haftung und Compagnie KG", "株式会社サンプル商事東京本社経理部"}
 	for _, locale := range accountLocales {
 		for _, n := range []int{1, 3, 10} {
-			for _, portal := range []string{"", "https://dunwell.example.com/p/3q2+7wXk9Zb1"} {
+			// A portal link as the worker makes it: a public URL of a common length, /p/
+			// and a 22-character token.
+			for _, portal := range []string{"", "https://dunwell.example.com/p/3q2+7wXk9Zb1", "https://billing.example-company.com/p/3q2-7wXk9Zb1AbCdEfGhIj"} {
 				for _, name := range names {
 					m := account(locale, n)
 					m.PortalURL, m.Business.Name = portal, name

@@ -80,6 +80,12 @@ func run() error {
 	}
 
 	acts := &activities.Activities{Ledger: store, Email: email, SMS: sms, EmailTemplateIDs: cfg.SendGrid.TemplateIDs, Business: cfg.Business}
+	if acts.Portal, err = portalLinks(cfg); err != nil {
+		return err
+	}
+	if acts.Portal == nil && cfg.PublicURL != "" {
+		logger.Warn("Messages carry no portal link: payload encryption is off, and the links' tokens are derived from its key (docs/portal.md)")
+	}
 	if missing := config.MissingBusiness(cfg.Business); len(missing) > 0 {
 		logger.Warn("Reminders cannot say who sends them or where a reply reaches a person: set these variables", "unset", missing)
 	}
@@ -119,4 +125,18 @@ func senderConfig(cfg *config.Config) notify.Config {
 			StatusCallbackURL: cfg.Twilio.StatusCallbackURL, BaseURL: cfg.Twilio.BaseURL, Timeout: cfg.ProviderTimeout,
 		},
 	}
+}
+
+// portalLinks configures the portal link of every message: with DUNWELL_PUBLIC_URL and
+// a payload key ring (the tokens' key is derived from its primary key); nil without
+// either.
+func portalLinks(cfg *config.Config) (*activities.PortalLinks, error) {
+	if cfg.PublicURL == "" || cfg.CodecKeys == nil {
+		return nil, nil
+	}
+	key, err := cfg.CodecKeys.DeriveKey(activities.LinkKeyPurpose)
+	if err != nil {
+		return nil, fmt.Errorf("deriving the portal link key: %w", err)
+	}
+	return &activities.PortalLinks{PublicURL: cfg.PublicURL, TTL: cfg.PortalLinkTTL, Key: key}, nil
 }

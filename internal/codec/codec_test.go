@@ -176,3 +176,26 @@ func TestFailureMessagesAreEncrypted(t *testing.T) {
 	require.ErrorAs(t, back, &appErr)
 	require.Contains(t, appErr.Error(), "ada@example.com")
 }
+
+func TestDeriveKeyIsStablePerPurposeAndPrimaryKey(t *testing.T) {
+	a, b := keySpec(t, "key-a"), keySpec(t, "key-b")
+	k1, err := ring(t, a).DeriveKey("portal link")
+	require.NoError(t, err)
+	require.Len(t, k1, KeySize)
+	k2, err := ring(t, a, b).DeriveKey("portal link")
+	require.NoError(t, err)
+	require.Equal(t, k1, k2, "the same primary key derives the same key")
+	other, err := ring(t, a).DeriveKey("something else")
+	require.NoError(t, err)
+	require.NotEqual(t, k1, other, "each purpose has its own key")
+	rotated, err := ring(t, b, a).DeriveKey("portal link")
+	require.NoError(t, err)
+	require.NotEqual(t, k1, rotated, "the primary key derives")
+	secret, err := base64.StdEncoding.DecodeString(strings.SplitN(a, ":", 2)[1])
+	require.NoError(t, err)
+	require.False(t, bytes.Contains(k1, secret[:8]), "the derived key is not the secret")
+	_, err = (*KeyRing)(nil).DeriveKey("portal link")
+	require.Error(t, err)
+	_, err = ring(t, a).DeriveKey("")
+	require.Error(t, err)
+}

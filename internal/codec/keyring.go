@@ -2,7 +2,9 @@ package codec
 
 import (
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -30,6 +32,9 @@ type KeyRing struct {
 type ringKey struct {
 	id   string
 	aead cipher.AEAD
+	// derive is the key's own secret, kept only to derive keys for other purposes
+	// (DeriveKey).
+	derive []byte
 }
 
 // Key is one named key for NewKeyRing.
@@ -63,7 +68,7 @@ func NewKeyRing(keys ...Key) (*KeyRing, error) {
 		if err != nil {
 			return nil, fmt.Errorf("key ring: key %d (id %q): %w", i+1, k.ID, err)
 		}
-		r.keys = append(r.keys, ringKey{id: k.ID, aead: aead})
+		r.keys = append(r.keys, ringKey{id: k.ID, aead: aead, derive: append([]byte(nil), k.Secret...)})
 	}
 	return r, nil
 }
@@ -151,6 +156,19 @@ func (r *KeyRing) PrimaryID() string {
 		return ""
 	}
 	return r.keys[0].id
+}
+
+// DeriveKey derives a 32-byte key for purpose (a fixed label naming what it keys) from
+// the primary key with HKDF-SHA256, so one configured secret serves several purposes
+// without one use ever revealing the key of another. It never decrypts payloads.
+func (r *KeyRing) DeriveKey(purpose string) ([]byte, error) {
+	if r == nil || len(r.keys) == 0 {
+		return nil, errors.New("key ring: no keys to derive from")
+	}
+	if purpose == "" {
+		return nil, errors.New("key ring: a derived key needs a purpose")
+	}
+	return hkdf.Key(sha256.New, r.keys[0].derive, nil, "dunwell "+purpose, KeySize)
 }
 
 // IDs lists the key ids, the encrypting one first.
