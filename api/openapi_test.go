@@ -600,6 +600,8 @@ func TestOpenAPIDescribesRealAnswers(t *testing.T) {
 		{name: "portal link with a read key", method: "POST", path: "/v1/customers/" + customer + "/portal-link", headers: withRead, want: http.StatusForbidden},
 		{name: "portal page", method: "GET", path: portalPage, want: http.StatusOK},
 		{name: "portal page of a tampered link", method: "GET", path: portal.PathPrefix + strings.Repeat("A", portal.TokenLength), want: http.StatusNotFound},
+		{name: "portal statement", method: "GET", path: portalPage + "/" + portal.StatementPath, want: http.StatusOK},
+		{name: "portal statement of a tampered link", method: "GET", path: portal.PathPrefix + strings.Repeat("A", portal.TokenLength) + "/" + portal.StatementPath, want: http.StatusNotFound},
 		{name: "portal promise", method: "POST", path: portalPage + "/promise", contentType: formType, headers: browser,
 			body: portalForm(url.Values{"invoice": {portalInvoices[0]}, "date": {day(5)}, "amount": {"20.00"}}), want: http.StatusOK},
 		{name: "portal promise beyond the limit", method: "POST", path: portalPage + "/promise", contentType: formType, headers: browser,

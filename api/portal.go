@@ -12,6 +12,7 @@ import (
 	"github.com/dunwell/dunwell/auth"
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/portal"
+	"github.com/dunwell/dunwell/statement"
 	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
@@ -65,7 +66,7 @@ func (s *Server) portalRoutes(mux *routeMux) {
 	mux.Handle("POST /v1/plan-requests/{id}/approve", s.require(auth.ScopeOperator, s.decidePlanRequest(ledger.PlanApproved)))
 	mux.Handle("POST /v1/plan-requests/{id}/reject", s.require(auth.ScopeOperator, s.decidePlanRequest(ledger.PlanRejected)))
 	p := &portal.Server{Ledger: s.Ledger, Invoices: s.invoices(), Logger: s.Logger, Now: s.Now,
-		Audit: s.audit, ApplyOptOut: s.applyOptOut, Checkout: s.Portal.Checkout}
+		Audit: s.audit, ApplyOptOut: s.applyOptOut, Checkout: s.Portal.Checkout, Statement: s.portalStatement}
 	if s.Portal.PublicURL != "" {
 		p.Origins = []string{publicOrigin(s.Portal.PublicURL)}
 	}
@@ -264,4 +265,15 @@ func (s *Server) decidePlanRequest(status string) http.HandlerFunc {
 			writeJSON(w, http.StatusOK, decided)
 		}
 	}
+}
+
+// portalStatement is the customer's statement as of today for the portal's download:
+// the statement GET /v1/customers/{id}/statement serves as a PDF, in locale.
+func (s *Server) portalStatement(ctx context.Context, customerID, locale string) ([]byte, string, error) {
+	st, err := statement.Build(ctx, s.Ledger, customerID, statement.Options{AsOf: statement.Day(s.now()), Terms: s.termsIn(locale)})
+	if err != nil {
+		return nil, "", err
+	}
+	pdf, err := statement.PDF(st, statement.PDFOptions{From: s.Business, Locale: locale})
+	return pdf, st.AsOf, err
 }

@@ -456,3 +456,23 @@ func TestPortalShowsTheTermsOfTheInvoicesOwnPolicy(t *testing.T) {
 	a = f.post(t, "promise", url.Values{"invoice": {inv}, "date": {day(t, 10)}, "amount": {"10.00"}})
 	require.Equal(t, http.StatusSeeOther, a.code, string(a.body))
 }
+
+func TestPortalStatementDownload(t *testing.T) {
+	t.Parallel()
+	f := newPortalFixture(t, 2)
+	page := string(f.page(t, f.path).body)
+	require.Contains(t, page, `href="`+f.path+"/"+portal.StatementPath+`"`, "the page links the statement")
+
+	a := f.page(t, f.path+"/"+portal.StatementPath)
+	require.Equal(t, http.StatusOK, a.code, string(a.body))
+	require.Equal(t, "application/pdf", a.header.Get("Content-Type"))
+	require.True(t, strings.HasPrefix(string(a.body), "%PDF-"))
+	require.Contains(t, a.header.Get("Content-Disposition"), "attachment")
+	require.Equal(t, "no-store", a.header.Get("Cache-Control"))
+	require.Equal(t, "nosniff", a.header.Get("X-Content-Type-Options"))
+
+	require.Equal(t, http.StatusNotFound, f.page(t, portal.PathPrefix+"AAAAAAAAAAAAAAAAAAAAAA/"+portal.StatementPath).code, "an unknown link shows nothing")
+	require.Equal(t, http.StatusNotFound, f.page(t, portal.PathPrefix+"nope/"+portal.StatementPath).code)
+	require.Equal(t, http.StatusOK, call(t, f.srv, "DELETE", "/v1/customers/"+f.customer+"/portal-links", "", bearer(f.admin)...).code)
+	require.Equal(t, http.StatusGone, f.page(t, f.path+"/"+portal.StatementPath).code, "a revoked link downloads nothing")
+}

@@ -64,14 +64,21 @@ type Server struct {
 	// Checkout, when set, lets the customer pay several invoices at once through a
 	// Stripe Checkout Session; without it each invoice links its payment_url.
 	Checkout *Checkout
-	// StatementURL, when set, is the path (under the link) of the customer's statement
-	// PDF; "" shows no download.
-	StatementURL string
+	// Statement, when set, renders the customer's statement as of today as a PDF in
+	// locale (the API's statement, as GET /v1/customers/{id}/statement serves it),
+	// served under the link at StatementPath; nil shows no download.
+	Statement func(ctx context.Context, customerID, locale string) (pdf []byte, asOf string, err error)
 }
+
+// StatementPath is the customer's statement PDF, under the link's path.
+const StatementPath = "statement.pdf"
 
 // Routes registers the portal's routes with handle (the API's mux).
 func (s *Server) Routes(handle func(pattern string, h http.Handler)) {
 	handle("GET "+PathPrefix+"{token}", http.HandlerFunc(s.page))
+	if s.Statement != nil {
+		handle("GET "+PathPrefix+"{token}/"+StatementPath, http.HandlerFunc(s.statement))
+	}
 	for name, act := range map[string]func(http.ResponseWriter, *http.Request, *visit){
 		"promise": s.promise, "dispute": s.dispute, "plan": s.plan, "preferences": s.preferences, "pay": s.pay,
 	} {
@@ -255,6 +262,48 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 	s.render(w, http.StatusOK, "page", d)
 }
 
+// statement serves GET /p/{token}/statement.pdf: the link's customer's statement as
+// of today, in the customer's language, as a download. It is the customer's own
+// record, so it carries no more than the page shows.
+func (s *Server) statement(w http.ResponseWriter, r *http.Request) {
+	v, cancel, ok := s.open(w, r, "statement")
+	if !ok {
+		return
+	}
+	defer cancel()
+	locale := ""
+	ids, err := s.Ledger.OpenInvoicesOf(v.ctx, []string{v.link.CustomerID})
+	if err != nil {
+		s.failed(w, r, v.w, "statement", "reading the customer's invoices", err)
+		return
+	}
+	if len(ids) > 0 {
+		view, err := s.Invoices.State(v.ctx, ids[0])
+		if err != nil && !errors.Is(err, invoiceapi.ErrNotFound) {
+			s.failed(w, r, v.w, "statement", "reading the customer's locale", err)
+			return
+		}
+		locale = view.Locale
+	}
+	pdf, asOf, err := s.Statement(v.ctx, v.link.CustomerID, locale)
+	if err != nil {
+		s.failed(w, r, v.w, "statement", "rendering the statement", err)
+		return
+	}
+	metrics.Portal("statement", "shown")
+	h := w.Header()
+	h.Set("Content-Type", "application/pdf")
+	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="statement-%s.pdf"`, asOf))
+	h.Set("Content-Length", strconv.Itoa(len(pdf)))
+	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; sandbox")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Robots-Tag", "noindex")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(pdf) // the customer went away; nothing to do
+}
+
 // pageData is everything the page shows.
 type pageData struct {
 	W           words
@@ -330,8 +379,8 @@ func (s *Server) load(v *visit) (*pageData, error) {
 	}
 	d := &pageData{W: v.w, Base: PathPrefix + v.token.String(), CSRF: v.token.CSRF(), Checkout: s.Checkout != nil,
 		Counts: []int{2, 3, 4, 5, 6, 9, 12}, Form: url.Values{}}
-	if s.StatementURL != "" {
-		d.Statement = d.Base + "/" + s.StatementURL
+	if s.Statement != nil {
+		d.Statement = d.Base + "/" + StatementPath
 	}
 	for _, reason := range DisputeReasons {
 		d.Reasons = append(d.Reasons, pageOption{Value: reason, Label: v.w.T("reason_" + reason)})
