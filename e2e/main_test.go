@@ -246,6 +246,16 @@ func e2ePolicies() (*policy.Set, error) {
 	accounts := *demo
 	accounts.ID = "demo-accounts"
 	all = append(all, &accounts)
+	// "demo-portal" is the demo with its hand-off ten minutes away, so the portal's
+	// browser test has time to act before the invoices escalate.
+	portal := accounts
+	portal.ID = "demo-portal"
+	esc := *demo.Escalation
+	if esc.After, err = policy.ParseOffset("+10m"); err != nil {
+		return nil, err
+	}
+	portal.Escalation = &esc
+	all = append(all, &portal)
 	set, err := policy.NewSet(policies.DefaultID, all...)
 	if err != nil {
 		return nil, err

@@ -249,6 +249,13 @@ func human(t *testing.T, f reports.Format, name, currency string, v any) string 
 // UPDATE_SCREENSHOT=1, to docs/reports.png.
 func keepScreenshot(t *testing.T, png []byte) {
 	t.Helper()
+	keepScreenshotAs(t, "reports.png", filepath.Join("docs", "reports.png"), png)
+}
+
+// keepScreenshotAs writes a page's screenshot to the test output directory as name
+// and, with UPDATE_SCREENSHOT=1, to docsPath under the repository root.
+func keepScreenshotAs(t *testing.T, name, docsPath string, png []byte) {
+	t.Helper()
 	require.NotEmpty(t, png)
 	root, err := testenv.RepoRoot()
 	require.NoError(t, err)
@@ -257,10 +264,11 @@ func keepScreenshot(t *testing.T, png []byte) {
 		dir = filepath.Join(root, ".test-output")
 	}
 	require.NoError(t, os.MkdirAll(dir, 0o755))
-	out := filepath.Join(dir, "reports.png")
+	out := filepath.Join(dir, name)
 	require.NoError(t, os.WriteFile(out, png, 0o644))
-	t.Logf("screenshot of /reports: %s", out)
+	t.Logf("screenshot: %s", out)
 	if os.Getenv("UPDATE_SCREENSHOT") == "1" {
-		require.NoError(t, os.WriteFile(filepath.Join(root, "docs", "reports.png"), png, 0o644))
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(root, docsPath)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(root, docsPath), png, 0o644))
 	}
 }
