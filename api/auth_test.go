@@ -474,6 +474,8 @@ func TestEveryRouteRequiresItsScope(t *testing.T) {
 		{"GET /v1/reports/kpis", "", none, auth.ScopeRead, http.StatusOK, ""},
 		{"GET /v1/reports/aging", "", none, auth.ScopeRead, http.StatusOK, ""},
 		{"GET /v1/reports/steps", "", none, auth.ScopeRead, http.StatusOK, ""},
+		{"GET /v1/reports/trend", "", none, auth.ScopeRead, http.StatusOK, ""},
+		{"GET /v1/reports/forecast", "", none, auth.ScopeRead, http.StatusOK, ""},
 		{"GET /v1/customers/{id}", "C-1", none, auth.ScopeRead, http.StatusOK, ""},
 		// timeline.go
 		{"GET /v1/customers/{id}/timeline", "C-1", none, auth.ScopeRead, http.StatusOK, ""},
