@@ -38,7 +38,10 @@ type WebhookResponse struct {
 	Status  string `json:"status"`
 	Source  string `json:"source"`
 	EventID string `json:"event_id,omitempty"`
-	Reason  string `json:"reason,omitempty"`
+	// InvoiceIDs are the invoices a Stripe Checkout Session made on the portal pays:
+	// its event is stored as one payment per invoice.
+	InvoiceIDs []string `json:"invoice_ids,omitempty"`
+	Reason     string   `json:"reason,omitempty"`
 }
 
 // stripeWebhook serves POST /v1/webhooks/stripe.
@@ -46,7 +49,7 @@ func (s *Server) stripeWebhook(w http.ResponseWriter, r *http.Request) {
 	v := s.Webhooks.Stripe
 	s.receiveWebhook(w, r, webhooks.SourceStripe, v != nil, "STRIPE_WEBHOOK_SECRET",
 		func(body []byte) error { return v.Verify(body, r.Header.Get(webhooks.HeaderStripeSignature)) },
-		webhooks.ParseStripe)
+		webhooks.ParseStripeEvents)
 }
 
 // paymentsWebhook serves POST /v1/webhooks/payments: generic payment events signed per
@@ -55,15 +58,17 @@ func (s *Server) paymentsWebhook(w http.ResponseWriter, r *http.Request) {
 	v := s.Webhooks.Payments
 	s.receiveWebhook(w, r, webhooks.SourcePayments, v != nil, "PAYMENTS_WEBHOOK_SECRET",
 		func(body []byte) error { return v.Verify(body, r.Header) },
-		func(body []byte) (webhooks.Event, error) {
-			return webhooks.ParseGeneric(r.Header.Get(webhooks.HeaderWebhookID), body)
+		func(body []byte) ([]webhooks.Event, error) {
+			ev, err := webhooks.ParseGeneric(r.Header.Get(webhooks.HeaderWebhookID), body)
+			return []webhooks.Event{ev}, err
 		})
 }
 
 // receiveWebhook reads the body, verifies its signature (401 and nothing stored if it
-// fails), parses it and stores it.
+// fails), parses it and stores the events it makes (one, or one per invoice of a
+// Stripe Checkout Session).
 func (s *Server) receiveWebhook(w http.ResponseWriter, r *http.Request, src webhooks.Source, configured bool, variable string,
-	verify func([]byte) error, parse func([]byte) (webhooks.Event, error)) {
+	verify func([]byte) error, parse func([]byte) ([]webhooks.Event, error)) {
 	if !configured {
 		s.webhookNotConfigured(w, r, variable)
 		return
@@ -76,8 +81,8 @@ func (s *Server) receiveWebhook(w http.ResponseWriter, r *http.Request, src webh
 		s.badSignature(w, r, err)
 		return
 	}
-	ev, err := parse(body)
-	s.acceptWebhook(w, r, src, body, ev, err)
+	events, err := parse(body)
+	s.acceptWebhook(w, r, src, body, events, err)
 }
 
 // readWebhookBody reads the raw body, which the signature covers byte for byte. It is
@@ -114,9 +119,10 @@ func (s *Server) webhookNotConfigured(w http.ResponseWriter, r *http.Request, va
 	writeError(w, http.StatusServiceUnavailable, "this webhook is not configured", nil)
 }
 
-// acceptWebhook stores a verified, parsed event and answers 200 only once it is
-// stored: a failure to store is a 5xx, so the provider delivers it again.
-func (s *Server) acceptWebhook(w http.ResponseWriter, r *http.Request, src webhooks.Source, body []byte, ev webhooks.Event, err error) {
+// acceptWebhook stores a verified, parsed event (all the events one delivery makes,
+// together) and answers 200 only once they are stored: a failure to store is a 5xx,
+// so the provider delivers it again.
+func (s *Server) acceptWebhook(w http.ResponseWriter, r *http.Request, src webhooks.Source, body []byte, events []webhooks.Event, err error) {
 	var fe webhooks.FieldError
 	if ig, ok := webhooks.IsIgnored(err); ok {
 		s.Logger.Info("Webhook ignored", "source", src, "reason", ig.Reason)
@@ -133,34 +139,48 @@ func (s *Server) acceptWebhook(w http.ResponseWriter, r *http.Request, src webho
 		s.fail(w, r, "parsing the event", err)
 		return
 	}
-	raw, err := json.Marshal(ev)
-	if err != nil {
-		s.fail(w, r, "encoding the event", err)
-		return
-	}
 	sum := sha256.Sum256(body)
+	rows := make([]ledger.NewWebhookEvent, 0, len(events))
+	for _, ev := range events {
+		raw, err := json.Marshal(ev)
+		if err != nil {
+			s.fail(w, r, "encoding the event", err)
+			return
+		}
+		rows = append(rows, ledger.NewWebhookEvent{
+			Source: string(ev.Source), EventID: ev.ID, EventType: ev.Type, Kind: string(ev.Kind), InvoiceID: ev.InvoiceID,
+			PaymentID: ev.PaymentID, DisputeID: ev.DisputeID, Currency: ev.Currency, Amount: ev.Amount, Event: raw, BodySHA256: sum[:],
+		})
+	}
+	ev := events[0]
+	eventID := ev.ID
+	if ev.Portal != nil { // one row per invoice: "<event id>:<invoice id>"
+		eventID = strings.TrimSuffix(ev.ID, ":"+ev.InvoiceID)
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 	defer cancel()
-	stored, err := s.Ledger.StoreWebhookEvent(ctx, ledger.NewWebhookEvent{
-		Source: string(ev.Source), EventID: ev.ID, EventType: ev.Type, Kind: string(ev.Kind), InvoiceID: ev.InvoiceID,
-		PaymentID: ev.PaymentID, DisputeID: ev.DisputeID, Currency: ev.Currency, Amount: ev.Amount, Event: raw, BodySHA256: sum[:],
-	})
+	stored, err := s.Ledger.StoreWebhookEvents(ctx, rows)
 	switch {
 	case errors.Is(err, ledger.ErrWebhookConflict):
-		writeError(w, http.StatusConflict, "event "+ev.ID+" was already received with a different body", map[string]string{"id": "is already used"})
+		writeError(w, http.StatusConflict, "event "+eventID+" was already received with a different body", map[string]string{"id": "is already used"})
 		return
 	case err != nil:
 		s.fail(w, r, "storing the event", err)
 		return
 	}
-	resp := WebhookResponse{Status: "accepted", Source: string(src), EventID: ev.ID}
+	resp := WebhookResponse{Status: "accepted", Source: string(src), EventID: eventID}
+	if len(events) > 1 || ev.Portal != nil {
+		for _, e := range events {
+			resp.InvoiceIDs = append(resp.InvoiceIDs, e.InvoiceID)
+		}
+	}
 	if !stored {
 		resp.Status = "duplicate"
 	} else if s.Webhooks.Stored != nil {
 		s.Webhooks.Stored()
 	}
 	metrics.WebhookEvent(string(src), resp.Status)
-	s.Logger.Info("Webhook stored", "source", src, "event_id", ev.ID, "type", ev.Type, "invoice_id", ev.InvoiceID, "new", stored)
+	s.Logger.Info("Webhook stored", "source", src, "event_id", eventID, "type", ev.Type, "invoice_id", ev.InvoiceID, "events", len(events), "new", stored)
 	writeJSON(w, http.StatusOK, resp)
 }
 

@@ -48,6 +48,7 @@ import (
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/money"
 	"github.com/dunwell/dunwell/webhooks"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 // Defaults of Config.
@@ -65,6 +66,7 @@ const (
 type Store interface {
 	ClaimWebhookEvents(ctx context.Context, limit int, lease time.Duration) ([]ledger.WebhookEvent, error)
 	MarkWebhookApplied(ctx context.Context, id int64, invoiceID string, result json.RawMessage) error
+	MarkWebhookAppliedAudited(ctx context.Context, id int64, invoiceID string, result json.RawMessage, audit ledger.AuditEntry) error
 	HoldWebhookEvent(ctx context.Context, id int64, waitingFor, invoiceID, why string, next time.Time) error
 	RetryWebhookEvent(ctx context.Context, id int64, why string, next time.Time) error
 	ParkWebhookEvent(ctx context.Context, id int64, why string) error
@@ -204,6 +206,9 @@ type outcome struct {
 	invoiceID  string // found for an event that did not name it
 	why        string
 	result     map[string]any
+	// portal: a payment the customer made on the portal, audited as theirs.
+	portal *webhooks.PortalPayment
+	amount int64
 }
 
 func (f *Forwarder) handle(ctx context.Context, row ledger.WebhookEvent) {
@@ -222,7 +227,11 @@ func (f *Forwarder) handle(ctx context.Context, row ledger.WebhookEvent) {
 	switch out.status {
 	case ledger.WebhookApplied:
 		res, _ := json.Marshal(out.result) // plain data: cannot fail
-		err = f.cfg.Store.MarkWebhookApplied(mctx, row.ID, out.invoiceID, res)
+		if p := out.portal; p != nil {
+			err = f.cfg.Store.MarkWebhookAppliedAudited(mctx, row.ID, out.invoiceID, res, portalAudit(row, out))
+		} else {
+			err = f.cfg.Store.MarkWebhookApplied(mctx, row.ID, out.invoiceID, res)
+		}
 		log.Info("Webhook event applied", "invoice_id", out.invoiceID)
 	case ledger.WebhookHeld:
 		next := now.Add(backoff(row.Attempts, holdCap(out.waitingFor)))
@@ -284,7 +293,23 @@ func (f *Forwarder) apply(ctx context.Context, row ledger.WebhookEvent) outcome 
 	if err := a.run(ctx); err != nil {
 		return a.failed(ctx, err)
 	}
-	return outcome{status: ledger.WebhookApplied, invoiceID: invoiceID, result: a.result}
+	return outcome{status: ledger.WebhookApplied, invoiceID: invoiceID, result: a.result, portal: ev.Portal, amount: ev.Amount}
+}
+
+// portalAudit is the audit entry of a payment the customer made through a Checkout
+// Session on the portal: actor customer and the link, as the portal's own actions
+// are, so the customer's timeline shows it beside the session they started.
+func portalAudit(row ledger.WebhookEvent, out outcome) ledger.AuditEntry {
+	p := out.portal
+	outcome := ledger.AuditApplied
+	if res, ok := out.result["payment"].(invoiceapi.PaymentResult); ok && res.Duplicate {
+		outcome = ledger.AuditDuplicate
+	}
+	return ledger.AuditEntry{Action: "portal.paid", Outcome: outcome, InvoiceID: out.invoiceID,
+		Reason: "paid through a Stripe Checkout Session made on the customer's portal",
+		Details: map[string]any{"actor": "customer", "link_id": p.LinkID, "customer_id": p.CustomerID,
+			"session_id": p.SessionID, "payment_id": row.PaymentID, "event_id": row.EventID, "type": row.EventType,
+			"currency": row.Currency, "amount_minor": out.amount}}
 }
 
 // invoiceOf finds the invoice of an event that does not name it: an earlier event

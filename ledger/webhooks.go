@@ -113,42 +113,56 @@ func scanWebhookEvent(row pgx.CollectableRow) (WebhookEvent, error) {
 // new. It is idempotent on (Source, EventID): a redelivery with the same body changes
 // nothing and returns false; with another body it returns ErrWebhookConflict.
 func (s *Store) StoreWebhookEvent(ctx context.Context, e NewWebhookEvent) (bool, error) {
+	return s.StoreWebhookEvents(ctx, []NewWebhookEvent{e})
+}
+
+// StoreWebhookEvents stores the events one provider event makes (a Checkout Session
+// paying several invoices: one per invoice) in one transaction, all or none, and
+// reports whether any was new. Each is idempotent as StoreWebhookEvent says.
+func (s *Store) StoreWebhookEvents(ctx context.Context, events []NewWebhookEvent) (bool, error) {
 	const op = "store webhook event"
-	switch {
-	case e.Source == "" || e.EventID == "" || e.EventType == "" || e.Kind == "":
-		return false, invalid(op, "source, event id, type and kind are required")
-	case len(e.BodySHA256) != 32:
-		return false, invalid(op, "event %s: body hash must be 32 bytes", e.EventID)
-	case e.Amount < 0:
-		return false, invalid(op, "event %s: negative amount", e.EventID)
-	case !json.Valid(e.Event):
-		return false, invalid(op, "event %s: event is not JSON", e.EventID)
+	if len(events) == 0 {
+		return false, invalid(op, "no event")
+	}
+	for _, e := range events {
+		switch {
+		case e.Source == "" || e.EventID == "" || e.EventType == "" || e.Kind == "":
+			return false, invalid(op, "source, event id, type and kind are required")
+		case len(e.BodySHA256) != 32:
+			return false, invalid(op, "event %s: body hash must be 32 bytes", e.EventID)
+		case e.Amount < 0:
+			return false, invalid(op, "event %s: negative amount", e.EventID)
+		case !json.Valid(e.Event):
+			return false, invalid(op, "event %s: event is not JSON", e.EventID)
+		}
 	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
 	var stored bool
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `
-			INSERT INTO webhook_events (source, event_id, event_type, kind, invoice_id, payment_id, dispute_id,
-				currency, amount_minor, event, body_sha256)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-			ON CONFLICT (source, event_id) DO NOTHING`,
-			e.Source, e.EventID, e.EventType, e.Kind, e.InvoiceID, e.PaymentID, e.DisputeID,
-			e.Currency, e.Amount, []byte(e.Event), e.BodySHA256)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 1 {
-			stored = true
-			return nil
-		}
-		var sum []byte
-		if err := tx.QueryRow(ctx, `SELECT body_sha256 FROM webhook_events WHERE source = $1 AND event_id = $2`,
-			e.Source, e.EventID).Scan(&sum); err != nil {
-			return err
-		}
-		if !bytes.Equal(sum, e.BodySHA256) {
-			return fmt.Errorf("%s event %s: %w", e.Source, e.EventID, ErrWebhookConflict)
+		for _, e := range events {
+			tag, err := tx.Exec(ctx, `
+				INSERT INTO webhook_events (source, event_id, event_type, kind, invoice_id, payment_id, dispute_id,
+					currency, amount_minor, event, body_sha256)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+				ON CONFLICT (source, event_id) DO NOTHING`,
+				e.Source, e.EventID, e.EventType, e.Kind, e.InvoiceID, e.PaymentID, e.DisputeID,
+				e.Currency, e.Amount, []byte(e.Event), e.BodySHA256)
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 1 {
+				stored = true
+				continue
+			}
+			var sum []byte
+			if err := tx.QueryRow(ctx, `SELECT body_sha256 FROM webhook_events WHERE source = $1 AND event_id = $2`,
+				e.Source, e.EventID).Scan(&sum); err != nil {
+				return err
+			}
+			if !bytes.Equal(sum, e.BodySHA256) {
+				return fmt.Errorf("%s event %s: %w", e.Source, e.EventID, ErrWebhookConflict)
+			}
 		}
 		return nil
 	})
@@ -217,6 +231,31 @@ func (s *Store) MarkWebhookApplied(ctx context.Context, id int64, invoiceID stri
 			invoice_id = CASE WHEN $3 = '' THEN invoice_id ELSE $3 END,
 			applied_at = now(), locked_until = NULL, updated_at = now()
 		WHERE id = $1 AND status IN ('pending', 'held')`, id, nullJSON(result), invoiceID)
+}
+
+// MarkWebhookAppliedAudited is MarkWebhookApplied that also writes audit, in the
+// same transaction and only if this call is the one that marked it applied: a
+// forwarder that applies the event again after a crash writes no second entry.
+func (s *Store) MarkWebhookAppliedAudited(ctx context.Context, id int64, invoiceID string, result json.RawMessage, audit AuditEntry) error {
+	const op = "mark webhook applied"
+	if result != nil && !json.Valid(result) {
+		return invalid(op, "event %d: result is not JSON", id)
+	}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			UPDATE webhook_events SET status = 'applied', waiting_for = '', last_error = '', result = $2,
+				invoice_id = CASE WHEN $3 = '' THEN invoice_id ELSE $3 END,
+				applied_at = now(), locked_until = NULL, updated_at = now()
+			WHERE id = $1 AND status IN ('pending', 'held')`, id, nullJSON(result), invoiceID)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		_, err = insertAudit(ctx, tx, audit)
+		return err
+	})
+	return wrap(op, err)
 }
 
 // HoldWebhookEvent keeps the event waiting for waitingFor (WaitInvoice, ...) until

@@ -281,3 +281,51 @@ func TestWebhookPaymentTotalWaitsForThePaymentsEventsNamed(t *testing.T) {
 	pay("pi_b", 200, "stripe")
 	require.Len(t, claimOnly(t, total.EventID), 1, "due as soon as the payments cover it")
 }
+
+// A Checkout Session paying two invoices is stored as two events in one transaction:
+// a conflict on either stores neither. Marking one applied with its audit entry writes
+// the entry once, however often the forwarder marks it.
+func TestWebhookEventsStoredTogetherAndAuditedOnce(t *testing.T) {
+	ctx := context.Background()
+	inv1, inv2 := issue(t), issue(t)
+	base := uid("evt")
+	one, two := webhookEvent("stripe", base+":"+inv1, inv1), webhookEvent("stripe", base+":"+inv2, inv2)
+	two.BodySHA256 = one.BodySHA256 // one delivery: one body
+
+	clash := webhookEvent("stripe", base+":"+inv2, inv2)
+	clash.BodySHA256 = make([]byte, 32)
+	_, err := testStore.StoreWebhookEvent(ctx, clash)
+	require.NoError(t, err)
+	_, err = testStore.StoreWebhookEvents(ctx, []NewWebhookEvent{one, two})
+	require.ErrorIs(t, err, ErrWebhookConflict)
+	_, err = testStore.GetWebhookEvent(ctx, "stripe", one.EventID)
+	require.ErrorIs(t, err, ErrNotFound, "nothing of a delivery is stored half-way")
+
+	base = uid("evt")
+	one.EventID, two.EventID = base+":"+inv1, base+":"+inv2
+	stored, err := testStore.StoreWebhookEvents(ctx, []NewWebhookEvent{one, two})
+	require.NoError(t, err)
+	require.True(t, stored)
+	stored, err = testStore.StoreWebhookEvents(ctx, []NewWebhookEvent{one, two})
+	require.NoError(t, err)
+	require.False(t, stored, "a redelivery stores nothing")
+
+	got := claimOnly(t, one.EventID)
+	require.Len(t, got, 1)
+	audit := AuditEntry{Action: "portal.paid", Outcome: AuditApplied, InvoiceID: inv1, Details: map[string]any{"actor": "customer", "link_id": 7}}
+	for range 2 {
+		require.NoError(t, testStore.MarkWebhookAppliedAudited(ctx, got[0].ID, "", json.RawMessage(`{}`), audit))
+	}
+	entries, err := testStore.ListAudit(ctx, inv1)
+	require.NoError(t, err)
+	n := 0
+	for _, e := range entries {
+		if e.Action == "portal.paid" {
+			n++
+		}
+	}
+	require.Equal(t, 1, n)
+	e, err := testStore.GetWebhookEvent(ctx, "stripe", one.EventID)
+	require.NoError(t, err)
+	require.Equal(t, WebhookApplied, e.Status)
+}

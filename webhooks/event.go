@@ -112,6 +112,9 @@ type Event struct {
 	Inquiry bool    `json:"inquiry,omitempty"`
 	Outcome Outcome `json:"outcome,omitempty"`
 	Reason  string  `json:"reason,omitempty"`
+	// Portal is set on a payment of a Checkout Session made on the customer's portal
+	// (see ParseStripeEvents): the forwarder audits it as the customer's.
+	Portal *PortalPayment `json:"portal,omitempty"`
 }
 
 // Refund is one refund of a payment.

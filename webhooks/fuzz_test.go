@@ -97,6 +97,10 @@ func FuzzParseStripe(f *testing.F) {
 		string(stripeVersioned("invoice_payment.paid", "2025-03-31.basil", `{"id":"inpay_1","object":"invoice_payment","amount_paid":5,"currency":"usd","invoice":"in_2","payment":{"type":"charge","charge":{"id":"ch_1"}},"status":"paid"}`)),
 		`{"id":"evt_1","object":"event","type":"charge.succeeded","data":{"object":{"payment_intent":7}}}`,
 		`{"id":"evt_1","object":"event","type":"invoice.paid","data":{"object":{"amount_paid":1e30}}}`,
+		string(stripeBody("checkout.session.completed", checkoutSession("paid", 1500, "INV-1", "1000", "INV-2", "500"))),
+		string(stripeBody("checkout.session.async_payment_succeeded", checkoutSession("paid", 0, "INV-1", "1000"))),
+		string(stripeBody("checkout.session.completed", checkoutSession("unpaid", 1000, "INV-1", "1000"))),
+		string(stripeBody("checkout.session.completed", checkoutSession("paid", 100, "INV-1", "1000"))),
 		``, `null`, `[]`, `{"data":null}`, "\xff\xfe",
 	} {
 		f.Add([]byte(seed))
@@ -106,6 +110,20 @@ func FuzzParseStripe(f *testing.F) {
 		checkParsed(t, ev, err)
 		if err == nil && ev.Source != SourceStripe {
 			t.Fatalf("wrong source: %+v", ev)
+		}
+		events, err := ParseStripeEvents(body)
+		if err != nil {
+			checkParsed(t, Event{}, err)
+			return
+		}
+		if len(events) == 0 {
+			t.Fatalf("no event and no error")
+		}
+		for _, ev := range events {
+			checkParsed(t, ev, nil)
+			if ev.Source != SourceStripe || (ev.Portal != nil && (ev.Kind != KindPayment || ev.InvoiceID == "")) {
+				t.Fatalf("a bad event: %+v", ev)
+			}
 		}
 	})
 }
