@@ -258,6 +258,9 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 			d.Notice = v.w.T("done_prefs")
 		}
 	}
+	if n := s.checkoutNotice(v, r.URL.Query()); n != "" {
+		d.Notice = n
+	}
 	metrics.Portal("visit", "shown")
 	s.render(w, http.StatusOK, "page", d)
 }
@@ -316,6 +319,7 @@ type pageData struct {
 	Payments    []string
 	Channels    []pageChannel
 	Checkout    bool
+	PayGroups   []payGroup // the pay forms (with Checkout): one per currency
 	Statement   string
 	PlanLimits  string
 	PromiseMax  string
@@ -391,6 +395,9 @@ func (s *Server) load(v *visit) (*pageData, error) {
 	}
 	for i, view := range views {
 		d.Invoices = append(d.Invoices, s.invoice(v, view, policies[i], pending))
+	}
+	if s.Checkout != nil {
+		d.PayGroups = payGroups(d.Invoices)
 	}
 	if len(d.Invoices) > 0 {
 		d.Today = d.Invoices[0].facts.Today.String()

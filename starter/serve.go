@@ -18,6 +18,7 @@ import (
 	"github.com/dunwell/dunwell/internal/metrics"
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/policies"
+	"github.com/dunwell/dunwell/portal"
 )
 
 // shutdownGrace lets requests in flight (a payment update waits for the workflow)
@@ -83,6 +84,16 @@ func serve(ctx context.Context, args []string) error {
 		Portal:   api.Portal{PublicURL: cfg.PublicURL, LinkTTL: cfg.PortalLinkTTL}}
 	if cfg.PublicURL == "" {
 		logger.Warn("POST /v1/customers/{id}/portal-link answers 503: set DUNWELL_PUBLIC_URL")
+	}
+	if cfg.StripeAPIKey != "" {
+		if cfg.Webhooks.Stripe == nil {
+			return errors.New("STRIPE_API_KEY is set but STRIPE_WEBHOOK_SECRET is not: portal payments would never be applied")
+		}
+		if apiServer.Portal.Checkout, err = portal.NewCheckout(portal.CheckoutConfig{APIKey: cfg.StripeAPIKey,
+			BaseURL: cfg.StripeBaseURL, PublicURL: cfg.PublicURL, Logger: logger}); err != nil {
+			return fmt.Errorf("STRIPE_API_KEY: %w", err)
+		}
+		logger.Info("Portal payments through Stripe Checkout", "stripe", cfg.StripeBaseURL)
 	}
 	if cfg.CodecKeys != nil {
 		apiServer.Codec = codec.HTTPHandler(cfg.CodecKeys)
