@@ -59,8 +59,9 @@ type CheckoutConfig struct {
 	// PublicURL is the base of the portal's links: Stripe sends the customer back
 	// to their page under it.
 	PublicURL string
-	// Timeout bounds one call to Stripe, retries included (stripe-go retries
-	// connection errors, 409 and 5xx twice with the same idempotency key).
+	// Timeout bounds one try of a call to Stripe (stripe-go tries a call up to three
+	// times with the same idempotency key when the connection fails; Stripe's error
+	// answers, 429 and 5xx included, reach the page, which asks to try again).
 	Timeout time.Duration
 	Logger  *slog.Logger
 }

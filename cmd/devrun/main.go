@@ -187,7 +187,8 @@ func run(logger *slog.Logger) error {
 	}
 	fakeArgs := []string{"-addr", fakesAddr,
 		"-sendgrid-event-url", publicURL + "/v1/webhooks/sendgrid",
-		"-twilio-inbound-url", publicURL + "/v1/webhooks/twilio", "-twilio-auth-token", devTwilioToken}
+		"-twilio-inbound-url", publicURL + "/v1/webhooks/twilio", "-twilio-auth-token", devTwilioToken,
+		"-stripe-webhook-url", publicURL + "/v1/webhooks/stripe", "-stripe-webhook-secret", envOr("STRIPE_WEBHOOK_SECRET", devStripeSecret)}
 	if err := s.start(ctx, "fakeproviders", filepath.Join(bin, "fakeproviders"), fakeArgs,
 		append(os.Environ(), "FAKE_SENDGRID_EVENT_KEY="+eventKeySpec)); err != nil {
 		return err
@@ -294,6 +295,12 @@ func serviceEnv(dbURL, fakesURL, codecKeys, eventPub, devToken string, devUI boo
 		set("TWILIO_BASE_URL", fakesURL)
 	}
 	set("TWILIO_FROM_NUMBER", "+15005550006")
+	// The portal's pay form goes to the fake Stripe's checkout page, whose Pay button
+	// posts the signed webhook back (STRIPE_WEBHOOK_SECRET above).
+	if os.Getenv("STRIPE_API_KEY") == "" {
+		set("STRIPE_API_KEY", "sk_test_local-fake-stripe-key")
+		set("STRIPE_BASE_URL", fakesURL)
+	}
 	// Where the providers (here: the fakes) post their webhooks; Twilio's status
 	// callback URL follows from it.
 	set("DUNWELL_PUBLIC_URL", publicURL)

@@ -1,6 +1,8 @@
-// Command fakeproviders runs the fake SendGrid and Twilio APIs for local runs: point
-// SENDGRID_BASE_URL and TWILIO_BASE_URL at the printed URL and watch the outbox in a
-// browser. Faults are programmable over HTTP under /_fake/ (see package
+// Command fakeproviders runs the fake SendGrid, Twilio and Stripe APIs for local runs:
+// point SENDGRID_BASE_URL, TWILIO_BASE_URL and STRIPE_BASE_URL at the printed URL and
+// watch the outbox in a browser. With -stripe-webhook-url, paying on the fake's
+// checkout page posts checkout.session.completed there, signed with
+// -stripe-webhook-secret. Faults are programmable over HTTP under /_fake/ (see package
 // internal/fakeprovider).
 //
 // With -sendgrid-event-url and -twilio-inbound-url it posts delivery events and
@@ -38,6 +40,8 @@ func run() error {
 	eventURL := flag.String("sendgrid-event-url", "", "where to post signed SendGrid events (e.g. http://127.0.0.1:8080/v1/webhooks/sendgrid)")
 	inboundURL := flag.String("twilio-inbound-url", "", "where to post signed inbound SMS (e.g. http://127.0.0.1:8080/v1/webhooks/twilio)")
 	authToken := flag.String("twilio-auth-token", "", "the only Twilio auth token accepted, and the one inbound SMS are signed with")
+	stripeURL := flag.String("stripe-webhook-url", "", "where to post signed Stripe events of paid checkout sessions (e.g. http://127.0.0.1:8080/v1/webhooks/stripe)")
+	stripeSecret := flag.String("stripe-webhook-secret", "", "the whsec_... secret Stripe events are signed with")
 	flag.Parse()
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -46,6 +50,10 @@ func run() error {
 	opts := fakeprovider.Options{
 		Invalid: splitList(*invalid), Bounce: splitList(*bounce), Logger: logger,
 		SendGridEventURL: *eventURL, TwilioInboundURL: *inboundURL, TwilioAuthToken: *authToken,
+		StripeWebhookURL: *stripeURL, StripeWebhookSecret: *stripeSecret,
+	}
+	if (*stripeURL == "") != (*stripeSecret == "") {
+		return fmt.Errorf("-stripe-webhook-url and -stripe-webhook-secret go together")
 	}
 	if k := os.Getenv("FAKE_SENDGRID_EVENT_KEY"); k != "" {
 		key, err := fakeprovider.ParseEventKey(k)
@@ -58,7 +66,7 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("starting the fake providers: %w", err)
 	}
-	logger.Info("Fake SendGrid and Twilio are listening",
+	logger.Info("Fake SendGrid, Twilio and Stripe are listening",
 		"base_url", baseURL, "outbox", baseURL+"/", "outbox_json", baseURL+"/_fake/outbox")
 	fmt.Printf("Outbox: %s/\n", baseURL)
 

@@ -71,6 +71,7 @@ func (s *Server) Reset() {
 	s.mu.Lock()
 	s.optedOut = map[string]bool{}
 	s.mu.Unlock()
+	s.resetStripe()
 }
 
 func (s *Server) ctlInbound(w http.ResponseWriter, r *http.Request) {

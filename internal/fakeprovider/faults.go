@@ -73,8 +73,12 @@ func (s *Server) Inject(f Fault) (Fault, error) {
 	}
 	switch f.Provider {
 	case "", SendGrid, Twilio:
+	case Stripe:
+		if f.Kind == FaultInvalidRecipient {
+			return Fault{}, fmt.Errorf("fakeprovider: an %s fault does not apply to stripe", f.Kind)
+		}
 	default:
-		return Fault{}, fmt.Errorf("fakeprovider: unknown provider %q (want sendgrid, twilio or empty)", f.Provider)
+		return Fault{}, fmt.Errorf("fakeprovider: unknown provider %q (want sendgrid, twilio, stripe or empty)", f.Provider)
 	}
 	switch f.Op {
 	case "":

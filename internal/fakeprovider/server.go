@@ -1,6 +1,6 @@
-// Package fakeprovider is a local stand-in for SendGrid and Twilio: one HTTP server
-// that speaks the parts of both APIs Dunwell uses, as the official Go SDKs call them,
-// and keeps everything it accepts in an in-memory outbox.
+// Package fakeprovider is a local stand-in for SendGrid, Twilio and Stripe: one HTTP
+// server that speaks the parts of their APIs Dunwell uses, as the official Go SDKs
+// call them, and keeps everything it accepts in memory (the messages in an outbox).
 //
 // Served paths (they do not clash, so one server serves both providers):
 //
@@ -9,6 +9,8 @@
 //	POST /2010-04-01/Accounts/{AccountSid}/Messages.json       Twilio create Message
 //	GET  /2010-04-01/Accounts/{AccountSid}/Messages.json       Twilio list Messages
 //	GET  /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json Twilio fetch Message
+//	POST /v1/checkout/sessions, GET /v1/checkout/sessions/{id}  Stripe Checkout Sessions
+//	GET  /checkout/{id}, POST /checkout/{id}/pay               the fake's hosted checkout page (stripe.go)
 //	/_fake/...                                                 control API (see control.go)
 //	GET  /                                                     HTML view of the outbox
 //
@@ -76,6 +78,13 @@ type Options struct {
 	// CallbackDelay is how long after accepting a message its delivery reports are
 	// posted; 0 means 50ms.
 	CallbackDelay time.Duration
+
+	// StripeAPIKey, when set, is the only accepted Stripe key; otherwise any sk_...
+	// or rk_... key is accepted.
+	StripeAPIKey string
+	// StripeWebhookURL receives the signed events of paid Checkout Sessions, signed
+	// with StripeWebhookSecret (whsec_...), see stripe.go.
+	StripeWebhookURL, StripeWebhookSecret string
 }
 
 // Server is the fake SendGrid and Twilio API. It is safe for concurrent use. Create
@@ -109,6 +118,9 @@ type Server struct {
 	optedOut map[string]bool
 	// pending counts delivery reports still to be posted.
 	pending sync.WaitGroup
+
+	stripe                                 stripeState
+	stripeKey, stripeHookURL, stripeSecret string
 }
 
 // New returns a Server with an empty outbox.
@@ -126,7 +138,9 @@ func New(opts Options) *Server {
 		heldChanged: make(chan struct{}),
 		eventURL:    opts.SendGridEventURL, inboundURL: opts.TwilioInboundURL,
 		eventKey: opts.SendGridEventKey, callbackDelay: opts.CallbackDelay, optedOut: map[string]bool{},
+		stripeKey: opts.StripeAPIKey, stripeHookURL: opts.StripeWebhookURL, stripeSecret: opts.StripeWebhookSecret,
 	}
+	s.resetStripe()
 	if s.callbackDelay <= 0 {
 		s.callbackDelay = 50 * time.Millisecond
 	}
@@ -210,6 +224,7 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("POST /2010-04-01/Accounts/{account}/Messages.json", s.twilioCreate)
 	m.HandleFunc("GET /2010-04-01/Accounts/{account}/Messages.json", s.twilioList)
 	m.HandleFunc("GET /2010-04-01/Accounts/{account}/Messages/{file}", s.twilioFetch)
+	s.stripeRoutes(m)
 	s.controlRoutes(m)
 	m.HandleFunc("GET /{$}", s.outboxPage)
 	return m
