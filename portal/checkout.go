@@ -100,10 +100,18 @@ func NewCheckout(c CheckoutConfig) (*Checkout, error) {
 // stripeLogger hands stripe-go's log lines to slog (at debug, but errors).
 type stripeLogger struct{ l *slog.Logger }
 
-func (s stripeLogger) Debugf(format string, v ...any) { s.l.Debug("stripe-go: " + fmt.Sprintf(format, v...)) }
-func (s stripeLogger) Infof(format string, v ...any)  { s.l.Debug("stripe-go: " + fmt.Sprintf(format, v...)) }
-func (s stripeLogger) Warnf(format string, v ...any)  { s.l.Debug("stripe-go: " + fmt.Sprintf(format, v...)) }
-func (s stripeLogger) Errorf(format string, v ...any) { s.l.Warn("stripe-go: " + fmt.Sprintf(format, v...)) }
+func (s stripeLogger) Debugf(format string, v ...any) {
+	s.l.Debug("stripe-go: " + fmt.Sprintf(format, v...))
+}
+func (s stripeLogger) Infof(format string, v ...any) {
+	s.l.Debug("stripe-go: " + fmt.Sprintf(format, v...))
+}
+func (s stripeLogger) Warnf(format string, v ...any) {
+	s.l.Debug("stripe-go: " + fmt.Sprintf(format, v...))
+}
+func (s stripeLogger) Errorf(format string, v ...any) {
+	s.l.Warn("stripe-go: " + fmt.Sprintf(format, v...))
+}
 
 // payItem is one invoice of a payment: what the customer pays of it.
 type payItem struct {
@@ -286,9 +294,12 @@ func (s *Server) pay(w http.ResponseWriter, r *http.Request, v *visit) {
 		s.render(w, code, "page", d)
 		return
 	}
-	details["session_id"] = sessionID
+	// One entry per invoice, so each invoice's audit trail shows the payment started.
 	metrics.Portal("pay", "applied")
-	s.audit(r, v, http.StatusSeeOther, "pay", ledger.AuditCreated, "", "Stripe Checkout Session created on the customer's portal", details)
+	for _, it := range p.Items {
+		s.audit(r, v, http.StatusSeeOther, "pay", ledger.AuditCreated, it.InvoiceID, "Stripe Checkout Session created on the customer's portal",
+			map[string]any{"session_id": sessionID, "currency": p.Currency, "amount_minor": it.Amount, "invoices": ids, "total_minor": p.total()})
+	}
 	http.Redirect(w, r, sessionURL, http.StatusSeeOther)
 }
 
@@ -365,7 +376,7 @@ func (s *Server) notPayable(v *visit, id string) (int, *Refusal) {
 // checkoutNotice is what the page says when Stripe sends the customer back: the
 // session's outcome, read from Stripe, if it is this customer's; "" when the URL
 // does not come from a checkout.
-func (s *Server) checkoutNotice(v *visit, q url.Values) string {
+func (s *Server) checkoutNotice(v *visit, d *pageData, q url.Values) string {
 	got := q.Get("checkout")
 	switch {
 	case s.Checkout == nil || got == "":
@@ -393,7 +404,11 @@ func (s *Server) checkoutNotice(v *visit, q url.Values) string {
 	}
 	amount := ""
 	if money.ValidCurrency(cur) {
-		amount = templates.FormatAmount(sess.AmountTotal, cur, string(v.w))
+		locale := string(v.w)
+		if len(d.Invoices) > 0 && d.Invoices[0].facts.Locale != "" {
+			locale = d.Invoices[0].facts.Locale
+		}
+		amount = templates.FormatAmount(sess.AmountTotal, cur, locale)
 	}
 	switch {
 	case sess.PaymentStatus == stripe.CheckoutSessionPaymentStatusPaid:

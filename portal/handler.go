@@ -258,7 +258,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 			d.Notice = v.w.T("done_prefs")
 		}
 	}
-	if n := s.checkoutNotice(v, r.URL.Query()); n != "" {
+	if n := s.checkoutNotice(v, d, r.URL.Query()); n != "" {
 		d.Notice = n
 	}
 	metrics.Portal("visit", "shown")

@@ -39,6 +39,7 @@ import (
 // hold records the session and then holds the answer, the timeout after Stripe made it):
 //
 //	GET  /_fake/stripe/sessions             {"sessions":[...]}, oldest first
+//	GET  /_fake/stripe/events               {"events":[...]}: what was sent, and the answers
 //	POST /_fake/stripe/sessions/{id}/pay    pay as the page does; answers the event
 //	POST /_fake/stripe/events/{id}/resend   deliver a sent event again (same id and body)
 
@@ -106,8 +107,9 @@ type stripeState struct {
 	sessions map[string]*StripeSession
 	order    []string
 	// idem maps an Idempotency-Key to the request's parameters and the session made.
-	idem   map[string]stripeIdem
-	events map[string]*StripeEvent
+	idem       map[string]stripeIdem
+	events     map[string]*StripeEvent
+	eventOrder []string
 }
 
 type stripeIdem struct {
@@ -128,6 +130,7 @@ func (s *Server) stripeRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /checkout/{id}", s.stripePage)
 	m.HandleFunc("POST /checkout/{id}/pay", s.stripePagePay)
 	m.HandleFunc("GET /_fake/stripe/sessions", answer(func() any { return map[string]any{"sessions": s.StripeSessions()} }))
+	m.HandleFunc("GET /_fake/stripe/events", answer(func() any { return map[string]any{"events": s.StripeEvents()} }))
 	m.HandleFunc("POST /_fake/stripe/sessions/{id}/pay", func(w http.ResponseWriter, r *http.Request) {
 		ev, err := s.PayStripeSession(r.PathValue("id"))
 		if err != nil && ev.ID == "" {
@@ -383,6 +386,17 @@ func (s *Server) StripeSessions() []StripeSession {
 	return out
 }
 
+// StripeEvents returns the events the fake sent (or tried to), oldest first.
+func (s *Server) StripeEvents() []StripeEvent {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]StripeEvent, 0, len(s.stripe.events))
+	for _, id := range s.stripe.eventOrder {
+		out = append(out, *s.stripe.events[id])
+	}
+	return out
+}
+
 // ErrStripeSession is a session the fake cannot pay: unknown, or not open.
 var ErrStripeSession = errors.New("fakeprovider: no open checkout session")
 
@@ -411,6 +425,7 @@ func (s *Server) PayStripeSession(id string) (StripeEvent, error) {
 	}
 	ev.Body = body
 	s.stripe.events[ev.ID] = ev
+	s.stripe.eventOrder = append(s.stripe.eventOrder, ev.ID)
 	s.mu.Unlock()
 	s.log.Info("Fake Stripe checkout session paid", "id", id, "event", ev.ID)
 	return s.deliverStripe(ev.ID, true)
