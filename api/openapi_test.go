@@ -531,6 +531,8 @@ func TestOpenAPIDescribesRealAnswers(t *testing.T) {
 		{name: "trend", method: "GET", path: "/v1/reports/trend?months=3", headers: withRead, want: http.StatusOK},
 		{name: "trend over too many months", method: "GET", path: "/v1/reports/trend?months=40", headers: withRead, want: http.StatusBadRequest, brokenRequest: true},
 		{name: "forecast", method: "GET", path: "/v1/reports/forecast?weeks=8", headers: withRead, want: http.StatusOK},
+		{name: "collectors", method: "GET", path: "/v1/reports/collectors?within_days=3", headers: withRead, want: http.StatusOK},
+		{name: "collectors within too many days", method: "GET", path: "/v1/reports/collectors?within_days=366", headers: withRead, want: http.StatusBadRequest, brokenRequest: true},
 		{name: "forecast over no weeks", method: "GET", path: "/v1/reports/forecast?weeks=0", headers: withRead, want: http.StatusBadRequest, brokenRequest: true},
 		{name: "customer", method: "GET", path: "/v1/customers/" + customer, headers: withRead, want: http.StatusOK},
 		{name: "unknown customer", method: "GET", path: "/v1/customers/" + uid("C"), headers: withRead, want: http.StatusNotFound},

@@ -33,6 +33,7 @@ var (
 	stepParams  = []string{"from", "to", "currency", "segment", "policy", "within_days"}
 	trendParams = []string{"to", "months", "currency", "segment", "policy"}
 	castParams  = []string{"weeks", "currency", "segment", "policy"}
+	teamParams  = []string{"from", "to", "within_days"}
 )
 
 // parseReportQuery validates q against the parameters a report takes; the map names
@@ -165,6 +166,13 @@ func (s *Server) getForecast() http.HandlerFunc {
 	})
 }
 
+// getCollectors answers GET /v1/reports/collectors.
+func (s *Server) getCollectors() http.HandlerFunc {
+	return s.report(teamParams, "collectors", func(ctx context.Context, rep *reports.Reporter, rq reportQuery) (any, error) {
+		return rep.Collectors(ctx, rq.period, rq.withinDays)
+	})
+}
+
 // describe lists the bad parameters in order: "currency: must be ...; to: ...".
 func describe(bad map[string]string) string {
 	names := make([]string, 0, len(bad))
@@ -187,6 +195,7 @@ func (s *Server) reportRoutes(mux *routeMux) {
 	mux.Handle("GET /v1/reports/steps", s.require(auth.ScopeRead, s.getSteps()))
 	mux.Handle("GET /v1/reports/trend", s.require(auth.ScopeRead, s.getTrend()))
 	mux.Handle("GET /v1/reports/forecast", s.require(auth.ScopeRead, s.getForecast()))
+	mux.Handle("GET /v1/reports/collectors", s.require(auth.ScopeRead, s.getCollectors()))
 	mux.Handle("GET /v1/customers/{id}", s.require(auth.ScopeRead, s.getCustomer))
 	mux.Handle("GET /reports", s.reportsPage())
 }

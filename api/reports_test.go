@@ -54,6 +54,8 @@ func TestReportsAnswerWhatTheReporterComputes(t *testing.T) {
 	require.NoError(t, err)
 	forecastDefaults, err := rep.Forecast(ctx, reports.DefaultForecastWeeks, reports.Filter{})
 	require.NoError(t, err)
+	team, err := rep.Collectors(ctx, p, 10)
+	require.NoError(t, err)
 	for path, want := range map[string]any{
 		"/v1/reports/kpis?from=2025-04-01&to=2025-06-30&segment=smb":     kpis,
 		"/v1/reports/aging?as_of=2025-06-30&currency=JPY":                aging,
@@ -63,6 +65,7 @@ func TestReportsAnswerWhatTheReporterComputes(t *testing.T) {
 		"/v1/reports/trend":                         trendDefaults,
 		"/v1/reports/forecast?weeks=8&currency=EUR": forecast,
 		"/v1/reports/forecast":                      forecastDefaults,
+		"/v1/reports/collectors?from=2025-04-01&to=2025-06-30&within_days=10": team,
 	} {
 		a := call(t, srv, http.MethodGet, path, "", bearer(token)...)
 		require.Equal(t, http.StatusOK, a.code, "%s: %s", path, a.body)
@@ -111,7 +114,7 @@ func TestReportsNameEveryBadParameter(t *testing.T) {
 	// The read scope is required.
 	writer, _ := newKey(t, store, auth.ScopeInvoicesWrite)
 	for _, path := range []string{"/v1/reports/kpis", "/v1/reports/aging", "/v1/reports/steps", "/v1/reports/trend",
-		"/v1/reports/forecast", "/v1/customers/C-1"} {
+		"/v1/reports/forecast", "/v1/reports/collectors", "/v1/customers/C-1"} {
 		require.Equal(t, http.StatusForbidden, call(t, srv, http.MethodGet, path, "", bearer(writer)...).code, path)
 		require.Equal(t, http.StatusUnauthorized, call(t, srv, http.MethodGet, path, "").code, path)
 	}
@@ -203,6 +206,26 @@ func TestReportsPage(t *testing.T) {
 	require.Contains(t, page, `data-forecast-currency="JPY"`)
 	require.Contains(t, page, `data-forecast="JPY/12"`)
 	require.Contains(t, page, "Cash-in forecast by week, Mar 01, 2026 to May 23, 2026")
+
+	require.Contains(t, page, `id="no-collectors"`)
+
+	// A collector with a customer and a task done in the period.
+	ctx := context.Background()
+	_, _, err = store.CreateAPIKey(ctx, "alice", []string{"read", "operator"})
+	require.NoError(t, err)
+	inv, err := store.GetInvoice(ctx, "F-INV0000001")
+	require.NoError(t, err)
+	_, _, err = store.AssignByRule(ctx, inv.CustomerID, "alice", "segment:smb")
+	require.NoError(t, err)
+	task, _, err := store.CreateTask(ctx, ledger.NewTask{Key: "call:F-INV0000001/page", Kind: ledger.TaskCall,
+		CustomerID: inv.CustomerID, InvoiceID: inv.InvoiceID})
+	require.NoError(t, err)
+	_, err = store.CompleteTask(ctx, task.ID, ledger.TaskCompletion{Outcome: "reached", By: "key:alice",
+		At: time.Date(2025, 5, 1, 10, 0, 0, 0, time.UTC)})
+	require.NoError(t, err)
+	a = call(t, srv, http.MethodGet, "/reports?from=2025-04-01&to=2025-06-30&currency=JPY", "", "Cookie", cookie)
+	require.Equal(t, http.StatusOK, a.code, string(a.body))
+	require.Contains(t, string(a.body), `<tr data-collector="alice"><th scope="row">alice</th><td>1</td><td data-team="alice/tasks_done" data-value="1">1</td><td>1</td>`)
 
 	// The figures follow lang, else the browser's Accept-Language.
 	for _, c := range []struct{ query, accept, lang, heading, issued string }{

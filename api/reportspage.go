@@ -92,9 +92,19 @@ type pageData struct {
 	Trend              []pageTrend
 	TrendFrom, TrendTo string
 	Forecast           []pageForecast
+	Collectors         []pageCollector
 	ForecastFrom       string
 	ForecastTo         string
 	GeneratedAt        string
+}
+
+// pageCollector is one collector's row.
+type pageCollector struct {
+	Name, Customers, TasksDone, Conversations string
+	TasksDoneRaw                              int64
+	Promises, Kept, Broken, KeptRate          string
+	KeptRateRaw                               string
+	Collected                                 []pageCell
 }
 
 // reportsPage serves GET /reports behind the read scope; without a valid key or
@@ -223,6 +233,22 @@ func (s *Server) fillPage(ctx context.Context, rep *reports.Reporter, rq reportQ
 	}
 	slices.Sort(d.Currencies)
 	shown := func(c string) bool { return d.Currency == "" || d.Currency == c }
+	team, err := rep.Collectors(ctx, rq.period, rq.withinDays)
+	if err != nil {
+		return err
+	}
+	for _, c := range team.Collectors {
+		pc := pageCollector{Name: c.Collector, Customers: f.Count(c.Customers), TasksDone: f.Count(c.TasksDone),
+			TasksDoneRaw: c.TasksDone, Conversations: f.Count(c.Conversations), Promises: f.Count(c.PromisesObtained),
+			Kept: f.Count(c.PromisesKept), Broken: f.Count(c.PromisesBroken), KeptRate: f.Percent(c.PromiseKeptRate),
+			KeptRateRaw: reports.FloatText(c.PromiseKeptRate)}
+		for _, m := range c.Collected {
+			if shown(m.Currency) {
+				pc.Collected = append(pc.Collected, pageCell{Currency: m.Currency, Value: f.Money(m.Amount), Raw: m.Amount.String()})
+			}
+		}
+		d.Collectors = append(d.Collectors, pc)
+	}
 
 	var cols []reports.KPI
 	for _, k := range kpis.Currencies {

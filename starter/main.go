@@ -7,7 +7,7 @@
 //	starter pay -invoice ID -payment-id P -amount 10.00 -currency USD [-paid-at T]
 //	starter status ID                     print an invoice's collection state
 //	starter audit ID                      print an invoice's audit trail
-//	starter report kpis|aging|steps|trend|forecast  print a collections report (table or --json)
+//	starter report kpis|aging|steps|trend|forecast|collectors  print a collections report (table or --json)
 //	starter customer ID                   print a customer's balances and payment behaviour
 //	starter timeline ID [-limit N]        print every interaction with a customer, newest first
 //	starter note ID -text TEXT            add a note to a customer's timeline
@@ -46,7 +46,7 @@ commands:
   pay       apply a payment:           starter pay -invoice INV-1 -payment-id pay_1 -amount 10.00 -currency USD
   status    show an invoice's state:   starter status INV-1
   audit     show an invoice's audit trail: starter audit INV-1
-  report    collections reports:       starter report kpis|aging|steps|trend|forecast [--from D --to D --currency C] [--json]
+  report    collections reports:       starter report kpis|aging|steps|trend|forecast|collectors [--from D --to D --currency C] [--json]
   customer  a customer's behaviour:    starter customer C-42 [--json]
   timeline  a customer's interactions: starter timeline C-42 [-limit N] [-kind note,payment] [-before CURSOR] [--json]
   note      note on a customer:        starter note C-42 -text "Called: will pay Friday" [-invoice INV-1]

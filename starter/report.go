@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -19,7 +20,8 @@ const reportUsage = `usage: starter report kpis  [--from YYYY-MM-DD] [--to YYYY-
        starter report aging [--as-of YYYY-MM-DD] [--currency C] [--segment S] [--policy P] [--json]
        starter report steps [--from ...] [--to ...] [--within-days N] [--currency C] [--segment S] [--policy P] [--json]
        starter report trend [--to YYYY-MM-DD] [--months N] [--currency C] [--segment S] [--policy P] [--json]
-       starter report forecast [--weeks N] [--currency C] [--segment S] [--policy P] [--json]`
+       starter report forecast [--weeks N] [--currency C] [--segment S] [--policy P] [--json]
+       starter report collectors [--from ...] [--to ...] [--within-days N] [--json]`
 
 // report prints a report from GET /v1/reports/{kind} as a table, or the API's JSON
 // with --json.
@@ -46,12 +48,18 @@ func report(ctx context.Context, args []string, out io.Writer) error {
 		str("months", "months", "how many months (default 12)")
 	case "forecast":
 		str("weeks", "weeks", "how many weeks from today (default 12)")
+	case "collectors":
+		str("from", "from", "first day of the period (default: 30 days ending today)")
+		str("to", "to", "last day of the period (default today)")
+		str("within-days", "within_days", "days after a contact that a payment counts for it (default 7)")
 	default:
 		return usageError{fmt.Sprintf("unknown report %q\n%s", kind, reportUsage)}
 	}
-	str("currency", "currency", "ISO 4217 currency")
-	str("segment", "segment", "customer segment")
-	str("policy", "policy", "policy id")
+	if kind != "collectors" {
+		str("currency", "currency", "ISO 4217 currency")
+		str("segment", "segment", "customer segment")
+		str("policy", "policy", "policy id")
+	}
 	asJSON := fs.Bool("json", false, "print the API's JSON")
 	if err := fs.Parse(args[1:]); err != nil {
 		return usageError{err.Error() + "\n" + reportUsage}
@@ -86,6 +94,8 @@ func report(ctx context.Context, args []string, out io.Writer) error {
 		return trendTable(buf.Bytes(), out)
 	case "forecast":
 		return forecastTable(buf.Bytes(), out)
+	case "collectors":
+		return collectorsTable(buf.Bytes(), out)
 	default:
 		return stepsTable(buf.Bytes(), out)
 	}
@@ -279,4 +289,50 @@ func forecastTable(data []byte, out io.Writer) error {
 			c.Currency, c.Open, c.InWeeks, c.AfterWeeks, c.PastExpected, c.PromiseDiscount, c.Held)
 	}
 	return nil
+}
+
+func collectorsTable(data []byte, out io.Writer) error {
+	var r struct {
+		From       string `json:"from"`
+		To         string `json:"to"`
+		WithinDays int    `json:"within_days"`
+		Collectors []struct {
+			Collector        string   `json:"collector"`
+			Customers        int64    `json:"customers"`
+			TasksDone        int64    `json:"tasks_done"`
+			Conversations    int64    `json:"conversations"`
+			PromisesObtained int64    `json:"promises_obtained"`
+			PromisesKept     int64    `json:"promises_kept"`
+			PromisesBroken   int64    `json:"promises_broken"`
+			PromiseKeptRate  *float64 `json:"promise_kept_rate"`
+			Collected        []struct {
+				Currency string `json:"currency"`
+				Invoices int64  `json:"invoices"`
+				Amount   string `json:"amount"`
+			} `json:"collected"`
+		} `json:"collectors"`
+	}
+	if err := json.Unmarshal(data, &r); err != nil {
+		return fmt.Errorf("reading the collectors: %w", err)
+	}
+	fmt.Fprintf(out, "Collectors %s to %s: paid within %d days of a contact\n", r.From, r.To, r.WithinDays)
+	if len(r.Collectors) == 0 {
+		fmt.Fprintln(out, "no collector")
+		return nil
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "collector\tcustomers\ttasks_done\tconversations\tpromises\tkept\tbroken\tkept_rate\tcollected\t")
+	for _, c := range r.Collectors {
+		var cash []string
+		for _, m := range c.Collected {
+			cash = append(cash, m.Amount+" "+m.Currency)
+		}
+		rate := "-"
+		if c.PromiseKeptRate != nil {
+			rate = fmt.Sprintf("%g", *c.PromiseKeptRate)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t\n", c.Collector, c.Customers, c.TasksDone, c.Conversations,
+			c.PromisesObtained, c.PromisesKept, c.PromisesBroken, rate, cmp.Or(strings.Join(cash, ", "), "-"))
+	}
+	return tw.Flush()
 }

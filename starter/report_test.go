@@ -101,3 +101,19 @@ func TestReportTrendAndForecastTables(t *testing.T) {
 	var ue usageError
 	require.ErrorAs(t, report(context.Background(), []string{"forecast", "--from", "2026-01-01"}, &out), &ue)
 }
+
+func TestReportCollectorsTable(t *testing.T) {
+	seen := fakeAPI(t, `{"from":"2026-01-01","to":"2026-01-31","within_days":7,"collectors":[
+		{"collector":"alice","customers":12,"tasks_done":9,"conversations":5,"promises_obtained":3,"promises_kept":2,
+		 "promises_broken":1,"promise_kept_rate":0.6667,"collected":[{"currency":"EUR","invoices":1,"amount":"10.00"},
+		 {"currency":"JPY","invoices":2,"amount":"1250"}]},
+		{"collector":"bob","customers":0,"tasks_done":0,"conversations":0,"promises_obtained":0,"promises_kept":0,
+		 "promises_broken":0,"promise_kept_rate":null,"collected":[]}]}`)
+	var out bytes.Buffer
+	require.NoError(t, report(context.Background(), []string{"collectors", "--from", "2026-01-01", "--within-days", "7"}, &out))
+	require.Equal(t, []string{"/v1/reports/collectors?from=2026-01-01&within_days=7"}, *seen)
+	require.Regexp(t, `alice\s+12\s+9\s+5\s+3\s+2\s+1\s+0\.6667\s+10\.00 EUR, 1250 JPY`, out.String())
+	require.Regexp(t, `bob\s+0\s+0\s+0\s+0\s+0\s+0\s+-\s+-`, out.String())
+	var ue usageError
+	require.ErrorAs(t, report(context.Background(), []string{"collectors", "--currency", "USD"}, &out), &ue)
+}
