@@ -73,6 +73,9 @@ func TestReportsPageInChromiumShowsTheAPIsFigures(t *testing.T) {
 	require.NoError(t, chromedp.Do(ctx,
 		signIn(page),
 		chromedp.WaitVisible(chromedp.ID("kpis")),
+		chromedp.WaitVisible(chromedp.ID("collectors")),
+		chromedp.WaitVisible(chromedp.ID("trend")),
+		chromedp.WaitVisible(chromedp.ID("forecast")),
 	), "signing in on %s", page)
 	// Each figure: what people read (textContent) and the API's value (data-value).
 	figures := func(selector, key string) (shown, values map[string]string) {
