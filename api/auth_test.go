@@ -476,6 +476,7 @@ func TestEveryRouteRequiresItsScope(t *testing.T) {
 		{"GET /v1/reports/steps", "", none, auth.ScopeRead, http.StatusOK, ""},
 		{"GET /v1/reports/trend", "", none, auth.ScopeRead, http.StatusOK, ""},
 		{"GET /v1/reports/forecast", "", none, auth.ScopeRead, http.StatusOK, ""},
+		{"GET /v1/reports/collectors", "", none, auth.ScopeRead, http.StatusOK, ""},
 		{"GET /v1/customers/{id}", "C-1", none, auth.ScopeRead, http.StatusOK, ""},
 		// timeline.go
 		{"GET /v1/customers/{id}/timeline", "C-1", none, auth.ScopeRead, http.StatusOK, ""},
