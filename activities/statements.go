@@ -99,7 +99,11 @@ func (a *Activities) SendStatement(ctx context.Context, req StatementRequest) (S
 			return a.statementSent(ctx, key, r, true)
 		}
 	}
-	pdf, err := statement.PDF(st, statement.PDFOptions{From: a.Business})
+	who, _, err := a.Ledger.CustomerProfile(ctx, req.CustomerID)
+	if err != nil {
+		return StatementResult{}, ledgerFailed("reading the name and locale of "+req.CustomerID, err)
+	}
+	pdf, err := statement.PDF(st, statement.PDFOptions{From: a.Business, CustomerName: who.Name, Locale: who.Locale})
 	if err != nil {
 		return StatementResult{}, badRequest(err)
 	}
@@ -107,10 +111,10 @@ func (a *Activities) SendStatement(ctx context.Context, req StatementRequest) (S
 	if err != nil {
 		return StatementResult{}, err
 	}
-	subject, text := statementEmail(st, a.Business)
+	subject, text := statementEmail(st, a.Business, who)
 	text += portalLine(portalURL)
 	r, err := a.Email.SendEmail(ctx, notify.Email{
-		Key: key, To: row.Address, Subject: subject, Text: text,
+		Key: key, To: row.Address, ToName: who.Name, Subject: subject, Text: text,
 		Attachments: []notify.Attachment{{Filename: "statement-" + req.CustomerID + "-" + st.AsOf + ".pdf", Type: "application/pdf", Content: pdf}},
 	})
 	if err != nil {
@@ -135,26 +139,33 @@ func (a *Activities) statementSent(ctx context.Context, key string, r notify.Rec
 	return StatementResult{Outcome: "sent", ProviderID: r.ProviderID, AlreadySent: already}, nil
 }
 
-// statementEmail is the email that carries a statement: who sends it, the balance per
+// statementEmail is the email that carries a statement, in the customer's language
+// (en, de, ja; English otherwise): whom it is for, who sends it, the balance per
 // currency and where to ask.
-func statementEmail(st statement.Statement, b templates.Business) (subject, text string) {
+func statementEmail(st statement.Statement, b templates.Business, who ledger.CustomerProfile) (subject, text string) {
+	tx := statement.TextsFor(who.Locale)
 	from := b.Name
 	if from == "" {
-		from = "us"
+		from = tx.FromU
 	}
-	subject = "Your statement of account as of " + templates.FormatDate(st.AsOf, "en")
+	date := templates.FormatDate(st.AsOf, who.Locale)
+	subject = fmt.Sprintf(tx.Subject, date)
 	if b.Name != "" {
-		subject += " from " + b.Name
+		subject += fmt.Sprintf(tx.SubjectFrom, b.Name)
 	}
 	var t strings.Builder
-	fmt.Fprintf(&t, "Hello,\n\nattached is your statement of account from %s as of %s.\n\n", from, templates.FormatDate(st.AsOf, "en"))
-	for _, sec := range st.Currencies {
-		fmt.Fprintf(&t, "Balance in %s: %s (%d open invoice(s))\n", sec.Currency,
-			templates.FormatAmount(sec.Balance.Minor, sec.Currency, ""), len(sec.OpenItems))
+	if who.Name != "" {
+		fmt.Fprintf(&t, tx.HelloName+"\n\n", who.Name)
+	} else {
+		t.WriteString(tx.Hello + "\n\n")
 	}
-	t.WriteString("\nIf anything on it looks wrong, reply to this email and a person on our team will look into it.\n")
+	fmt.Fprintf(&t, tx.Attached+"\n\n", from, date)
+	for _, sec := range st.Currencies {
+		fmt.Fprintf(&t, tx.Balance+"\n", sec.Currency, templates.FormatAmount(sec.Balance.Minor, sec.Currency, who.Locale), len(sec.OpenItems))
+	}
+	t.WriteString("\n" + tx.Reply + "\n")
 	if b.Name != "" {
-		fmt.Fprintf(&t, "\nKind regards,\n%s\n", b.Name)
+		fmt.Fprintf(&t, "\n%s\n%s\n", tx.Regards, b.Name)
 	}
 	return subject, t.String()
 }

@@ -71,6 +71,7 @@ func (s *Server) issueInvoice(w http.ResponseWriter, r *http.Request) {
 		InvoiceID: inv.ID, CustomerID: inv.Customer.ID, Currency: inv.Currency, AmountDue: inv.AmountDue,
 		IssuedAt: inv.IssuedAt, DueDate: inv.DueDate.String(), PolicyID: pol.ID, PolicyVersion: pol.Version,
 		Segment: inv.Customer.Segment, BodySHA256: fingerprint(inv),
+		CustomerName: inv.Customer.Name, CustomerLocale: inv.Customer.Locale,
 	}, func(o ledger.IssueOutcome) ledger.AuditEntry {
 		// Written with the invoice, before its workflow starts, so the answer is not
 		// known yet; a start that fails adds its own entry (failAction).

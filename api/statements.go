@@ -69,7 +69,16 @@ func (s *Server) getStatement(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, st)
 		return
 	}
-	b, err := statement.PDF(st, statement.PDFOptions{From: s.Business, Locale: locale})
+	// The PDF names the customer, in their locale unless the request asks for another.
+	who, _, err := s.Ledger.CustomerProfile(ctx, id)
+	if err != nil {
+		s.fail(w, r, "reading the customer's name", err)
+		return
+	}
+	if locale == "" {
+		locale = who.Locale
+	}
+	b, err := statement.PDF(st, statement.PDFOptions{From: s.Business, Locale: locale, CustomerName: who.Name})
 	if err != nil {
 		s.fail(w, r, "rendering the statement", err)
 		return

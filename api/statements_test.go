@@ -138,7 +138,7 @@ func TestStatementPDF(t *testing.T) {
 		require.NoError(t, err)
 		text, err := io.ReadAll(plain)
 		require.NoError(t, err)
-		for _, want := range append(ids, "Acme Ltd", "ar@acme.example", "1. März 2026", "1.000,00", "Account in USD") {
+		for _, want := range append(ids, "Acme Ltd", "ar@acme.example", "1. März 2026", "1.000,00", "Konto in USD", "Kontoauszug") {
 			require.Contains(t, string(text), want)
 		}
 	}

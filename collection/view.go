@@ -83,6 +83,20 @@ type InterestLineView struct {
 	Capped        bool   `json:"capped,omitempty"`
 }
 
+// BookedInterestLines are the reference-rate interest lines of the interest booked,
+// computed where it was last booked (the state's interest_lines; the details of an
+// interest_charged event in the ledger); nil for a policy without interest.reference.
+func (s *State) BookedInterestLines(p *policy.Policy, inv *Invoice) []InterestLineView {
+	if !p.Interest.IsReference() || s.ChargesAt.IsZero() {
+		return nil
+	}
+	return InterestLineViews(ComputeCharges(p, inv, s.Payments, s.ChargesAt).InterestLines, inv.Currency)
+}
+
+// DetailInterestLines is the key of an interest_charged event's details that holds
+// the BookedInterestLines after it.
+const DetailInterestLines = "interest_lines"
+
 // InterestLineViews renders interest lines in major units of currency.
 func InterestLineViews(lines []InterestLine, currency string) []InterestLineView {
 	var out []InterestLineView
@@ -161,10 +175,7 @@ func NewView(p *policy.Policy, inv *Invoice, s *State, next Action) View {
 		Timezone:           inv.Customer.Timezone,
 	}
 	v.Compensation = money.Format(s.Compensation, cur)
-	if p.Interest.IsReference() && !s.ChargesAt.IsZero() {
-		// The lines of the interest booked: computed where it was last booked.
-		v.InterestLines = InterestLineViews(ComputeCharges(p, inv, s.Payments, s.ChargesAt).InterestLines, cur)
-	}
+	v.InterestLines = s.BookedInterestLines(p, inv)
 	if !next.At.IsZero() {
 		at := next.At.UTC()
 		v.NextAction.At = &at

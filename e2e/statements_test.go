@@ -92,7 +92,8 @@ func TestScheduledStatementsOncePerCustomerAndPeriod(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, bytes.HasPrefix(pdf, []byte("%PDF-")), "a PDF is attached")
 		require.Equal(t, "application/pdf", got[0].Attachments[0].Type)
-		require.Contains(t, got[0].Text, "statement of account")
+		require.Contains(t, got[0].Text, "Hello Ada Lovelace,", "the email names the customer")
+		require.Equal(t, "Ada Lovelace", got[0].ToName)
 	}
 
 	require.NoError(t, statementsched.Trigger(ctx, env.client, "e2e"))

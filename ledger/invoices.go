@@ -59,6 +59,16 @@ func (s *Store) IssueInvoiceAudited(ctx context.Context, r InvoiceRecord, audit 
 				r.InvoiceID, r.AmountDue, r.IssuedAt); err != nil {
 				return err
 			}
+			if r.CustomerName != "" || r.CustomerLocale != "" {
+				if _, err := tx.Exec(ctx, `
+					INSERT INTO customer_profiles (customer_id, name, locale, issued_at) VALUES ($1, $2, $3, $4)
+					ON CONFLICT (customer_id) DO UPDATE
+					SET name = excluded.name, locale = excluded.locale, issued_at = excluded.issued_at, updated_at = now()
+					WHERE customer_profiles.issued_at <= excluded.issued_at`,
+					r.CustomerID, r.CustomerName, r.CustomerLocale, r.IssuedAt); err != nil {
+					return err
+				}
+			}
 			outcome = IssueCreated
 		}
 		if audit == nil {

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -21,6 +22,18 @@ type CustomerAccount struct {
 	Invoices    []Invoice
 	Payments    []PaymentRecord
 	Adjustments []InvoiceAdjustment
+	// InterestLines are, per invoice, the interest lines recorded with its latest
+	// interest_charged event before the end (reference-rate interest only).
+	InterestLines []InvoiceInterestLines
+}
+
+// InvoiceInterestLines is the "interest_lines" detail of an invoice's interest_charged
+// event: the half-year lines (collection.InterestLineView, as JSON) of the interest
+// booked by At.
+type InvoiceInterestLines struct {
+	InvoiceID string
+	At        time.Time
+	Lines     json.RawMessage
 }
 
 // InvoiceAdjustment is an adjustment with the invoice it belongs to.
@@ -103,6 +116,23 @@ func (s *Store) ReadCustomerAccount(ctx context.Context, customerID string, sinc
 				&a.BalanceAfter, &a.PaymentID, &a.Reason, &a.Actor, &a.At)
 			a.At = a.At.UTC()
 			return a, err
+		})
+		if err != nil {
+			return err
+		}
+		rows, err = tx.Query(ctx, `
+			SELECT DISTINCT ON (invoice_id) invoice_id, at, details->'interest_lines'
+			FROM lifecycle_events
+			WHERE invoice_id = ANY($1) AND kind = 'interest_charged' AND at < $2 AND details ? 'interest_lines'
+			ORDER BY invoice_id, at DESC, recorded_at DESC`, ids, end)
+		if err != nil {
+			return err
+		}
+		acc.InterestLines, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (InvoiceInterestLines, error) {
+			var l InvoiceInterestLines
+			err := row.Scan(&l.InvoiceID, &l.At, &l.Lines)
+			l.At = l.At.UTC()
+			return l, err
 		})
 		return err
 	})
@@ -311,4 +341,21 @@ func (s *Store) SentStatementBetween(ctx context.Context, customerID, from, befo
 		return StatementRow{}, false, wrap(op+" of "+customerID, err)
 	}
 	return r, true, nil
+}
+
+// CustomerProfile is the name and locale the customer's latest issued invoice gave.
+type CustomerProfile struct {
+	Name   string
+	Locale string
+}
+
+// CustomerProfile returns the customer's profile and whether there is one (invoices
+// issued before migration 00017 left none).
+func (s *Store) CustomerProfile(ctx context.Context, customerID string) (CustomerProfile, bool, error) {
+	rows, err := queryRows(ctx, s, "profile of customer "+customerID, pgx.RowToStructByPos[CustomerProfile], `
+		SELECT name, locale FROM customer_profiles WHERE customer_id = $1`, customerID)
+	if err != nil || len(rows) == 0 {
+		return CustomerProfile{}, false, err
+	}
+	return rows[0], true, nil
 }

@@ -1,6 +1,8 @@
 package ledger
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -150,4 +152,67 @@ func TestClaimStatementOnce(t *testing.T) {
 	require.ErrorContains(t, err, "customer id is empty")
 	require.ErrorContains(t, err, "as of \"31.03.2026\" is not a date")
 	require.ErrorContains(t, err, "address is empty")
+}
+
+// TestCustomerProfileLatestInvoiceWins: the name and locale are those of the customer's
+// most recently issued invoice, whatever order the invoices arrive in.
+func TestCustomerProfileLatestInvoiceWins(t *testing.T) {
+	ctx := parallel(t)
+	cust := uid("cust")
+	_, ok, err := testStore.CustomerProfile(ctx, cust)
+	require.NoError(t, err)
+	require.False(t, ok)
+	issue := func(name, locale string, at time.Time) {
+		r := invoiceRecord(uid("inv"), name+at.String())
+		r.CustomerID, r.CustomerName, r.CustomerLocale, r.IssuedAt = cust, name, locale, at
+		_, err := testStore.IssueInvoice(ctx, r)
+		require.NoError(t, err)
+	}
+	issue("Globex GmbH", "de-DE", t0.AddDate(0, 1, 0))
+	issue("Globex (old name)", "en-US", t0) // issued earlier, arrives later
+	p, ok, err := testStore.CustomerProfile(ctx, cust)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, CustomerProfile{Name: "Globex GmbH", Locale: "de-DE"}, p)
+	issue("Globex AG", "de-CH", t0.AddDate(0, 2, 0))
+	p, _, err = testStore.CustomerProfile(ctx, cust)
+	require.NoError(t, err)
+	require.Equal(t, CustomerProfile{Name: "Globex AG", Locale: "de-CH"}, p)
+
+	r := invoiceRecord(uid("inv"), "long")
+	r.CustomerName = strings.Repeat("x", 201)
+	_, err = testStore.IssueInvoice(ctx, r)
+	require.ErrorIs(t, err, ErrInvalid)
+}
+
+// TestReadCustomerAccountInterestLines: an invoice's interest lines are those recorded
+// with its latest interest_charged event before the end.
+func TestReadCustomerAccountInterestLines(t *testing.T) {
+	ctx := parallel(t)
+	r := invoiceRecord(uid("inv"), "body")
+	r.CustomerID = uid("cust")
+	_, err := testStore.IssueInvoice(ctx, r)
+	require.NoError(t, err)
+	charge := func(n int, at time.Time, lines []map[string]any) {
+		key := fmt.Sprintf("interest/%d", n)
+		e := LifecycleEvent{InvoiceID: r.InvoiceID, EventKey: key, Kind: "interest_charged", Status: StatusOverdue,
+			Balance: r.AmountDue + int64(n), At: at,
+			Adjustment: &Adjustment{AdjustmentID: key, Kind: "interest", Currency: "EUR", Amount: 1, BalanceAfter: r.AmountDue + int64(n), At: at}}
+		if lines != nil {
+			e.Details = map[string]any{"interest_lines": lines}
+		}
+		_, err := testStore.RecordEvent(ctx, e)
+		require.NoError(t, err)
+	}
+	charge(1, t0.AddDate(0, 0, 1), []map[string]any{{"half": "2026-H1", "days": 1}})
+	charge(2, t0.AddDate(0, 0, 2), []map[string]any{{"half": "2026-H1", "days": 2}})
+	charge(3, t0.AddDate(0, 0, 3), nil) // a fixed-rate policy's interest carries none
+	charge(4, t0.AddDate(0, 0, 9), []map[string]any{{"half": "2026-H1", "days": 9}})
+
+	acc, err := testStore.ReadCustomerAccount(ctx, r.CustomerID, time.Time{}, t0.AddDate(0, 0, 5))
+	require.NoError(t, err)
+	require.Len(t, acc.InterestLines, 1)
+	require.Equal(t, r.InvoiceID, acc.InterestLines[0].InvoiceID)
+	require.True(t, acc.InterestLines[0].At.Equal(t0.AddDate(0, 0, 2)))
+	require.JSONEq(t, `[{"half": "2026-H1", "days": 2}]`, string(acc.InterestLines[0].Lines))
 }

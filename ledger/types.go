@@ -75,6 +75,10 @@ type InvoiceRecord struct {
 	Segment       string
 	// BodySHA256 is the SHA-256 of the canonical issue request (32 bytes).
 	BodySHA256 []byte
+	// CustomerName and CustomerLocale, when set, become the customer's profile
+	// (CustomerProfile) unless a later-issued invoice already set it.
+	CustomerName   string
+	CustomerLocale string
 }
 
 // Invoice is an invoice as stored, with its current status and balance.

@@ -25,6 +25,8 @@ func validateInvoice(op string, r InvoiceRecord) error {
 		return invalid(op, "invoice %s: policy version %d out of range", r.InvoiceID, r.PolicyVersion)
 	case len(r.BodySHA256) != 32:
 		return invalid(op, "invoice %s: body hash has %d bytes, want 32", r.InvoiceID, len(r.BodySHA256))
+	case len(r.CustomerName) > 200 || len(r.CustomerLocale) > 35:
+		return invalid(op, "invoice %s: customer name over 200 or locale over 35 bytes", r.InvoiceID)
 	}
 	_, err := parseDate(op, r.DueDate)
 	return err

@@ -2,10 +2,12 @@ package statement
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/dunwell/dunwell/collection"
 	"github.com/dunwell/dunwell/ledger"
 )
 
@@ -44,11 +46,16 @@ func Build(ctx context.Context, store *ledger.Store, customerID string, o Option
 	if err != nil {
 		return Statement{}, fmt.Errorf("statement of %s: %w", customerID, err)
 	}
-	return Compute(FromLedger(acc), o), nil
+	d, err := FromLedger(acc)
+	if err != nil {
+		return Statement{}, fmt.Errorf("statement of %s: %w", customerID, err)
+	}
+	return Compute(d, o), nil
 }
 
-// FromLedger turns the ledger's account rows into Compute's input.
-func FromLedger(acc ledger.CustomerAccount) Data {
+// FromLedger turns the ledger's account rows into Compute's input. Interest lines
+// that do not decode are an error (the ledger holds what the workflow wrote).
+func FromLedger(acc ledger.CustomerAccount) (Data, error) {
 	d := Data{CustomerID: acc.CustomerID}
 	for _, inv := range acc.Invoices {
 		d.Invoices = append(d.Invoices, Invoice{
@@ -64,5 +71,12 @@ func FromLedger(acc ledger.CustomerAccount) Data {
 		d.Adjustments = append(d.Adjustments, Adjustment{InvoiceID: a.InvoiceID, AdjustmentID: a.AdjustmentID, Kind: a.Kind,
 			Currency: a.Currency, Amount: a.Amount, Reason: a.Reason, At: a.At})
 	}
-	return d
+	for _, l := range acc.InterestLines {
+		var lines []collection.InterestLineView
+		if err := json.Unmarshal(l.Lines, &lines); err != nil {
+			return Data{}, fmt.Errorf("interest lines of %s at %s: %w", l.InvoiceID, l.At.Format(time.RFC3339), err)
+		}
+		d.InterestLines = append(d.InterestLines, InterestLines{InvoiceID: l.InvoiceID, At: l.At, Lines: lines})
+	}
+	return d, nil
 }

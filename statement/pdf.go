@@ -8,6 +8,7 @@ import (
 
 	"codeberg.org/go-pdf/fpdf"
 
+	"github.com/dunwell/dunwell/money"
 	"github.com/dunwell/dunwell/templates"
 )
 
@@ -31,14 +32,13 @@ const (
 	rowHeight  = 5.5
 )
 
-// openItemColumns are the open item table's headings and widths (sum: pageWidth).
+// openItemColumns are the open item table's widths (sum: pageWidth) and alignments;
+// the headings are Texts.Columns.
 var openItemColumns = []struct {
-	title string
 	width float64
 	align string
 }{
-	{"Invoice", 30, "L"}, {"Issued", 20, "L"}, {"Due", 20, "L"}, {"Original", 22, "R"}, {"Fees", 17, "R"},
-	{"Interest", 17, "R"}, {"Paid / adj.", 22, "R"}, {"Balance", 24, "R"}, {"Days", 8, "R"},
+	{30, "L"}, {20, "L"}, {20, "L"}, {22, "R"}, {17, "R"}, {17, "R"}, {22, "R"}, {24, "R"}, {8, "R"},
 }
 
 // PDF renders the statement as a PDF document: the letterhead, the customer and the
@@ -60,8 +60,8 @@ func PDF(st Statement, o PDFOptions) ([]byte, error) {
 	txt := func(s string) string {
 		return tr(strings.NewReplacer("\uffe5", "\u00a5", "\u202f", " ", "\u2013", "-").Replace(s))
 	}
-	r := renderer{pdf: pdf, txt: txt, locale: o.Locale}
-	pdf.SetTitle(txt("Statement of account "+st.CustomerID+" "+st.AsOf), false)
+	r := renderer{pdf: pdf, txt: txt, locale: o.Locale, t: PDFTexts(o.Locale)}
+	pdf.SetTitle(txt(r.t.Title+" "+st.CustomerID+" "+st.AsOf), false)
 	if o.From.Name != "" {
 		pdf.SetAuthor(txt(o.From.Name), false)
 	}
@@ -70,13 +70,13 @@ func PDF(st Statement, o PDFOptions) ([]byte, error) {
 		pdf.SetY(-pageMargin - 2)
 		pdf.SetFont("Helvetica", "", 7)
 		pdf.CellFormat(pageWidth/2, 4, txt(o.From.Name+"  "+st.CustomerID+"  "+st.AsOf), "", 0, "L", false, 0, "")
-		pdf.CellFormat(pageWidth/2, 4, fmt.Sprintf("Page %d of {nb}", pdf.PageNo()), "", 0, "R", false, 0, "")
+		pdf.CellFormat(pageWidth/2, 4, txt(fmt.Sprintf(r.t.Page, pdf.PageNo())), "", 0, "R", false, 0, "")
 	})
 	pdf.AddPage()
 	r.header(st, o)
 	if len(st.Currencies) == 0 {
 		pdf.SetFont("Helvetica", "", 10)
-		pdf.MultiCell(pageWidth, rowHeight, "Nothing is open on this account and nothing was paid or credited in the period.", "", "L", false)
+		pdf.MultiCell(pageWidth, rowHeight, txt(r.t.NothingOpen), "", "L", false)
 	}
 	terms := []string{}
 	for _, sec := range st.Currencies {
@@ -108,6 +108,7 @@ type renderer struct {
 	pdf    *fpdf.Fpdf
 	txt    func(string) string
 	locale string
+	t      Texts
 }
 
 func (r renderer) amount(m Money) string {
@@ -135,7 +136,7 @@ func (r renderer) header(st Statement, o PDFOptions) {
 	pdf.SetFont("Helvetica", "B", 16)
 	name := o.From.Name
 	if name == "" {
-		name = "Statement of account"
+		name = r.t.Title
 	}
 	r.cell(pageWidth, 8, name, "", 1, "L", false)
 	pdf.SetFont("Helvetica", "", 9)
@@ -143,22 +144,22 @@ func (r renderer) header(st Statement, o PDFOptions) {
 		r.cell(pageWidth, 4.5, line, "", 1, "L", false)
 	}
 	if o.From.Phone != "" {
-		r.cell(pageWidth, 4.5, "Phone: "+o.From.Phone, "", 1, "L", false)
+		r.cell(pageWidth, 4.5, r.t.Phone+o.From.Phone, "", 1, "L", false)
 	}
 	if o.From.ReplyTo != "" {
-		r.cell(pageWidth, 4.5, "Questions about this statement: "+o.From.ReplyTo, "", 1, "L", false)
+		r.cell(pageWidth, 4.5, r.t.Questions+o.From.ReplyTo, "", 1, "L", false)
 	}
 	pdf.Ln(6)
 	pdf.SetFont("Helvetica", "B", 13)
-	r.cell(pageWidth, 7, "Statement of account", "", 1, "L", false)
+	r.cell(pageWidth, 7, r.t.Title, "", 1, "L", false)
 	pdf.SetFont("Helvetica", "", 10)
 	customer := st.CustomerID
 	if o.CustomerName != "" {
 		customer = o.CustomerName + " (" + st.CustomerID + ")"
 	}
-	rows := [][2]string{{"Customer", customer}, {"Statement date", r.date(st.AsOf)}}
+	rows := [][2]string{{r.t.Customer, customer}, {r.t.StatementDate, r.date(st.AsOf)}}
 	if st.Since != "" {
-		rows = append(rows, [2]string{"Activity since", r.date(st.Since)})
+		rows = append(rows, [2]string{r.t.ActivitySince, r.date(st.Since)})
 	}
 	for _, row := range rows {
 		pdf.SetFont("Helvetica", "B", 10)
@@ -180,13 +181,11 @@ func addressLines(a string) []string {
 	return out
 }
 
-var bucketTitles = map[string]string{"current": "Current", "1_30": "1-30 days", "31_60": "31-60 days", "61_90": "61-90 days", "90_plus": "Over 90 days"}
-
 func (r renderer) section(sec Section) {
 	pdf := r.pdf
 	pdf.SetFont("Helvetica", "B", 12)
 	pdf.SetFillColor(230, 236, 245)
-	r.cell(pageWidth, 7, "Account in "+sec.Currency+": balance "+r.amount(sec.Balance), "", 1, "L", true)
+	r.cell(pageWidth, 7, fmt.Sprintf(r.t.AccountIn, sec.Currency, r.amount(sec.Balance)), "", 1, "L", true)
 	pdf.Ln(1)
 	if len(sec.OpenItems) > 0 {
 		r.tableHead()
@@ -199,16 +198,17 @@ func (r renderer) section(sec Section) {
 				r.cell(c.width, rowHeight, cells[i], "B", 0, c.align, false)
 			}
 			pdf.Ln(-1)
+			r.interestLines(it)
 		}
 		pdf.SetFont("Helvetica", "B", 9)
-		r.cell(pageWidth-32, rowHeight+1, "Total due", "", 0, "R", false)
+		r.cell(pageWidth-32, rowHeight+1, r.t.TotalDue, "", 0, "R", false)
 		r.cell(32, rowHeight+1, r.amount(sec.Balance), "", 1, "R", false)
 		pdf.Ln(1)
 		// Aging: one row of headings and one of amounts.
 		w := pageWidth / float64(len(sec.Aging))
 		pdf.SetFont("Helvetica", "B", 8)
 		for _, b := range sec.Aging {
-			r.cell(w, rowHeight, bucketTitles[b.Bucket], "1", 0, "C", true)
+			r.cell(w, rowHeight, r.t.Buckets[b.Bucket], "1", 0, "C", true)
 		}
 		pdf.Ln(-1)
 		pdf.SetFont("Helvetica", "", 8)
@@ -218,11 +218,11 @@ func (r renderer) section(sec Section) {
 		pdf.Ln(-1)
 	} else {
 		pdf.SetFont("Helvetica", "", 9)
-		r.cell(pageWidth, rowHeight, "No open items in "+sec.Currency+".", "", 1, "L", false)
+		r.cell(pageWidth, rowHeight, fmt.Sprintf(r.t.NoOpenItems, sec.Currency), "", 1, "L", false)
 	}
 	pdf.Ln(2)
 	pdf.SetFont("Helvetica", "B", 9)
-	r.cell(pageWidth, rowHeight, "Payments received in the period: "+r.amount(sec.PaidSince), "", 1, "L", false)
+	r.cell(pageWidth, rowHeight, fmt.Sprintf(r.t.PaymentsReceived, r.amount(sec.PaidSince)), "", 1, "L", false)
 	pdf.SetFont("Helvetica", "", 8)
 	for _, p := range sec.Payments {
 		r.cell(25, rowHeight-1, r.shortDate(p.Date), "", 0, "L", false)
@@ -232,7 +232,7 @@ func (r renderer) section(sec Section) {
 	}
 	if len(sec.Credits) > 0 {
 		pdf.SetFont("Helvetica", "B", 9)
-		r.cell(pageWidth, rowHeight, "Refunds, credits and adjustments in the period", "", 1, "L", false)
+		r.cell(pageWidth, rowHeight, r.t.CreditsTitle, "", 1, "L", false)
 		pdf.SetFont("Helvetica", "", 8)
 		for _, c := range sec.Credits {
 			what := strings.ReplaceAll(c.Kind, "_", " ")
@@ -251,8 +251,8 @@ func (r renderer) section(sec Section) {
 func (r renderer) tableHead() {
 	pdf := r.pdf
 	pdf.SetFont("Helvetica", "B", 8)
-	for _, c := range openItemColumns {
-		r.cell(c.width, rowHeight, c.title, "1", 0, c.align, true)
+	for i, c := range openItemColumns {
+		r.cell(c.width, rowHeight, r.t.Columns[i], "1", 0, c.align, true)
 	}
 	pdf.Ln(-1)
 }
@@ -260,17 +260,15 @@ func (r renderer) tableHead() {
 func (r renderer) terms(st Statement, o PDFOptions, terms []string) {
 	pdf := r.pdf
 	pdf.SetFont("Helvetica", "B", 10)
-	r.cell(pageWidth, rowHeight+1, "Terms", "", 1, "L", false)
+	r.cell(pageWidth, rowHeight+1, r.t.TermsTitle, "", 1, "L", false)
 	pdf.SetFont("Helvetica", "", 8.5)
 	lines := append([]string{}, terms...)
-	lines = append(lines,
-		"Amounts are shown per currency; balances in different currencies are never added together.",
-		"Days are counted past the due date on the statement date. Payments made after "+r.date(st.AsOf)+" are not shown.")
-	contact := "If anything on this statement looks wrong, or you dispute an item, please tell us"
+	lines = append(lines, r.t.PerCurrency, fmt.Sprintf(r.t.DaysCounted, r.date(st.AsOf)))
+	contact := r.t.Contact
 	if o.From.ReplyTo != "" {
-		contact += " at " + o.From.ReplyTo
+		contact += fmt.Sprintf(r.t.ContactAt, o.From.ReplyTo)
 	}
-	lines = append(lines, contact+" and quote the invoice number.")
+	lines = append(lines, contact+r.t.QuoteInvoice)
 	for _, l := range lines {
 		pdf.MultiCell(pageWidth, 4.5, r.txt(l), "", "L", false)
 	}
@@ -281,4 +279,23 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return string([]rune(s)[:n-1]) + "…"
+}
+
+// interestLines writes, under an open item, its reference-rate interest per half-year
+// with the rate used (the figures of the invoice's state and the policy preview).
+func (r renderer) interestLines(it OpenItem) {
+	if len(it.InterestLines) == 0 {
+		return
+	}
+	r.pdf.SetFont("Helvetica", "I", 7.5)
+	for _, ln := range it.InterestLines {
+		amount := ln.Amount + " " + it.Interest.Currency
+		if minor, err := money.Parse(ln.Amount, it.Interest.Currency); err == nil {
+			amount = r.amount(Money{minor, it.Interest.Currency})
+		}
+		r.cell(openItemColumns[0].width, rowHeight-1.5, "", "", 0, "L", false)
+		r.cell(pageWidth-openItemColumns[0].width, rowHeight-1.5, fmt.Sprintf(r.t.InterestLine, ln.Half, r.shortDate(ln.From),
+			r.shortDate(ln.Through), ln.Days, ln.Rate, ln.ReferenceRate, ln.Margin, amount), "", 1, "L", false)
+	}
+	r.pdf.SetFont("Helvetica", "", 8)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/ledongthuc/pdf"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dunwell/dunwell/collection"
 	"github.com/dunwell/dunwell/templates"
 )
 
@@ -35,8 +36,9 @@ func TestPDF(t *testing.T) {
 		want   []string
 	}{
 		{"en-US", []string{"December 7, 2026", "1,000.00 EUR", "$150.00"}},
-		{"de-DE", []string{"7. Dezember 2026", "552,34", "returned goods"}},
-		{"ja-JP", []string{"2026/12/07", "120,000", "INV-J1"}},
+		{"de-DE", []string{"7. Dezember 2026", "552,34", "returned goods", "Kontoauszug", "Konto in EUR", "Konto in JPY", "Über 90 Tage",
+			"Bedingungen", "Seite 1 von"}},
+		{"ja-JP", []string{"2026/12/07", "120,000", "INV-J1"}}, // Latin labels: the core fonts have no Japanese
 	}
 	for _, tt := range tests {
 		t.Run(tt.locale, func(t *testing.T) {
@@ -46,10 +48,14 @@ func TestPDF(t *testing.T) {
 			})
 			require.NoError(t, err)
 			text := pdfText(t, b)
-			for _, w := range append(tt.want, "Acme Widgets GmbH", "Hauptstra", "accounts@acme.example", "Statement of account",
-				"Globex (C-42)", "INV-E1", "INV-E2", "INV-U1", "Account in EUR", "Account in JPY", "Account in USD",
-				"Over 90 days", "Terms", "Policy standard: a late fee") {
+			for _, w := range append(tt.want, "Acme Widgets GmbH", "Hauptstra", "accounts@acme.example",
+				"Globex (C-42)", "INV-E1", "INV-E2", "INV-U1", "Policy standard: a late fee") {
 				require.Contains(t, text, w)
+			}
+			if tt.locale != "de-DE" {
+				for _, w := range []string{"Statement of account", "Account in EUR", "Account in JPY", "Account in USD", "Over 90 days", "Terms"} {
+					require.Contains(t, text, w)
+				}
 			}
 			require.NotContains(t, text, "INV-E3", "issued after the statement date")
 		})
@@ -66,4 +72,33 @@ func TestPDFEmpty(t *testing.T) {
 	// fpdf writes its font objects in map order, so the bytes may differ; the text not.
 	require.Equal(t, pdfText(t, a), pdfText(t, b))
 	require.False(t, strings.Contains(string(a), "{nb}"), "page count alias replaced")
+}
+
+// TestPDFInterestLines: reference-rate interest is stated under its invoice, one line
+// per half-year with its days and the rate used.
+func TestPDFInterestLines(t *testing.T) {
+	d := Data{CustomerID: "C-EU", Invoices: []Invoice{{InvoiceID: "INV-EU-2025", Currency: "EUR", AmountDue: 1_000_000,
+		IssuedAt: day("2025-05-11"), DueDate: "2025-06-10", Status: "overdue", PolicyID: "eu-b2b"}},
+		Adjustments: []Adjustment{{InvoiceID: "INV-EU-2025", AdjustmentID: "interest/1", Kind: InterestKind, Currency: "EUR", Amount: 13062, At: day("2025-07-25")}},
+		InterestLines: []InterestLines{
+			{InvoiceID: "INV-EU-2025", At: day("2025-07-24"), Lines: []collection.InterestLineView{{Half: "2025-H1", Days: 20, Amount: "61.10"}}},
+			{InvoiceID: "INV-EU-2025", At: day("2025-07-25"), Lines: []collection.InterestLineView{
+				{Half: "2025-H1", From: "2025-06-11", Through: "2025-06-30", Days: 20, Reference: "ecb_mro", ReferenceRate: "3.15%", Margin: "8%", Rate: "11.15%", Amount: "61.10"},
+				{Half: "2025-H2", From: "2025-07-01", Through: "2025-07-25", Days: 25, Reference: "ecb_mro", ReferenceRate: "2.15%", Margin: "8%", Rate: "10.15%", Amount: "69.52"}}},
+			{InvoiceID: "INV-EU-2025", At: day("2025-07-26"), Lines: []collection.InterestLineView{{Half: "2025-H2", Days: 26, Amount: "72.30"}}},
+		}}
+	st := Compute(d, Options{AsOf: day("2025-07-25")})
+	require.Len(t, st.Currencies[0].OpenItems[0].InterestLines, 2, "the lines booked last by the statement date")
+	for locale, want := range map[string][]string{
+		"en-GB": {"Interest 2025-H1: 11/06/2025 to 30/06/2025, 20 days late at 11.15% (reference rate 3.15% + 8%): 61.10 EUR",
+			"Interest 2025-H2: 01/07/2025 to 25/07/2025, 25 days late at 10.15% (reference rate 2.15% + 8%): 69.52 EUR"},
+		"de-DE": {"Zinsen 2025-H2: 01.07.2025 bis 25.07.2025, 25 Tage Verzug zu 10.15% (Referenzzins 2.15% + 8%): 69,52"},
+	} {
+		b, err := PDF(st, PDFOptions{Locale: locale})
+		require.NoError(t, err)
+		text := pdfText(t, b)
+		for _, w := range want {
+			require.Contains(t, text, w, locale)
+		}
+	}
 }

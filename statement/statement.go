@@ -49,6 +49,16 @@ type Data struct {
 	Invoices    []Invoice
 	Payments    []Payment
 	Adjustments []Adjustment
+	// InterestLines are the half-year lines of reference-rate interest booked on an
+	// invoice by At (the workflow records them with each interest booking).
+	InterestLines []InterestLines
+}
+
+// InterestLines are an invoice's reference-rate interest lines as booked at At.
+type InterestLines struct {
+	InvoiceID string
+	At        time.Time
+	Lines     []collection.InterestLineView
 }
 
 // Invoice is one invoice of the customer as stored.
@@ -140,6 +150,10 @@ type OpenItem struct {
 	Fees      []Fee `json:"fees"`
 	FeesTotal Money `json:"fees_total"`
 	Interest  Money `json:"interest"`
+	// InterestLines split Interest (reference-rate interest) by half-year, each with
+	// its days late and the rate used: the invoice's state's lines when last booked
+	// before the end of the statement date.
+	InterestLines []collection.InterestLineView `json:"interest_lines,omitempty"`
 	// Paid is what payments applied; Adjusted the net effect of every other
 	// adjustment (refunds raise it, credit notes and discounts lower it).
 	Paid     Money `json:"paid"`
@@ -289,6 +303,7 @@ func Compute(d Data, o Options) Statement {
 		if o.Terms != nil {
 			item.Terms = o.Terms(inv.PolicyID, inv.Currency)
 		}
+		item.InterestLines = latestInterestLines(d.InterestLines, inv.InvoiceID, end)
 		sec := section(inv.Currency)
 		sec.OpenItems = append(sec.OpenItems, item)
 		b := &sec.Aging[bucketOf(item.DaysOverdue)]
@@ -328,4 +343,19 @@ func openItem(inv Invoice, fees map[string]int64, interest, paid, adjusted int64
 	}
 	item.Bucket = Buckets[bucketOf(item.DaysOverdue)]
 	return item
+}
+
+// latestInterestLines are the invoice's interest lines booked last before end.
+func latestInterestLines(all []InterestLines, invoiceID string, end time.Time) []collection.InterestLineView {
+	var best *InterestLines
+	for i := range all {
+		l := &all[i]
+		if l.InvoiceID == invoiceID && l.At.Before(end) && (best == nil || l.At.After(best.At)) {
+			best = l
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	return best.Lines
 }

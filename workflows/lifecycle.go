@@ -589,6 +589,9 @@ func (c *collector) addressOn(ch policy.Channel) string {
 	return c.inv.Customer.Email
 }
 
+// maxDetailInterestLines bounds the interest lines an interest_charged event carries.
+const maxDetailInterestLines = 16
+
 // recordEvents writes the events to the ledger (with the invoice's status after
 // them) and wakes the main loop to re-plan. The state changed before this call, so a
 // ledger outage delays only the record, never the decision.
@@ -601,6 +604,14 @@ func (c *collector) recordEvents(ctx workflow.Context, events []collection.Event
 		rec := invoiceapi.EventRecord{
 			InvoiceID: c.inv.ID, EventKey: e.Key, Kind: e.Kind, Reason: e.Reason, Actor: e.By, Details: details,
 			At: e.At, Status: string(c.st.Status), Balance: c.st.Balance,
+		}
+		if e.Kind == collection.EventInterestCharged && details == nil {
+			// Reference-rate interest: the half-year lines the state shows now, so the
+			// ledger (and the customer's statement) carry each rate used.
+			// At most maxDetailInterestLines (eight years), within the ledger's 8 kB of details.
+			if lines := c.st.BookedInterestLines(&c.pol, &c.inv); len(lines) > 0 && len(lines) <= maxDetailInterestLines {
+				rec.Details = map[string]any{collection.DetailInterestLines: lines}
+			}
 		}
 		if a := e.Adjustment; a != nil {
 			rec.Adjustment = &invoiceapi.Adjustment{

@@ -1,0 +1,107 @@
+package statement
+
+import "strings"
+
+// Texts are a statement's words in one language: the PDF's labels and the email
+// that carries it. Format verbs are noted beside each field.
+type Texts struct {
+	Lang string
+	// PDF.
+	Title, Customer, StatementDate, ActivitySince, Phone, Questions string
+	Columns                                                          [9]string
+	AccountIn                                                        string // currency, balance
+	TotalDue                                                         string
+	NoOpenItems                                                      string // currency
+	PaymentsReceived                                                 string // amount
+	CreditsTitle                                                     string
+	TermsTitle                                                       string
+	NothingOpen                                                      string
+	PerCurrency                                                      string
+	DaysCounted                                                      string // date
+	Contact, ContactAt, QuoteInvoice                                 string // ContactAt: address
+	Page                                                             string // page number, then {nb}
+	Buckets                                                          map[string]string
+	InterestLine                                                     string // half, from, through, days, rate, reference rate, margin, amount (rates with their %)
+	// Email.
+	Subject, SubjectFrom  string // date; business
+	Hello, HelloName      string // -; name
+	Attached              string // business, date
+	Balance               string // currency, amount, open invoices
+	Reply, Regards, FromU string // -; -; "us" when the business is unnamed
+}
+
+var texts = map[string]Texts{
+	"en": {
+		Lang: "en", Title: "Statement of account", Customer: "Customer", StatementDate: "Statement date", ActivitySince: "Activity since",
+		Phone: "Phone: ", Questions: "Questions about this statement: ",
+		Columns:   [9]string{"Invoice", "Issued", "Due", "Original", "Fees", "Interest", "Paid / adj.", "Balance", "Days"},
+		AccountIn: "Account in %s: balance %s", TotalDue: "Total due", NoOpenItems: "No open items in %s.",
+		PaymentsReceived: "Payments received in the period: %s", CreditsTitle: "Refunds, credits and adjustments in the period",
+		TermsTitle:  "Terms",
+		NothingOpen: "Nothing is open on this account and nothing was paid or credited in the period.",
+		PerCurrency: "Amounts are shown per currency; balances in different currencies are never added together.",
+		DaysCounted: "Days are counted past the due date on the statement date. Payments made after %s are not shown.",
+		Contact:     "If anything on this statement looks wrong, or you dispute an item, please tell us", ContactAt: " at %s",
+		QuoteInvoice: " and quote the invoice number.", Page: "Page %d of {nb}",
+		Buckets:      map[string]string{"current": "Current", "1_30": "1-30 days", "31_60": "31-60 days", "61_90": "61-90 days", "90_plus": "Over 90 days"},
+		InterestLine: "Interest %s: %s to %s, %d days late at %s (reference rate %s + %s): %s",
+		Subject:      "Your statement of account as of %s", SubjectFrom: " from %s",
+		Hello: "Hello,", HelloName: "Hello %s,",
+		Attached: "attached is your statement of account from %s as of %s.",
+		Balance:  "Balance in %s: %s (%d open invoice(s))",
+		Reply:    "If anything on it looks wrong, reply to this email and a person on our team will look into it.",
+		Regards:  "Kind regards,", FromU: "us",
+	},
+	"de": {
+		Lang: "de", Title: "Kontoauszug", Customer: "Kunde", StatementDate: "Stichtag", ActivitySince: "Bewegungen seit",
+		Phone: "Telefon: ", Questions: "Fragen zu diesem Kontoauszug: ",
+		Columns:   [9]string{"Rechnung", "Datum", "Fällig", "Betrag", "Gebühren", "Zinsen", "Bez. / Korr.", "Offen", "Tage"},
+		AccountIn: "Konto in %s: Saldo %s", TotalDue: "Gesamt offen", NoOpenItems: "Keine offenen Posten in %s.",
+		PaymentsReceived: "Zahlungseingänge im Zeitraum: %s", CreditsTitle: "Erstattungen, Gutschriften und Korrekturen im Zeitraum",
+		TermsTitle:  "Bedingungen",
+		NothingOpen: "Auf diesem Konto ist nichts offen, und im Zeitraum wurde nichts bezahlt oder gutgeschrieben.",
+		PerCurrency: "Beträge stehen je Währung; Salden verschiedener Währungen werden nie zusammengezählt.",
+		DaysCounted: "Tage zählen ab Fälligkeit bis zum Stichtag. Zahlungen nach dem %s sind nicht enthalten.",
+		Contact:     "Wenn Ihnen auf diesem Kontoauszug etwas falsch erscheint oder Sie einen Posten bestreiten, sagen Sie es uns bitte", ContactAt: " unter %s",
+		QuoteInvoice: " und nennen Sie die Rechnungsnummer.", Page: "Seite %d von {nb}",
+		Buckets:      map[string]string{"current": "Nicht fällig", "1_30": "1-30 Tage", "31_60": "31-60 Tage", "61_90": "61-90 Tage", "90_plus": "Über 90 Tage"},
+		InterestLine: "Zinsen %s: %s bis %s, %d Tage Verzug zu %s (Referenzzins %s + %s): %s",
+		Subject:      "Ihr Kontoauszug zum %s", SubjectFrom: " von %s",
+		Hello: "Guten Tag,", HelloName: "Guten Tag %s,",
+		Attached: "anbei erhalten Sie Ihren Kontoauszug von %s zum %s.",
+		Balance:  "Saldo in %s: %s (%d offene Rechnung(en))",
+		Reply:    "Wenn Ihnen darin etwas falsch erscheint, antworten Sie einfach auf diese E-Mail; ein Mensch aus unserem Team kümmert sich darum.",
+		Regards:  "Mit freundlichen Grüßen", FromU: "uns",
+	},
+	// Japanese: the email only. The PDF's core fonts carry Latin text alone, so a
+	// Japanese customer's PDF has the English labels (see PDFTexts).
+	"ja": {
+		Lang: "ja", Subject: "%s 時点の取引明細書", SubjectFrom: "（%s）",
+		Hello: "いつもお世話になっております。", HelloName: "%s 様",
+		Attached: "%s より、%s 時点の取引明細書（PDF）をお送りします。",
+		Balance:  "%s の残高: %s（未払いの請求書 %d 件）",
+		Reply:    "内容に誤りがございましたら、このメールにご返信ください。担当者が確認いたします。",
+		Regards:  "よろしくお願いいたします。", FromU: "当社",
+	},
+}
+
+// TextsFor returns the texts of the locale's language ("de-DE": German), English
+// when Dunwell has none.
+func TextsFor(locale string) Texts {
+	lang, _, _ := strings.Cut(strings.ToLower(locale), "-")
+	lang, _, _ = strings.Cut(lang, "_")
+	if t, ok := texts[lang]; ok {
+		return t
+	}
+	return texts["en"]
+}
+
+// PDFTexts returns the PDF's labels for the locale: its language when the PDF's
+// fonts can write it (en, de), else English.
+func PDFTexts(locale string) Texts {
+	t := TextsFor(locale)
+	if t.Title == "" {
+		return texts["en"]
+	}
+	return t
+}
