@@ -151,7 +151,14 @@ func TestPolicyPreviewRejectsBadInput(t *testing.T) {
 // The "done when": a EUR 10,000 invoice 45 days late across 30 June / 1 July
 // shows the EUR 40 compensation and the interest of each half-year at its own rate.
 func TestPolicyPreviewStatutory(t *testing.T) {
-	code, out, errOut := starterRun(t, "", "policy", "preview", "eu-b2b", "-f", "testdata/invoice-eu.json", "-at", "2025-07-25")
+	// The example of docs/statements.md, whose running state and statement show the same
+	// lines (workflows: TestStatutoryPreviewStateAndStatementAgree).
+	code, out, errOut := starterRun(t, "", "policy", "preview", "eu-b2b", "-f", "../docs/examples/invoice-eu-b2b.json", "-at", "2025-07-25")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "interest 2025-H2  2025-07-01 to 2025-07-25, 25 days, ecb_mro 2.15% + 8% = 10.15%           69.52 EUR")
+	require.Contains(t, out, "total                                                                                   10170.62 EUR")
+
+	code, out, errOut = starterRun(t, "", "policy", "preview", "eu-b2b", "-f", "testdata/invoice-eu.json", "-at", "2025-07-25")
 	require.Equal(t, 0, code, errOut)
 	require.Empty(t, errOut)
 	for _, want := range []string{
