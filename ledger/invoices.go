@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -65,7 +66,9 @@ func (s *Store) IssueInvoiceAudited(ctx context.Context, r InvoiceRecord, audit 
 					ON CONFLICT (customer_id) DO UPDATE
 					SET name = excluded.name, locale = excluded.locale, issued_at = excluded.issued_at, updated_at = now()
 					WHERE customer_profiles.issued_at <= excluded.issued_at`,
-					r.CustomerID, r.CustomerName, r.CustomerLocale, r.IssuedAt); err != nil {
+					// Display text only; PostgreSQL text cannot hold NUL.
+					r.CustomerID, strings.ReplaceAll(r.CustomerName, "\x00", ""), strings.ReplaceAll(r.CustomerLocale, "\x00", ""),
+					r.IssuedAt); err != nil {
 					return err
 				}
 			}

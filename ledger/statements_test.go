@@ -179,6 +179,11 @@ func TestCustomerProfileLatestInvoiceWins(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, CustomerProfile{Name: "Globex AG", Locale: "de-CH"}, p)
 
+	issue("Globex\x00 AG", "de-CH", t0.AddDate(0, 3, 0))
+	p, _, err = testStore.CustomerProfile(ctx, cust)
+	require.NoError(t, err)
+	require.Equal(t, "Globex AG", p.Name, "NUL, which PostgreSQL text cannot hold, is dropped")
+
 	r := invoiceRecord(uid("inv"), "long")
 	r.CustomerName = strings.Repeat("x", 201)
 	_, err = testStore.IssueInvoice(ctx, r)

@@ -8,20 +8,20 @@ type Texts struct {
 	Lang string
 	// PDF.
 	Title, Customer, StatementDate, ActivitySince, Phone, Questions string
-	Columns                                                          [9]string
-	AccountIn                                                        string // currency, balance
-	TotalDue                                                         string
-	NoOpenItems                                                      string // currency
-	PaymentsReceived                                                 string // amount
-	CreditsTitle                                                     string
-	TermsTitle                                                       string
-	NothingOpen                                                      string
-	PerCurrency                                                      string
-	DaysCounted                                                      string // date
-	Contact, ContactAt, QuoteInvoice                                 string // ContactAt: address
-	Page                                                             string // page number, then {nb}
-	Buckets                                                          map[string]string
-	InterestLine                                                     string // half, from, through, days, rate, reference rate, margin, amount (rates with their %)
+	Columns                                                         [9]string
+	AccountIn                                                       string // currency, balance
+	TotalDue                                                        string
+	NoOpenItems                                                     string // currency
+	PaymentsReceived                                                string // amount
+	CreditsTitle                                                    string
+	TermsTitle                                                      string
+	NothingOpen                                                     string
+	PerCurrency                                                     string
+	DaysCounted                                                     string // date
+	Contact, ContactAt, QuoteInvoice                                string // ContactAt: address
+	Page                                                            string // page number, then {nb}
+	Buckets                                                         map[string]string
+	InterestLine                                                    string // half, from, through, days, rate, reference rate, margin, amount (rates with their %)
 	// Email.
 	Subject, SubjectFrom  string // date; business
 	Hello, HelloName      string // -; name
