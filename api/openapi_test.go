@@ -214,7 +214,8 @@ func startLiveAPI(t *testing.T) *liveAPI {
 	require.NoError(t, err)
 	s := &Server{Temporal: c, Ledger: testStore, Policies: set, Logger: logger, Auth: mustAuth(t), MaxBodyBytes: 64 << 10,
 		Codec: codec.HTTPHandler(ring), CodecOrigins: []string{"http://localhost:8233"},
-		Webhooks: Webhooks{Stripe: sv, Payments: pv, Stored: func() {}}, Bank: BankConfig{MaxBytes: 64 << 10}, Portal: Portal{PublicURL: testPublicURL}}
+		Webhooks: Webhooks{Stripe: sv, Payments: pv, Stored: func() {}}, Bank: BankConfig{MaxBytes: 64 << 10}, Portal: Portal{PublicURL: testPublicURL},
+		Inbound: InboundParse{Token: inboundToken, ReplyTo: inboundReply, MaxBytes: 64 << 10}}
 	hs := httptest.NewServer(s.Handler())
 	t.Cleanup(hs.Close)
 	s.Delivery = &DeliveryWebhooks{PublicURL: hs.URL, TwilioAuthToken: twilioToken, SendGridPublicKey: sgKey}
@@ -329,6 +330,7 @@ func TestOpenAPIDescribesRealAnswers(t *testing.T) {
 	l := startLiveAPI(t)
 	ctx := context.Background()
 	all, allKey := newKey(t, testStore, auth.AllScopes()...)
+	replyType, replyBody := inboundPost(t, uid("m")+"@example.com", "ada@example.com", inboundReply, "Re: invoice", "We already paid.")
 	reader, _ := newKey(t, testStore, auth.ScopeRead)
 	withAll, withRead := bearer(all), bearer(reader)
 	today := time.Now().UTC()
@@ -546,6 +548,10 @@ func TestOpenAPIDescribesRealAnswers(t *testing.T) {
 		{name: "note with a read key", method: "POST", path: "/v1/customers/" + customer + "/notes", body: `{"text": "x"}`, headers: withRead, want: http.StatusForbidden},
 		{name: "note as text", method: "POST", path: "/v1/customers/" + customer + "/notes", body: `x`, contentType: "text/plain", headers: withAll, want: http.StatusUnsupportedMediaType, brokenRequest: true},
 		{name: "note too large", method: "POST", path: "/v1/customers/" + customer + "/notes", body: `{"text": "` + strings.Repeat("x", 70<<10) + `"}`, headers: withAll, want: http.StatusRequestEntityTooLarge, brokenRequest: true},
+		{name: "inbound reply", method: "POST", path: "/v1/webhooks/sendgrid/inbound/" + inboundToken, contentType: replyType, body: string(replyBody), want: http.StatusOK},
+		{name: "inbound reply again", method: "POST", path: "/v1/webhooks/sendgrid/inbound/" + inboundToken, contentType: replyType, body: string(replyBody), want: http.StatusOK},
+		{name: "inbound reply, wrong token", method: "POST", path: "/v1/webhooks/sendgrid/inbound/nope", contentType: replyType, body: string(replyBody), want: http.StatusUnauthorized},
+		{name: "inbound reply, no sender", method: "POST", path: "/v1/webhooks/sendgrid/inbound/" + inboundToken, contentType: replyType, body: strings.Replace(string(replyBody), "ada@example.com", "", -1), want: http.StatusBadRequest},
 		{name: "assign", method: "PUT", path: "/v1/customers/" + customer + "/assignee", body: fmt.Sprintf(`{"assignee": %q}`, allKey.Name), headers: withAll, want: http.StatusOK},
 		{name: "customer with an assignee", method: "GET", path: "/v1/customers/" + customer, headers: withRead, want: http.StatusOK},
 		{name: "assign no collector", method: "PUT", path: "/v1/customers/" + customer + "/assignee", body: `{"assignee": "nobody-such"}`, headers: withAll, want: http.StatusUnprocessableEntity},

@@ -78,6 +78,9 @@ type Server struct {
 	Bank BankConfig
 	// Portal configures the customer's portal (portal.go).
 	Portal Portal
+	// Inbound configures SendGrid's Inbound Parse webhook: customers' replies
+	// (replies.go).
+	Inbound InboundParse
 
 	keyLimits, addrLimits, linkLimits *limiters
 }
@@ -196,6 +199,10 @@ func (s *Server) routes() (http.Handler, []Route) {
 	root.Handle(bankImportRoute, s.bankImportHandler())
 	method, path, _ := strings.Cut(bankImportRoute, " ")
 	routes = append(routes, Route{Method: method, Path: path, Scope: auth.ScopePaymentsWrite})
+	// Inbound Parse posts whole emails with attachments: its own limit too (replies.go).
+	root.Handle(inboundRoute, s.inboundHandler())
+	method, path, _ = strings.Cut(inboundRoute, " ")
+	routes = append(routes, Route{Method: method, Path: path})
 	if s.Codec != nil {
 		// The codec has its own (larger) body limit. CORS answers the UI's preflights,
 		// which carry no credentials; everything else needs the read scope. The UI

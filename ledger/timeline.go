@@ -35,6 +35,7 @@ const (
 	TimelineCustomerAction = "customer_action" // something the customer did (the portal), from the audit log
 	TimelineNote           = "note"            // what an operator wrote
 	TimelineTask           = "task"            // a task for a person opened, done (its outcome and note) or closed
+	TimelineReply          = "reply"           // an email the customer sent to the reply-to address
 )
 
 // TimelineKinds lists every timeline kind.
@@ -42,7 +43,7 @@ var TimelineKinds = []string{
 	TimelineInvoice, TimelineMessage, TimelineDelivery, TimelinePayment, TimelineRefund,
 	TimelineAdjustment, TimelineCharge, TimelineDispute, TimelinePromise, TimelinePlan,
 	TimelinePause, TimelineApproval, TimelineClosure, TimelineChange, TimelineOptOut,
-	TimelineEscalation, TimelineOperatorAction, TimelineCustomerAction, TimelineNote, TimelineTask,
+	TimelineEscalation, TimelineOperatorAction, TimelineCustomerAction, TimelineNote, TimelineTask, TimelineReply,
 }
 
 // MaxTimelineLimit bounds one page of a timeline.
@@ -336,6 +337,16 @@ SELECT at, src, key, kind, invoice_id, actor, details FROM (
 	CROSS JOIN LATERAL (VALUES ('opened', t.created_at, 'dunwell'), ('done', t.completed_at, t.completed_by),
 		('closed', t.closed_at, 'dunwell')) k (event, at, actor)
 	WHERE t.customer_id = $1 AND k.at IS NOT NULL
+
+	UNION ALL
+	-- An email the customer sent to the reply-to address (the Inbound Parse webhook),
+	-- with what the reply rules say it claims, for a collector to confirm.
+	SELECT r.received_at, 'l_reply', lpad(r.reply_id::text, 20, '0'), 'reply',
+		CASE WHEN cardinality(r.invoice_ids) = 1 THEN r.invoice_ids[1] ELSE '' END, 'customer',
+		jsonb_build_object('event', 'received', 'reply_id', r.reply_id, 'subject', r.subject,
+			'text', left(r.body, 1000), 'invoice_ids', to_jsonb(r.invoice_ids), 'says', to_jsonb(r.says),
+			'matched_by', r.matched_by)
+	FROM inbound_replies r WHERE r.customer_id = $1
 ) t
 WHERE ($2::timestamptz IS NULL OR (t.at, t.src, t.key) < ($2, $3::text, $4::text))
 	AND ($6::text[] IS NULL OR t.kind = ANY ($6))

@@ -15,6 +15,8 @@ import (
 	"github.com/sendgrid/rest"
 	"github.com/sendgrid/sendgrid-go"
 	sgmail "github.com/sendgrid/sendgrid-go/helpers/mail"
+
+	"github.com/dunwell/dunwell/replies"
 )
 
 // DefaultSendGridBaseURL is the real SendGrid API.
@@ -28,7 +30,9 @@ type SendGridConfig struct {
 	From, FromName string
 	// ReplyTo, when set, is where the recipients' replies go (SendGrid's reply_to): a
 	// mailbox a person reads, since every reminder invites a reply to dispute. Its
-	// display name is FromName.
+	// display name is FromName. Each email's reply-to is ReplyTo plus-addressed with
+	// the tag of its key (replies.Address: accounts+<tag>@example.com), which the
+	// Inbound Parse webhook reads back; the mailbox must accept plus addresses.
 	ReplyTo string
 	// BaseURL is the API base URL; empty means DefaultSendGridBaseURL.
 	BaseURL string
@@ -90,7 +94,9 @@ func (s *SendGridSender) SendEmail(ctx context.Context, m Email) (Receipt, error
 	body := sgmail.NewV3Mail()
 	body.SetFrom(sgmail.NewEmail(s.cfg.FromName, s.cfg.From))
 	if s.cfg.ReplyTo != "" {
-		body.SetReplyTo(sgmail.NewEmail(s.cfg.FromName, s.cfg.ReplyTo))
+		// Plus-addressed with the message's tag, so a reply finds its customer
+		// (replies.TagOf, the Inbound Parse webhook).
+		body.SetReplyTo(sgmail.NewEmail(s.cfg.FromName, replies.Address(s.cfg.ReplyTo, m.Key)))
 	}
 	body.Subject = m.Subject
 	p := sgmail.NewPersonalization()

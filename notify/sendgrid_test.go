@@ -11,6 +11,7 @@ import (
 
 	"github.com/dunwell/dunwell/internal/fakeprovider"
 	"github.com/dunwell/dunwell/notify"
+	"github.com/dunwell/dunwell/replies"
 )
 
 func TestSendEmailLandsInOutbox(t *testing.T) {
@@ -45,7 +46,8 @@ func TestSendEmailReplyTo(t *testing.T) {
 	sg := newSendGrid(t, base, func(c *notify.SendGridConfig) { c.ReplyTo = "accounts@dunwell.test" })
 	_, err := sg.SendEmail(testCtx(t), testEmail("ann@example.com", "INV-7/first/email"))
 	require.NoError(t, err)
-	require.Equal(t, "accounts@dunwell.test", fp.Outbox()[0].ReplyTo)
+	require.Equal(t, "accounts+"+replies.Tag("INV-7/first/email")+"@dunwell.test", fp.Outbox()[0].ReplyTo,
+		"plus-addressed with the notice's tag, so a reply finds it")
 	require.Equal(t, "billing@dunwell.test", fp.Outbox()[0].From)
 }
 

@@ -98,6 +98,12 @@ func serve(ctx context.Context, args []string) error {
 	if cfg.CodecKeys != nil {
 		apiServer.Codec = codec.HTTPHandler(cfg.CodecKeys)
 	}
+	in := cfg.Webhooks.Inbound
+	apiServer.Inbound = api.InboundParse{Token: in.Token, User: in.User, Password: in.Password, MaxBytes: in.MaxBytes,
+		ReplyTo: cfg.SendGrid.ReplyTo}
+	if in.Token == "" {
+		logger.Warn("POST /v1/webhooks/sendgrid/inbound/{token} answers 503: set SENDGRID_INBOUND_TOKEN")
+	}
 	if apiServer.Delivery, err = deliveryWebhooks(cfg); err != nil {
 		return err
 	}

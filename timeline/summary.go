@@ -5,6 +5,7 @@ package timeline
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -56,6 +57,8 @@ func Summary(e Entry) string {
 		s = action(e, d)
 	case "task":
 		return task(e, d)
+	case "reply":
+		return reply(d)
 	case "note":
 		s = "Note: " + firstLine(d.str("text"), MaxNoteSummary)
 		if e.InvoiceID != "" {
@@ -408,6 +411,34 @@ func decimal(m map[string]any, currency string) map[string]any {
 			out[k] = v
 		default:
 			out[k] = v
+		}
+	}
+	return out
+}
+
+// reply words an email the customer sent: its subject, the invoices it names and
+// what the rules say it claims, which a person confirms.
+func reply(d details) string {
+	s := "Reply by email"
+	if subj := firstLine(d.str("subject"), MaxNoteSummary); subj != "" {
+		s += ": " + strconv.Quote(subj)
+	}
+	if ids := strs(d["invoice_ids"]); len(ids) > 0 {
+		s += " about " + strings.Join(ids, ", ")
+	}
+	if says := strs(d["says"]); len(says) > 0 {
+		s += "; says " + strings.Join(says, " and ") + " (to confirm)"
+	}
+	return s
+}
+
+// strs reads a JSON array of strings.
+func strs(v any) []string {
+	list, _ := v.([]any)
+	out := make([]string, 0, len(list))
+	for _, item := range list {
+		if s, ok := item.(string); ok && s != "" {
+			out = append(out, s)
 		}
 	}
 	return out

@@ -73,6 +73,9 @@ const (
 const (
 	devStripeSecret   = "whsec_local-development-stripe-secret"
 	devPaymentsSecret = "whsec_ZHVud2VsbC1sb2NhbC1kZXYtd2ViaG9vay1zZWNyZXQ=" // base64("dunwell-local-dev-webhook-secret")
+	// devInboundToken is the path token of the Inbound Parse webhook (replies):
+	// POST /v1/webhooks/sendgrid/inbound/<token>.
+	devInboundToken = "local-development-inbound-parse-token"
 )
 
 func main() {
@@ -278,6 +281,7 @@ func serviceEnv(dbURL, fakesURL, codecKeys, eventPub, devToken string, devUI boo
 	set("DUNWELL_DEV_API_KEY", devToken)
 	set("STRIPE_WEBHOOK_SECRET", devStripeSecret)
 	set("PAYMENTS_WEBHOOK_SECRET", devPaymentsSecret)
+	set("SENDGRID_INBOUND_TOKEN", devInboundToken)
 	if os.Getenv("SENDGRID_API_KEY") == "" {
 		set("SENDGRID_API_KEY", "SG.local-fake-key")
 		set("SENDGRID_BASE_URL", fakesURL)

@@ -288,6 +288,9 @@ func load(getenv func(string) string) (*Config, error) {
 	if err := c.loadCodec(get); err != nil {
 		errs = append(errs, err)
 	}
+	if err := c.loadInbound(get); err != nil {
+		errs = append(errs, err)
+	}
 	if err := c.loadWebhooks(get); err != nil {
 		errs = append(errs, err)
 	}

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +21,54 @@ type Webhooks struct {
 	// ParkAfter is how long a webhook event may wait for its invoice (or payment, or
 	// a working Temporal) before it is parked for an operator (WEBHOOK_PARK_AFTER).
 	ParkAfter time.Duration
+	// Inbound configures SendGrid's Inbound Parse webhook: customers' replies.
+	Inbound Inbound
+}
+
+// Inbound configures POST /v1/webhooks/sendgrid/inbound/{token} (docs/collectors.md,
+// Replies). Inbound Parse does not sign its posts, so it is authenticated the way
+// SendGrid documents: a secret in the URL it posts to (the path token), and
+// optionally HTTP basic auth in that URL too.
+type Inbound struct {
+	// Token is the secret path segment (SENDGRID_INBOUND_TOKEN, at least 32 URL-safe
+	// characters); empty: the webhook answers 503.
+	Token string
+	// User and Password, when set (SENDGRID_INBOUND_BASIC_AUTH="user:password"), are
+	// required as basic auth as well.
+	User, Password string
+	// MaxBytes bounds a post (SENDGRID_INBOUND_MAX_BYTES, default 30 MiB, SendGrid's
+	// own limit for a message with its attachments).
+	MaxBytes int64
+}
+
+// DefaultInboundMaxBytes is SendGrid's limit for a received message.
+const DefaultInboundMaxBytes = 30 << 20
+
+// loadInbound reads the Inbound Parse settings; errors never show the secrets.
+func (c *Config) loadInbound(get func(string, string) string) error {
+	var errs []error
+	in := Inbound{Token: get("SENDGRID_INBOUND_TOKEN", ""), MaxBytes: DefaultInboundMaxBytes}
+	if in.Token != "" && (len(in.Token) < 32 || len(in.Token) > 200 || strings.Trim(in.Token,
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != "") {
+		errs = append(errs, errors.New("SENDGRID_INBOUND_TOKEN: must be 32 to 200 letters, digits, '-' or '_' (e.g. openssl rand -hex 24)"))
+	}
+	if v := get("SENDGRID_INBOUND_BASIC_AUTH", ""); v != "" {
+		user, pass, ok := strings.Cut(v, ":")
+		if !ok || user == "" || len(pass) < 16 {
+			errs = append(errs, errors.New("SENDGRID_INBOUND_BASIC_AUTH: must be user:password with a password of at least 16 characters"))
+		}
+		in.User, in.Password = user, pass
+	}
+	if v := get("SENDGRID_INBOUND_MAX_BYTES", ""); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 64<<10 || n > 100<<20 {
+			errs = append(errs, fmt.Errorf("SENDGRID_INBOUND_MAX_BYTES: must be a number of bytes from 65536 to 104857600, got %q", v))
+		} else {
+			in.MaxBytes = n
+		}
+	}
+	c.Webhooks.Inbound = in
+	return errors.Join(errs...)
 }
 
 // loadWebhooks reads the webhook secrets. Errors name the variable and which secret
