@@ -168,7 +168,7 @@ func validateMessage(r accountapi.MessageRequest) error {
 	if r.Key == "" || r.CustomerID == "" || r.WindowDay == "" {
 		problems = append(problems, errors.New("key, customer_id and window_day are required"))
 	}
-	if !r.Channel.Valid() {
+	if !r.Channel.Electronic() {
 		problems = append(problems, fmt.Errorf("channel %q is not email or sms", r.Channel))
 	}
 	if (r.Channel == policy.SMS && r.To.Phone == "") || (r.Channel == policy.Email && r.To.Email == "") {

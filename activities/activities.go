@@ -379,7 +379,7 @@ func validateNotice(r invoiceapi.NoticeRequest) error {
 	if r.InvoiceID == "" || r.Step == "" {
 		problems = append(problems, errors.New("invoice_id and step are required"))
 	}
-	if !r.Channel.Valid() {
+	if !r.Channel.Electronic() {
 		problems = append(problems, fmt.Errorf("channel %q is not email or sms", r.Channel))
 	}
 	if r.To == "" {

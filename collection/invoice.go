@@ -12,7 +12,8 @@ import (
 	"github.com/dunwell/dunwell/policy"
 )
 
-// Customer is who an invoice is addressed to. Name, Email and Phone are personal data.
+// Customer is who an invoice is addressed to. Name, Email, Phone and Address are
+// personal data.
 type Customer struct {
 	ID       string           `json:"id"`
 	Name     string           `json:"name"`
@@ -22,6 +23,9 @@ type Customer struct {
 	Locale   string           `json:"locale,omitempty"`
 	Segment  string           `json:"segment,omitempty"`
 	Channels []policy.Channel `json:"channels,omitempty"` // channels the customer may be contacted on; empty means every channel they have an address for
+	// Address is the postal address letters go to; nil: none, and letter steps fall
+	// back to their next channel.
+	Address *Address `json:"address,omitempty"`
 }
 
 // Invoice is an issued invoice, with amounts in minor units of Currency.
@@ -63,6 +67,10 @@ func (c *Customer) Reachable(ch policy.Channel) bool {
 		}
 	case policy.SMS:
 		if c.Phone == "" {
+			return false
+		}
+	case policy.Letter:
+		if c.Address == nil {
 			return false
 		}
 	default:

@@ -48,6 +48,8 @@ type CustomerRequest struct {
 	Locale   string   `json:"locale,omitempty"`
 	Segment  string   `json:"segment,omitempty"`
 	Channels []string `json:"channels,omitempty"`
+	// Address is the postal address for letter steps (optional).
+	Address *Address `json:"address,omitempty"`
 }
 
 // InvoiceRequest is an invoice as POST /v1/invoices receives it: money as decimal
@@ -216,11 +218,15 @@ func (c *CustomerRequest) validate(fe FieldErrors) Customer {
 	if c.Locale != "" && !localeRE.MatchString(c.Locale) {
 		fe["customer.locale"] = "must be a language tag like \"en-US\""
 	}
+	if c.Address != nil {
+		addr := c.Address.Validate("customer.address", fe)
+		out.Address = &addr
+	}
 	seen := map[policy.Channel]bool{}
 	for i, ch := range c.Channels {
 		pc := policy.Channel(ch)
 		if !pc.Valid() {
-			fe["customer.channels"] = "entry " + strconv.Itoa(i) + " is " + strconv.Quote(ch) + "; channels are \"email\" and \"sms\""
+			fe["customer.channels"] = "entry " + strconv.Itoa(i) + " is " + strconv.Quote(ch) + "; channels are " + quotedChannels()
 			continue
 		}
 		if !seen[pc] {
@@ -229,6 +235,15 @@ func (c *CustomerRequest) validate(fe FieldErrors) Customer {
 		seen[pc] = true
 	}
 	return out
+}
+
+// quotedChannels lists the channels for an error message: "email", "sms", "letter".
+func quotedChannels() string {
+	q := make([]string, len(policy.Channels))
+	for i, ch := range policy.Channels {
+		q[i] = strconv.Quote(string(ch))
+	}
+	return strings.Join(q, ", ")
 }
 
 var localeRE = regexp.MustCompile(`^[a-zA-Z]{2,3}([-_][a-zA-Z0-9]{2,8}){0,3}$`)

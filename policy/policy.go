@@ -14,6 +14,7 @@ import (
 	"io"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,10 +30,30 @@ type Channel string
 const (
 	Email Channel = "email"
 	SMS   Channel = "sms"
+	// Letter is a printed letter to the customer's postal address, handed to a
+	// print-and-mail provider or to the letter outbox (package letter).
+	Letter Channel = "letter"
 )
 
+// Channels lists every channel a policy step may name, in the order error messages
+// list them.
+var Channels = []Channel{Email, SMS, Letter}
+
 // Valid reports whether c is a known channel.
-func (c Channel) Valid() bool { return c == Email || c == SMS }
+func (c Channel) Valid() bool { return slices.Contains(Channels, c) }
+
+// Electronic reports whether c is sent as a message through SendGrid or Twilio
+// (email, sms), as opposed to a letter.
+func (c Channel) Electronic() bool { return c == Email || c == SMS }
+
+// channelList is the channels for error messages: "email, sms, letter".
+func channelList() string {
+	names := make([]string, len(Channels))
+	for i, c := range Channels {
+		names[i] = string(c)
+	}
+	return strings.Join(names, ", ")
+}
 
 // Anchor is the instant a step's offset counts from.
 type Anchor string
@@ -352,12 +373,12 @@ func (p *Policy) Validate() error {
 		}
 		names[s.Name] = true
 		if len(s.Channels) == 0 {
-			add(f+".channels", "must list at least one of email, sms")
+			add(f+".channels", "must list at least one of %s", channelList())
 		}
 		seen := map[Channel]bool{}
 		for j, c := range s.Channels {
 			if !c.Valid() {
-				add(fmt.Sprintf("%s.channels[%d]", f, j), "%q is not a channel (email, sms)", c)
+				add(fmt.Sprintf("%s.channels[%d]", f, j), "%q is not a channel (%s)", c, channelList())
 			} else if seen[c] {
 				add(fmt.Sprintf("%s.channels[%d]", f, j), "%q is listed twice", c)
 			}

@@ -65,7 +65,7 @@ func templateCmd(args []string, out io.Writer) error {
 	if !templates.Known(*name) {
 		problems = append(problems, fmt.Sprintf("-name %q is not a template (%s)", *name, strings.Join(templates.Names(), ", ")))
 	}
-	if ch := policy.Channel(*channel); !ch.Valid() {
+	if ch := policy.Channel(*channel); !ch.Electronic() {
 		problems = append(problems, fmt.Sprintf("-channel %q must be email or sms", *channel))
 	}
 	if !money.ValidCurrency(d.Currency) {
@@ -167,7 +167,7 @@ func accountPreview(args []string, out io.Writer, help error) error {
 	if !templates.Known(*tmpl) {
 		problems = append(problems, fmt.Sprintf("-template %q is not a template (%s)", *tmpl, strings.Join(templates.Names(), ", ")))
 	}
-	if ch := policy.Channel(*channel); !ch.Valid() {
+	if ch := policy.Channel(*channel); !ch.Electronic() {
 		problems = append(problems, fmt.Sprintf("-channel %q must be email or sms", *channel))
 	}
 	curs := strings.Split(*currencies, ",")

@@ -160,7 +160,7 @@ func (r ReminderRequest) Validate() error {
 		return fmt.Errorf("customer_id is required")
 	case r.Line.InvoiceID == "" || r.Line.Step == "" || r.Line.Template == "":
 		return fmt.Errorf("line: invoice_id, step and template are required")
-	case !r.Channel.Valid():
+	case !r.Channel.Electronic():
 		return fmt.Errorf("channel %q is not email or sms", r.Channel)
 	case r.Channel == policy.Email && r.To.Email == "", r.Channel == policy.SMS && r.To.Phone == "":
 		return fmt.Errorf("to: no %s address", r.Channel)
