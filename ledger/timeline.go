@@ -221,6 +221,15 @@ SELECT at, src, key, kind, invoice_id, actor, details FROM (
 	FROM account_messages m WHERE m.customer_id = $1
 
 	UNION ALL
+	-- Letters (letters.go): handed to the print-and-mail provider, or waiting in the
+	-- outbox, or mailed by an operator.
+	SELECT coalesce(l.mailed_at, l.sent_at, l.claimed_at), 'b_letter', l.letter_key, 'message', l.invoice_id,
+		CASE WHEN l.status = 'mailed' THEN l.mailed_by ELSE 'dunwell' END,
+		jsonb_strip_nulls(jsonb_build_object('event', l.status, 'step', l.step, 'channel', 'letter', 'letter_id', l.id,
+			'status', l.status, 'attempts', l.attempts, 'provider_id', nullif(l.provider_id, ''), 'error', nullif(l.error, '')))
+	FROM inv JOIN letters l USING (invoice_id)
+
+	UNION ALL
 	SELECT d.at, 'c_delivery', d.notice_key, 'delivery', n.invoice_id, 'provider',
 		jsonb_strip_nulls(jsonb_build_object('event', d.status, 'step', n.step, 'channel', n.channel,
 			'status', d.status, 'final', d.final, 'error', nullif(d.error, '')))

@@ -14,7 +14,7 @@ type texts struct {
 	// Paragraph headings and sentences.
 	termsHeading, payHeading, payOnline, payTransfer, dispute, closing string
 	// Letterhead and slip.
-	date, customer, reference, phone, questions                       string
+	date, customer, reference, phone, questions                        string
 	slip, payee, iban, bic, amount, slipReference, slipInvoice, noBank string
 	page                                                               string
 }
