@@ -17,7 +17,8 @@ type Address struct {
 	// Name is the addressee as printed ("Ada Lovelace", "Accounts Payable, Acme
 	// GmbH"); empty: the customer's name.
 	Name string `json:"name,omitempty"`
-	// Lines are the street lines, one to three ("Hauptstr. 5", "2nd floor").
+	// Lines are the street lines, one or two ("Hauptstr. 5", "2nd floor"), as
+	// print-and-mail providers take them.
 	Lines []string `json:"lines"`
 	// PostalCode is required in countries that have postal codes.
 	PostalCode string `json:"postal_code,omitempty"`
@@ -31,7 +32,8 @@ type Address struct {
 
 // Address limits: what print-and-mail providers accept on an envelope window.
 const (
-	maxAddressLines   = 3
+	maxAddressLines   = 2
+	maxAddressNameLen = 40
 	maxAddressLineLen = 64
 	maxCityLen        = 64
 	maxRegionLen      = 64
@@ -91,7 +93,7 @@ func (a *Address) Validate(prefix string, fe FieldErrors) Address {
 		return false
 	}
 	if out.Name != "" {
-		text("name", out.Name, maxAddressLineLen)
+		text("name", out.Name, maxAddressNameLen)
 	}
 	for _, l := range a.Lines {
 		if l = strings.TrimSpace(l); l != "" {
@@ -100,9 +102,9 @@ func (a *Address) Validate(prefix string, fe FieldErrors) Address {
 	}
 	switch {
 	case len(out.Lines) == 0:
-		bad("lines", "must hold the street address, one to three lines")
+		bad("lines", "must hold the street address, one or two lines")
 	case len(out.Lines) > maxAddressLines:
-		bad("lines", "must be at most three lines")
+		bad("lines", "must be at most two lines")
 	default:
 		for i, l := range out.Lines {
 			text("lines["+strconv.Itoa(i)+"]", l, maxAddressLineLen)

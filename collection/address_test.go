@@ -29,8 +29,8 @@ func TestAddressValidate(t *testing.T) {
 		{"valid Dutch code without the space, lower case", func(a *Address) { a.PostalCode, a.City, a.Country = "1012ab", "Amsterdam", "NL" }, nil},
 		{"Irish address without a postal code", func(a *Address) { a.PostalCode, a.City, a.Country = "", "Dublin", "IE" }, nil},
 		{"country of another format", func(a *Address) { a.PostalCode, a.City, a.Country = "00-950", "Warszawa", "PL" }, nil},
-		{"no lines", func(a *Address) { a.Lines = []string{"  "} }, map[string]string{"lines": "one to three lines"}},
-		{"four lines", func(a *Address) { a.Lines = []string{"a", "b", "c", "d"} }, map[string]string{"lines": "at most three"}},
+		{"no lines", func(a *Address) { a.Lines = []string{"  "} }, map[string]string{"lines": "one or two lines"}},
+		{"three lines", func(a *Address) { a.Lines = []string{"a", "b", "c"} }, map[string]string{"lines": "at most two"}},
 		{"a line too long", func(a *Address) { a.Lines = []string{"ok", strings.Repeat("x", 65)} }, map[string]string{"lines[1]": "at most 64"}},
 		{"a line with a newline", func(a *Address) { a.Lines = []string{"Haupt\nstr. 5"} }, map[string]string{"lines[0]": "one line"}},
 		{"no city", func(a *Address) { a.City = "" }, map[string]string{"city": "is required"}},
@@ -42,9 +42,9 @@ func TestAddressValidate(t *testing.T) {
 		{"missing postal code", func(a *Address) { a.PostalCode = "" }, map[string]string{"postal_code": "is required for an address in DE"}},
 		{"US without a state", func(a *Address) { a.PostalCode, a.Country = "94105", "US" }, map[string]string{"region": "is required"}},
 		{"postal code of symbols", func(a *Address) { a.PostalCode, a.Country = "12#4", "PL" }, map[string]string{"postal_code": "letters, digits"}},
-		{"name too long", func(a *Address) { a.Name = strings.Repeat("n", 65) }, map[string]string{"name": "at most 64"}},
+		{"name too long", func(a *Address) { a.Name = strings.Repeat("n", 41) }, map[string]string{"name": "at most 40"}},
 		{"several problems at once", func(a *Address) { a.City, a.Country, a.Lines = "", "ZZ", nil }, map[string]string{
-			"city": "is required", "country": "alpha-2", "lines": "one to three"}},
+			"city": "is required", "country": "alpha-2", "lines": "one or two"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

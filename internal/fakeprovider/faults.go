@@ -72,13 +72,13 @@ func (s *Server) Inject(f Fault) (Fault, error) {
 		return Fault{}, fmt.Errorf("fakeprovider: unknown fault kind %q (want rate_limit, server_error, unavailable, invalid_recipient, hold or stall)", f.Kind)
 	}
 	switch f.Provider {
-	case "", SendGrid, Twilio:
+	case "", SendGrid, Twilio, Print:
 	case Stripe:
 		if f.Kind == FaultInvalidRecipient {
 			return Fault{}, fmt.Errorf("fakeprovider: an %s fault does not apply to stripe", f.Kind)
 		}
 	default:
-		return Fault{}, fmt.Errorf("fakeprovider: unknown provider %q (want sendgrid, twilio, stripe or empty)", f.Provider)
+		return Fault{}, fmt.Errorf("fakeprovider: unknown provider %q (want sendgrid, twilio, stripe, print or empty)", f.Provider)
 	}
 	switch f.Op {
 	case "":

@@ -44,6 +44,11 @@ type Message struct {
 	Attachments         []Attachment `json:"attachments,omitempty"`
 	StatusCallback      string       `json:"status_callback,omitempty"`
 	MessagingServiceSID string       `json:"messaging_service_sid,omitempty"`
+	// IdempotencyKey is a letter's Idempotency-Key header: a second create with it
+	// answers the first letter.
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
+	// Letter is set for a letter (Provider Print); its PDF is Attachments[0].
+	Letter *LetterDetails `json:"letter,omitempty"`
 	// Status is the delivery status the lookup APIs report.
 	Status   string    `json:"status"`
 	Received time.Time `json:"received"`
@@ -65,6 +70,10 @@ func (m Message) clone() Message {
 	m.CustomArgs = maps.Clone(m.CustomArgs)
 	m.TemplateData = maps.Clone(m.TemplateData)
 	m.Attachments = slices.Clone(m.Attachments)
+	if m.Letter != nil {
+		d := *m.Letter
+		m.Letter = &d
+	}
 	return m
 }
 

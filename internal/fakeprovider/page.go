@@ -37,7 +37,7 @@ JSON: <a href="/_fake/outbox">/_fake/outbox</a>.</p>
 <td>{{.Provider}}</td>
 <td>{{if .ToName}}{{.ToName}} &lt;{{.To}}&gt;{{else}}{{.To}}{{end}}</td>
 <td>{{.From}}{{with .MessagingServiceSID}} {{.}}{{end}}</td>
-<td>{{with .Subject}}<strong>{{.}}</strong>{{end}}{{with .TemplateID}}<em>dynamic template {{.}}</em>{{end}}<pre>{{.Text}}</pre>{{range .Attachments}}<div>attachment: {{.Filename}} ({{.Type}}, {{.Size}} bytes)</div>{{end}}</td>
+<td>{{with .Subject}}<strong>{{.}}</strong>{{end}}{{with .TemplateID}}<em>dynamic template {{.}}</em>{{end}}<pre>{{.Text}}</pre>{{if eq .Provider "print"}}<div><a href="/_fake/letters/{{.ID}}.pdf">letter PDF</a> ({{with index .Attachments 0}}{{.Size}}{{end}} bytes)</div>{{else}}{{range .Attachments}}<div>attachment: {{.Filename}} ({{.Type}}, {{.Size}} bytes)</div>{{end}}{{end}}</td>
 <td>{{range $k, $v := .CustomArgs}}{{$k}}={{$v}}<br>{{end}}</td>
 <td class="{{.Status}}">{{.Status}}</td>
 <td><code>{{.ID}}</code></td>

@@ -1,6 +1,7 @@
-// Package fakeprovider is a local stand-in for SendGrid, Twilio and Stripe: one HTTP
-// server that speaks the parts of their APIs Dunwell uses, as the official Go SDKs
-// call them, and keeps everything it accepts in memory (the messages in an outbox).
+// Package fakeprovider is a local stand-in for SendGrid, Twilio, Stripe and a
+// print-and-mail provider: one HTTP server that speaks the parts of their APIs Dunwell
+// uses (as the official Go SDKs call them; the letters API as notify.PrintClient does,
+// see print.go), and keeps everything it accepts in memory (the messages in an outbox).
 //
 // Served paths (they do not clash, so one server serves both providers):
 //
@@ -11,6 +12,8 @@
 //	GET  /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json Twilio fetch Message
 //	POST /v1/checkout/sessions, GET /v1/checkout/sessions/{id}  Stripe Checkout Sessions
 //	GET  /checkout/{id}, POST /checkout/{id}/pay               the fake's hosted checkout page (stripe.go)
+//	POST /v1/letters, GET /v1/letters[/{id}]                   print-and-mail letters (print.go)
+//	GET  /_fake/letters/{id}.pdf                               a letter's PDF
 //	/_fake/...                                                 control API (see control.go)
 //	GET  /                                                     HTML view of the outbox
 //
@@ -57,6 +60,9 @@ type Options struct {
 	// TwilioAuthToken, when set, is the only accepted Twilio password (auth token);
 	// otherwise any non-empty basic-auth credentials are accepted.
 	TwilioAuthToken string
+	// PrintAPIKey, when set, is the only accepted print-and-mail API key; otherwise
+	// any non-empty key is accepted.
+	PrintAPIKey string
 	// Invalid lists recipients (email addresses or phone numbers) the providers
 	// reject at send time as invalid.
 	Invalid []string
@@ -94,7 +100,9 @@ type Server struct {
 	log     *slog.Logger
 	sgKey   string
 	twToken string
-	mux     *http.ServeMux
+	// printKey is Options.PrintAPIKey.
+	printKey string
+	mux      *http.ServeMux
 
 	mu       sync.Mutex
 	seq      int64
@@ -133,6 +141,7 @@ func New(opts Options) *Server {
 		log:         logger,
 		sgKey:       opts.SendGridAPIKey,
 		twToken:     opts.TwilioAuthToken,
+		printKey:    opts.PrintAPIKey,
 		invalid:     recipientSet(opts.Invalid),
 		bounce:      recipientSet(opts.Bounce),
 		heldChanged: make(chan struct{}),
@@ -225,6 +234,7 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("GET /2010-04-01/Accounts/{account}/Messages.json", s.twilioList)
 	m.HandleFunc("GET /2010-04-01/Accounts/{account}/Messages/{file}", s.twilioFetch)
 	s.stripeRoutes(m)
+	s.printRoutes(m)
 	s.controlRoutes(m)
 	m.HandleFunc("GET /{$}", s.outboxPage)
 	return m
