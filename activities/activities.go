@@ -11,6 +11,7 @@ import (
 
 	"github.com/dunwell/dunwell/internal/metrics"
 	"github.com/dunwell/dunwell/ledger"
+	"github.com/dunwell/dunwell/letter"
 	"github.com/dunwell/dunwell/notify"
 	"github.com/dunwell/dunwell/policy"
 	"github.com/dunwell/dunwell/templates"
@@ -39,6 +40,12 @@ type Activities struct {
 	Business templates.Business
 	// Portal, when set, makes the customer's portal link every message carries.
 	Portal *PortalLinks
+	// Letters is the print-and-mail provider (DUNWELL_PRINT_*); nil: letters wait in
+	// the ledger's letter outbox for an operator (SendLetter).
+	Letters notify.LetterSender
+	// Bank is where the letters' payment slip sends bank transfers
+	// (DUNWELL_BANK_*); zero: the slip says to see the invoice.
+	Bank letter.Bank
 }
 
 // SendNotice sends one reminder on one channel, exactly once per notice key:

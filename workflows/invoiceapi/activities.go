@@ -1,8 +1,10 @@
 package invoiceapi
 
 import (
+	"strconv"
 	"time"
 
+	"github.com/dunwell/dunwell/collection"
 	"github.com/dunwell/dunwell/policy"
 	"github.com/dunwell/dunwell/templates"
 )
@@ -25,6 +27,9 @@ const (
 	// ActivityReserveContact decides the per-customer daily cap: ContactCapRequest →
 	// ContactCapResult.
 	ActivityReserveContact = "ReserveContact"
+	// ActivitySendLetter renders a dunning letter and hands it to the print-and-mail
+	// provider, or to the letter outbox: LetterRequest → LetterResult.
+	ActivitySendLetter = "SendLetter"
 )
 
 // Error types an activity returns as non-retryable application errors, so the
@@ -202,4 +207,62 @@ type ContactCapResult struct {
 	// first allowed contact moment from then), records the move with its reason, and
 	// asks again then.
 	NotBefore time.Time `json:"not_before,omitzero"`
+}
+
+// LetterRequest asks for one dunning letter, exactly once per key (invoice, step).
+type LetterRequest struct {
+	InvoiceID    string             `json:"invoice_id"`
+	CustomerID   string             `json:"customer_id"`
+	CustomerName string             `json:"customer_name"`
+	To           collection.Address `json:"to"`
+	Step         string             `json:"step"`
+	Template     string             `json:"template"`
+	Locale       string             `json:"locale,omitempty"`
+	// Timezone is the customer's: the letter is dated the day ScheduledAt falls on
+	// there.
+	Timezone    string    `json:"timezone"`
+	ScheduledAt time.Time `json:"scheduled_at"`
+	Currency    string    `json:"currency"`
+	// Amounts in minor units: as issued, fees and interest booked, due now.
+	Original   int64  `json:"original_minor"`
+	Fees       int64  `json:"fees_minor"`
+	Interest   int64  `json:"interest_minor"`
+	Balance    int64  `json:"balance_minor"`
+	DueDate    string `json:"due_date"`
+	PaymentURL string `json:"payment_url,omitempty"`
+	// NotAfter is the policy's hand-off time (see NoticeRequest.NotAfter).
+	NotAfter time.Time       `json:"not_after,omitzero"`
+	Terms    templates.Terms `json:"terms,omitzero"`
+}
+
+// Key is the letter's business key: one letter per invoice and step.
+func (r LetterRequest) Key() string { return r.InvoiceID + "/" + r.Step + "/letter" }
+
+// Letter outcomes.
+const (
+	// LetterSent: the print-and-mail provider took it (ProviderID is its letter id).
+	LetterSent = "sent"
+	// LetterToPrint: no provider is configured; it waits in the letter outbox for an
+	// operator to print and mail (GET /v1/letters?status=to_print).
+	LetterToPrint = "to_print"
+)
+
+// LetterResult is what became of a letter.
+type LetterResult struct {
+	// LetterID is the letter's id in the ledger (GET /v1/letters/{id}/pdf).
+	LetterID   int64     `json:"letter_id"`
+	Status     string    `json:"status"`
+	ProviderID string    `json:"provider_id,omitempty"`
+	SentAt     time.Time `json:"sent_at"`
+	// AlreadySent: an earlier attempt had handed it over; nothing was sent now.
+	AlreadySent bool `json:"already_sent,omitempty"`
+}
+
+// Reference names the letter on the invoice's notice: the provider's letter id, or
+// "letter:<id>" for a letter in the outbox.
+func (r LetterResult) Reference() string {
+	if r.ProviderID != "" {
+		return r.ProviderID
+	}
+	return "letter:" + strconv.FormatInt(r.LetterID, 10)
 }
