@@ -79,12 +79,21 @@ func run() error {
 		logger.Info("Registered search attributes", "namespace", cfg.Temporal.Namespace, "added", added)
 	}
 
-	acts := &activities.Activities{Ledger: store, Email: email, SMS: sms, EmailTemplateIDs: cfg.SendGrid.TemplateIDs, Business: cfg.Business}
+	acts := &activities.Activities{Ledger: store, Email: email, SMS: sms, EmailTemplateIDs: cfg.SendGrid.TemplateIDs, Business: cfg.Business, Bank: cfg.Bank}
 	if acts.Portal, err = portalLinks(cfg); err != nil {
 		return err
 	}
 	if acts.Portal == nil && cfg.PublicURL != "" {
 		logger.Warn("Messages carry no portal link: payload encryption is off, and the links' tokens are derived from its key (docs/portal.md)")
+	}
+	if p := cfg.Print; p.URL != "" {
+		letters, err := notify.NewPrintClient(notify.PrintConfig{BaseURL: p.URL, APIKey: p.APIKey, From: p.From, Color: p.Color, Timeout: cfg.ProviderTimeout})
+		if err != nil {
+			return fmt.Errorf("configuration: DUNWELL_PRINT_*: %w", err)
+		}
+		acts.Letters = letters
+	} else {
+		logger.Info("No print-and-mail provider (DUNWELL_PRINT_URL): letters wait in the letter outbox, GET /v1/letters?status=to_print")
 	}
 	if missing := config.MissingBusiness(cfg.Business); len(missing) > 0 {
 		logger.Warn("Reminders cannot say who sends them or where a reply reaches a person: set these variables", "unset", missing)

@@ -24,6 +24,7 @@ import (
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/dunwell/dunwell/internal/codec"
+	"github.com/dunwell/dunwell/letter"
 	"github.com/dunwell/dunwell/templates"
 )
 
@@ -81,6 +82,12 @@ type Config struct {
 	// DUNWELL_BUSINESS_ADDRESS, DUNWELL_REPLY_TO, DUNWELL_BUSINESS_PHONE); see
 	// ParseBusiness.
 	Business templates.Business
+	// Print is the print-and-mail provider letters go to (DUNWELL_PRINT_*); its URL
+	// empty: letters wait in the letter outbox for an operator.
+	Print Print
+	// Bank is the business's bank account the letters' payment slip names
+	// (DUNWELL_BANK_IBAN, DUNWELL_BANK_BIC, DUNWELL_BANK_HOLDER); zero: none.
+	Bank letter.Bank
 	// WorkflowCacheSize is how many workflows one worker process keeps in memory
 	// between their tasks (WORKER_WORKFLOW_CACHE_SIZE). See DefaultWorkflowCacheSize.
 	WorkflowCacheSize int
@@ -124,6 +131,12 @@ type SendGrid struct {
 	TemplateIDs map[string]string
 }
 
+// Print configures the print-and-mail provider (see notify.PrintConfig).
+type Print struct {
+	URL, APIKey, From string
+	Color             bool
+}
+
 // Twilio configures SMS.
 type Twilio struct {
 	AccountSID          string
@@ -165,6 +178,10 @@ type Twilio struct {
 //	STRIPE_API_KEY          Stripe secret key: the portal pays through Stripe Checkout (none: the invoices' payment_url)
 //	STRIPE_BASE_URL         Stripe API base URL                       (https://api.stripe.com)
 //	SENDGRID_TEMPLATE_IDS   name=d-<32 hex>,... SendGrid dynamic templates per Dunwell template (none)
+//	DUNWELL_PRINT_URL       print-and-mail provider's API for letters (none: letters wait in the letter outbox)
+//	DUNWELL_PRINT_KEY, DUNWELL_PRINT_FROM  its API key and the return address's id there, adr_... (required with the URL)
+//	DUNWELL_PRINT_COLOR     "true" to print letters in colour          (false)
+//	DUNWELL_BANK_IBAN, DUNWELL_BANK_BIC, DUNWELL_BANK_HOLDER  the account letters' payment slips name (none)
 //	PROVIDER_TIMEOUT        timeout of one provider call              (10s)
 //	POLICY_DIR              directory of policy files                 (the shipped policies)
 //	DEFAULT_POLICY          policy for invoices that name none        (standard)
@@ -270,6 +287,7 @@ func load(getenv func(string) string) (*Config, error) {
 		}
 	}
 	c.loadSending(get, bad)
+	c.loadLetters(get, bad)
 	timeout, err := time.ParseDuration(get("PROVIDER_TIMEOUT", "10s"))
 	if err != nil || timeout <= 0 || timeout > 5*time.Minute {
 		bad("PROVIDER_TIMEOUT", "must be a duration between 0 and 5m like \"10s\"")
@@ -364,6 +382,41 @@ func (c *Config) loadSending(get func(string, string) string, bad func(name, for
 	}
 	c.Twilio.RatePerSecond = rate("TWILIO_RATE_PER_SECOND", DefaultTwilioRate)
 }
+
+// loadLetters reads the print-and-mail provider and the bank details of the letters.
+func (c *Config) loadLetters(get func(string, string) string, bad func(name, format string, args ...any)) {
+	c.Print = Print{URL: strings.TrimRight(get("DUNWELL_PRINT_URL", ""), "/"), APIKey: get("DUNWELL_PRINT_KEY", ""), From: get("DUNWELL_PRINT_FROM", "")}
+	if v := get("DUNWELL_PRINT_COLOR", "false"); v != "true" && v != "false" {
+		bad("DUNWELL_PRINT_COLOR", "must be true or false, got %q", v)
+	} else {
+		c.Print.Color = v == "true"
+	}
+	switch p := c.Print; {
+	case p.URL == "" && (p.APIKey != "" || p.From != ""):
+		bad("DUNWELL_PRINT_URL", "is required with DUNWELL_PRINT_KEY or DUNWELL_PRINT_FROM (or unset both: letters then wait in the outbox)")
+	case p.URL == "":
+	default:
+		if u, err := url.Parse(p.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" {
+			bad("DUNWELL_PRINT_URL", "must be an http(s) base URL without credentials or query, got %q", p.URL)
+		}
+		if p.APIKey == "" {
+			bad("DUNWELL_PRINT_KEY", "is required with DUNWELL_PRINT_URL")
+		}
+		if !printFromRE.MatchString(p.From) {
+			bad("DUNWELL_PRINT_FROM", "must be the return address's id at the provider, like adr_0123abcd, got %q", p.From)
+		}
+	}
+	bank, err := letter.ParseBank(get("DUNWELL_BANK_HOLDER", ""), get("DUNWELL_BANK_IBAN", ""), get("DUNWELL_BANK_BIC", ""))
+	if err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			name, problem, _ := strings.Cut(line, ": ")
+			bad(name, "%s", problem)
+		}
+	}
+	c.Bank = bank
+}
+
+var printFromRE = regexp.MustCompile(`^adr_[0-9A-Za-z]{1,40}$`)
 
 var dynamicTemplateRE = regexp.MustCompile(`^d-[0-9a-f]{32}$`)
 
