@@ -69,6 +69,7 @@ func (c *collector) remindViaAccount(ctx workflow.Context, a collection.Action) 
 	step := c.pol.Steps[a.Step]
 	channels := c.reachable(step)
 	done := func() {
+		c.noteUnreachableLetter(ctx, step)
 		c.st.Deferred = nil
 		c.st.Skipped = append(c.st.Skipped, a.Skip...)
 		c.st.StepsDone = a.Step + 1
@@ -82,6 +83,15 @@ func (c *collector) remindViaAccount(ctx workflow.Context, a collection.Action) 
 		return nil
 	}
 	for i, ch := range channels {
+		if ch == policy.Letter { // never consolidated: the invoice sends its own letter
+			if i == 0 {
+				done()
+			}
+			if !c.remindByLetter(ctx, a, step, i == len(channels)-1, c.letterSummary(a, step)) {
+				return nil
+			}
+			continue
+		}
 		o, err := c.requestReminder(ctx, a, step, ch)
 		if err != nil {
 			return err

@@ -300,6 +300,7 @@ func (c *collector) remind(ctx workflow.Context, a collection.Action) error {
 	c.st.Deferred = nil
 	c.st.Skipped = append(c.st.Skipped, a.Skip...)
 	c.st.StepsDone = a.Step + 1
+	c.noteUnreachableLetter(ctx, step)
 	channels := c.reachable(step)
 	if len(channels) == 0 {
 		c.st.Notices = append(c.st.Notices, collection.Notice{
@@ -309,6 +310,12 @@ func (c *collector) remind(ctx workflow.Context, a collection.Action) error {
 		return nil
 	}
 	for i, ch := range channels {
+		if ch == policy.Letter {
+			if !c.remindByLetter(ctx, a, step, i == len(channels)-1, c.letterSummary(a, step)) {
+				return nil
+			}
+			continue
+		}
 		req := c.noticeRequest(step, ch, a.At)
 		req.NotAfter = c.handOffAt()
 		res, err := c.sendNotice(ctx, ch, fmt.Sprintf("reminder %d of %d (%s) by %s", a.Step+1, len(c.pol.Steps), step.Name, ch), req, c.remindersStopped)
@@ -400,6 +407,10 @@ func (c *collector) fallback(ctx workflow.Context, a collection.Action) error {
 	c.st.Fallbacks = c.st.Fallbacks[1:]
 	step := c.pol.Steps[a.Step]
 	if c.st.IsOptedOut(a.Channel) || !c.inv.Customer.Reachable(a.Channel) {
+		return nil
+	}
+	if a.Channel == policy.Letter {
+		c.remindByLetter(ctx, a, step, true, step.Name+" again by letter after a delivery failure")
 		return nil
 	}
 	req := c.noticeRequest(step, a.Channel, a.At)
