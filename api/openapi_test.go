@@ -512,6 +512,35 @@ func TestOpenAPIDescribesRealAnswers(t *testing.T) {
 		l.run(t, c)
 	}
 
+	// The letter outbox: a letter waiting to be printed, as SendLetter leaves it
+	// without a print-and-mail provider.
+	letterInv := issue(t)
+	lc := ledger.LetterClaim{Key: letterInv + "/letter-1/letter", InvoiceID: letterInv, CustomerID: "C-letters", Step: "letter-1",
+		Template: "overdue", PDF: []byte("%PDF-1.3 letter")}
+	lrow, err := testStore.ClaimLetter(ctx, lc)
+	require.NoError(t, err)
+	require.NoError(t, testStore.CompleteLetter(ctx, lc.Key, ledger.LetterToPrint, "", "", time.Now()))
+	letterPath := fmt.Sprintf("/v1/letters/%d", lrow.ID)
+	lc2 := lc
+	lc2.Key, lc2.Step = letterInv+"/letter-2/letter", "letter-2"
+	sent, err := testStore.ClaimLetter(ctx, lc2)
+	require.NoError(t, err)
+	require.NoError(t, testStore.CompleteLetter(ctx, lc2.Key, ledger.LetterSent, "ltr_1", "", time.Now()))
+	for _, c := range []apiCase{
+		{name: "letters to print", method: "GET", path: "/v1/letters?status=to_print&limit=500", headers: withRead, want: http.StatusOK},
+		{name: "letters of no status", method: "GET", path: "/v1/letters?status=lost", headers: withRead, want: http.StatusBadRequest, brokenRequest: true},
+		{name: "one letter", method: "GET", path: letterPath, headers: withRead, want: http.StatusOK},
+		{name: "unknown letter", method: "GET", path: "/v1/letters/999999999", headers: withRead, want: http.StatusNotFound},
+		{name: "a letter's PDF", method: "GET", path: letterPath + "/pdf", headers: withRead, want: http.StatusOK},
+		{name: "mailed with a read key", method: "POST", path: letterPath + "/mailed", headers: withRead, want: http.StatusForbidden},
+		{name: "mailed", method: "POST", path: letterPath + "/mailed", headers: withAll, want: http.StatusOK},
+		{name: "mailed again", method: "POST", path: letterPath + "/mailed", headers: withAll, want: http.StatusOK},
+		{name: "mailed, unknown letter", method: "POST", path: "/v1/letters/999999999/mailed", headers: withAll, want: http.StatusNotFound},
+		{name: "mailed, but the provider mails it", method: "POST", path: fmt.Sprintf("/v1/letters/%d/mailed", sent.ID), headers: withAll, want: http.StatusConflict},
+	} {
+		l.run(t, c)
+	}
+
 	// Reports, the customer view, sessions, pages, the codec and the service routes.
 	session := l.run(t, apiCase{name: "start a session", method: "POST", path: "/v1/session", headers: withRead, want: http.StatusOK})
 	var cookie string

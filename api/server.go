@@ -173,6 +173,7 @@ func (s *Server) routes() (http.Handler, []Route) {
 	s.assigneeRoutes(mux)
 	s.taskRoutes(mux)
 	s.bankRoutes(mux)
+	s.letterRoutes(mux)
 	mux.Handle("GET /v1/customers/{id}/statement", s.require(auth.ScopeRead, s.getStatement))
 	s.portalRoutes(mux)
 	mux.Handle("POST /v1/session", s.limitAddr(s.auditSignIn(s.startSession())))
