@@ -13,6 +13,8 @@
 //	starter note ID -text TEXT            add a note to a customer's timeline
 //	starter statement ID [-o file.pdf]    a customer's statement (JSON, or the PDF to a file)
 //	starter statements schedule|list|trigger  statement schedules (directly in Temporal)
+//	starter letters [-status S]           letters of letter steps, by default those to print
+//	starter letter pdf ID -o file.pdf     a letter's PDF; starter letter mailed ID: say it was mailed
 //	starter keys create|list|revoke       manage API keys (directly in PostgreSQL)
 //	starter webhooks parked [--held]      payment webhook events parked for an operator
 //	starter webhooks retry ID             send a parked webhook event back to be applied
@@ -57,6 +59,8 @@ commands:
   webhooks  parked payment webhooks:   starter webhooks parked [--held] | starter webhooks retry ID
   bank      bank statements:           starter bank import statement.camt053.xml | starter bank unmatched
                                        starter bank match ID INV [INV ...] | starter bank ignore ID -reason TEXT
+  letters   the letter outbox:         starter letters [-status to_print|sent|mailed|failed|all] [-customer C] [--json]
+  letter    one letter:                starter letter pdf ID -o letter.pdf | starter letter mailed ID
   portal-link  a link to a customer's portal page: starter portal-link C-42 | starter portal-link revoke C-42 [LINK_ID]
   plan-requests  plans asked for on the portal: starter plan-requests [pending|all] | starter plan-requests approve|reject ID [-reason TEXT]
   policy    check and preview policies (local): starter policy validate policies/
@@ -96,6 +100,7 @@ var printCommands = map[string]func(context.Context, []string, io.Writer) error{
 	"timeline": timelineCmd, "note": noteCmd, "keys": keys, "webhooks": webhooksCmd, "statement": statementCmd,
 	"bank": bankCmd, "statements": statementsCmd,
 	"portal-link": portalLink, "plan-requests": planRequests,
+	"letters": lettersCmd, "letter": letterCmd,
 }
 
 // run executes one command and returns the process exit code: 0 success, 1 failure,
