@@ -165,6 +165,7 @@ func runTests(m *testing.M) (int, error) {
 		"TWILIO_FROM_NUMBER=+15005550006", "TWILIO_BASE_URL="+env.fakesURL,
 		"PROVIDER_TIMEOUT=5s", "LOG_LEVEL=warn",
 		"DUNWELL_PUBLIC_URL="+env.api.URL,
+		"DUNWELL_PRINT_URL="+env.fakesURL, "DUNWELL_PRINT_KEY=e2e-print-key", "DUNWELL_PRINT_FROM=adr_e2e",
 		fmt.Sprintf("SENDGRID_RATE_PER_SECOND=%d", e2eRate), fmt.Sprintf("TWILIO_RATE_PER_SECOND=%d", e2eRate),
 		codec.EnvKeys+"="+keySpec,
 	)}

@@ -305,6 +305,16 @@ func serviceEnv(dbURL, fakesURL, codecKeys, eventPub, devToken string, devUI boo
 		set("STRIPE_API_KEY", "sk_test_local-fake-stripe-key")
 		set("STRIPE_BASE_URL", fakesURL)
 	}
+	// Letters of letter steps (policy demo-personal) go to the fake print-and-mail
+	// provider; its outbox links each letter's PDF. The bank account on the letters'
+	// payment slip is the standard example IBAN.
+	if os.Getenv("DUNWELL_PRINT_URL") == "" {
+		set("DUNWELL_PRINT_URL", fakesURL)
+		set("DUNWELL_PRINT_KEY", "test_local_fake_print_key")
+		set("DUNWELL_PRINT_FROM", "adr_dunwelldemo")
+	}
+	set("DUNWELL_BANK_IBAN", "DE89 3704 0044 0532 0130 00")
+	set("DUNWELL_BANK_BIC", "COBADEFFXXX")
 	// Where the providers (here: the fakes) post their webhooks; Twilio's status
 	// callback URL follows from it.
 	set("DUNWELL_PUBLIC_URL", publicURL)

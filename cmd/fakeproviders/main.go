@@ -1,8 +1,9 @@
-// Command fakeproviders runs the fake SendGrid, Twilio and Stripe APIs for local runs:
-// point SENDGRID_BASE_URL, TWILIO_BASE_URL and STRIPE_BASE_URL at the printed URL and
-// watch the outbox in a browser. With -stripe-webhook-url, paying on the fake's
-// checkout page posts checkout.session.completed there, signed with
-// -stripe-webhook-secret. Faults are programmable over HTTP under /_fake/ (see package
+// Command fakeproviders runs the fake SendGrid, Twilio, Stripe and print-and-mail APIs
+// for local runs: point SENDGRID_BASE_URL, TWILIO_BASE_URL, STRIPE_BASE_URL and
+// DUNWELL_PRINT_URL at the printed URL and watch the outbox in a browser (letters with
+// a link to their PDF). With -stripe-webhook-url, paying on the fake's checkout page
+// posts checkout.session.completed there, signed with -stripe-webhook-secret. Faults
+// are programmable over HTTP under /_fake/ (see package
 // internal/fakeprovider).
 //
 // With -sendgrid-event-url and -twilio-inbound-url it posts delivery events and
