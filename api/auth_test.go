@@ -490,6 +490,11 @@ func TestEveryRouteRequiresItsScope(t *testing.T) {
 		{"GET /v1/bank-transactions/{id}", "999999999", none, auth.ScopeRead, http.StatusNotFound, ""},
 		{"POST /v1/bank-transactions/{id}/match", "999999999", func() string { return `{"invoice_ids": ["INV-x"]}` }, auth.ScopeOperator, http.StatusNotFound, ""},
 		{"POST /v1/bank-transactions/{id}/ignore", "999999999", reason("not ours"), auth.ScopeOperator, http.StatusNotFound, ""},
+		// letters.go
+		{"GET /v1/letters", "", none, auth.ScopeRead, http.StatusOK, ""},
+		{"GET /v1/letters/{id}", "999999999", none, auth.ScopeRead, http.StatusNotFound, ""},
+		{"GET /v1/letters/{id}/pdf", "999999999", none, auth.ScopeRead, http.StatusNotFound, ""},
+		{"POST /v1/letters/{id}/mailed", "999999999", none, auth.ScopeOperator, http.StatusNotFound, ""},
 		{"GET /v1/reports/bank", "", none, auth.ScopeRead, http.StatusOK, ""},
 		{"GET /v1/customers/{id}/statement", "C-1", none, auth.ScopeRead, http.StatusOK, ""},
 		// portal.go
