@@ -63,10 +63,12 @@ bench: $(BIN)/temporal $(if $(CLUSTER),$(TEMPORAL_SERVER_DIR)/server) ## benchma
 	go run ./bench/cmd/bank-bench $(if $(SHORT),-short)
 
 .PHONY: lint
-lint: ## gofmt, go vet, staticcheck and workflowcheck
+lint: ## gofmt, go vet, staticcheck (also the cluster-tagged e2e/cluster) and workflowcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./...
+	go vet -tags cluster ./e2e/cluster/
 	go run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+	go run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) -tags cluster ./e2e/cluster/
 	go run go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION) ./workflows/...
 
 .PHONY: clean
