@@ -2,18 +2,23 @@ package bench
 
 import (
 	"context"
-	"sync"
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/dunwell/dunwell/notify"
 )
 
-// The ceiling: a bare workflow with the shape of a collected invoice — the same
-// timers, activities, local activities and payment update as InvoiceCollection on
-// the compressed policy, each send on its channel's own queue polled by a send
-// worker, as Dunwell's are — and nothing else: no decision logic, no
-// search-attribute upserts, no version marker, no database, no provider. Its
-// activities return at once.
+// The ceiling: a bare workflow doing the least an invoice on the compressed policy must
+// do — its reminder timers (each cancelled by a payment), one message per reminder
+// through the same fake providers with the same SDK clients (email, then SMS), each on
+// its channel's own send queue polled by a send worker as Dunwell's are, and the
+// payment update — and nothing else: no decision logic, no search attributes, no
+// version marker, no ledger write (no local activity), no template. It is issued and
+// paid over HTTP by the same load generator, through a front that only decodes the
+// request and calls Temporal (bareFront), so the two runs are paced alike. Dunwell does
+// all of this and more, so the ceiling bounds it from above.
 
 // bareTaskQueue keeps the ceiling's worker apart from Dunwell's.
 const bareTaskQueue = "bench-ceiling"
@@ -25,11 +30,13 @@ var bareSendQueues = []string{"bench-ceiling-email", "bench-ceiling-sms"}
 // bareUpdate is the ceiling's payment update, named like Dunwell's.
 const bareUpdate = "payment"
 
-// BareInput is the bare workflow's schedule: reminder offsets from its start and
-// when it escalates if unpaid.
+// BareInput is the bare workflow's schedule — reminder offsets from the invoice's
+// issue instant, the first by email, the second by SMS — and its recipient.
 type BareInput struct {
-	Reminders     []time.Duration `json:"reminders"`
-	EscalateAfter time.Duration   `json:"escalate_after"`
+	IssuedAt  time.Time       `json:"issued_at"`
+	Reminders []time.Duration `json:"reminders"`
+	Email     string          `json:"email"`
+	Phone     string          `json:"phone"`
 }
 
 // BarePayment is the bare payment update's argument.
@@ -38,103 +45,67 @@ type BarePayment struct {
 	Amount    int64  `json:"amount_minor"`
 }
 
-// BareInvoice waits for each reminder's time (or the payment), "sends" it (an
-// activity), waits for the payment or escalation, and records the payment with its
-// paid status, or the hand-off with its escalated status (local activities), like
-// InvoiceCollection.
+// BareInvoice waits for each reminder's time (or the payment), sends it through the
+// fake provider (an activity on the channel's send queue), then waits for the payment.
+// Like Dunwell's policy (collection.Next), it counts from the invoice's issued_at and,
+// of the reminders already due when it wakes, sends only the latest: a workflow that
+// wakes late does not send stale reminders.
 func BareInvoice(ctx workflow.Context, in BareInput) (string, error) {
 	id := workflow.GetInfo(ctx).WorkflowExecution.ID
 	var acts *bareActivities
-	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second})
 	paid := false
 	if err := workflow.SetUpdateHandler(ctx, bareUpdate, func(ctx workflow.Context, p BarePayment) (string, error) {
 		paid = true
-		if err := workflow.ExecuteLocalActivity(lctx, acts.BareRecordPayment, id, p).Get(ctx, nil); err != nil {
-			return "", err
-		}
 		return "paid", nil
 	}); err != nil {
 		return "", err
 	}
-	start := workflow.Now(ctx)
 	isPaid := func() bool { return paid }
-	for i, off := range in.Reminders {
-		if d := start.Add(off).Sub(workflow.Now(ctx)); d > 0 {
+	due := func(step int) time.Time { return in.IssuedAt.Add(in.Reminders[step]) }
+	for step := 0; step < len(in.Reminders) && !paid; {
+		now := workflow.Now(ctx)
+		for step+1 < len(in.Reminders) && !due(step+1).After(now) {
+			step++ // superseded by a later reminder that is due as well
+		}
+		if d := due(step).Sub(now); d > 0 {
 			if _, err := workflow.AwaitWithTimeout(ctx, d, isPaid); err != nil {
 				return "", err
 			}
-		}
-		if paid {
-			break
+			continue // look again: woken late, a later reminder may be due too
 		}
 		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-			TaskQueue: bareSendQueues[i%len(bareSendQueues)], StartToCloseTimeout: 15 * time.Second})
-		if err := workflow.ExecuteActivity(actx, acts.BareSend, id, i).Get(ctx, nil); err != nil {
+			TaskQueue: bareSendQueues[step%len(bareSendQueues)], StartToCloseTimeout: 15 * time.Second})
+		if err := workflow.ExecuteActivity(actx, acts.BareSend, id, step, in).Get(ctx, nil); err != nil {
 			return "", err
 		}
+		step++
 	}
-	status := "paid"
-	if !paid {
-		if d := start.Add(in.EscalateAfter).Sub(workflow.Now(ctx)); d > 0 {
-			if _, err := workflow.AwaitWithTimeout(ctx, d, isPaid); err != nil {
-				return "", err
-			}
-		}
-		if !paid {
-			status = "escalated"
-			if err := workflow.ExecuteLocalActivity(lctx, acts.BareRecordStatus, id, status).Get(ctx, nil); err != nil {
-				return "", err
-			}
-			if err := workflow.Await(ctx, isPaid); err != nil {
-				return "", err
-			}
-			status = "paid"
-		}
-	}
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+	if err := workflow.Await(ctx, func() bool { return paid && workflow.AllHandlersFinished(ctx) }); err != nil {
 		return "", err
 	}
-	return status, nil
+	return "paid", nil
 }
 
-// bareActivities do nothing but tell the benchmark a reminder "went out".
+// bareActivities send the bare reminders through the same provider clients as
+// Dunwell's activities.
 type bareActivities struct {
-	mu      sync.Mutex
-	waiters map[string]func(time.Time)
+	email notify.EmailSender
+	sms   notify.SMSSender
 }
 
-// await calls fn once the bare workflow id has sent its reminder number step.
-func (a *bareActivities) await(id string, fn func(time.Time)) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.waiters == nil {
-		a.waiters = map[string]func(time.Time){}
+// BareSend sends reminder step of workflow id: an email for even steps, an SMS for odd
+// ones (as the compressed policy: email, then SMS). The fake provider's acceptance of
+// the SMS releases the benchmark's payment, as it does for Dunwell's invoices.
+func (a *bareActivities) BareSend(ctx context.Context, id string, step int, in BareInput) error {
+	key := fmt.Sprintf("%s/%d", id, step)
+	text := fmt.Sprintf("Invoice %s: reminder %d.", id, step+1)
+	if step%2 == 1 {
+		_, err := a.sms.SendSMS(ctx, notify.SMS{Key: key, To: in.Phone, Body: text})
+		return err
 	}
-	a.waiters[id] = fn
+	_, err := a.email.SendEmail(ctx, notify.Email{Key: key, InvoiceID: id, To: in.Email, Subject: "Invoice reminder", Text: text})
+	return err
 }
-
-// BareSend stands for a provider call: it returns at once. The second reminder
-// releases the benchmark's payment for that invoice, as the fake provider does for
-// Dunwell.
-func (a *bareActivities) BareSend(_ context.Context, id string, step int) error {
-	if step != 1 {
-		return nil
-	}
-	a.mu.Lock()
-	fn := a.waiters[id]
-	delete(a.waiters, id)
-	a.mu.Unlock()
-	if fn != nil {
-		fn(time.Now())
-	}
-	return nil
-}
-
-// BareRecordPayment stands for the ledger write of a payment and its paid status.
-func (a *bareActivities) BareRecordPayment(context.Context, string, BarePayment) error { return nil }
-
-// BareRecordStatus stands for the ledger write of the hand-off and its status.
-func (a *bareActivities) BareRecordStatus(context.Context, string, string) error { return nil }
 
 // bareUpdateQueue is the payment ceiling's task queue.
 const bareUpdateQueue = "bench-update-ceiling"

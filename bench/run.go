@@ -26,8 +26,11 @@ type Results struct {
 
 	Ceiling Throughput `json:"ceiling"`
 	Dunwell Throughput `json:"dunwell"`
-	// Ratio is Dunwell.PerSecond / Ceiling.PerSecond.
-	Ratio float64 `json:"ratio"`
+	// Ratio is Dunwell.PerSecond / Ceiling.PerSecond; CPURatio is
+	// Dunwell.CPUPerInvoiceMs / Ceiling.CPUPerInvoiceMs (how much more CPU the whole
+	// stack spends on one of Dunwell's invoices than on a bare one).
+	Ratio    float64 `json:"ratio"`
+	CPURatio float64 `json:"cpu_ratio,omitempty"`
 	// CeilingShape is the bare workflow's own history (two reminders, then paid).
 	CeilingShape Cost           `json:"ceiling_shape"`
 	Costs        []Cost         `json:"costs"`
@@ -81,29 +84,25 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	defer s.close()
 	prof := &profiler{dir: cfg.ProfileDir, log: log}
 
-	if cfg.Runs("ceiling") {
-		log.Info("1/6 Ceiling: bare workflows", "invoices", cfg.Invoices)
-		stop := prof.cpu("ceiling")
-		res.Ceiling, err = runCeiling(ctx, s, cfg)
-		stop()
+	if cfg.Runs("ceiling") || cfg.Runs("dunwell") {
+		log.Info("1-2/6 Throughput: bare workflows (ceiling) and Dunwell through the API", "invoices", cfg.Invoices)
+		res.Ceiling, res.Dunwell, err = runThroughput(ctx, s, cfg, prof.cpu)
 		if err != nil {
-			res.Ceiling.FirstError = err.Error()
+			log.Warn("Throughput run failed", "error", err)
 		}
-		log.Info("Ceiling done", "per_second", res.Ceiling.PerSecond, "errors", res.Ceiling.Errors)
-		if ev, err := history(ctx, s.client, "ceiling-000000"); err == nil {
-			res.CeilingShape = costOf(ScenarioRemindedPaid, "ceiling-000000", ev)
-		}
-	}
-
-	if cfg.Runs("dunwell") {
-		log.Info("2/6 Dunwell: invoices through the API", "invoices", cfg.Invoices)
-		stop := prof.cpu("dunwell")
-		res.Dunwell = runDunwell(ctx, s, cfg)
-		stop()
-		if res.Ceiling.PerSecond > 0 {
+		if res.Ceiling.PerSecond > 0 && res.Dunwell.PerSecond > 0 {
 			res.Ratio = round2(res.Dunwell.PerSecond / res.Ceiling.PerSecond)
 		}
-		log.Info("Dunwell done", "per_second", res.Dunwell.PerSecond, "ratio", res.Ratio, "errors", res.Dunwell.Errors)
+		if res.Ceiling.CPUPerInvoiceMs > 0 && res.Dunwell.CPUPerInvoiceMs > 0 {
+			res.CPURatio = round2(res.Dunwell.CPUPerInvoiceMs / res.Ceiling.CPUPerInvoiceMs)
+		}
+		log.Info("Throughput done", "ceiling_per_second", res.Ceiling.PerSecond, "dunwell_per_second", res.Dunwell.PerSecond,
+			"ratio", res.Ratio, "cpu_ratio", res.CPURatio, "errors", res.Ceiling.Errors+res.Dunwell.Errors)
+		if cfg.Runs("ceiling") {
+			if ev, err := history(ctx, s.client, "ceiling-000000"); err == nil {
+				res.CeilingShape = costOf(ScenarioRemindedPaid, "ceiling-000000", ev)
+			}
+		}
 	}
 
 	if cfg.Runs("cost") {

@@ -54,8 +54,11 @@ type stack struct {
 	apiSrv   *http.Server
 	apiURL   string
 	apiKey   string
-	http     *http.Client
-	closers  []func()
+	// bare and bareURL are the ceilings' HTTP front (bareFront) and its base URL.
+	bare    *bareFront
+	bareURL string
+	http    *http.Client
+	closers []func()
 	// stopWorker and stopTemporal stop the worker and the dev server once (early, in
 	// quiet, or at close).
 	stopWorker, stopTemporal func()
@@ -195,6 +198,13 @@ func startStack(ctx context.Context, log *slog.Logger, pols *policy.Set, stackLo
 		return nil, err
 	}
 	s.closers = append(s.closers, func() { _ = s.apiSrv.Close() })
+	s.bare = &bareFront{client: s.client}
+	bareURL, bareSrv, err := serveLoopback(s.bare.handler())
+	if err != nil {
+		return nil, err
+	}
+	s.bareURL = bareURL
+	s.closers = append(s.closers, func() { _ = bareSrv.Close() })
 	s.http = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 		MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: time.Minute,
 	}}

@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/dunwell/dunwell/collection"
@@ -34,11 +33,27 @@ type Throughput struct {
 	// IssuePerSecond is how fast the invoices were issued (started).
 	IssuePerSecond float64 `json:"issue_per_second"`
 	FirstError     string  `json:"first_error,omitempty"`
+	// CPUSec is the CPU time the whole stack (this process, the Temporal server,
+	// PostgreSQL) used from the first issue to the last close; CPUPerInvoiceMs that per
+	// closed invoice. Unlike the rate, it hardly depends on what else the machine runs.
+	CPUSec          float64 `json:"cpu_sec,omitempty"`
+	CPUPerInvoiceMs float64 `json:"cpu_per_invoice_ms,omitempty"`
+	// Phases are where an invoice's time went: "issue" the issuing request, "sms_late"
+	// how long after its due time (issue + Reminder2) the second reminder was accepted
+	// by the fake, "pay" the payment request, "close" from the payment's answer to
+	// the workflow's close seen by the client.
+	Phases map[string]Latencies `json:"phases,omitempty"`
+	// EventsPerInvoice is the mean count of each history event type over a sample of
+	// the run's workflows (every historySample-th): a timed-out task or a retried
+	// activity shows here.
+	EventsPerInvoice map[string]float64 `json:"events_per_invoice,omitempty"`
 }
 
 // shape is how one run issues, pays and waits for an invoice.
 type shape struct {
 	id func(i int) string
+	// workflowID is invoice i's workflow id.
+	workflowID func(i int) string
 	// armPayment arranges for fire to be called when invoice i's second reminder
 	// has gone out.
 	armPayment func(i int, fire func(time.Time))
@@ -47,45 +62,72 @@ type shape struct {
 	wait       func(ctx context.Context, i int) error
 }
 
+// shapeRun is what one runShape measured, before it is summed with other runs of the
+// same shape into a Throughput.
+type shapeRun struct {
+	invoices, closed, errors int
+	firstErr                 error
+	// span runs from the first issue to the last close; issuing until the last issue
+	// answered.
+	span, issuing time.Duration
+	cpu           time.Duration
+	cpuOK         bool
+	phases        map[string][]time.Duration
+	// sampled histories: how many, and their events by type.
+	histories int
+	events    map[string]int
+}
+
 // runShape pushes n invoices through sh with conc concurrent issuers: each is paid
 // once its second reminder went out, and the run ends when every workflow closed
 // (or ctx ends).
-func runShape(ctx context.Context, n, conc int, policyWait time.Duration, sh shape) Throughput {
-	res := Throughput{Invoices: n, PolicyWaitSec: policyWait.Seconds()}
+func runShape(ctx context.Context, n, conc int, policyWait time.Duration, sh shape) shapeRun {
+	res := shapeRun{invoices: n}
 	var (
 		mu         sync.Mutex
-		firstErr   error
-		errs       int
 		lastClosed time.Time
-		closed     int
-		issuedEnd  time.Time
 		wg         sync.WaitGroup
 	)
 	fail := func(err error) {
 		mu.Lock()
 		defer mu.Unlock()
-		errs++
-		if firstErr == nil {
-			firstErr = err
+		res.errors++
+		if res.firstErr == nil {
+			res.firstErr = err
 		}
 	}
+	type times struct{ issue, issued, sms, payStart, paid, closed time.Time }
+	ts := make([]times, n)
+	cpu0, cpuOK := stackCPU()
 	start := time.Now()
 	// fail counts every error, so the issuers never stop early and forEach has
 	// nothing to report.
 	_ = forEach(ctx, n, conc, func(ctx context.Context, i int) error {
-		sh.armPayment(i, func(time.Time) {
+		sh.armPayment(i, func(at time.Time) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if err := sh.pay(ctx, i); err != nil {
+				payStart := time.Now()
+				err := sh.pay(ctx, i)
+				mu.Lock()
+				ts[i].sms, ts[i].payStart = at, payStart
+				if err == nil {
+					ts[i].paid = time.Now()
+				}
+				mu.Unlock()
+				if err != nil {
 					fail(fmt.Errorf("paying %s: %w", sh.id(i), err))
 				}
 			}()
 		})
+		issue := time.Now()
 		if err := sh.issue(ctx, i); err != nil {
 			fail(fmt.Errorf("issuing %s: %w", sh.id(i), err))
 			return nil
 		}
+		mu.Lock()
+		ts[i].issue, ts[i].issued = issue, time.Now()
+		mu.Unlock()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -94,88 +136,225 @@ func runShape(ctx context.Context, n, conc int, policyWait time.Duration, sh sha
 				return
 			}
 			mu.Lock()
-			closed++
+			res.closed++
 			lastClosed = time.Now()
+			ts[i].closed = lastClosed
 			mu.Unlock()
 		}()
 		return nil
 	})
-	issuedEnd = time.Now()
+	res.issuing = time.Since(start)
 	wg.Wait()
-	res.Closed, res.Errors = closed, errs
-	if firstErr != nil {
-		res.FirstError = firstErr.Error()
+	if cpu1, ok := stackCPU(); ok && cpuOK {
+		res.cpu, res.cpuOK = cpu1-cpu0, true
 	}
-	if closed > 0 {
-		span := lastClosed.Sub(start)
-		res.MakespanSec = round2(span.Seconds())
-		res.PerSecond = round2(float64(closed) / max(span-policyWait, time.Millisecond).Seconds())
+	if res.closed > 0 {
+		res.span = lastClosed.Sub(start)
 	}
-	res.IssuePerSecond = round2(float64(n) / issuedEnd.Sub(start).Seconds())
+	res.phases = map[string][]time.Duration{}
+	for _, t := range ts {
+		add := func(name string, from, to time.Time) {
+			if !from.IsZero() && !to.IsZero() {
+				res.phases[name] = append(res.phases[name], to.Sub(from))
+			}
+		}
+		add("issue", t.issue, t.issued)
+		add("sms_late", t.issue.Add(policyWait), t.sms)
+		add("pay", t.payStart, t.paid)
+		add("close", t.paid, t.closed)
+	}
 	return res
 }
 
-// ceilingWarmup bare invoices run, unmeasured, before the ceiling: the dev server's
-// first workflows (task queue creation, caches) are slower than the rest.
-const ceilingWarmup = 50
-
-// runCeiling runs cfg.Invoices bare workflows on their own in-process worker, after
-// an unmeasured warm-up.
-func runCeiling(ctx context.Context, s *stack, cfg Config) (Throughput, error) {
-	acts := &bareActivities{}
-	w := worker.New(s.client, bareTaskQueue, assembly.CollectionWorkerOptions()) // as Dunwell's worker
-	w.RegisterWorkflow(BareInvoice)
-	if err := w.Start(); err != nil {
-		return Throughput{}, fmt.Errorf("starting the ceiling worker: %w", err)
+// throughputOf sums runs of one shape: PerSecond is every closed invoice over the
+// runs' spans less policyWait each.
+func throughputOf(policyWait time.Duration, runs ...shapeRun) Throughput {
+	res := Throughput{PolicyWaitSec: policyWait.Seconds(), Phases: map[string]Latencies{}}
+	var busy, issuing, cpu time.Duration
+	cpuOK := len(runs) > 0
+	phases := map[string][]time.Duration{}
+	events, histories := map[string]int{}, 0
+	for _, r := range runs {
+		histories += r.histories
+		for k, v := range r.events {
+			events[k] += v
+		}
+		res.Invoices += r.invoices
+		res.Closed += r.closed
+		res.Errors += r.errors
+		if r.firstErr != nil && res.FirstError == "" {
+			res.FirstError = r.firstErr.Error()
+		}
+		if r.closed > 0 {
+			res.MakespanSec += r.span.Seconds()
+			busy += max(r.span-policyWait, time.Millisecond)
+		}
+		issuing += r.issuing
+		cpu += r.cpu
+		cpuOK = cpuOK && r.cpuOK
+		for k, v := range r.phases {
+			phases[k] = append(phases[k], v...)
+		}
 	}
-	defer w.Stop()
-	// The sends run on send queues of their own, unlimited, as Dunwell's do in this step.
+	res.MakespanSec = round2(res.MakespanSec)
+	if busy > 0 {
+		res.PerSecond = round2(float64(res.Closed) / busy.Seconds())
+	}
+	if issuing > 0 {
+		res.IssuePerSecond = round2(float64(res.Invoices) / issuing.Seconds())
+	}
+	if cpuOK {
+		res.CPUSec = round2(cpu.Seconds())
+		if res.Closed > 0 {
+			res.CPUPerInvoiceMs = round2(float64(cpu/time.Microsecond) / 1000 / float64(res.Closed))
+		}
+	}
+	for k, v := range phases {
+		res.Phases[k] = summarize(v, 0)
+	}
+	if histories > 0 {
+		res.EventsPerInvoice = map[string]float64{}
+		for k, v := range events {
+			res.EventsPerInvoice[k] = round2(float64(v) / float64(histories))
+		}
+	}
+	return res
+}
+
+// historySample: the throughput runs read the history of every historySample-th
+// workflow for EventsPerInvoice.
+const historySample = 10
+
+// throughputWarmup invoices of each kind run, unmeasured, before the throughput runs:
+// the dev server's first workflows (task queue creation, caches) are slower than the
+// rest.
+const throughputWarmup = 50
+
+// runThroughput measures the ceiling (bare workflows through the bare front) and
+// Dunwell (invoices through the API), whichever cfg runs, cfg.Invoices each. When both
+// run they alternate in halves, ceiling, Dunwell, Dunwell, ceiling (ABBA), after a
+// warm-up of each, so a change in the machine's load during the step weighs on both
+// alike; each figure sums its two halves. profile names a CPU profile for the first
+// half of each.
+func runThroughput(ctx context.Context, s *stack, cfg Config, profile func(name string) func()) (ceiling, dunwell Throughput, err error) {
+	both := cfg.Runs("ceiling") && cfg.Runs("dunwell")
+	wait := cfg.Reminder2
+	if cfg.Runs("ceiling") {
+		stop, err := startCeilingWorkers(s)
+		if err != nil {
+			return Throughput{FirstError: err.Error()}, Throughput{}, err
+		}
+		defer stop()
+		s.bare.reminders = []time.Duration{cfg.Reminder1, cfg.Reminder2}
+		if r := runShape(ctx, throughputWarmup, cfg.Concurrency, wait, bareShape(s, "warmup", throughputWarmup)); r.errors > 0 {
+			return Throughput{FirstError: "warm-up: " + r.firstErr.Error()}, Throughput{}, fmt.Errorf("ceiling warm-up: %w", r.firstErr)
+		}
+	}
+	if both {
+		if r := runShape(ctx, throughputWarmup, cfg.Concurrency, wait, dunwellShape(s, "thr-warmup", throughputWarmup)); r.errors > 0 {
+			return Throughput{}, Throughput{FirstError: "warm-up: " + r.firstErr.Error()}, fmt.Errorf("Dunwell warm-up: %w", r.firstErr)
+		}
+	}
+	measure := func(name, prefix string, n int, mk func(*stack, string, int) shape) shapeRun {
+		s.log.Info("Throughput run", "of", name, "invoices", n)
+		if profile != nil {
+			defer profile(name)()
+		}
+		sh := mk(s, prefix, n)
+		r := runShape(ctx, n, cfg.Concurrency, wait, sh)
+		r.events = map[string]int{}
+		for i := 0; i < n; i += historySample {
+			if ev, err := history(ctx, s.client, sh.workflowID(i)); err == nil {
+				r.histories++
+				for _, e := range ev {
+					r.events[shortType(e.GetEventType())]++
+				}
+			}
+		}
+		return r
+	}
+	switch {
+	case both:
+		half := cfg.Invoices / 2
+		c1 := measure("ceiling", "ceiling", half, bareShape)
+		d1 := measure("dunwell", "thr", half, dunwellShape)
+		profile = nil
+		d2 := measure("dunwell", "thr2", cfg.Invoices-half, dunwellShape)
+		c2 := measure("ceiling", "ceiling2", cfg.Invoices-half, bareShape)
+		return throughputOf(wait, c1, c2), throughputOf(wait, d1, d2), nil
+	case cfg.Runs("ceiling"):
+		return throughputOf(wait, measure("ceiling", "ceiling", cfg.Invoices, bareShape)), Throughput{}, nil
+	default:
+		return Throughput{}, throughputOf(wait, measure("dunwell", "thr", cfg.Invoices, dunwellShape)), nil
+	}
+}
+
+// startCeilingWorkers starts the ceiling's workflow worker, with the options of
+// Dunwell's, and its send workers, unlimited with the options of Dunwell's, and
+// returns what stops them.
+func startCeilingWorkers(s *stack) (stop func(), err error) {
+	var started []worker.Worker
+	stop = func() {
+		for _, w := range started {
+			w.Stop()
+		}
+	}
+	w := worker.New(s.client, bareTaskQueue, assembly.CollectionWorkerOptions())
+	w.RegisterWorkflow(BareInvoice)
+	ws := []worker.Worker{w}
+	acts := &bareActivities{email: s.acts.Email, sms: s.acts.SMS}
 	for _, q := range bareSendQueues {
 		sw := worker.New(s.client, q, assembly.SendWorkerOptions(0))
 		sw.RegisterActivity(acts)
-		if err := sw.Start(); err != nil {
-			return Throughput{}, fmt.Errorf("starting the ceiling's send worker: %w", err)
+		ws = append(ws, sw)
+	}
+	for _, w := range ws {
+		if err := w.Start(); err != nil {
+			stop()
+			return nil, fmt.Errorf("starting a ceiling worker: %w", err)
 		}
-		defer sw.Stop()
+		started = append(started, w)
 	}
-	in := BareInput{Reminders: []time.Duration{cfg.Reminder1, cfg.Reminder2}, EscalateAfter: time.Hour}
-	warm := bareShape(s, acts, in, "warmup")
-	if res := runShape(ctx, ceilingWarmup, cfg.Concurrency, cfg.Reminder2, warm); res.Errors > 0 {
-		return res, fmt.Errorf("warm-up: %s", res.FirstError)
-	}
-	return runShape(ctx, cfg.Invoices, cfg.Concurrency, cfg.Reminder2, bareShape(s, acts, in, "ceiling")), nil
+	return stop, nil
 }
 
-// bareShape issues bare workflows "<prefix>-000000"... with the client.
-func bareShape(s *stack, acts *bareActivities, in BareInput, prefix string) shape {
-	id := func(i int) string { return fmt.Sprintf("%s-%06d", prefix, i) }
+// bareShape issues n bare invoices "<prefix>-000000"... through the bare front and
+// pays each once the fake Twilio accepted its SMS, as runDunwell does through the API.
+func bareShape(s *stack, prefix string, n int) shape {
+	ids := newInvoices(prefix, n)
 	return shape{
-		id:         id,
-		armPayment: func(i int, fire func(time.Time)) { acts.await(id(i), fire) },
+		id:         func(i int) string { return ids[i].ID },
+		workflowID: func(i int) string { return ids[i].ID },
+		armPayment: func(i int, fire func(time.Time)) {
+			s.sends.await("twilio:"+ids[i].Customer.Phone, fire)
+		},
 		issue: func(ctx context.Context, i int) error {
-			_, err := s.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id(i), TaskQueue: bareTaskQueue}, BareInvoice, in)
+			code, body, err := s.postTo(ctx, s.bareURL, "/bare/invoices", ids[i].request(policyFlow, time.Now()))
+			if err == nil && code != http.StatusCreated {
+				err = fmt.Errorf("POST /bare/invoices answered %d: %s", code, body)
+			}
 			return err
 		},
 		pay: func(ctx context.Context, i int) error {
-			h, err := s.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-				WorkflowID: id(i), UpdateName: bareUpdate, WaitForStage: client.WorkflowUpdateStageCompleted,
-				Args: []any{BarePayment{PaymentID: "p-" + id(i), Amount: 125000}},
-			})
-			if err != nil {
-				return err
+			code, body, err := s.postTo(ctx, s.bareURL, "/bare/workflows/"+ids[i].ID+"/payments",
+				collection.PaymentRequest{PaymentID: "pay-" + ids[i].ID, Amount: ids[i].Amount, Currency: "USD"})
+			if err == nil && code != http.StatusOK {
+				err = fmt.Errorf("bare payment of %s answered %d: %s", ids[i].ID, code, body)
 			}
-			return h.Get(ctx, nil)
+			return err
 		},
-		wait: func(ctx context.Context, i int) error { return s.client.GetWorkflow(ctx, id(i), "").Get(ctx, nil) },
+		wait: func(ctx context.Context, i int) error { return s.client.GetWorkflow(ctx, ids[i].ID, "").Get(ctx, nil) },
 	}
 }
 
-// runDunwell runs cfg.Invoices invoices through the HTTP API on the compressed
-// policy: issued, reminded by email then SMS, paid in full once the SMS went out.
-func runDunwell(ctx context.Context, s *stack, cfg Config) Throughput {
-	ids := newInvoices("thr", cfg.Invoices)
-	sh := shape{
-		id: func(i int) string { return ids[i].ID },
+// dunwellShape issues n invoices "<prefix>-000000"... through the HTTP API on the
+// compressed policy: issued, reminded by email then SMS, paid in full once the SMS
+// went out.
+func dunwellShape(s *stack, prefix string, n int) shape {
+	ids := newInvoices(prefix, n)
+	return shape{
+		id:         func(i int) string { return ids[i].ID },
+		workflowID: func(i int) string { return invoiceapi.WorkflowID(ids[i].ID) },
 		armPayment: func(i int, fire func(time.Time)) {
 			s.sends.await("twilio:"+ids[i].Customer.Phone, fire)
 		},
@@ -183,14 +362,26 @@ func runDunwell(ctx context.Context, s *stack, cfg Config) Throughput {
 			return s.issue(ctx, ids[i].request(policyFlow, time.Now()))
 		},
 		pay: func(ctx context.Context, i int) error {
-			_, err := s.pay(ctx, ids[i].ID, "pay-"+ids[i].ID, ids[i].Amount)
+			// A 503 says the payment did not complete in time and may have been
+			// applied: as the API asks, the same request (same payment id) again.
+			var err error
+			for try := 0; try < 4; try++ {
+				var code int
+				if code, err = s.pay(ctx, ids[i].ID, "pay-"+ids[i].ID, ids[i].Amount); code != http.StatusServiceUnavailable {
+					break
+				}
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(time.Second):
+				}
+			}
 			return err
 		},
 		wait: func(ctx context.Context, i int) error {
 			return s.client.GetWorkflow(ctx, invoiceapi.WorkflowID(ids[i].ID), "").Get(ctx, nil)
 		},
 	}
-	return runShape(ctx, cfg.Invoices, cfg.Concurrency, cfg.Reminder2, sh)
 }
 
 // benchInvoice is one generated invoice: unique id, email and phone.
@@ -252,11 +443,16 @@ func (s *stack) pay(ctx context.Context, invoiceID, paymentID, amount string) (i
 }
 
 func (s *stack) post(ctx context.Context, path string, v any) (int, []byte, error) {
+	return s.postTo(ctx, s.apiURL, path, v)
+}
+
+// postTo posts v as JSON to base+path with the API key, as every benchmark client does.
+func (s *stack) postTo(ctx context.Context, base, path string, v any) (int, []byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return 0, nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.apiURL+path, bytes.NewReader(b))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, bytes.NewReader(b))
 	if err != nil {
 		return 0, nil, err
 	}
