@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/dunwell/dunwell/collection"
@@ -40,7 +41,11 @@ func (f *bareFront) issue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in := BareInput{IssuedAt: issuedAt, Reminders: f.reminders, Email: req.Customer.Email, Phone: req.Customer.Phone}
-	run, err := f.client.ExecuteWorkflow(r.Context(), client.StartWorkflowOptions{ID: req.ID, TaskQueue: bareTaskQueue}, BareInvoice, in)
+	run, err := f.client.ExecuteWorkflow(r.Context(), client.StartWorkflowOptions{
+		ID: req.ID, TaskQueue: bareTaskQueue,
+		// The same invoice again (a request sent again) answers its running workflow.
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+	}, BareInvoice, in)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return

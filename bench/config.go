@@ -22,17 +22,13 @@ type Config struct {
 	// Reminder1 and Reminder2 are the compressed policy's reminder offsets from issue.
 	Reminder1 time.Duration `json:"reminder1"`
 	Reminder2 time.Duration `json:"reminder2"`
-	// PaymentRate is the fixed request rate of the payment latency run (req/s) and
-	// PaymentDuration how long it lasts; PaymentInvoices is how many open invoices
-	// the payments are spread over.
-	PaymentRate     float64       `json:"payment_rate"`
-	PaymentDuration time.Duration `json:"payment_duration"`
+	// PaymentInvoices is how many open invoices (and as many bare accounts) the
+	// payments are spread over; PaymentRateFrom is the payment ladder's first rate
+	// (req/s), which rises by half each LadderStep until p99 passes LadderP99.
 	PaymentInvoices int           `json:"payment_invoices"`
-	// LadderRates are the rates tried (in order, LadderStep each) to find the highest
-	// one sustained with p99 under LadderP99.
-	LadderRates []float64     `json:"ladder_rates"`
-	LadderStep  time.Duration `json:"ladder_step"`
-	LadderP99   time.Duration `json:"ladder_p99"`
+	PaymentRateFrom float64       `json:"payment_rate_from"`
+	LadderStep      time.Duration `json:"ladder_step"`
+	LadderP99       time.Duration `json:"ladder_p99"`
 	// SpikeInvoices are due at the same instant with the fake SendGrid limited to
 	// SpikeRate sends per second.
 	SpikeInvoices int `json:"spike_invoices"`
@@ -62,21 +58,19 @@ type Config struct {
 func Defaults(short bool) Config {
 	c := Config{
 		Short: short, Concurrency: 32, Reminder1: 2 * time.Second, Reminder2: 4 * time.Second,
-		PaymentRate: 100, LadderP99: 100 * time.Millisecond, WorkflowCache: config.DefaultWorkflowCacheSize,
+		PaymentRateFrom: 5, LadderP99: 100 * time.Millisecond, WorkflowCache: config.DefaultWorkflowCacheSize,
 		Out: "bench/results/latest.json", ProfileDir: "bench/results",
 	}
 	if short {
 		c.Invoices = 300
-		c.PaymentDuration, c.PaymentInvoices = 8*time.Second, 200
-		c.LadderRates, c.LadderStep = []float64{150, 200, 300}, 4*time.Second
+		c.PaymentInvoices, c.LadderStep = 200, 4*time.Second
 		c.SpikeInvoices, c.SpikeRate = 300, 50
 		c.OpenWorkflows = 2000
 		c.ReportRows = 100_000
 		return c
 	}
 	c.Invoices = 2000
-	c.PaymentDuration, c.PaymentInvoices = 30*time.Second, 600
-	c.LadderRates, c.LadderStep = []float64{150, 200, 250, 300, 400, 500}, 10*time.Second
+	c.PaymentInvoices, c.LadderStep = 600, 10*time.Second
 	c.SpikeInvoices, c.SpikeRate = 2000, 100
 	c.OpenWorkflows = 10_000
 	c.ReportRows = 1_000_000

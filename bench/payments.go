@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,56 +12,64 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/dunwell/dunwell/collection"
 	"github.com/dunwell/dunwell/worker/assembly"
 	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
-// PaymentLatency is the payment API under a fixed rate, then under rising rates.
+// PaymentLatency is the payment API against its ceiling, a bare workflow answering a
+// no-op update (BareAccount) sent over HTTP by the same open loop through the bare
+// front: at each rate of a rising ladder the bare updates run first, then Dunwell's
+// payments through the API, so both meet the machine in the same state.
 type PaymentLatency struct {
 	Invoices int `json:"invoices"`
 	// SettleSec is how long after issuing the server took to show every invoice asleep.
-	SettleSec float64     `json:"settle_sec"`
-	Fixed     Latencies   `json:"fixed"`
-	Ladder    []Latencies `json:"ladder"`
-	// SustainedHz is the highest rate tried whose p99 stayed under the ladder bound
-	// with no errors (0 if none did); Bounded reports whether the ladder stopped on a
-	// failing rate (false: the true limit is above the highest rate tried).
+	SettleSec float64 `json:"settle_sec"`
+	// Steps are the ladder's rates, each with the bare updates' and Dunwell's
+	// latencies.
+	Steps []PaymentStep `json:"steps"`
+	// CeilingHz and SustainedHz are the highest rates at which the bare updates and
+	// Dunwell's payments kept p99 under the bound with no error (0 if none did);
+	// Bounded reports whether the ladder ended on a rate both failed (false: it
+	// stopped at its top or ran out of time). Ratio = SustainedHz / CeilingHz.
+	CeilingHz   float64 `json:"ceiling_hz"`
 	SustainedHz float64 `json:"sustained_hz"`
 	Bounded     bool    `json:"bounded"`
-	FirstError  string  `json:"first_error,omitempty"`
-	// Ceiling is the payment ceiling in the same run: bare workflows answering a
-	// no-op update (BareAccount), sent through the Temporal client at rising rates by
-	// the same open loop. CeilingHz is its highest rate with p99 under the ladder
-	// bound (CeilingBounded as Bounded), Ratio = SustainedHz / CeilingHz.
-	Ceiling        []Latencies `json:"ceiling"`
-	CeilingHz      float64     `json:"ceiling_hz"`
-	CeilingBounded bool        `json:"ceiling_bounded"`
-	Ratio          float64     `json:"ratio"`
-	// AtHalfCeiling is Dunwell's payments at half CeilingHz.
-	AtHalfCeiling Latencies `json:"at_half_ceiling"`
-	CeilingError  string    `json:"ceiling_error,omitempty"`
+	Ratio       float64 `json:"ratio"`
+	// AtHalf is both again at half CeilingHz (at the ladder's first rate if the bare
+	// updates failed even there), and P50Ratio and P99Ratio Dunwell's percentiles
+	// there over the bare ones'.
+	AtHalf     PaymentStep `json:"at_half_ceiling"`
+	P50Ratio   float64     `json:"p50_ratio"`
+	P99Ratio   float64     `json:"p99_ratio"`
+	FirstError string      `json:"first_error,omitempty"`
 }
 
-// The payment ceiling's ladder starts at ceilingRateFrom updates per second and rises
-// by half each step, up to ceilingRateCap.
-const (
-	ceilingRateFrom = 25.0
-	ceilingRateCap  = 3000.0
-)
+// PaymentStep is one rate of the payment ladder.
+type PaymentStep struct {
+	RateHz  float64   `json:"rate_hz"`
+	Bare    Latencies `json:"bare"`
+	Dunwell Latencies `json:"dunwell"`
+}
 
-// runPayments measures the payment ceiling (runPaymentCeiling), then issues
-// cfg.PaymentInvoices large invoices that sleep for an hour and pays them small amounts
-// round-robin at cfg.PaymentRate for cfg.PaymentDuration, at half the ceiling's rate,
-// then at each ladder rate in turn.
+// The payment ladder rises by half each step from cfg.PaymentRateFrom up to
+// paymentRateCap.
+const paymentRateCap = 3000.0
+
+// runPayments starts cfg.PaymentInvoices bare accounts and as many large Dunwell
+// invoices asleep for an hour, then pays them small amounts round-robin, bare and
+// Dunwell in turn, at rising rates, each for cfg.LadderStep, until both miss the p99
+// bound; then both again at half the bare updates' highest rate.
 func runPayments(ctx context.Context, s *stack, cfg Config, profile func(name string) func()) (PaymentLatency, error) {
 	ok := func(l Latencies) bool {
-		return l.Errors == 0 && l.P99ms < float64(cfg.LadderP99)/float64(time.Millisecond)
+		return l.Count > 0 && l.Errors == 0 && l.P99ms < float64(cfg.LadderP99)/float64(time.Millisecond)
 	}
-	// The ceiling first, on a server with nothing behind it, as the throughput's.
 	var res PaymentLatency
-	if err := runPaymentCeiling(ctx, s, cfg, &res, ok); err != nil {
-		res.CeilingError = err.Error()
+	bare, err := startBareAccounts(ctx, s, cfg)
+	if err != nil {
+		return res, err
 	}
+	defer bare.stop()
 	inv := newInvoices("pay", cfg.PaymentInvoices)
 	for i := range inv {
 		inv[i].Amount = "1000000.00"
@@ -93,82 +102,91 @@ func runPayments(ctx context.Context, s *stack, cfg Config, profile func(name st
 	}
 	res.SettleSec = round2(time.Since(settleStart).Seconds())
 	s.log.Info("Payment invoices asleep", "invoices", len(inv), "settle_sec", res.SettleSec)
+	step := func(rate float64) PaymentStep {
+		st := PaymentStep{RateHz: rate, Bare: openLoop(ctx, rate, cfg.LadderStep, bare.pay)}
+		st.Dunwell = openLoop(ctx, rate, cfg.LadderStep, pay)
+		s.log.Info("Payment step", "rate", rate, "bare_p50_ms", st.Bare.P50ms, "bare_p99_ms", st.Bare.P99ms, "bare_errors", st.Bare.Errors,
+			"dunwell_p50_ms", st.Dunwell.P50ms, "dunwell_p99_ms", st.Dunwell.P99ms, "dunwell_errors", st.Dunwell.Errors)
+		return st
+	}
 	stop := profile("payments")
-	res.Fixed = openLoop(ctx, cfg.PaymentRate, cfg.PaymentDuration, pay)
-	stop()
-	if ok(res.Fixed) {
-		res.SustainedHz = cfg.PaymentRate
-	}
-	// Before the ladder, whose last step overloads the server on purpose.
-	if res.CeilingHz > 0 {
-		res.AtHalfCeiling = openLoop(ctx, res.CeilingHz/2, cfg.LadderStep, pay)
-		s.log.Info("Payments at half the ceiling", "rate", res.CeilingHz/2, "p99_ms", res.AtHalfCeiling.P99ms, "errors", res.AtHalfCeiling.Errors)
-	}
-	for _, rate := range cfg.LadderRates {
-		if ctx.Err() != nil {
-			break
+	for rate := cfg.PaymentRateFrom; rate <= paymentRateCap && ctx.Err() == nil; rate = math.Round(rate * 1.5) {
+		st := step(rate)
+		res.Steps = append(res.Steps, st)
+		if ok(st.Bare) {
+			res.CeilingHz = rate
 		}
-		l := openLoop(ctx, rate, cfg.LadderStep, pay)
-		res.Ladder = append(res.Ladder, l)
-		s.log.Info("Payment ladder step", "rate", rate, "p50_ms", l.P50ms, "p99_ms", l.P99ms, "errors", l.Errors)
-		if !ok(l) {
+		if ok(st.Dunwell) {
+			res.SustainedHz = rate
+		}
+		if !ok(st.Bare) && !ok(st.Dunwell) {
 			res.Bounded = true
 			break
 		}
-		res.SustainedHz = rate
 	}
-	if v, _ := firstErr.Load().(string); v != "" {
-		res.FirstError = v
+	stop()
+	half := cfg.PaymentRateFrom
+	if res.CeilingHz > 0 {
+		half = math.Round(res.CeilingHz/2*10) / 10
+	}
+	if ctx.Err() == nil {
+		res.AtHalf = step(half)
 	}
 	if res.CeilingHz > 0 {
 		res.Ratio = round2(res.SustainedHz / res.CeilingHz)
 	}
+	if b, d := res.AtHalf.Bare, res.AtHalf.Dunwell; b.P50ms > 0 && d.P50ms > 0 {
+		res.P50Ratio, res.P99Ratio = round2(d.P50ms/b.P50ms), round2(d.P99ms/b.P99ms)
+	}
+	if v, _ := firstErr.Load().(string); v != "" {
+		res.FirstError = v
+	} else if v := bare.firstErr.Load(); v != nil {
+		res.FirstError = "bare: " + v.(string)
+	}
 	return res, nil
 }
 
-// runPaymentCeiling starts cfg.PaymentInvoices BareAccount workflows on a worker of
-// their own, updates each once (so all are started and asleep), then sends no-op
-// updates at rising rates (ceilingRateFrom, then half as much again each step) until
-// p99 passes the bound.
-func runPaymentCeiling(ctx context.Context, s *stack, cfg Config, res *PaymentLatency, ok func(Latencies) bool) error {
-	w := worker.New(s.client, bareUpdateQueue, assembly.CollectionWorkerOptions()) // as Dunwell's worker
+// bareAccounts are the payment ceiling's workflows and their worker.
+type bareAccounts struct {
+	stop     func()
+	pay      func(ctx context.Context, k int) error
+	firstErr atomic.Value
+}
+
+// startBareAccounts starts cfg.PaymentInvoices BareAccount workflows on a worker of
+// their own (the options of Dunwell's) and updates each once, so all are started and
+// asleep; pay(k) updates the k-th (round-robin) through the bare front.
+func startBareAccounts(ctx context.Context, s *stack, cfg Config) (*bareAccounts, error) {
+	w := worker.New(s.client, bareUpdateQueue, assembly.CollectionWorkerOptions())
 	w.RegisterWorkflow(BareAccount)
 	if err := w.Start(); err != nil {
-		return fmt.Errorf("starting the payment ceiling's worker: %w", err)
+		return nil, fmt.Errorf("starting the payment ceiling's worker: %w", err)
 	}
-	defer w.Stop()
+	b := &bareAccounts{stop: w.Stop}
 	n := cfg.PaymentInvoices
 	id := func(k int) string { return fmt.Sprintf("bare-account-%06d", k%n) }
 	var seq atomic.Int64
-	update := func(ctx context.Context, k int) error {
-		h, err := s.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-			WorkflowID: id(k), UpdateName: bareUpdate, WaitForStage: client.WorkflowUpdateStageCompleted,
-			Args: []any{BarePayment{PaymentID: fmt.Sprintf("bare-%d", seq.Add(1)), Amount: 1}},
-		})
-		if err != nil {
-			return err
+	b.pay = func(ctx context.Context, k int) error {
+		code, body, err := s.postTo(ctx, s.bareURL, "/bare/workflows/"+id(k)+"/payments",
+			collection.PaymentRequest{PaymentID: fmt.Sprintf("bare-%d", seq.Add(1)), Amount: "0.01", Currency: "USD"})
+		if err == nil && code != http.StatusOK {
+			err = fmt.Errorf("bare payment answered %d: %s", code, body)
 		}
-		return h.Get(ctx, nil)
+		if err != nil {
+			b.firstErr.CompareAndSwap(nil, err.Error())
+		}
+		return err
 	}
 	if err := forEach(ctx, n, cfg.Concurrency, func(ctx context.Context, k int) error {
 		if _, err := s.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id(k), TaskQueue: bareUpdateQueue}, BareAccount, time.Hour); err != nil {
 			return err
 		}
-		return update(ctx, k)
+		return b.pay(ctx, k)
 	}); err != nil {
-		return fmt.Errorf("starting the bare accounts: %w", err)
+		w.Stop()
+		return nil, fmt.Errorf("starting the bare accounts: %w", err)
 	}
-	for rate := ceilingRateFrom; rate <= ceilingRateCap && ctx.Err() == nil; rate = math.Round(rate * 1.5) {
-		l := openLoop(ctx, rate, cfg.LadderStep, update)
-		res.Ceiling = append(res.Ceiling, l)
-		s.log.Info("Payment ceiling step", "rate", rate, "p50_ms", l.P50ms, "p99_ms", l.P99ms, "errors", l.Errors)
-		if !ok(l) {
-			res.CeilingBounded = true
-			break
-		}
-		res.CeilingHz = rate
-	}
-	return nil
+	return b, nil
 }
 
 // waitAsleep waits until every workflow of ids has run its first workflow task and

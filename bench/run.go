@@ -111,7 +111,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	}
 
 	if cfg.Runs("payments") {
-		log.Info("4/6 Payment API latency", "rate", cfg.PaymentRate, "duration", cfg.PaymentDuration, "ladder", cfg.LadderRates)
+		log.Info("4/6 Payment API latency against bare updates", "from_rate", cfg.PaymentRateFrom, "step", cfg.LadderStep)
 		if res.Payments, err = runPayments(ctx, s, cfg, prof.cpu); err != nil {
 			res.Payments.FirstError = err.Error()
 		}

@@ -329,19 +329,24 @@ func bareShape(s *stack, prefix string, n int) shape {
 			s.sends.await("twilio:"+ids[i].Customer.Phone, fire)
 		},
 		issue: func(ctx context.Context, i int) error {
-			code, body, err := s.postTo(ctx, s.bareURL, "/bare/invoices", ids[i].request(policyFlow, time.Now()))
-			if err == nil && code != http.StatusCreated {
-				err = fmt.Errorf("POST /bare/invoices answered %d: %s", code, body)
-			}
-			return err
+			req := ids[i].request(policyFlow, time.Now())
+			return again(ctx, func() (int, error) {
+				code, body, err := s.postTo(ctx, s.bareURL, "/bare/invoices", req)
+				if err == nil && code != http.StatusCreated {
+					err = fmt.Errorf("POST /bare/invoices answered %d: %s", code, body)
+				}
+				return code, err
+			})
 		},
 		pay: func(ctx context.Context, i int) error {
-			code, body, err := s.postTo(ctx, s.bareURL, "/bare/workflows/"+ids[i].ID+"/payments",
-				collection.PaymentRequest{PaymentID: "pay-" + ids[i].ID, Amount: ids[i].Amount, Currency: "USD"})
-			if err == nil && code != http.StatusOK {
-				err = fmt.Errorf("bare payment of %s answered %d: %s", ids[i].ID, code, body)
-			}
-			return err
+			return again(ctx, func() (int, error) {
+				code, body, err := s.postTo(ctx, s.bareURL, "/bare/workflows/"+ids[i].ID+"/payments",
+					collection.PaymentRequest{PaymentID: "pay-" + ids[i].ID, Amount: ids[i].Amount, Currency: "USD"})
+				if err == nil && code != http.StatusOK {
+					err = fmt.Errorf("bare payment of %s answered %d: %s", ids[i].ID, code, body)
+				}
+				return code, err
+			})
 		},
 		wait: func(ctx context.Context, i int) error { return s.client.GetWorkflow(ctx, ids[i].ID, "").Get(ctx, nil) },
 	}
@@ -359,24 +364,11 @@ func dunwellShape(s *stack, prefix string, n int) shape {
 			s.sends.await("twilio:"+ids[i].Customer.Phone, fire)
 		},
 		issue: func(ctx context.Context, i int) error {
-			return s.issue(ctx, ids[i].request(policyFlow, time.Now()))
+			req := ids[i].request(policyFlow, time.Now())
+			return again(ctx, func() (int, error) { return s.issueCode(ctx, req) })
 		},
 		pay: func(ctx context.Context, i int) error {
-			// A 503 says the payment did not complete in time and may have been
-			// applied: as the API asks, the same request (same payment id) again.
-			var err error
-			for try := 0; try < 4; try++ {
-				var code int
-				if code, err = s.pay(ctx, ids[i].ID, "pay-"+ids[i].ID, ids[i].Amount); code != http.StatusServiceUnavailable {
-					break
-				}
-				select {
-				case <-ctx.Done():
-					return ctx.Err()
-				case <-time.After(time.Second):
-				}
-			}
-			return err
+			return again(ctx, func() (int, error) { return s.pay(ctx, ids[i].ID, "pay-"+ids[i].ID, ids[i].Amount) })
 		},
 		wait: func(ctx context.Context, i int) error {
 			return s.client.GetWorkflow(ctx, invoiceapi.WorkflowID(ids[i].ID), "").Get(ctx, nil)
@@ -419,14 +411,43 @@ func (b benchInvoice) request(policyID string, issuedAt time.Time) collection.In
 
 // issue posts an invoice to the API; 201 is the only success.
 func (s *stack) issue(ctx context.Context, req collection.InvoiceRequest) error {
+	code, err := s.issueCode(ctx, req)
+	if err == nil && code != http.StatusCreated {
+		err = fmt.Errorf("POST /v1/invoices answered %d", code)
+	}
+	return err
+}
+
+// issueCode posts an invoice to the API and returns the answer's status code; 201,
+// and 200 for an invoice already issued (a request sent again), are successes.
+func (s *stack) issueCode(ctx context.Context, req collection.InvoiceRequest) (int, error) {
 	code, body, err := s.post(ctx, "/v1/invoices", req)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if code != http.StatusCreated {
-		return fmt.Errorf("POST /v1/invoices answered %d: %s", code, body)
+	if code != http.StatusCreated && code != http.StatusOK {
+		return code, fmt.Errorf("POST /v1/invoices answered %d: %s", code, body)
 	}
-	return nil
+	return code, nil
+}
+
+// again sends a request up to four times while it is answered 503: the API's word
+// for "did not complete in time (it may have been applied); retry the same request
+// later", which an invoice's issue and a payment are safe to repeat. The latency a
+// caller measures includes the retries.
+func again(ctx context.Context, send func() (int, error)) error {
+	var err error
+	for try := 1; ; try++ {
+		var code int
+		if code, err = send(); code != http.StatusServiceUnavailable || try == 4 {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // pay posts a payment to the API and returns the answer's status code; anything but

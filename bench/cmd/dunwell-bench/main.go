@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/signal"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -33,10 +32,8 @@ func run() error {
 	profDir := flag.String("profile-dir", "", "directory for pprof files and the stack log (default bench/results)")
 	invoices := flag.Int("invoices", 0, "invoices in each throughput run (ceiling and Dunwell)")
 	conc := flag.Int("concurrency", 0, "concurrent issuing clients")
-	payRate := flag.Float64("payment-rate", 0, "fixed payment request rate, req/s")
-	payDur := flag.Duration("payment-duration", 0, "length of the fixed-rate payment run")
+	payFrom := flag.Float64("payment-rate-from", 0, "first rate of the payment ladder, req/s (it rises by half each step)")
 	payInv := flag.Int("payment-invoices", 0, "open invoices the payments are spread over")
-	ladder := flag.String("ladder", "", "comma-separated payment rates tried after the fixed run, e.g. 150,200,300")
 	ladderStep := flag.Duration("ladder-step", 0, "length of each ladder step")
 	spikeN := flag.Int("spike-invoices", 0, "invoices due at the same instant in the spike")
 	spikeR := flag.Int("spike-rate", 0, "fake SendGrid limit during the spike, sends/s")
@@ -64,24 +61,11 @@ func run() error {
 	setInt(&cfg.OpenWorkflows, *open)
 	setInt(&cfg.WorkflowCache, *cache)
 	setInt(&cfg.ReportRows, *reportRows)
-	if *payRate > 0 {
-		cfg.PaymentRate = *payRate
-	}
-	if *payDur > 0 {
-		cfg.PaymentDuration = *payDur
+	if *payFrom > 0 {
+		cfg.PaymentRateFrom = *payFrom
 	}
 	if *ladderStep > 0 {
 		cfg.LadderStep = *ladderStep
-	}
-	if *ladder != "" {
-		cfg.LadderRates = nil
-		for _, f := range strings.Split(*ladder, ",") {
-			v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
-			if err != nil || v <= 0 {
-				return fmt.Errorf("-ladder: %q is not a positive rate", f)
-			}
-			cfg.LadderRates = append(cfg.LadderRates, v)
-		}
 	}
 	if *only != "" {
 		steps, err := bench.ParseSteps(*only)
