@@ -6,17 +6,19 @@ import (
 	"sync"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/dunwell/dunwell/notify"
 	"github.com/dunwell/dunwell/worker/assembly"
 )
 
 // The spike's ceiling: bare workflows of the spike's shape — a timer that fires at the
-// due instant, one send on a send queue limited as Dunwell's are, then a long sleep
-// (an invoice waiting for its escalation) — with no decision logic, no database and
-// no provider behind the send. How fast they drain at R is what the machine and the
+// due instant, one email through the same fake SendGrid (limited to R) on a send queue
+// limited as Dunwell's are, then a long sleep (an invoice waiting for its escalation) —
+// with no decision logic and no database. How fast they drain at R is what the machine and the
 // Temporal server allow; Dunwell's spike is compared with it.
 
 // bareSendQueue is the ceiling's send queue, limited like workflows.EmailTaskQueue.
@@ -43,15 +45,21 @@ func BareSpike(ctx workflow.Context, in BareSpikeInput) error {
 	return workflow.Sleep(ctx, in.Sleep)
 }
 
-// bareSpikeActivities record when each bare send ran.
+// bareSpikeActivities send the bare reminders and record when each was accepted.
 type bareSpikeActivities struct {
+	email       notify.EmailSender
 	mu          sync.Mutex
 	sent        int
 	first, last time.Time
 }
 
-// BareSpikeSend stands for a provider call: it notes the time and returns.
-func (a *bareSpikeActivities) BareSpikeSend(context.Context) error {
+// BareSpikeSend sends the workflow's one email through the fake and notes when it
+// was accepted.
+func (a *bareSpikeActivities) BareSpikeSend(ctx context.Context) error {
+	id := activity.GetInfo(ctx).WorkflowExecution.ID
+	if _, err := a.email.SendEmail(ctx, notify.Email{Key: id, To: id + "@example.com", Subject: "Invoice reminder", Text: "Invoice " + id + " is due."}); err != nil {
+		return err
+	}
 	now := time.Now()
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -79,7 +87,7 @@ type SpikeCeiling struct {
 // runSpikeCeiling starts n bare spike workflows due at one instant, with their send
 // queue limited to r per second as Dunwell's are, and times the drain.
 func runSpikeCeiling(ctx context.Context, s *stack, n, r int) SpikeCeiling {
-	acts := &bareSpikeActivities{}
+	acts := &bareSpikeActivities{email: s.acts.Email}
 	wf := worker.New(s.client, bareTaskQueue, assembly.CollectionWorkerOptions())
 	wf.RegisterWorkflow(BareSpike)
 	send := worker.New(s.client, bareSendQueue, assembly.SendWorkerOptions(float64(r)))

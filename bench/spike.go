@@ -3,7 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
-	"strings"
+	"regexp"
 	"sync/atomic"
 	"time"
 
@@ -19,11 +19,17 @@ type Spike struct {
 	// Customers hold the invoices, spikeInvoicesPerCustomer each; their reminders go
 	// out as one message per customer (the spike policy consolidates).
 	Customers int `json:"customers"`
-	// MaxPerCustomer is the most messages one customer got at the spike's one step
-	// (target 1); Reached how many customers got any.
+	// Messages is how many emails the fake SendGrid's outbox holds for the spike's
+	// customers; MaxPerCustomer the most one customer got at the spike's one step
+	// (target 1: a hard check); Reached how many customers got any.
+	Messages       int `json:"messages"`
 	MaxPerCustomer int `json:"max_messages_per_customer"`
 	Reached        int `json:"customers_reached"`
-	Rate           int `json:"rate_per_sec"`
+	// Covered is how many of the invoices a message lists (by number), CoveredTwice
+	// how many more than one message lists (target 0: a hard check).
+	Covered      int `json:"invoices_covered"`
+	CoveredTwice int `json:"invoices_covered_twice"`
+	Rate         int `json:"rate_per_sec"`
 	// QueueRate is the email task queue's activities-per-second limit.
 	QueueRate float64 `json:"queue_rate_per_sec"`
 	// IdealSec is Customers / Rate (one message each): the provider cannot take them
@@ -85,6 +91,8 @@ func runSpike(ctx context.Context, s *stack, cfg Config, issueRate float64) Spik
 	customers := max(1, n/spikeInvoicesPerCustomer)
 	res := Spike{Invoices: n, Customers: customers, Rate: r, IdealSec: round2(float64(customers) / float64(r))}
 	s.log.Info("Spike ceiling: bare workflows of the same shape", "workflows", customers, "rate", r)
+	s.limiter.SetLimit(fakeprovider.SendGrid, r)
+	defer s.limiter.SetLimit(fakeprovider.SendGrid, 0)
 	res.Ceiling = runSpikeCeiling(ctx, s, customers, r)
 	s.log.Info("Spike ceiling done", "rate_ratio", res.Ceiling.RateRatio, "steady_ratio", res.Ceiling.SteadyRatio, "error", res.Ceiling.Error)
 	inv := newInvoices("spike", n)
@@ -101,8 +109,7 @@ func runSpike(ctx context.Context, s *stack, cfg Config, issueRate float64) Spik
 	due := time.Now().Add(lead).Truncate(time.Second).Add(time.Second)
 	s.sends.reset()
 	s.limiter.ResetStats()
-	s.limiter.SetLimit(fakeprovider.SendGrid, r)
-	defer s.limiter.SetLimit(fakeprovider.SendGrid, 0)
+	s.fakes.ClearOutbox()
 	res.QueueRate = float64(r)
 	if err := s.setSendRates(res.QueueRate, 0); err != nil {
 		res.Error = err.Error()
@@ -147,17 +154,53 @@ func runSpike(ctx context.Context, s *stack, cfg Config, issueRate float64) Spik
 	// The accounts wait spikeGather for their customers' other reminders by design:
 	// the drain counts from the end of that wait.
 	res.Drain = drainOf(due.Add(spikeGather), s.sends.first(), last, sent, r)
-	// SendGrid's key is "sendgrid:<customer>/email/<window>/<batch>" for a message.
-	res.MaxPerCustomer, res.Reached = s.sends.maxPerGroup(func(key string) string {
-		k, ok := strings.CutPrefix(key, "sendgrid:C-spike-")
-		if !ok {
-			return ""
-		}
-		c, _, _ := strings.Cut(k, "/")
-		return c
-	})
+	res.countOutbox(s.fakes.Outbox(), inv)
 	if !res.Complete && res.Error == "" {
 		res.Error = fmt.Sprintf("only %d of %d customers' messages were accepted within %s", sent, customers, limit)
 	}
 	return res
+}
+
+// countOutbox counts the spike's messages in the fake's outbox: per customer (by
+// recipient address) and per invoice (by its number in the message's text).
+func (sp *Spike) countOutbox(outbox []fakeprovider.Message, inv []benchInvoice) {
+	customer := map[string]bool{}
+	for _, b := range inv {
+		customer[b.Customer.Email] = true
+	}
+	perCustomer, perInvoice := map[string]int{}, map[string]int{}
+	for _, m := range outbox {
+		if m.Provider != fakeprovider.SendGrid || !customer[m.To] {
+			continue
+		}
+		sp.Messages++
+		perCustomer[m.To]++
+		for _, id := range uniq(spikeInvoiceNumber.FindAllString(m.Text+" "+m.HTML, -1)) {
+			perInvoice[id]++
+		}
+	}
+	sp.Reached = len(perCustomer)
+	for _, n := range perCustomer {
+		sp.MaxPerCustomer = max(sp.MaxPerCustomer, n)
+	}
+	for _, b := range inv {
+		if n := perInvoice[b.ID]; n > 0 {
+			sp.Covered++
+			if n > 1 {
+				sp.CoveredTwice++
+			}
+		}
+	}
+}
+
+// spikeInvoiceNumber finds the spike's invoice numbers (newInvoices("spike", ...)) in a
+// message.
+var spikeInvoiceNumber = regexp.MustCompile(`spike-[0-9]{6}`)
+
+// SpikeRatio is Dunwell's drain rate over the bare ceiling's (0 if either is unknown).
+func (sp Spike) SpikeRatio() float64 {
+	if sp.Ceiling.RateRatio <= 0 {
+		return 0
+	}
+	return round2(sp.RateRatio / sp.Ceiling.RateRatio)
 }

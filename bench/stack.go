@@ -313,23 +313,6 @@ func (t *sendTracker) snapshot() (accepted, duplicates int, last time.Time) {
 	return t.okCount, duplicates, t.lastOK
 }
 
-// maxPerGroup returns the most acceptances of distinct messages whose keys share a
-// group (group maps a key to it; "" leaves the key out), and how many groups got any.
-func (t *sendTracker) maxPerGroup(group func(key string) string) (most, groups int) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	per := map[string]int{}
-	for k := range t.accepted {
-		if g := group(k); g != "" {
-			per[g]++
-		}
-	}
-	for _, n := range per {
-		most = max(most, n)
-	}
-	return most, len(per)
-}
-
 // startCounter counts the distinct invoice workflows the worker has instantiated
 // (their first workflow task), so the memory run knows when all are asleep.
 type startCounter struct {

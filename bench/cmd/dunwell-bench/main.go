@@ -107,5 +107,8 @@ func run() error {
 		return err
 	}
 	fmt.Printf("\nJSON: %s; profiles and the stack's log: %s\n", cfg.Out, cfg.ProfileDir)
+	if f := res.Failures(); len(f) > 0 && runErr == nil {
+		return fmt.Errorf("hard checks failed: %s", strings.Join(f, "; "))
+	}
 	return runErr
 }
