@@ -59,8 +59,10 @@ test-cluster: $(TEMPORAL_SERVER_DIR)/server ## fault suite on a Temporal cluster
 
 .PHONY: bench
 bench: $(BIN)/temporal $(if $(CLUSTER),$(TEMPORAL_SERVER_DIR)/server) ## benchmark throughput, cost, payment latency, spike and memory; SHORT=1 ~2 min, default ~6; CLUSTER=1 on a Temporal cluster (BENCH_FLAGS for more)
-	go run ./bench/cmd/dunwell-bench $(if $(SHORT),-short) $(if $(CLUSTER),-cluster) $(BENCH_FLAGS)
-	go run ./bench/cmd/bank-bench $(if $(SHORT),-short)
+	@rc=0; \
+	go run ./bench/cmd/dunwell-bench $(if $(SHORT),-short) $(if $(CLUSTER),-cluster) $(BENCH_FLAGS) || rc=$$?; \
+	go run ./bench/cmd/bank-bench $(if $(SHORT),-short) || rc=$$?; \
+	exit $$rc
 
 .PHONY: lint
 lint: ## gofmt, go vet, staticcheck (also the cluster-tagged e2e/cluster) and workflowcheck

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,8 +54,12 @@ type PaymentStep struct {
 }
 
 // The payment ladder rises by half each step from cfg.PaymentRateFrom up to
-// paymentRateCap.
-const paymentRateCap = 3000.0
+// paymentRateCap; each step lasts cfg.LadderStep or long enough for
+// paymentStepSamples requests.
+const (
+	paymentRateCap     = 3000.0
+	paymentStepSamples = 150.0
+)
 
 // runPayments starts cfg.PaymentInvoices bare accounts and as many large Dunwell
 // invoices asleep for an hour, then pays them small amounts round-robin, bare and
@@ -102,9 +107,20 @@ func runPayments(ctx context.Context, s *stack, cfg Config, profile func(name st
 	}
 	res.SettleSec = round2(time.Since(settleStart).Seconds())
 	s.log.Info("Payment invoices asleep", "invoices", len(inv), "settle_sec", res.SettleSec)
+	all := append(slices.Clone(ids), bare.ids...)
 	step := func(rate float64) PaymentStep {
-		st := PaymentStep{RateHz: rate, Bare: openLoop(ctx, rate, cfg.LadderStep, bare.pay)}
-		st.Dunwell = openLoop(ctx, rate, cfg.LadderStep, pay)
+		// Long enough for paymentStepSamples answers (a p99 of fewer is the maximum),
+		// each side on a server with nothing pending from the step before.
+		d := max(cfg.LadderStep, time.Duration(paymentStepSamples/rate*float64(time.Second)))
+		st := PaymentStep{RateHz: rate}
+		if err := waitAsleep(ctx, s, all); err != nil {
+			s.log.Warn("Payment ladder: workflows still busy from the step before", "error", err)
+		}
+		st.Bare = openLoop(ctx, rate, d, bare.pay)
+		if err := waitAsleep(ctx, s, all); err != nil {
+			s.log.Warn("Payment ladder: workflows still busy from the step before", "error", err)
+		}
+		st.Dunwell = openLoop(ctx, rate, d, pay)
 		s.log.Info("Payment step", "rate", rate, "bare_p50_ms", st.Bare.P50ms, "bare_p99_ms", st.Bare.P99ms, "bare_errors", st.Bare.Errors,
 			"dunwell_p50_ms", st.Dunwell.P50ms, "dunwell_p99_ms", st.Dunwell.P99ms, "dunwell_errors", st.Dunwell.Errors)
 		return st
@@ -148,6 +164,7 @@ func runPayments(ctx context.Context, s *stack, cfg Config, profile func(name st
 
 // bareAccounts are the payment ceiling's workflows and their worker.
 type bareAccounts struct {
+	ids      []string
 	stop     func()
 	pay      func(ctx context.Context, k int) error
 	firstErr atomic.Value
@@ -165,6 +182,9 @@ func startBareAccounts(ctx context.Context, s *stack, cfg Config) (*bareAccounts
 	b := &bareAccounts{stop: w.Stop}
 	n := cfg.PaymentInvoices
 	id := func(k int) string { return fmt.Sprintf("bare-account-%06d", k%n) }
+	for k := range n {
+		b.ids = append(b.ids, id(k))
+	}
 	var seq atomic.Int64
 	b.pay = func(ctx context.Context, k int) error {
 		code, body, err := s.postTo(ctx, s.bareURL, "/bare/workflows/"+id(k)+"/payments",

@@ -52,9 +52,6 @@ func rows(r *Results) []Row {
 		fig := fmt.Sprintf("%d events (min %d, ×%.2f); %d Actions (min %d, ×%.2f)", k.Events, k.MinEvents, k.EventsRatio, k.Actions, k.MinActions, k.ActionsRatio)
 		add("3. Cost: "+string(k.Scenario), withErr(fig, k.Error), "events ≤ 1.2× min", verdict(k.Error == "" && k.EventsRatio <= 1.2))
 	}
-	if cs := r.CeilingShape; cs.Events > 0 {
-		add("3. Cost: bare ceiling shape (2 reminders, paid)", fmt.Sprintf("%d events (min %d, ×%.2f); %d Actions", cs.Events, cs.MinEvents, cs.EventsRatio, cs.Actions), "—", "info")
-	}
 
 	if run("payments") {
 		out = append(out, paymentRows(r.Payments)...)

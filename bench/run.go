@@ -29,17 +29,15 @@ type Results struct {
 	// Ratio is Dunwell.PerSecond / Ceiling.PerSecond; CPURatio is
 	// Dunwell.CPUPerInvoiceMs / Ceiling.CPUPerInvoiceMs (how much more CPU the whole
 	// stack spends on one of Dunwell's invoices than on a bare one).
-	Ratio    float64 `json:"ratio"`
-	CPURatio float64 `json:"cpu_ratio,omitempty"`
-	// CeilingShape is the bare workflow's own history (two reminders, then paid).
-	CeilingShape Cost           `json:"ceiling_shape"`
-	Costs        []Cost         `json:"costs"`
-	Payments     PaymentLatency `json:"payments"`
-	Spike        Spike          `json:"spike"`
-	Memory       Memory         `json:"memory"`
-	Reports      ReportBench    `json:"reports"`
-	Profiles     []Profile      `json:"profiles"`
-	Rows         []Row          `json:"rows"`
+	Ratio    float64        `json:"ratio"`
+	CPURatio float64        `json:"cpu_ratio,omitempty"`
+	Costs    []Cost         `json:"costs"`
+	Payments PaymentLatency `json:"payments"`
+	Spike    Spike          `json:"spike"`
+	Memory   Memory         `json:"memory"`
+	Reports  ReportBench    `json:"reports"`
+	Profiles []Profile      `json:"profiles"`
+	Rows     []Row          `json:"rows"`
 }
 
 // Host describes where the run happened.
@@ -98,11 +96,6 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		}
 		log.Info("Throughput done", "ceiling_per_second", res.Ceiling.PerSecond, "dunwell_per_second", res.Dunwell.PerSecond,
 			"ratio", res.Ratio, "cpu_ratio", res.CPURatio, "errors", res.Ceiling.Errors+res.Dunwell.Errors)
-		if cfg.Runs("ceiling") {
-			if ev, err := history(ctx, s.client, "ceiling-000000"); err == nil {
-				res.CeilingShape = costOf(ScenarioRemindedPaid, "ceiling-000000", ev)
-			}
-		}
 	}
 
 	if cfg.Runs("cost") {
