@@ -30,9 +30,12 @@ type PaymentLatency struct {
 	// latencies.
 	Steps []PaymentStep `json:"steps"`
 	// CeilingHz and SustainedHz are the highest rates at which the bare updates and
-	// Dunwell's payments kept p99 under the bound with no error (0 if none did);
+	// Dunwell's payments kept p99 under BoundMs with no error (0 if none did);
 	// Bounded reports whether the ladder ended on a rate both failed (false: it
 	// stopped at its top or ran out of time). Ratio = SustainedHz / CeilingHz.
+	// BoundMs is the p99 bound: cfg.LadderP99 (100 ms), or twice the bare updates' p99
+	// at the first rate if that is more.
+	BoundMs     float64 `json:"bound_ms"`
 	CeilingHz   float64 `json:"ceiling_hz"`
 	SustainedHz float64 `json:"sustained_hz"`
 	Bounded     bool    `json:"bounded"`
@@ -66,10 +69,11 @@ const (
 // Dunwell in turn, at rising rates, each for cfg.LadderStep, until both miss the p99
 // bound; then both again at half the bare updates' highest rate.
 func runPayments(ctx context.Context, s *stack, cfg Config, profile func(name string) func()) (PaymentLatency, error) {
-	ok := func(l Latencies) bool {
-		return l.Count > 0 && l.Errors == 0 && l.P99ms < float64(cfg.LadderP99)/float64(time.Millisecond)
-	}
 	var res PaymentLatency
+	res.BoundMs = float64(cfg.LadderP99) / float64(time.Millisecond)
+	ok := func(l Latencies) bool {
+		return l.Count > 0 && l.Errors == 0 && l.P99ms < res.BoundMs
+	}
 	bare, err := startBareAccounts(ctx, s, cfg)
 	if err != nil {
 		return res, err
@@ -128,6 +132,11 @@ func runPayments(ctx context.Context, s *stack, cfg Config, profile func(name st
 	stop := profile("payments")
 	for rate := cfg.PaymentRateFrom; rate <= paymentRateCap && ctx.Err() == nil; rate = math.Round(rate * 1.5) {
 		st := step(rate)
+		if len(res.Steps) == 0 && st.Bare.Errors == 0 {
+			// A machine so loaded that the bare updates miss the bound at the first
+			// rate still gives a figure: the bound becomes twice their p99 there.
+			res.BoundMs = max(res.BoundMs, math.Round(2*st.Bare.P99ms))
+		}
 		res.Steps = append(res.Steps, st)
 		if ok(st.Bare) {
 			res.CeilingHz = rate

@@ -80,12 +80,12 @@ func paymentRows(p PaymentLatency) []Row {
 	if !p.Bounded && len(p.Steps) > 0 {
 		top = " (the ladder ended before both missed)"
 	}
-	add("4. Payments: highest rate with p99 < 100 ms, bare no-op Update / Dunwell's API, in turn at each rate",
+	add(fmt.Sprintf("4. Payments: highest rate with p99 < %.0f ms, bare no-op Update / Dunwell's API, in turn at each rate", p.BoundMs),
 		withErr(fmt.Sprintf("bare %.0f req/s, Dunwell %.0f req/s%s [%s]", p.CeilingHz, p.SustainedHz, top, strings.Join(steps, "; ")), p.FirstError), "—", "info")
 	if p.CeilingHz > 0 {
 		add("4. Payment rate: Dunwell / bare", fmt.Sprintf("%.2f", p.Ratio), "≥ 0.80", verdict(p.Ratio >= 0.8))
 	} else {
-		add("4. Payment rate: Dunwell / bare", "no ratio: the bare updates missed p99 < 100 ms at the ladder's first rate", "≥ 0.80", "MISS")
+		add("4. Payment rate: Dunwell / bare", fmt.Sprintf("no ratio: the bare updates missed p99 < %.0f ms at the ladder's first rate", p.BoundMs), "≥ 0.80", "MISS")
 	}
 	if h := p.AtHalf; h.RateHz > 0 {
 		b, d := h.Bare, h.Dunwell
