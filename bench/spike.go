@@ -134,7 +134,9 @@ func runSpike(ctx context.Context, s *stack, cfg Config, issueRate float64) Spik
 		res.Error = err.Error()
 	}
 	res.LateIssued = int(late.Load())
-	limit := max(60*time.Second, 4*time.Duration(res.IdealSec*float64(time.Second))+30*time.Second)
+	// Long enough for a loaded machine: the ceiling's drain in this run says how loaded.
+	limit := max(2*time.Minute, 4*time.Duration(res.IdealSec*float64(time.Second))+30*time.Second,
+		20*time.Duration(res.Ceiling.DrainSec*float64(time.Second)))
 	deadline := time.Now().Add(time.Until(due) + limit)
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
