@@ -2,10 +2,12 @@ package bench
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"github.com/dunwell/dunwell/collection"
@@ -61,14 +63,25 @@ func (f *bareFront) pay(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "invalid body: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	h, err := f.client.UpdateWorkflow(r.Context(), client.UpdateWorkflowOptions{
-		WorkflowID: r.PathValue("id"), UpdateID: req.PaymentID, UpdateName: bareUpdate,
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-		Args:         []any{BarePayment{PaymentID: req.PaymentID, Amount: 1}},
-	})
+	// As invoiceapi.Client does: an update that reached a workflow task which then
+	// timed out is answered WorkflowNotReady and was not applied; it is sent again.
 	var status string
-	if err == nil {
-		err = h.Get(r.Context(), &status)
+	var err error
+	for send := 1; ; send++ {
+		var h client.WorkflowUpdateHandle
+		h, err = f.client.UpdateWorkflow(r.Context(), client.UpdateWorkflowOptions{
+			WorkflowID: r.PathValue("id"), UpdateID: req.PaymentID, UpdateName: bareUpdate,
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+			Args:         []any{BarePayment{PaymentID: req.PaymentID, Amount: 1}},
+		})
+		if err == nil {
+			err = h.Get(r.Context(), &status)
+		}
+		var notReady *serviceerror.WorkflowNotReady
+		if !errors.As(err, &notReady) || send == 5 {
+			break
+		}
+		time.Sleep(time.Duration(send) * 200 * time.Millisecond)
 	}
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)

@@ -103,12 +103,17 @@ func runShape(ctx context.Context, n, conc int, policyWait time.Duration, sh sha
 	// fail counts every error, so the issuers never stop early and forEach has
 	// nothing to report.
 	_ = forEach(ctx, n, conc, func(ctx context.Context, i int) error {
+		// An invoice whose payment failed will not close: its wait ends there.
+		waitCtx, cancelWait := context.WithCancel(ctx)
 		sh.armPayment(i, func(at time.Time) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				payStart := time.Now()
 				err := sh.pay(ctx, i)
+				if err != nil {
+					cancelWait()
+				}
 				mu.Lock()
 				ts[i].sms, ts[i].payStart = at, payStart
 				if err == nil {
@@ -122,6 +127,7 @@ func runShape(ctx context.Context, n, conc int, policyWait time.Duration, sh sha
 		})
 		issue := time.Now()
 		if err := sh.issue(ctx, i); err != nil {
+			cancelWait()
 			fail(fmt.Errorf("issuing %s: %w", sh.id(i), err))
 			return nil
 		}
@@ -131,8 +137,11 @@ func runShape(ctx context.Context, n, conc int, policyWait time.Duration, sh sha
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := sh.wait(ctx, i); err != nil {
-				fail(fmt.Errorf("waiting for %s: %w", sh.id(i), err))
+			defer cancelWait()
+			if err := sh.wait(waitCtx, i); err != nil {
+				if waitCtx.Err() == nil || ctx.Err() != nil {
+					fail(fmt.Errorf("waiting for %s: %w", sh.id(i), err))
+				}
 				return
 			}
 			mu.Lock()
