@@ -261,7 +261,7 @@ func runThroughput(ctx context.Context, s *stack, cfg Config, profile func(name 
 	}
 	if both {
 		if r := runShape(ctx, throughputWarmup, cfg.Concurrency, wait, dunwellShape(s, "thr-warmup", throughputWarmup)); r.errors > 0 {
-			return Throughput{}, Throughput{FirstError: "warm-up: " + r.firstErr.Error()}, fmt.Errorf("Dunwell warm-up: %w", r.firstErr)
+			return Throughput{}, Throughput{FirstError: "warm-up: " + r.firstErr.Error()}, fmt.Errorf("the Dunwell warm-up: %w", r.firstErr)
 		}
 	}
 	measure := func(name, prefix string, n int, mk func(*stack, string, int) shape) shapeRun {
