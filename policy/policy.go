@@ -118,6 +118,8 @@ type Policy struct {
 	// portal without an operator (selfservice.go); nil: the defaults there.
 	SelfServicePromise *SelfServicePromise `yaml:"self_service_promise,omitempty" json:"self_service_promise,omitempty"`
 	SelfServicePlan    *SelfServicePlan    `yaml:"self_service_plan,omitempty" json:"self_service_plan,omitempty"`
+	// Calls limits the calls collectors make (calls.go); nil: the defaults, on.
+	Calls *Calls `yaml:"calls,omitempty" json:"calls,omitempty"`
 }
 
 // Step is one reminder.
@@ -427,6 +429,7 @@ func (p *Policy) Validate() error {
 	p.Contact.validate(add)
 	p.Consolidate.validate(add)
 	p.validateSelfService(add)
+	p.Calls.validate(add)
 	if len(errs) > 0 {
 		return &ValidationError{Fields: errs}
 	}
