@@ -52,6 +52,9 @@ commands:
   customer  a customer's behaviour:    starter customer C-42 [--json]
   timeline  a customer's interactions: starter timeline C-42 [-limit N] [-kind note,payment] [-before CURSOR] [--json]
   note      note on a customer:        starter note C-42 -text "Called: will pay Friday" [-invoice INV-1]
+  tasks     collectors' tasks by priority: starter tasks [-status open] [-kind call] [-assignee NAME] [--json]
+  task      one task:                  starter task complete ID -outcome promised -note TEXT [-promise-date D -promise-amount A]
+                                       starter task snooze ID -until DATE | assign ID -assignee NAME | show ID
   statement a customer's statement:    starter statement C-42 [-o statement.pdf] [-as-of DATE] [-since DATE]
   statements  statement schedules (admin): starter statements schedule | list | trigger NAME
   keys      manage API keys (admin):   starter keys create --name ci --scope invoices:write,read
@@ -101,6 +104,7 @@ var printCommands = map[string]func(context.Context, []string, io.Writer) error{
 	"bank": bankCmd, "statements": statementsCmd,
 	"portal-link": portalLink, "plan-requests": planRequests,
 	"letters": lettersCmd, "letter": letterCmd,
+	"tasks": tasksCmd, "task": taskCmd,
 }
 
 // run executes one command and returns the process exit code: 0 success, 1 failure,
