@@ -133,7 +133,6 @@ var updateArgs = map[string]reflect.Type{
 	invoiceapi.UpdateWriteOff:       reflect.TypeFor[invoiceapi.ReasonInput](),
 	invoiceapi.UpdateChangePolicy:   reflect.TypeFor[invoiceapi.ChangePolicyInput](),
 	invoiceapi.UpdateChangeDueDate:  reflect.TypeFor[invoiceapi.ChangeDueDateInput](),
-	invoiceapi.UpdateCallOutcome:    reflect.TypeFor[invoiceapi.CallOutcomeInput](),
 }
 
 func newFakeTemporal() *fakeTemporal {
@@ -215,8 +214,6 @@ func (u fakeUpdate) Get(_ context.Context, ptr any) error {
 		*p = u.payment
 	case *invoiceapi.EventResult:
 		*p = u.event
-	case *invoiceapi.CallOutcomeResult:
-		p.EventResult = u.event
 	default:
 		return fmt.Errorf("fake update: cannot decode the result into %T", ptr)
 	}
@@ -507,7 +504,7 @@ func TestEveryRouteRequiresItsScope(t *testing.T) {
 		// tasks.go
 		{"GET /v1/tasks", "", none, auth.ScopeRead, http.StatusOK, ""},
 		{"GET /v1/tasks/{id}", callID, none, auth.ScopeRead, http.StatusOK, ""},
-		{"POST /v1/tasks/{id}/complete", callID, func() string { return `{"outcome": "no_answer"}` }, auth.ScopeOperator, http.StatusOK, invoiceapi.UpdateCallOutcome},
+		{"POST /v1/tasks/{id}/complete", callID, func() string { return `{"outcome": "no_answer"}` }, auth.ScopeOperator, http.StatusOK, ""},
 		{"POST /v1/tasks/{id}/snooze", replyID, func() string { return `{"until": "2999-01-01"}` }, auth.ScopeOperator, http.StatusOK, ""},
 		{"POST /v1/tasks/{id}/assign", replyID, func() string { return `{"assignee": "ann"}` }, auth.ScopeOperator, http.StatusOK, ""},
 	}

@@ -17,13 +17,10 @@ import (
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/money"
 	"github.com/dunwell/dunwell/reports"
-	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
-// Tasks for people (docs/collectors.md): the calls a policy's call steps ask for,
-// the customers' replies to read. A collector lists them by priority and completes
-// them with an outcome; a call task's outcome goes to its invoice's workflow, which
-// applies it (a promise, a dispute, a bad number) and records it in the ledger.
+// Tasks for people (docs/collectors.md): calls to make, the customers' replies to
+// read. A collector lists them by priority and completes them with an outcome.
 
 // TaskPromise is the promise a call obtained.
 type TaskPromise struct {
@@ -326,11 +323,10 @@ func (s *Server) taskFinished(w http.ResponseWriter, r *http.Request, ctx contex
 	writeJSON(w, http.StatusConflict, TaskConflict{Error: msg, Task: taskJSON(t, band, s.now())})
 }
 
-// completeTask answers POST /v1/tasks/{id}/complete. A call task's outcome is
-// delivered to its invoice's workflow, which checks it against the invoice (a
-// promise beyond the balance is refused there, 422), applies it and records it in
-// the ledger itself: an outcome it accepted is never lost, whatever happens to this
-// request afterwards. Other tasks are completed in the ledger directly.
+// completeTask answers POST /v1/tasks/{id}/complete: the outcome is recorded once in
+// the ledger (and so on the customer's timeline). Delivering a call's outcome to its
+// invoice's workflow (invoiceapi.UpdateCallOutcome) comes with the policy's call
+// steps, which are not there yet.
 func (s *Server) completeTask(w http.ResponseWriter, r *http.Request) {
 	const auditAction = "task.complete"
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
@@ -374,23 +370,9 @@ func (s *Server) completeTask(w http.ResponseWriter, r *http.Request) {
 		s.taskFinished(w, r, ctx, auditAction, t)
 		return
 	}
-	if t.Kind == ledger.TaskCall && t.InvoiceID != "" {
-		in := invoiceapi.CallOutcomeInput{TaskID: t.ID, Outcome: c.Outcome, Note: c.Note, PromiseDate: c.PromiseDate, By: c.By}
-		if c.PromiseAmount != nil {
-			in.PromiseAmount = *c.PromiseAmount
-		}
-		if _, err := s.invoices().CallOutcome(ctx, t.InvoiceID, in); err != nil {
-			s.callOutcomeFailed(w, r, ctx, t, details, err)
-			return
-		}
-	}
-	// The workflow recorded a call's outcome already (this write then finds it
-	// done, as this request asked); other tasks are recorded here.
 	done, err := s.Ledger.CompleteTask(ctx, t.ID, c)
 	var fin *ledger.TaskFinishedError
 	switch {
-	case errors.As(err, &fin) && t.Kind == ledger.TaskCall && fin.Task.Status == ledger.TaskDone && fin.Task.CompletedBy == c.By && fin.Task.Outcome == c.Outcome:
-		done = fin.Task
 	case errors.As(err, &fin):
 		s.taskFinished(w, r, ctx, auditAction, fin.Task)
 		return
@@ -400,44 +382,6 @@ func (s *Server) completeTask(w http.ResponseWriter, r *http.Request) {
 	}
 	s.audit(r, http.StatusOK, ledger.AuditEntry{Action: auditAction, Outcome: ledger.AuditApplied, InvoiceID: t.InvoiceID, Details: details})
 	s.answerTask(w, r, ctx, http.StatusOK, done)
-}
-
-// callOutcomeFailed answers a call outcome the workflow refused or did not take.
-func (s *Server) callOutcomeFailed(w http.ResponseWriter, r *http.Request, ctx context.Context, t ledger.Task, details map[string]any, err error) {
-	const auditAction = "task.complete"
-	if field, reason, ok := rejection(err); ok {
-		code := httpStatus(err)
-		if code == http.StatusConflict {
-			// The task finished meanwhile (the step timed out, the invoice closed):
-			// answer with it as stored.
-			if cur, gerr := s.Ledger.GetTask(ctx, t.ID); gerr == nil && !cur.Open() {
-				s.taskFinished(w, r, ctx, auditAction, cur)
-				return
-			}
-		}
-		s.audit(r, code, ledger.AuditEntry{Action: auditAction, Outcome: ledger.AuditRejected, InvoiceID: t.InvoiceID, Reason: err.Error(), Details: details})
-		writeError(w, code, "rejected: "+err.Error(), fieldsOf(callField(field), reason))
-		return
-	}
-	if errors.Is(err, invoiceapi.ErrClosed) || errors.Is(err, invoiceapi.ErrNotFound) {
-		// The invoice closed: its tasks closed with it in the ledger.
-		if cur, gerr := s.Ledger.GetTask(ctx, t.ID); gerr == nil && !cur.Open() {
-			s.taskFinished(w, r, ctx, auditAction, cur)
-			return
-		}
-	}
-	s.failAction(w, r, "delivering the call's outcome to invoice "+t.InvoiceID, err, ledger.AuditEntry{Action: auditAction, InvoiceID: t.InvoiceID, Details: details})
-}
-
-// callField maps a field the workflow names to the request's.
-func callField(field string) string {
-	switch field {
-	case "promise_date", "date":
-		return "promise.date"
-	case "promise_amount_minor", "amount":
-		return "promise.amount"
-	}
-	return field
 }
 
 // snoozeTask answers POST /v1/tasks/{id}/snooze: the task leaves the open list until
