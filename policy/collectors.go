@@ -1,16 +1,11 @@
 package policy
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"regexp"
 	"slices"
 	"strings"
-
-	"gopkg.in/yaml.v3"
 )
 
 // Collectors maps a customer segment ("key-accounts"), or a payment-behaviour band
@@ -27,18 +22,12 @@ var collectorNameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._-]{0,63}$`)
 // key with the operator scope is for the ledger to say when a customer is assigned
 // (keys come and go while the file stays).
 func ParseCollectors(source string, data []byte) (Collectors, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, decodeError(source, nil, err)
+	doc, root, err := decodeSegmentsDoc(source, data)
+	if err != nil {
+		return nil, err
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	var doc segmentsDoc
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return Collectors{}, nil
-		}
-		return nil, decodeError(source, &root, err)
+	if doc == nil {
+		return Collectors{}, nil
 	}
 	var errs []FieldError
 	for _, seg := range slices.Sorted(maps.Keys(doc.Collectors)) {
@@ -55,7 +44,7 @@ func ParseCollectors(source string, data []byte) (Collectors, error) {
 	}
 	if len(errs) > 0 {
 		for i := range errs {
-			errs[i].Line = lineOf(&root, errs[i].Field)
+			errs[i].Line = lineOf(root, errs[i].Field)
 		}
 		return nil, &ValidationError{Source: source, Fields: errs}
 	}

@@ -27,21 +27,34 @@ type segmentsDoc struct {
 	Collectors Collectors `yaml:"collectors"`
 }
 
-// ParseSegments decodes and checks a segments file. Policy ids are checked against
-// the policies by Set.SetSegments, which knows them.
-func ParseSegments(source string, data []byte) (Segments, error) {
+// decodeSegmentsDoc decodes a segments file strictly, with its node tree for the
+// lines of errors; an empty file gives a nil doc and no error.
+func decodeSegmentsDoc(source string, data []byte) (*segmentsDoc, *yaml.Node, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, decodeError(source, nil, err)
+		return nil, nil, decodeError(source, nil, err)
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var doc segmentsDoc
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return Segments{}, nil
+			return nil, &root, nil
 		}
-		return nil, decodeError(source, &root, err)
+		return nil, nil, decodeError(source, &root, err)
+	}
+	return &doc, &root, nil
+}
+
+// ParseSegments decodes and checks a segments file. Policy ids are checked against
+// the policies by Set.SetSegments, which knows them.
+func ParseSegments(source string, data []byte) (Segments, error) {
+	doc, root, err := decodeSegmentsDoc(source, data)
+	if err != nil {
+		return nil, err
+	}
+	if doc == nil {
+		return Segments{}, nil
 	}
 	var errs []FieldError
 	for _, seg := range doc.Segments.names() {
@@ -55,7 +68,7 @@ func ParseSegments(source string, data []byte) (Segments, error) {
 	}
 	if len(errs) > 0 {
 		for i := range errs {
-			errs[i].Line = lineOf(&root, errs[i].Field)
+			errs[i].Line = lineOf(root, errs[i].Field)
 		}
 		return nil, &ValidationError{Source: source, Fields: errs}
 	}
