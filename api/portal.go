@@ -23,6 +23,12 @@ import (
 // DefaultPortalLinkTTL is how long a portal link works unless Portal.LinkTTL says.
 const DefaultPortalLinkTTL = 30 * 24 * time.Hour
 
+// MinPortalLinkTTL and MaxPortalLinkTTL bound a link's life, configured or asked for.
+const (
+	MinPortalLinkTTL = time.Hour
+	MaxPortalLinkTTL = 8760 * time.Hour
+)
+
 // portalLinkLimit bounds the requests one portal link serves: a person reading and
 // submitting a few forms stays far below it; a script replaying a leaked link does not.
 var portalLinkLimit = RateLimit{PerSecond: 0.5, Burst: 30}
@@ -37,6 +43,12 @@ type Portal struct {
 	LinkTTL time.Duration
 	// Checkout, when set, is the Stripe Checkout the page's pay form uses.
 	Checkout *portal.Checkout
+}
+
+// PortalLinkRequest is the optional body of POST /v1/customers/{id}/portal-link.
+type PortalLinkRequest struct {
+	// ExpiresIn is this link's life as a Go duration ("168h"); empty: the configured one.
+	ExpiresIn string `json:"expires_in"`
 }
 
 // PortalLinkResponse answers POST /v1/customers/{id}/portal-link.
@@ -107,6 +119,23 @@ func (s *Server) createPortalLink(w http.ResponseWriter, r *http.Request) {
 	ttl := s.Portal.LinkTTL
 	if ttl <= 0 {
 		ttl = DefaultPortalLinkTTL
+	}
+	// The body is optional; when sent it may only shorten or lengthen this link's life,
+	// and anything else in it is refused rather than ignored.
+	if r.ContentLength != 0 {
+		var req PortalLinkRequest
+		if !decode(w, r, &req) {
+			return
+		}
+		if req.ExpiresIn != "" {
+			d, err := time.ParseDuration(req.ExpiresIn)
+			if err != nil || d < MinPortalLinkTTL || d > MaxPortalLinkTTL {
+				writeError(w, http.StatusBadRequest, "invalid portal link request", map[string]string{
+					"expires_in": "must be a duration from 1h to 8760h (a year), like \"168h\""})
+				return
+			}
+			ttl = d
+		}
 	}
 	tok, err := portal.NewToken()
 	if err != nil {

@@ -206,6 +206,24 @@ func TestPortalLinkCreationRefusals(t *testing.T) {
 	require.Equal(t, http.StatusServiceUnavailable, a.code)
 	require.Contains(t, a.errorText(t), "DUNWELL_PUBLIC_URL")
 
+	// A body may only set this link's life; anything else in it is refused, and no link is made.
+	for body, field := range map[string]string{
+		`{"ttl": "2h"}`:            "ttl",
+		`{"expires_in": "2 days"}`: "expires_in",
+		`{"expires_in": "30m"}`:    "expires_in",
+		`{"expires_in": "9000h"}`:  "expires_in",
+		`{"expires_in": 7200}`:     "expires_in",
+	} {
+		a = call(t, f.srv, "POST", "/v1/customers/"+f.customer+"/portal-link", body, bearer(f.admin)...)
+		require.Equal(t, http.StatusBadRequest, a.code, body)
+		require.Contains(t, string(a.body), `"`+field+`"`, body)
+	}
+	a = call(t, f.srv, "POST", "/v1/customers/"+f.customer+"/portal-link", `{"expires_in": "2h"}`, bearer(f.admin)...)
+	require.Equal(t, http.StatusCreated, a.code, string(a.body))
+	var short PortalLinkResponse
+	require.NoError(t, json.Unmarshal(a.body, &short))
+	require.WithinDuration(t, time.Now().Add(2*time.Hour), short.ExpiresAt, time.Minute)
+
 	// Expired: a server whose clock is past the link's expiry answers 410.
 	later := newTestServer(t, testStore, func(s *Server) { s.Now = func() time.Time { return time.Now().Add(DefaultPortalLinkTTL + time.Hour) } })
 	require.Equal(t, http.StatusGone, call(t, later, "GET", f.path, "").code)

@@ -12,7 +12,7 @@ import (
 	"strings"
 )
 
-const portalLinkUsage = `usage: starter portal-link CUSTOMER_ID            a new link to the customer's portal page
+const portalLinkUsage = `usage: starter portal-link CUSTOMER_ID [-expires-in 168h]   a new link to the customer's portal page
        starter portal-link revoke CUSTOMER_ID [LINK_ID]   revoke one link, or all of the customer's
 
 It calls POST /v1/customers/ID/portal-link and DELETE /v1/customers/ID/portal-links[/LINK]
@@ -21,9 +21,17 @@ It calls POST /v1/customers/ID/portal-link and DELETE /v1/customers/ID/portal-li
 // portalLink runs `starter portal-link ...`: it prints the link's URL and expiry.
 func portalLink(ctx context.Context, args []string, out io.Writer) error {
 	switch {
-	case len(args) == 1 && !strings.HasPrefix(args[0], "-") && args[0] != "revoke":
+	case (len(args) == 1 || len(args) == 3 && (args[1] == "-expires-in" || args[1] == "--expires-in")) &&
+		!strings.HasPrefix(args[0], "-") && args[0] != "revoke":
+		var body []byte
+		if len(args) == 3 {
+			var err error
+			if body, err = json.Marshal(map[string]string{"expires_in": args[2]}); err != nil {
+				return err
+			}
+		}
 		var buf bytes.Buffer
-		if err := callAPI(ctx, http.MethodPost, "/v1/customers/"+url.PathEscape(args[0])+"/portal-link", nil, &buf); err != nil {
+		if err := callAPI(ctx, http.MethodPost, "/v1/customers/"+url.PathEscape(args[0])+"/portal-link", body, &buf); err != nil {
 			return err
 		}
 		var link struct {
