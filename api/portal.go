@@ -173,13 +173,19 @@ func (s *Server) revokePortalLink(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 	defer cancel()
-	_, err = s.Ledger.RevokePortalLink(ctx, customer, id, s.now())
+	now := s.now().Truncate(time.Microsecond) // as PostgreSQL keeps it, so it compares equal below
+	link, err := s.Ledger.RevokePortalLink(ctx, customer, id, now)
 	if errors.Is(err, ledger.ErrNotFound) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("customer %s has no portal link %d", customer, id), nil)
 		return
 	}
 	if err != nil {
 		s.fail(w, r, "revoking the portal link", err)
+		return
+	}
+	// Revoking a revoked link again is answered the same way but counts nothing.
+	if link.RevokedAt != nil && !link.RevokedAt.Equal(now) {
+		writeJSON(w, http.StatusOK, RevokeResponse{CustomerID: customer, Revoked: 0})
 		return
 	}
 	s.audit(r, http.StatusOK, ledger.AuditEntry{Action: ledger.AuditPortalLinkRevoke, Outcome: ledger.AuditRevoked,
