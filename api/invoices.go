@@ -202,8 +202,10 @@ type PaymentResponse struct {
 	Credit    string            `json:"credit"`
 }
 
-// payInvoice applies a payment through the workflow's payment update. The workflow
-// dedupes by payment id, so a retried request answers duplicate: true.
+// payInvoice applies a payment through the workflow's payment update. The update is
+// named after the payment (invoiceapi.PaymentUpdateID), so the same request sent again
+// after a 503 is the same update and gets the first one's answer; a payment id seen
+// in an earlier update answers duplicate: true (the workflow dedupes by payment id).
 func (s *Server) payInvoice(w http.ResponseWriter, r *http.Request) {
 	id, ok := invoiceIDFromPath(w, r)
 	if !ok {

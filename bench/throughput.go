@@ -440,15 +440,18 @@ func (s *stack) issueCode(ctx context.Context, req collection.InvoiceRequest) (i
 	return code, nil
 }
 
-// again sends a request up to four times while it is answered 503: the API's word
-// for "did not complete in time (it may have been applied); retry the same request
-// later", which an invoice's issue and a payment are safe to repeat. The latency a
-// caller measures includes the retries.
+// again sends a request again while it is answered 503, the API's word for "did not
+// complete in time (it may have been applied); retry the same request later", after
+// the answer's Retry-After (the API always says 1 s), for up to resendFor: an invoice's
+// issue and a payment are safe to repeat (the same payment is the same update). A
+// client that gave up sooner would leave a payment unapplied that nothing lost: a run
+// at load 30 once gave up after four 503s in a minute and waited for that invoice. The
+// latency a caller measures includes the resends.
 func again(ctx context.Context, send func() (int, error)) error {
-	var err error
-	for try := 1; ; try++ {
-		var code int
-		if code, err = send(); code != http.StatusServiceUnavailable || try == 4 {
+	giveUp := time.Now().Add(resendFor)
+	for {
+		code, err := send()
+		if code != http.StatusServiceUnavailable || time.Now().After(giveUp) {
 			return err
 		}
 		select {
@@ -458,6 +461,9 @@ func again(ctx context.Context, send func() (int, error)) error {
 		}
 	}
 }
+
+// resendFor bounds how long again sends a request answered 503.
+const resendFor = 3 * time.Minute
 
 // pay posts a payment to the API and returns the answer's status code; anything but
 // 200 is an error.

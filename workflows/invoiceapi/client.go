@@ -2,8 +2,11 @@ package invoiceapi
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -95,10 +98,29 @@ func (c *Client) State(ctx context.Context, invoiceID string) (collection.View, 
 	return view, nil
 }
 
-// Pay applies a payment (UpdatePayment).
+// Pay applies a payment (UpdatePayment). An empty updateID is PaymentUpdateID(in):
+// the same payment sent again is the same update.
 func (c *Client) Pay(ctx context.Context, invoiceID, updateID string, in PaymentInput) (PaymentResult, error) {
+	if updateID == "" {
+		updateID = PaymentUpdateID(in)
+	}
 	var res PaymentResult
 	return res, c.update(ctx, invoiceID, updateID, UpdatePayment, in, &res)
+}
+
+// PaymentUpdateID names a payment's update after all it carries. A caller that was
+// answered "did not complete in time" and sends the same payment again sends the same
+// update: Temporal waits for the first one, or answers with its outcome, and the
+// history holds it once, whether or not the first had been accepted. The same payment
+// id with another amount, currency or date is another update, which the workflow
+// refuses as a conflict.
+func PaymentUpdateID(in PaymentInput) string {
+	h := sha256.New()
+	for _, part := range []string{in.PaymentID, strconv.FormatInt(in.Amount, 10), in.Currency, in.PaidAt} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	return "payment-" + hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // Refund gives money back: a refund or a chargeback (UpdateRefund).

@@ -215,3 +215,31 @@ func TestUpdateIsSentAgainAfterItsWorkflowTaskFailed(t *testing.T) {
 	require.Len(t, f.updateIDs, updateSends)
 	require.Equal(t, "cancel-1", f.updateIDs[updateSends-1])
 }
+
+// A payment's update is named after all it carries: the same payment sent again is
+// the same update, anything else about it makes another.
+func TestPaymentUpdateIDIsThePayments(t *testing.T) {
+	t.Parallel()
+	base := PaymentInput{PaymentID: "pay-1", Amount: 125000, Currency: "USD", PaidAt: "2026-12-01T10:00:00Z"}
+	id := PaymentUpdateID(base)
+	require.Equal(t, id, PaymentUpdateID(base))
+	for _, other := range []PaymentInput{
+		{PaymentID: "pay-2", Amount: 125000, Currency: "USD", PaidAt: "2026-12-01T10:00:00Z"},
+		{PaymentID: "pay-1", Amount: 125001, Currency: "USD", PaidAt: "2026-12-01T10:00:00Z"},
+		{PaymentID: "pay-1", Amount: 125000, Currency: "EUR", PaidAt: "2026-12-01T10:00:00Z"},
+		{PaymentID: "pay-1", Amount: 125000, Currency: "USD"},
+		{PaymentID: "pay-11", Amount: 25000, Currency: "USD", PaidAt: "2026-12-01T10:00:00Z"},
+	} {
+		require.NotEqual(t, id, PaymentUpdateID(other), "%+v", other)
+	}
+
+	f := &fakeTemporal{err: serviceerror.NewDeadlineExceeded("slow")}
+	c := &Client{Temporal: f}
+	for range 2 {
+		_, err := c.Pay(context.Background(), "INV-1", "", base)
+		require.ErrorIs(t, err, ErrUnavailable)
+	}
+	require.Equal(t, []string{id, id}, f.updateIDs, "sent again, the payment is the same update")
+	_, _ = c.Pay(context.Background(), "INV-1", "forwarder-ev-1", base)
+	require.Equal(t, "forwarder-ev-1", f.lastUpdate.UpdateID, "a caller's own update id is kept")
+}
