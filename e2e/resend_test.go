@@ -48,7 +48,7 @@ func TestPaymentAnswered503IsAppliedOnceWhenSentAgain(t *testing.T) {
 	restarted = true
 	// The client sends the same request again while it is answered 503, as asked.
 	for range 8 {
-		if code, header, raw = postRaw(t, "/v1/invoices/"+id+"/payments", payment); code != http.StatusServiceUnavailable {
+		if code, _, raw = postRaw(t, "/v1/invoices/"+id+"/payments", payment); code != http.StatusServiceUnavailable {
 			break
 		}
 		time.Sleep(time.Second)
