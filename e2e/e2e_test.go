@@ -209,8 +209,15 @@ func TestInvoiceIsRemindedPaidAndFoundByStatus(t *testing.T) {
 
 	recordHistory(t, id, "paid-after-reminder")
 
-	// A payment after the invoice closed: the same id is a duplicate, a new one a conflict.
+	// A payment after the invoice closed: the same request again gets its first answer
+	// (it is the same update), the same id in another request is a duplicate, a new one
+	// a conflict.
 	code, body = pay(t, id, "pay-2", "1000.00")
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, false, body["duplicate"])
+	require.Equal(t, "1000.00", body["applied"])
+	code, body = call(t, http.MethodPost, "/v1/invoices/"+id+"/payments", map[string]any{
+		"payment_id": "pay-2", "amount": "1000.00", "currency": "USD", "paid_at": time.Now().UTC().Format(time.RFC3339)})
 	require.Equal(t, http.StatusOK, code, body)
 	require.Equal(t, true, body["duplicate"])
 	code, body = pay(t, id, "pay-3", "5.00")
@@ -248,9 +255,18 @@ func TestRepeatedPaymentIsAppliedOnce(t *testing.T) {
 	code, body = pay(t, id, "dup-1", "100.00")
 	require.Equal(t, http.StatusOK, code, body)
 	require.Equal(t, "1150.00", body["balance"])
+	// The same request again is the same update: the first answer.
 	code, body = pay(t, id, "dup-1", "100.00")
 	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, false, body["duplicate"])
+	require.Equal(t, "100.00", body["applied"])
+	require.Equal(t, "1150.00", body["balance"])
+	// The same payment in another request (here dated) is a duplicate.
+	code, body = call(t, http.MethodPost, "/v1/invoices/"+id+"/payments", map[string]any{
+		"payment_id": "dup-1", "amount": "100.00", "currency": "USD", "paid_at": time.Now().UTC().Format(time.RFC3339)})
+	require.Equal(t, http.StatusOK, code, body)
 	require.Equal(t, true, body["duplicate"])
+	require.Equal(t, "0.00", body["applied"])
 	require.Equal(t, "1150.00", body["balance"])
 
 	code, body = pay(t, id, "dup-1", "300.00")
