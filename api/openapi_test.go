@@ -680,6 +680,7 @@ func TestOpenAPIDescribesRealAnswers(t *testing.T) {
 	l.run(t, apiCase{name: "revoke all portal links", method: "DELETE", path: "/v1/customers/" + customer + "/portal-links", headers: withAll, want: http.StatusOK})
 
 	l.runTaskCases(t, customer, issue(t), withAll, withRead)
+	l.runWorklistCases(t, customer, withAll, withRead)
 
 	l.run(t, apiCase{name: "first request of a limited key", method: "GET", path: base, headers: withRead, limited: true, want: http.StatusOK})
 	l.run(t, apiCase{name: "over the key's rate limit", method: "GET", path: base, headers: withRead, limited: true, want: http.StatusTooManyRequests})

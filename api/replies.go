@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/dunwell/dunwell/internal/metrics"
 	"github.com/dunwell/dunwell/ledger"
@@ -16,9 +17,10 @@ import (
 
 // Replies reach a person (docs/collectors.md, Replies): SendGrid's Inbound Parse
 // posts every email sent to the reply-to address; the reply is stored once per
-// Message-ID, matched to its customer and the invoices it names, and shown in the
-// customer's timeline with what the reply rules find it claims (paid, disputed), for
-// a person to confirm; nothing is applied on its own.
+// Message-ID, matched to its customer and the invoices it names, shown in the
+// customer's timeline, and opens a task for the customer's collector (the team's when
+// no customer matched). What the reply rules find it claims (paid, disputed) is on the
+// task for the collector to confirm; nothing is applied on its own.
 
 // InboundParse configures POST /v1/webhooks/sendgrid/inbound/{token}. Inbound Parse
 // does not sign its posts: the secret token in the URL SendGrid is given (and, when
@@ -48,6 +50,8 @@ type ReplyResult struct {
 	MatchedBy  string   `json:"matched_by"`
 	InvoiceIDs []string `json:"invoice_ids"`
 	Says       []string `json:"says"`
+	// TaskID is the reply's task (kind reply) on the worklist.
+	TaskID int64 `json:"task_id"`
 }
 
 func (s *Server) inboundHandler() http.Handler {
@@ -61,11 +65,11 @@ func (s *Server) inboundHandler() http.Handler {
 	})
 }
 
-// inboundReply serves the Inbound Parse webhook: 200 once the reply is stored, so
-// SendGrid stops retrying; 401 for a wrong token or basic auth,
+// inboundReply serves the Inbound Parse webhook: 200 once the reply is stored and its
+// task opened, so SendGrid stops retrying; 401 for a wrong token or basic auth,
 // 400 naming the field of a malformed post, 413 beyond the size limit, 503 when
 // it is not configured. A 5xx makes SendGrid post it again, which is safe: the reply
-// is kept once per Message-ID.
+// is kept once per Message-ID and its task once per reply.
 func (s *Server) inboundReply(w http.ResponseWriter, r *http.Request) {
 	in := s.Inbound
 	if in.Token == "" {
@@ -117,6 +121,12 @@ func (s *Server) inboundReply(w http.ResponseWriter, r *http.Request) {
 		InvoiceIDs: stored.InvoiceIDs, Says: stored.Says}
 	if !created {
 		res.Status = "duplicate"
+	}
+	if res.TaskID, err = s.openReplyTask(ctx, stored); err != nil {
+		// The reply is stored; SendGrid posts again on a 5xx, and finds it and opens
+		// the task then.
+		s.fail(w, r, "opening the reply's task", err)
+		return
 	}
 	s.Logger.Info("Reply received", "reply_id", stored.ID, "customer_id", stored.CustomerID, "matched_by", stored.MatchedBy,
 		"invoices", stored.InvoiceIDs, "says", stored.Says, "duplicate", !created)
@@ -175,4 +185,34 @@ func (s *Server) matchReply(ctx context.Context, m replies.Mail) (ledger.Reply, 
 		}
 	}
 	return r, nil
+}
+
+// replyTitle is the worklist's line for a reply's task.
+func replyTitle(r ledger.Reply) string {
+	title := "Reply by email"
+	if r.CustomerID == "" {
+		title = "Reply from an unknown sender"
+	}
+	if n := len(r.InvoiceIDs); n > 3 {
+		title += fmt.Sprintf(" about %s and %d more", strings.Join(r.InvoiceIDs[:3], ", "), n-3)
+	} else if n > 0 {
+		title += " about " + strings.Join(r.InvoiceIDs, ", ")
+	}
+	if len(r.Says) > 0 {
+		title += ": says " + strings.Join(r.Says, " and ") + " (confirm)"
+	}
+	if runes := []rune(title); len(runes) > ledger.MaxTaskTitle {
+		title = string(runes[:ledger.MaxTaskTitle-1]) + "…"
+	}
+	return title
+}
+
+// openReplyTask opens the reply's task once (its key is the reply's id) and answers
+// its id. The ledger gives it to the customer's collector, or to nobody (the team)
+// when the customer has none or no customer matched.
+func (s *Server) openReplyTask(ctx context.Context, r ledger.Reply) (int64, error) {
+	details := map[string]any{"reply_id": r.ID, "matched_by": r.MatchedBy, "says": r.Says, "subject": r.Subject}
+	t, _, err := s.Ledger.CreateTask(ctx, ledger.NewTask{Key: fmt.Sprintf("reply:%d", r.ID), Kind: ledger.TaskReply,
+		CustomerID: r.CustomerID, InvoiceIDs: r.InvoiceIDs, Title: replyTitle(r), Details: details})
+	return t.ID, err
 }

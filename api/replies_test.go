@@ -95,6 +95,13 @@ func TestInboundReplies(t *testing.T) {
 	require.Equal(t, ledger.ReplyMatchedByTag, got.MatchedBy)
 	require.ElementsMatch(t, []string{inv, other}, got.InvoiceIDs, "the quoted original names what it answers")
 	require.Equal(t, []string{replies.ClaimPaid}, got.Says)
+	task, err := testStore.GetTask(t.Context(), got.TaskID)
+	require.NoError(t, err)
+	require.Equal(t, ledger.TaskReply, task.Kind)
+	require.Equal(t, collector.Name, task.Assignee, "the customer's collector")
+	require.Equal(t, ledger.TaskOpen, task.Status)
+	require.Contains(t, task.Title, "says paid (confirm)")
+	require.EqualValues(t, got.ReplyID, task.Details["reply_id"])
 	rep, err := testStore.GetReply(t.Context(), got.ReplyID)
 	require.NoError(t, err)
 	require.Equal(t, "We already paid "+inv+" on Monday.", rep.Body, "the quoted original is not kept as the customer's words")
@@ -103,6 +110,7 @@ func TestInboundReplies(t *testing.T) {
 	again := readReply(t, postInbound(t, srv, path, ct, body, basic...))
 	require.Equal(t, "duplicate", again.Status)
 	require.Equal(t, got.ReplyID, again.ReplyID)
+	require.Equal(t, got.TaskID, again.TaskID)
 
 	tl := readTimeline(t, srv, admin, cust, "?kind=reply")
 	require.Len(t, tl.Entries, 1)
@@ -125,6 +133,11 @@ func TestInboundReplies(t *testing.T) {
 	got = readReply(t, postInbound(t, srv, path, ct, body, basic...))
 	require.Empty(t, got.CustomerID)
 	require.Equal(t, ledger.ReplyUnmatched, got.MatchedBy)
+	task, err = testStore.GetTask(t.Context(), got.TaskID)
+	require.NoError(t, err)
+	require.Empty(t, task.Assignee, "the team's")
+	require.Empty(t, task.CustomerID)
+	require.Contains(t, task.Title, "unknown sender")
 }
 
 // TestInboundRefusals: a wrong token or basic auth is 401, a malformed post 400

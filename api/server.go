@@ -172,6 +172,7 @@ func (s *Server) routes() (http.Handler, []Route) {
 	s.timelineRoutes(mux)
 	s.assigneeRoutes(mux)
 	s.taskRoutes(mux)
+	s.worklistRoutes(mux)
 	s.bankRoutes(mux)
 	s.letterRoutes(mux)
 	mux.Handle("GET /v1/customers/{id}/statement", s.require(auth.ScopeRead, s.getStatement))

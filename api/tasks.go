@@ -159,6 +159,9 @@ type bands struct {
 }
 
 func (b *bands) of(customerID string) (string, error) {
+	if customerID == "" {
+		return reports.BandNew, nil // a reply of no customer: no behaviour to go by
+	}
 	if band, ok := b.known[customerID]; ok {
 		return band, nil
 	}
@@ -234,20 +237,30 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), reportTimeout)
 	defer cancel()
+	out, err := s.tasksByPriority(ctx, f, limit)
+	if err != nil {
+		s.fail(w, r, "listing tasks", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, TasksResponse{Tasks: out})
+}
+
+// tasksByPriority is the answer of GET /v1/tasks: at most limit of the tasks f
+// selects, highest priority first (ties: the oldest first). The /worklist page shows
+// them in this order too.
+func (s *Server) tasksByPriority(ctx context.Context, f ledger.TaskFilter, limit int) ([]Task, error) {
 	now := s.now()
 	f.Now = now
 	tasks, err := s.Ledger.ListTasks(ctx, f)
 	if err != nil {
-		s.fail(w, r, "listing tasks", err)
-		return
+		return nil, err
 	}
 	b := &bands{s: s, ctx: ctx, known: map[string]string{}}
 	out := make([]Task, 0, len(tasks))
 	for _, t := range tasks {
 		band, err := b.of(t.CustomerID)
 		if err != nil {
-			s.fail(w, r, "reading the customer's payment behaviour", err)
-			return
+			return nil, fmt.Errorf("reading the payment behaviour of customer %s: %w", t.CustomerID, err)
 		}
 		out = append(out, taskJSON(t, band, now))
 	}
@@ -255,7 +268,7 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) {
 	if len(out) > limit {
 		out = out[:limit]
 	}
-	writeJSON(w, http.StatusOK, TasksResponse{Tasks: out})
+	return out, nil
 }
 
 // taskFromPath loads the task {id}; it answers 404 itself.

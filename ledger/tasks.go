@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -62,6 +63,7 @@ func IsConversation(outcome string) bool {
 const (
 	MaxTaskNote     = 4000
 	MaxTaskAssignee = 100
+	MaxTaskTitle    = 300
 	// MaxTaskList bounds one ListTasks answer.
 	MaxTaskList = 1000
 )
@@ -230,10 +232,19 @@ func CheckAssignee(a string) error {
 	return nil
 }
 
-// assigneeFor is whom a new task goes to when its creator names nobody. Portfolios
-// (customers assigned to collectors) fill it in; until then nobody.
-func assigneeFor(_ context.Context, _ pgx.Tx, t NewTask) (string, error) {
-	return t.Assignee, nil
+// assigneeFor is whom a new task goes to when its creator names nobody: the
+// collector whose portfolio the customer is in (customer_assignees), else nobody (the
+// team's). A reply of no customer is the team's.
+func assigneeFor(ctx context.Context, tx pgx.Tx, t NewTask) (string, error) {
+	if t.Assignee != "" || t.CustomerID == "" {
+		return t.Assignee, nil
+	}
+	var collector string
+	err := tx.QueryRow(ctx, `SELECT coalesce(collector, '') FROM customer_assignees WHERE customer_id = $1`, t.CustomerID).Scan(&collector)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return collector, err
 }
 
 func validateNewTask(op string, t NewTask) error {
@@ -242,13 +253,14 @@ func validateNewTask(op string, t NewTask) error {
 		return invalid(op, "key must be 1-300 characters")
 	case !slices.Contains(TaskKinds, t.Kind):
 		return invalid(op, "unknown kind %q", t.Kind)
-	case t.CustomerID == "" || len(t.CustomerID) > 128:
+	case (t.CustomerID == "" && t.Kind != TaskReply) || len(t.CustomerID) > 128:
+		// A reply no customer matched is the team's task, of no customer.
 		return invalid(op, "customer id must be 1-128 characters")
 	case t.Kind == TaskCall && t.InvoiceID == "":
 		return invalid(op, "a call task needs its invoice")
 	case CheckAssignee(t.Assignee) != nil:
 		return invalid(op, "assignee %q: %v", t.Assignee, CheckAssignee(t.Assignee))
-	case len(t.Title) > 300 || len(t.Step) > 100:
+	case utf8.RuneCountInString(t.Title) > MaxTaskTitle || len(t.Step) > 100:
 		return invalid(op, "title or step too long")
 	}
 	for _, id := range t.InvoiceIDs {

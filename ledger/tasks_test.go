@@ -197,3 +197,47 @@ func TestTimelineShowsTheOutcome(t *testing.T) {
 	require.Equal(t, "pays Friday", done.Details["note"])
 	require.Equal(t, "2026-04-03", done.Details["promise_date"])
 }
+
+// TestNewTasksGoToTheCustomersCollector: a task its creator gives nobody goes to the
+// collector whose portfolio the customer is in; one given by name keeps that name; a
+// reply of no customer is the team's, and only a reply may have no customer.
+func TestNewTasksGoToTheCustomersCollector(t *testing.T) {
+	ctx := parallel(t)
+	inv := issue(t)
+	collector := uid("ann")
+	_, _, err := testStore.CreateAPIKey(ctx, collector, []string{"operator", "read"})
+	require.NoError(t, err)
+	_, _, err = testStore.AssignCustomer(ctx, "cust-"+inv, collector, "key:test",
+		func(a Assignment) AuditEntry { return AssignmentAudit(a, AuditApplied) })
+	require.NoError(t, err)
+
+	call, _, err := testStore.CreateTask(ctx, callTask(inv))
+	require.NoError(t, err)
+	require.Equal(t, collector, call.Assignee, "the customer's collector")
+	named := NewTask{Key: "reply:" + uid("m"), Kind: TaskReply, CustomerID: "cust-" + inv, Assignee: "bob"}
+	got, _, err := testStore.CreateTask(ctx, named)
+	require.NoError(t, err)
+	require.Equal(t, "bob", got.Assignee, "a name given wins")
+
+	team, created, err := testStore.CreateTask(ctx, NewTask{Key: "reply:" + uid("m"), Kind: TaskReply, Title: "Reply from an unknown sender"})
+	require.NoError(t, err)
+	require.True(t, created)
+	require.Empty(t, team.CustomerID)
+	require.Empty(t, team.Assignee, "the team's")
+	list, err := testStore.ListTasks(ctx, TaskFilter{Status: TaskOpen, AssigneeSet: true, Kind: TaskReply})
+	require.NoError(t, err)
+	require.Contains(t, taskIDs(list), team.ID, "listed among nobody's tasks")
+
+	noCustomer := callTask(inv)
+	noCustomer.Key, noCustomer.CustomerID = noCustomer.Key+"/none", ""
+	_, _, err = testStore.CreateTask(ctx, noCustomer)
+	require.ErrorIs(t, err, ErrInvalid, "a call task needs its customer")
+}
+
+func taskIDs(tasks []Task) []int64 {
+	ids := make([]int64, 0, len(tasks))
+	for _, t := range tasks {
+		ids = append(ids, t.ID)
+	}
+	return ids
+}
