@@ -143,6 +143,9 @@ type State struct {
 	// Account: the invoice attached to its customer's account workflow (its policy
 	// consolidates), which it tells when it closes.
 	Account bool `json:"account,omitempty"`
+	// AccountNext is the next reminder's due time the account last heard from the
+	// invoice (zero: none); the invoice tells it again when NextReminderAt moves.
+	AccountNext time.Time `json:"account_next,omitzero"`
 }
 
 // Deferral moves policy step Step to At, for Reason.

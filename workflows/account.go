@@ -23,9 +23,12 @@ const answeredBound = 500
 
 // CustomerAccount is the account workflow of one customer (id "customer-<id>"): it
 // lives while the customer has open invoices, gathers their reminders of one contact
-// window (same channel, same local day) for the policy's gather delay, and sends them
-// as ONE message through ActivitySendAccountMessage, within the customer's contact
-// budget. Each invoice hears the outcome back (invoiceapi.SignalReminderOutcome). It
+// window (same channel, same local day the reminders fall due) and sends them as ONE
+// message through ActivitySendAccountMessage, within the customer's contact budget.
+// Each invoice tells the account when its next reminder falls due (on attach, on each
+// request, and by SignalExpect when that moves), so a window waits past the policy's
+// gather delay for the invoices due in it that have not arrived yet (late under load),
+// at most account.MaxWait (account.Due). Each invoice hears the outcome back (invoiceapi.SignalReminderOutcome). It
 // continues as new when its history grows and completes when nothing is open or
 // pending and no handler runs. See docs/accounts.md.
 func CustomerAccount(ctx workflow.Context, in accountapi.Input) error {
@@ -35,6 +38,7 @@ func CustomerAccount(ctx workflow.Context, in accountapi.Input) error {
 		wake:       workflow.NewBufferedChannel(ctx, 1),
 		detaches:   workflow.GetSignalChannel(ctx, accountapi.SignalDetach),
 		withdraws:  workflow.GetSignalChannel(ctx, accountapi.SignalWithdraw),
+		expects:    workflow.GetSignalChannel(ctx, accountapi.SignalExpect),
 	}
 	if in.State != nil {
 		a.st = *in.State
@@ -52,6 +56,7 @@ type accountRun struct {
 	wake       workflow.Channel
 	detaches   workflow.ReceiveChannel
 	withdraws  workflow.ReceiveChannel
+	expects    workflow.ReceiveChannel
 	// sending holds the keys of the message being sent, for withdraws meanwhile.
 	sending []string
 	steps   int
@@ -59,13 +64,18 @@ type accountRun struct {
 
 func (a *accountRun) registerHandlers(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, accountapi.QueryState, func() (accountapi.View, error) {
-		return accountapi.View{CustomerID: a.customerID, Open: a.st.Open, Pending: a.st.Pending, Messages: a.st.Messages}, nil
+		return accountapi.View{CustomerID: a.customerID, Open: a.st.Open, Expected: a.st.Expected, Pending: a.st.Pending, Messages: a.st.Messages}, nil
 	}); err != nil {
 		return fmt.Errorf("registering the state query: %w", err)
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, accountapi.UpdateAttach,
 		func(ctx workflow.Context, r accountapi.AttachRequest) (accountapi.Ack, error) {
-			return accountapi.Ack{Duplicate: !a.attach(r.InvoiceID)}, nil
+			dup := !a.attach(r.InvoiceID)
+			a.expect(r.InvoiceID, r.Next)
+			if len(a.st.Pending) > 0 {
+				a.wake.SendAsync(true) // a window may wait for it no longer
+			}
+			return accountapi.Ack{Duplicate: dup}, nil
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, r accountapi.AttachRequest) error {
 			switch {
@@ -73,6 +83,9 @@ func (a *accountRun) registerHandlers(ctx workflow.Context) error {
 				return invalid("customer_id", "%q is not this account's customer %q", r.CustomerID, a.customerID)
 			case r.InvoiceID == "":
 				return invalid("invoice_id", "is required")
+			}
+			if err := r.Next.Validate(); err != nil {
+				return invalid("next", "%s", err.Error())
 			}
 			return nil
 		}}); err != nil {
@@ -102,6 +115,19 @@ func (a *accountRun) attach(invoiceID string) bool {
 	return true
 }
 
+// expect records when the invoice's next reminder falls due (zero: none planned).
+func (a *accountRun) expect(invoiceID string, next accountapi.NextReminder) {
+	i := slices.IndexFunc(a.st.Expected, func(e accountapi.Expected) bool { return e.InvoiceID == invoiceID })
+	switch {
+	case i >= 0 && next.At.IsZero():
+		a.st.Expected = slices.Delete(a.st.Expected, i, i+1)
+	case i >= 0:
+		a.st.Expected[i].Next = next
+	case !next.At.IsZero():
+		a.st.Expected = append(a.st.Expected, accountapi.Expected{InvoiceID: invoiceID, Next: next})
+	}
+}
+
 // remind queues one reminder for its window's message. A request already pending,
 // being sent or answered is a duplicate and changes nothing.
 func (a *accountRun) remind(ctx workflow.Context, r accountapi.ReminderRequest) (accountapi.Ack, error) {
@@ -109,9 +135,10 @@ func (a *accountRun) remind(ctx workflow.Context, r accountapi.ReminderRequest) 
 		return accountapi.Ack{Duplicate: true}, nil
 	}
 	a.attach(r.Line.InvoiceID)
+	a.expect(r.Line.InvoiceID, r.Next)
 	loc, _ := time.LoadLocation(r.To.Timezone) // checked by the validator
 	now := workflow.Now(ctx)
-	a.st.Pending = append(a.st.Pending, accountapi.Pending{Request: r, WindowDay: account.Day(now, loc), ReadyAt: now.Add(r.Gather)})
+	a.st.Pending = append(a.st.Pending, accountapi.Pending{Request: r, WindowDay: account.Day(r.At, loc), ArrivedAt: now, ReadyAt: now.Add(r.Gather)})
 	a.wake.SendAsync(true)
 	return accountapi.Ack{}, nil
 }
@@ -125,8 +152,12 @@ func (a *accountRun) run(ctx workflow.Context) error {
 		a.steps++
 		a.drainSignals()
 		now := workflow.Now(ctx)
-		due, next := account.Due(a.items(), now)
+		due, next := account.Due(a.items(), a.expected(), now)
 		for _, b := range due {
+			if len(b.Missing) > 0 {
+				a.logger.Warn("Window sent without invoices it expected: they did not arrive in time", "channel", b.Channel, "day", b.Day,
+					"missing", b.Missing, "waited", account.MaxWait)
+			}
 			if err := a.send(ctx, b); err != nil {
 				return err
 			}
@@ -172,27 +203,46 @@ func (a *accountRun) wait(ctx workflow.Context, now, next time.Time) {
 	sel.AddReceive(a.wake, func(ch workflow.ReceiveChannel, _ bool) { ch.Receive(ctx, nil) })
 	sel.AddReceive(a.detaches, func(workflow.ReceiveChannel, bool) {})
 	sel.AddReceive(a.withdraws, func(workflow.ReceiveChannel, bool) {})
+	sel.AddReceive(a.expects, func(workflow.ReceiveChannel, bool) {})
 	sel.Select(ctx)
 }
 
 func (a *accountRun) items() []account.Item {
 	out := make([]account.Item, 0, len(a.st.Pending))
 	for _, p := range a.st.Pending {
-		out = append(out, account.Item{Key: p.Request.Key(), Channel: string(p.Request.Channel), Day: p.WindowDay, ReadyAt: p.ReadyAt})
+		out = append(out, account.Item{Key: p.Request.Key(), Invoice: p.Request.Line.InvoiceID, Channel: string(p.Request.Channel), Day: p.WindowDay,
+			DueAt: p.Request.At, Arrived: p.ArrivedAt, ReadyAt: p.ReadyAt})
 	}
 	return out
 }
 
-// drainSignals applies the detach and withdraw signals received so far.
+func (a *accountRun) expected() []account.Expected {
+	out := make([]account.Expected, 0, len(a.st.Expected))
+	for _, e := range a.st.Expected {
+		out = append(out, account.Expected{Invoice: e.InvoiceID, At: e.Next.At, Day: e.Next.Day})
+	}
+	return out
+}
+
+// drainSignals applies the detach, withdraw and expect signals received so far.
 func (a *accountRun) drainSignals() {
 	var d accountapi.Detach
 	for a.detaches.ReceiveAsync(&d) {
 		a.st.Open = slices.DeleteFunc(a.st.Open, func(id string) bool { return id == d.InvoiceID })
+		a.expect(d.InvoiceID, accountapi.NextReminder{})
 		a.withdraw(d.InvoiceID, "the invoice's collection closed")
 	}
 	var w accountapi.Withdraw
 	for a.withdraws.ReceiveAsync(&w) {
 		a.withdraw(w.InvoiceID, w.Reason)
+	}
+	var e accountapi.Expect
+	for a.expects.ReceiveAsync(&e) {
+		if !slices.Contains(a.st.Open, e.InvoiceID) || e.Next.Validate() != nil {
+			a.logger.Warn("Ignoring an expect signal", "invoice_id", e.InvoiceID, "open", slices.Contains(a.st.Open, e.InvoiceID), "next", e.Next)
+			continue
+		}
+		a.expect(e.InvoiceID, e.Next)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/dunwell/dunwell/account"
 	"github.com/dunwell/dunwell/collection"
 	"github.com/dunwell/dunwell/policies"
 	"github.com/dunwell/dunwell/workflows/accountapi"
@@ -32,6 +33,9 @@ type accountSuite struct {
 	messages []accountapi.MessageRequest
 	// held maps an invoice to the reason the ledger's claim leaves it out.
 	held map[string]string
+	// late delays a reminder request (by its key) on its way to the account, as a
+	// loaded worker or server does.
+	late map[string]time.Duration
 }
 
 func TestAccountWorkflow(t *testing.T) { suite.Run(t, new(accountSuite)) }
@@ -70,7 +74,7 @@ func accountHarness(ctx workflow.Context, invoices []invoiceapi.CollectionInput)
 }
 
 func (s *accountSuite) SetupTest() {
-	s.messages, s.held = nil, map[string]string{}
+	s.messages, s.held, s.late = nil, map[string]string{}, map[string]time.Duration{}
 	s.env = s.NewTestWorkflowEnvironment()
 	s.env.RegisterWorkflow(accountHarness)
 	s.env.RegisterWorkflow(InvoiceCollection)
@@ -79,12 +83,15 @@ func (s *accountSuite) SetupTest() {
 	s.env.SetStartTime(time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC))
 	s.env.OnActivity(invoiceapi.ActivityAttachToAccount, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, r accountapi.AttachRequest) error {
-			s.toAccount(accountapi.UpdateAttach, "attach:"+r.InvoiceID, r)
+			s.toAccount(0, accountapi.UpdateAttach, "attach:"+r.InvoiceID, r)
 			return nil
 		}).Maybe()
 	s.env.OnActivity(invoiceapi.ActivityRequestReminder, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, r accountapi.ReminderRequest) error {
-			s.toAccount(accountapi.UpdateRemind, "remind:"+r.RequestID(), r)
+			s.mu.Lock()
+			delay := s.late[r.Key()]
+			s.mu.Unlock()
+			s.toAccount(delay, accountapi.UpdateRemind, "remind:"+r.RequestID(), r)
 			return nil
 		}).Maybe()
 	s.env.OnActivity(accountapi.ActivitySendAccountMessage, mock.Anything, mock.Anything).Return(
@@ -113,9 +120,9 @@ func (s *accountSuite) SetupTest() {
 	}
 }
 
-// toAccount delivers an update to the account child from an activity, through the
-// environment's main loop (activities run on their own goroutines).
-func (s *accountSuite) toAccount(name, id string, arg any) {
+// toAccount delivers an update to the account child from an activity after delay,
+// through the environment's main loop (activities run on their own goroutines).
+func (s *accountSuite) toAccount(delay time.Duration, name, id string, arg any) {
 	s.env.RegisterDelayedCallback(func() {
 		err := s.env.UpdateWorkflowByID(accountID, name, id, &testsuite.TestUpdateCallback{
 			OnReject:   func(err error) { s.Fail("the account refused "+name, "%v", err) },
@@ -123,7 +130,7 @@ func (s *accountSuite) toAccount(name, id string, arg any) {
 			OnComplete: func(any, error) {},
 		}, arg)
 		s.NoError(err, name)
-	}, 0)
+	}, delay)
 }
 
 // toInvoice sends an update to one invoice after delay.
@@ -298,4 +305,44 @@ func (s *accountSuite) TestDisputedIsLeftOutAndResumesLater() {
 	s.Equal(collection.NoticeSent, b.Notices[1].Status)
 	s.Equal(s.messages[2].Key, b.Notices[1].MessageKey)
 	s.True(slices.ContainsFunc(b.Events, func(e collection.Event) bool { return e.Kind == "dispute_resolved" }))
+}
+
+func (s *accountSuite) TestDueTogetherArrivingFarApartIsOneMessage() {
+	// All three first reminders fall due at +15 s; C's request reaches the account 20 s
+	// late (a loaded worker), long after the 5 s gather. The account expects C (its
+	// attach said when its first reminder falls due) and waits for it: one email.
+	s.late["C/first-reminder/email"] = 20 * time.Second
+	for _, id := range []string{"A", "B", "C"} {
+		s.pay(60*time.Second, id)
+	}
+	s.run(s.invoices("A", "B", "C"))
+
+	s.Require().Len(s.messages, 2, "one email at the first step, one SMS at the second")
+	email, sms := s.messages[0], s.messages[1]
+	s.Equal("email", string(email.Channel))
+	s.Equal([]string{"A", "B", "C"}, s.invoicesOf(email))
+	s.True(email.ScheduledAt.Equal(time.Date(2026, 11, 1, 10, 0, 35, 0, time.UTC)), "sent when C arrived at +35 s: %s", email.ScheduledAt)
+	s.Equal("2026-11-01", email.WindowDay, "the window is the day the reminders fall due")
+	s.Equal("sms", string(sms.Channel))
+	s.Equal([]string{"A", "B", "C"}, s.invoicesOf(sms))
+}
+
+func (s *accountSuite) TestAnInvoiceThatNeverArrivesHoldsTheOthersAtMostMaxWait() {
+	// C's first request is stuck for 15 minutes. A and B wait for it account.MaxWait
+	// from their arrival, then go without it; C's email goes alone when it comes, and
+	// its SMS joins the others' (they waited for C, expected at the SMS step too).
+	s.late["C/first-reminder/email"] = 15 * time.Minute
+	for _, id := range []string{"A", "B", "C"} {
+		s.pay(20*time.Minute, id)
+	}
+	s.run(s.invoices("A", "B", "C"))
+
+	s.Require().Len(s.messages, 3)
+	first := time.Date(2026, 11, 1, 10, 0, 15, 0, time.UTC)
+	s.Equal([]string{"A", "B"}, s.invoicesOf(s.messages[0]))
+	s.True(s.messages[0].ScheduledAt.Equal(first.Add(account.MaxWait)), "A and B waited MaxWait: %s", s.messages[0].ScheduledAt)
+	s.Equal([]string{"C"}, s.invoicesOf(s.messages[1]))
+	s.Equal("email", string(s.messages[1].Channel))
+	s.Equal("sms", string(s.messages[2].Channel))
+	s.Equal([]string{"A", "B", "C"}, s.invoicesOf(s.messages[2]))
 }

@@ -29,13 +29,48 @@ const requestStartToClose = 30 * time.Second
 // attachToAccount starts the customer's account if needed and attaches the invoice,
 // so two invoices issued at the same instant for a new customer start one account.
 func (c *collector) attachToAccount(ctx workflow.Context) error {
-	req := accountapi.AttachRequest{CustomerID: c.inv.Customer.ID, InvoiceID: c.inv.ID}
+	next := collection.NextReminderAt(&c.pol, &c.inv, &c.st, workflow.Now(ctx))
+	req := accountapi.AttachRequest{CustomerID: c.inv.Customer.ID, InvoiceID: c.inv.ID, Next: accountapi.NextAt(next, c.inv.Location())}
 	if err := workflow.ExecuteActivity(c.accountOptions(ctx, "attach to account "+accountapi.WorkflowID(c.inv.Customer.ID)),
 		invoiceapi.ActivityAttachToAccount, req).Get(ctx, nil); err != nil {
 		return fmt.Errorf("attaching invoice %s to its customer's account: %w", c.inv.ID, err)
 	}
-	c.st.Account = true
+	c.st.Account, c.st.AccountNext = true, next
 	return nil
+}
+
+// tellAccount tells the customer's account when the invoice's next reminder falls due,
+// when that moved other than the last attach or request said: a hold stops it, a
+// resume or the contact budget's deferral moves it, a step went without the account
+// (by letter, or no channel reachable), or the policy stopped consolidating. A window
+// of the account waits for the invoices it expects (account.Due); this keeps that
+// expectation true without a signal per step.
+func (c *collector) tellAccount(ctx workflow.Context, now time.Time) {
+	if !c.st.Account {
+		return
+	}
+	var next time.Time
+	if c.pol.Consolidates() {
+		next = collection.NextReminderAt(&c.pol, &c.inv, &c.st, now)
+	}
+	if next.Equal(c.st.AccountNext) {
+		return
+	}
+	c.st.AccountNext = next
+	err := workflow.SignalExternalWorkflow(ctx, accountapi.WorkflowID(c.inv.Customer.ID), "", accountapi.SignalExpect,
+		accountapi.Expect{InvoiceID: c.inv.ID, Next: accountapi.NextAt(next, c.inv.Location())}).Get(ctx, nil)
+	if err != nil {
+		c.logger.Info("The customer's account was not there to hear the next reminder", "error", err)
+	}
+}
+
+// followingReminder is when the invoice's next reminder falls due once step a is done,
+// as the request tells the account. Should the step end otherwise (deferred, or the
+// weekly cap moves the next), tellAccount corrects it.
+func (c *collector) followingReminder(a collection.Action, now time.Time) accountapi.NextReminder {
+	s := c.st
+	s.StepsDone, s.Deferred = a.Step+1, nil
+	return accountapi.NextAt(collection.NextReminderAt(&c.pol, &c.inv, &s, now), c.inv.Location())
 }
 
 // detachFromAccount tells the account the invoice's collection closed. An account that
@@ -143,6 +178,7 @@ func (c *collector) requestReminder(ctx workflow.Context, a collection.Action, s
 		return withheld, nil
 	}
 	req := c.reminderRequest(step, ch, a.At)
+	req.Next = c.followingReminder(a, workflow.Now(ctx))
 	c.st.Account = true
 	err := workflow.ExecuteActivity(c.accountOptions(ctx, fmt.Sprintf("ask the account for reminder %d of %d (%s) by %s", a.Step+1, len(c.pol.Steps), step.Name, ch)),
 		invoiceapi.ActivityRequestReminder, req).Get(ctx, nil)
@@ -152,6 +188,7 @@ func (c *collector) requestReminder(ctx workflow.Context, a collection.Action, s
 		}
 		return invoiceapi.ReminderOutcome{Status: invoiceapi.OutcomeFailed, Reason: failureMessage(err), ErrorType: invoiceapi.ErrTypeBadRequest}, nil
 	}
+	c.st.AccountNext = req.Next.At // the account took it with the request
 	timerCtx, cancelTimer := workflow.WithCancel(ctx)
 	defer cancelTimer()
 	timedOut := false

@@ -181,6 +181,7 @@ func (c *collector) collect(ctx workflow.Context) (invoiceapi.CollectionResult, 
 		c.drainSignals(ctx)
 		now := workflow.Now(ctx)
 		c.next = collection.Next(&c.pol, &c.inv, &c.st, now)
+		c.tellAccount(ctx, now)
 		c.publish(ctx)
 		if c.next.Kind != collection.ActionNone && !c.next.At.After(now) {
 			if err := c.perform(ctx, c.next); err != nil {

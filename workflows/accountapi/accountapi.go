@@ -33,6 +33,9 @@ const (
 	// SignalWithdraw: the invoice left the reminding states (paid, disputed,
 	// promised, paused...) while its reminder waited (Withdraw).
 	SignalWithdraw = "withdraw"
+	// SignalExpect: the invoice's next reminder moved other than its last request
+	// or attach said (a hold, a deferral, a step sent without the account) (Expect).
+	SignalExpect = "expect"
 	// QueryState returns View.
 	QueryState = "state"
 )
@@ -56,6 +59,50 @@ type Input struct {
 type AttachRequest struct {
 	CustomerID string `json:"customer_id"`
 	InvoiceID  string `json:"invoice_id"`
+	// Next is when the invoice's first reminder falls due.
+	Next NextReminder `json:"next"`
+}
+
+// NextReminder is when an invoice's next reminder falls due, so the account knows
+// which invoices a window should wait for (account.Due). A zero At: none is planned.
+type NextReminder struct {
+	At time.Time `json:"at,omitzero"`
+	// Day is the customer's local day of At ("2026-12-07").
+	Day string `json:"day,omitempty"`
+}
+
+// NextAt builds a NextReminder in the customer's zone loc; zero at: none.
+func NextAt(at time.Time, loc *time.Location) NextReminder {
+	if at.IsZero() {
+		return NextReminder{}
+	}
+	return NextReminder{At: at, Day: at.In(loc).Format(time.DateOnly)}
+}
+
+// Validate names what is wrong: a day that is not a date, or a day without a time.
+func (n NextReminder) Validate() error {
+	if n.At.IsZero() {
+		if n.Day != "" {
+			return fmt.Errorf("next.day %q without next.at", n.Day)
+		}
+		return nil
+	}
+	if _, err := time.Parse(time.DateOnly, n.Day); err != nil {
+		return fmt.Errorf("next.day %q is not a date like 2026-12-07", n.Day)
+	}
+	return nil
+}
+
+// Expect is the argument of SignalExpect.
+type Expect struct {
+	InvoiceID string       `json:"invoice_id"`
+	Next      NextReminder `json:"next"`
+}
+
+// Expected is an open invoice's next reminder as the account last heard it.
+type Expected struct {
+	InvoiceID string       `json:"invoice_id"`
+	Next      NextReminder `json:"next"`
 }
 
 // Ack answers an update: Duplicate when the account already had it.
@@ -137,8 +184,11 @@ type ReminderRequest struct {
 	// Gather is how long the account waits after the first reminder of a window.
 	Gather time.Duration `json:"gather"`
 	Budget Budget        `json:"budget"`
-	// At is when the invoice's policy scheduled the step.
+	// At is when the invoice's policy scheduled the step: the window is the
+	// customer's local day of At, however late the request arrives.
 	At time.Time `json:"at"`
+	// Next is when the invoice's following reminder falls due once this one is done.
+	Next NextReminder `json:"next"`
 }
 
 // Key is the request's business key <invoice>/<step>/<channel>, which is also the key
@@ -168,6 +218,9 @@ func (r ReminderRequest) Validate() error {
 		return fmt.Errorf("gather %s is negative", r.Gather)
 	case r.At.IsZero():
 		return fmt.Errorf("at is required")
+	}
+	if err := r.Next.Validate(); err != nil {
+		return err
 	}
 	if _, err := time.LoadLocation(r.To.Timezone); err != nil || r.To.Timezone == "" {
 		return fmt.Errorf("to.timezone %q is not an IANA zone", r.To.Timezone)
@@ -215,11 +268,13 @@ type MessageResult struct {
 // Pending is a reminder waiting for its message.
 type Pending struct {
 	Request ReminderRequest `json:"request"`
-	// WindowDay is the customer's local day the reminder arrived on.
+	// WindowDay is the customer's local day the reminder falls due on (Request.At).
 	WindowDay string `json:"window_day"`
-	// ReadyAt is when its window's message may go (arrival plus the gather delay, or
-	// later when the contact budget deferred it).
-	ReadyAt time.Time `json:"ready_at"`
+	// ArrivedAt is when it reached the account; ReadyAt is ArrivedAt plus the gather
+	// delay: its window's message goes from then, once no invoice the window expects
+	// is missing (account.Due).
+	ArrivedAt time.Time `json:"arrived_at"`
+	ReadyAt   time.Time `json:"ready_at"`
 	// Withdrawn: the invoice left the reminding states; it is answered as withheld.
 	Withdrawn string `json:"withdrawn,omitempty"`
 }
@@ -239,8 +294,10 @@ type Message struct {
 // State is what the account carries across continue-as-new.
 type State struct {
 	// Open lists the customer's open invoices, in the order they attached.
-	Open    []string  `json:"open"`
-	Pending []Pending `json:"pending"`
+	Open []string `json:"open"`
+	// Expected holds the open invoices' next reminders, in the order they told them.
+	Expected []Expected `json:"expected,omitempty"`
+	Pending  []Pending  `json:"pending"`
 	// Messages are the recent messages, newest last (the last week, at least the
 	// last RecentMessages).
 	Messages []Message `json:"messages"`
@@ -254,8 +311,9 @@ const RecentMessages = 20
 
 // View answers QueryState.
 type View struct {
-	CustomerID string    `json:"customer_id"`
-	Open       []string  `json:"open_invoices"`
-	Pending    []Pending `json:"pending"`
-	Messages   []Message `json:"messages"`
+	CustomerID string     `json:"customer_id"`
+	Open       []string   `json:"open_invoices"`
+	Expected   []Expected `json:"expected,omitempty"`
+	Pending    []Pending  `json:"pending"`
+	Messages   []Message  `json:"messages"`
 }
