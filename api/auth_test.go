@@ -259,6 +259,16 @@ func (f *fakeTemporal) SignalWorkflow(_ context.Context, workflowID, _, name str
 	return nil
 }
 
+// SignalWithStartWorkflow records a signal that starts its workflow if needed ("<workflow
+// id> <name>"), and the account's issued announcements.
+func (f *fakeTemporal) SignalWithStartWorkflow(_ context.Context, workflowID, name string, arg any, _ client.StartWorkflowOptions, _ any, _ ...any) (client.WorkflowRun, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.signals = append(f.signals, workflowID+" "+name)
+	f.args[workflowID] = append(f.args[workflowID], arg)
+	return fakeRun{id: workflowID}, nil
+}
+
 // updateNames returns the names of the updates sent so far, in order.
 func (f *fakeTemporal) updateNames() []string {
 	f.mu.Lock()

@@ -11,6 +11,8 @@ import (
 	"github.com/dunwell/dunwell/collection"
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/money"
+	"github.com/dunwell/dunwell/policy"
+	"github.com/dunwell/dunwell/workflows/accountapi"
 	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
@@ -100,12 +102,29 @@ func (s *Server) issueInvoice(w http.ResponseWriter, r *http.Request) {
 		// Started by an earlier request (possibly one whose answer was lost).
 		writeJSON(w, http.StatusOK, resp)
 	default:
+		s.announceToAccount(ctx, inv, pol)
 		resp.Created = outcome == ledger.IssueCreated
 		code := http.StatusCreated
 		if outcome != ledger.IssueCreated {
 			code = http.StatusOK // recorded before, but its start had failed: started now
 		}
 		writeJSON(w, code, resp)
+	}
+}
+
+// announceToAccount tells the customer's account of a new invoice whose policy
+// consolidates, and when its first reminder falls due, so the account's windows wait
+// for it even if its workflow runs its first task late (docs/accounts.md). The
+// invoice's workflow attaches itself as well: a failure here is logged only.
+func (s *Server) announceToAccount(ctx context.Context, inv collection.Invoice, pol *policy.Policy) {
+	if !pol.Consolidates() {
+		return
+	}
+	st := collection.NewState(&inv)
+	next := collection.NextReminderAt(pol, &inv, &st, s.now())
+	req := accountapi.AttachRequest{CustomerID: inv.Customer.ID, InvoiceID: inv.ID, Next: accountapi.NextAt(next, inv.Location())}
+	if err := (&accountapi.Client{Temporal: s.Temporal}).Announce(ctx, req); err != nil {
+		s.Logger.Warn("Could not announce the invoice to its customer's account; its workflow attaches it", "invoice_id", inv.ID, "error", err)
 	}
 }
 

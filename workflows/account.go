@@ -39,6 +39,7 @@ func CustomerAccount(ctx workflow.Context, in accountapi.Input) error {
 		detaches:   workflow.GetSignalChannel(ctx, accountapi.SignalDetach),
 		withdraws:  workflow.GetSignalChannel(ctx, accountapi.SignalWithdraw),
 		expects:    workflow.GetSignalChannel(ctx, accountapi.SignalExpect),
+		issued:     workflow.GetSignalChannel(ctx, accountapi.SignalIssued),
 	}
 	if in.State != nil {
 		a.st = *in.State
@@ -57,6 +58,7 @@ type accountRun struct {
 	detaches   workflow.ReceiveChannel
 	withdraws  workflow.ReceiveChannel
 	expects    workflow.ReceiveChannel
+	issued     workflow.ReceiveChannel
 	// sending holds the keys of the message being sent, for withdraws meanwhile.
 	sending []string
 	steps   int
@@ -204,6 +206,7 @@ func (a *accountRun) wait(ctx workflow.Context, now, next time.Time) {
 	sel.AddReceive(a.detaches, func(workflow.ReceiveChannel, bool) {})
 	sel.AddReceive(a.withdraws, func(workflow.ReceiveChannel, bool) {})
 	sel.AddReceive(a.expects, func(workflow.ReceiveChannel, bool) {})
+	sel.AddReceive(a.issued, func(workflow.ReceiveChannel, bool) {})
 	sel.Select(ctx)
 }
 
@@ -224,8 +227,18 @@ func (a *accountRun) expected() []account.Expected {
 	return out
 }
 
-// drainSignals applies the detach, withdraw and expect signals received so far.
+// drainSignals applies the issued, detach, withdraw and expect signals received so far.
 func (a *accountRun) drainSignals() {
+	var is accountapi.AttachRequest
+	for a.issued.ReceiveAsync(&is) {
+		if is.CustomerID != a.customerID || is.InvoiceID == "" || is.Next.Validate() != nil {
+			a.logger.Warn("Ignoring an issued signal", "invoice_id", is.InvoiceID, "for_customer", is.CustomerID, "next", is.Next)
+			continue
+		}
+		if a.attach(is.InvoiceID) {
+			a.expect(is.InvoiceID, is.Next)
+		}
+	}
 	var d accountapi.Detach
 	for a.detaches.ReceiveAsync(&d) {
 		a.st.Open = slices.DeleteFunc(a.st.Open, func(id string) bool { return id == d.InvoiceID })

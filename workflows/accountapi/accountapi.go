@@ -28,6 +28,11 @@ const (
 	// UpdateRemind: a reminder of one invoice step on one channel is due
 	// (ReminderRequest → Ack). Idempotent by ReminderRequest.Key.
 	UpdateRemind = "remind"
+	// SignalIssued: an invoice of the customer was issued (AttachRequest), sent by the
+	// API with SignalWithStart as it starts the invoice's workflow, so the account
+	// knows the invoice and its first reminder before the invoice's workflow has run a
+	// task (it attaches too: UpdateAttach). Idempotent.
+	SignalIssued = "issued"
 	// SignalDetach: the invoice's workflow closed (Detach).
 	SignalDetach = "detach"
 	// SignalWithdraw: the invoice left the reminding states (paid, disputed,

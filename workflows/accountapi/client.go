@@ -51,6 +51,21 @@ func (c *Client) Remind(ctx context.Context, updateID string, r ReminderRequest)
 	return c.updateWithStart(ctx, r.CustomerID, updateID, UpdateRemind, r)
 }
 
+// Announce tells the customer's account an invoice was issued (SignalIssued), starting
+// the account if needed: one server round trip, no worker in it, so the account knows
+// the invoice before it is due however loaded the workers are.
+func (c *Client) Announce(ctx context.Context, r AttachRequest) error {
+	ctx, cancel := c.bound(ctx)
+	defer cancel()
+	opts := StartOptions(r.CustomerID)
+	opts.WorkflowIDConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED // signal-with-start uses the running one
+	if _, err := c.Temporal.SignalWithStartWorkflow(ctx, WorkflowID(r.CustomerID), SignalIssued, r, opts, WorkflowName,
+		Input{CustomerID: r.CustomerID}); err != nil {
+		return fmt.Errorf("account of customer %s: announcing invoice %s: %w", r.CustomerID, r.InvoiceID, err)
+	}
+	return nil
+}
+
 func (c *Client) updateWithStart(ctx context.Context, customerID, updateID, name string, arg any) (Ack, error) {
 	ctx, cancel := c.bound(ctx)
 	defer cancel()
