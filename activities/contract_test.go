@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/dunwell/dunwell/collection"
+	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
@@ -18,12 +20,15 @@ import (
 func TestActivitiesMatchTheContract(t *testing.T) {
 	ctxType, errType := reflect.TypeFor[context.Context](), reflect.TypeFor[error]()
 	for name, want := range map[string]struct{ req, res reflect.Type }{
-		invoiceapi.ActivitySendNotice:     {reflect.TypeFor[invoiceapi.NoticeRequest](), reflect.TypeFor[invoiceapi.NoticeResult]()},
-		invoiceapi.ActivityRecordPayment:  {reflect.TypeFor[invoiceapi.PaymentRecord](), nil},
-		invoiceapi.ActivityEscalate:       {reflect.TypeFor[invoiceapi.EscalationRequest](), nil},
-		invoiceapi.ActivityRecordStatus:   {reflect.TypeFor[invoiceapi.StatusRecord](), nil},
-		invoiceapi.ActivityRecordEvent:    {reflect.TypeFor[invoiceapi.EventRecord](), nil},
-		invoiceapi.ActivityReserveContact: {reflect.TypeFor[invoiceapi.ContactCapRequest](), reflect.TypeFor[invoiceapi.ContactCapResult]()},
+		invoiceapi.ActivitySendNotice:       {reflect.TypeFor[invoiceapi.NoticeRequest](), reflect.TypeFor[invoiceapi.NoticeResult]()},
+		invoiceapi.ActivityRecordPayment:    {reflect.TypeFor[invoiceapi.PaymentRecord](), nil},
+		invoiceapi.ActivityEscalate:         {reflect.TypeFor[invoiceapi.EscalationRequest](), nil},
+		invoiceapi.ActivityRecordStatus:     {reflect.TypeFor[invoiceapi.StatusRecord](), nil},
+		invoiceapi.ActivityRecordEvent:      {reflect.TypeFor[invoiceapi.EventRecord](), nil},
+		invoiceapi.ActivityReserveContact:   {reflect.TypeFor[invoiceapi.ContactCapRequest](), reflect.TypeFor[invoiceapi.ContactCapResult]()},
+		invoiceapi.ActivityOpenCallTask:     {reflect.TypeFor[invoiceapi.CallTaskRequest](), reflect.TypeFor[invoiceapi.CallTaskResult]()},
+		invoiceapi.ActivityCloseCallTask:    {reflect.TypeFor[invoiceapi.CloseCallTaskRequest](), reflect.TypeFor[invoiceapi.CallTaskResult]()},
+		invoiceapi.ActivityCompleteCallTask: {reflect.TypeFor[invoiceapi.CallCompletion](), nil},
 	} {
 		m, ok := reflect.TypeFor[*Activities]().MethodByName(name)
 		require.True(t, ok, "no method %s on *Activities", name)
@@ -57,4 +62,12 @@ func TestEventRecordReachesTheLedgerWhole(t *testing.T) {
 	got, err := json.Marshal(lifecycleEvent(e))
 	require.NoError(t, err)
 	require.JSONEq(t, string(want), string(got))
+}
+
+// The workflow's call outcomes are the ledger's.
+func TestCallOutcomesMatchTheLedger(t *testing.T) {
+	require.Equal(t, ledger.CallOutcomes, collection.CallOutcomes)
+	for _, o := range ledger.CallOutcomes {
+		require.Equal(t, ledger.IsConversation(o), collection.IsConversation(o), o)
+	}
 }

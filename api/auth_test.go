@@ -113,6 +113,10 @@ type fakeTemporal struct {
 	args     map[string][]any
 	rejects  map[string]error
 	signals  []string
+	// updateIDs are the ids of the updates sent, in order; onUpdate, when set, runs
+	// as the workflow's part of an accepted update (its ledger write).
+	updateIDs []string
+	onUpdate  func(name string, arg any) error
 }
 
 // updateArgs is the argument type of each update the workflow registers
@@ -133,6 +137,7 @@ var updateArgs = map[string]reflect.Type{
 	invoiceapi.UpdateWriteOff:       reflect.TypeFor[invoiceapi.ReasonInput](),
 	invoiceapi.UpdateChangePolicy:   reflect.TypeFor[invoiceapi.ChangePolicyInput](),
 	invoiceapi.UpdateChangeDueDate:  reflect.TypeFor[invoiceapi.ChangeDueDateInput](),
+	invoiceapi.UpdateCallOutcome:    reflect.TypeFor[invoiceapi.CallOutcomeInput](),
 }
 
 func newFakeTemporal() *fakeTemporal {
@@ -234,7 +239,13 @@ func (f *fakeTemporal) UpdateWorkflow(_ context.Context, o client.UpdateWorkflow
 		return nil, err
 	}
 	f.updates = append(f.updates, o.UpdateName)
+	f.updateIDs = append(f.updateIDs, o.UpdateID)
 	f.args[o.WorkflowID] = append(f.args[o.WorkflowID], o.Args[0])
+	if f.onUpdate != nil {
+		if err := f.onUpdate(o.UpdateName, o.Args[0]); err != nil {
+			return nil, err
+		}
+	}
 	if o.UpdateName != invoiceapi.UpdatePayment {
 		return fakeUpdate{event: invoiceapi.EventResult{Status: collection.StatusOpen}}, nil
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/money"
 	"github.com/dunwell/dunwell/reports"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 // Tasks for people (docs/collectors.md): calls to make, the customers' replies to
@@ -337,9 +338,8 @@ func (s *Server) taskFinished(w http.ResponseWriter, r *http.Request, ctx contex
 }
 
 // completeTask answers POST /v1/tasks/{id}/complete: the outcome is recorded once in
-// the ledger (and so on the customer's timeline). Delivering a call's outcome to its
-// invoice's workflow (invoiceapi.UpdateCallOutcome) comes with the policy's call
-// steps, which are not there yet.
+// the ledger (and so on the customer's timeline). A call task's outcome goes to its
+// invoice's workflow first (completeCall), which applies it and records it.
 func (s *Server) completeTask(w http.ResponseWriter, r *http.Request) {
 	const auditAction = "task.complete"
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
@@ -383,6 +383,10 @@ func (s *Server) completeTask(w http.ResponseWriter, r *http.Request) {
 		s.taskFinished(w, r, ctx, auditAction, t)
 		return
 	}
+	if t.Kind == ledger.TaskCall && t.InvoiceID != "" {
+		s.completeCall(w, r, ctx, t, c, details)
+		return
+	}
 	done, err := s.Ledger.CompleteTask(ctx, t.ID, c)
 	var fin *ledger.TaskFinishedError
 	switch {
@@ -391,6 +395,52 @@ func (s *Server) completeTask(w http.ResponseWriter, r *http.Request) {
 		return
 	case err != nil:
 		s.failAction(w, r, "completing task "+strconv.FormatInt(t.ID, 10), err, ledger.AuditEntry{Action: auditAction, InvoiceID: t.InvoiceID, Details: details})
+		return
+	}
+	s.audit(r, http.StatusOK, ledger.AuditEntry{Action: auditAction, Outcome: ledger.AuditApplied, InvoiceID: t.InvoiceID, Details: details})
+	s.answerTask(w, r, ctx, http.StatusOK, done)
+}
+
+// completeCall delivers a call task's outcome to its invoice's workflow as the update
+// call-outcome (update id "task-<id>": a completion sent twice is applied once). The
+// workflow checks it against the invoice (a promise within the policy's limits, a
+// dispute the invoice allows), applies it, and records the task's completion in the
+// ledger before it answers; the answer is the task as the ledger then holds it. A
+// refusal changes nothing; an invoice whose collection has ended answers 409.
+func (s *Server) completeCall(w http.ResponseWriter, r *http.Request, ctx context.Context, t ledger.Task, c ledger.TaskCompletion, details map[string]any) {
+	const auditAction = "task.complete"
+	in := invoiceapi.CallOutcomeInput{TaskID: t.ID, Outcome: c.Outcome, Note: c.Note, PromiseDate: c.PromiseDate, By: c.By}
+	if c.PromiseAmount != nil {
+		in.PromiseAmount = *c.PromiseAmount
+	}
+	reject := func(code int, msg string, fields map[string]string) {
+		s.audit(r, code, ledger.AuditEntry{Action: auditAction, Outcome: ledger.AuditRejected, InvoiceID: t.InvoiceID, Reason: msg, Details: details})
+		writeError(w, code, msg, fields)
+	}
+	if _, err := s.invoices().CallOutcome(ctx, t.InvoiceID, in); err != nil {
+		s.updateFailed(w, r, t.InvoiceID, err, updateFailure{
+			rejected: func(code int, msg string, fields map[string]string) {
+				// The task may have finished meanwhile (completed by another request, closed
+				// by the step's timeout or its invoice's end): answer with it as stored.
+				if cur, gerr := s.Ledger.GetTask(ctx, t.ID); code == http.StatusConflict && gerr == nil && !cur.Open() {
+					s.taskFinished(w, r, ctx, auditAction, cur)
+					return
+				}
+				reject(code, "rejected: "+msg, fields)
+			},
+			closed: func(code int, view collection.View) {
+				reject(code, fmt.Sprintf("invoice %s is %s and its collection has ended: the outcome of call task %d can no longer change it; nothing was recorded",
+					t.InvoiceID, view.Status, t.ID), map[string]string{"status": "the invoice is " + string(view.Status)})
+			},
+			failed: func() {
+				s.failAction(w, r, "delivering the outcome of call task "+strconv.FormatInt(t.ID, 10), err, ledger.AuditEntry{Action: auditAction, InvoiceID: t.InvoiceID, Details: details})
+			},
+		})
+		return
+	}
+	done, err := s.Ledger.GetTask(ctx, t.ID)
+	if err != nil {
+		s.fail(w, r, "reading the completed task", err)
 		return
 	}
 	s.audit(r, http.StatusOK, ledger.AuditEntry{Action: auditAction, Outcome: ledger.AuditApplied, InvoiceID: t.InvoiceID, Details: details})

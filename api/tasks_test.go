@@ -6,11 +6,15 @@ import (
 	"net/http"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/dunwell/dunwell/activities"
 	"github.com/dunwell/dunwell/auth"
+	"github.com/dunwell/dunwell/collection"
 	"github.com/dunwell/dunwell/ledger"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 func listTasks(t *testing.T, srv *testServer, token, query string) []Task {
@@ -48,6 +52,17 @@ func TestTasksListedByPriorityAndCompleted(t *testing.T) {
 		return task
 	}
 	first, second := mk(small), mk(large)
+	// The invoice's workflow: a call's outcome reaches it as the update call-outcome,
+	// which records the completion in the ledger (activities.CompleteCallTask).
+	acts := &activities.Activities{Ledger: testStore}
+	srv.temporal.onUpdate = func(name string, arg any) error {
+		if name != invoiceapi.UpdateCallOutcome {
+			return nil
+		}
+		in := arg.(invoiceapi.CallOutcomeInput)
+		return acts.CompleteCallTask(ctx, invoiceapi.CallCompletion{TaskID: in.TaskID, Outcome: in.Outcome, Note: in.Note,
+			PromiseDate: in.PromiseDate, PromiseAmount: in.PromiseAmount, By: in.By, At: time.Now().UTC()})
+	}
 
 	tasks := listTasks(t, srv, reader, "?status=open&kind=call&customer_id="+cust)
 	require.Len(t, tasks, 2)
@@ -89,9 +104,15 @@ func TestTasksListedByPriorityAndCompleted(t *testing.T) {
 	a = complete(`{"outcome": 7}`)
 	require.Equal(t, http.StatusBadRequest, a.code, "a malformed body")
 
-	// A promise: recorded in the ledger.
+	require.Empty(t, srv.temporal.updateNames(), "a refused completion reaches no workflow")
+
+	// A promise: delivered to the invoice's workflow, which records it in the ledger.
 	a = complete(`{"outcome": "promised", "note": "pays on the 10th", "promise": {"date": "2026-04-10", "amount": "5.00"}}`)
 	require.Equal(t, http.StatusOK, a.code, string(a.body))
+	require.Equal(t, []string{invoiceapi.UpdateCallOutcome}, srv.temporal.updateNames())
+	require.Equal(t, []string{"task-" + strconv.FormatInt(first.ID, 10)}, srv.temporal.updateIDs)
+	require.Equal(t, invoiceapi.CallOutcomeInput{TaskID: first.ID, Outcome: "promised", Note: "pays on the 10th",
+		PromiseDate: "2026-04-10", PromiseAmount: 500, By: "key:" + opKey.Name}, srv.temporal.args["invoice-"+small][0])
 	var done Task
 	require.NoError(t, json.Unmarshal(a.body, &done))
 	require.Equal(t, ledger.TaskDone, done.Status)
@@ -136,4 +157,38 @@ func TestTasksListedByPriorityAndCompleted(t *testing.T) {
 		}
 	}
 	require.Equal(t, []string{"Call about invoice " + small + ": promised to pay 5.00 EUR by 2026-04-10: pays on the 10th"}, outcomes)
+}
+
+// The invoice's workflow has the last word on a call's outcome: what its validator
+// refuses (a promise past the policy's limit, a task it does not wait for) is
+// answered with the field, and the task stays open, unrecorded.
+func TestCallOutcomeRefusedByTheWorkflowChangesNothing(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t, testStore)
+	admin, _ := newKey(t, testStore, auth.AllScopes()...)
+	operator, _ := newKey(t, testStore, auth.ScopeOperator)
+	ctx := t.Context()
+	cust := uid("C")
+	inv := issueFor(t, srv, admin, cust, "100.00")
+	task, _, err := testStore.CreateTask(ctx, ledger.NewTask{Key: "call:" + inv + "/call", Kind: ledger.TaskCall,
+		CustomerID: cust, InvoiceID: inv, Step: "call", Title: "Call about " + inv})
+	require.NoError(t, err)
+	path := "/v1/tasks/" + strconv.FormatInt(task.ID, 10) + "/complete"
+
+	srv.temporal.rejects[invoiceapi.UpdateCallOutcome] = invoiceapi.EncodeError(&collection.InvalidError{Field: "promise.date", Reason: "must be within a year"})
+	a := call(t, srv, http.MethodPost, path, `{"outcome": "promised", "promise": {"date": "2099-01-01"}}`, bearer(operator)...)
+	require.Equal(t, http.StatusUnprocessableEntity, a.code, string(a.body))
+	var e ErrorBody
+	require.NoError(t, json.Unmarshal(a.body, &e))
+	require.Equal(t, "must be within a year", e.Fields["promise.date"])
+
+	srv.temporal.rejects[invoiceapi.UpdateCallOutcome] = invoiceapi.EncodeError(&collection.ConflictError{Field: "task_id", Reason: "waits for no call task"})
+	a = call(t, srv, http.MethodPost, path, `{"outcome": "reached"}`, bearer(operator)...)
+	require.Equal(t, http.StatusConflict, a.code, string(a.body))
+	require.Contains(t, string(a.body), "waits for no call task")
+
+	stored, err := testStore.GetTask(ctx, task.ID)
+	require.NoError(t, err)
+	require.Equal(t, ledger.TaskOpen, stored.Status, "nothing recorded")
+	require.Empty(t, stored.Outcome)
 }

@@ -16,6 +16,27 @@ type CallAttempt struct {
 	Conversation bool   `json:"conversation"`
 }
 
+// CallOutcomes lists every outcome of a call, in the order a form shows them (the
+// ledger's CallOutcomes; TestCallOutcomesMatchTheLedger keeps them equal).
+var CallOutcomes = []string{"reached", "promised", "no_answer", "voicemail", "wrong_number", "refused", "disputed"}
+
+// Call outcomes that change the invoice.
+const (
+	CallPromised    = "promised"
+	CallDisputed    = "disputed"
+	CallWrongNumber = "wrong_number"
+)
+
+// CallWait is the open call task of a call step: the invoice waits for its outcome
+// until Due, then does OnTimeout (policy.OnTimeoutNext or OnTimeoutEscalate).
+type CallWait struct {
+	TaskID    int64     `json:"task_id"`
+	Step      string    `json:"step"`
+	OpenedAt  time.Time `json:"opened_at"`
+	Due       time.Time `json:"due"`
+	OnTimeout string    `json:"on_timeout"`
+}
+
 // IsConversation reports whether a call outcome means the customer was spoken to.
 func IsConversation(outcome string) bool {
 	switch outcome {

@@ -65,7 +65,7 @@ func (c *Customer) Reachable(ch policy.Channel) bool {
 		if c.Email == "" {
 			return false
 		}
-	case policy.SMS:
+	case policy.SMS, policy.Call:
 		if c.Phone == "" {
 			return false
 		}

@@ -37,6 +37,9 @@ const (
 	// ActionCharge: a late fee, the compensation or a day's reference-rate interest
 	// falls due; it is booked with the interest to date.
 	ActionCharge ActionKind = "late_fee"
+	// ActionCallTimeout: the open call task's outcome did not come by its step's
+	// timeout; the task closes and the step's on_timeout applies.
+	ActionCallTimeout ActionKind = "call_timeout"
 )
 
 // Action is the next thing to happen to an invoice and when.
@@ -56,8 +59,8 @@ type Action struct {
 	// MoveReason says why. Zero when the reminder was not moved.
 	MovedFrom  time.Time `json:"-"`
 	MoveReason string    `json:"-"`
-	// Awaiting names the reminder step of an ActionApprovalTimeout; empty: the
-	// escalation.
+	// Awaiting names the reminder step of an ActionApprovalTimeout (empty: the
+	// escalation) or the call step of an ActionCallTimeout.
 	Awaiting string `json:"-"`
 }
 
@@ -100,12 +103,14 @@ func Next(p *policy.Policy, inv *Invoice, s *State, now time.Time) Action {
 // nextDunning is the next reminder, status change, escalation or hold deadline.
 func nextDunning(p *policy.Policy, inv *Invoice, s *State, now time.Time) Action {
 	if s.Held() || s.Escalation != nil {
-		return nextOnHold(p, inv, s)
+		return withCallTimeout(s, nextOnHold(p, inv, s))
 	}
 	// Time spent paused or disputed shifts the schedule (zero for most invoices).
 	stepAt := func(off policy.Offset) time.Time { return StepTime(p, inv, off).Add(s.Shift) }
 	var escAt time.Time
-	if p.Escalation != nil && !s.EscalationRejected {
+	// While a call step waits for its call's outcome, the schedule (the next steps,
+	// the escalation) waits with it, until the outcome or the step's timeout.
+	if p.Escalation != nil && !s.EscalationRejected && s.Call == nil {
 		escAt = stepAt(p.Escalation.After)
 		if s.EscalationApproved || !now.Before(escAt) {
 			return Action{Kind: ActionEscalate, At: escAt}
@@ -129,7 +134,10 @@ func nextDunning(p *policy.Policy, inv *Invoice, s *State, now time.Time) Action
 	if s.Status == StatusOpen { // DeriveStatus keeps this equal to !PastDue
 		consider(Action{Kind: ActionOverdue, At: inv.DueEnd()})
 	}
-	if s.StepsDone < len(p.Steps) {
+	if s.Call != nil {
+		consider(Action{Kind: ActionCallTimeout, At: s.Call.Due, Awaiting: s.Call.Step})
+	}
+	if s.StepsDone < len(p.Steps) && s.Call == nil {
 		// Of the steps already due, send only the latest; the earlier ones are stale.
 		i := s.StepsDone
 		var skip []string
@@ -163,6 +171,14 @@ func nextDunning(p *policy.Policy, inv *Invoice, s *State, now time.Time) Action
 		consider(Action{Kind: ActionEscalate, At: escAt})
 	}
 	return best
+}
+
+// withCallTimeout is a, or the open call's timeout when that comes first.
+func withCallTimeout(s *State, a Action) Action {
+	if s.Call == nil || (a.Kind != ActionNone && !s.Call.Due.Before(a.At)) {
+		return a
+	}
+	return Action{Kind: ActionCallTimeout, At: s.Call.Due, Awaiting: s.Call.Step}
 }
 
 // intoContactWindow moves t to the first moment both the contact window and the
@@ -251,6 +267,8 @@ func Describe(p *policy.Policy, inv *Invoice, a Action) string {
 			return fmt.Sprintf("late charges booked at %s", when)
 		}
 		return fmt.Sprintf("late fee charged at %s", when)
+	case ActionCallTimeout:
+		return fmt.Sprintf("the call of step %s times out at %s", a.Awaiting, when)
 	case ActionFallback:
 		return fmt.Sprintf("%s again by %s (the last message was not delivered) at %s", p.Steps[a.Step].Name, a.Channel, when)
 	default:

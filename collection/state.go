@@ -146,6 +146,12 @@ type State struct {
 	// AccountNext is the next reminder's due time the account last heard from the
 	// invoice (zero: none); the invoice tells it again when NextReminderAt moves.
 	AccountNext time.Time `json:"account_next,omitzero"`
+	// Call is the open call task of a call step, whose outcome the invoice waits for
+	// (calls.go); nil when none.
+	Call *CallWait `json:"call,omitempty"`
+	// CallAttempts are the calls made about the invoice, with their outcomes; the
+	// call rules (NextCallAt) count them.
+	CallAttempts []CallAttempt `json:"call_attempts,omitempty"`
 }
 
 // Deferral moves policy step Step to At, for Reason.

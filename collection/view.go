@@ -56,10 +56,15 @@ type View struct {
 	// EscalationRejected: an operator decided this invoice is never handed off.
 	EscalationRejected bool             `json:"escalation_rejected,omitempty"`
 	OptedOut           []policy.Channel `json:"opted_out,omitempty"`
-	// Deferred is a reminder the per-customer daily cap moved to a later day.
-	Deferred    *Deferral    `json:"deferred,omitempty"`
-	Adjustments []Adjustment `json:"adjustments"`
-	Events      []Event      `json:"events"`
+	// Deferred is a reminder the per-customer daily cap (or the call rules) moved to
+	// a later day.
+	Deferred *Deferral `json:"deferred,omitempty"`
+	// Call is the open call task the invoice waits for (its id, step and due time);
+	// CallAttempts the calls made and their outcomes.
+	Call         *CallWait     `json:"call,omitempty"`
+	CallAttempts []CallAttempt `json:"call_attempts,omitempty"`
+	Adjustments  []Adjustment  `json:"adjustments"`
+	Events       []Event       `json:"events"`
 	// PaymentURL is where the billing system takes payment of this invoice, if it gave
 	// one; Locale and Timezone are the customer's (all three for the customer's portal).
 	PaymentURL string `json:"payment_url,omitempty"`
@@ -168,6 +173,8 @@ func NewView(p *policy.Policy, inv *Invoice, s *State, next Action) View {
 		EscalationRejected: s.EscalationRejected,
 		OptedOut:           s.OptedOut,
 		Deferred:           s.Deferred,
+		Call:               s.Call,
+		CallAttempts:       s.CallAttempts,
 		Adjustments:        append([]Adjustment{}, s.Adjustments...),
 		Events:             append([]Event{}, s.Events...),
 		PaymentURL:         inv.PaymentURL,

@@ -33,11 +33,14 @@ const (
 	// Letter is a printed letter to the customer's postal address, handed to a
 	// print-and-mail provider or to the letter outbox (package letter).
 	Letter Channel = "letter"
+	// Call is a phone call a collector makes: the step opens a task for a person and
+	// the invoice waits for its outcome (see Step.Timeout and calls.go).
+	Call Channel = "call"
 )
 
 // Channels lists every channel a policy step may name, in the order error messages
 // list them.
-var Channels = []Channel{Email, SMS, Letter}
+var Channels = []Channel{Email, SMS, Letter, Call}
 
 // Valid reports whether c is a known channel.
 func (c Channel) Valid() bool { return slices.Contains(Channels, c) }
@@ -142,6 +145,30 @@ type Step struct {
 	Approval        bool   `yaml:"approval,omitempty" json:"approval,omitempty"`
 	ApprovalTimeout Offset `yaml:"approval_timeout,omitempty" json:"approval_timeout,omitzero"`
 	ApprovalDefault string `yaml:"approval_default,omitempty" json:"approval_default,omitempty"`
+	// Timeout is how long a call step (channel call, first in Channels) waits for the
+	// call's outcome ("2d", "+10m"); required on a call step, refused on others.
+	Timeout Offset `yaml:"timeout,omitempty" json:"timeout,omitzero"`
+	// OnTimeout is what happens when no outcome came in time: OnTimeoutNext (the
+	// default: dunning goes on with the next step) or OnTimeoutEscalate (the policy's
+	// escalation at once).
+	OnTimeout string `yaml:"on_timeout,omitempty" json:"on_timeout,omitempty"`
+}
+
+// What a call step does when its call's outcome does not come in time.
+const (
+	OnTimeoutNext     = "next"
+	OnTimeoutEscalate = "escalate"
+)
+
+// IsCall reports whether the step is a call step: its first channel is call.
+func (s Step) IsCall() bool { return len(s.Channels) > 0 && s.Channels[0] == Call }
+
+// TimeoutAction is the step's on_timeout with its default.
+func (s Step) TimeoutAction() string {
+	if s.OnTimeout == "" {
+		return OnTimeoutNext
+	}
+	return s.OnTimeout
 }
 
 // DefaultStepApprovalTimeout is how long a reminder step with approval: true waits
@@ -166,6 +193,43 @@ func (s Step) EffectiveApprovalTimeout() Offset {
 	}
 	return s.ApprovalTimeout
 }
+
+// validateCall checks a call step's timeout and on_timeout, and that other steps
+// carry neither.
+func (s Step) validateCall(f string, escalates bool, add func(field, format string, args ...any)) {
+	if !s.IsCall() {
+		if !s.Timeout.IsZero() {
+			add(f+".timeout", "applies only to a step whose first channel is call")
+		}
+		if s.OnTimeout != "" {
+			add(f+".on_timeout", "applies only to a step whose first channel is call")
+		}
+		return
+	}
+	switch {
+	case s.Timeout.IsZero():
+		add(f+".timeout", "is required on a call step: how long the invoice waits for the call's outcome, like \"2d\"")
+	case s.Timeout.isNegative():
+		add(f+".timeout", "must be a positive duration like \"2d\"")
+	case s.Timeout.Duration() < minCallTimeout || s.Timeout.Duration() > maxCallTimeout:
+		add(f+".timeout", "must be from %s to 90 days", minCallTimeout)
+	}
+	switch s.OnTimeout {
+	case "", OnTimeoutNext:
+	case OnTimeoutEscalate:
+		if !escalates {
+			add(f+".on_timeout", "escalate needs the policy's escalation section")
+		}
+	default:
+		add(f+".on_timeout", "must be %q or %q", OnTimeoutNext, OnTimeoutEscalate)
+	}
+}
+
+// Bounds of a call step's timeout.
+const (
+	minCallTimeout = time.Minute
+	maxCallTimeout = 90 * 24 * time.Hour
+)
 
 // Escalation hands an unpaid invoice to a collection agency or to legal.
 type Escalation struct {
@@ -379,16 +443,20 @@ func (p *Policy) Validate() error {
 		}
 		seen := map[Channel]bool{}
 		for j, c := range s.Channels {
-			if !c.Valid() {
+			switch {
+			case !c.Valid():
 				add(fmt.Sprintf("%s.channels[%d]", f, j), "%q is not a channel (%s)", c, channelList())
-			} else if seen[c] {
+			case seen[c]:
 				add(fmt.Sprintf("%s.channels[%d]", f, j), "%q is listed twice", c)
+			case c == Call && j > 0:
+				add(fmt.Sprintf("%s.channels[%d]", f, j), "call must be the step's first channel (the others are its fallbacks)")
 			}
 			seen[c] = true
 		}
-		if strings.TrimSpace(s.Template) == "" {
-			add(f+".template", "is required")
+		if strings.TrimSpace(s.Template) == "" && (len(s.Channels) != 1 || !s.IsCall()) {
+			add(f+".template", "is required (a step with only the channel call may leave it out)")
 		}
+		s.validateCall(f, p.Escalation != nil, add)
 		if s.ApprovalTimeout.isNegative() {
 			add(f+".approval_timeout", "must be a positive duration like \"2d\"")
 		} else if !s.Approval && !s.ApprovalTimeout.IsZero() {

@@ -279,6 +279,8 @@ func (c *collector) perform(ctx workflow.Context, a collection.Action) error {
 		return c.fallback(ctx, a)
 	case collection.ActionCharge:
 		return c.recordEvents(ctx, c.st.BookCharges(&c.pol, &c.inv, workflow.Now(ctx), nil, true), nil)
+	case collection.ActionCallTimeout:
+		return c.callTimedOut(ctx)
 	case collection.ActionApprovalTimeout:
 		def := c.st.Approval.Default
 		e := c.st.Decide(def == policy.DecisionApprove, workflow.Now(ctx), "system", "no decision before the deadline; the policy's default is "+def)
@@ -291,6 +293,11 @@ func (c *collector) perform(ctx workflow.Context, a collection.Action) error {
 // remind sends policy step a.Step on the first channel that works, falling back to the
 // step's next channel when a provider says the recipient can never be reached.
 func (c *collector) remind(ctx workflow.Context, a collection.Action) error {
+	if c.pol.Steps[a.Step].IsCall() {
+		if called, err := c.call(ctx, a); called || err != nil {
+			return err
+		}
+	}
 	if c.pol.Consolidates() {
 		return c.remindViaAccount(ctx, a)
 	}
@@ -378,7 +385,7 @@ func (c *collector) reserveContact(ctx workflow.Context, a collection.Action, st
 func (c *collector) reachable(step policy.Step) []policy.Channel {
 	var out []policy.Channel
 	for _, ch := range collection.ChannelsFor(step, &c.inv.Customer) {
-		if !c.st.IsOptedOut(ch) {
+		if ch != policy.Call && !c.st.IsOptedOut(ch) { // a call is a task, not a message (calls.go)
 			out = append(out, ch)
 		}
 	}

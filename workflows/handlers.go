@@ -27,6 +27,11 @@ func (c *collector) registerHandlers(ctx workflow.Context) error {
 	}); err != nil {
 		return fmt.Errorf("registering the payment update: %w", err)
 	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, invoiceapi.UpdateCallOutcome, c.callOutcome, workflow.UpdateHandlerOptions{
+		Validator: c.validateCallOutcome,
+	}); err != nil {
+		return fmt.Errorf("registering the call-outcome update: %w", err)
+	}
 	return c.registerLifecycleHandlers(ctx)
 }
 

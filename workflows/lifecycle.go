@@ -583,7 +583,7 @@ func (c *collector) optIn(ctx workflow.Context, in invoiceapi.OptOutInput) {
 
 // addressOn is the customer's address on a channel ("" when none).
 func (c *collector) addressOn(ch policy.Channel) string {
-	if ch == policy.SMS {
+	if ch == policy.SMS || ch == policy.Call {
 		return c.inv.Customer.Phone
 	}
 	return c.inv.Customer.Email
