@@ -17,6 +17,21 @@ import (
 	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
+// workflowRecordsCallOutcomes makes the fake Temporal's invoice workflows do their
+// part of a call's outcome (the update call-outcome): record the task's completion in
+// the ledger, as activities.CompleteCallTask does for the real workflow.
+func workflowRecordsCallOutcomes(t *testing.T, srv *testServer) {
+	acts := &activities.Activities{Ledger: testStore}
+	srv.temporal.onUpdate = func(name string, arg any) error {
+		if name != invoiceapi.UpdateCallOutcome {
+			return nil
+		}
+		in := arg.(invoiceapi.CallOutcomeInput)
+		return acts.CompleteCallTask(t.Context(), invoiceapi.CallCompletion{TaskID: in.TaskID, Outcome: in.Outcome, Note: in.Note,
+			PromiseDate: in.PromiseDate, PromiseAmount: in.PromiseAmount, By: in.By, At: time.Now().UTC()})
+	}
+}
+
 func listTasks(t *testing.T, srv *testServer, token, query string) []Task {
 	t.Helper()
 	a := call(t, srv, http.MethodGet, "/v1/tasks"+query, "", bearer(token)...)
@@ -52,17 +67,7 @@ func TestTasksListedByPriorityAndCompleted(t *testing.T) {
 		return task
 	}
 	first, second := mk(small), mk(large)
-	// The invoice's workflow: a call's outcome reaches it as the update call-outcome,
-	// which records the completion in the ledger (activities.CompleteCallTask).
-	acts := &activities.Activities{Ledger: testStore}
-	srv.temporal.onUpdate = func(name string, arg any) error {
-		if name != invoiceapi.UpdateCallOutcome {
-			return nil
-		}
-		in := arg.(invoiceapi.CallOutcomeInput)
-		return acts.CompleteCallTask(ctx, invoiceapi.CallCompletion{TaskID: in.TaskID, Outcome: in.Outcome, Note: in.Note,
-			PromiseDate: in.PromiseDate, PromiseAmount: in.PromiseAmount, By: in.By, At: time.Now().UTC()})
-	}
+	workflowRecordsCallOutcomes(t, srv)
 
 	tasks := listTasks(t, srv, reader, "?status=open&kind=call&customer_id="+cust)
 	require.Len(t, tasks, 2)

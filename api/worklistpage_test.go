@@ -122,6 +122,7 @@ func TestWorklistForms(t *testing.T) {
 	require.NoError(t, err)
 	base := fmt.Sprintf("/worklist/tasks/%d", task.ID)
 	asCollector := bearer(collectorToken)
+	workflowRecordsCallOutcomes(t, srv)
 	stillOpen := func(what string) {
 		t.Helper()
 		got, err := testStore.GetTask(t.Context(), task.ID)
