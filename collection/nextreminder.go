@@ -22,8 +22,14 @@ func NextReminderAt(p *policy.Policy, inv *Invoice, s *State, now time.Time) tim
 	if plain.Status == StatusOpen {
 		plain.Status = StatusOverdue
 	}
-	if a := nextDunning(p, inv, &plain, now); a.Kind == ActionRemind {
+	if a := nextDunning(p, inv, &plain, now); a.Kind == ActionRemind && !callsFor(p.Steps[a.Step], inv, s) {
 		return a.At
 	}
 	return time.Time{}
+}
+
+// callsFor reports whether step will be a call to this customer rather than a message
+// (a call step whose customer can be called): the account hears nothing of it.
+func callsFor(step policy.Step, inv *Invoice, s *State) bool {
+	return step.IsCall() && inv.Customer.Reachable(policy.Call) && !s.IsOptedOut(policy.Call)
 }
