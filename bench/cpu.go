@@ -17,12 +17,25 @@ const clockTicks = 100
 // false where /proc cannot be read (not Linux). The difference between two readings is
 // what a measurement cost the whole stack, whatever else runs on the machine.
 func stackCPU() (time.Duration, bool) {
+	by, ok := stackCPUBy()
+	var sum time.Duration
+	for _, d := range by {
+		sum += d
+	}
+	return sum, ok
+}
+
+// stackCPUBy is stackCPU by part of the stack: "bench" is this process (worker, API,
+// fakes and load generator), any other key the command name of a child of it (the
+// Temporal server, "postgres") with every process under that child.
+func stackCPUBy() (map[string]time.Duration, bool) {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
-		return 0, false
+		return nil, false
 	}
 	type proc struct {
 		ppid  int
+		comm  string
 		ticks int64
 	}
 	procs := map[int]proc{}
@@ -37,7 +50,8 @@ func stackCPU() (time.Duration, bool) {
 		}
 		// The command name, in parentheses, may hold spaces: the fields follow its ')'.
 		i := strings.LastIndexByte(string(b), ')')
-		if i < 0 {
+		j := strings.IndexByte(string(b), '(')
+		if i < 0 || j < 0 || j > i {
 			continue
 		}
 		f := strings.Fields(string(b[i+1:]))
@@ -47,20 +61,28 @@ func stackCPU() (time.Duration, bool) {
 		ppid, _ := strconv.Atoi(f[1])
 		utime, _ := strconv.ParseInt(f[11], 10, 64)
 		stime, _ := strconv.ParseInt(f[12], 10, 64)
-		procs[pid] = proc{ppid: ppid, ticks: utime + stime}
+		procs[pid] = proc{ppid: ppid, comm: string(b[j+1 : i]), ticks: utime + stime}
 	}
 	self := os.Getpid()
 	if _, ok := procs[self]; !ok {
-		return 0, false
+		return nil, false
 	}
-	var ticks int64
+	by := map[string]time.Duration{}
 	for pid, p := range procs {
-		for q, hops := pid, 0; q > 1 && hops < 64; q, hops = procs[q].ppid, hops+1 {
+		// Walk up to this process; the part is the child of it on the way.
+		part, found := "", false
+		for q, child, hops := pid, 0, 0; q > 1 && hops < 64; q, child, hops = procs[q].ppid, q, hops+1 {
 			if q == self {
-				ticks += p.ticks
+				part, found = "bench", true
+				if child != 0 {
+					part = procs[child].comm
+				}
 				break
 			}
 		}
+		if found {
+			by[part] += time.Duration(p.ticks) * time.Second / clockTicks
+		}
 	}
-	return time.Duration(ticks) * time.Second / clockTicks, true
+	return by, true
 }

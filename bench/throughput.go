@@ -38,6 +38,9 @@ type Throughput struct {
 	// closed invoice. Unlike the rate, it hardly depends on what else the machine runs.
 	CPUSec          float64 `json:"cpu_sec,omitempty"`
 	CPUPerInvoiceMs float64 `json:"cpu_per_invoice_ms,omitempty"`
+	// CPUPerInvoiceMsBy splits CPUPerInvoiceMs by part of the stack (see stackCPUBy):
+	// where one invoice's cost goes.
+	CPUPerInvoiceMsBy map[string]float64 `json:"cpu_per_invoice_ms_by,omitempty"`
 	// Phases are where an invoice's time went: "issue" the issuing request, "sms_late"
 	// how long after its due time (issue + Reminder2) the second reminder was accepted
 	// by the fake, "pay" the payment request, "close" from the payment's answer to
@@ -71,6 +74,7 @@ type shapeRun struct {
 	// answered.
 	span, issuing time.Duration
 	cpu           time.Duration
+	cpuBy         map[string]time.Duration
 	cpuOK         bool
 	phases        map[string][]time.Duration
 	// sampled histories: how many, and their events by type.
@@ -98,7 +102,7 @@ func runShape(ctx context.Context, n, conc int, policyWait time.Duration, sh sha
 	}
 	type times struct{ issue, issued, sms, payStart, paid, closed time.Time }
 	ts := make([]times, n)
-	cpu0, cpuOK := stackCPU()
+	cpu0, cpuOK := stackCPUBy()
 	start := time.Now()
 	// fail counts every error, so the issuers never stop early and forEach has
 	// nothing to report.
@@ -154,8 +158,12 @@ func runShape(ctx context.Context, n, conc int, policyWait time.Duration, sh sha
 	})
 	res.issuing = time.Since(start)
 	wg.Wait()
-	if cpu1, ok := stackCPU(); ok && cpuOK {
-		res.cpu, res.cpuOK = cpu1-cpu0, true
+	if cpu1, ok := stackCPUBy(); ok && cpuOK {
+		res.cpuBy, res.cpuOK = map[string]time.Duration{}, true
+		for k, v := range cpu1 {
+			res.cpuBy[k] = v - cpu0[k]
+			res.cpu += v - cpu0[k]
+		}
 	}
 	if res.closed > 0 {
 		res.span = lastClosed.Sub(start)
@@ -180,6 +188,7 @@ func runShape(ctx context.Context, n, conc int, policyWait time.Duration, sh sha
 func throughputOf(policyWait time.Duration, runs ...shapeRun) Throughput {
 	res := Throughput{PolicyWaitSec: policyWait.Seconds(), Phases: map[string]Latencies{}}
 	var busy, issuing, cpu time.Duration
+	cpuBy := map[string]time.Duration{}
 	cpuOK := len(runs) > 0
 	phases := map[string][]time.Duration{}
 	events, histories := map[string]int{}, 0
@@ -200,6 +209,9 @@ func throughputOf(policyWait time.Duration, runs ...shapeRun) Throughput {
 		}
 		issuing += r.issuing
 		cpu += r.cpu
+		for k, v := range r.cpuBy {
+			cpuBy[k] += v
+		}
 		cpuOK = cpuOK && r.cpuOK
 		for k, v := range r.phases {
 			phases[k] = append(phases[k], v...)
@@ -216,6 +228,12 @@ func throughputOf(policyWait time.Duration, runs ...shapeRun) Throughput {
 		res.CPUSec = round2(cpu.Seconds())
 		if res.Closed > 0 {
 			res.CPUPerInvoiceMs = round2(float64(cpu/time.Microsecond) / 1000 / float64(res.Closed))
+			res.CPUPerInvoiceMsBy = map[string]float64{}
+			for k, v := range cpuBy {
+				if ms := round2(float64(v/time.Microsecond) / 1000 / float64(res.Closed)); ms > 0 {
+					res.CPUPerInvoiceMsBy[k] = ms
+				}
+			}
 		}
 	}
 	for k, v := range phases {
