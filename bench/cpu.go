@@ -12,22 +12,12 @@ import (
 // every Linux the benchmark runs on).
 const clockTicks = 100
 
-// stackCPU returns the CPU time (user and system) used so far by this process and
-// every process under it — the Temporal server, PostgreSQL — read from /proc, and
+// stackCPUBy returns the CPU time (user and system) used so far by this process and
+// every process under it, read from /proc, by part of the stack: "bench" is this
+// process (worker, API, fakes and load generator), any other key the command name of a
+// child of it (the Temporal server, "postgres") with every process under that child;
 // false where /proc cannot be read (not Linux). The difference between two readings is
-// what a measurement cost the whole stack, whatever else runs on the machine.
-func stackCPU() (time.Duration, bool) {
-	by, ok := stackCPUBy()
-	var sum time.Duration
-	for _, d := range by {
-		sum += d
-	}
-	return sum, ok
-}
-
-// stackCPUBy is stackCPU by part of the stack: "bench" is this process (worker, API,
-// fakes and load generator), any other key the command name of a child of it (the
-// Temporal server, "postgres") with every process under that child.
+// what a measurement cost the stack, whatever else runs on the machine.
 func stackCPUBy() (map[string]time.Duration, bool) {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
