@@ -79,5 +79,5 @@ func TestCallStepPromisedOnTheWorklist(t *testing.T) {
 	require.True(t, strings.HasSuffix(outcomes[0], note), outcomes[0])
 	require.Contains(t, outcomes[0], "promised")
 
-	recordHistory(t, id, "call-promised.json")
+	recordHistory(t, id, "call-promised")
 }
