@@ -115,6 +115,7 @@ func (s *accountSuite) SetupTest() {
 			}
 			return res, nil
 		}).Maybe()
+	s.env.OnActivity(invoiceapi.ActivityChannelOrder, mock.Anything, mock.Anything).Return(invoiceapi.ChannelOrderResult{}, nil).Maybe()
 	for _, name := range []string{invoiceapi.ActivityRecordStatus, invoiceapi.ActivityRecordEvent, invoiceapi.ActivityRecordPayment, invoiceapi.ActivityEscalate} {
 		s.env.OnActivity(name, mock.Anything, mock.Anything).Return(nil).Maybe()
 	}

@@ -102,7 +102,7 @@ func (c *collector) accountOptions(ctx workflow.Context, summary string) workflo
 // there.
 func (c *collector) remindViaAccount(ctx workflow.Context, a collection.Action) error {
 	step := c.pol.Steps[a.Step]
-	channels := c.reachable(step)
+	channels := c.reachable(ctx, step)
 	done := func() {
 		c.noteUnreachableLetter(ctx, step)
 		c.st.Deferred = nil

@@ -309,7 +309,7 @@ func (c *collector) remind(ctx workflow.Context, a collection.Action) error {
 	c.st.Skipped = append(c.st.Skipped, a.Skip...)
 	c.st.StepsDone = a.Step + 1
 	c.noteUnreachableLetter(ctx, step)
-	channels := c.reachable(step)
+	channels := c.reachable(ctx, step)
 	if len(channels) == 0 {
 		c.st.Notices = append(c.st.Notices, collection.Notice{
 			Step: step.Name, Status: collection.NoticeUndeliverable, SentAt: workflow.Now(ctx),
@@ -381,15 +381,25 @@ func (c *collector) reserveContact(ctx workflow.Context, a collection.Action, st
 }
 
 // reachable lists the step's channels the customer can be reached on and has not
-// opted out of, in the step's order of preference.
-func (c *collector) reachable(step policy.Step) []policy.Channel {
+// opted out of, in the customer's order of preference when they chose one (the
+// ledger's, read when there is a choice to make), else in the step's.
+func (c *collector) reachable(ctx workflow.Context, step policy.Step) []policy.Channel {
 	var out []policy.Channel
 	for _, ch := range collection.ChannelsFor(step, &c.inv.Customer) {
 		if ch != policy.Call && !c.st.IsOptedOut(ch) { // a call is a task, not a message (calls.go)
 			out = append(out, ch)
 		}
 	}
-	return out
+	if len(out) < 2 {
+		return out
+	}
+	var res invoiceapi.ChannelOrderResult
+	if err := c.ledgerCall(ctx, "the customer's channel order", invoiceapi.ActivityChannelOrder,
+		invoiceapi.ChannelOrderRequest{CustomerID: c.inv.Customer.ID}, &res); err != nil {
+		c.logger.Warn("Reading the customer's channel order failed; the step's order holds", "step", step.Name, "error", err)
+		return out
+	}
+	return collection.InCustomerOrder(out, res.Order)
 }
 
 // sendOptions: a send on channel ch retries with backoff for a day, then the notice is

@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -40,6 +41,10 @@ type collectionSuite struct {
 	// (Atomics: the test environment runs each local attempt on its own goroutine.)
 	ledgerDownForLocal   atomic.Bool
 	localPaymentAttempts atomic.Int32
+	// channelOrder is the customers' channel order the ledger answers (none: the
+	// step's); orderReads counts the reads.
+	channelOrder map[string][]policy.Channel
+	orderReads   atomic.Int32
 }
 
 type sentNotice struct {
@@ -64,6 +69,9 @@ func (unmocked) RecordEvent(context.Context, invoiceapi.EventRecord) error     {
 func (unmocked) ReserveContact(context.Context, invoiceapi.ContactCapRequest) (invoiceapi.ContactCapResult, error) {
 	return invoiceapi.ContactCapResult{}, errUnmocked
 }
+func (unmocked) ChannelOrder(context.Context, invoiceapi.ChannelOrderRequest) (invoiceapi.ChannelOrderResult, error) {
+	return invoiceapi.ChannelOrderResult{}, errUnmocked
+}
 func (unmocked) AttachToAccount(context.Context, accountapi.AttachRequest) error { return errUnmocked }
 func (unmocked) RequestReminder(context.Context, accountapi.ReminderRequest) error {
 	return errUnmocked
@@ -81,6 +89,8 @@ func (s *collectionSuite) SetupTest() {
 	s.ledgerDownForLocal.Store(false)
 	s.localPaymentAttempts.Store(0)
 	s.refuseCap = map[string]bool{}
+	s.channelOrder = map[string][]policy.Channel{}
+	s.orderReads.Store(0)
 	s.env = s.NewTestWorkflowEnvironment()
 	s.env.RegisterWorkflow(InvoiceCollection)
 	s.env.RegisterActivity(&unmocked{})
@@ -108,6 +118,11 @@ func (s *collectionSuite) SetupTest() {
 			return nil
 		}).Maybe()
 	s.env.OnActivity(invoiceapi.ActivityRecordStatus, mock.Anything, mock.Anything).Return(nil).Maybe()
+	s.env.OnActivity(invoiceapi.ActivityChannelOrder, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req invoiceapi.ChannelOrderRequest) (invoiceapi.ChannelOrderResult, error) {
+			s.orderReads.Add(1)
+			return invoiceapi.ChannelOrderResult{Order: s.channelOrder[req.CustomerID]}, nil
+		}).Maybe()
 	s.env.OnActivity(invoiceapi.ActivityReserveContact, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, req invoiceapi.ContactCapRequest) (invoiceapi.ContactCapResult, error) {
 			if s.refuseCap[req.Step] {
@@ -208,6 +223,61 @@ func (s *collectionSuite) TestRemindersFollowTheStandardPolicyThenEscalation() {
 	}
 	s.Equal("+14155550100", s.sends[2].req.To)
 	s.Equal(6*24*time.Hour, s.sends[2].at.Sub(s.sends[1].at), "the +7d reminder comes six days after the +1d one")
+}
+
+// The customer's channel order decides which of a step's channels goes first: an
+// SMS-first customer gets SMS at a step of [email, sms], an email-first one email at
+// a step of [sms, email]; a step with one channel is not asked about.
+func (s *collectionSuite) TestTheCustomersChannelOrderGoesFirst() {
+	for _, tc := range []struct {
+		name  string
+		order []policy.Channel
+		want  []policy.Channel // due-soon [email, sms], overdue-1 [email], overdue-7 [sms, email], overdue-14 [email]
+	}{
+		{"SMS first", []policy.Channel{policy.SMS, policy.Email}, []policy.Channel{policy.SMS, policy.Email, policy.SMS, policy.Email}},
+		{"email first", []policy.Channel{policy.Email, policy.SMS}, []policy.Channel{policy.Email, policy.Email, policy.Email, policy.Email}},
+		{"no choice: the policy's order", nil, []policy.Channel{policy.Email, policy.Email, policy.SMS, policy.Email}},
+	} {
+		s.Run(tc.name, func() {
+			s.SetupTest()
+			s.channelOrder["C-1"] = tc.order
+			in := s.input("standard")
+			in.Policy.Steps = slices.Clone(in.Policy.Steps)
+			in.Policy.Steps[0].Channels = []policy.Channel{policy.Email, policy.SMS}
+			s.pay(45*24*time.Hour, invoiceapi.PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(_ invoiceapi.PaymentResult, err error) {
+				s.NoError(err)
+			})
+			s.env.ExecuteWorkflow(InvoiceCollection, in)
+
+			s.Equal(collection.StatusPaid, s.result().Status)
+			var got []policy.Channel
+			for _, n := range s.sends {
+				got = append(got, n.req.Channel)
+			}
+			s.Equal(tc.want, got)
+			s.EqualValues(2, s.orderReads.Load(), "read at the two steps with a choice only")
+		})
+	}
+}
+
+// An opted-out channel is skipped whatever the customer's order says.
+func (s *collectionSuite) TestTheChannelOrderSkipsAnOptedOutChannel() {
+	s.channelOrder["C-1"] = []policy.Channel{policy.SMS, policy.Email}
+	in := s.input("standard")
+	in.State = &collection.State{}
+	*in.State = collection.NewState(&in.Invoice)
+	in.State.OptedOut = []policy.Channel{policy.SMS}
+	s.pay(45*24*time.Hour, invoiceapi.PaymentInput{PaymentID: "p", Amount: 125000, Currency: "USD"}, func(_ invoiceapi.PaymentResult, err error) {
+		s.NoError(err)
+	})
+	s.env.ExecuteWorkflow(InvoiceCollection, in)
+
+	s.result()
+	s.Require().Len(s.sends, 4)
+	for _, n := range s.sends {
+		s.Equal(policy.Email, n.req.Channel, n.req.Step)
+	}
+	s.EqualValues(0, s.orderReads.Load(), "one channel left: nothing to ask")
 }
 
 func (s *collectionSuite) TestEscalatesToTheAgencyAfterThirtyDays() {

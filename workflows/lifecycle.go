@@ -660,7 +660,7 @@ func (c *collector) remindInstallment(ctx workflow.Context, a collection.Action)
 		st := &c.st
 		return st.Status.Terminal() || st.Escalation != nil || st.Dispute != nil || st.Pause != nil || st.Plan != plan
 	}
-	for _, ch := range c.reachable(step) {
+	for _, ch := range c.reachable(ctx, step) {
 		req := c.noticeRequest(step, ch, a.At)
 		req.Balance, req.DueDate = owed, it.DueDate.String()
 		res, err := c.sendNotice(ctx, ch, fmt.Sprintf("installment %d of %d by %s", a.Installment+1, len(plan.Installments), ch), req, stop)

@@ -30,6 +30,9 @@ const (
 	// ActivitySendLetter renders a dunning letter and hands it to the print-and-mail
 	// provider, or to the letter outbox: LetterRequest → LetterResult.
 	ActivitySendLetter = "SendLetter"
+	// ActivityChannelOrder reads the customer's order of the message channels (the
+	// portal's "contact me first by"): ChannelOrderRequest → ChannelOrderResult.
+	ActivityChannelOrder = "ChannelOrder"
 )
 
 // Error types an activity returns as non-retryable application errors, so the
@@ -190,6 +193,19 @@ type ContactCapRequest struct {
 	At time.Time `json:"at"`
 	// MaxPerDay is policy.Contact.MaxPerCustomerPerDay (at least 1).
 	MaxPerDay int `json:"max_per_day"`
+}
+
+// ChannelOrderRequest asks for the customer's order of the message channels. The
+// workflow calls ActivityChannelOrder at a reminder whose step offers more than one
+// channel the customer can be reached on.
+type ChannelOrderRequest struct {
+	CustomerID string `json:"customer_id"`
+}
+
+// ChannelOrderResult answers a ChannelOrderRequest: the channels most wanted first,
+// empty when the customer never chose (the step's order holds).
+type ChannelOrderResult struct {
+	Order []policy.Channel `json:"channel_order,omitempty"`
 }
 
 // ContactCapResult answers a ContactCapRequest.
