@@ -502,6 +502,8 @@ func TestEveryRouteRequiresItsScope(t *testing.T) {
 		// assignees.go
 		{"PUT /v1/customers/{id}/assignee", "C-1", func() string { return fmt.Sprintf(`{"assignee": %q}`, adminKey.Name) }, auth.ScopeOperator, http.StatusOK, ""},
 		{"DELETE /v1/customers/{id}/assignee", "C-1", none, auth.ScopeOperator, http.StatusOK, ""},
+		{"GET /v1/customers/{id}/contact-preferences", "C-1", none, auth.ScopeRead, http.StatusOK, ""},
+		{"PUT /v1/customers/{id}/contact-preferences", "C-1", func() string { return `{"channel_order": ["sms", "email"]}` }, auth.ScopeOperator, http.StatusOK, ""},
 		// bank.go: the import answers 415 to this JSON body, which shows the handler ran.
 		{"POST /v1/bank-statements", "", func() string { return "{}" }, auth.ScopePaymentsWrite, http.StatusUnsupportedMediaType, ""},
 		{"GET /v1/bank-transactions", "", none, auth.ScopeRead, http.StatusOK, ""},

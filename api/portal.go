@@ -77,6 +77,7 @@ func (s *Server) portalRoutes(mux *routeMux) {
 	mux.Handle("GET /v1/plan-requests", s.require(auth.ScopeRead, s.listPlanRequests))
 	mux.Handle("POST /v1/plan-requests/{id}/approve", s.require(auth.ScopeOperator, s.decidePlanRequest(ledger.PlanApproved)))
 	mux.Handle("POST /v1/plan-requests/{id}/reject", s.require(auth.ScopeOperator, s.decidePlanRequest(ledger.PlanRejected)))
+	s.contactPreferenceRoutes(mux)
 	p := &portal.Server{Ledger: s.Ledger, Invoices: s.invoices(), Logger: s.Logger, Now: s.Now,
 		Audit: s.audit, ApplyOptOut: s.applyOptOut, Checkout: s.Portal.Checkout, Statement: s.portalStatement}
 	if s.Portal.PublicURL != "" {

@@ -408,6 +408,81 @@ func TestPortalPreferencesRecordOptOuts(t *testing.T) {
 	require.False(t, out, "ticked again: opted back in")
 }
 
+// TestPortalPreferencesChannelOrder: the customer picks the channel tried first; the
+// choice is stored for the workflows to read, audited as the customer's with the
+// link, on the timeline; a forged or wrong form changes nothing, opt-outs included.
+func TestPortalPreferencesChannelOrder(t *testing.T) {
+	t.Parallel()
+	f := newPortalFixture(t, 1)
+	addr := uid("ada") + "@example.com"
+	require.NoError(t, testStore.RememberAddress(t.Context(), ledger.ChannelEmail, addr, f.customer))
+	stored := func() []string {
+		o, ok, err := testStore.CustomerChannelOrder(t.Context(), f.customer)
+		require.NoError(t, err)
+		if !ok {
+			return nil
+		}
+		return o.Order
+	}
+	nothingChanged := func(why string) {
+		t.Helper()
+		require.Nil(t, stored(), why)
+		_, out, err := testStore.OptedOut(t.Context(), ledger.ChannelEmail, addr)
+		require.NoError(t, err)
+		require.False(t, out, why+": the email box was unticked in the same form, and stays opted in")
+	}
+
+	page := string(f.page(t, f.path).body)
+	require.Regexp(t, regexp.MustCompile(`name="first" value="email">`), page, "offered, nothing chosen yet")
+	require.Regexp(t, regexp.MustCompile(`name="first" value="sms">`), page)
+
+	noToken := url.Values{"first": {"sms"}, "csrf": {""}}
+	require.Equal(t, http.StatusForbidden, f.post(t, "preferences", noToken).code)
+	nothingChanged("without its CSRF token")
+	require.Equal(t, http.StatusForbidden, f.post(t, "preferences", url.Values{"first": {"sms"}}, "Sec-Fetch-Site", "cross-site").code)
+	nothingChanged("from another site")
+
+	for _, bad := range []url.Values{{"first": {"letter"}}, {"first": {""}}, {"first": {"sms", "email"}}, {"first": {"SMS"}}} {
+		a := f.post(t, "preferences", bad)
+		require.Equal(t, http.StatusUnprocessableEntity, a.code, "%v", bad)
+		require.Contains(t, string(a.body), "Please choose email or text message to be contacted by first. Nothing was changed.")
+		require.Contains(t, string(a.body), `aria-invalid="true"`)
+		nothingChanged(fmt.Sprintf("first %q", bad["first"]))
+	}
+	a := f.post(t, "preferences", url.Values{"first": {"sms"}, "sms": {"yes please"}})
+	require.Equal(t, http.StatusUnprocessableEntity, a.code)
+	require.Contains(t, string(a.body), "Please tick or untick the boxes only. Nothing was changed.")
+	nothingChanged("a box with a value no checkbox sends")
+
+	a = f.post(t, "preferences", url.Values{"first": {"sms"}, "email": {"on"}})
+	require.Equal(t, http.StatusSeeOther, a.code, string(a.body))
+	require.Equal(t, []string{"sms", "email"}, stored())
+	o, _, err := testStore.CustomerChannelOrder(t.Context(), f.customer)
+	require.NoError(t, err)
+	require.Equal(t, fmt.Sprintf("customer:link-%d", f.linkID), o.ChangedBy)
+	require.Equal(t, ledger.PreferenceByPortal, o.Source)
+	page = string(f.page(t, a.header.Get("Location")).body)
+	require.Contains(t, page, "Your contact choices are saved.")
+	require.Regexp(t, regexp.MustCompile(`name="first" value="sms" checked>`), page, "shown as chosen")
+
+	tl, err := testStore.Timeline(t.Context(), ledger.TimelineQuery{CustomerID: f.customer, Limit: 50, Kinds: []string{ledger.TimelineCustomerAction}})
+	require.NoError(t, err)
+	var applied []map[string]any
+	for _, e := range tl.Entries {
+		if e.Details["event"] == "portal.preferences" && e.Details["outcome"] == ledger.AuditApplied {
+			require.Equal(t, portal.Actor, e.Actor)
+			applied = append(applied, e.Details)
+		}
+	}
+	require.Len(t, applied, 1, "one applied entry on the customer's timeline (the refusals have their own)")
+	require.Equal(t, []any{"sms", "email"}, applied[0]["channel_order"])
+	require.EqualValues(t, f.linkID, applied[0]["link_id"])
+
+	a = f.post(t, "preferences", url.Values{"first": {"email"}, "email": {"on"}})
+	require.Equal(t, http.StatusSeeOther, a.code)
+	require.Equal(t, []string{"email", "sms"}, stored(), "changed back")
+}
+
 func TestPortalRefusesForgedAndForeignRequests(t *testing.T) {
 	t.Parallel()
 	f := newPortalFixture(t, 1)

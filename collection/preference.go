@@ -2,11 +2,6 @@ package collection
 
 import "github.com/dunwell/dunwell/policy"
 
-// ContactChannels are the channels a customer may put in order (portal, API): the
-// messages. Letters and calls cost postage or a person's time, so the policy alone
-// decides where they come.
-var ContactChannels = []policy.Channel{policy.Email, policy.SMS}
-
 // InCustomerOrder puts a step's channels in the customer's order of preference
 // (order, most wanted first): the slots that channels of order take in the step are
 // filled again in the customer's order, and every other channel (a letter, one the

@@ -30,6 +30,10 @@ type ChannelOrder struct {
 	ChangedAt  time.Time `json:"changed_at"`
 }
 
+// ChannelOrders are the channels a customer may put in order, as the portal lists
+// them.
+var ChannelOrders = []string{ChannelEmail, ChannelSMS}
+
 // ValidChannelOrder reports whether order is a channel order a customer may choose:
 // one or two distinct channels among email and SMS.
 func ValidChannelOrder(order []string) bool {

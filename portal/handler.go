@@ -309,25 +309,29 @@ func (s *Server) statement(w http.ResponseWriter, r *http.Request) {
 
 // pageData is everything the page shows.
 type pageData struct {
-	W           words
-	Base        string // the link's path: forms post under it
-	CSRF        string
-	Notice      string // what the last action did
-	Error       string // why the last action was refused
-	ErrorFor    string // the invoice whose form it concerns
-	Invoices    []pageInvoice
-	Payments    []string
-	Channels    []pageChannel
-	Checkout    bool
-	PayGroups   []payGroup // the pay forms (with Checkout): one per currency
-	Statement   string
-	PlanLimits  string
-	PromiseMax  string
-	Today       string
-	Reasons     []pageOption
-	Counts      []int
-	FieldErrors map[string]string
-	Form        url.Values
+	W        words
+	Base     string // the link's path: forms post under it
+	CSRF     string
+	Notice   string // what the last action did
+	Error    string // why the last action was refused
+	ErrorFor string // the invoice whose form it concerns
+	Invoices []pageInvoice
+	Payments []string
+	Channels []pageChannel
+	// First is the channel the customer wants tried first ("" when they never chose);
+	// FirstOptions the choices.
+	First        string
+	FirstOptions []pageOption
+	Checkout     bool
+	PayGroups    []payGroup // the pay forms (with Checkout): one per currency
+	Statement    string
+	PlanLimits   string
+	PromiseMax   string
+	Today        string
+	Reasons      []pageOption
+	Counts       []int
+	FieldErrors  map[string]string
+	Form         url.Values
 }
 
 type pageOption struct{ Value, Label string }
@@ -415,8 +419,20 @@ func (s *Server) load(v *visit) (*pageData, error) {
 		d.Payments = append(d.Payments, v.w.T("paid_on", templates.FormatAmount(p.Amount, p.Currency, locale),
 			templates.FormatDate(p.PaidAt.Format(time.DateOnly), locale), p.InvoiceID))
 	}
-	d.Channels, err = s.channels(v)
-	return d, err
+	if d.Channels, err = s.channels(v); err != nil {
+		return nil, err
+	}
+	order, ok, err := s.Ledger.CustomerChannelOrder(v.ctx, customer)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		d.First = order.Order[0]
+	}
+	for _, ch := range ledger.ChannelOrders {
+		d.FirstOptions = append(d.FirstOptions, pageOption{Value: ch, Label: v.w.T("prefs_first_" + ch)})
+	}
+	return d, nil
 }
 
 // state reads an invoice's state and the snapshot of the policy it runs under: the
@@ -769,12 +785,28 @@ func (s *Server) requestPlan(w http.ResponseWriter, r *http.Request, v *visit, d
 	s.done(w, r, v, "plan_pending", inv.ID)
 }
 
-// preferences records the customer's choice per channel in the opt-out ledger, for
-// every address of the customer's on it, as STOP and unsubscribe are.
+// preferences records the customer's choices: per channel, opted out or in, in the
+// opt-out ledger for every address of the customer's on it, as STOP and unsubscribe
+// are; and which channel a reminder that may go either way tries first (ledger
+// contact_preferences, read by the invoice workflow at such a step). The form is
+// checked whole before anything is recorded: a value it cannot have is refused (422)
+// and nothing changes.
 func (s *Server) preferences(w http.ResponseWriter, r *http.Request, v *visit) {
 	d, err := s.load(v)
 	if err != nil {
 		s.failed(w, r, v.w, "preferences", "reading the customer's invoices", err)
+		return
+	}
+	order, ref := ChannelOrder(r.PostForm)
+	if ref == nil {
+		for _, c := range d.Channels {
+			if val := r.PostForm.Get(c.Name); val != "" && val != "on" {
+				ref = refuse(c.Name, "err_prefs_value")
+			}
+		}
+	}
+	if ref != nil {
+		s.refused(w, r, v, d, nil, "preferences", http.StatusUnprocessableEntity, v.w.T(ref.Key, ref.Args...), ref.Field)
 		return
 	}
 	addrs, err := s.Ledger.CustomerAddresses(v.ctx, v.link.CustomerID)
@@ -784,6 +816,17 @@ func (s *Server) preferences(w http.ResponseWriter, r *http.Request, v *visit) {
 	}
 	now := s.now().UTC()
 	changed := map[string]any{}
+	if order != nil {
+		_, ok, err := s.Ledger.SetChannelOrder(v.ctx, v.link.CustomerID, order, ledger.PreferenceByPortal, v.actor(), nil)
+		if err != nil {
+			s.audit(r, v, http.StatusServiceUnavailable, "preferences", ledger.AuditFailed, "", "did not complete", map[string]any{"channel_order": order})
+			s.failed(w, r, v.w, "preferences", "recording the channel order", err)
+			return
+		}
+		if ok {
+			changed["channel_order"] = order
+		}
+	}
 	for _, c := range d.Channels {
 		want := r.PostForm.Get(c.Name) == "on"
 		if want == c.On || c.Unused {
@@ -797,7 +840,8 @@ func (s *Server) preferences(w http.ResponseWriter, r *http.Request, v *visit) {
 				Channel: c.Name, Address: a.Address, CustomerIDs: []string{v.link.CustomerID}, OptedOut: !want,
 				Source: ledger.SourcePortal, At: now}
 			if err := s.ApplyOptOut(v.ctx, change); err != nil {
-				s.audit(r, v, http.StatusServiceUnavailable, "preferences", ledger.AuditFailed, "", "did not complete", map[string]any{c.Name: want})
+				changed[c.Name] = want
+				s.audit(r, v, http.StatusServiceUnavailable, "preferences", ledger.AuditFailed, "", "did not complete", changed)
 				s.failed(w, r, v.w, "preferences", "recording the opt-out", err)
 				return
 			}

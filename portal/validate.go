@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dunwell/dunwell/collection"
+	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/money"
 	"github.com/dunwell/dunwell/policy"
 	"github.com/dunwell/dunwell/templates"
@@ -231,4 +232,28 @@ func SelfService(items []invoiceapi.Installment, f Facts, limits *policy.SelfSer
 			money.Format(items[0].Amount, f.Currency), limits.MinFirstPayment, money.Format(need, f.Currency))
 	}
 	return true, ""
+}
+
+// ChannelOrder reads the preferences form's "first" (the channel a reminder that may
+// go either way tries first): absent, nil (the order stays as it is); "email" or
+// "sms", the whole order with that channel first; anything else is refused.
+func ChannelOrder(form url.Values) ([]string, *Refusal) {
+	first, ok := form["first"]
+	if !ok {
+		return nil, nil
+	}
+	if len(first) == 1 {
+		for _, o := range ledger.ChannelOrders {
+			if first[0] == o {
+				order := []string{o}
+				for _, rest := range ledger.ChannelOrders {
+					if rest != o {
+						order = append(order, rest)
+					}
+				}
+				return order, nil
+			}
+		}
+	}
+	return nil, refuse("first", "err_first")
 }
