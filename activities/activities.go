@@ -81,7 +81,13 @@ func (a *Activities) SendNotice(ctx context.Context, req invoiceapi.NoticeReques
 	if err := validateNotice(req); err != nil {
 		return invoiceapi.NoticeResult{}, badRequest(err)
 	}
-	msg, err := render(req, a.Business)
+	// The customer's portal link, the notice's own (see PortalLinks): every attempt
+	// renders the same text.
+	portalURL, err := a.portalURL(ctx, req.CustomerID, NoticeLinkKey(req))
+	if err != nil {
+		return invoiceapi.NoticeResult{}, err
+	}
+	msg, err := render(req, a.Business, portalURL)
 	if err != nil {
 		return invoiceapi.NoticeResult{}, badRequest(err)
 	}
@@ -112,7 +118,7 @@ func (a *Activities) SendNotice(ctx context.Context, req invoiceapi.NoticeReques
 		return invoiceapi.NoticeResult{}, temporal.NewNonRetryableApplicationError(
 			"notice "+req.Key()+" failed permanently earlier: "+row.Error, invoiceapi.ErrTypeRecipientInvalid, nil)
 	}
-	o := a.noticeOutbound(req, msg)
+	o := a.noticeOutbound(req, msg, portalURL)
 	r, already, err := a.deliver(ctx, o, claim{reconcile: row.NeedsReconcile(), claimedAt: row.ClaimedAt, withheld: row.Withheld})
 	if err != nil {
 		return invoiceapi.NoticeResult{}, err
@@ -197,11 +203,11 @@ func (a *Activities) deliver(ctx context.Context, o outbound, c claim) (receipt,
 }
 
 // noticeOutbound is a single notice as an outbound, recorded in notices.
-func (a *Activities) noticeOutbound(req invoiceapi.NoticeRequest, m message) outbound {
+func (a *Activities) noticeOutbound(req invoiceapi.NoticeRequest, m message, portalURL string) outbound {
 	return outbound{
 		kind: "notice", key: req.Key(), channel: req.Channel, to: req.To, toName: req.CustomerName,
 		customerID: req.CustomerID, invoiceID: req.InvoiceID, template: req.Template, msg: m,
-		data: func() map[string]any { return templateData(req, a.Business, m) },
+		data: func() map[string]any { return templateData(req, a.Business, m, portalURL) },
 		record: func(ctx context.Context, sent bool, providerID, errText string, at time.Time) error {
 			status := ledger.NoticeFailed
 			if sent {
@@ -330,10 +336,10 @@ type message struct {
 }
 
 // render renders a notice as the message business sends about the invoice.
-func render(req invoiceapi.NoticeRequest, business templates.Business) (message, error) {
+func render(req invoiceapi.NoticeRequest, business templates.Business, portalURL string) (message, error) {
 	d := templates.Data{
 		CustomerName: req.CustomerName, InvoiceID: req.InvoiceID, Currency: req.Currency, Balance: req.Balance,
-		DueDate: req.DueDate, PaymentURL: req.PaymentURL, Locale: req.Locale, Business: business, Terms: req.Terms,
+		DueDate: req.DueDate, PaymentURL: req.PaymentURL, PortalURL: portalURL, Locale: req.Locale, Business: business, Terms: req.Terms,
 		// From the scheduled time, not the clock: every retry renders the same text,
 		// which reconciliation by content relies on.
 		DaysOverdue: templates.DaysOverdue(req.DueDate, req.ScheduledAt),
@@ -363,12 +369,12 @@ func (a *Activities) send(ctx context.Context, o outbound) (notify.Receipt, erro
 // templateData is what a SendGrid dynamic template gets: the reminder's variables,
 // formatted for the customer's locale, and Dunwell's own rendering of the subject,
 // text and opt-out-carrying body for templates that only wrap them.
-func templateData(req invoiceapi.NoticeRequest, b templates.Business, m message) map[string]any {
+func templateData(req invoiceapi.NoticeRequest, b templates.Business, m message, portalURL string) map[string]any {
 	d := templates.Data{Currency: req.Currency, Balance: req.Balance, DueDate: req.DueDate, Locale: req.Locale}
 	return map[string]any{
 		"customer_name": req.CustomerName, "invoice_id": req.InvoiceID, "amount": d.Amount(), "currency": req.Currency,
 		"due_date": d.Due(), "due_date_iso": req.DueDate, "days_overdue": templates.DaysOverdue(req.DueDate, req.ScheduledAt),
-		"payment_url": req.PaymentURL, "locale": req.Locale,
+		"payment_url": req.PaymentURL, "portal_url": portalURL, "locale": req.Locale,
 		"business_name": b.Name, "business_address": b.Address, "reply_to": b.ReplyTo, "business_phone": b.Phone,
 		"subject": m.email.Subject, "text": m.email.Text, "html": m.email.HTML,
 	}

@@ -250,9 +250,9 @@ func TestCrashWindowsSendExactlyOnce(t *testing.T) {
 		req = request(t, ch)
 		_, err = testStore.ClaimNotice(ctx, ledger.NoticeClaim{Key: req.Key(), InvoiceID: req.InvoiceID, Step: req.Step, Channel: string(ch)})
 		require.NoError(t, err)
-		msg, err := render(req, r.acts.Business)
+		msg, err := render(req, r.acts.Business, "")
 		require.NoError(t, err)
-		_, err = r.acts.send(ctx, r.acts.noticeOutbound(req, msg)) // the crashed attempt's call
+		_, err = r.acts.send(ctx, r.acts.noticeOutbound(req, msg, "")) // the crashed attempt's call
 		require.NoError(t, err)
 		res, err = r.send(req)
 		require.NoError(t, err)
@@ -313,9 +313,9 @@ func TestDynamicTemplateEmail(t *testing.T) {
 	req = request(t, policy.Email)
 	_, err = testStore.ClaimNotice(context.Background(), ledger.NoticeClaim{Key: req.Key(), InvoiceID: req.InvoiceID, Step: req.Step, Channel: "email"})
 	require.NoError(t, err)
-	msg, err := render(req, r.acts.Business)
+	msg, err := render(req, r.acts.Business, "")
 	require.NoError(t, err)
-	_, err = r.acts.send(context.Background(), r.acts.noticeOutbound(req, msg))
+	_, err = r.acts.send(context.Background(), r.acts.noticeOutbound(req, msg, ""))
 	require.NoError(t, err)
 	res, err := r.send(req)
 	require.NoError(t, err)

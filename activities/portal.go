@@ -9,6 +9,8 @@ import (
 
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/portal"
+	"github.com/dunwell/dunwell/statement"
+	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
 // PortalLinks makes the link to the customer's portal that every reminder and
@@ -60,10 +62,16 @@ func (a *Activities) portalURL(ctx context.Context, customerID, messageKey strin
 	return p.PublicURL + portal.PathPrefix + tok.String(), nil
 }
 
-// portalLine is the statement email's pointer to the portal ("" without a link).
-func portalLine(url string) string {
+// NoticeLinkKey is the message key a per-invoice reminder's portal link derives from:
+// the notice's own key, in a namespace of its own (account messages are
+// "<customer>/<channel>/...", statements "statement/...").
+func NoticeLinkKey(req invoiceapi.NoticeRequest) string { return "notice/" + req.Key() }
+
+// portalLine is the statement email's pointer to the portal in the customer's
+// language ("" without a link).
+func portalLine(url, locale string) string {
 	if url == "" {
 		return ""
 	}
-	return "\nSee your invoices, download this statement again, pay, promise a date or tell us what is wrong:\n" + url + "\n"
+	return "\n" + statement.TextsFor(locale).Portal + "\n" + url + "\n"
 }

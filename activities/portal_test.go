@@ -143,3 +143,52 @@ func TestStatementEmailCarriesThePortalLink(t *testing.T) {
 	require.Equal(t, customer, link.CustomerID)
 	require.Equal(t, "message statement/"+customer+"/2026-12-01", link.CreatedBy)
 }
+
+// A per-invoice reminder (policy consolidate: off) carries the customer's portal link
+// of its own, derived from the notice's key: stored once, the same on a retry.
+func TestPerInvoiceReminderCarriesItsOwnPortalLink(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, 5*time.Second)
+	withPortal(r)
+	for _, ch := range []policy.Channel{policy.SMS, policy.Email} {
+		req := request(t, ch)
+		_, err := r.send(req)
+		require.NoError(t, err)
+		out := r.fake.OutboxFor(req.To)
+		require.Len(t, out, 1)
+		text := out[0].Text
+		m := portalLinkRE.FindStringSubmatch(text)
+		require.NotNil(t, m, "%s carries the portal link: %q", ch, text)
+		if ch == policy.SMS {
+			require.LessOrEqual(t, templates.MeasureSMS(text).Segments, 2, text)
+			require.NotContains(t, text, req.PaymentURL, "one link in an SMS: the portal's")
+		} else {
+			require.Contains(t, text, "See all your invoices and pay online: "+m[0])
+			require.Contains(t, text, req.PaymentURL, "the email keeps the payment page")
+		}
+		tok, err := portal.ParseToken(m[1])
+		require.NoError(t, err)
+		link, err := testStore.PortalLinkByHash(context.Background(), tok.Hash())
+		require.NoError(t, err)
+		require.Equal(t, req.CustomerID, link.CustomerID)
+		require.Equal(t, "message "+NoticeLinkKey(req), link.CreatedBy)
+		again, err := r.acts.portalURL(context.Background(), req.CustomerID, NoticeLinkKey(req))
+		require.NoError(t, err)
+		require.Equal(t, m[0], again, "a retry renders the same link")
+	}
+}
+
+func TestStatementEmailPortalLineSpeaksTheCustomersLanguage(t *testing.T) {
+	const url = portalBase + "/p/abc"
+	for locale, want := range map[string]string{
+		"en-US": "See your invoices, download this statement again",
+		"de-DE": "Ihre Rechnungen ansehen, diesen Kontoauszug erneut herunterladen",
+		"ja-JP": "請求書の確認、この明細書の再ダウンロード",
+		"fr-FR": "See your invoices", // no texts of its own: English
+	} {
+		line := portalLine(url, locale)
+		require.Contains(t, line, want, locale)
+		require.Contains(t, line, "\n"+url+"\n", locale)
+	}
+	require.Empty(t, portalLine("", "de-DE"), "no link, no line")
+}

@@ -112,7 +112,7 @@ func (a *Activities) SendStatement(ctx context.Context, req StatementRequest) (S
 		return StatementResult{}, err
 	}
 	subject, text := statementEmail(st, a.Business, who)
-	text += portalLine(portalURL)
+	text += portalLine(portalURL, who.Locale)
 	r, err := a.Email.SendEmail(ctx, notify.Email{
 		Key: key, To: row.Address, ToName: who.Name, Subject: subject, Text: text,
 		Attachments: []notify.Attachment{{Filename: "statement-" + req.CustomerID + "-" + st.AsOf + ".pdf", Type: "application/pdf", Content: pdf}},

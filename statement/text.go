@@ -28,6 +28,7 @@ type Texts struct {
 	Attached              string // business, date
 	Balance               string // currency, amount, open invoices
 	Reply, Regards, FromU string // -; -; "us" when the business is unnamed
+	Portal                string // the line above the customer's portal link
 }
 
 var texts = map[string]Texts{
@@ -51,6 +52,7 @@ var texts = map[string]Texts{
 		Balance:  "Balance in %s: %s (%d open invoice(s))",
 		Reply:    "If anything on it looks wrong, reply to this email and a person on our team will look into it.",
 		Regards:  "Kind regards,", FromU: "us",
+		Portal: "See your invoices, download this statement again, pay, promise a date or tell us what is wrong:",
 	},
 	"de": {
 		Lang: "de", Title: "Kontoauszug", Customer: "Kunde", StatementDate: "Stichtag", ActivitySince: "Bewegungen seit",
@@ -72,6 +74,7 @@ var texts = map[string]Texts{
 		Balance:  "Saldo in %s: %s (%d offene Rechnung(en))",
 		Reply:    "Wenn Ihnen darin etwas falsch erscheint, antworten Sie einfach auf diese E-Mail; ein Mensch aus unserem Team kümmert sich darum.",
 		Regards:  "Mit freundlichen Grüßen", FromU: "uns",
+		Portal: "Ihre Rechnungen ansehen, diesen Kontoauszug erneut herunterladen, bezahlen, einen Zahlungstermin zusagen oder uns sagen, was nicht stimmt:",
 	},
 	// Japanese: the email only. The PDF's core fonts carry Latin text alone, so a
 	// Japanese customer's PDF has the English labels (see PDFTexts).
@@ -82,6 +85,7 @@ var texts = map[string]Texts{
 		Balance:  "%s の残高: %s（未払いの請求書 %d 件）",
 		Reply:    "内容に誤りがございましたら、このメールにご返信ください。担当者が確認いたします。",
 		Regards:  "よろしくお願いいたします。", FromU: "当社",
+		Portal: "請求書の確認、この明細書の再ダウンロード、お支払い、お支払い日のお約束、内容に誤りがある場合のご連絡はこちら：",
 	},
 }
 

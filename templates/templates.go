@@ -30,6 +30,7 @@ import (
 	"strings"
 	texttemplate "text/template"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dunwell/dunwell/bank/rf"
 )
@@ -49,6 +50,10 @@ type Data struct {
 	DueDate      string // YYYY-MM-DD
 	DaysOverdue  int
 	PaymentURL   string
+	// PortalURL is the customer's portal page (docs/portal.md); empty: none. The email
+	// links it beside the payment page; the SMS carries it instead of the payment
+	// page, unless that makes the SMS longer than two segments.
+	PortalURL string
 	// Locale is the customer's BCP 47 locale ("en-US", "de-DE", "ja-JP"); empty
 	// means English with ISO dates and "1,250.00 USD".
 	Locale string
@@ -200,11 +205,37 @@ func RenderSMS(name string, d Data) (string, error) {
 	if !Known(name) {
 		return "", fmt.Errorf("unknown template %q", name)
 	}
-	var b bytes.Buffer
-	if err := setFor(name, d.Locale).text.ExecuteTemplate(&b, name+".sms", d); err != nil {
-		return "", fmt.Errorf("rendering %s sms: %w", name, err)
+	exec := func(d Data) (string, error) {
+		var b bytes.Buffer
+		if err := setFor(name, d.Locale).text.ExecuteTemplate(&b, name+".sms", d); err != nil {
+			return "", fmt.Errorf("rendering %s sms: %w", name, err)
+		}
+		return oneLine(b.String()), nil
 	}
-	return oneLine(b.String()), nil
+	if d.PortalURL == "" {
+		return exec(d)
+	}
+	// With the portal's link, within two segments as an account SMS: the business
+	// name is cut, then left out; a link that fits none gives way to the payment
+	// page's.
+	full := d.Business.Name
+	for _, keep := range []int{-1, maxSMSName, maxSMSName / 2, 0} {
+		if keep >= 0 {
+			if utf8.RuneCountInString(full) <= keep {
+				continue
+			}
+			d.Business.Name = ""
+			if keep > 0 {
+				d.Business.Name = strings.TrimSpace(string([]rune(full)[:keep-1])) + "…"
+			}
+		}
+		text, err := exec(d)
+		if err != nil || MeasureSMS(text).Segments <= maxSMSSegments {
+			return text, err
+		}
+	}
+	d.PortalURL, d.Business.Name = "", full
+	return exec(d)
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

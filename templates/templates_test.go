@@ -215,3 +215,51 @@ func TestSingleInvoiceMessagesHaveTheVoice(t *testing.T) {
 		t.Errorf("a policy without charges should say so:\n%s", e.Text)
 	}
 }
+
+// A per-invoice reminder carries the customer's portal link: the email beside the
+// payment page, in the customer's words; the SMS instead of it, within two segments
+// with a link of realistic length in every language, and with the payment page's
+// link when the portal's is too long to fit.
+func TestPerInvoiceReminderCarriesThePortalLink(t *testing.T) {
+	portalLine := map[string]string{"en": "See all your invoices and pay online", "de": "Alle Ihre Rechnungen ansehen und online bezahlen",
+		"ja": "すべての請求書の確認とお支払いはこちら"}
+	links := []string{"https://dunwell.example.com/p/3q2-7wXk9Zb1AbCdEfGhIj", "https://billing.example-company.com/p/3q2-7wXk9Zb1AbCdEfGhIj"}
+	for lang, locale := range map[string]string{"en": "en-US", "de": "de-DE", "ja": "ja-JP"} {
+		for _, name := range Names() {
+			for _, link := range links {
+				for _, biz := range []string{"", "Müller & Söhne Großhandel GmbH", "株式会社サンプル商事"} {
+					d := sample(locale)
+					d.PortalURL, d.Business.Name = link, biz
+					e, err := RenderEmail(name, d)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, want := range []string{portalLine[lang] + ": " + link, "https://pay.example.com/INV-1"} {
+						if !strings.Contains(e.Text, want) {
+							t.Errorf("%s %s: the email text lacks %q:\n%s", locale, name, want, e.Text)
+						}
+					}
+					if !strings.Contains(e.HTML, `<a href="`+link+`">`+htmlEscape(portalLine[lang])+`</a>`) {
+						t.Errorf("%s %s: the email html lacks the portal link:\n%s", locale, name, e.HTML)
+					}
+					sms, err := RenderSMS(name, d)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if info := MeasureSMS(sms); info.Segments > 2 || !strings.Contains(sms, link) || strings.Contains(sms, "https://pay.example.com") {
+						t.Errorf("%s %s biz=%q: sms %+v %q: want the portal link alone within two segments", locale, name, biz, info, sms)
+					}
+				}
+			}
+			d := sample(locale)
+			d.PortalURL = "https://dunwell.example.com/p/" + strings.Repeat("x", 300)
+			sms, err := RenderSMS(name, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info := MeasureSMS(sms); info.Segments > 2 || !strings.Contains(sms, "https://pay.example.com/INV-1") {
+				t.Errorf("%s %s: a link too long for an SMS: %+v %q, want the payment page's", locale, name, info, sms)
+			}
+		}
+	}
+}
