@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
 
 	"github.com/dunwell/dunwell/auth"
 	"github.com/dunwell/dunwell/ledger"
@@ -229,4 +231,21 @@ func TestNoteRefusals(t *testing.T) {
 	require.Equal(t, ledger.AuditRejected, last.Outcome)
 	require.Equal(t, cust, last.Details["customer_id"])
 	require.EqualValues(t, http.StatusUnprocessableEntity, last.Details["status"])
+}
+
+// TestOpenAPIListsEveryTimelineKind keeps the TimelineKind enum of api/openapi.yaml in
+// step with the kinds the ledger writes.
+func TestOpenAPIListsEveryTimelineKind(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("openapi.yaml")
+	require.NoError(t, err)
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Enum []string `yaml:"enum"`
+			} `yaml:"schemas"`
+		} `yaml:"components"`
+	}
+	require.NoError(t, yaml.Unmarshal(data, &doc))
+	require.ElementsMatch(t, ledger.TimelineKinds, doc.Components.Schemas["TimelineKind"].Enum)
 }

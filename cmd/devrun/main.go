@@ -234,6 +234,7 @@ Dunwell is running.
   API             http://%s   (try: curl http://%s/healthz)
   API key         %s   (development only; export DUNWELL_API_KEY=... for the CLI)
   Webhooks        POST /v1/webhooks/stripe, /v1/webhooks/payments   (development secrets: see docs/api.md)
+  Pages           http://%s/worklist, /reports, /bank   (sign in with the key)
   Temporal UI     http://localhost:8080/ui/namespaces/default/workflows   (sign in with the key; decodes payloads via %s)
   (unproxied UI   http://localhost:%s/ui/ shows payloads encrypted)
   Temporal        %s (namespace default)
@@ -241,7 +242,7 @@ Dunwell is running.
   PostgreSQL      %s
 
 Press Ctrl-C to stop everything.
-`, apiAddr, apiAddr, devToken, codecEndpoint, uiPort, temporalAddr, fakesAddr, dbURL)
+`, apiAddr, apiAddr, devToken, apiAddr, codecEndpoint, uiPort, temporalAddr, fakesAddr, dbURL)
 	<-ctx.Done()
 	logger.Info("Stopping")
 	return nil
