@@ -3,6 +3,7 @@ package statement
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -23,6 +24,10 @@ type PDFOptions struct {
 	Locale string
 	// Created is the PDF's creation date (zero: the statement date).
 	Created time.Time
+	// FontJA is the TrueType font a Japanese statement is written in; empty: FontJA()
+	// ($DUNWELL_PDF_FONT_JA or the system's IPAGothic). Without a readable one the
+	// PDF has the built-in Latin fonts and English labels.
+	FontJA string
 }
 
 // Page geometry (A4 portrait, millimetres).
@@ -44,8 +49,10 @@ var openItemColumns = []struct {
 // PDF renders the statement as a PDF document: the letterhead, the customer and the
 // date, then per currency the open items with their aging and total, the payments
 // and credits since the last statement, and the terms. Amounts and dates follow
-// o.Locale (templates.FormatAmount, FormatDate); the core fonts carry Latin text
-// (Windows-1252), so other scripts are written in their ISO forms.
+// o.Locale (templates.FormatAmount, FormatDate). The built-in fonts carry Latin text
+// (Windows-1252), so other scripts are written in their ISO forms; a Japanese
+// statement is written in Japanese with the font of o.FontJA (embedded, subset) when
+// there is one, else in English.
 func PDF(st Statement, o PDFOptions) ([]byte, error) {
 	pdf := fpdf.New("P", "mm", "A4", "")
 	pdf.SetMargins(pageMargin, pageMargin, pageMargin)
@@ -60,22 +67,44 @@ func PDF(st Statement, o PDFOptions) ([]byte, error) {
 	txt := func(s string) string {
 		return tr(strings.NewReplacer("\uffe5", "\u00a5", "\u202f", " ", "\u2013", "-").Replace(s))
 	}
-	r := renderer{pdf: pdf, txt: txt, locale: o.Locale, t: PDFTexts(o.Locale)}
-	pdf.SetTitle(txt(r.t.Title+" "+st.CustomerID+" "+st.AsOf), false)
+	r := renderer{pdf: pdf, txt: txt, locale: o.Locale, t: PDFTexts(o.Locale), font: "Helvetica"}
+	if needsFont(o.Locale) {
+		path := o.FontJA
+		if path == "" {
+			path = FontJA()
+		}
+		if path == "" {
+			path = os.DevNull // none installed: reads as empty, so Latin and English
+		}
+		if b, err := readFont(path); err == nil && isTrueType(b) {
+			pdf.AddUTF8FontFromBytes(fontJA, "", b)
+			pdf.AddUTF8FontFromBytes(fontJA, "B", b) // no bold face: the same glyphs
+			pdf.SetFont(fontJA, "B", 10)
+			pdf.SetFont(fontJA, "", 10)
+			if pdf.Ok() {
+				r.font, r.txt, r.t = fontJA, func(s string) string { return s }, TextsFor(o.Locale)
+			} else {
+				pdf.ClearError() // not a font fpdf can embed: Latin and English
+			}
+		}
+	}
+	txt = r.txt
+	utf8 := r.font == fontJA
+	pdf.SetTitle(txt(r.t.Title+" "+st.CustomerID+" "+st.AsOf), utf8)
 	if o.From.Name != "" {
-		pdf.SetAuthor(txt(o.From.Name), false)
+		pdf.SetAuthor(txt(o.From.Name), utf8)
 	}
 	pdf.AliasNbPages("")
 	pdf.SetFooterFunc(func() {
 		pdf.SetY(-pageMargin - 2)
-		pdf.SetFont("Helvetica", "", 7)
+		pdf.SetFont(r.font, "", 7)
 		pdf.CellFormat(pageWidth/2, 4, txt(o.From.Name+"  "+st.CustomerID+"  "+st.AsOf), "", 0, "L", false, 0, "")
 		pdf.CellFormat(pageWidth/2, 4, txt(fmt.Sprintf(r.t.Page, pdf.PageNo())), "", 0, "R", false, 0, "")
 	})
 	pdf.AddPage()
 	r.header(st, o)
 	if len(st.Currencies) == 0 {
-		pdf.SetFont("Helvetica", "", 10)
+		pdf.SetFont(r.font, "", 10)
 		pdf.MultiCell(pageWidth, rowHeight, txt(r.t.NothingOpen), "", "L", false)
 	}
 	terms := []string{}
@@ -109,7 +138,12 @@ type renderer struct {
 	txt    func(string) string
 	locale string
 	t      Texts
+	// font is the family every text is set in: Helvetica, or fontJA.
+	font string
 }
+
+// fontJA is the family name the Japanese font is registered under.
+const fontJA = "dunwell-ja"
 
 func (r renderer) amount(m Money) string {
 	return templates.FormatAmount(m.Minor, m.Currency, r.locale)
@@ -133,13 +167,13 @@ func (r renderer) shortDate(d string) string { return templates.FormatShortDate(
 
 func (r renderer) header(st Statement, o PDFOptions) {
 	pdf := r.pdf
-	pdf.SetFont("Helvetica", "B", 16)
+	pdf.SetFont(r.font, "B", 16)
 	name := o.From.Name
 	if name == "" {
 		name = r.t.Title
 	}
 	r.cell(pageWidth, 8, name, "", 1, "L", false)
-	pdf.SetFont("Helvetica", "", 9)
+	pdf.SetFont(r.font, "", 9)
 	for _, line := range addressLines(o.From.Address) {
 		r.cell(pageWidth, 4.5, line, "", 1, "L", false)
 	}
@@ -150,9 +184,9 @@ func (r renderer) header(st Statement, o PDFOptions) {
 		r.cell(pageWidth, 4.5, r.t.Questions+o.From.ReplyTo, "", 1, "L", false)
 	}
 	pdf.Ln(6)
-	pdf.SetFont("Helvetica", "B", 13)
+	pdf.SetFont(r.font, "B", 13)
 	r.cell(pageWidth, 7, r.t.Title, "", 1, "L", false)
-	pdf.SetFont("Helvetica", "", 10)
+	pdf.SetFont(r.font, "", 10)
 	customer := st.CustomerID
 	if o.CustomerName != "" {
 		customer = o.CustomerName + " (" + st.CustomerID + ")"
@@ -162,9 +196,9 @@ func (r renderer) header(st Statement, o PDFOptions) {
 		rows = append(rows, [2]string{r.t.ActivitySince, r.date(st.Since)})
 	}
 	for _, row := range rows {
-		pdf.SetFont("Helvetica", "B", 10)
+		pdf.SetFont(r.font, "B", 10)
 		r.cell(35, rowHeight, row[0], "", 0, "L", false)
-		pdf.SetFont("Helvetica", "", 10)
+		pdf.SetFont(r.font, "", 10)
 		r.cell(pageWidth-35, rowHeight, row[1], "", 1, "L", false)
 	}
 	pdf.Ln(4)
@@ -183,13 +217,13 @@ func addressLines(a string) []string {
 
 func (r renderer) section(sec Section) {
 	pdf := r.pdf
-	pdf.SetFont("Helvetica", "B", 12)
+	pdf.SetFont(r.font, "B", 12)
 	pdf.SetFillColor(230, 236, 245)
 	r.cell(pageWidth, 7, fmt.Sprintf(r.t.AccountIn, sec.Currency, r.amount(sec.Balance)), "", 1, "L", true)
 	pdf.Ln(1)
 	if len(sec.OpenItems) > 0 {
 		r.tableHead()
-		pdf.SetFont("Helvetica", "", 8)
+		pdf.SetFont(r.font, "", 8)
 		for _, it := range sec.OpenItems {
 			paidAdj := Money{it.Paid.Minor - it.Adjusted.Minor, it.Paid.Currency}
 			cells := []string{it.InvoiceID, r.shortDate(it.Issued), r.shortDate(it.Due), r.amount(it.Original),
@@ -200,30 +234,30 @@ func (r renderer) section(sec Section) {
 			pdf.Ln(-1)
 			r.interestLines(it)
 		}
-		pdf.SetFont("Helvetica", "B", 9)
+		pdf.SetFont(r.font, "B", 9)
 		r.cell(pageWidth-32, rowHeight+1, r.t.TotalDue, "", 0, "R", false)
 		r.cell(32, rowHeight+1, r.amount(sec.Balance), "", 1, "R", false)
 		pdf.Ln(1)
 		// Aging: one row of headings and one of amounts.
 		w := pageWidth / float64(len(sec.Aging))
-		pdf.SetFont("Helvetica", "B", 8)
+		pdf.SetFont(r.font, "B", 8)
 		for _, b := range sec.Aging {
 			r.cell(w, rowHeight, r.t.Buckets[b.Bucket], "1", 0, "C", true)
 		}
 		pdf.Ln(-1)
-		pdf.SetFont("Helvetica", "", 8)
+		pdf.SetFont(r.font, "", 8)
 		for _, b := range sec.Aging {
 			r.cell(w, rowHeight, r.amount(b.Amount), "1", 0, "C", false)
 		}
 		pdf.Ln(-1)
 	} else {
-		pdf.SetFont("Helvetica", "", 9)
+		pdf.SetFont(r.font, "", 9)
 		r.cell(pageWidth, rowHeight, fmt.Sprintf(r.t.NoOpenItems, sec.Currency), "", 1, "L", false)
 	}
 	pdf.Ln(2)
-	pdf.SetFont("Helvetica", "B", 9)
+	pdf.SetFont(r.font, "B", 9)
 	r.cell(pageWidth, rowHeight, fmt.Sprintf(r.t.PaymentsReceived, r.amount(sec.PaidSince)), "", 1, "L", false)
-	pdf.SetFont("Helvetica", "", 8)
+	pdf.SetFont(r.font, "", 8)
 	for _, p := range sec.Payments {
 		r.cell(25, rowHeight-1, r.shortDate(p.Date), "", 0, "L", false)
 		r.cell(40, rowHeight-1, p.InvoiceID, "", 0, "L", false)
@@ -231,9 +265,9 @@ func (r renderer) section(sec Section) {
 		r.cell(35, rowHeight-1, r.amount(p.Amount), "", 1, "R", false)
 	}
 	if len(sec.Credits) > 0 {
-		pdf.SetFont("Helvetica", "B", 9)
+		pdf.SetFont(r.font, "B", 9)
 		r.cell(pageWidth, rowHeight, r.t.CreditsTitle, "", 1, "L", false)
-		pdf.SetFont("Helvetica", "", 8)
+		pdf.SetFont(r.font, "", 8)
 		for _, c := range sec.Credits {
 			what := strings.ReplaceAll(c.Kind, "_", " ")
 			if c.Reason != "" {
@@ -250,7 +284,7 @@ func (r renderer) section(sec Section) {
 
 func (r renderer) tableHead() {
 	pdf := r.pdf
-	pdf.SetFont("Helvetica", "B", 8)
+	pdf.SetFont(r.font, "B", 8)
 	for i, c := range openItemColumns {
 		r.cell(c.width, rowHeight, r.t.Columns[i], "1", 0, c.align, true)
 	}
@@ -259,9 +293,9 @@ func (r renderer) tableHead() {
 
 func (r renderer) terms(st Statement, o PDFOptions, terms []string) {
 	pdf := r.pdf
-	pdf.SetFont("Helvetica", "B", 10)
+	pdf.SetFont(r.font, "B", 10)
 	r.cell(pageWidth, rowHeight+1, r.t.TermsTitle, "", 1, "L", false)
-	pdf.SetFont("Helvetica", "", 8.5)
+	pdf.SetFont(r.font, "", 8.5)
 	lines := append([]string{}, terms...)
 	lines = append(lines, r.t.PerCurrency, fmt.Sprintf(r.t.DaysCounted, r.date(st.AsOf)))
 	contact := r.t.Contact
@@ -287,7 +321,7 @@ func (r renderer) interestLines(it OpenItem) {
 	if len(it.InterestLines) == 0 {
 		return
 	}
-	r.pdf.SetFont("Helvetica", "I", 7.5)
+	r.pdf.SetFont(r.font, "I", 7.5)
 	for _, ln := range it.InterestLines {
 		amount := ln.Amount + " " + it.Interest.Currency
 		if minor, err := money.Parse(ln.Amount, it.Interest.Currency); err == nil {
@@ -297,5 +331,5 @@ func (r renderer) interestLines(it OpenItem) {
 		r.cell(pageWidth-openItemColumns[0].width, rowHeight-1.5, fmt.Sprintf(r.t.InterestLine, ln.Half, r.shortDate(ln.From),
 			r.shortDate(ln.Through), ln.Days, ln.Rate, ln.ReferenceRate, ln.Margin, amount), "", 1, "L", false)
 	}
-	r.pdf.SetFont("Helvetica", "", 8)
+	r.pdf.SetFont(r.font, "", 8)
 }

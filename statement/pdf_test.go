@@ -3,8 +3,11 @@ package statement
 import (
 	"bytes"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf16"
 
 	"github.com/ledongthuc/pdf"
 	"github.com/stretchr/testify/require"
@@ -38,13 +41,14 @@ func TestPDF(t *testing.T) {
 		{"en-US", []string{"December 7, 2026", "1,000.00 EUR", "$150.00"}},
 		{"de-DE", []string{"7. Dezember 2026", "552,34", "returned goods", "Kontoauszug", "Konto in EUR", "Konto in JPY", "Über 90 Tage",
 			"Bedingungen", "Seite 1 von"}},
-		{"ja-JP", []string{"2026/12/07", "120,000", "INV-J1"}}, // Latin labels: the core fonts have no Japanese
+		// No Japanese font: the built-in fonts have no Japanese, so Latin labels.
+		{"ja-JP", []string{"2026/12/07", "120,000", "INV-J1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.locale, func(t *testing.T) {
 			b, err := PDF(st, PDFOptions{
 				From:   templates.Business{Name: "Acme Widgets GmbH", Address: "Hauptstraße 1, 10115 Berlin", ReplyTo: "accounts@acme.example"},
-				Locale: tt.locale, CustomerName: "Globex",
+				Locale: tt.locale, CustomerName: "Globex", FontJA: filepath.Join(t.TempDir(), "no-such-font.ttf"),
 			})
 			require.NoError(t, err)
 			text := pdfText(t, b)
@@ -101,4 +105,54 @@ func TestPDFInterestLines(t *testing.T) {
 			require.Contains(t, text, w, locale)
 		}
 	}
+}
+
+// TestPDFJapanese: with a Japanese TrueType font (DUNWELL_PDF_FONT_JA, or Debian's
+// fonts-ipafont-gothic) a Japanese customer's statement has Japanese labels, embedded
+// as a subset. Skipped only where no such font is installed.
+func TestPDFJapanese(t *testing.T) {
+	font := FontJA()
+	if font == "" {
+		t.Skipf("no Japanese font: set %s or install fonts-ipafont-gothic", EnvFontJA)
+	}
+	st := Compute(account(), Options{AsOf: day("2026-12-07"), Since: day("2026-11-08")})
+	b, err := PDF(st, PDFOptions{From: templates.Business{Name: "株式会社アクメ", ReplyTo: "accounts@acme.example"},
+		Locale: "ja-JP", CustomerName: "グローベックス", FontJA: font})
+	require.NoError(t, err)
+	// The text extractor does not read the font's ToUnicode map: the Latin parts are
+	// checked as text, the Japanese ones in the page's content stream, where fpdf
+	// writes the UTF-8 font's text as UTF-16BE.
+	text := pdfText(t, b)
+	for _, w := range []string{"2026/12/07", "120,000", "INV-J1", "INV-E1", "C-42", "accounts@acme.example"} {
+		require.Contains(t, text, w)
+	}
+	require.NotContains(t, text, "Statement of account")
+	r, err := pdf.NewReader(bytes.NewReader(b), int64(len(b)))
+	require.NoError(t, err)
+	content, err := io.ReadAll(r.Page(1).V.Key("Contents").Reader())
+	require.NoError(t, err)
+	for _, w := range []string{"取引明細書", "株式会社アクメ", "グローベックス", "建て勘定", "請求書番号", "90日超", "ページ"} {
+		require.True(t, bytes.Contains(content, utf16be(w)), "the page shows %q", w)
+	}
+	require.Contains(t, string(b), "FontFile2", "the font is embedded")
+	require.Less(t, len(b), 1<<20, "as a subset, not whole")
+}
+
+func utf16be(s string) []byte {
+	var out []byte
+	for _, u := range utf16.Encode([]rune(s)) {
+		out = append(out, byte(u>>8), byte(u))
+	}
+	return out
+}
+
+// TestPDFJapaneseFallsBackWithoutAUsableFont: a font path that is not a TrueType font
+// gives the Latin PDF with English labels, not an error.
+func TestPDFJapaneseFallsBackWithoutAUsableFont(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "not-a-font.ttf")
+	require.NoError(t, os.WriteFile(bad, []byte("not a font"), 0o600))
+	st := Compute(account(), Options{AsOf: day("2026-12-07")})
+	b, err := PDF(st, PDFOptions{Locale: "ja-JP", FontJA: bad})
+	require.NoError(t, err)
+	require.Contains(t, pdfText(t, b), "Statement of account")
 }

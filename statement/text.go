@@ -76,10 +76,23 @@ var texts = map[string]Texts{
 		Regards:  "Mit freundlichen Grüßen", FromU: "uns",
 		Portal: "Ihre Rechnungen ansehen, diesen Kontoauszug erneut herunterladen, bezahlen, einen Zahlungstermin zusagen oder uns sagen, was nicht stimmt:",
 	},
-	// Japanese: the email only. The PDF's core fonts carry Latin text alone, so a
-	// Japanese customer's PDF has the English labels (see PDFTexts).
+	// Japanese: the PDF's labels need a Japanese font (FontJA); without one the PDF
+	// has the English labels (PDF).
 	"ja": {
-		Lang: "ja", Subject: "%s 時点の取引明細書", SubjectFrom: "（%s）",
+		Lang: "ja", Title: "取引明細書", Customer: "お客様", StatementDate: "明細書日付", ActivitySince: "対象期間の開始日",
+		Phone: "電話: ", Questions: "本明細書に関するお問い合わせ: ",
+		Columns:   [9]string{"請求書番号", "発行日", "支払期日", "請求額", "手数料", "遅延利息", "入金・調整", "残高", "経過日数"},
+		AccountIn: "%s 建て勘定: 残高 %s", TotalDue: "お支払い総額", NoOpenItems: "%s 建ての未払い項目はありません。",
+		PaymentsReceived: "期間中のご入金: %s", CreditsTitle: "期間中の返金・クレジット・調整",
+		TermsTitle:  "条件",
+		NothingOpen: "この勘定に未払いの項目はなく、期間中の入金やクレジットもありません。",
+		PerCurrency: "金額は通貨ごとに表示しています。異なる通貨の残高を合算することはありません。",
+		DaysCounted: "経過日数は支払期日から明細書日付までの日数です。%s 以降のご入金は含まれていません。",
+		Contact:     "本明細書の内容に誤りがある場合や、ご異議のある項目がございましたら", ContactAt: "、%s まで",
+		QuoteInvoice: "請求書番号を添えてお知らせください。", Page: "%d / {nb} ページ",
+		Buckets:      map[string]string{"current": "期日前", "1_30": "1〜30日", "31_60": "31〜60日", "61_90": "61〜90日", "90_plus": "90日超"},
+		InterestLine: "遅延利息 %s: %s から %s まで、%d 日の遅延、年率 %s（基準金利 %s + %s）: %s",
+		Subject:      "%s 時点の取引明細書", SubjectFrom: "（%s）",
 		Hello: "いつもお世話になっております。", HelloName: "%s 様",
 		Attached: "%s より、%s 時点の取引明細書（PDF）をお送りします。",
 		Balance:  "%s の残高: %s（未払いの請求書 %d 件）",
@@ -100,11 +113,12 @@ func TextsFor(locale string) Texts {
 	return texts["en"]
 }
 
-// PDFTexts returns the PDF's labels for the locale: its language when the PDF's
-// fonts can write it (en, de), else English.
+// PDFTexts returns the PDF's labels for the locale with the built-in Latin fonts: its
+// language when they can write it (en, de), else English. PDF uses the Japanese
+// texts when it has a Japanese font (FontJA).
 func PDFTexts(locale string) Texts {
 	t := TextsFor(locale)
-	if t.Title == "" {
+	if t.Title == "" || needsFont(locale) {
 		return texts["en"]
 	}
 	return t
