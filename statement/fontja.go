@@ -22,12 +22,14 @@ var DefaultFontsJA = []string{
 }
 
 // FontJA returns the path of the Japanese font to use: $DUNWELL_PDF_FONT_JA if set,
-// else the first of DefaultFontsJA that exists; "" when there is none.
+// else the first of DefaultFontsJA; "" when that file does not exist (a variable set
+// to a missing file does not fall through to the defaults: it is the operator's choice).
 func FontJA() string {
+	candidates := DefaultFontsJA
 	if p := strings.TrimSpace(os.Getenv(EnvFontJA)); p != "" {
-		return p
+		candidates = []string{p}
 	}
-	for _, p := range DefaultFontsJA {
+	for _, p := range candidates {
 		if st, err := os.Stat(p); err == nil && !st.IsDir() {
 			return p
 		}
