@@ -181,9 +181,18 @@ func taskCmd(ctx context.Context, args []string, out io.Writer) error {
 	if t.Assignee != "" {
 		line += ", assigned to " + t.Assignee
 	}
-	if s, ok := t.Details["voicemail_script"].(string); ok && s != "" {
-		line += "\nvoicemail script: " + s
+	if _, err := fmt.Fprintln(out, printable(line)); err != nil {
+		return err
 	}
-	_, err := fmt.Fprintln(out, printable(line))
-	return err
+	if p, ok := t.Details["phone"].(string); ok && p != "" {
+		if _, err := fmt.Fprintln(out, "phone: "+printable(p)); err != nil {
+			return err
+		}
+	}
+	if s, ok := t.Details["voicemail_script"].(string); ok && s != "" {
+		if _, err := fmt.Fprintln(out, "voicemail script: "+printable(s)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
