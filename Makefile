@@ -46,7 +46,7 @@ cluster: $(TEMPORAL_SERVER_DIR)/server build ## run a Temporal cluster (frontend
 	$(BIN)/devcluster
 
 .PHONY: chromium
-chromium: ## install headless Chromium for the /reports browser test where it is missing
+chromium: ## install headless Chromium (browser tests) and IPAGothic (Japanese PDF test) where they are missing
 	@scripts/ensure-chromium.sh
 
 .PHONY: test
