@@ -20,7 +20,9 @@ const noCallBackNumber = "[no call-back number: set DUNWELL_BUSINESS_PHONE]"
 
 // OpenCallTask opens the call task of a call step, once per invoice and step, unless
 // the phone is opted out of calls in the ledger (by any customer's invoice: a wrong
-// number found on another invoice counts here too).
+// number found on another invoice counts here too) or the customer was spoken to,
+// about any of their invoices, within the policy's quiet days (then NotBefore says
+// until when).
 func (a *Activities) OpenCallTask(ctx context.Context, r invoiceapi.CallTaskRequest) (invoiceapi.CallTaskResult, error) {
 	what := fmt.Sprintf("opening the call task of invoice %s step %s", r.InvoiceID, r.Step)
 	if r.Phone == "" || r.Due.IsZero() {
@@ -36,6 +38,15 @@ func (a *Activities) OpenCallTask(ctx context.Context, r invoiceapi.CallTaskRequ
 		return invoiceapi.CallTaskResult{}, ledgerFailed(what, err)
 	} else if out {
 		return invoiceapi.CallTaskResult{OptedOut: true, Status: string(o.Source)}, nil
+	}
+	if r.QuietAfterConversation > 0 && !r.At.IsZero() {
+		last, ok, err := a.Ledger.LastConversation(ctx, r.CustomerID)
+		if err != nil {
+			return invoiceapi.CallTaskResult{}, ledgerFailed(what, err)
+		}
+		if until := last.Add(r.QuietAfterConversation); ok && r.At.Before(until) {
+			return invoiceapi.CallTaskResult{Status: "deferred", NotBefore: until, LastConversationAt: last}, nil
+		}
 	}
 	phone := a.Business.Phone
 	if phone == "" {

@@ -49,15 +49,12 @@ const (
 var CallOutcomes = []string{OutcomeReached, OutcomePromised, OutcomeNoAnswer, OutcomeVoicemail,
 	OutcomeWrongNumber, OutcomeRefused, OutcomeDisputed}
 
-// IsConversation reports whether a call outcome means a person was spoken to: no
+// ConversationOutcomes are the call outcomes that mean a person was spoken to: no
 // call follows one within the policy's quiet days.
-func IsConversation(outcome string) bool {
-	switch outcome {
-	case OutcomeReached, OutcomePromised, OutcomeDisputed, OutcomeRefused:
-		return true
-	}
-	return false
-}
+var ConversationOutcomes = []string{OutcomeReached, OutcomePromised, OutcomeDisputed, OutcomeRefused}
+
+// IsConversation reports whether a call outcome is one of ConversationOutcomes.
+func IsConversation(outcome string) bool { return slices.Contains(ConversationOutcomes, outcome) }
 
 // Limits of a task's fields.
 const (
@@ -421,6 +418,26 @@ func (s *Store) GetTask(ctx context.Context, id int64) (Task, error) {
 // GetTaskByKey returns the task made under a business key, or ErrNotFound.
 func (s *Store) GetTaskByKey(ctx context.Context, key string) (Task, error) {
 	return queryOne(ctx, s, "get task", scanTask, `SELECT `+taskColumns+taskFrom+` WHERE t.task_key = $1`, key)
+}
+
+// LastConversation returns the latest instant a call task of the customer, about any of
+// their invoices, was completed with a conversation outcome (IsConversation), and
+// false when there is none: the call rules' quiet days count from it.
+func (s *Store) LastConversation(ctx context.Context, customerID string) (time.Time, bool, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	var at *time.Time
+	err := s.pool.QueryRow(ctx, `
+		SELECT max(completed_at) FROM tasks
+		WHERE customer_id = $1 AND kind = 'call' AND status = 'done' AND outcome = ANY($2)`,
+		customerID, ConversationOutcomes).Scan(&at)
+	if err != nil {
+		return time.Time{}, false, wrap("last conversation", err)
+	}
+	if at == nil {
+		return time.Time{}, false, nil
+	}
+	return at.UTC(), true, nil
 }
 
 // ListTasks returns the tasks f selects, oldest first (the API orders them by

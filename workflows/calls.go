@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"go.temporal.io/sdk/temporal"
@@ -65,6 +66,7 @@ func (c *collector) call(ctx workflow.Context, a collection.Action) (bool, error
 		InvoiceID: c.inv.ID, CustomerID: cu.ID, Step: step.Name, Phone: cu.Phone,
 		Title:           fmt.Sprintf("Call %s about invoice %s", cu.Name, c.inv.ID),
 		VoicemailScript: c.pol.Voicemail(), Due: due,
+		At: now, QuietAfterConversation: time.Duration(c.pol.CallRules().QuietDaysAfterConversation) * 24 * time.Hour,
 	}
 	var res invoiceapi.CallTaskResult
 	if err := c.ledgerCall(ctx, "open the call task of "+step.Name, invoiceapi.ActivityOpenCallTask, req, &res); err != nil {
@@ -81,6 +83,15 @@ func (c *collector) call(ctx workflow.Context, a collection.Action) (bool, error
 		}
 		c.noCallBecause(ctx, step, "no call: the phone is opted out of calls ("+res.Status+")")
 		return false, nil
+	}
+	if !res.NotBefore.IsZero() {
+		// Spoken to about another of the customer's invoices: this call waits out the
+		// same quiet days (the call rules run again then).
+		why := fmt.Sprintf("no call within %d days after a conversation with the customer (on %s)",
+			c.pol.CallRules().QuietDaysAfterConversation, res.LastConversationAt.In(c.inv.Location()).Format("2006-01-02 15:04"))
+		c.st.Deferred = &collection.Deferral{Step: a.Step, At: res.NotBefore, Reason: why}
+		c.logger.Info("Call deferred by a conversation about another invoice", "step", step.Name, "until", res.NotBefore)
+		return true, nil
 	}
 	c.st.Deferred = nil
 	c.st.Skipped = append(c.st.Skipped, a.Skip...)

@@ -29,6 +29,10 @@ type callLedger struct {
 	completed []invoiceapi.CallCompletion
 	// optedOut makes OpenCallTask find the phone opted out of calls.
 	optedOut bool
+	// talkedAt, when set, is the customer's last conversation about another invoice:
+	// OpenCallTask opens no task within the request's quiet days after it.
+	talkedAt time.Time
+	deferred []invoiceapi.CallTaskRequest
 }
 
 // The invoice of the call tests: due 2026-12-01 in New York; step "call" on the day
@@ -61,6 +65,10 @@ func (s *collectionSuite) calls() *callLedger {
 		func(_ context.Context, r invoiceapi.CallTaskRequest) (invoiceapi.CallTaskResult, error) {
 			if l.optedOut {
 				return invoiceapi.CallTaskResult{OptedOut: true, Status: "wrong_number"}, nil
+			}
+			if until := l.talkedAt.Add(r.QuietAfterConversation); !l.talkedAt.IsZero() && r.At.Before(until) {
+				l.deferred = append(l.deferred, r)
+				return invoiceapi.CallTaskResult{Status: "deferred", NotBefore: until, LastConversationAt: l.talkedAt}, nil
 			}
 			l.opened, l.openedAt = append(l.opened, r), append(l.openedAt, s.env.Now())
 			return invoiceapi.CallTaskResult{TaskID: 7, Due: r.Due, Status: "open"}, nil
@@ -302,4 +310,24 @@ func (s *collectionSuite) TestNoCallWithinTheQuietDaysAfterAConversation() {
 	s.True(talkedAt.Add(7*24*time.Hour).Equal(l.openedAt[1]), "7 days after the conversation, not at the step's day 4: %v", l.openedAt[1].In(ny))
 	s.Require().NotNil(deferred.Deferred)
 	s.Contains(deferred.Deferred.Reason, "after a conversation")
+}
+
+// A conversation about another of the customer's invoices (in the ledger) holds this
+// invoice's call for the same quiet days; the call rules run again when they end.
+func (s *collectionSuite) TestNoCallWithinTheQuietDaysAfterAConversationAboutAnotherInvoice() {
+	l := s.calls()
+	l.talkedAt = callOpensAt.Add(-2 * 24 * time.Hour) // Monday 30 Nov, 10:00 New York
+	var deferred collection.View
+	s.queryState(sinceOpening(time.Hour), func(v collection.View) { deferred = v })
+	s.payInFull(sinceOpening(20 * 24 * time.Hour))
+	s.env.ExecuteWorkflow(InvoiceCollection, s.callInput(""))
+	s.result()
+
+	s.Require().Len(l.deferred, 1)
+	s.True(callOpensAt.Equal(l.deferred[0].At), "asked at the step's time: %v", l.deferred[0].At.In(ny))
+	s.Equal(7*24*time.Hour, l.deferred[0].QuietAfterConversation, "the policy's quiet days")
+	s.Require().NotNil(deferred.Deferred)
+	s.Contains(deferred.Deferred.Reason, "after a conversation with the customer (on 2026-11-30 10:00)")
+	s.Require().Len(l.opened, 1)
+	s.True(l.talkedAt.Add(7*24*time.Hour).Equal(l.openedAt[0]), "opened when the quiet days end: %v", l.openedAt[0].In(ny))
 }

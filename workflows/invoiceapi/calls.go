@@ -60,6 +60,11 @@ type CallTaskRequest struct {
 	VoicemailScript string `json:"voicemail_script"`
 	// Due is when the invoice stops waiting (the step's timeout).
 	Due time.Time `json:"due"`
+	// At is the workflow's now; QuietAfterConversation is the policy's quiet days. No
+	// task opens while the customer's last conversation, about any of their invoices,
+	// is less than that before At (CallTaskResult.NotBefore).
+	At                     time.Time     `json:"at,omitzero"`
+	QuietAfterConversation time.Duration `json:"quiet_after_conversation,omitempty"`
 }
 
 // CallTaskKey is the business key of a call step's task.
@@ -73,6 +78,10 @@ type CallTaskResult struct {
 	// OptedOut: the phone is opted out of calls (or was found wrong) in the ledger,
 	// for any customer; no task was opened.
 	OptedOut bool `json:"opted_out,omitempty"`
+	// NotBefore, when set, is when the quiet days after the customer's last
+	// conversation (LastConversationAt, on another invoice's call) end; no task was opened.
+	NotBefore          time.Time `json:"not_before,omitzero"`
+	LastConversationAt time.Time `json:"last_conversation_at,omitzero"`
 }
 
 // CloseCallTaskRequest closes a call task without an outcome.
