@@ -62,12 +62,17 @@ func TestPortalFromAReminderInChromium(t *testing.T) {
 	t.Parallel()
 	const customer = "C-E2E-PORTAL"
 	email, phone := "e2e-portal@example.com", uniquePhone()
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	require.NoError(t, err)
 	var ids []string
 	for _, n := range []string{"1", "2"} {
 		id := "E2E-PORTAL-" + n
 		inv := customerInvoice(id, customer, phone, "demo-portal", []string{"email", "sms"}, 14*time.Second)
 		c := inv["customer"].(map[string]any)
 		c["email"], c["name"], c["timezone"] = email, "Grace Hopper", "Europe/Berlin"
+		// Due today in the customer's zone: in the last UTC hours of a day it is
+		// already tomorrow in Berlin, and a due date before the issue day is refused.
+		inv["due_date"] = time.Now().In(berlin).Format(time.DateOnly)
 		issueInvoice(t, inv)
 		ids = append(ids, id)
 	}
@@ -85,8 +90,6 @@ func TestPortalFromAReminderInChromium(t *testing.T) {
 	), "opening %s", link)
 
 	// Promise to pay the first invoice in five days.
-	berlin, err := time.LoadLocation("Europe/Berlin")
-	require.NoError(t, err)
 	promised := time.Now().In(berlin).AddDate(0, 0, 5).Format(time.DateOnly)
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`details:has(#date-`+ids[0]+`) > summary`)),
