@@ -107,8 +107,8 @@ func spikeRows(sp Spike) []Row {
 			sp.Sent, sp.DrainSec, sp.Customers, sp.IdealSec, sp.EffectiveRate, sp.RateRatio, sp.FirstSendSec, sp.SteadyRatio), sp.Error),
 		"≥ 0.95 R on a cluster", verdict(sp.Complete && sp.RateRatio >= 0.95))
 	if c := sp.Ceiling; c.Sent > 0 || c.Error != "" {
-		fig := fmt.Sprintf("%d emails drained in %.1fs → %.2f R (first send %.1fs after the due instant, then %.2f R)", c.Sent, c.DrainSec, c.RateRatio, c.FirstSendSec, c.SteadyRatio)
-		add("5. Spike ceiling: bare workflows, one per customer (timer, one email through the same fake at R)", withErr(fig, c.Error), "—", "info")
+		fig := fmt.Sprintf("%d emails drained in %.1fs → %.2f R (first send %.1fs after the accounts' gathering, then %.2f R)", c.Sent, c.DrainSec, c.RateRatio, c.FirstSendSec, c.SteadyRatio)
+		add(fmt.Sprintf("5. Spike ceiling: %d bare invoices hand their reminder to %d bare accounts (a signal), each account sends one email through the same fake at R", sp.Invoices, sp.Customers), withErr(fig, c.Error), "—", "info")
 		if c.RateRatio > 0 && sp.RateRatio > 0 {
 			add("5. Spike drain: Dunwell / ceiling", fmt.Sprintf("%.2f", sp.SpikeRatio()), "≥ 0.95", verdict(sp.Complete && sp.SpikeRatio() >= 0.95))
 		}

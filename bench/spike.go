@@ -90,10 +90,10 @@ func runSpike(ctx context.Context, s *stack, cfg Config, issueRate float64) Spik
 	n, r := cfg.SpikeInvoices, cfg.SpikeRate
 	customers := max(1, n/spikeInvoicesPerCustomer)
 	res := Spike{Invoices: n, Customers: customers, Rate: r, IdealSec: round2(float64(customers) / float64(r))}
-	s.log.Info("Spike ceiling: bare workflows of the same shape", "workflows", customers, "rate", r)
+	s.log.Info("Spike ceiling: bare invoices and accounts of the same shape", "invoices", n, "accounts", customers, "rate", r)
 	s.limiter.SetLimit(fakeprovider.SendGrid, r)
 	defer s.limiter.SetLimit(fakeprovider.SendGrid, 0)
-	res.Ceiling = runSpikeCeiling(ctx, s, customers, r)
+	res.Ceiling = runSpikeCeiling(ctx, s, customers, spikeInvoicesPerCustomer, r, spikeGather)
 	s.log.Info("Spike ceiling done", "rate_ratio", res.Ceiling.RateRatio, "steady_ratio", res.Ceiling.SteadyRatio, "error", res.Ceiling.Error)
 	inv := newInvoices("spike", n)
 	for i := range inv {

@@ -40,6 +40,7 @@ func CustomerAccount(ctx workflow.Context, in accountapi.Input) error {
 		withdraws:  workflow.GetSignalChannel(ctx, accountapi.SignalWithdraw),
 		expects:    workflow.GetSignalChannel(ctx, accountapi.SignalExpect),
 		issued:     workflow.GetSignalChannel(ctx, accountapi.SignalIssued),
+		reminds:    workflow.GetSignalChannel(ctx, accountapi.SignalRemind),
 	}
 	if in.State != nil {
 		a.st = *in.State
@@ -59,9 +60,14 @@ type accountRun struct {
 	withdraws  workflow.ReceiveChannel
 	expects    workflow.ReceiveChannel
 	issued     workflow.ReceiveChannel
+	reminds    workflow.ReceiveChannel
 	// sending holds the keys of the message being sent, for withdraws meanwhile.
 	sending []string
-	steps   int
+	// timer fires at timerAt, when the next window is ready (wait).
+	timer       workflow.Future
+	cancelTimer workflow.CancelFunc
+	timerAt     time.Time
+	steps       int
 }
 
 func (a *accountRun) registerHandlers(ctx workflow.Context) error {
@@ -95,15 +101,21 @@ func (a *accountRun) registerHandlers(ctx workflow.Context) error {
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, accountapi.UpdateRemind, a.remind,
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, r accountapi.ReminderRequest) error {
-			if r.CustomerID != a.customerID {
-				return invalid("customer_id", "%q is not this account's customer %q", r.CustomerID, a.customerID)
-			}
-			if err := r.Validate(); err != nil {
-				return invalid("reminder", "%s", err.Error())
-			}
-			return nil
+			return a.validateReminder(r)
 		}}); err != nil {
 		return fmt.Errorf("registering the remind update: %w", err)
+	}
+	return nil
+}
+
+// validateReminder is the remind update's validator; a remind signal that fails it is
+// logged and dropped (the invoice checks its request before it signals).
+func (a *accountRun) validateReminder(r accountapi.ReminderRequest) error {
+	if r.CustomerID != a.customerID {
+		return invalid("customer_id", "%q is not this account's customer %q", r.CustomerID, a.customerID)
+	}
+	if err := r.Validate(); err != nil {
+		return invalid("reminder", "%s", err.Error())
 	}
 	return nil
 }
@@ -152,7 +164,7 @@ func (a *accountRun) pendingIndex(key string) int {
 func (a *accountRun) run(ctx workflow.Context) error {
 	for {
 		a.steps++
-		a.drainSignals()
+		a.drainSignals(ctx)
 		now := workflow.Now(ctx)
 		due, next := account.Due(a.items(), a.expected(), now)
 		for _, b := range due {
@@ -171,7 +183,7 @@ func (a *accountRun) run(ctx workflow.Context) error {
 			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 				return err
 			}
-			a.drainSignals()
+			a.drainSignals(ctx)
 			if len(a.st.Open) == 0 && len(a.st.Pending) == 0 {
 				a.logger.Info("Account closed: nothing of the customer is open")
 				return nil
@@ -182,7 +194,7 @@ func (a *accountRun) run(ctx workflow.Context) error {
 			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 				return err
 			}
-			a.drainSignals()
+			a.drainSignals(ctx)
 			a.prune(workflow.Now(ctx))
 			st := a.st
 			return workflow.NewContinueAsNewError(ctx, CustomerAccount, accountapi.Input{CustomerID: a.customerID, State: &st})
@@ -192,21 +204,32 @@ func (a *accountRun) run(ctx workflow.Context) error {
 }
 
 // wait sleeps until the next window is ready, an update queued a reminder, or a
-// signal came.
+// signal came. The window's timer outlives a wake-up that leaves the next window's
+// time as it was: reminders arriving one by one start no timer each.
 func (a *accountRun) wait(ctx workflow.Context, now, next time.Time) {
-	timerCtx, cancel := workflow.WithCancel(ctx)
-	defer cancel()
+	if !next.Equal(a.timerAt) {
+		if a.cancelTimer != nil {
+			a.cancelTimer()
+		}
+		a.timer, a.cancelTimer, a.timerAt = nil, nil, next
+		if !next.IsZero() {
+			timerCtx, cancel := workflow.WithCancel(ctx)
+			a.timer = workflow.NewTimerWithOptions(timerCtx, next.Sub(now), workflow.TimerOptions{
+				Summary: "send the window's message at " + next.UTC().Format(time.RFC3339),
+			})
+			a.cancelTimer = cancel
+		}
+	}
 	sel := workflow.NewSelector(ctx)
-	if !next.IsZero() {
-		sel.AddFuture(workflow.NewTimerWithOptions(timerCtx, next.Sub(now), workflow.TimerOptions{
-			Summary: "send the window's message at " + next.UTC().Format(time.RFC3339),
-		}), func(workflow.Future) {})
+	if a.timer != nil {
+		sel.AddFuture(a.timer, func(workflow.Future) { a.timer, a.cancelTimer, a.timerAt = nil, nil, time.Time{} })
 	}
 	sel.AddReceive(a.wake, func(ch workflow.ReceiveChannel, _ bool) { ch.Receive(ctx, nil) })
 	sel.AddReceive(a.detaches, func(workflow.ReceiveChannel, bool) {})
 	sel.AddReceive(a.withdraws, func(workflow.ReceiveChannel, bool) {})
 	sel.AddReceive(a.expects, func(workflow.ReceiveChannel, bool) {})
 	sel.AddReceive(a.issued, func(workflow.ReceiveChannel, bool) {})
+	sel.AddReceive(a.reminds, func(workflow.ReceiveChannel, bool) {})
 	sel.Select(ctx)
 }
 
@@ -227,8 +250,9 @@ func (a *accountRun) expected() []account.Expected {
 	return out
 }
 
-// drainSignals applies the issued, detach, withdraw and expect signals received so far.
-func (a *accountRun) drainSignals() {
+// drainSignals applies the issued, remind, detach, withdraw and expect signals
+// received so far.
+func (a *accountRun) drainSignals(ctx workflow.Context) {
 	var is accountapi.AttachRequest
 	for a.issued.ReceiveAsync(&is) {
 		if is.CustomerID != a.customerID || is.InvoiceID == "" || is.Next.Validate() != nil {
@@ -239,6 +263,16 @@ func (a *accountRun) drainSignals() {
 			a.expect(is.InvoiceID, is.Next)
 		}
 	}
+	var r accountapi.ReminderRequest
+	for a.reminds.ReceiveAsync(&r) {
+		if err := a.validateReminder(r); err != nil {
+			a.logger.Warn("Ignoring a remind signal", "key", r.Key(), "error", err)
+			continue
+		}
+		_, _ = a.remind(ctx, r) // never fails; a duplicate changes nothing
+		r = accountapi.ReminderRequest{}
+	}
+	a.wake.ReceiveAsync(nil) // the loop looks at the pending reminders next anyway
 	var d accountapi.Detach
 	for a.detaches.ReceiveAsync(&d) {
 		a.st.Open = slices.DeleteFunc(a.st.Open, func(id string) bool { return id == d.InvoiceID })

@@ -21,9 +21,10 @@ import (
 
 // accountSuite runs one customer's account workflow and several of their invoices'
 // workflows together in one time-skipping environment, as children of accountHarness.
-// The activities that reach the account (AttachToAccount, RequestReminder) deliver
-// their updates to the account child, and SendAccountMessage leaves out the invoices
-// the test marked as held in the "ledger", as the real claim does.
+// The invoices hand their reminders to the account child with a signal; the
+// activities that reach the account (AttachToAccount, and RequestReminder when the
+// signal fails) deliver their updates to it, and SendAccountMessage leaves out the
+// invoices the test marked as held in the "ledger", as the real claim does.
 type accountSuite struct {
 	suite.Suite
 	testsuite.WorkflowTestSuite
@@ -33,8 +34,9 @@ type accountSuite struct {
 	messages []accountapi.MessageRequest
 	// held maps an invoice to the reason the ledger's claim leaves it out.
 	held map[string]string
-	// late delays a reminder request (by its key) on its way to the account, as a
-	// loaded worker or server does.
+	// late holds an invoice's workflow (by invoice id) in its attach for that long on
+	// the workflow clock, so its reminders reach the account late, as behind a loaded
+	// worker or server. The account still expects it: the API announced it at issue.
 	late map[string]time.Duration
 }
 
@@ -47,11 +49,16 @@ var accountID = accountapi.WorkflowID(harnessCustomer)
 // accountHarness starts the customer's account and then the invoices, and returns
 // when all of them have finished.
 func accountHarness(ctx workflow.Context, invoices []invoiceapi.CollectionInput) ([]invoiceapi.CollectionResult, error) {
-	// Started with an update in production (UpdateWithStart), the account never sees
-	// a first task without an invoice; here it starts knowing them.
+	// In production the API announces each invoice to its account as it issues it
+	// (SignalWithStart): the account knows it and its first reminder before the
+	// invoice's workflow runs. Here the account starts knowing them.
 	st := &accountapi.State{}
 	for _, in := range invoices {
-		st.Open = append(st.Open, in.Invoice.ID)
+		inv, pol := in.Invoice, in.Policy
+		first := collection.NewState(&inv)
+		next := collection.NextReminderAt(&pol, &inv, &first, workflow.Now(ctx))
+		st.Open = append(st.Open, inv.ID)
+		st.Expected = append(st.Expected, accountapi.Expected{InvoiceID: inv.ID, Next: accountapi.NextAt(next, inv.Location())})
 	}
 	acct := workflow.ExecuteChildWorkflow(workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: accountID}),
 		CustomerAccount, accountapi.Input{CustomerID: harnessCustomer, State: st})
@@ -81,17 +88,9 @@ func (s *accountSuite) SetupTest() {
 	s.env.RegisterWorkflow(CustomerAccount)
 	s.env.RegisterActivity(&unmocked{})
 	s.env.SetStartTime(time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC))
-	s.env.OnActivity(invoiceapi.ActivityAttachToAccount, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, r accountapi.AttachRequest) error {
-			s.toAccount(0, accountapi.UpdateAttach, "attach:"+r.InvoiceID, r)
-			return nil
-		}).Maybe()
 	s.env.OnActivity(invoiceapi.ActivityRequestReminder, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, r accountapi.ReminderRequest) error {
-			s.mu.Lock()
-			delay := s.late[r.Key()]
-			s.mu.Unlock()
-			s.toAccount(delay, accountapi.UpdateRemind, "remind:"+r.RequestID(), r)
+			s.toAccount(0, accountapi.UpdateRemind, "remind:"+r.RequestID(), r)
 			return nil
 		}).Maybe()
 	s.env.OnActivity(accountapi.ActivitySendAccountMessage, mock.Anything, mock.Anything).Return(
@@ -177,6 +176,16 @@ func (s *accountSuite) invoices(ids ...string) []invoiceapi.CollectionInput {
 }
 
 func (s *accountSuite) run(in []invoiceapi.CollectionInput) []invoiceapi.CollectionResult {
+	attach := func(_ context.Context, r accountapi.AttachRequest) error {
+		s.toAccount(0, accountapi.UpdateAttach, "attach:"+r.InvoiceID, r)
+		return nil
+	}
+	// The late invoices' mocks first: the first expectation that matches is used.
+	for id, d := range s.late {
+		s.env.OnActivity(invoiceapi.ActivityAttachToAccount, mock.Anything,
+			mock.MatchedBy(func(r accountapi.AttachRequest) bool { return r.InvoiceID == id })).Return(attach).After(d).Maybe()
+	}
+	s.env.OnActivity(invoiceapi.ActivityAttachToAccount, mock.Anything, mock.Anything).Return(attach).Maybe()
 	s.env.ExecuteWorkflow(accountHarness, in)
 	s.Require().True(s.env.IsWorkflowCompleted())
 	s.Require().NoError(s.env.GetWorkflowError())
@@ -309,10 +318,11 @@ func (s *accountSuite) TestDisputedIsLeftOutAndResumesLater() {
 }
 
 func (s *accountSuite) TestDueTogetherArrivingFarApartIsOneMessage() {
-	// All three first reminders fall due at +15 s; C's request reaches the account 20 s
-	// late (a loaded worker), long after the 5 s gather. The account expects C (its
-	// attach said when its first reminder falls due) and waits for it: one email.
-	s.late["C/first-reminder/email"] = 20 * time.Second
+	// All three first reminders fall due at +15 s; C's workflow is held up until +25 s
+	// (a loaded worker), so its request reaches the account after the 5 s gather. The
+	// account expects C (the API announced when its first reminder falls due) and
+	// waits for it: one email.
+	s.late["C"] = 25 * time.Second
 	for _, id := range []string{"A", "B", "C"} {
 		s.pay(60*time.Second, id)
 	}
@@ -322,28 +332,34 @@ func (s *accountSuite) TestDueTogetherArrivingFarApartIsOneMessage() {
 	email, sms := s.messages[0], s.messages[1]
 	s.Equal("email", string(email.Channel))
 	s.Equal([]string{"A", "B", "C"}, s.invoicesOf(email))
-	s.True(email.ScheduledAt.Equal(time.Date(2026, 11, 1, 10, 0, 35, 0, time.UTC)), "sent when C arrived at +35 s: %s", email.ScheduledAt)
+	s.True(email.ScheduledAt.Equal(time.Date(2026, 11, 1, 10, 0, 25, 0, time.UTC)), "sent when C arrived at +25 s: %s", email.ScheduledAt)
 	s.Equal("2026-11-01", email.WindowDay, "the window is the day the reminders fall due")
 	s.Equal("sms", string(sms.Channel))
 	s.Equal([]string{"A", "B", "C"}, s.invoicesOf(sms))
 }
 
 func (s *accountSuite) TestAnInvoiceThatNeverArrivesHoldsTheOthersAtMostMaxWait() {
-	// C's first request is stuck for 15 minutes. A and B wait for it account.MaxWait
-	// from their arrival, then go without it; C's email goes alone when it comes, and
-	// its SMS joins the others' (they waited for C, expected at the SMS step too).
-	s.late["C/first-reminder/email"] = 15 * time.Minute
+	// C's workflow is stuck for 15 minutes. A and B's email waits for it account.MaxWait
+	// from their arrival, then goes without it. When C comes, both its steps are past
+	// due: it skips the stale email, and its SMS joins A and B's, which waited for C
+	// (expected at the SMS step too) and had not waited MaxWait yet.
+	s.late["C"] = 15*time.Minute + 15*time.Second
 	for _, id := range []string{"A", "B", "C"} {
 		s.pay(20*time.Minute, id)
 	}
+	var c collection.View
+	s.stateAt(19*time.Minute, "C", &c)
 	s.run(s.invoices("A", "B", "C"))
 
-	s.Require().Len(s.messages, 3)
+	s.Require().Len(s.messages, 2)
 	first := time.Date(2026, 11, 1, 10, 0, 15, 0, time.UTC)
+	s.Equal("email", string(s.messages[0].Channel))
 	s.Equal([]string{"A", "B"}, s.invoicesOf(s.messages[0]))
 	s.True(s.messages[0].ScheduledAt.Equal(first.Add(account.MaxWait)), "A and B waited MaxWait: %s", s.messages[0].ScheduledAt)
-	s.Equal([]string{"C"}, s.invoicesOf(s.messages[1]))
-	s.Equal("email", string(s.messages[1].Channel))
-	s.Equal("sms", string(s.messages[2].Channel))
-	s.Equal([]string{"A", "B", "C"}, s.invoicesOf(s.messages[2]))
+	s.Equal("sms", string(s.messages[1].Channel))
+	s.Equal([]string{"A", "B", "C"}, s.invoicesOf(s.messages[1]))
+	s.True(s.messages[1].ScheduledAt.Equal(first.Add(15*time.Minute)), "the SMS went when C came: %s", s.messages[1].ScheduledAt)
+	s.Equal([]string{"first-reminder"}, c.SkippedSteps)
+	s.Require().Len(c.Notices, 1)
+	s.Equal(s.messages[1].Key, c.Notices[0].MessageKey)
 }

@@ -179,14 +179,27 @@ func (c *collector) requestReminder(ctx workflow.Context, a collection.Action, s
 	}
 	req := c.reminderRequest(step, ch, a.At)
 	req.Next = c.followingReminder(a, workflow.Now(ctx))
+	if err := req.Validate(); err != nil {
+		return invoiceapi.ReminderOutcome{Status: invoiceapi.OutcomeFailed, Reason: "request reminder " + req.Key() + ": " + err.Error(),
+			ErrorType: invoiceapi.ErrTypeBadRequest}, nil
+	}
 	c.st.Account = true
-	err := workflow.ExecuteActivity(c.accountOptions(ctx, fmt.Sprintf("ask the account for reminder %d of %d (%s) by %s", a.Step+1, len(c.pol.Steps), step.Name, ch)),
-		invoiceapi.ActivityRequestReminder, req).Get(ctx, nil)
-	if err != nil {
-		if temporal.IsCanceledError(err) {
+	// The account is normally running (the invoice attached to it and keeps it open):
+	// a signal hands the reminder over without an activity. When the account is not
+	// there (it closed, or was terminated), the activity starts it with the request.
+	if err := workflow.SignalExternalWorkflow(ctx, accountapi.WorkflowID(c.inv.Customer.ID), "", accountapi.SignalRemind, req).Get(ctx, nil); err != nil {
+		if ctx.Err() != nil {
 			return withheld, nil
 		}
-		return invoiceapi.ReminderOutcome{Status: invoiceapi.OutcomeFailed, Reason: failureMessage(err), ErrorType: invoiceapi.ErrTypeBadRequest}, nil
+		c.logger.Info("The customer's account did not take the reminder's signal; starting it with the request", "error", err)
+		err = workflow.ExecuteActivity(c.accountOptions(ctx, fmt.Sprintf("ask the account for reminder %d of %d (%s) by %s", a.Step+1, len(c.pol.Steps), step.Name, ch)),
+			invoiceapi.ActivityRequestReminder, req).Get(ctx, nil)
+		if err != nil {
+			if temporal.IsCanceledError(err) {
+				return withheld, nil
+			}
+			return invoiceapi.ReminderOutcome{Status: invoiceapi.OutcomeFailed, Reason: failureMessage(err), ErrorType: invoiceapi.ErrTypeBadRequest}, nil
+		}
 	}
 	c.st.AccountNext = req.Next.At // the account took it with the request
 	timerCtx, cancelTimer := workflow.WithCancel(ctx)

@@ -28,6 +28,11 @@ const (
 	// UpdateRemind: a reminder of one invoice step on one channel is due
 	// (ReminderRequest → Ack). Idempotent by ReminderRequest.Key.
 	UpdateRemind = "remind"
+	// SignalRemind carries the same ReminderRequest as UpdateRemind: an invoice whose
+	// account is running hands its reminder over with a signal (no activity, no
+	// update round trip); only when the account is not running does it fall back to
+	// the activity's UpdateWithStart. Idempotent by ReminderRequest.Key too.
+	SignalRemind = "remind-signal"
 	// SignalIssued: an invoice of the customer was issued (AttachRequest), sent by the
 	// API with SignalWithStart as it starts the invoice's workflow, so the account
 	// knows the invoice and its first reminder before the invoice's workflow has run a
