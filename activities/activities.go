@@ -273,7 +273,8 @@ func (a *Activities) complete(ctx context.Context, o outbound, r notify.Receipt)
 // on the workflow having heard the opt-out signal. It also records where the
 // customer is contacted, so an inbound STOP from that address finds the customer.
 func (a *Activities) checkOptOut(ctx context.Context, o outbound) error {
-	opt, out, err := a.Ledger.OptedOut(ctx, string(o.channel), o.to)
+	// One statement: the opt-out check and, unless opted out, the address remembered.
+	opt, out, err := a.Ledger.OptedOutElseRemember(ctx, string(o.channel), o.to, o.customerID)
 	if err != nil {
 		return ledgerFailed("checking opt-outs for "+o.kind+" "+o.key, err)
 	}
@@ -285,11 +286,6 @@ func (a *Activities) checkOptOut(ctx context.Context, o outbound) error {
 		activity.GetLogger(ctx).Info("Recipient opted out; not sending", "kind", o.kind, "key", o.key, "source", opt.Source)
 		metrics.Notice(string(o.channel), "opted_out")
 		return temporal.NewNonRetryableApplicationError(o.kind+" "+o.key+": "+text, invoiceapi.ErrTypeRecipientInvalid, nil)
-	}
-	if o.customerID != "" {
-		if err := a.Ledger.RememberAddress(ctx, string(o.channel), o.to, o.customerID); err != nil {
-			return ledgerFailed("recording the address of "+o.kind+" "+o.key, err)
-		}
 	}
 	return nil
 }

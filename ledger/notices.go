@@ -21,12 +21,13 @@ const noticeColumns = `notice_key, invoice_id, step, channel, status, provider_i
 // issued (else ErrNotFound); a key that is not <invoice>/<step>/<channel> or an
 // unknown channel returns ErrInvalid.
 //
-// In the same transaction it decides whether a reminder may still go out (Withheld):
+// In the same statement it decides whether a reminder may still go out (Withheld):
 // not once the invoice is recorded as escalated, paid, cancelled, written off or
 // disputed, nor from c.NotAfter on (the policy's hand-off time). The invoice row is
 // read FOR SHARE, so a status change recorded concurrently waits for the claim and the
 // answer holds when the claim commits; the database's clock decides NotAfter, so a
-// worker's clock cannot move the hand-off.
+// worker's clock cannot move the hand-off. The read, the claim and the commit are one
+// round trip to the database (a single statement is its own transaction).
 func (s *Store) ClaimNotice(ctx context.Context, c NoticeClaim) (NoticeRow, error) {
 	const op = "claim notice"
 	if err := validateClaim(op, c); err != nil {
@@ -34,32 +35,30 @@ func (s *Store) ClaimNotice(ctx context.Context, c NoticeClaim) (NoticeRow, erro
 	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	var n NoticeRow
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var status string
-		var now time.Time
-		err := tx.QueryRow(ctx, `SELECT status, now() FROM invoices WHERE invoice_id = $1 FOR SHARE`, c.InvoiceID).Scan(&status, &now)
-		if err != nil {
-			return err
-		}
-		// xmax = 0 only on a freshly inserted row version, telling insert from update.
-		row := tx.QueryRow(ctx, `
+	var (
+		n      NoticeRow
+		status string
+		now    time.Time
+	)
+	// No invoice row: nothing is inserted and no row comes back (ErrNotFound). xmax = 0
+	// only on a freshly inserted row version, telling insert from update.
+	row := s.pool.QueryRow(ctx, `
+		WITH inv AS (
+			SELECT status AS invoice_status, now() AS db_now FROM invoices WHERE invoice_id = $2 FOR SHARE
+		), claim AS (
 			INSERT INTO notices (notice_key, invoice_id, step, channel, status, attempts,
 				claimed_at, updated_at)
-			VALUES ($1, $2, $3, $4, 'sending', 1, now(), now())
+			SELECT $1, $2, $3, $4, 'sending', 1, now(), now() FROM inv
 			ON CONFLICT (notice_key) DO UPDATE
 			SET attempts = notices.attempts + 1, updated_at = now()
-			RETURNING `+noticeColumns+`, (xmax = 0)`,
-			c.Key, c.InvoiceID, c.Step, c.Channel)
-		if err := scanNotice(row, &n, &n.Fresh); err != nil {
-			return err
-		}
-		n.Withheld = withheld(status, now, c.NotAfter)
-		return nil
-	})
-	if err != nil {
+			RETURNING `+noticeColumns+`, (xmax = 0) AS fresh
+		)
+		SELECT claim.*, inv.invoice_status, inv.db_now FROM claim CROSS JOIN inv`,
+		c.Key, c.InvoiceID, c.Step, c.Channel)
+	if err := scanNotice(row, &n, &n.Fresh, &status, &now); err != nil {
 		return NoticeRow{}, wrap(fmt.Sprintf("%s %s", op, c.Key), err)
 	}
+	n.Withheld = withheld(status, now, c.NotAfter)
 	return n, nil
 }
 

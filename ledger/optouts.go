@@ -265,6 +265,43 @@ func (s *Store) RememberAddress(ctx context.Context, channel, address, customerI
 	return wrap(op, err)
 }
 
+// OptedOutElseRemember is OptedOut and, when the address is not opted out,
+// RememberAddress(channel, address, customerID), in one statement (one round trip):
+// what a send asks right before it calls the provider. customerID "" remembers nothing.
+func (s *Store) OptedOutElseRemember(ctx context.Context, channel, address, customerID string) (OptOut, bool, error) {
+	const op = "check opt-out and remember the address"
+	addr := NormalizeAddress(channel, address)
+	switch {
+	case channel != ChannelEmail && channel != ChannelSMS:
+		return OptOut{}, false, invalid(op, "unknown channel %q", channel)
+	case customerID != "" && (addr == "" || len(addr) > 320):
+		return OptOut{}, false, invalid(op, "address must be 1-320 characters")
+	}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	var o OptOut
+	err := s.pool.QueryRow(ctx, `
+		WITH opted AS (
+			SELECT channel, address, customer_id, opted_out, source, changed_at FROM opt_outs
+			WHERE channel = $1 AND address = $2 AND opted_out
+			ORDER BY changed_at DESC LIMIT 1
+		), remembered AS (
+			INSERT INTO contact_addresses (channel, address, customer_id)
+			SELECT $1, $2, $3 WHERE $3 <> '' AND NOT EXISTS (SELECT 1 FROM opted)
+			ON CONFLICT (channel, address, customer_id) DO UPDATE SET last_used_at = now()
+		)
+		SELECT channel, address, customer_id, opted_out, source, changed_at FROM opted`, channel, addr, customerID).
+		Scan(&o.Channel, &o.Address, &o.CustomerID, &o.OptedOut, &o.Source, &o.ChangedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return OptOut{}, false, nil
+	}
+	if err != nil {
+		return OptOut{}, false, wrap(op, err)
+	}
+	o.ChangedAt = o.ChangedAt.UTC()
+	return o, true, nil
+}
+
 // CustomersAt lists the customers contacted at a channel address, sorted.
 func (s *Store) CustomersAt(ctx context.Context, channel, address string) ([]string, error) {
 	ctx, cancel := s.withTimeout(ctx)

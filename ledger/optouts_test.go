@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -110,4 +111,45 @@ func TestOpenInvoicesOfCustomers(t *testing.T) {
 	require.Empty(t, ids)
 	_, err = testStore.CustomerOf(ctx, "no-such-invoice")
 	require.ErrorIs(t, err, ErrNotFound)
+}
+
+func TestOptedOutElseRememberRemembersOnlyAnAddressNotOptedOut(t *testing.T) {
+	ctx := parallel(t)
+	phone := "+1415556" + uid("")[1:5]
+	email := uid("m") + "@Example.com"
+	cust, other := uid("cust"), uid("cust")
+
+	_, out, err := testStore.OptedOutElseRemember(ctx, ChannelSMS, " "+phone, cust)
+	require.NoError(t, err)
+	require.False(t, out, "an address never opted out")
+	got, err := testStore.CustomersAt(ctx, ChannelSMS, phone)
+	require.NoError(t, err)
+	require.Equal(t, []string{cust}, got, "the address is remembered, normalised")
+	_, out, err = testStore.OptedOutElseRemember(ctx, ChannelSMS, phone, cust) // repeat: no second row
+	require.NoError(t, err)
+	require.False(t, out)
+
+	_, out, err = testStore.OptedOutElseRemember(ctx, ChannelEmail, email, "")
+	require.NoError(t, err)
+	require.False(t, out)
+	got, err = testStore.CustomersAt(ctx, ChannelEmail, email)
+	require.NoError(t, err)
+	require.Empty(t, got, "no customer: nothing remembered")
+
+	_, err = testStore.RecordOptOut(ctx, OptOutChange{EventID: uid("twilio:SM"), Channel: ChannelSMS, Address: phone,
+		CustomerIDs: []string{cust}, OptedOut: true, Source: SourceStop, At: t0})
+	require.NoError(t, err)
+	o, out, err := testStore.OptedOutElseRemember(ctx, ChannelSMS, phone, other)
+	require.NoError(t, err)
+	require.True(t, out)
+	require.Equal(t, SourceStop, o.Source)
+	require.Equal(t, cust, o.CustomerID)
+	got, err = testStore.CustomersAt(ctx, ChannelSMS, phone)
+	require.NoError(t, err)
+	require.Equal(t, []string{cust}, got, "an opted-out address is not remembered for another customer")
+
+	_, _, err = testStore.OptedOutElseRemember(ctx, "fax", "x", cust)
+	require.ErrorIs(t, err, ErrInvalid)
+	_, _, err = testStore.OptedOutElseRemember(ctx, ChannelEmail, strings.Repeat("a", 321), cust)
+	require.ErrorIs(t, err, ErrInvalid)
 }
