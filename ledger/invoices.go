@@ -33,46 +33,52 @@ func (s *Store) IssueInvoiceAudited(ctx context.Context, r InvoiceRecord, audit 
 	defer cancel()
 	var outcome IssueOutcome
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `
-			INSERT INTO invoices (invoice_id, customer_id, currency, amount_due_minor, issued_at,
-				due_date, policy_id, policy_version, segment, body_sha256, status, balance_minor, status_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $4, $5)
-			ON CONFLICT (invoice_id) DO NOTHING`,
+		// One statement: the invoice, its first event and the customer's profile, or,
+		// for an invoice id stored before, the stored fingerprint (the statement's
+		// snapshot does not see the row it inserts: NULL for a new invoice).
+		var (
+			created bool
+			stored  []byte
+		)
+		err := tx.QueryRow(ctx, `
+			WITH invoice AS (
+				INSERT INTO invoices (invoice_id, customer_id, currency, amount_due_minor, issued_at,
+					due_date, policy_id, policy_version, segment, body_sha256, status, balance_minor, status_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $4, $5)
+				ON CONFLICT (invoice_id) DO NOTHING
+				RETURNING invoice_id
+			), event AS (
+				INSERT INTO invoice_events (invoice_id, status, balance_minor, at)
+				SELECT invoice_id, 'open', $4, $5 FROM invoice
+			), profile AS (
+				INSERT INTO customer_profiles (customer_id, name, locale, issued_at)
+				SELECT $2, $11, $12, $5 FROM invoice WHERE $11 <> '' OR $12 <> ''
+				ON CONFLICT (customer_id) DO UPDATE
+				SET name = excluded.name, locale = excluded.locale, issued_at = excluded.issued_at, updated_at = now()
+				WHERE customer_profiles.issued_at <= excluded.issued_at
+			)
+			SELECT EXISTS (SELECT 1 FROM invoice), (SELECT body_sha256 FROM invoices WHERE invoice_id = $1)`,
 			r.InvoiceID, r.CustomerID, r.Currency, r.AmountDue, r.IssuedAt,
-			due, r.PolicyID, r.PolicyVersion, r.Segment, r.BodySHA256)
+			due, r.PolicyID, r.PolicyVersion, r.Segment, r.BodySHA256,
+			// Display text only; PostgreSQL text cannot hold NUL.
+			strings.ReplaceAll(r.CustomerName, "\x00", ""), strings.ReplaceAll(r.CustomerLocale, "\x00", "")).
+			Scan(&created, &stored)
 		if err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 0 {
-			var stored []byte
-			if err := tx.QueryRow(ctx, `SELECT body_sha256 FROM invoices WHERE invoice_id = $1`,
-				r.InvoiceID).Scan(&stored); err != nil {
-				return err
+		outcome = IssueCreated
+		if !created {
+			if stored == nil {
+				// Inserted by a concurrent issue that committed while this one waited on
+				// the id: a new statement sees it.
+				if err := tx.QueryRow(ctx, `SELECT body_sha256 FROM invoices WHERE invoice_id = $1`, r.InvoiceID).Scan(&stored); err != nil {
+					return err
+				}
 			}
 			if !bytes.Equal(stored, r.BodySHA256) {
 				return fmt.Errorf("invoice %s: %w", r.InvoiceID, ErrInvoiceConflict)
 			}
 			outcome = IssueExisting
-		} else {
-			if _, err := tx.Exec(ctx, `
-				INSERT INTO invoice_events (invoice_id, status, balance_minor, at)
-				VALUES ($1, 'open', $2, $3)`,
-				r.InvoiceID, r.AmountDue, r.IssuedAt); err != nil {
-				return err
-			}
-			if r.CustomerName != "" || r.CustomerLocale != "" {
-				if _, err := tx.Exec(ctx, `
-					INSERT INTO customer_profiles (customer_id, name, locale, issued_at) VALUES ($1, $2, $3, $4)
-					ON CONFLICT (customer_id) DO UPDATE
-					SET name = excluded.name, locale = excluded.locale, issued_at = excluded.issued_at, updated_at = now()
-					WHERE customer_profiles.issued_at <= excluded.issued_at`,
-					// Display text only; PostgreSQL text cannot hold NUL.
-					r.CustomerID, strings.ReplaceAll(r.CustomerName, "\x00", ""), strings.ReplaceAll(r.CustomerLocale, "\x00", ""),
-					r.IssuedAt); err != nil {
-					return err
-				}
-			}
-			outcome = IssueCreated
 		}
 		if audit == nil {
 			return nil
@@ -120,18 +126,18 @@ func setStatusTx(ctx context.Context, tx pgx.Tx, invoiceID, status string, balan
 	if closes {
 		closedAt = &at
 	}
+	// One statement: the event, and the invoice unless the event is a repeat (the first
+	// application already updated it) or a newer status is stored.
 	tag, err := tx.Exec(ctx, `
-		INSERT INTO invoice_events (invoice_id, status, balance_minor, at)
-		VALUES ($1, $2, $3, $4)
-		ON CONFLICT (invoice_id, status, at) DO NOTHING`,
-		invoiceID, status, balance, at)
-	if err != nil || tag.RowsAffected() == 0 {
-		return err // a repeat: the first application already updated the invoice
-	}
-	tag, err = tx.Exec(ctx, `
+		WITH event AS (
+			INSERT INTO invoice_events (invoice_id, status, balance_minor, at)
+			VALUES ($1, $2, $3, $4)
+			ON CONFLICT (invoice_id, status, at) DO NOTHING
+			RETURNING 1
+		)
 		UPDATE invoices
 		SET status = $2, balance_minor = $3, status_at = $4, closed_at = $5, updated_at = now()
-		WHERE invoice_id = $1 AND status_at <= $4`,
+		WHERE invoice_id = $1 AND status_at <= $4 AND EXISTS (SELECT 1 FROM event)`,
 		invoiceID, status, balance, at, closedAt)
 	if err != nil || !closes || tag.RowsAffected() == 0 {
 		return err

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -135,4 +136,35 @@ func TestSetInvoiceStatusErrors(t *testing.T) {
 	require.ErrorIs(t, testStore.SetInvoiceStatus(ctx, id, "bogus", 0, t0), ErrInvalid)
 	require.ErrorIs(t, testStore.SetInvoiceStatus(ctx, id, StatusOpen, -5, t0), ErrInvalid)
 	require.ErrorIs(t, testStore.SetInvoiceStatus(ctx, id, StatusOpen, 0, time.Time{}), ErrInvalid)
+}
+
+// TestIssueInvoiceConcurrentRepeats: the same invoice issued by several requests at
+// once is created by one and found existing (not a conflict) by the others, which wait
+// for it.
+func TestIssueInvoiceConcurrentRepeats(t *testing.T) {
+	ctx := parallel(t)
+	id := uid("inv")
+	rec := invoiceRecord(id, "body")
+	const n = 8
+	outs, errs := make([]IssueOutcome, n), make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i], errs[i] = testStore.IssueInvoice(ctx, rec)
+		}()
+	}
+	wg.Wait()
+	created := 0
+	for i := range n {
+		require.NoError(t, errs[i])
+		if outs[i] == IssueCreated {
+			created++
+		}
+	}
+	require.Equal(t, 1, created)
+	events, err := testStore.ListInvoiceEvents(ctx, id)
+	require.NoError(t, err)
+	require.Len(t, events, 1)
 }

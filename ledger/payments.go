@@ -22,26 +22,33 @@ func (s *Store) RecordPayment(ctx context.Context, r PaymentRecord) (bool, error
 		return false, invalid(op, "invoice %s: unknown status %q", r.InvoiceID, r.Status)
 	}
 	return s.recordTx(ctx, op, func(ctx context.Context, tx pgx.Tx) (bool, error) {
+		// One statement: the payment and the invoice's balance, unless the payment is a
+		// repeat (the first record already updated the balance). The balance's sum of
+		// payments reads the table as it was before the statement, so the new payment is
+		// added to it. GREATEST: the column never goes negative, whatever a caller
+		// recorded.
 		tag, err := tx.Exec(ctx, `
-			INSERT INTO payments (invoice_id, payment_id, currency, amount_minor, applied_minor,
-				credit_minor, balance_after_minor, paid_at, applied_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-			ON CONFLICT (invoice_id, payment_id) DO NOTHING`,
+			WITH payment AS (
+				INSERT INTO payments (invoice_id, payment_id, currency, amount_minor, applied_minor,
+					credit_minor, balance_after_minor, paid_at, applied_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+				ON CONFLICT (invoice_id, payment_id) DO NOTHING
+				RETURNING applied_minor
+			)
+			UPDATE invoices i
+			SET balance_minor = GREATEST(0, i.amount_due_minor
+				+ COALESCE((SELECT sum(a.amount_minor) FROM adjustments a WHERE a.invoice_id = i.invoice_id), 0)
+				- COALESCE((SELECT sum(p.applied_minor) FROM payments p WHERE p.invoice_id = i.invoice_id), 0)
+				- (SELECT applied_minor FROM payment)),
+				updated_at = now()
+			WHERE i.invoice_id = $1 AND EXISTS (SELECT 1 FROM payment)`,
 			r.InvoiceID, r.PaymentID, r.Currency, r.Amount, r.Applied,
 			r.Credit, r.BalanceAfter, r.PaidAt, r.AppliedAt)
 		if err != nil || tag.RowsAffected() == 0 {
 			return false, err // a repeat: the first record already updated the balance
 		}
-		// GREATEST: the column never goes negative, whatever a caller recorded.
-		_, err = tx.Exec(ctx, `
-			UPDATE invoices i
-			SET balance_minor = GREATEST(0, i.amount_due_minor
-				+ COALESCE((SELECT sum(a.amount_minor) FROM adjustments a WHERE a.invoice_id = i.invoice_id), 0)
-				- COALESCE((SELECT sum(p.applied_minor) FROM payments p WHERE p.invoice_id = i.invoice_id), 0)),
-				updated_at = now()
-			WHERE i.invoice_id = $1`, r.InvoiceID)
-		if err != nil || r.Status == "" {
-			return true, err
+		if r.Status == "" {
+			return true, nil
 		}
 		return true, setStatusTx(ctx, tx, r.InvoiceID, r.Status, r.BalanceAfter, r.AppliedAt, invoiceStatuses[r.Status])
 	})
