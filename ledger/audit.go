@@ -102,20 +102,39 @@ func insertAudit(ctx context.Context, q interface {
 	QueryRow(context.Context, string, ...any) pgx.Row
 }, e AuditEntry) (int64, error) {
 	const op = "record audit entry"
+	args, err := auditValues(op, e)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	err = q.QueryRow(ctx, `
+		INSERT INTO audit_log (at, key_id, key_name, action, outcome, invoice_id, reason, details)
+		VALUES (coalesce($1, now()), $2, $3, $4, $5, $6, $7, $8)
+		RETURNING id`, args...).Scan(&id)
+	if err != nil {
+		return 0, wrap(op, err)
+	}
+	return id, nil
+}
+
+// auditValues checks an entry and returns the values of audit_log's at, key_id,
+// key_name, action, outcome, invoice_id, reason and details for it, in that order (at
+// nil: the database's now()).
+func auditValues(op string, e AuditEntry) ([]any, error) {
 	if !auditActionRE.MatchString(e.Action) {
-		return 0, invalid(op, "action %q", e.Action)
+		return nil, invalid(op, "action %q", e.Action)
 	}
 	if len(e.Reason) > 1000 || len(e.Outcome) > 64 {
-		return 0, invalid(op, "reason or outcome too long")
+		return nil, invalid(op, "reason or outcome too long")
 	}
 	details := []byte("{}")
 	if len(e.Details) > 0 {
 		var err error
 		if details, err = json.Marshal(e.Details); err != nil {
-			return 0, invalid(op, "details: %v", err)
+			return nil, invalid(op, "details: %v", err)
 		}
 		if len(details) > maxAuditDetails {
-			return 0, invalid(op, "details are %d bytes, more than %d", len(details), maxAuditDetails)
+			return nil, invalid(op, "details are %d bytes, more than %d", len(details), maxAuditDetails)
 		}
 	}
 	var at *time.Time
@@ -130,16 +149,7 @@ func insertAudit(ctx context.Context, q interface {
 	if e.InvoiceID != "" {
 		invoiceID = &e.InvoiceID
 	}
-	var id int64
-	err := q.QueryRow(ctx, `
-		INSERT INTO audit_log (at, key_id, key_name, action, outcome, invoice_id, reason, details)
-		VALUES (coalesce($1, now()), $2, $3, $4, $5, $6, $7, $8)
-		RETURNING id`,
-		at, keyID, e.KeyName, e.Action, e.Outcome, invoiceID, e.Reason, details).Scan(&id)
-	if err != nil {
-		return 0, wrap(op, err)
-	}
-	return id, nil
+	return []any{at, keyID, e.KeyName, e.Action, e.Outcome, invoiceID, e.Reason, details}, nil
 }
 
 // ListKeyAudit returns the entries of one API key, oldest first (at most the newest

@@ -23,6 +23,10 @@ func (s *Store) IssueInvoice(ctx context.Context, r InvoiceRecord) (IssueOutcome
 // is never recorded without its entry, and an entry that cannot be written (invalid,
 // or refused by the database) leaves no invoice and returns the error. A conflict
 // writes nothing. A nil audit writes no entry.
+//
+// A new invoice, the common case, is one statement (issueNew): one round trip to the
+// database. A repeat, a conflict, or an entry for a new invoice that does not pass its
+// checks take the transaction of issueTx.
 func (s *Store) IssueInvoiceAudited(ctx context.Context, r InvoiceRecord, audit func(IssueOutcome) AuditEntry) (IssueOutcome, error) {
 	const op = "issue invoice"
 	if err := validateInvoice(op, r); err != nil {
@@ -31,54 +35,104 @@ func (s *Store) IssueInvoiceAudited(ctx context.Context, r InvoiceRecord, audit 
 	due, _ := parseDate(op, r.DueDate) // validated above
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
+	entry := make([]any, 8) // no entry: all NULL, and none is written
+	writeEntry := audit != nil
+	if writeEntry {
+		var err error
+		if entry, err = auditValues(op, audit(IssueCreated)); err != nil {
+			return s.issueTx(ctx, op, r, due, audit) // it answers the entry's error
+		}
+	}
+	created, err := s.issueNew(ctx, r, due, writeEntry, entry)
+	if err != nil {
+		return 0, wrap(op, err)
+	}
+	if created {
+		return IssueCreated, nil
+	}
+	return s.issueTx(ctx, op, r, due, audit)
+}
+
+// issueNew stores a new invoice, its first event, the customer's profile and, if
+// writeEntry, the audit entry of auditValues entry, in one statement, and reports
+// whether the invoice was new; an invoice id stored before writes nothing.
+func (s *Store) issueNew(ctx context.Context, r InvoiceRecord, due time.Time, writeEntry bool, entry []any) (bool, error) {
+	args := append([]any{r.InvoiceID, r.CustomerID, r.Currency, r.AmountDue, r.IssuedAt,
+		due, r.PolicyID, r.PolicyVersion, r.Segment, r.BodySHA256,
+		// Display text only; PostgreSQL text cannot hold NUL.
+		strings.ReplaceAll(r.CustomerName, "\x00", ""), strings.ReplaceAll(r.CustomerLocale, "\x00", ""),
+		writeEntry}, entry...)
+	var created bool
+	err := s.pool.QueryRow(ctx, `
+		WITH invoice AS (
+			INSERT INTO invoices (invoice_id, customer_id, currency, amount_due_minor, issued_at,
+				due_date, policy_id, policy_version, segment, body_sha256, status, balance_minor, status_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $4, $5)
+			ON CONFLICT (invoice_id) DO NOTHING
+			RETURNING invoice_id
+		), event AS (
+			INSERT INTO invoice_events (invoice_id, status, balance_minor, at)
+			SELECT invoice_id, 'open', $4, $5 FROM invoice
+		), profile AS (
+			INSERT INTO customer_profiles (customer_id, name, locale, issued_at)
+			SELECT $2, $11, $12, $5 FROM invoice WHERE $11 <> '' OR $12 <> ''
+			ON CONFLICT (customer_id) DO UPDATE
+			SET name = excluded.name, locale = excluded.locale, issued_at = excluded.issued_at, updated_at = now()
+			WHERE customer_profiles.issued_at <= excluded.issued_at
+		), entry AS (
+			INSERT INTO audit_log (at, key_id, key_name, action, outcome, invoice_id, reason, details)
+			SELECT coalesce($14, now()), $15, $16, $17, $18, $19, $20, $21 FROM invoice WHERE $13
+		)
+		SELECT EXISTS (SELECT 1 FROM invoice)`, args...).Scan(&created)
+	return created, err
+}
+
+// issueTx is IssueInvoiceAudited in a transaction of several statements: the invoice
+// if new, else the stored fingerprint compared (read after any concurrent issue of the
+// same id committed), then the entry of the outcome.
+func (s *Store) issueTx(ctx context.Context, op string, r InvoiceRecord, due time.Time, audit func(IssueOutcome) AuditEntry) (IssueOutcome, error) {
 	var outcome IssueOutcome
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		// One statement: the invoice, its first event and the customer's profile, or,
-		// for an invoice id stored before, the stored fingerprint (the statement's
-		// snapshot does not see the row it inserts: NULL for a new invoice).
-		var (
-			created bool
-			stored  []byte
-		)
-		err := tx.QueryRow(ctx, `
-			WITH invoice AS (
-				INSERT INTO invoices (invoice_id, customer_id, currency, amount_due_minor, issued_at,
-					due_date, policy_id, policy_version, segment, body_sha256, status, balance_minor, status_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $4, $5)
-				ON CONFLICT (invoice_id) DO NOTHING
-				RETURNING invoice_id
-			), event AS (
-				INSERT INTO invoice_events (invoice_id, status, balance_minor, at)
-				SELECT invoice_id, 'open', $4, $5 FROM invoice
-			), profile AS (
-				INSERT INTO customer_profiles (customer_id, name, locale, issued_at)
-				SELECT $2, $11, $12, $5 FROM invoice WHERE $11 <> '' OR $12 <> ''
-				ON CONFLICT (customer_id) DO UPDATE
-				SET name = excluded.name, locale = excluded.locale, issued_at = excluded.issued_at, updated_at = now()
-				WHERE customer_profiles.issued_at <= excluded.issued_at
-			)
-			SELECT EXISTS (SELECT 1 FROM invoice), (SELECT body_sha256 FROM invoices WHERE invoice_id = $1)`,
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO invoices (invoice_id, customer_id, currency, amount_due_minor, issued_at,
+				due_date, policy_id, policy_version, segment, body_sha256, status, balance_minor, status_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $4, $5)
+			ON CONFLICT (invoice_id) DO NOTHING`,
 			r.InvoiceID, r.CustomerID, r.Currency, r.AmountDue, r.IssuedAt,
-			due, r.PolicyID, r.PolicyVersion, r.Segment, r.BodySHA256,
-			// Display text only; PostgreSQL text cannot hold NUL.
-			strings.ReplaceAll(r.CustomerName, "\x00", ""), strings.ReplaceAll(r.CustomerLocale, "\x00", "")).
-			Scan(&created, &stored)
+			due, r.PolicyID, r.PolicyVersion, r.Segment, r.BodySHA256)
 		if err != nil {
 			return err
 		}
-		outcome = IssueCreated
-		if !created {
-			if stored == nil {
-				// Inserted by a concurrent issue that committed while this one waited on
-				// the id: a new statement sees it.
-				if err := tx.QueryRow(ctx, `SELECT body_sha256 FROM invoices WHERE invoice_id = $1`, r.InvoiceID).Scan(&stored); err != nil {
-					return err
-				}
+		if tag.RowsAffected() == 0 {
+			var stored []byte
+			if err := tx.QueryRow(ctx, `SELECT body_sha256 FROM invoices WHERE invoice_id = $1`,
+				r.InvoiceID).Scan(&stored); err != nil {
+				return err
 			}
 			if !bytes.Equal(stored, r.BodySHA256) {
 				return fmt.Errorf("invoice %s: %w", r.InvoiceID, ErrInvoiceConflict)
 			}
 			outcome = IssueExisting
+		} else {
+			if _, err := tx.Exec(ctx, `
+				INSERT INTO invoice_events (invoice_id, status, balance_minor, at)
+				VALUES ($1, 'open', $2, $3)`,
+				r.InvoiceID, r.AmountDue, r.IssuedAt); err != nil {
+				return err
+			}
+			if r.CustomerName != "" || r.CustomerLocale != "" {
+				if _, err := tx.Exec(ctx, `
+					INSERT INTO customer_profiles (customer_id, name, locale, issued_at) VALUES ($1, $2, $3, $4)
+					ON CONFLICT (customer_id) DO UPDATE
+					SET name = excluded.name, locale = excluded.locale, issued_at = excluded.issued_at, updated_at = now()
+					WHERE customer_profiles.issued_at <= excluded.issued_at`,
+					// Display text only; PostgreSQL text cannot hold NUL.
+					r.CustomerID, strings.ReplaceAll(r.CustomerName, "\x00", ""), strings.ReplaceAll(r.CustomerLocale, "\x00", ""),
+					r.IssuedAt); err != nil {
+					return err
+				}
+			}
+			outcome = IssueCreated
 		}
 		if audit == nil {
 			return nil

@@ -159,3 +159,53 @@ func TestRecordPaymentAndEscalationRecordTheirStatus(t *testing.T) {
 	})
 	require.ErrorIs(t, err, ErrInvalid)
 }
+
+// TestRecordPaymentWithStatus: a payment that carries a status records it with the
+// payment (event, status, balance, closed_at) and closes the invoice's open tasks; a
+// repeat changes nothing; a newer status stored keeps its place while the balance
+// still follows the payments.
+func TestRecordPaymentWithStatus(t *testing.T) {
+	ctx := parallel(t)
+	id := issue(t) // 12 345 due
+	task, _, err := testStore.CreateTask(ctx, callTask(id))
+	require.NoError(t, err)
+	at := time.Now().UTC().Add(time.Hour).Truncate(time.Microsecond)
+	paid := PaymentRecord{InvoiceID: id, PaymentID: "all", Currency: "EUR", Amount: 12_345, Applied: 12_345,
+		BalanceAfter: 0, PaidAt: at, AppliedAt: at, Status: StatusPaid}
+	for range 2 { // the second is a repeat
+		_, err = testStore.RecordPayment(ctx, paid)
+		require.NoError(t, err)
+	}
+	inv, err := testStore.GetInvoice(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, StatusPaid, inv.Status)
+	require.EqualValues(t, 0, inv.Balance)
+	require.NotNil(t, inv.ClosedAt)
+	require.True(t, inv.ClosedAt.Equal(at))
+	require.True(t, inv.StatusAt.Equal(at))
+	events, err := testStore.ListInvoiceEvents(ctx, id)
+	require.NoError(t, err)
+	require.Len(t, events, 2, "open, then paid once")
+	require.Equal(t, StatusPaid, events[1].Status)
+	got, err := testStore.GetTask(ctx, task.ID)
+	require.NoError(t, err)
+	require.Equal(t, TaskClosed, got.Status)
+	require.Equal(t, "the invoice was paid", got.ClosedReason)
+
+	// A status newer than the payment's is stored: it stays, the balance follows.
+	other := issue(t)
+	require.NoError(t, testStore.SetInvoiceStatus(ctx, other, StatusEscalated, 12_345, at.Add(time.Hour)))
+	inserted, err := testStore.RecordPayment(ctx, PaymentRecord{InvoiceID: other, PaymentID: "part", Currency: "EUR",
+		Amount: 345, Applied: 345, BalanceAfter: 12_000, PaidAt: at, AppliedAt: at, Status: StatusOverdue})
+	require.NoError(t, err)
+	require.True(t, inserted)
+	inv, err = testStore.GetInvoice(ctx, other)
+	require.NoError(t, err)
+	require.Equal(t, StatusEscalated, inv.Status)
+	require.EqualValues(t, 12_000, inv.Balance)
+	require.Nil(t, inv.ClosedAt)
+
+	_, err = testStore.RecordPayment(ctx, PaymentRecord{InvoiceID: uid("nope"), PaymentID: "p", Currency: "EUR",
+		Amount: 1, Applied: 1, PaidAt: at, AppliedAt: at, Status: StatusPaid})
+	require.ErrorIs(t, err, ErrNotFound)
+}

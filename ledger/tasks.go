@@ -617,7 +617,8 @@ func (s *Store) CloseTasksOfInvoice(ctx context.Context, invoiceID, reason strin
 }
 
 // closeTasksOfInvoiceTx is CloseTasksOfInvoice inside a transaction (setStatusTx
-// runs it when an invoice closes).
+// runs it when an invoice closes; RecordPayment repeats its statement as part of its
+// own, so a change here goes there too).
 func closeTasksOfInvoiceTx(ctx context.Context, tx pgx.Tx, invoiceID, reason string, at time.Time) (int, error) {
 	tag, err := tx.Exec(ctx, `
 		UPDATE tasks t SET status = 'closed', snoozed_until = NULL, closed_reason = $2, closed_at = $3, updated_at = now()
