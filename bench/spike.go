@@ -102,8 +102,11 @@ func runSpike(ctx context.Context, s *stack, cfg Config, issueRate float64) Spik
 		c.Email = c.ID + "@example.com"
 		c.Phone = inv[i%customers].Customer.Phone
 	}
-	if issueRate <= 0 {
-		issueRate = 40 // not measured in this run (-only): a cautious guess for 2 cores
+	if issueRate <= 0 { // not measured in this run (-only): a cautious guess for 2 cores
+		issueRate = 40
+		if cfg.Cluster {
+			issueRate = 10
+		}
 	}
 	lead := time.Duration(float64(n)/max(issueRate, 5)*1.5*float64(time.Second)) + 5*time.Second
 	due := time.Now().Add(lead).Truncate(time.Second).Add(time.Second)

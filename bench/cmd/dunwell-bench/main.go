@@ -46,13 +46,12 @@ func run() error {
 	timeout := flag.Duration("timeout", 30*time.Minute, "abort the whole run after this long")
 	flag.Parse()
 
-	cfg := bench.Defaults(*short)
+	cfg := bench.Defaults(*short, *onCluster)
 	setInt := func(dst *int, v int) {
 		if v > 0 {
 			*dst = v
 		}
 	}
-	cfg.Cluster = *onCluster
 	setInt(&cfg.Invoices, *invoices)
 	setInt(&cfg.Concurrency, *conc)
 	setInt(&cfg.PaymentInvoices, *payInv)
