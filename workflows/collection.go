@@ -109,9 +109,9 @@ type collector struct {
 	statusRecorded bool
 	// closing: the run is ending; updates that would re-open it are refused.
 	closing bool
-	// staleTimer cancels the timer an event left pending when it ended the run, should
-	// the run go on after all (see waitForTimerOrEvent).
-	staleTimer workflow.CancelFunc
+	// sleep is the timer of the next action; it outlives an event that leaves the
+	// next action as it was (see waitForTimerOrEvent).
+	sleep actionTimer
 	// ledgerQueue holds the ledger writes of handlers for the writer coroutine (see
 	// ledgerwrites.go).
 	ledgerQueue []ledgerWrite
@@ -134,7 +134,9 @@ func (c *collector) run(ctx workflow.Context) (invoiceapi.CollectionResult, erro
 			return res, nil
 		}
 		// A paid invoice stays open for the policy's refund window: a refund or
-		// chargeback in it re-opens the balance and dunning starts again.
+		// chargeback in it re-opens the balance and dunning starts again. The last
+		// action's timer would only wake it for nothing meanwhile.
+		c.sleep.stop()
 		if reopened := c.awaitRefundWindow(ctx); !reopened {
 			c.closing = true
 			if err := workflow.Await(ctx, func() bool { return c.settled(ctx) }); err != nil {
@@ -216,29 +218,41 @@ func (c *collector) collect(ctx workflow.Context) (invoiceapi.CollectionResult, 
 	return invoiceapi.CollectionResult{Status: c.st.Status, Balance: c.st.Balance, Credit: c.st.Credit}, nil
 }
 
-// waitForTimerOrEvent sleeps until the next action is due or a handler changed the
-// state. The timer is cancelled when an event wins, so no stale timer stays pending.
-func (c *collector) waitForTimerOrEvent(ctx workflow.Context, now time.Time) {
-	if c.staleTimer != nil {
-		c.staleTimer() // the run went on after all (a refund re-opened it)
-		c.staleTimer = nil
+// actionTimer is a pending timer for one next action: when it fires and what it says.
+type actionTimer struct {
+	future  workflow.Future
+	cancel  workflow.CancelFunc
+	at      time.Time
+	summary string
+}
+
+// stop cancels the timer if it is pending (a fired one adds no event).
+func (t *actionTimer) stop() {
+	if t.cancel != nil {
+		t.cancel()
 	}
-	timerCtx, cancelTimer := workflow.WithCancel(ctx)
-	defer func() {
-		if c.st.Status.Terminal() && c.pol.RefundWindow.Duration() <= 0 {
-			// The run is about to close, and its pending timer with it: cancelling it
-			// now would only add a TimerCanceled event.
-			c.staleTimer = cancelTimer
-			return
+	*t = actionTimer{}
+}
+
+// waitForTimerOrEvent sleeps until the next action is due or a handler changed the
+// state. The timer stays when an event leaves the next action as it was (a delivery
+// report, a partial payment), so an event costs no TimerCanceled and TimerStarted; it
+// is cancelled when the next action moves. A run that ends leaves its timer pending:
+// it closes with the run, and cancelling it would only add a TimerCanceled event.
+func (c *collector) waitForTimerOrEvent(ctx workflow.Context, now time.Time) {
+	if c.next.Kind == collection.ActionNone {
+		c.sleep.stop()
+	} else if summary := collection.Describe(&c.pol, &c.inv, c.next); c.sleep.future == nil || !c.next.At.Equal(c.sleep.at) || summary != c.sleep.summary {
+		c.sleep.stop()
+		timerCtx, cancel := workflow.WithCancel(ctx)
+		c.sleep = actionTimer{
+			future: workflow.NewTimerWithOptions(timerCtx, c.next.At.Sub(now), workflow.TimerOptions{Summary: summary}),
+			cancel: cancel, at: c.next.At, summary: summary,
 		}
-		cancelTimer()
-	}()
+	}
 	sel := workflow.NewSelector(ctx)
-	if c.next.Kind != collection.ActionNone {
-		timer := workflow.NewTimerWithOptions(timerCtx, c.next.At.Sub(now), workflow.TimerOptions{
-			Summary: collection.Describe(&c.pol, &c.inv, c.next),
-		})
-		sel.AddFuture(timer, func(workflow.Future) {})
+	if c.sleep.future != nil {
+		sel.AddFuture(c.sleep.future, func(workflow.Future) { c.sleep = actionTimer{} })
 	}
 	sel.AddReceive(c.wake, func(ch workflow.ReceiveChannel, _ bool) { ch.Receive(ctx, nil) })
 	sel.AddReceive(c.optOuts, func(workflow.ReceiveChannel, bool) {}) // handled at the loop's top
