@@ -215,12 +215,16 @@ func (s *Store) OptedOut(ctx context.Context, channel, address string) (OptOut, 
 	addr := NormalizeAddress(channel, address)
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	var o OptOut
-	err := s.pool.QueryRow(ctx, `
+	return scanOptOut(op, s.pool.QueryRow(ctx, `
 		SELECT channel, address, customer_id, opted_out, source, changed_at FROM opt_outs
 		WHERE channel = $1 AND address = $2 AND opted_out
-		ORDER BY changed_at DESC LIMIT 1`, channel, addr).
-		Scan(&o.Channel, &o.Address, &o.CustomerID, &o.OptedOut, &o.Source, &o.ChangedAt)
+		ORDER BY changed_at DESC LIMIT 1`, channel, addr))
+}
+
+// scanOptOut reads one opt_outs row; false when there is none.
+func scanOptOut(op string, row pgx.Row) (OptOut, bool, error) {
+	var o OptOut
+	err := row.Scan(&o.Channel, &o.Address, &o.CustomerID, &o.OptedOut, &o.Source, &o.ChangedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return OptOut{}, false, nil
 	}
@@ -279,8 +283,7 @@ func (s *Store) OptedOutElseRemember(ctx context.Context, channel, address, cust
 	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	var o OptOut
-	err := s.pool.QueryRow(ctx, `
+	return scanOptOut(op, s.pool.QueryRow(ctx, `
 		WITH opted AS (
 			SELECT channel, address, customer_id, opted_out, source, changed_at FROM opt_outs
 			WHERE channel = $1 AND address = $2 AND opted_out
@@ -290,16 +293,7 @@ func (s *Store) OptedOutElseRemember(ctx context.Context, channel, address, cust
 			SELECT $1, $2, $3 WHERE $3 <> '' AND NOT EXISTS (SELECT 1 FROM opted)
 			ON CONFLICT (channel, address, customer_id) DO UPDATE SET last_used_at = now()
 		)
-		SELECT channel, address, customer_id, opted_out, source, changed_at FROM opted`, channel, addr, customerID).
-		Scan(&o.Channel, &o.Address, &o.CustomerID, &o.OptedOut, &o.Source, &o.ChangedAt)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return OptOut{}, false, nil
-	}
-	if err != nil {
-		return OptOut{}, false, wrap(op, err)
-	}
-	o.ChangedAt = o.ChangedAt.UTC()
-	return o, true, nil
+		SELECT channel, address, customer_id, opted_out, source, changed_at FROM opted`, channel, addr, customerID))
 }
 
 // CustomersAt lists the customers contacted at a channel address, sorted.
