@@ -149,14 +149,6 @@ func bankUnmatched(ctx context.Context, args []string, out io.Writer) error {
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return usageError{bankUsage}
 	}
-	var buf bytes.Buffer
-	if err := callAPI(ctx, http.MethodGet, "/v1/bank-transactions?status=unmatched&limit=500", nil, &buf); err != nil {
-		return err
-	}
-	if *asJSON {
-		_, err := out.Write(buf.Bytes())
-		return err
-	}
 	var list struct {
 		Transactions []struct {
 			ID       int64  `json:"id"`
@@ -173,8 +165,8 @@ func bankUnmatched(ctx context.Context, args []string, out io.Writer) error {
 			} `json:"suggestions"`
 		} `json:"transactions"`
 	}
-	if err := json.Unmarshal(buf.Bytes(), &list); err != nil {
-		return fmt.Errorf("reading the answer: %w", err)
+	if printed, err := fetchView(ctx, http.MethodGet, "/v1/bank-transactions?status=unmatched&limit=500", nil, *asJSON, out, "the answer", &list); printed || err != nil {
+		return err
 	}
 	if len(list.Transactions) == 0 {
 		fmt.Fprintln(out, "Nothing waits for a decision.")

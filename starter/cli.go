@@ -94,6 +94,23 @@ func callAPI(ctx context.Context, method, path string, body []byte, out io.Write
 	return c.do(ctx, method, path, body, out)
 }
 
+// fetchView calls the API. With asJSON it prints the answer as it came and reports it
+// printed; otherwise it decodes the answer into v, naming what it read if that fails.
+func fetchView(ctx context.Context, method, path string, body []byte, asJSON bool, out io.Writer, what string, v any) (printed bool, err error) {
+	var buf bytes.Buffer
+	if err := callAPI(ctx, method, path, body, &buf); err != nil {
+		return false, err
+	}
+	if asJSON {
+		_, err := out.Write(buf.Bytes())
+		return true, err
+	}
+	if err := json.Unmarshal(buf.Bytes(), v); err != nil {
+		return false, fmt.Errorf("reading %s: %w", what, err)
+	}
+	return false, nil
+}
+
 func issue(ctx context.Context, args []string, stdin io.Reader, out io.Writer) error {
 	fs := flag.NewFlagSet("issue", flag.ContinueOnError)
 	file := fs.String("f", "", "invoice JSON file (- for standard input)")

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -35,14 +33,6 @@ func customer(ctx context.Context, args []string, out io.Writer) error {
 	if id == "" {
 		return usageError{usage}
 	}
-	var buf bytes.Buffer
-	if err := callAPI(ctx, http.MethodGet, "/v1/customers/"+url.PathEscape(id), nil, &buf); err != nil {
-		return err
-	}
-	if *asJSON {
-		_, err := out.Write(buf.Bytes())
-		return err
-	}
 	var v struct {
 		CustomerID      string           `json:"customer_id"`
 		Band            string           `json:"band"`
@@ -57,8 +47,8 @@ func customer(ctx context.Context, args []string, out io.Writer) error {
 		OpenInvoices    []map[string]any `json:"open_invoices"`
 		OptOuts         []map[string]any `json:"opt_outs"`
 	}
-	if err := json.Unmarshal(buf.Bytes(), &v); err != nil {
-		return fmt.Errorf("reading the customer: %w", err)
+	if printed, err := fetchView(ctx, http.MethodGet, "/v1/customers/"+url.PathEscape(id), nil, *asJSON, out, "the customer", &v); printed || err != nil {
+		return err
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "customer\t%s\n", v.CustomerID)

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -35,14 +34,6 @@ func lettersCmd(ctx context.Context, args []string, out io.Writer) error {
 	if *customer != "" {
 		q.Set("customer_id", *customer)
 	}
-	var buf bytes.Buffer
-	if err := callAPI(ctx, http.MethodGet, "/v1/letters?"+q.Encode(), nil, &buf); err != nil {
-		return err
-	}
-	if *asJSON {
-		_, err := out.Write(buf.Bytes())
-		return err
-	}
 	var list struct {
 		Letters []struct {
 			ID                  int64
@@ -54,8 +45,8 @@ func lettersCmd(ctx context.Context, args []string, out io.Writer) error {
 			MailedBy            string `json:"mailed_by"`
 		} `json:"letters"`
 	}
-	if err := json.Unmarshal(buf.Bytes(), &list); err != nil {
-		return fmt.Errorf("reading the answer: %w", err)
+	if printed, err := fetchView(ctx, http.MethodGet, "/v1/letters?"+q.Encode(), nil, *asJSON, out, "the answer", &list); printed || err != nil {
+		return err
 	}
 	if len(list.Letters) == 0 {
 		fmt.Fprintln(out, "No letters.")

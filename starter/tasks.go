@@ -68,19 +68,11 @@ func tasksCmd(ctx context.Context, args []string, out io.Writer) error {
 	if len(q) > 0 {
 		path += "?" + q.Encode()
 	}
-	var buf bytes.Buffer
-	if err := callAPI(ctx, http.MethodGet, path, nil, &buf); err != nil {
-		return err
-	}
-	if *asJSON {
-		_, err := out.Write(buf.Bytes())
-		return err
-	}
 	var v struct {
 		Tasks []taskView `json:"tasks"`
 	}
-	if err := json.Unmarshal(buf.Bytes(), &v); err != nil {
-		return fmt.Errorf("reading the tasks: %w", err)
+	if printed, err := fetchView(ctx, http.MethodGet, path, nil, *asJSON, out, "the tasks", &v); printed || err != nil {
+		return err
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "id\tkind\tstatus\tcustomer\tinvoice\tbalance\tdays overdue\tband\tscore\tassignee\tdue (UTC)\ttitle")

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -70,14 +69,6 @@ func timelineCmd(ctx context.Context, args []string, out io.Writer) error {
 	if len(q) > 0 {
 		path += "?" + q.Encode()
 	}
-	var buf bytes.Buffer
-	if err := callAPI(ctx, http.MethodGet, path, nil, &buf); err != nil {
-		return err
-	}
-	if *asJSON {
-		_, err := out.Write(buf.Bytes())
-		return err
-	}
 	var v struct {
 		CustomerID string `json:"customer_id"`
 		Entries    []struct {
@@ -89,8 +80,8 @@ func timelineCmd(ctx context.Context, args []string, out io.Writer) error {
 		} `json:"entries"`
 		NextBefore string `json:"next_before"`
 	}
-	if err := json.Unmarshal(buf.Bytes(), &v); err != nil {
-		return fmt.Errorf("reading the timeline: %w", err)
+	if printed, err := fetchView(ctx, http.MethodGet, path, nil, *asJSON, out, "the timeline", &v); printed || err != nil {
+		return err
 	}
 	if len(v.Entries) == 0 {
 		_, err := fmt.Fprintf(out, "nothing in the timeline of %s\n", v.CustomerID)
@@ -133,22 +124,14 @@ func noteCmd(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	if err := callAPI(ctx, http.MethodPost, "/v1/customers/"+url.PathEscape(id)+"/notes", body, &buf); err != nil {
-		return err
-	}
-	if *asJSON {
-		_, err := out.Write(buf.Bytes())
-		return err
-	}
 	var n struct {
 		NoteID    int64     `json:"note_id"`
 		InvoiceID string    `json:"invoice_id"`
 		Author    string    `json:"author"`
 		CreatedAt time.Time `json:"created_at"`
 	}
-	if err := json.Unmarshal(buf.Bytes(), &n); err != nil {
-		return fmt.Errorf("reading the note: %w", err)
+	if printed, err := fetchView(ctx, http.MethodPost, "/v1/customers/"+url.PathEscape(id)+"/notes", body, *asJSON, out, "the note", &n); printed || err != nil {
+		return err
 	}
 	about := id
 	if n.InvoiceID != "" {
