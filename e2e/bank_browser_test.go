@@ -14,10 +14,7 @@ import (
 // with its suggestion, ticks it and matches; the page comes back saying so and the
 // credit has left the queue (the API agrees). Another is ignored with a reason.
 func TestBankPageInChromium(t *testing.T) {
-	bin := chromiumPath()
-	if bin == "" {
-		t.Skip("no Chromium found (run scripts/ensure-chromium.sh, or set CHROMIUM): skipping the /bank browser test")
-	}
+	bin := chromiumOrSkip(t, "the /bank browser test")
 	t.Parallel()
 	inv := "E2E-BANKPAGE-1"
 	issueHook(t, inv, "EUR", "321.00")

@@ -25,6 +25,16 @@ func chromiumPath() string {
 	return ""
 }
 
+// chromiumOrSkip returns the browser, or skips the test (named by what) without one.
+func chromiumOrSkip(t *testing.T, what string) string {
+	t.Helper()
+	bin := chromiumPath()
+	if bin == "" {
+		t.Skip("no Chromium found (run scripts/ensure-chromium.sh, or set CHROMIUM): skipping " + what)
+	}
+	return bin
+}
+
 // newBrowser starts headless Chromium (bin) with a width×height window and returns
 // a context for its first tab that expires after 90 seconds; the browser is closed
 // when the test ends.

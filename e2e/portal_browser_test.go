@@ -55,10 +55,7 @@ func customerActions(t *testing.T, id string) map[string]bool {
 }
 
 func TestPortalFromAReminderInChromium(t *testing.T) {
-	bin := chromiumPath()
-	if bin == "" {
-		t.Skip("no Chromium found (run scripts/ensure-chromium.sh, or set CHROMIUM): skipping the portal browser test")
-	}
+	bin := chromiumOrSkip(t, "the portal browser test")
 	t.Parallel()
 	const customer = "C-E2E-PORTAL"
 	email, phone := "e2e-portal@example.com", uniquePhone()

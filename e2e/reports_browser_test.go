@@ -56,10 +56,7 @@ func text(v any) string {
 }
 
 func TestReportsPageInChromiumShowsTheAPIsFigures(t *testing.T) {
-	bin := chromiumPath()
-	if bin == "" {
-		t.Skip("no Chromium found (run scripts/ensure-chromium.sh, or set CHROMIUM): skipping the /reports browser test")
-	}
+	bin := chromiumOrSkip(t, "the /reports browser test")
 	t.Parallel()
 	// A year of history in the past, so that invoices other tests issue today do not
 	// move these figures while the test compares them.

@@ -42,10 +42,7 @@ func TestTemporalUIDecodesThroughTheProxy(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusForbidden, resp.StatusCode)
 
-	bin := chromiumPath()
-	if bin == "" {
-		t.Skip("no Chromium on this machine: scripts/ensure-chromium.sh installs it (make test runs it)")
-	}
+	bin := chromiumOrSkip(t, "the browser test")
 	ctx := newBrowser(t, bin, 1400, 1300)
 
 	page := env.api.URL + "/ui/namespaces/default/workflows/" + "invoice-" + id
@@ -86,10 +83,7 @@ func TestTemporalUIDecodesThroughTheProxy(t *testing.T) {
 // trail names the key, the session and the UI route.
 func TestTemporalUICancelsWithASession(t *testing.T) {
 	t.Parallel()
-	bin := chromiumPath()
-	if bin == "" {
-		t.Skip("no Chromium on this machine: scripts/ensure-chromium.sh installs it (make test runs it)")
-	}
+	bin := chromiumOrSkip(t, "the browser test")
 	id := "E2E-UI-CANCEL"
 	inv := invoice(id)
 	inv["policy"] = "standard" // nothing happens for days: the invoice is open when the UI acts

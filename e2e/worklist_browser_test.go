@@ -19,10 +19,7 @@ import (
 // completes it as promised with a note, by keyboard; the invoice is promised (the API
 // says so) and the note is in the customer's timeline.
 func TestWorklistInChromium(t *testing.T) {
-	bin := chromiumPath()
-	if bin == "" {
-		t.Skip("no Chromium found (run scripts/ensure-chromium.sh, or set CHROMIUM): skipping the /worklist browser test")
-	}
+	bin := chromiumOrSkip(t, "the /worklist browser test")
 	t.Parallel()
 	id, customer := "E2E-WORKLIST-1", "C-E2E-WORKLIST"
 	issueInvoice(t, customerInvoice(id, customer, uniquePhone(), "demo-personal", []string{"email", "call"}, 0))
