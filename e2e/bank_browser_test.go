@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
@@ -55,11 +56,13 @@ func TestBankPageInChromium(t *testing.T) {
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.CSS(fmt.Sprintf(`form[data-ignore="%d"] input[name="reason"]`, ignoreID)), "test transfer from our own bank"),
 		chromedp.Submit(chromedp.CSS(fmt.Sprintf(`form[data-ignore="%d"]`, ignoreID))),
-		chromedp.WaitVisible(chromedp.ID("done")),
 	))
-	done, err = chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('done').textContent`))
-	require.NoError(t, err)
-	require.Contains(t, done, fmt.Sprintf("Bank transaction %d ignored", ignoreID))
+	// The match's page had a #done too: wait for the one about the ignored credit.
+	ignored := fmt.Sprintf("Bank transaction %d ignored", ignoreID)
+	eventually(t, 30*time.Second, "the page to say the credit is ignored", func() bool {
+		done, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("done")))
+		return err == nil && strings.Contains(done, ignored)
+	})
 
 	code, body := call(t, http.MethodGet, fmt.Sprintf("/v1/bank-transactions/%d", matchID), nil)
 	require.Equal(t, http.StatusOK, code, body)
