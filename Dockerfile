@@ -8,6 +8,12 @@ FROM golang:1.26 AS build
 WORKDIR /src
 ENV CGO_ENABLED=0
 
+# Japanese statements and letters embed IPAGothic (statement.DefaultFontsJA); the
+# final image has no package manager, so the font is fetched here and copied over.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-ipafont-gothic \
+    && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first, so that this layer is rebuilt only when go.mod/go.sum change.
 COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod \
@@ -20,5 +26,6 @@ RUN --mount=type=cache,target=/go/pkg/mod \
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/worker /out/starter /out/fakeproviders /app/
+COPY --from=build /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf
 USER nonroot:nonroot
 CMD ["/app/worker"]

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/enums/v1"
 
+	"github.com/dunwell/dunwell/statement"
 	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
@@ -312,7 +313,7 @@ func TestDockerfile(t *testing.T) {
 	root := repoRoot(t)
 	lines := dockerfileLines(t)
 
-	var froms, builds []string
+	var froms, builds, fonts []string
 	var user string
 	copiedModFiles, downloaded, copiedAll := -1, -1, -1
 	for i, l := range lines {
@@ -331,6 +332,8 @@ func TestDockerfile(t *testing.T) {
 				copiedModFiles = i
 			case len(f) >= 3 && f[1] == "." && f[2] == ".":
 				copiedAll = i
+			case strings.HasSuffix(f[len(f)-1], ".ttf"):
+				fonts = append(fonts, f[len(f)-1])
 			}
 		case "RUN":
 			if strings.Contains(l, "go mod download") {
@@ -355,6 +358,9 @@ func TestDockerfile(t *testing.T) {
 
 	require.True(t, copiedModFiles >= 0 && downloaded > copiedModFiles && copiedAll > downloaded,
 		"want COPY go.mod go.sum, then go mod download, then COPY . . (module download cached)")
+
+	require.True(t, slices.ContainsFunc(fonts, func(f string) bool { return slices.Contains(statement.DefaultFontsJA, f) }),
+		"the final image has no Japanese font where statement.FontJA looks (%v): Japanese statements would be printed in English", statement.DefaultFontsJA)
 
 	require.Len(t, builds, 1)
 	require.Contains(t, builds[0], "-trimpath")
