@@ -3,12 +3,12 @@ package statement
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
 	"codeberg.org/go-pdf/fpdf"
 
+	"github.com/dunwell/dunwell/internal/pdffont"
 	"github.com/dunwell/dunwell/money"
 	"github.com/dunwell/dunwell/templates"
 )
@@ -68,25 +68,8 @@ func PDF(st Statement, o PDFOptions) ([]byte, error) {
 		return tr(strings.NewReplacer("\uffe5", "\u00a5", "\u202f", " ", "\u2013", "-").Replace(s))
 	}
 	r := renderer{pdf: pdf, txt: txt, locale: o.Locale, t: PDFTexts(o.Locale), font: "Helvetica"}
-	if needsFont(o.Locale) {
-		path := o.FontJA
-		if path == "" {
-			path = FontJA()
-		}
-		if path == "" {
-			path = os.DevNull // none installed: reads as empty, so Latin and English
-		}
-		if b, err := readFont(path); err == nil && isTrueType(b) {
-			pdf.AddUTF8FontFromBytes(fontJA, "", b)
-			pdf.AddUTF8FontFromBytes(fontJA, "B", b) // no bold face: the same glyphs
-			pdf.SetFont(fontJA, "B", 10)
-			pdf.SetFont(fontJA, "", 10)
-			if pdf.Ok() {
-				r.font, r.txt, r.t = fontJA, func(s string) string { return s }, TextsFor(o.Locale)
-			} else {
-				pdf.ClearError() // not a font fpdf can embed: Latin and English
-			}
-		}
+	if needsFont(o.Locale) && pdffont.EmbedJA(pdf, o.FontJA) {
+		r.font, r.txt, r.t = fontJA, func(s string) string { return s }, TextsFor(o.Locale)
 	}
 	txt = r.txt
 	utf8 := r.font == fontJA
@@ -143,7 +126,7 @@ type renderer struct {
 }
 
 // fontJA is the family name the Japanese font is registered under.
-const fontJA = "dunwell-ja"
+const fontJA = pdffont.FamilyJA
 
 func (r renderer) amount(m Money) string {
 	return templates.FormatAmount(m.Minor, m.Currency, r.locale)

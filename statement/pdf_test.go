@@ -156,3 +156,26 @@ func TestPDFJapaneseFallsBackWithoutAUsableFont(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, pdfText(t, b), "Statement of account")
 }
+
+// TestPDFJapaneseInterestLines: the interest lines, set in italics, are written in the
+// Japanese font too (it is registered in every style).
+func TestPDFJapaneseInterestLines(t *testing.T) {
+	font := FontJA()
+	if font == "" {
+		t.Skipf("no Japanese font: set %s or install fonts-ipafont-gothic", EnvFontJA)
+	}
+	d := Data{CustomerID: "C-JP", Invoices: []Invoice{{InvoiceID: "INV-JP-2025", Currency: "JPY", AmountDue: 1_000_000,
+		IssuedAt: day("2025-05-11"), DueDate: "2025-06-10", Status: "overdue", PolicyID: "jp"}},
+		Adjustments: []Adjustment{{InvoiceID: "INV-JP-2025", AdjustmentID: "interest/1", Kind: InterestKind, Currency: "JPY", Amount: 6110, At: day("2025-07-25")}},
+		InterestLines: []InterestLines{{InvoiceID: "INV-JP-2025", At: day("2025-07-25"), Lines: []collection.InterestLineView{
+			{Half: "2025-H1", From: "2025-06-11", Through: "2025-06-30", Days: 20, Reference: "ecb_mro", ReferenceRate: "3.15%", Margin: "8%", Rate: "11.15%", Amount: "6110"}}}}}
+	st := Compute(d, Options{AsOf: day("2025-07-25")})
+	b, err := PDF(st, PDFOptions{Locale: "ja-JP", FontJA: font})
+	require.NoError(t, err)
+	r, err := pdf.NewReader(bytes.NewReader(b), int64(len(b)))
+	require.NoError(t, err)
+	content, err := io.ReadAll(r.Page(1).V.Key("Contents").Reader())
+	require.NoError(t, err)
+	// (fpdf escapes the bytes ( ) and \ of the UTF-16 text, as in 利: 0x5229.)
+	require.True(t, bytes.Contains(content, utf16be(" 2025-H1: 2025/06/11 から 2025/06/30 まで、20 日の遅延")), "the interest line is written")
+}
