@@ -2,13 +2,14 @@
 // letterhead, the customer's postal address placed for a window envelope, the
 // invoice with its amounts, fees and interest, the policy's terms in words, how to
 // pay, and a payment slip with the invoice's RF creditor reference and the
-// business's bank details. Texts per locale (English, German; Japanese customers get
-// English, see Languages). It imports neither Temporal nor a database: the send
-// activity renders a letter and hands the bytes to the print-and-mail provider or to
-// the ledger's letter outbox.
+// business's bank details. Texts per locale (English, German, Japanese; a Japanese
+// letter needs a Japanese font, else it is English, see Languages). It imports
+// neither Temporal nor a database: the send activity renders a letter and hands the
+// bytes to the print-and-mail provider or to the ledger's letter outbox.
 //
-// Rendering depends on the Letter only, never on the clock, so every retry of a send
-// renders the same document.
+// Rendering depends on the Letter and the Options only (and, for a Japanese letter,
+// on the font found), never on the clock, so every retry of a send renders the same
+// document.
 package letter
 
 import (
@@ -68,6 +69,10 @@ func (b Bank) IsZero() bool { return b.IBAN == "" }
 type Options struct {
 	From templates.Business
 	Bank Bank
+	// FontJA is the TrueType font a Japanese letter is written in; empty: pdffont.JA()
+	// ($DUNWELL_PDF_FONT_JA or the system's IPAGothic). Without a readable one the
+	// letter is English.
+	FontJA string
 }
 
 // Validate checks what a letter cannot be printed without.

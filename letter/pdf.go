@@ -8,6 +8,7 @@ import (
 
 	"codeberg.org/go-pdf/fpdf"
 
+	"github.com/dunwell/dunwell/internal/pdffont"
 	"github.com/dunwell/dunwell/templates"
 )
 
@@ -30,12 +31,13 @@ const (
 )
 
 // PDF renders the letter. It fails only for a letter that does not validate or a
-// document the PDF library cannot write.
+// document the PDF library cannot write. A Japanese customer's letter is written in
+// Japanese with the font of o.FontJA (embedded, subset) when there is one, else in
+// English, as it would be without Japanese texts.
 func PDF(l Letter, o Options) ([]byte, error) {
 	if err := l.Validate(); err != nil {
 		return nil, fmt.Errorf("letter: %w", err)
 	}
-	tx, locale := textsFor(l.Locale)
 	pdf := fpdf.New("P", "mm", "A4", "")
 	pdf.SetMargins(marginLeft, marginTop, marginRight)
 	pdf.SetAutoPageBreak(true, bottomMargin)
@@ -43,17 +45,21 @@ func PDF(l Letter, o Options) ([]byte, error) {
 	pdf.SetCreationDate(created)
 	pdf.SetModificationDate(created)
 	pdf.SetCatalogSort(true) // the same letter, the same bytes
-	tr := pdf.UnicodeTranslatorFromDescriptor("cp1252")
-	r := &renderer{pdf: pdf, tx: tx, locale: locale, l: l, o: o, tr: tr}
+	r := &renderer{pdf: pdf, l: l, o: o, font: "Helvetica", mono: "Courier", tr: pdf.UnicodeTranslatorFromDescriptor("cp1252")}
+	if pdffont.NeedsJA(l.Locale) && pdffont.EmbedJA(pdf, o.FontJA) {
+		r.font, r.mono, r.utf8 = pdffont.FamilyJA, pdffont.FamilyJA, true
+	}
+	r.tx, r.locale = textsFor(l.Locale, r.utf8)
+	tx := r.tx
 	subject := r.subject()
-	pdf.SetTitle(r.txt(subject), false)
+	pdf.SetTitle(r.txt(subject), r.utf8)
 	if o.From.Name != "" {
-		pdf.SetAuthor(r.txt(o.From.Name), false)
+		pdf.SetAuthor(r.txt(o.From.Name), r.utf8)
 	}
 	pdf.AliasNbPages("")
 	pdf.SetFooterFunc(func() {
 		pdf.SetY(-12)
-		pdf.SetFont("Helvetica", "", 7)
+		pdf.SetFont(r.font, "", 7)
 		pdf.SetTextColor(90, 90, 90)
 		r.cell(pageWidth/2, 4, l.InvoiceID+"  "+l.RFReference(), "L")
 		r.cell(pageWidth/2, 4, fmt.Sprintf(tx.page, pdf.PageNo()), "R")
@@ -64,12 +70,14 @@ func PDF(l Letter, o Options) ([]byte, error) {
 	r.window()
 	r.info()
 	pdf.SetXY(marginLeft, 100)
-	pdf.SetFont("Helvetica", "B", 11)
+	pdf.SetFont(r.font, "B", 11)
 	r.para(subject, 5.5)
 	pdf.Ln(3)
-	pdf.SetFont("Helvetica", "", 10)
-	r.para(fmt.Sprintf(tx.salutation, r.addressee()), lineHeight)
-	pdf.Ln(2)
+	pdf.SetFont(r.font, "", 10)
+	if tx.salutation != "" {
+		r.para(fmt.Sprintf(tx.salutation, r.addressee()), lineHeight)
+		pdf.Ln(2)
+	}
 	r.para(r.body(), lineHeight)
 	pdf.Ln(4)
 	r.table()
@@ -93,12 +101,20 @@ type renderer struct {
 	locale string
 	l      Letter
 	o      Options
-	tr     func(string) string
+	// font is the family every text is set in, mono the slip's values': Helvetica
+	// and Courier, or both the Japanese font (utf8).
+	font, mono string
+	utf8       bool
+	tr         func(string) string
 }
 
 // txt translates text to the core fonts' code page (Windows-1252); characters
 // outside it are dropped by the translator, a few are written in their Latin forms.
+// The Japanese font takes the text as it is (UTF-8).
 func (r *renderer) txt(s string) string {
+	if r.utf8 {
+		return s
+	}
 	return r.tr(strings.NewReplacer("\uffe5", "\u00a5", "\u202f", " ", "\u00a0", " ", "\u2013", "-").Replace(s))
 }
 
@@ -110,9 +126,21 @@ func (r *renderer) line(w, h float64, s, align string) {
 	r.pdf.CellFormat(w, h, r.txt(s), "", 1, align, false, 0, "")
 }
 
-func (r *renderer) para(s string, h float64) {
+func (r *renderer) para(s string, h float64) { r.paraAligned(s, h, "L") }
+
+func (r *renderer) paraAligned(s string, h float64, align string) {
 	r.pdf.SetX(marginLeft)
-	r.pdf.MultiCell(pageWidth, h, r.txt(s), "", "L", false)
+	r.multi(pageWidth, h, s, align)
+}
+
+// multi writes s in lines at most w wide. Japanese text is broken into lines here
+// (wrapLines), as fpdf's MultiCell would drop the character it breaks at.
+func (r *renderer) multi(w, h float64, s, align string) {
+	s = r.txt(s)
+	if r.utf8 {
+		s = strings.Join(wrapLines(s, w-2*r.pdf.GetCellMargin()-0.01, r.pdf.GetStringWidth), "\n")
+	}
+	r.pdf.MultiCell(w, h, s, "", align, false)
 }
 
 func (r *renderer) amount(minor int64) string {
@@ -141,17 +169,22 @@ func (r *renderer) body() string {
 	return fmt.Sprintf(r.tx.body[r.l.Template], r.l.InvoiceID, r.amount(r.l.AmountDue), r.date(r.l.DueDate), r.daysOverdue())
 }
 
+// unbroken keeps s on one line of a paragraph in Japanese (a reference, a phone
+// number): its spaces become no-break spaces, which the core fonts write as spaces
+// (txt).
+func unbroken(s string) string { return strings.ReplaceAll(s, " ", "\u00a0") }
+
 // letterhead is the business's name, address and contacts, top right.
 func (r *renderer) letterhead() {
 	pdf, from := r.pdf, r.o.From
 	pdf.SetXY(infoX, marginTop)
-	pdf.SetFont("Helvetica", "B", 14)
+	pdf.SetFont(r.font, "B", 14)
 	name := from.Name
 	if name == "" {
 		name = " "
 	}
-	pdf.MultiCell(210-marginRight-infoX, 6, r.txt(name), "", "L", false)
-	pdf.SetFont("Helvetica", "", 8.5)
+	r.multi(210-marginRight-infoX, 6, name, "L")
+	pdf.SetFont(r.font, "", 8.5)
 	for _, a := range addressLines(from.Address) {
 		pdf.SetX(infoX)
 		r.line(210-marginRight-infoX, 4, a, "L")
@@ -171,7 +204,7 @@ func (r *renderer) letterhead() {
 func (r *renderer) window() {
 	pdf := r.pdf
 	pdf.SetXY(windowX, windowY)
-	pdf.SetFont("Helvetica", "", 7)
+	pdf.SetFont(r.font, "", 7)
 	ret := r.o.From.Name
 	if a := addressLines(r.o.From.Address); len(a) > 0 {
 		ret = strings.Join(append([]string{r.o.From.Name}, a...), " · ")
@@ -179,10 +212,18 @@ func (r *renderer) window() {
 	r.line(windowWidth, 4, strings.TrimPrefix(ret, " · "), "L")
 	pdf.SetLineWidth(0.1)
 	pdf.Line(windowX, windowY+4.2, windowX+windowWidth, windowY+4.2)
-	pdf.SetFont("Helvetica", "", 10.5)
+	pdf.SetFont(r.font, "", 10.5)
 	pdf.SetXY(windowX, windowY+6)
-	for _, line := range r.l.To.Printed(r.l.CustomerName) {
+	lines := r.l.To.Printed(r.l.CustomerName)
+	if r.addressee() != "" {
+		lines[0] = r.tx.named(lines[0]) // Printed starts with the addressee
+	}
+	for _, line := range lines {
 		pdf.SetX(windowX)
+		if pdf.GetStringWidth(r.txt(line)) > windowWidth {
+			r.multi(windowWidth, 5, line, "L") // a long name in Japanese
+			continue
+		}
 		r.line(windowWidth, 5, line, "L")
 	}
 }
@@ -199,9 +240,9 @@ func (r *renderer) info() {
 	pdf.SetY(windowY + 6)
 	for _, row := range rows {
 		pdf.SetX(infoX)
-		pdf.SetFont("Helvetica", "B", 8.5)
+		pdf.SetFont(r.font, "B", 8.5)
 		r.cell(22, 4.5, row[0], "L")
-		pdf.SetFont("Helvetica", "", 8.5)
+		pdf.SetFont(r.font, "", 8.5)
 		r.line(210-marginRight-infoX-22, 4.5, row[1], "L")
 	}
 }
@@ -212,7 +253,7 @@ var columns = []float64{27, 22, 24, 18, 18, 28, 28}
 func (r *renderer) table() {
 	pdf, tx, l := r.pdf, r.tx, r.l
 	pdf.SetFillColor(232, 237, 245)
-	pdf.SetFont("Helvetica", "B", 8)
+	pdf.SetFont(r.font, "B", 8)
 	heads := []string{tx.invoice, tx.due, tx.original, tx.fees, tx.interest, tx.paid, tx.balance}
 	pdf.SetX(marginLeft)
 	for i, h := range heads {
@@ -223,7 +264,7 @@ func (r *renderer) table() {
 		pdf.CellFormat(columns[i], 6, r.txt(h), "B", 0, align, true, 0, "")
 	}
 	pdf.Ln(-1)
-	pdf.SetFont("Helvetica", "", 8.5)
+	pdf.SetFont(r.font, "", 8.5)
 	cells := []string{l.InvoiceID, templates.FormatShortDate(l.DueDate, r.locale), r.amount(l.Original), r.amount(l.Fees),
 		r.amount(l.Interest), r.amount(l.Paid()), r.amount(l.AmountDue)}
 	pdf.SetX(marginLeft)
@@ -235,7 +276,7 @@ func (r *renderer) table() {
 		pdf.CellFormat(columns[i], 6, r.txt(c), "B", 0, align, false, 0, "")
 	}
 	pdf.Ln(-1)
-	pdf.SetFont("Helvetica", "B", 9.5)
+	pdf.SetFont(r.font, "B", 9.5)
 	pdf.SetX(marginLeft)
 	r.cell(pageWidth-40, 7, tx.total, "R")
 	r.line(40, 7, r.amount(l.AmountDue), "R")
@@ -247,42 +288,50 @@ func (r *renderer) terms() {
 	if err != nil || text == "" {
 		return
 	}
-	r.pdf.SetFont("Helvetica", "B", 9.5)
+	r.pdf.SetFont(r.font, "B", 9.5)
 	r.para(r.tx.termsHeading, lineHeight)
-	r.pdf.SetFont("Helvetica", "", 9)
+	r.pdf.SetFont(r.font, "", 9)
 	r.para(text, 4.5)
 	r.pdf.Ln(2)
 }
 
 func (r *renderer) howToPay() {
 	pdf, tx := r.pdf, r.tx
-	pdf.SetFont("Helvetica", "B", 9.5)
+	pdf.SetFont(r.font, "B", 9.5)
 	r.para(tx.payHeading, lineHeight)
-	pdf.SetFont("Helvetica", "", 9)
+	pdf.SetFont(r.font, "", 9)
 	if r.l.PaymentURL != "" {
 		r.para(fmt.Sprintf(tx.payOnline, r.l.PaymentURL), 4.5)
 	}
-	r.para(fmt.Sprintf(tx.payTransfer, r.l.RFReference()), 4.5)
+	r.para(fmt.Sprintf(tx.payTransfer, unbroken(r.l.RFReference())), 4.5)
 	contact := tx.dispute
 	var how []string
 	if r.o.From.ReplyTo != "" {
 		how = append(how, r.o.From.ReplyTo)
 	}
 	if r.o.From.Phone != "" {
-		how = append(how, r.o.From.Phone)
+		how = append(how, unbroken(r.o.From.Phone))
 	}
 	if len(how) > 0 {
-		contact += ": " + strings.Join(how, ", ")
+		contact = fmt.Sprintf(tx.disputeAt, strings.Join(how, tx.listSep))
 	}
-	r.para(contact+".", 4.5)
+	r.para(contact, 4.5)
 	pdf.Ln(3)
 }
 
 func (r *renderer) closing() {
 	pdf := r.pdf
-	pdf.SetFont("Helvetica", "", 10)
-	r.para(r.tx.closing, lineHeight)
-	if r.o.From.Name != "" {
+	pdf.SetFont(r.font, "", 10)
+	align := r.tx.closingAlign
+	if align == "" {
+		align = "L"
+	}
+	closing := r.tx.closing
+	if c, ok := r.tx.closings[r.l.Template]; ok {
+		closing = c
+	}
+	r.paraAligned(closing, lineHeight, align)
+	if r.o.From.Name != "" && !r.tx.unsigned {
 		pdf.Ln(4)
 		r.para(r.o.From.Name, lineHeight)
 	}
@@ -301,7 +350,7 @@ func (r *renderer) slip() {
 	pdf.Line(10, top, 200, top)
 	pdf.SetDashPattern([]float64{}, 0)
 	pdf.SetXY(marginLeft, top+3)
-	pdf.SetFont("Helvetica", "B", 11)
+	pdf.SetFont(r.font, "B", 11)
 	r.line(pageWidth, 6, tx.slip, "L")
 	payee := r.o.Bank.Holder
 	if payee == "" {
@@ -319,13 +368,13 @@ func (r *renderer) slip() {
 	rows = append(rows,
 		[2]string{tx.amount, r.amount(l.AmountDue) + " (" + l.Currency + ")"},
 		[2]string{tx.slipReference, l.RFReference()},
-		[2]string{tx.slipInvoice, l.InvoiceID + ", " + r.addressee()})
+		[2]string{tx.slipInvoice, l.InvoiceID + tx.listSep + r.addressee()})
 	pdf.SetDrawColor(150, 150, 150)
 	for _, row := range rows {
 		pdf.SetX(marginLeft)
-		pdf.SetFont("Helvetica", "", 7.5)
+		pdf.SetFont(r.font, "", 7.5)
 		r.cell(38, 7, row[0], "L")
-		pdf.SetFont("Courier", "B", 11)
+		pdf.SetFont(r.mono, "B", 11)
 		pdf.CellFormat(pageWidth-38, 7, r.txt(row[1]), "1", 1, "L", false, 0, "")
 		pdf.Ln(0.8)
 	}
