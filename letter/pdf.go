@@ -46,7 +46,7 @@ func PDF(l Letter, o Options) ([]byte, error) {
 	pdf.SetModificationDate(created)
 	pdf.SetCatalogSort(true) // the same letter, the same bytes
 	r := &renderer{pdf: pdf, l: l, o: o, font: "Helvetica", mono: "Courier", tr: pdf.UnicodeTranslatorFromDescriptor("cp1252")}
-	if pdffont.NeedsJA(l.Locale) && pdffont.EmbedJA(pdf, o.FontJA) {
+	if pdffont.NeedsJA(l.Locale) && pdffont.EmbedJA(pdf, o.FontJA, "") {
 		r.font, r.mono, r.utf8 = pdffont.FamilyJA, pdffont.FamilyJA, true
 	}
 	r.tx, r.locale = textsFor(l.Locale, r.utf8)
@@ -59,7 +59,7 @@ func PDF(l Letter, o Options) ([]byte, error) {
 	pdf.AliasNbPages("")
 	pdf.SetFooterFunc(func() {
 		pdf.SetY(-12)
-		pdf.SetFont(r.font, "", 7)
+		r.setFont(r.font, "", 7)
 		pdf.SetTextColor(90, 90, 90)
 		r.cell(pageWidth/2, 4, l.InvoiceID+"  "+l.RFReference(), "L")
 		r.cell(pageWidth/2, 4, fmt.Sprintf(tx.page, pdf.PageNo()), "R")
@@ -70,10 +70,10 @@ func PDF(l Letter, o Options) ([]byte, error) {
 	r.window()
 	r.info()
 	pdf.SetXY(marginLeft, 100)
-	pdf.SetFont(r.font, "B", 11)
+	r.setFont(r.font, "B", 11)
 	r.para(subject, 5.5)
 	pdf.Ln(3)
-	pdf.SetFont(r.font, "", 10)
+	r.setFont(r.font, "", 10)
 	if tx.salutation != "" {
 		r.para(fmt.Sprintf(tx.salutation, r.addressee()), lineHeight)
 		pdf.Ln(2)
@@ -116,6 +116,15 @@ func (r *renderer) txt(s string) string {
 		return s
 	}
 	return r.tr(strings.NewReplacer("\uffe5", "\u00a5", "\u202f", " ", "\u00a0", " ", "\u2013", "-").Replace(s))
+}
+
+// setFont sets the family, style and size of the text that follows. The Japanese
+// font has one face, registered once (regular): its text is set in it in every style.
+func (r *renderer) setFont(family, style string, size float64) {
+	if r.utf8 {
+		style = ""
+	}
+	r.pdf.SetFont(family, style, size)
 }
 
 func (r *renderer) cell(w, h float64, s, align string) {
@@ -178,13 +187,13 @@ func unbroken(s string) string { return strings.ReplaceAll(s, " ", "\u00a0") }
 func (r *renderer) letterhead() {
 	pdf, from := r.pdf, r.o.From
 	pdf.SetXY(infoX, marginTop)
-	pdf.SetFont(r.font, "B", 14)
+	r.setFont(r.font, "B", 14)
 	name := from.Name
 	if name == "" {
 		name = " "
 	}
 	r.multi(210-marginRight-infoX, 6, name, "L")
-	pdf.SetFont(r.font, "", 8.5)
+	r.setFont(r.font, "", 8.5)
 	for _, a := range addressLines(from.Address) {
 		pdf.SetX(infoX)
 		r.line(210-marginRight-infoX, 4, a, "L")
@@ -204,7 +213,7 @@ func (r *renderer) letterhead() {
 func (r *renderer) window() {
 	pdf := r.pdf
 	pdf.SetXY(windowX, windowY)
-	pdf.SetFont(r.font, "", 7)
+	r.setFont(r.font, "", 7)
 	ret := r.o.From.Name
 	if a := addressLines(r.o.From.Address); len(a) > 0 {
 		ret = strings.Join(append([]string{r.o.From.Name}, a...), " · ")
@@ -212,7 +221,7 @@ func (r *renderer) window() {
 	r.line(windowWidth, 4, strings.TrimPrefix(ret, " · "), "L")
 	pdf.SetLineWidth(0.1)
 	pdf.Line(windowX, windowY+4.2, windowX+windowWidth, windowY+4.2)
-	pdf.SetFont(r.font, "", 10.5)
+	r.setFont(r.font, "", 10.5)
 	pdf.SetXY(windowX, windowY+6)
 	lines := r.l.To.Printed(r.l.CustomerName)
 	if r.addressee() != "" {
@@ -240,9 +249,9 @@ func (r *renderer) info() {
 	pdf.SetY(windowY + 6)
 	for _, row := range rows {
 		pdf.SetX(infoX)
-		pdf.SetFont(r.font, "B", 8.5)
+		r.setFont(r.font, "B", 8.5)
 		r.cell(22, 4.5, row[0], "L")
-		pdf.SetFont(r.font, "", 8.5)
+		r.setFont(r.font, "", 8.5)
 		r.line(210-marginRight-infoX-22, 4.5, row[1], "L")
 	}
 }
@@ -253,7 +262,7 @@ var columns = []float64{27, 22, 24, 18, 18, 28, 28}
 func (r *renderer) table() {
 	pdf, tx, l := r.pdf, r.tx, r.l
 	pdf.SetFillColor(232, 237, 245)
-	pdf.SetFont(r.font, "B", 8)
+	r.setFont(r.font, "B", 8)
 	heads := []string{tx.invoice, tx.due, tx.original, tx.fees, tx.interest, tx.paid, tx.balance}
 	pdf.SetX(marginLeft)
 	for i, h := range heads {
@@ -264,7 +273,7 @@ func (r *renderer) table() {
 		pdf.CellFormat(columns[i], 6, r.txt(h), "B", 0, align, true, 0, "")
 	}
 	pdf.Ln(-1)
-	pdf.SetFont(r.font, "", 8.5)
+	r.setFont(r.font, "", 8.5)
 	cells := []string{l.InvoiceID, templates.FormatShortDate(l.DueDate, r.locale), r.amount(l.Original), r.amount(l.Fees),
 		r.amount(l.Interest), r.amount(l.Paid()), r.amount(l.AmountDue)}
 	pdf.SetX(marginLeft)
@@ -276,7 +285,7 @@ func (r *renderer) table() {
 		pdf.CellFormat(columns[i], 6, r.txt(c), "B", 0, align, false, 0, "")
 	}
 	pdf.Ln(-1)
-	pdf.SetFont(r.font, "B", 9.5)
+	r.setFont(r.font, "B", 9.5)
 	pdf.SetX(marginLeft)
 	r.cell(pageWidth-40, 7, tx.total, "R")
 	r.line(40, 7, r.amount(l.AmountDue), "R")
@@ -288,18 +297,18 @@ func (r *renderer) terms() {
 	if err != nil || text == "" {
 		return
 	}
-	r.pdf.SetFont(r.font, "B", 9.5)
+	r.setFont(r.font, "B", 9.5)
 	r.para(r.tx.termsHeading, lineHeight)
-	r.pdf.SetFont(r.font, "", 9)
+	r.setFont(r.font, "", 9)
 	r.para(text, 4.5)
 	r.pdf.Ln(2)
 }
 
 func (r *renderer) howToPay() {
 	pdf, tx := r.pdf, r.tx
-	pdf.SetFont(r.font, "B", 9.5)
+	r.setFont(r.font, "B", 9.5)
 	r.para(tx.payHeading, lineHeight)
-	pdf.SetFont(r.font, "", 9)
+	r.setFont(r.font, "", 9)
 	if r.l.PaymentURL != "" {
 		r.para(fmt.Sprintf(tx.payOnline, r.l.PaymentURL), 4.5)
 	}
@@ -321,7 +330,7 @@ func (r *renderer) howToPay() {
 
 func (r *renderer) closing() {
 	pdf := r.pdf
-	pdf.SetFont(r.font, "", 10)
+	r.setFont(r.font, "", 10)
 	align := r.tx.closingAlign
 	if align == "" {
 		align = "L"
@@ -350,7 +359,7 @@ func (r *renderer) slip() {
 	pdf.Line(10, top, 200, top)
 	pdf.SetDashPattern([]float64{}, 0)
 	pdf.SetXY(marginLeft, top+3)
-	pdf.SetFont(r.font, "B", 11)
+	r.setFont(r.font, "B", 11)
 	r.line(pageWidth, 6, tx.slip, "L")
 	payee := r.o.Bank.Holder
 	if payee == "" {
@@ -372,9 +381,9 @@ func (r *renderer) slip() {
 	pdf.SetDrawColor(150, 150, 150)
 	for _, row := range rows {
 		pdf.SetX(marginLeft)
-		pdf.SetFont(r.font, "", 7.5)
+		r.setFont(r.font, "", 7.5)
 		r.cell(38, 7, row[0], "L")
-		pdf.SetFont(r.mono, "B", 11)
+		r.setFont(r.mono, "B", 11)
 		pdf.CellFormat(pageWidth-38, 7, r.txt(row[1]), "1", 1, "L", false, 0, "")
 		pdf.Ln(0.8)
 	}

@@ -68,7 +68,7 @@ func PDF(st Statement, o PDFOptions) ([]byte, error) {
 		return tr(strings.NewReplacer("\uffe5", "\u00a5", "\u202f", " ", "\u2013", "-").Replace(s))
 	}
 	r := renderer{pdf: pdf, txt: txt, locale: o.Locale, t: PDFTexts(o.Locale), font: "Helvetica"}
-	if needsFont(o.Locale) && pdffont.EmbedJA(pdf, o.FontJA) {
+	if needsFont(o.Locale) && pdffont.EmbedJA(pdf, o.FontJA, "", "B", "I") {
 		r.font, r.txt, r.t = fontJA, func(s string) string { return s }, TextsFor(o.Locale)
 	}
 	txt = r.txt

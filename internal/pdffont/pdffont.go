@@ -54,23 +54,28 @@ func NeedsJA(locale string) bool {
 }
 
 // EmbedJA registers the TrueType font at path (empty: JA()) in pdf as FamilyJA, in
-// every style (regular, bold, italic and bold italic share its glyphs: IPAGothic has
-// one face), to be embedded as a subset of the glyphs used. It reports false and
+// the styles the document sets it in ("" regular, "B", "I", "BI"; all four when none
+// are given), each with the same glyphs (IPAGothic has one face), to be embedded as a
+// subset of the glyphs used. Each style costs a parse of the font, here and when the
+// document is written: register only those used. It reports false and
 // leaves pdf usable with its core fonts when there is no font, the file cannot be
 // read, or it is not a TrueType font fpdf can embed (fpdf takes TrueType outlines
 // only: not CFF-based OpenType, not collections).
-func EmbedJA(pdf *fpdf.Fpdf, path string) bool {
+func EmbedJA(pdf *fpdf.Fpdf, path string, styles ...string) bool {
+	if len(styles) == 0 {
+		styles = []string{"", "B", "I", "BI"}
+	}
 	if path == "" {
 		path = JA()
 	}
 	if path == "" || !pdf.Ok() {
 		return false
 	}
-	b, err := read(path)
-	if err != nil || !isTrueType(b) {
+	b, ok := read(path)
+	if !ok {
 		return false
 	}
-	for _, style := range []string{"", "B", "I", "BI"} {
+	for _, style := range styles {
 		pdf.AddUTF8FontFromBytes(FamilyJA, style, b)
 	}
 	if !pdf.Ok() {
@@ -80,24 +85,43 @@ func EmbedJA(pdf *fpdf.Fpdf, path string) bool {
 	return true
 }
 
-// cache holds the fonts read, by path: a font is several megabytes, read once.
+// cache holds the fonts read, by path: a font is several megabytes, read and checked
+// once.
 var cache sync.Map // path -> *file
 
 type file struct {
 	once sync.Once
 	b    []byte
-	err  error
+	ok   bool
 }
 
-// read reads a font file once per process.
-func read(path string) ([]byte, error) {
+// read reads a font file once per process and reports whether fpdf can embed it.
+func read(path string) ([]byte, bool) {
 	v, _ := cache.LoadOrStore(path, &file{})
 	f := v.(*file)
-	f.once.Do(func() { f.b, f.err = os.ReadFile(path) })
-	return f.b, f.err
+	f.once.Do(func() {
+		b, err := os.ReadFile(path)
+		if err == nil && isTrueType(b) && parses(b) {
+			f.b, f.ok = b, true
+		}
+	})
+	return f.b, f.ok
 }
 
 // isTrueType reports whether b starts as a TrueType font file does.
 func isTrueType(b []byte) bool {
 	return bytes.HasPrefix(b, []byte{0, 1, 0, 0}) || bytes.HasPrefix(b, []byte("true"))
+}
+
+// parses reports whether fpdf reads b as a font, in a document of its own: fpdf
+// panics on some damaged files (a truncated table) instead of failing.
+func parses(b []byte) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	pdf := fpdf.New("P", "mm", "A4", "")
+	pdf.AddUTF8FontFromBytes(FamilyJA, "", b)
+	return pdf.Ok()
 }
