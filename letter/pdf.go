@@ -230,7 +230,7 @@ func (r *renderer) window() {
 	for _, line := range lines {
 		pdf.SetX(windowX)
 		if pdf.GetStringWidth(r.txt(line)) > windowWidth {
-			r.multi(windowWidth, 5, line, "L") // a long name in Japanese
+			r.multi(windowWidth, 5, line, "L") // wider than the window (a long Japanese name): wrapped
 			continue
 		}
 		r.line(windowWidth, 5, line, "L")
