@@ -114,32 +114,46 @@ func (s *Server) failAction(w http.ResponseWriter, r *http.Request, what string,
 }
 
 // auditSignIn records every sign-in (POST /v1/session) before it is answered: the
-// key that signed in, or the refusal and why. The answer is held until then; a
-// session whose entry cannot be written is not handed out (503, no cookie), so no
-// session exists that the trail does not show.
+// key that signed in, or the refusal and why, and whether the key came in the header
+// or in the sign-in form (details.via). The answer is held until then; a session whose
+// entry cannot be written is not handed out (503, no cookie), so no session exists
+// that the trail does not show.
 func (s *Server) auditSignIn(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		held := &heldAnswer{header: http.Header{}}
-		next.ServeHTTP(held, r)
+		ctx, si := auth.WithSignIn(r.Context())
+		next.ServeHTTP(held, r.WithContext(ctx))
 		if held.status == 0 {
 			held.status = http.StatusOK
 		}
+		via := "header"
+		if si.Form {
+			via = "form"
+		}
 		e := ledger.AuditEntry{Action: ledger.AuditSessionStart, Outcome: ledger.AuditRejected}
-		var started auth.SessionResponse
-		if held.status == http.StatusOK && json.Unmarshal(held.body.Bytes(), &started) == nil && started.KeyID != 0 {
-			e.Outcome, e.KeyID, e.KeyName = ledger.AuditStarted, started.KeyID, started.KeyName
-			e.Details = map[string]any{"expires_at": started.ExpiresAt}
+		if si.Key.ID != 0 && held.status < 400 {
+			e.Outcome, e.KeyID, e.KeyName = ledger.AuditStarted, si.Key.ID, si.Key.Name
+			e.Details = map[string]any{"expires_at": si.ExpiresAt, "via": via}
 		} else {
-			var refused ErrorBody
-			_ = json.Unmarshal(held.body.Bytes(), &refused) // no error text: the status says enough
-			e.Reason = refused.Error
+			e.Reason = si.Refused
+			if e.Reason == "" && !si.Form {
+				var refused ErrorBody
+				_ = json.Unmarshal(held.body.Bytes(), &refused) // no error text: the status says enough
+				e.Reason = refused.Error
+			}
+			e.Details = map[string]any{"via": via}
 		}
 		e = s.auditEntry(r, held.status, e)
 		if err := s.recordAudit(r, e); err != nil {
 			s.Logger.Error("Recording the sign-in failed", "outcome", e.Outcome, "key_id", e.KeyID, "error", err)
 			if e.Outcome == ledger.AuditStarted {
+				const msg = "cannot record the sign-in right now; no session was started, retry later"
 				w.Header().Set("Retry-After", "1")
-				writeError(w, http.StatusServiceUnavailable, "cannot record the sign-in right now; no session was started, retry later", nil)
+				if si.Form {
+					auth.SignInFailed(w, http.StatusServiceUnavailable, msg, si.Next)
+				} else {
+					writeError(w, http.StatusServiceUnavailable, msg, nil)
+				}
 				return
 			}
 		}

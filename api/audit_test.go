@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -192,6 +193,13 @@ func TestSignInIsAudited(t *testing.T) {
 	require.Equal(t, http.StatusServiceUnavailable, a.code, string(a.body))
 	require.Empty(t, a.header.Values("Set-Cookie"))
 	require.Contains(t, a.errorText(t), "no session was started")
+	// The sign-in form gets the same refusal as a page.
+	f := postForm(t, srv, url.Values{"key": {token}, "next": {"/bank"}}, "Sec-Fetch-Site", "same-origin")
+	require.Equal(t, http.StatusServiceUnavailable, f.code, string(f.body))
+	require.Empty(t, f.header.Values("Set-Cookie"))
+	require.Empty(t, f.header.Get("Location"))
+	require.Contains(t, string(f.body), "Sign-in failed: cannot record the sign-in right now; no session was started")
+	require.Contains(t, string(f.body), `href="/bank"`)
 }
 
 // timeoutUpdates is the fake Temporal whose updates do not answer in time.

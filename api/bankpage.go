@@ -64,7 +64,7 @@ func (s *Server) bankPage() http.Handler {
 		s.renderBank(w, r, http.StatusOK, bankPageData{Done: doneMessage(r.URL.Query())})
 	})))
 	return scoped{http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		inner.ServeHTTP(&signInOn401{ResponseWriter: w, s: s}, r)
+		inner.ServeHTTP(&signInOn401{ResponseWriter: w, next: r.URL.RequestURI()}, r)
 	}), auth.ScopeRead}
 }
 
@@ -125,7 +125,7 @@ func (s *Server) renderBank(w http.ResponseWriter, r *http.Request, code int, d 
 		s.fail(w, r, "rendering the bank page", err)
 		return
 	}
-	setPageHeaders(w.Header(), false)
+	setPageHeaders(w.Header())
 	w.WriteHeader(code)
 	_, _ = w.Write(buf.Bytes())
 }

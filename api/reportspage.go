@@ -115,15 +115,23 @@ func (s *Server) reportsPage() http.Handler {
 	}
 	inner := s.Auth.Require(auth.ScopeRead)(http.HandlerFunc(s.renderReports))
 	return scoped{http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		inner.ServeHTTP(&signInOn401{ResponseWriter: w, s: s}, r)
+		inner.ServeHTTP(&signInOn401{ResponseWriter: w, next: r.URL.RequestURI()}, r)
 	}), auth.ScopeRead}
 }
 
-// signInOn401 replaces the middleware's 401 answer with the sign-in form.
+// signInOn401 replaces the middleware's 401 answer with the sign-in form: a plain
+// HTML form that posts the key to POST /v1/session, which answers 303 back to next
+// (the page that was asked for: path and query) with the session cookie. It needs no
+// script.
 type signInOn401 struct {
 	http.ResponseWriter
-	s         *Server
+	next      string
 	swallowed bool
+}
+
+// signInFormData is the sign-in template's data.
+type signInFormData struct {
+	Next string // where POST /v1/session sends the browser after sign-in
 }
 
 func (w *signInOn401) WriteHeader(code int) {
@@ -134,9 +142,13 @@ func (w *signInOn401) WriteHeader(code int) {
 	w.swallowed = true
 	h := w.ResponseWriter.Header()
 	h.Del("Content-Length")
-	setPageHeaders(h, true)
+	setPageHeaders(h)
 	w.ResponseWriter.WriteHeader(http.StatusUnauthorized)
-	_ = pageTemplates.ExecuteTemplate(w.ResponseWriter, "signin", nil)
+	next := w.next
+	if !auth.SafeNext(next) {
+		next = auth.DefaultNext
+	}
+	_ = pageTemplates.ExecuteTemplate(w.ResponseWriter, "signin", signInFormData{Next: next})
 }
 
 func (w *signInOn401) Write(b []byte) (int, error) {
@@ -146,13 +158,11 @@ func (w *signInOn401) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-func setPageHeaders(h http.Header, script bool) {
-	csp := "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-	if script {
-		csp += "; script-src 'unsafe-inline'; connect-src 'self'"
-	}
+// setPageHeaders sets the headers of the server-rendered pages: HTML without script,
+// whose forms post only to this server.
+func setPageHeaders(h http.Header) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", csp)
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
 }
@@ -194,7 +204,7 @@ func (s *Server) renderReports(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, "rendering the reports page", err)
 		return
 	}
-	setPageHeaders(w.Header(), false)
+	setPageHeaders(w.Header())
 	w.WriteHeader(code)
 	_, _ = w.Write(buf.Bytes())
 }

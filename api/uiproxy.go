@@ -193,7 +193,7 @@ func (s *Server) uiProxy(actions map[string]action) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.Contains(r.Header.Get("Accept"), "text/html") {
-			w = &signInOn401{ResponseWriter: w, s: s} // a browser: the sign-in form
+			w = &signInOn401{ResponseWriter: w, next: r.URL.RequestURI()} // a browser: the sign-in form
 		}
 		route := classifyUI(r.Method, r.URL.Path, r.URL.RawPath, cmp.Or(s.Namespace, "default"), actions)
 		var h http.HandlerFunc

@@ -138,7 +138,7 @@ func (s *Server) worklistPage() http.Handler {
 		s.renderWorklist(w, r, code, d)
 	})))
 	return scoped{http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		inner.ServeHTTP(&signInOn401{ResponseWriter: w, s: s}, r)
+		inner.ServeHTTP(&signInOn401{ResponseWriter: w, next: r.URL.RequestURI()}, r)
 	}), auth.ScopeRead}
 }
 
@@ -220,7 +220,7 @@ func (s *Server) renderWorklist(w http.ResponseWriter, r *http.Request, code int
 		s.fail(w, r, "rendering the worklist", err)
 		return
 	}
-	setPageHeaders(w.Header(), false)
+	setPageHeaders(w.Header())
 	w.WriteHeader(code)
 	_, _ = w.Write(buf.Bytes())
 }

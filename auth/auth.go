@@ -275,37 +275,74 @@ func bearerToken(values []string) (string, bool) {
 
 // lookup checks a Bearer token against the store.
 func (m *Middleware) lookup(w http.ResponseWriter, r *http.Request, token string) (ledger.APIKey, bool) {
+	key, f := m.lookupKey(r, token)
+	if f != nil {
+		f.writeJSON(w)
+		return ledger.APIKey{}, false
+	}
+	return key, true
+}
+
+// lookupKey is lookup that returns its refusal instead of answering it.
+func (m *Middleware) lookupKey(r *http.Request, token string) (ledger.APIKey, *refusal) {
 	ctx, cancel := context.WithTimeout(r.Context(), lookupTimeout)
 	defer cancel()
 	key, err := m.store.LookupAPIKey(ctx, token)
-	return m.checkKey(w, r, key, err)
+	return m.keyOrRefusal(r, key, err)
 }
 
 // checkKey turns a store answer into a key or an error answer.
 func (m *Middleware) checkKey(w http.ResponseWriter, r *http.Request, key ledger.APIKey, err error) (ledger.APIKey, bool) {
+	key, f := m.keyOrRefusal(r, key, err)
+	if f != nil {
+		f.writeJSON(w)
+		return ledger.APIKey{}, false
+	}
+	return key, true
+}
+
+// keyOrRefusal turns a store answer into a key or the refusal to answer.
+func (m *Middleware) keyOrRefusal(r *http.Request, key ledger.APIKey, err error) (ledger.APIKey, *refusal) {
 	switch {
 	case errors.Is(err, ledger.ErrKeyRevoked) || (err == nil && key.Revoked()):
 		m.log.Info("Revoked API key refused", "key_id", key.ID, "key_name", key.Name, "method", r.Method, "path", r.URL.Path)
-		unauthorized(w, "API key revoked", true)
+		return ledger.APIKey{}, unauthorizedError("API key revoked", true)
 	case errors.Is(err, ledger.ErrNotFound):
-		unauthorized(w, "invalid API key", true)
+		return ledger.APIKey{}, unauthorizedError("invalid API key", true)
 	case err != nil:
 		// The error text comes from the store and never contains the token.
 		m.log.Error("API key lookup failed", "method", r.Method, "path", r.URL.Path, "error", err)
-		writeError(w, http.StatusServiceUnavailable, "cannot check the API key right now; retry later")
-	default:
-		return key, true
+		return ledger.APIKey{}, &refusal{status: http.StatusServiceUnavailable, msg: "cannot check the API key right now; retry later"}
 	}
-	return ledger.APIKey{}, false
+	return key, nil
 }
 
-func unauthorized(w http.ResponseWriter, msg string, invalid bool) {
+// refusal is a refused credential: the status, the message and the
+// WWW-Authenticate challenge ("" for none) to answer.
+type refusal struct {
+	status    int
+	msg       string
+	challenge string
+}
+
+func unauthorizedError(msg string, invalid bool) *refusal {
 	challenge := `Bearer realm="dunwell"`
 	if invalid {
 		challenge += `, error="invalid_token"`
 	}
-	w.Header().Set("WWW-Authenticate", challenge)
-	writeError(w, http.StatusUnauthorized, msg)
+	return &refusal{status: http.StatusUnauthorized, msg: msg, challenge: challenge}
+}
+
+// writeJSON answers the refusal in the API's error shape.
+func (f *refusal) writeJSON(w http.ResponseWriter) {
+	if f.challenge != "" {
+		w.Header().Set("WWW-Authenticate", f.challenge)
+	}
+	writeError(w, f.status, f.msg)
+}
+
+func unauthorized(w http.ResponseWriter, msg string, invalid bool) {
+	unauthorizedError(msg, invalid).writeJSON(w)
 }
 
 // errorBody is the API's error shape.
