@@ -155,6 +155,8 @@ type apiCase struct {
 	want               int
 	// limited sends the request to the rate-limited server.
 	limited bool
+	// noRedirect checks a redirect itself rather than the page it leads to.
+	noRedirect bool
 	// brokenRequest: the request breaks the description on purpose (a missing field
 	// or credential the description requires), so the validator must refuse it too.
 	brokenRequest bool
@@ -247,7 +249,11 @@ func (l *liveAPI) run(t *testing.T, c apiCase) answer {
 		base = l.limitedURL
 	}
 	newReq := func() *http.Request { return newRequest(t, c.method, base+c.path, c.body, c.contentType, c.headers) }
-	resp, err := http.DefaultClient.Do(newReq())
+	client := http.DefaultClient
+	if c.noRedirect {
+		client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	}
+	resp, err := client.Do(newReq())
 	require.NoError(t, err, c.name)
 	body, err := io.ReadAll(resp.Body)
 	_ = resp.Body.Close()
@@ -603,7 +609,15 @@ func TestOpenAPIDescribesRealAnswers(t *testing.T) {
 		{name: "statement of an unknown customer", method: "GET", path: "/v1/customers/" + uid("C") + "/statement", headers: withRead, want: http.StatusNotFound},
 		{name: "statement with a bad date", method: "GET", path: "/v1/customers/" + customer + "/statement?since=soon", headers: withRead, want: http.StatusBadRequest, brokenRequest: true},
 		{name: "state by session cookie", method: "GET", path: base, headers: []string{"Cookie", cookie}, want: http.StatusOK},
-		{name: "session without a key", method: "POST", path: "/v1/session", want: http.StatusUnauthorized, brokenRequest: true},
+		{name: "session without a key", method: "POST", path: "/v1/session", want: http.StatusUnauthorized},
+		{name: "sign in with the form", method: "POST", path: "/v1/session", contentType: "application/x-www-form-urlencoded", headers: []string{"Sec-Fetch-Site", "same-origin"},
+			body: url.Values{"key": {reader}, "next": {"/worklist?assignee=grace"}}.Encode(), want: http.StatusSeeOther, noRedirect: true},
+		{name: "sign in with the form of another site", method: "POST", path: "/v1/session", contentType: "application/x-www-form-urlencoded", headers: []string{"Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site"},
+			body: url.Values{"key": {reader}, "next": {"/reports"}}.Encode(), want: http.StatusForbidden},
+		{name: "sign in with the form and a wrong key", method: "POST", path: "/v1/session", contentType: "application/x-www-form-urlencoded", headers: []string{"Sec-Fetch-Site", "same-origin"},
+			body: url.Values{"key": {"dw_" + strings.Repeat("0", 40)}, "next": {"/reports"}}.Encode(), want: http.StatusUnauthorized},
+		{name: "sign in with the form and the key twice", method: "POST", path: "/v1/session", contentType: "application/x-www-form-urlencoded", headers: []string{"Sec-Fetch-Site", "same-origin"},
+			body: url.Values{"key": {reader, reader}}.Encode(), want: http.StatusBadRequest},
 		{name: "end the session", method: "DELETE", path: "/v1/session", headers: []string{"Cookie", cookie}, want: http.StatusNoContent},
 		{name: "reports page", method: "GET", path: "/reports", headers: withRead, want: http.StatusOK},
 		{name: "reports page, bad period", method: "GET", path: "/reports?from=tomorrow", headers: withRead, want: http.StatusBadRequest, brokenRequest: true},

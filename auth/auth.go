@@ -7,7 +7,8 @@
 // costs well under a millisecond against a local database (see BenchmarkLookup).
 //
 // Browsers cannot add a header to the Temporal UI's codec calls, so POST /v1/session
-// (with a Bearer key) sets a short-lived, HMAC-signed session cookie that refers to
+// (with a Bearer key, or the key in the operator pages' same-origin sign-in form, which
+// needs no script) sets a short-lived, HMAC-signed session cookie that refers to
 // the key by id and re-checks the key on every request, so revoking the key ends its
 // sessions too. The cookie is a browser credential with less power than its key:
 // Require accepts it for reads only, and RequireBrowser (the codec, the Temporal UI's
