@@ -50,6 +50,17 @@ func NoteTextProblem(text string) string {
 	case utf8.RuneCountInString(text) > MaxNoteLength:
 		return fmt.Sprintf("must be at most %d characters (has %d)", MaxNoteLength, utf8.RuneCountInString(text))
 	}
+	return TextProblem(text)
+}
+
+// TextProblem says what keeps a person's free text (a note, a task's outcome note)
+// from being stored, or "" when nothing does: it must be valid UTF-8 without control
+// characters other than line breaks and tabs (PostgreSQL stores no NUL, and the others
+// garble the timeline and the pages).
+func TextProblem(text string) string {
+	if !utf8.ValidString(text) {
+		return "must be valid UTF-8"
+	}
 	for i, r := range text {
 		if unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' {
 			return fmt.Sprintf("must not contain control characters (U+%04X at byte %d)", r, i)

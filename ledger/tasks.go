@@ -202,8 +202,13 @@ func CheckTaskCompletion(kind string, c TaskCompletion) (field, problem string) 
 		return "outcome", fmt.Sprintf("%q is not a call outcome; outcomes are %s", c.Outcome, strings.Join(CallOutcomes, ", "))
 	case !outcomeRE.MatchString(c.Outcome):
 		return "outcome", "must be a lower-case word of at most 40 letters and underscores"
-	case len(c.Note) > MaxTaskNote:
-		return "note", fmt.Sprintf("must be at most %d characters", MaxTaskNote)
+	case utf8.RuneCountInString(c.Note) > MaxTaskNote:
+		// Characters, as the column's CHECK (length(note) <= 4000) counts them.
+		return "note", fmt.Sprintf("must be at most %d characters (has %d)", MaxTaskNote, utf8.RuneCountInString(c.Note))
+	case TextProblem(c.Note) != "":
+		// PostgreSQL cannot store a NUL: a call's outcome the ledger cannot record
+		// would hold its invoice's update, retried for ever.
+		return "note", TextProblem(c.Note)
 	case c.Outcome != OutcomePromised && (c.PromiseDate != "" || c.PromiseAmount != nil):
 		return "promise", "is only for the outcome " + OutcomePromised
 	case c.Outcome == OutcomePromised && kind == TaskCall && c.PromiseDate == "":

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -240,4 +241,28 @@ func taskIDs(tasks []Task) []int64 {
 		ids = append(ids, t.ID)
 	}
 	return ids
+}
+
+// A call's note the ledger cannot store (a NUL) once held the invoice's call-outcome
+// update for ever; the note is checked as a customer note is, its length in
+// characters as the column counts them.
+func TestCheckTaskCompletionNote(t *testing.T) {
+	for _, tc := range []struct {
+		note, problem string
+	}{
+		{"", ""},
+		{"pays Friday\nafter the board meets\t(ok)", ""},
+		{strings.Repeat("日", MaxTaskNote), ""},
+		{strings.Repeat("日", MaxTaskNote+1), "must be at most 4000 characters (has 4001)"},
+		{"a\x00b", "must not contain control characters (U+0000 at byte 1)"},
+		{"a\x1bb", "must not contain control characters (U+001B at byte 1)"},
+		{"a\u0085b", "must not contain control characters (U+0085 at byte 1)"},
+		{"a\xffb", "must be valid UTF-8"},
+	} {
+		field, problem := CheckTaskCompletion(TaskCall, TaskCompletion{Outcome: OutcomeReached, Note: tc.note, By: "key:ann"})
+		require.Equal(t, tc.problem, problem, "note %q", tc.note)
+		if tc.problem != "" {
+			require.Equal(t, "note", field)
+		}
+	}
 }
