@@ -527,6 +527,9 @@ func (s *Server) doBankIgnore(r *http.Request, id int64, reason string) (ledger.
 		return ledger.BankTransaction{}, &bankProblem{http.StatusBadRequest, "invalid request: reason: say why, in 1 to 500 bytes",
 			map[string]string{"reason": "say why, in 1 to 500 bytes"}}
 	}
+	if p := ledger.TextProblem(reason); p != "" { // the /bank page's form is not JSON: decode never saw it
+		return ledger.BankTransaction{}, &bankProblem{http.StatusBadRequest, "invalid request: reason: " + p, map[string]string{"reason": p}}
+	}
 	by := ""
 	if key, ok := auth.KeyFrom(r.Context()); ok {
 		by = key.Name

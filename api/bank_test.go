@@ -212,6 +212,7 @@ func TestBankQueueMatchAndIgnore(t *testing.T) {
 		return call(t, srv, "POST", fmt.Sprintf("/v1/bank-transactions/%d/ignore", id), body, bearer(admin)...)
 	}
 	require.Equal(t, http.StatusBadRequest, ignore(q2, `{"reason": " "}`).code)
+	require.Equal(t, http.StatusBadRequest, ignore(q2, `{"reason": "refunded\u0000"}`).code, "a NUL was a 500")
 	a = ignore(q2, `{"reason": "refunded to the sender"}`)
 	require.Equal(t, http.StatusOK, a.code, string(a.body))
 	require.Equal(t, http.StatusConflict, ignore(q2, `{"reason": "again"}`).code)
@@ -236,7 +237,9 @@ func TestBankQueueMatchAndIgnore(t *testing.T) {
 		resp.Body.Close()
 		return resp
 	}
-	resp := form(fmt.Sprintf("/bank/%d/match", q3), "invoice_ids=NOPE-2", bearer(admin)...)
+	resp := form(fmt.Sprintf("/bank/%d/ignore", q3), "reason=refunded%00", bearer(admin)...)
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode, "a NUL in the form was a 500")
+	resp = form(fmt.Sprintf("/bank/%d/match", q3), "invoice_ids=NOPE-2", bearer(admin)...)
 	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
 	resp = form(fmt.Sprintf("/bank/%d/match", q3), "invoice_id="+a1, bearer(reader)...)
 	require.Equal(t, http.StatusForbidden, resp.StatusCode)

@@ -7,6 +7,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	_ "embed" // the OpenAPI description
 	"encoding/json"
@@ -371,14 +372,28 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		return false
 	}
 	// The body is bounded by limitBody (Server.MaxBodyBytes).
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
 	var (
 		typeErr  *json.UnmarshalTypeError
 		syntax   *json.SyntaxError
 		tooLarge *http.MaxBytesError
 	)
-	err := dec.Decode(v)
+	body, err := io.ReadAll(r.Body)
+	if errors.As(err, &tooLarge) {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", tooLarge.Limit), nil)
+		return false
+	} else if err != nil {
+		writeError(w, http.StatusBadRequest, "reading the request body failed: "+err.Error(), nil)
+		return false
+	}
+	// A NUL is valid JSON (\u0000) but no text column or JSON document of the ledger
+	// stores it: refused here, naming the field, before anything is applied half-way.
+	if field := nulField(body); field != "" {
+		writeError(w, http.StatusBadRequest, "invalid request", map[string]string{field: "must not contain the NUL character (\\u0000)"})
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	err = dec.Decode(v)
 	if err == nil {
 		if rest := dec.Decode(&struct{}{}); rest != io.EOF {
 			err = errors.New("unexpected data after the JSON object")
@@ -410,6 +425,90 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		writeError(w, http.StatusBadRequest, "malformed JSON: "+err.Error(), nil)
 	}
 	return false
+}
+
+// nulField returns where in the JSON body a string (a value or a key) holds a NUL
+// character, as "note", "promise.date" or "invoice_ids[1]" ("body" at the top), or ""
+// when none does or the body is not JSON (decode says what is wrong with it then).
+func nulField(body []byte) string {
+	if !bytes.Contains(body, []byte(`\u0000`)) {
+		return ""
+	}
+	type frame struct {
+		object  bool
+		key     string
+		index   int
+		wantKey bool
+	}
+	var stack []frame
+	path := func(leaf string) string {
+		var b strings.Builder
+		for i, f := range stack {
+			switch {
+			case f.object && i == len(stack)-1 && leaf != "":
+				if b.Len() > 0 {
+					b.WriteByte('.')
+				}
+				b.WriteString(leaf)
+			case f.object:
+				if b.Len() > 0 {
+					b.WriteByte('.')
+				}
+				b.WriteString(f.key)
+			default:
+				fmt.Fprintf(&b, "[%d]", f.index)
+			}
+		}
+		if b.Len() == 0 {
+			return "body"
+		}
+		return b.String()
+	}
+	// valueDone moves the innermost container past the value just read.
+	valueDone := func() {
+		if n := len(stack); n > 0 {
+			if stack[n-1].object {
+				stack[n-1].wantKey = true
+			} else {
+				stack[n-1].index++
+			}
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{', '[':
+				if n := len(stack); n > 0 && stack[n-1].object {
+					stack[n-1].wantKey = false
+				}
+				stack = append(stack, frame{object: t == '{', wantKey: t == '{'})
+			default:
+				stack = stack[:len(stack)-1]
+				valueDone()
+			}
+		case string:
+			n := len(stack)
+			if n > 0 && stack[n-1].object && stack[n-1].wantKey {
+				stack[n-1].key, stack[n-1].wantKey = t, false
+				if strings.ContainsRune(t, 0) {
+					return path(t)
+				}
+				continue
+			}
+			if strings.ContainsRune(t, 0) {
+				return path("")
+			}
+			valueDone()
+		default:
+			valueDone()
+		}
+	}
 }
 
 func jsonType(kind string) string {
