@@ -143,6 +143,10 @@ func Dispute(form url.Values, f Facts) (string, *Refusal) {
 		return "", refuse("text", "err_text_long", maxTextChars)
 	case reason == "other" && text == "":
 		return "", refuse("text", "err_text_required")
+	case ledger.TextProblem(text) != "":
+		// A NUL reached the workflow and then failed the audit entry; other control
+		// characters garble the timeline.
+		return "", refuse("text", "err_text_chars")
 	}
 	out := "customer: " + strings.ReplaceAll(reason, "_", " ")
 	if text != "" {
