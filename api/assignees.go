@@ -88,6 +88,11 @@ func (s *Server) assign(w http.ResponseWriter, r *http.Request, customerID, coll
 		writeError(w, http.StatusNotFound, "unknown customer "+customerID, nil)
 		return
 	case errors.Is(err, ledger.ErrNotCollector), errors.Is(err, ledger.ErrInvalid):
+		// A key's name is at most 64 characters: a longer one is quoted cut, so that
+		// the refusal's audit entry fits (an entry's reason is at most 1000 bytes).
+		if r := []rune(collector); len(r) > 64 {
+			collector = string(r[:64]) + "…"
+		}
 		refused = fmt.Sprintf("%q is not a collector: no active API key of that name has the operator scope", collector)
 	default:
 		s.fail(w, r, "assigning the customer", err)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -57,6 +58,8 @@ func TestAssigneeByHand(t *testing.T) {
 		"not a key":         {path, `{"assignee": "nobody-such"}`, operator, http.StatusUnprocessableEntity, "assignee"},
 		"key without scope": {path, fmt.Sprintf(`{"assignee": %q}`, readKey.Name), operator, http.StatusUnprocessableEntity, "assignee"},
 		"not a name":        {path, `{"assignee": "9 lives"}`, operator, http.StatusUnprocessableEntity, "assignee"},
+		"a name too long":   {path, fmt.Sprintf(`{"assignee": %q}`, strings.Repeat("ü", 3000)), operator, http.StatusUnprocessableEntity, "assignee"},
+		"a NUL":             {path, `{"assignee": "ada\u0000"}`, operator, http.StatusBadRequest, "assignee"},
 		"unknown customer":  {"/v1/customers/" + uid("C") + "/assignee", fmt.Sprintf(`{"assignee": %q}`, collector.Name), operator, http.StatusNotFound, ""},
 	} {
 		a := call(t, srv, http.MethodPut, c.path, c.body, bearer(c.key)...)
@@ -70,6 +73,7 @@ func TestAssigneeByHand(t *testing.T) {
 	got, _, err = testStore.Assignee(t.Context(), cust)
 	require.NoError(t, err)
 	require.Equal(t, collector.Name, got.Collector, "a refused assignment changes nothing")
+	require.NotContains(t, srv.logs.String(), "Recording the audit entry failed", "every refusal is audited")
 
 	v = readAssignee(t, call(t, srv, http.MethodDelete, path, "", bearer(operator)...))
 	require.Equal(t, "", v.Assignee)
