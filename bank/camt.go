@@ -235,6 +235,24 @@ func camtEntry(inner []byte, account, entry string) ([]Transaction, error) {
 		tx := base
 		tx.Text = entryText
 		if len(details) == 1 {
+			// One transaction with an amount of its own must be the entry's, as the
+			// transactions of a batch must add up to it: which one the bank booked
+			// would otherwise be a guess.
+			if len(detailAmts) > 0 && detailAmts[0] != nil {
+				where := entry + "/TxDtls[1]"
+				ccy := cmpOr(strings.TrimSpace(detailAmts[0].Ccy), currency)
+				if ccy != currency {
+					return nil, entryErr(where, "Amt", "currency %s differs from the entry's %s", ccy, currency)
+				}
+				amt, err := parseAmount(detailAmts[0].Value, ccy)
+				if err != nil {
+					return nil, entryErr(where, "Amt", "%v", err)
+				}
+				if amt != amount {
+					return nil, entryErr(where, "Amt", "is %s %s but the entry is %s %s",
+						money.Format(amt, currency), currency, money.Format(amount, currency), currency)
+				}
+			}
 			camtDetails(&tx, &details[0], entryText)
 		}
 		return []Transaction{tx}, nil

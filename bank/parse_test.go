@@ -130,6 +130,12 @@ func TestParseBadInput(t *testing.T) {
 		{"no reference", strings.Replace(strings.Replace(s, "<AcctSvcrRef>20261207-000003</AcctSvcrRef>", "", 1), "<NtryRef>3</NtryRef>", "", 1), "", "Stmt[1]/Ntry[3]/AcctSvcrRef: missing"},
 		{"bad direction", strings.Replace(s, "<CdtDbtInd>DBIT</CdtDbtInd>", "<CdtDbtInd>BOTH</CdtDbtInd>", 1), "", `CdtDbtInd: "BOTH" is neither CRDT nor DBIT`},
 		{"bad status", strings.Replace(s, "<Sts><Cd>BOOK</Cd></Sts>", "<Sts><Cd>MAYBE</Cd></Sts>", 1), "", `Ntry[1] (20261207-000001)/Sts/Cd: "MAYBE"`},
+		{"one transaction, another amount", strings.Replace(s, `<Amt Ccy="EUR">400.00</Amt>
+        <CdtDbtInd>`, `<Amt Ccy="EUR">401.00</Amt>
+        <CdtDbtInd>`, 1), "", "Stmt[1]/Ntry[2] (20261207-000002)/TxDtls[1]/Amt: is 400.00 EUR but the entry is 401.00 EUR"},
+		{"one transaction, another currency", strings.Replace(s, `<Amt Ccy="EUR">400.00</Amt>
+            <CdtDbtInd>`, `<Amt Ccy="USD">400.00</Amt>
+            <CdtDbtInd>`, 1), "", "Stmt[1]/Ntry[2] (20261207-000002)/TxDtls[1]/Amt: currency USD differs from the entry's EUR"},
 		{"no account", strings.Replace(s, "<IBAN>DE89370400440532013000</IBAN>", "", 1), "", "Stmt[1]/Acct/Id: the account has no IBAN"},
 		{"trailing junk", s + "<x>", "", "after the last Stmt"},
 		{"ofx not ofx", "hello", FormatOFX, "not an OFX file"},
