@@ -529,7 +529,7 @@ func TestEveryRouteRequiresItsScope(t *testing.T) {
 		{"GET /v1/tasks/{id}", callID, none, auth.ScopeRead, http.StatusOK, ""},
 		{"POST /v1/tasks/{id}/complete", callID, func() string { return `{"outcome": "no_answer"}` }, auth.ScopeOperator, http.StatusOK, ""},
 		{"POST /v1/tasks/{id}/snooze", replyID, func() string { return `{"until": "2999-01-01"}` }, auth.ScopeOperator, http.StatusOK, ""},
-		{"POST /v1/tasks/{id}/assign", replyID, func() string { return `{"assignee": "ann"}` }, auth.ScopeOperator, http.StatusOK, ""},
+		{"POST /v1/tasks/{id}/assign", replyID, func() string { return fmt.Sprintf(`{"assignee": %q}`, adminKey.Name) }, auth.ScopeOperator, http.StatusOK, ""},
 	}
 
 	// The table is complete: exactly the /v1/ routes registered behind s.require; the

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/dunwell/dunwell/auth"
 	"github.com/dunwell/dunwell/ledger"
 )
 
@@ -20,13 +21,15 @@ func (l *liveAPI) runTaskCases(t *testing.T, customer, inv string, withAll, with
 		CustomerID: customer, InvoiceIDs: []string{inv}, Title: "Ada answered"})
 	require.NoError(t, err)
 	path := fmt.Sprintf("/v1/tasks/%d", reply.ID)
+	_, ann := newKey(t, testStore, auth.ScopeOperator)
 	for _, c := range []apiCase{
 		{name: "tasks", method: "GET", path: "/v1/tasks?status=open&kind=reply&customer_id=" + customer + "&limit=10", headers: withRead, want: http.StatusOK},
 		{name: "unassigned tasks", method: "GET", path: "/v1/tasks?assignee=", headers: withRead, want: http.StatusOK},
 		{name: "tasks of no status", method: "GET", path: "/v1/tasks?status=later", headers: withRead, want: http.StatusBadRequest, brokenRequest: true},
 		{name: "a task", method: "GET", path: path, headers: withRead, want: http.StatusOK},
 		{name: "an unknown task", method: "GET", path: "/v1/tasks/999999999", headers: withRead, want: http.StatusNotFound},
-		{name: "assign a task", method: "POST", path: path + "/assign", body: `{"assignee": "ann"}`, headers: withAll, want: http.StatusOK},
+		{name: "assign a task", method: "POST", path: path + "/assign", body: fmt.Sprintf(`{"assignee": %q}`, ann.Name), headers: withAll, want: http.StatusOK},
+		{name: "assign to no collector", method: "POST", path: path + "/assign", body: `{"assignee": "nobody-such"}`, headers: withAll, want: http.StatusUnprocessableEntity},
 		{name: "assign to a bad name", method: "POST", path: path + "/assign", body: `{"assignee": "ann smith"}`, headers: withAll, want: http.StatusUnprocessableEntity},
 		{name: "snooze a task", method: "POST", path: path + "/snooze", body: `{"until": "2999-01-01"}`, headers: withAll, want: http.StatusOK},
 		{name: "snooze into the past", method: "POST", path: path + "/snooze", body: `{"until": "2000-01-01"}`, headers: withAll, want: http.StatusUnprocessableEntity},

@@ -506,6 +506,21 @@ func (s *Server) assignTask(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	details := map[string]any{"task_id": t.ID, "customer_id": t.CustomerID, "assignee": req.Assignee, "was": t.Assignee}
+	if req.Assignee != "" {
+		// As for a customer's portfolio: a task given to a name no collector signs in
+		// with would be on nobody's worklist, not even the team's.
+		ok, err := s.Ledger.IsCollector(ctx, req.Assignee)
+		if err != nil {
+			s.fail(w, r, "looking up the collector", err)
+			return
+		}
+		if !ok {
+			refused := fmt.Sprintf("%q is not a collector: no active API key of that name has the operator scope", req.Assignee)
+			s.audit(r, http.StatusUnprocessableEntity, ledger.AuditEntry{Action: auditAction, Outcome: ledger.AuditRejected, InvoiceID: t.InvoiceID, Reason: refused, Details: details})
+			writeError(w, http.StatusUnprocessableEntity, "invalid assignee: "+refused, map[string]string{"assignee": refused})
+			return
+		}
+	}
 	out, err := s.Ledger.AssignTask(ctx, t.ID, req.Assignee)
 	s.taskChanged(w, r, ctx, auditAction, t, out, details, err)
 }

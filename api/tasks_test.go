@@ -144,9 +144,14 @@ func TestTasksListedByPriorityAndCompleted(t *testing.T) {
 	require.Empty(t, listTasks(t, srv, reader, "?status=open&customer_id="+cust), "snoozed: off the open list")
 	a = call(t, srv, http.MethodPost, other+"/assign", `{"assignee": "ann smith"}`, bearer(operator)...)
 	require.Equal(t, http.StatusUnprocessableEntity, a.code)
-	a = call(t, srv, http.MethodPost, other+"/assign", `{"assignee": "ann"}`, bearer(operator)...)
+	// A name no collector signs in with: the task would be on nobody's worklist.
+	a = call(t, srv, http.MethodPost, other+"/assign", `{"assignee": "nobody-such"}`, bearer(operator)...)
+	require.Equal(t, http.StatusUnprocessableEntity, a.code, string(a.body))
+	require.Contains(t, string(a.body), `"assignee": "\"nobody-such\" is not a collector`)
+	require.Empty(t, listTasks(t, srv, reader, "?assignee=nobody-such&customer_id="+cust), "nothing changed")
+	a = call(t, srv, http.MethodPost, other+"/assign", fmt.Sprintf(`{"assignee": %q}`, opKey.Name), bearer(operator)...)
 	require.Equal(t, http.StatusOK, a.code, string(a.body))
-	tasks = listTasks(t, srv, reader, "?assignee=ann&customer_id="+cust)
+	tasks = listTasks(t, srv, reader, "?assignee="+opKey.Name+"&customer_id="+cust)
 	require.Len(t, tasks, 1)
 	require.Equal(t, ledger.TaskSnoozed, tasks[0].Status)
 	for _, p := range []string{"/v1/tasks/0", "/v1/tasks/abc", fmt.Sprintf("/v1/tasks/%d", int64(1)<<60)} {
