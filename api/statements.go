@@ -26,6 +26,9 @@ const (
 // statementParams are the query parameters of GET /v1/customers/{id}/statement.
 var statementParams = []string{"as_of", "since"}
 
+// statementEpoch is the earliest date a statement's parameters may name.
+var statementEpoch = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // localeRE is what a language tag taken from Accept-Language may look like.
 var localeRE = regexp.MustCompile(`^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
 
@@ -129,8 +132,14 @@ func parseStatementQuery(q map[string][]string, today time.Time) (statement.Opti
 			return time.Time{}
 		}
 		d, err := time.Parse(time.DateOnly, strings.TrimSpace(v[0]))
-		if err != nil {
+		switch {
+		case err != nil:
 			bad[name] = "must be a date like 2026-01-31"
+			return time.Time{}
+		case d.Before(statementEpoch):
+			// 0001-01-01 is the zero time, which means "not given": as_of would
+			// silently be today and since the last statement.
+			bad[name] = "must not be before " + statementEpoch.Format(time.DateOnly)
 			return time.Time{}
 		}
 		return d

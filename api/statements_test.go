@@ -165,6 +165,8 @@ func TestStatementRefusals(t *testing.T) {
 		"?since=yesterday&format=pdf":        {"since", "format"},
 		"?as_of=2026-02-01&since=2026-02-02": {"since"},
 		"?as_of=2026-02-01&as_of=2026-02-02": {"as_of"},
+		"?as_of=0001-01-01":                  {"as_of"}, // the zero time: was answered as of today
+		"?since=0001-01-01":                  {"since"}, // was since the last statement
 	} {
 		a := call(t, srv, http.MethodGet, path+query, "", bearer(token)...)
 		require.Equal(t, http.StatusBadRequest, a.code, query)
