@@ -142,14 +142,14 @@ func (r *renderer) paraAligned(s string, h float64, align string) {
 	r.multi(pageWidth, h, s, align)
 }
 
-// multi writes s in lines at most w wide. Japanese text is broken into lines here
-// (wrapLines), as fpdf's MultiCell would drop the character it breaks at.
+// multi writes s in lines at most w wide. Japanese text is broken into lines by
+// pdffont.MultiCell, as fpdf's MultiCell would drop the character it breaks at.
 func (r *renderer) multi(w, h float64, s, align string) {
-	s = r.txt(s)
 	if r.utf8 {
-		s = strings.Join(wrapLines(s, w-2*r.pdf.GetCellMargin()-0.01, r.pdf.GetStringWidth), "\n")
+		pdffont.MultiCell(r.pdf, w, h, r.txt(s), align)
+		return
 	}
-	r.pdf.MultiCell(w, h, s, "", align, false)
+	r.pdf.MultiCell(w, h, r.txt(s), "", align, false)
 }
 
 func (r *renderer) amount(minor int64) string {

@@ -68,7 +68,7 @@ func PDF(st Statement, o PDFOptions) ([]byte, error) {
 		return tr(strings.NewReplacer("\uffe5", "\u00a5", "\u202f", " ", "\u2013", "-").Replace(s))
 	}
 	r := renderer{pdf: pdf, txt: txt, locale: o.Locale, t: PDFTexts(o.Locale), font: "Helvetica"}
-	if needsFont(o.Locale) && pdffont.EmbedJA(pdf, o.FontJA, "", "B", "I") {
+	if needsFont(o.Locale) && pdffont.EmbedJA(pdf, o.FontJA, "") {
 		r.font, r.txt, r.t = fontJA, func(s string) string { return s }, TextsFor(o.Locale)
 	}
 	txt = r.txt
@@ -80,15 +80,15 @@ func PDF(st Statement, o PDFOptions) ([]byte, error) {
 	pdf.AliasNbPages("")
 	pdf.SetFooterFunc(func() {
 		pdf.SetY(-pageMargin - 2)
-		pdf.SetFont(r.font, "", 7)
+		r.setFont("", 7)
 		pdf.CellFormat(pageWidth/2, 4, txt(o.From.Name+"  "+st.CustomerID+"  "+st.AsOf), "", 0, "L", false, 0, "")
 		pdf.CellFormat(pageWidth/2, 4, txt(fmt.Sprintf(r.t.Page, pdf.PageNo())), "", 0, "R", false, 0, "")
 	})
 	pdf.AddPage()
 	r.header(st, o)
 	if len(st.Currencies) == 0 {
-		pdf.SetFont(r.font, "", 10)
-		pdf.MultiCell(pageWidth, rowHeight, txt(r.t.NothingOpen), "", "L", false)
+		r.setFont("", 10)
+		r.multi(pageWidth, rowHeight, r.t.NothingOpen)
 	}
 	terms := []string{}
 	for _, sec := range st.Currencies {
@@ -125,6 +125,25 @@ type renderer struct {
 	font string
 }
 
+// setFont sets the style and size of the text that follows, in r.font. The Japanese
+// font has one face, registered once (regular): its text is set in it in every style.
+func (r renderer) setFont(style string, size float64) {
+	if r.font == fontJA {
+		style = ""
+	}
+	r.pdf.SetFont(r.font, style, size)
+}
+
+// multi writes s, left-aligned, in lines at most w wide. Japanese text is broken into
+// lines by pdffont.MultiCell, as fpdf's MultiCell would drop the character it breaks at.
+func (r renderer) multi(w, h float64, s string) {
+	if r.font == fontJA {
+		pdffont.MultiCell(r.pdf, w, h, r.txt(s), "L")
+		return
+	}
+	r.pdf.MultiCell(w, h, r.txt(s), "", "L", false)
+}
+
 // fontJA is the family name the Japanese font is registered under.
 const fontJA = pdffont.FamilyJA
 
@@ -150,13 +169,13 @@ func (r renderer) shortDate(d string) string { return templates.FormatShortDate(
 
 func (r renderer) header(st Statement, o PDFOptions) {
 	pdf := r.pdf
-	pdf.SetFont(r.font, "B", 16)
+	r.setFont("B", 16)
 	name := o.From.Name
 	if name == "" {
 		name = r.t.Title
 	}
 	r.cell(pageWidth, 8, name, "", 1, "L", false)
-	pdf.SetFont(r.font, "", 9)
+	r.setFont("", 9)
 	for _, line := range addressLines(o.From.Address) {
 		r.cell(pageWidth, 4.5, line, "", 1, "L", false)
 	}
@@ -167,9 +186,9 @@ func (r renderer) header(st Statement, o PDFOptions) {
 		r.cell(pageWidth, 4.5, r.t.Questions+o.From.ReplyTo, "", 1, "L", false)
 	}
 	pdf.Ln(6)
-	pdf.SetFont(r.font, "B", 13)
+	r.setFont("B", 13)
 	r.cell(pageWidth, 7, r.t.Title, "", 1, "L", false)
-	pdf.SetFont(r.font, "", 10)
+	r.setFont("", 10)
 	customer := st.CustomerID
 	if o.CustomerName != "" {
 		customer = o.CustomerName + " (" + st.CustomerID + ")"
@@ -179,9 +198,9 @@ func (r renderer) header(st Statement, o PDFOptions) {
 		rows = append(rows, [2]string{r.t.ActivitySince, r.date(st.Since)})
 	}
 	for _, row := range rows {
-		pdf.SetFont(r.font, "B", 10)
+		r.setFont("B", 10)
 		r.cell(35, rowHeight, row[0], "", 0, "L", false)
-		pdf.SetFont(r.font, "", 10)
+		r.setFont("", 10)
 		r.cell(pageWidth-35, rowHeight, row[1], "", 1, "L", false)
 	}
 	pdf.Ln(4)
@@ -200,13 +219,13 @@ func addressLines(a string) []string {
 
 func (r renderer) section(sec Section) {
 	pdf := r.pdf
-	pdf.SetFont(r.font, "B", 12)
+	r.setFont("B", 12)
 	pdf.SetFillColor(230, 236, 245)
 	r.cell(pageWidth, 7, fmt.Sprintf(r.t.AccountIn, sec.Currency, r.amount(sec.Balance)), "", 1, "L", true)
 	pdf.Ln(1)
 	if len(sec.OpenItems) > 0 {
 		r.tableHead()
-		pdf.SetFont(r.font, "", 8)
+		r.setFont("", 8)
 		for _, it := range sec.OpenItems {
 			paidAdj := Money{it.Paid.Minor - it.Adjusted.Minor, it.Paid.Currency}
 			cells := []string{it.InvoiceID, r.shortDate(it.Issued), r.shortDate(it.Due), r.amount(it.Original),
@@ -217,30 +236,30 @@ func (r renderer) section(sec Section) {
 			pdf.Ln(-1)
 			r.interestLines(it)
 		}
-		pdf.SetFont(r.font, "B", 9)
+		r.setFont("B", 9)
 		r.cell(pageWidth-32, rowHeight+1, r.t.TotalDue, "", 0, "R", false)
 		r.cell(32, rowHeight+1, r.amount(sec.Balance), "", 1, "R", false)
 		pdf.Ln(1)
 		// Aging: one row of headings and one of amounts.
 		w := pageWidth / float64(len(sec.Aging))
-		pdf.SetFont(r.font, "B", 8)
+		r.setFont("B", 8)
 		for _, b := range sec.Aging {
 			r.cell(w, rowHeight, r.t.Buckets[b.Bucket], "1", 0, "C", true)
 		}
 		pdf.Ln(-1)
-		pdf.SetFont(r.font, "", 8)
+		r.setFont("", 8)
 		for _, b := range sec.Aging {
 			r.cell(w, rowHeight, r.amount(b.Amount), "1", 0, "C", false)
 		}
 		pdf.Ln(-1)
 	} else {
-		pdf.SetFont(r.font, "", 9)
+		r.setFont("", 9)
 		r.cell(pageWidth, rowHeight, fmt.Sprintf(r.t.NoOpenItems, sec.Currency), "", 1, "L", false)
 	}
 	pdf.Ln(2)
-	pdf.SetFont(r.font, "B", 9)
+	r.setFont("B", 9)
 	r.cell(pageWidth, rowHeight, fmt.Sprintf(r.t.PaymentsReceived, r.amount(sec.PaidSince)), "", 1, "L", false)
-	pdf.SetFont(r.font, "", 8)
+	r.setFont("", 8)
 	for _, p := range sec.Payments {
 		r.cell(25, rowHeight-1, r.shortDate(p.Date), "", 0, "L", false)
 		r.cell(40, rowHeight-1, p.InvoiceID, "", 0, "L", false)
@@ -248,9 +267,9 @@ func (r renderer) section(sec Section) {
 		r.cell(35, rowHeight-1, r.amount(p.Amount), "", 1, "R", false)
 	}
 	if len(sec.Credits) > 0 {
-		pdf.SetFont(r.font, "B", 9)
+		r.setFont("B", 9)
 		r.cell(pageWidth, rowHeight, r.t.CreditsTitle, "", 1, "L", false)
-		pdf.SetFont(r.font, "", 8)
+		r.setFont("", 8)
 		for _, c := range sec.Credits {
 			what := strings.ReplaceAll(c.Kind, "_", " ")
 			if c.Reason != "" {
@@ -267,7 +286,7 @@ func (r renderer) section(sec Section) {
 
 func (r renderer) tableHead() {
 	pdf := r.pdf
-	pdf.SetFont(r.font, "B", 8)
+	r.setFont("B", 8)
 	for i, c := range openItemColumns {
 		r.cell(c.width, rowHeight, r.t.Columns[i], "1", 0, c.align, true)
 	}
@@ -275,10 +294,9 @@ func (r renderer) tableHead() {
 }
 
 func (r renderer) terms(st Statement, o PDFOptions, terms []string) {
-	pdf := r.pdf
-	pdf.SetFont(r.font, "B", 10)
+	r.setFont("B", 10)
 	r.cell(pageWidth, rowHeight+1, r.t.TermsTitle, "", 1, "L", false)
-	pdf.SetFont(r.font, "", 8.5)
+	r.setFont("", 8.5)
 	lines := append([]string{}, terms...)
 	lines = append(lines, r.t.PerCurrency, fmt.Sprintf(r.t.DaysCounted, r.date(st.AsOf)))
 	contact := r.t.Contact
@@ -287,7 +305,7 @@ func (r renderer) terms(st Statement, o PDFOptions, terms []string) {
 	}
 	lines = append(lines, contact+r.t.QuoteInvoice)
 	for _, l := range lines {
-		pdf.MultiCell(pageWidth, 4.5, r.txt(l), "", "L", false)
+		r.multi(pageWidth, 4.5, l)
 	}
 }
 
@@ -304,7 +322,7 @@ func (r renderer) interestLines(it OpenItem) {
 	if len(it.InterestLines) == 0 {
 		return
 	}
-	r.pdf.SetFont(r.font, "I", 7.5)
+	r.setFont("I", 7.5)
 	for _, ln := range it.InterestLines {
 		amount := ln.Amount + " " + it.Interest.Currency
 		if minor, err := money.Parse(ln.Amount, it.Interest.Currency); err == nil {
@@ -314,5 +332,5 @@ func (r renderer) interestLines(it OpenItem) {
 		r.cell(pageWidth-openItemColumns[0].width, rowHeight-1.5, fmt.Sprintf(r.t.InterestLine, ln.Half, r.shortDate(ln.From),
 			r.shortDate(ln.Through), ln.Days, ln.Rate, ln.ReferenceRate, ln.Margin, amount), "", 1, "L", false)
 	}
-	r.pdf.SetFont(r.font, "", 8)
+	r.setFont("", 8)
 }

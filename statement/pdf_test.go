@@ -179,3 +179,25 @@ func TestPDFJapaneseInterestLines(t *testing.T) {
 	// (fpdf escapes the bytes ( ) and \ of the UTF-16 text, as in 利: 0x5229.)
 	require.True(t, bytes.Contains(content, utf16be(" 2025-H1: 2025/06/11 から 2025/06/30 まで、20 日の遅延")), "the interest line is written")
 }
+
+// TestPDFJapaneseLongLinesKeepEveryCharacter: a terms line longer than the page (the
+// contact sentence with a long reply-to address) is broken into lines without losing
+// the character at the break, which fpdf's own MultiCell drops in Japanese text.
+func TestPDFJapaneseLongLinesKeepEveryCharacter(t *testing.T) {
+	font := FontJA()
+	if font == "" {
+		t.Skipf("no Japanese font: set %s or install fonts-ipafont-gothic", EnvFontJA)
+	}
+	d := Data{CustomerID: "C-JP", Invoices: []Invoice{{InvoiceID: "INV-JP-1", Currency: "JPY", AmountDue: 1_000_000,
+		IssuedAt: day("2025-05-11"), DueDate: "2025-06-10", Status: "overdue", PolicyID: "jp"}}}
+	st := Compute(d, Options{AsOf: day("2025-07-25")})
+	b, err := PDF(st, PDFOptions{Locale: "ja-JP", FontJA: font,
+		From: templates.Business{Name: "株式会社アクメ", ReplyTo: "accounts-receivable-department@acme-widgets.example.co.jp"}})
+	require.NoError(t, err)
+	r, err := pdf.NewReader(bytes.NewReader(b), int64(len(b)))
+	require.NoError(t, err)
+	content, err := io.ReadAll(r.Page(1).V.Key("Contents").Reader())
+	require.NoError(t, err)
+	require.True(t, bytes.Contains(content, utf16be("ご異議のある項目がございましたら、")), "the line ends whole at its break")
+	require.True(t, bytes.Contains(content, utf16be("accounts-receivable-department@acme-widgets.example.co.jp まで")), "the address is not split")
+}

@@ -1,9 +1,11 @@
-package letter
+package pdffont
 
 import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"codeberg.org/go-pdf/fpdf"
 )
 
 // Japanese line breaking. fpdf's MultiCell breaks a line of Japanese at an
@@ -24,10 +26,18 @@ const noEnd = "（「『【〔〈《([￥＄"
 // ("12月", "20日").
 const unitAfterNumber = "年月日円件回"
 
-// wrapLines breaks s into lines no wider than width, as measured by textWidth;
+// MultiCell writes s in lines at most w wide, as fpdf's MultiCell does, with a
+// Japanese text broken into lines here (WrapLines) first: give it the text of a
+// document written in the Japanese font.
+func MultiCell(pdf *fpdf.Fpdf, w, h float64, s, align string) {
+	s = strings.Join(WrapLines(s, w-2*pdf.GetCellMargin()-0.01, pdf.GetStringWidth), "\n")
+	pdf.MultiCell(w, h, s, "", align, false)
+}
+
+// WrapLines breaks s into lines no wider than width, as measured by textWidth;
 // its own line breaks stay. A word wider than width is broken between its
 // characters.
-func wrapLines(s string, width float64, textWidth func(string) float64) []string {
+func WrapLines(s string, width float64, textWidth func(string) float64) []string {
 	var out []string
 	for _, para := range strings.Split(s, "\n") {
 		line := ""
