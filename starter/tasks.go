@@ -61,7 +61,10 @@ func tasksCmd(ctx context.Context, args []string, out io.Writer) error {
 	set("kind", *kind)
 	set("assignee", *assignee)
 	set("customer_id", *customer)
-	if *limit > 0 {
+	if flagGiven(fs, "limit") { // -limit 0 or -5 was the API's default, silently
+		if *limit < 1 || *limit > 1000 {
+			return usageError{"-limit: must be a whole number from 1 to 1000\n" + usage}
+		}
 		q.Set("limit", strconv.Itoa(*limit))
 	}
 	path := "/v1/tasks"
@@ -138,6 +141,11 @@ func taskCmd(ctx context.Context, args []string, out io.Writer) error {
 		if err := fs.Parse(args[2:]); err != nil || fs.NArg() > 0 {
 			return usageError{usage}
 		}
+		if !flagGiven(fs, "assignee") {
+			// Without the flag the name is "", which unassigns: a forgotten flag would
+			// take the task off its collector's worklist.
+			return usageError{"-assignee: is required (-assignee \"\" gives the task to the team)\n" + usage}
+		}
 		body = map[string]string{"assignee": *assignee}
 	case "show":
 		if len(args) > 2 {
@@ -187,4 +195,12 @@ func taskCmd(ctx context.Context, args []string, out io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// flagGiven reports whether the flag name was on the command line (its value may be
+// the default).
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }

@@ -31,4 +31,15 @@ func TestTasksCLI(t *testing.T) {
 		require.ErrorAs(t, taskCmd(context.Background(), args, &out), &ue, "%v", args)
 	}
 	require.ErrorAs(t, tasksCmd(context.Background(), []string{"extra"}, &out), &ue)
+	// A forgotten -assignee unassigned the task; -limit 0 or -5 listed the default.
+	for _, args := range [][]string{{"assign", "7"}, {"assign", "7", "-note", "x"}} {
+		require.ErrorAs(t, taskCmd(context.Background(), args, &out), &ue, "%v", args)
+	}
+	require.ErrorContains(t, taskCmd(context.Background(), []string{"assign", "7"}, &out), "-assignee: is required")
+	for _, l := range []string{"0", "-5", "1001"} {
+		require.ErrorContains(t, tasksCmd(context.Background(), []string{"-limit", l}, &out), "-limit: must be a whole number from 1 to 1000", l)
+	}
+	seen = fakeAPI(t, `{"id":7,"kind":"call","customer_id":"C-1","status":"open","assignee":"","details":{}}`)
+	require.NoError(t, taskCmd(context.Background(), []string{"assign", "7", "-assignee", ""}, &out), "an explicit empty name gives it to the team")
+	require.Equal(t, []string{"/v1/tasks/7/assign"}, *seen)
 }
