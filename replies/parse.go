@@ -173,6 +173,20 @@ func fromForm(form map[string]string) (Mail, error) {
 	}
 	m.Subject = clip(strings.TrimSpace(decodeWords(m.Subject)), MaxSubjectChars)
 	m.Text = clip(m.Text, MaxTextChars)
+	// The ledger stores text without NUL and in valid UTF-8 only: such a reply was a
+	// 500, which SendGrid retries for days.
+	textField := "text"
+	if _, ok := form["email"]; ok {
+		textField = "email"
+	}
+	for name, v := range map[string]string{textField: m.Text, "subject": m.Subject} {
+		switch {
+		case !utf8.ValidString(v):
+			bad[name] = "is not valid text in its charset"
+		case strings.ContainsRune(v, 0):
+			bad[name] = "holds a NUL character"
+		}
+	}
 	if env := form["envelope"]; env != "" {
 		var e struct {
 			To []string `json:"to"`

@@ -6,6 +6,7 @@ import (
 	"net/textproto"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -228,7 +229,11 @@ func TestParseRefusals(t *testing.T) {
 		"twice":           {[]part{{name: "from", value: "a@example.com"}, {name: "from", value: "b@example.com"}}, "from"},
 		"huge text":       {[]part{{name: "from", value: "a@example.com"}, {name: "text", value: strings.Repeat("x", MaxFieldBytes+1)}}, "text"},
 		"raw not MIME":    {[]part{{name: "email", value: "no headers here"}}, "email"},
-		"long message id": {[]part{{name: "from", value: "a@example.com"}, {name: "headers", value: "Message-ID: <" + strings.Repeat("x", 1000) + ">\n"}}, "headers"},
+		// The ledger stores no NUL and no invalid UTF-8: each was a 500, retried by SendGrid.
+		"NUL in text":      {[]part{{name: "from", value: "a@example.com"}, {name: "text", value: "paid\x00"}}, "text"},
+		"NUL in subject":   {[]part{{name: "from", value: "a@example.com"}, {name: "subject", value: "Re:\x00"}}, "subject"},
+		"NUL in raw email": {[]part{{name: "email", value: "From: a@example.com\r\n\r\npaid\x00 INV-1\r\n"}}, "email"},
+		"long message id":  {[]part{{name: "from", value: "a@example.com"}, {name: "headers", value: "Message-ID: <" + strings.Repeat("x", 1000) + ">\n"}}, "headers"},
 	} {
 		ct, body := post(t, c.parts...)
 		_, err := Parse(ct, bytes.NewReader(body))
@@ -258,6 +263,7 @@ func FuzzParse(f *testing.F) {
 		require.LessOrEqual(t, len(m.MessageID), MaxMessageIDBytes+len("sha256:"))
 		require.NotEmpty(t, m.From)
 		require.LessOrEqual(t, len([]rune(m.Text)), MaxTextChars)
+		require.True(t, utf8.ValidString(m.Text) && !strings.ContainsRune(m.Text, 0), "the ledger can store the text")
 		require.LessOrEqual(t, len([]rune(m.Subject)), MaxSubjectChars)
 		_ = Says(m.Subject, Fresh(m.Text))
 	})
