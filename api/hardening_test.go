@@ -242,3 +242,29 @@ func TestUIProxyRateLimit(t *testing.T) {
 		require.Equal(t, http.StatusOK, call(t, srv, "GET", "/ui/_app/immutable/app.js", "", bearer(key)...).code, "static files are not limited")
 	}
 }
+
+// A method a path does not take is 405 with Allow naming those it does (the catch-all
+// answered 404 "no route"); a path no route has stays 404.
+func TestWrongMethodIs405WithAllow(t *testing.T) {
+	t.Parallel()
+	srv := newTestServer(t, testStore)
+	key, _ := newKey(t, testStore, auth.AllScopes()...)
+	for _, c := range []struct {
+		method, path string
+		code         int
+		allow        string
+	}{
+		{"GET", "/v1/tasks/1/complete", http.StatusMethodNotAllowed, "POST"},
+		{"DELETE", "/v1/invoices/INV-1", http.StatusMethodNotAllowed, "GET"},
+		{"PATCH", "/v1/customers/C-1/assignee", http.StatusMethodNotAllowed, "PUT, DELETE"},
+		{"GET", "/v1/bank-statements", http.StatusMethodNotAllowed, "POST"}, // a route of its own body limit
+		{"GET", "/worklist/tasks/1/snooze", http.StatusMethodNotAllowed, "POST"},
+		{"GET", "/v1/nothing-here", http.StatusNotFound, ""},
+		{"POST", "/v1/tasks/1/frobnicate", http.StatusNotFound, ""},
+	} {
+		a := call(t, srv, c.method, c.path, "", bearer(key)...)
+		require.Equal(t, c.code, a.code, "%s %s: %s", c.method, c.path, a.body)
+		require.Equal(t, c.allow, a.header.Get("Allow"), "%s %s", c.method, c.path)
+		require.NotEmpty(t, a.errorText(t))
+	}
+}

@@ -192,10 +192,17 @@ func (s *Server) routes() (http.Handler, []Route) {
 	if ui := s.uiProxy(actions); ui != nil {
 		mux.Handle("/ui/", ui)
 	}
+	root := http.NewServeMux()
 	mux.Handle("/", s.limitAddr(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The catch-all is less specific than every route, so ServeMux's own 405 never
+		// comes: a path that other methods answer is said so here (RFC 9110 15.5.6).
+		if allow := allowedMethods(r, mux.ServeMux, root); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s is not allowed on %s; it answers %s", r.Method, r.URL.Path, strings.Join(allow, ", ")), nil)
+			return
+		}
 		writeError(w, http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path, nil)
 	})))
-	root := http.NewServeMux()
 	root.Handle("/", s.limitBody(mux))
 	routes := mux.routes
 	// A bank statement has its own, larger size limit (BankConfig.MaxBytes).
@@ -425,6 +432,26 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		writeError(w, http.StatusBadRequest, "malformed JSON: "+err.Error(), nil)
 	}
 	return false
+}
+
+// allowedMethods returns the methods other than r's that a route of muxes answers on
+// r's path (the catch-all "/" is no route).
+func allowedMethods(r *http.Request, muxes ...*http.ServeMux) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		for _, mux := range muxes {
+			if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/" {
+				allow = append(allow, m)
+				break
+			}
+		}
+	}
+	return allow
 }
 
 // nulField returns where in the JSON body a string (a value or a key) holds a NUL
