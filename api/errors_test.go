@@ -107,4 +107,11 @@ func TestDecodeRefusesNULNamingTheField(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, rec.Code)
 	require.JSONEq(t, `{"error": "invalid request", "fields": {"reason": "must not contain the NUL character (\\u0000)"}}`, rec.Body.String())
 	require.Empty(t, v.Reason, "nothing is decoded")
+
+	// Bytes that are not UTF-8 were decoded as U+FFFD and stored as such.
+	req = httptest.NewRequest(http.MethodPost, "/v1/customers/C-1/notes", strings.NewReader("{\"reason\": \"a\xff\xfeb\"}"))
+	rec = httptest.NewRecorder()
+	require.False(t, decode(rec, req, &v))
+	require.Equal(t, http.StatusBadRequest, rec.Code)
+	require.JSONEq(t, `{"error": "invalid request", "fields": {"body": "is not valid UTF-8 (byte 13)"}}`, rec.Body.String())
 }

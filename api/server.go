@@ -21,6 +21,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.temporal.io/sdk/client"
 
@@ -390,6 +391,20 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		return false
 	} else if err != nil {
 		writeError(w, http.StatusBadRequest, "reading the request body failed: "+err.Error(), nil)
+		return false
+	}
+	// JSON is UTF-8 (RFC 8259); the decoder would put U+FFFD for each bad byte and
+	// store text the client never sent.
+	if !utf8.Valid(body) {
+		at := 0
+		for at < len(body) {
+			r, size := utf8.DecodeRune(body[at:])
+			if r == utf8.RuneError && size <= 1 {
+				break
+			}
+			at += size
+		}
+		writeError(w, http.StatusBadRequest, "invalid request", map[string]string{"body": fmt.Sprintf("is not valid UTF-8 (byte %d)", at)})
 		return false
 	}
 	// A NUL is valid JSON (\u0000) but no text column or JSON document of the ledger
