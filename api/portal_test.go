@@ -300,8 +300,12 @@ func TestPortalDispute(t *testing.T) {
 	a = f.post(t, "dispute", url.Values{"invoice": {inv}, "reason": {"other"}, "text": {strings.Repeat("x", 1001)}})
 	require.Equal(t, http.StatusUnprocessableEntity, a.code)
 	a = f.post(t, "dispute", url.Values{"invoice": {paid}, "reason": {"wrong_amount"}})
-	require.Equal(t, http.StatusUnprocessableEntity, a.code)
+	require.Equal(t, http.StatusConflict, a.code, "the state forbids it: 409 (was 422)")
 	require.Contains(t, string(a.body), "Invoice "+paid+" is Paid already")
+	f.setState(paid, collection.StatusEscalated, "100.00")
+	a = f.post(t, "dispute", url.Values{"invoice": {paid}, "reason": {"wrong_amount"}})
+	require.Equal(t, http.StatusConflict, a.code, "escalated: the state forbids it (was 422)")
+	require.Contains(t, string(a.body), "Nothing was changed")
 	require.Empty(t, f.sent(inv))
 	require.Empty(t, f.sent(paid))
 

@@ -630,14 +630,18 @@ func (s *Server) refused(w http.ResponseWriter, r *http.Request, v *visit, d *pa
 // refusal turns a form Refusal into the page's message.
 func (s *Server) refusal(w http.ResponseWriter, r *http.Request, v *visit, d *pageData, inv *pageInvoice, event string, ref *Refusal) {
 	args := slices.Clone(ref.Args)
+	code := http.StatusUnprocessableEntity
 	if ref.Key == "err_closed" || ref.Key == "err_state" {
 		args[1] = v.w.T("status_" + fmt.Sprint(args[1]))
+		// The invoice's state forbids it, not the form's values: 409, as when the
+		// workflow refuses it and as the API answers (docs/portal.md).
+		code = http.StatusConflict
 	}
 	msg := v.w.T(ref.Key, args...)
 	if unchanged := v.w.T("unchanged"); !strings.Contains(msg, unchanged) {
 		msg += " " + unchanged
 	}
-	s.refused(w, r, v, d, inv, event, http.StatusUnprocessableEntity, msg, ref.Field)
+	s.refused(w, r, v, d, inv, event, code, msg, ref.Field)
 }
 
 // updateFailed answers an update the workflow refused or that did not complete.
