@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"go.temporal.io/sdk/temporal"
@@ -145,6 +146,9 @@ func (c *collector) validateCallOutcome(ctx workflow.Context, in invoiceapi.Call
 		return invalid("outcome", "%q is not a call outcome; outcomes are %s", in.Outcome, strings.Join(collection.CallOutcomes, ", "))
 	case utf8.RuneCountInString(in.Note) > maxCallNote || !utf8.ValidString(in.Note):
 		return invalid("note", "must be valid text of at most %d characters", maxCallNote)
+	case strings.ContainsFunc(in.Note, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' }):
+		// The ledger stores no such note: accepted here, its write would fail for ever.
+		return invalid("note", "must not contain control characters other than line breaks and tabs")
 	case in.Outcome != collection.CallPromised && (in.PromiseDate != "" || in.PromiseAmount != 0):
 		return invalid("promise", "is only for the outcome %s", collection.CallPromised)
 	case in.Outcome == collection.CallPromised && in.PromiseDate == "":

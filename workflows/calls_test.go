@@ -233,7 +233,7 @@ func (s *collectionSuite) TestAttemptsAndConversationsAreCounted() {
 	}
 }
 
-// The validator refuses an unknown outcome, a promise beyond the policy's limit (a
+// The validator refuses an unknown outcome, a note the ledger cannot store (a NUL), a promise beyond the policy's limit (a
 // year), a promise without its date or with another outcome, and a task the
 // invoice does not wait for; nothing of them is applied, and the right outcome
 // afterwards still is.
@@ -242,6 +242,7 @@ func (s *collectionSuite) TestCallOutcomeRejections() {
 	at := sinceOpening(time.Hour)
 	invalid := s.rejected(invoiceapi.ErrTypeInvalid)
 	s.outcome(at, invoiceapi.CallOutcomeInput{Outcome: "busy"}, invalid)
+	s.outcome(at, invoiceapi.CallOutcomeInput{Outcome: "reached", Note: "rang\x00back"}, invalid)
 	s.outcome(at, invoiceapi.CallOutcomeInput{Outcome: "promised", PromiseDate: "2028-12-20"}, invalid)
 	s.outcome(at, invoiceapi.CallOutcomeInput{Outcome: "promised"}, invalid)
 	s.outcome(at, invoiceapi.CallOutcomeInput{Outcome: "reached", PromiseDate: "2026-12-20"}, invalid)
