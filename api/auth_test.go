@@ -48,6 +48,7 @@ var (
 
 func TestMain(m *testing.M) {
 	flag.Parse()
+	testenv.IsolateDefaultClient()
 	os.Exit(runTests(m))
 }
 

@@ -55,6 +55,7 @@ var env struct {
 }
 
 func TestMain(m *testing.M) {
+	testenv.IsolateDefaultClient()
 	code, err := runTests(m)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e setup:", err)

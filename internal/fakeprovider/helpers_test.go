@@ -7,11 +7,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/dunwell/dunwell/internal/testenv"
 )
 
 const (
@@ -20,6 +23,11 @@ const (
 	testKey     = "SG.test-key"
 	twilioPath  = "/2010-04-01/Accounts/" + testAccount + "/Messages.json"
 )
+
+func TestMain(m *testing.M) {
+	testenv.IsolateDefaultClient()
+	os.Exit(m.Run())
+}
 
 // newTestServer starts a fake on a free port; cleanup releases held requests
 // before closing the listener, so Close never waits on them.
