@@ -60,9 +60,9 @@ func newRig(t *testing.T, timeout time.Duration) *rig {
 	ts := httptest.NewServer(fake)
 	t.Cleanup(ts.Close)
 	t.Cleanup(fake.Close)
-	email, err := notify.NewSendGrid(notify.SendGridConfig{APIKey: sgKey, From: "billing@dunwell.test", BaseURL: ts.URL, Timeout: timeout})
+	email, err := notify.NewSendGrid(notify.SendGridConfig{APIKey: sgKey, From: "billing@dunwell.test", BaseURL: ts.URL, Timeout: timeout, Transport: testenv.Transport})
 	require.NoError(t, err)
-	sms, err := notify.NewTwilio(notify.TwilioConfig{AccountSID: account, AuthToken: token, FromNumber: "+15005550006", BaseURL: ts.URL, Timeout: timeout})
+	sms, err := notify.NewTwilio(notify.TwilioConfig{AccountSID: account, AuthToken: token, FromNumber: "+15005550006", BaseURL: ts.URL, Timeout: timeout, Transport: testenv.Transport})
 	require.NoError(t, err)
 	acts := &Activities{Ledger: testStore, Email: email, SMS: sms}
 	env := (&testsuite.WorkflowTestSuite{}).NewTestActivityEnvironment()
@@ -207,7 +207,7 @@ func TestFailureClasses(t *testing.T) {
 	require.Equal(t, ledger.NoticeSent, notice(t, req.Key()).Status)
 
 	// 401 (wrong credentials): permanent, nothing to retry.
-	bad, err := notify.NewSendGrid(notify.SendGridConfig{APIKey: "SG.wrong", From: "billing@dunwell.test", BaseURL: serverURL(t, r.fake)})
+	bad, err := notify.NewSendGrid(notify.SendGridConfig{APIKey: "SG.wrong", From: "billing@dunwell.test", BaseURL: serverURL(t, r.fake), Transport: testenv.Transport})
 	require.NoError(t, err)
 	wrong := &Activities{Ledger: testStore, Email: bad, SMS: r.acts.SMS}
 	env := (&testsuite.WorkflowTestSuite{}).NewTestActivityEnvironment()

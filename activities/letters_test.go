@@ -10,6 +10,7 @@ import (
 
 	"github.com/dunwell/dunwell/collection"
 	"github.com/dunwell/dunwell/internal/fakeprovider"
+	"github.com/dunwell/dunwell/internal/testenv"
 	"github.com/dunwell/dunwell/ledger"
 	"github.com/dunwell/dunwell/letter"
 	"github.com/dunwell/dunwell/notify"
@@ -27,7 +28,7 @@ func letterRig(t *testing.T, print bool) *rig {
 	if print {
 		ts := httptest.NewServer(r.fake)
 		t.Cleanup(ts.Close)
-		c, err := notify.NewPrintClient(notify.PrintConfig{BaseURL: ts.URL, APIKey: "k", From: "adr_acme", Timeout: 5 * time.Second})
+		c, err := notify.NewPrintClient(notify.PrintConfig{BaseURL: ts.URL, APIKey: "k", From: "adr_acme", Timeout: 5 * time.Second, Transport: testenv.Transport})
 		require.NoError(t, err)
 		r.acts.Letters = c
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dunwell/dunwell/internal/fakeprovider"
+	"github.com/dunwell/dunwell/internal/testenv"
 	"github.com/dunwell/dunwell/notify"
 )
 
@@ -99,9 +100,9 @@ func TestNew(t *testing.T) {
 	t.Parallel()
 	fp, base := newFake(t, fakeprovider.Options{})
 	cfg := notify.Config{
-		SendGrid: notify.SendGridConfig{APIKey: testKey, BaseURL: base, From: "billing@dunwell.test", FromName: "Dunwell", Timeout: 5 * time.Second},
+		SendGrid: notify.SendGridConfig{APIKey: testKey, BaseURL: base, From: "billing@dunwell.test", FromName: "Dunwell", Timeout: 5 * time.Second, Transport: testenv.Transport},
 		Twilio: notify.TwilioConfig{AccountSID: testAccount, AuthToken: testToken, FromNumber: fromNumber,
-			StatusCallbackURL: "https://dunwell.test/status", BaseURL: base, Timeout: 5 * time.Second},
+			StatusCallbackURL: "https://dunwell.test/status", BaseURL: base, Timeout: 5 * time.Second, Transport: testenv.Transport},
 	}
 	email, sms, err := notify.New(cfg)
 	require.NoError(t, err)

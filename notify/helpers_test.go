@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dunwell/dunwell/internal/fakeprovider"
+	"github.com/dunwell/dunwell/internal/testenv"
 	"github.com/dunwell/dunwell/notify"
 )
 
@@ -34,7 +35,7 @@ func newFake(t *testing.T, opts fakeprovider.Options) (*fakeprovider.Server, str
 
 func newSendGrid(t *testing.T, baseURL string, edit ...func(*notify.SendGridConfig)) *notify.SendGridSender {
 	t.Helper()
-	cfg := notify.SendGridConfig{APIKey: testKey, From: "billing@dunwell.test", FromName: "Dunwell Billing", BaseURL: baseURL}
+	cfg := notify.SendGridConfig{APIKey: testKey, From: "billing@dunwell.test", FromName: "Dunwell Billing", BaseURL: baseURL, Transport: testenv.Transport}
 	for _, e := range edit {
 		e(&cfg)
 	}
@@ -45,7 +46,7 @@ func newSendGrid(t *testing.T, baseURL string, edit ...func(*notify.SendGridConf
 
 func newTwilio(t *testing.T, baseURL string, edit ...func(*notify.TwilioConfig)) *notify.TwilioSender {
 	t.Helper()
-	cfg := notify.TwilioConfig{AccountSID: testAccount, AuthToken: testToken, FromNumber: fromNumber, BaseURL: baseURL}
+	cfg := notify.TwilioConfig{AccountSID: testAccount, AuthToken: testToken, FromNumber: fromNumber, BaseURL: baseURL, Transport: testenv.Transport}
 	for _, e := range edit {
 		e(&cfg)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dunwell/dunwell/collection"
 	"github.com/dunwell/dunwell/internal/fakeprovider"
+	"github.com/dunwell/dunwell/internal/testenv"
 	"github.com/dunwell/dunwell/notify"
 )
 
@@ -18,7 +19,7 @@ const printKey = "test_print_key"
 
 func newPrint(t *testing.T, baseURL string) *notify.PrintClient {
 	t.Helper()
-	c, err := notify.NewPrintClient(notify.PrintConfig{BaseURL: baseURL, APIKey: printKey, From: "adr_dunwell", Timeout: 5 * time.Second})
+	c, err := notify.NewPrintClient(notify.PrintConfig{BaseURL: baseURL, APIKey: printKey, From: "adr_dunwell", Timeout: 5 * time.Second, Transport: testenv.Transport})
 	require.NoError(t, err)
 	return c
 }
@@ -90,7 +91,7 @@ func TestPrintErrorsAreClassified(t *testing.T) {
 	_, err = c.SendLetter(ctx, us)
 	require.True(t, notify.IsRecipientInvalid(err), "%v", err)
 
-	bad, err := notify.NewPrintClient(notify.PrintConfig{BaseURL: base, APIKey: "wrong", From: "adr_x"})
+	bad, err := notify.NewPrintClient(notify.PrintConfig{BaseURL: base, APIKey: "wrong", From: "adr_x", Transport: testenv.Transport})
 	require.NoError(t, err)
 	_, err = bad.SendLetter(ctx, testLetter("k/3/letter"))
 	require.Equal(t, notify.KindConfig, notify.KindOf(err))

@@ -2,11 +2,17 @@ package testenv
 
 import "net/http"
 
-// IsolateDefaultClient gives http.DefaultClient (and http.Get, http.Post) a transport
-// of its own. httptest.Server.Close closes the idle connections of
-// http.DefaultTransport, which breaks a request that a parallel test is just
-// starting on one of them ("http: CloseIdleConnections called"); a test binary whose
-// tests close their own servers while others send requests calls this in TestMain.
+// httptest.Server.Close closes the idle connections of http.DefaultTransport, which
+// breaks a request that a parallel test is just starting on one of them ("http:
+// CloseIdleConnections called"). Tests whose package closes its own test servers
+// while other tests send requests use a transport of their own instead.
+
+// Transport is a transport for tests, like http.DefaultTransport but not closed by
+// httptest.Server.Close: give it to the provider clients a test builds.
+var Transport http.RoundTripper = http.DefaultTransport.(*http.Transport).Clone()
+
+// IsolateDefaultClient gives http.DefaultClient (and so http.Get and http.Post)
+// Transport; a test binary calls it in TestMain.
 func IsolateDefaultClient() {
-	http.DefaultClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	http.DefaultClient = &http.Client{Transport: Transport}
 }
