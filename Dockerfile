@@ -8,7 +8,7 @@ FROM golang:1.26 AS build
 WORKDIR /src
 ENV CGO_ENABLED=0
 
-# Japanese statements and letters embed IPAGothic (statement.DefaultFontsJA); the
+# Japanese statements and letters embed IPAGothic (pdffont.DefaultJA); the
 # final image has no package manager, so the font is fetched here and copied over.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends fonts-ipafont-gothic \

@@ -12,8 +12,8 @@ import (
 	"github.com/ledongthuc/pdf"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dunwell/dunwell/internal/pdffont"
 	"github.com/dunwell/dunwell/ledger"
-	"github.com/dunwell/dunwell/statement"
 	"github.com/dunwell/dunwell/templates"
 )
 
@@ -152,8 +152,8 @@ func TestSendStatementNamesCustomerInTheirLanguage(t *testing.T) {
 			require.Contains(t, text, w, tt.locale)
 		}
 		if tt.locale == "ja-JP" {
-			// Japanese labels with a Japanese font (statement.FontJA), else English.
-			if statement.FontJA() == "" {
+			// Japanese labels with a Japanese font (pdffont.JA), else English.
+			if pdffont.JA() == "" {
 				require.Contains(t, text, "Statement of account")
 			} else {
 				require.NotContains(t, text, "Statement of account")

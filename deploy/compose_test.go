@@ -19,7 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/enums/v1"
 
-	"github.com/dunwell/dunwell/statement"
+	"github.com/dunwell/dunwell/internal/pdffont"
 	"github.com/dunwell/dunwell/workflows/invoiceapi"
 )
 
@@ -359,8 +359,8 @@ func TestDockerfile(t *testing.T) {
 	require.True(t, copiedModFiles >= 0 && downloaded > copiedModFiles && copiedAll > downloaded,
 		"want COPY go.mod go.sum, then go mod download, then COPY . . (module download cached)")
 
-	require.True(t, slices.ContainsFunc(fonts, func(f string) bool { return slices.Contains(statement.DefaultFontsJA, f) }),
-		"the final image has no Japanese font where statement.FontJA looks (%v): Japanese statements would be printed in English", statement.DefaultFontsJA)
+	require.True(t, slices.ContainsFunc(fonts, func(f string) bool { return slices.Contains(pdffont.DefaultJA, f) }),
+		"the final image has no Japanese font where pdffont.JA looks (%v): Japanese statements and letters would be printed in English", pdffont.DefaultJA)
 
 	require.Len(t, builds, 1)
 	require.Contains(t, builds[0], "-trimpath")

@@ -24,7 +24,7 @@ type PDFOptions struct {
 	Locale string
 	// Created is the PDF's creation date (zero: the statement date).
 	Created time.Time
-	// FontJA is the TrueType font a Japanese statement is written in; empty: FontJA()
+	// FontJA is the TrueType font a Japanese statement is written in; empty: pdffont.JA()
 	// ($DUNWELL_PDF_FONT_JA or the system's IPAGothic). Without a readable one the
 	// PDF has the built-in Latin fonts and English labels.
 	FontJA string
@@ -68,7 +68,7 @@ func PDF(st Statement, o PDFOptions) ([]byte, error) {
 		return tr(strings.NewReplacer("\uffe5", "\u00a5", "\u202f", " ", "\u2013", "-").Replace(s))
 	}
 	r := renderer{pdf: pdf, txt: txt, locale: o.Locale, t: PDFTexts(o.Locale), font: "Helvetica"}
-	if needsFont(o.Locale) && pdffont.EmbedJA(pdf, o.FontJA, "") {
+	if pdffont.NeedsJA(o.Locale) && pdffont.EmbedJA(pdf, o.FontJA, "") {
 		r.font, r.txt, r.t = fontJA, func(s string) string { return s }, TextsFor(o.Locale)
 	}
 	txt = r.txt

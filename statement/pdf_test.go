@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dunwell/dunwell/collection"
+	"github.com/dunwell/dunwell/internal/pdffont"
 	"github.com/dunwell/dunwell/templates"
 )
 
@@ -111,9 +112,9 @@ func TestPDFInterestLines(t *testing.T) {
 // fonts-ipafont-gothic) a Japanese customer's statement has Japanese labels, embedded
 // as a subset. Skipped only where no such font is installed.
 func TestPDFJapanese(t *testing.T) {
-	font := FontJA()
+	font := pdffont.JA()
 	if font == "" {
-		t.Skipf("no Japanese font: set %s or install fonts-ipafont-gothic", EnvFontJA)
+		t.Skipf("no Japanese font: set %s or install fonts-ipafont-gothic", pdffont.EnvJA)
 	}
 	st := Compute(account(), Options{AsOf: day("2026-12-07"), Since: day("2026-11-08")})
 	b, err := PDF(st, PDFOptions{From: templates.Business{Name: "株式会社アクメ", ReplyTo: "accounts@acme.example"},
@@ -160,9 +161,9 @@ func TestPDFJapaneseFallsBackWithoutAUsableFont(t *testing.T) {
 // TestPDFJapaneseInterestLines: the interest lines, set in italics, are written in the
 // Japanese font too (it is registered in every style).
 func TestPDFJapaneseInterestLines(t *testing.T) {
-	font := FontJA()
+	font := pdffont.JA()
 	if font == "" {
-		t.Skipf("no Japanese font: set %s or install fonts-ipafont-gothic", EnvFontJA)
+		t.Skipf("no Japanese font: set %s or install fonts-ipafont-gothic", pdffont.EnvJA)
 	}
 	d := Data{CustomerID: "C-JP", Invoices: []Invoice{{InvoiceID: "INV-JP-2025", Currency: "JPY", AmountDue: 1_000_000,
 		IssuedAt: day("2025-05-11"), DueDate: "2025-06-10", Status: "overdue", PolicyID: "jp"}},
@@ -184,9 +185,9 @@ func TestPDFJapaneseInterestLines(t *testing.T) {
 // contact sentence with a long reply-to address) is broken into lines without losing
 // the character at the break, which fpdf's own MultiCell drops in Japanese text.
 func TestPDFJapaneseLongLinesKeepEveryCharacter(t *testing.T) {
-	font := FontJA()
+	font := pdffont.JA()
 	if font == "" {
-		t.Skipf("no Japanese font: set %s or install fonts-ipafont-gothic", EnvFontJA)
+		t.Skipf("no Japanese font: set %s or install fonts-ipafont-gothic", pdffont.EnvJA)
 	}
 	d := Data{CustomerID: "C-JP", Invoices: []Invoice{{InvoiceID: "INV-JP-1", Currency: "JPY", AmountDue: 1_000_000,
 		IssuedAt: day("2025-05-11"), DueDate: "2025-06-10", Status: "overdue", PolicyID: "jp"}}}

@@ -1,6 +1,10 @@
 package statement
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/dunwell/dunwell/internal/pdffont"
+)
 
 // Texts are a statement's words in one language: the PDF's labels and the email
 // that carries it. Format verbs are noted beside each field.
@@ -118,7 +122,7 @@ func TextsFor(locale string) Texts {
 // texts when it has a Japanese font (FontJA).
 func PDFTexts(locale string) Texts {
 	t := TextsFor(locale)
-	if t.Title == "" || needsFont(locale) {
+	if t.Title == "" || pdffont.NeedsJA(locale) {
 		return texts["en"]
 	}
 	return t
